@@ -1,0 +1,49 @@
+#pragma once
+// Forecast requests and answers as every layer sees them (inference/, cache/, actors/).
+#include <array>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/bar.hpp"
+
+namespace tb::core {
+
+// Kronos sampling parameters of one series. Defaults are the reference's; the trading bot's
+// seed values live in the config (pred_len 7, max_context 232, T 0.152, top_k 20, top_p 0.83,
+// sample_count 192, clip 1.85).
+struct sampling_params {
+  int pred_len = 1;            // bars to forecast, 1..max_context
+  int max_context = 512;       // tokens the predictor sees at once
+  double temperature = 1.0;    // > 0
+  int top_k = 0;               // 0 = off; > 0 keeps the k most likely tokens and ignores top_p
+  double top_p = 0.9;          // nucleus mass in (0, 1]; 1 = off
+  int sample_count = 1;        // forecasts averaged in normalised space
+  double clip = 5.0;           // normalised inputs clipped to [-clip, clip]
+};
+
+// Row layout of a forecast: the six Kronos features.
+enum feature : int { f_open = 0, f_high, f_low, f_close, f_volume, f_amount, n_features };
+using feature_row = std::array<double, n_features>;
+
+// One window to forecast: the bars the model reads (oldest first) and how to sample.
+struct forecast_window {
+  std::string symbol;
+  std::vector<bar> bars;
+  sampling_params params;
+  std::uint64_t seed = 0;
+};
+
+// pred_len rows of open, high, low, close, volume, amount, de-normalised.
+struct forecast {
+  std::vector<feature_row> rows;
+};
+
+// What identifies the model that made a forecast (part of every cache key).
+struct model_identity {
+  std::string checkpoint_hash;  // content hash of tokenizer + predictor files
+  std::string dtype;            // float32 | bfloat16 | float16
+  bool compile = false;
+};
+
+}  // namespace tb::core
