@@ -1,0 +1,60 @@
+#pragma once
+// Portfolio selection and sizing over the symbols' proposals. README.md, "Portfolio".
+#include <string>
+#include <vector>
+
+#include "core/error.hpp"
+#include "strategy/risk.hpp"
+#include "strategy/window.hpp"
+
+namespace tb::strategy {
+
+struct portfolio_params {
+  int max_positions = 10;       // at most this many symbols; [1, 1000]
+  int min_positions = 4;        // top up to this many from qualified candidates below min_score;
+                                // [0, max_positions]
+  double min_score = 0.0;       // preferred candidates have score >= this; [-1e6, 1e6]
+  double kelly_fraction = 0.2;  // weight = min(kelly_cap, kelly_fraction x edge / variance); (0, 10]
+  double kelly_cap = 0.15;      // (0, 1]
+};
+
+expected<portfolio_params> validate(const portfolio_params& p);
+
+// One symbol's proposal (from its strategy_choice and the live plan).
+struct candidate {
+  std::string symbol;
+  asset_class asset = asset_class::equity;
+  int side = +1;        // +1 long, -1 short, 0 flat
+  double score = 0;     // composite score of the chosen strategy
+  double edge = 0;      // mean per-window return
+  double variance = 0;  // population variance of per-window returns
+};
+
+// Kelly-lite: min(cap, fraction x edge / variance); 0 when edge <= 0; cap when variance == 0.
+double kelly_weight(double edge, double variance, const portfolio_params& p);
+
+struct selection {
+  std::vector<candidate> selected;   // by score, best first
+  std::vector<std::string> skipped;  // "SYMBOL: why" for every candidate not selected
+};
+
+// Qualified = side != 0, finite numbers, not a crypto short under crypto_long_only, and a Kelly
+// weight > 0. Ranked by score descending (ties: symbol ascending). Takes the qualified with
+// score >= min_score, best first, up to max_positions; when that gives fewer than min_positions,
+// adds the best remaining qualified ones (score < min_score) until min_positions or none are left.
+expected<selection> select_candidates(const std::vector<candidate>& cands, const portfolio_params& p,
+                                      const risk_limits& l);
+
+struct target_position {
+  std::string symbol;
+  asset_class asset = asset_class::equity;
+  double weight = 0;    // signed fraction of equity (short < 0)
+  double notional = 0;  // signed, weight x equity
+};
+
+// Selects, sizes each with kelly_weight, then caps: per symbol (max_symbol_weight), longs scaled
+// down together to max_leverage, then everything scaled down together to max_total_exposure.
+expected<std::vector<target_position>> build_portfolio(const std::vector<candidate>& cands, double equity,
+                                                       const portfolio_params& p, const risk_limits& l);
+
+}  // namespace tb::strategy
