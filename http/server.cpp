@@ -132,12 +132,12 @@ class session : public std::enable_shared_from_this<session> {
   }
 
   void on_read(error_code ec, std::size_t) {
-    if (closing_) return;
-    if (ec == bhttp::error::end_of_stream) return do_close();  // client closed between requests
     if (ec == beast::error::timeout) {
       ++srv_.timeouts_;  // tcp_stream already closed the socket
       return fail(ec, "read");
     }
+    if (closing_) return;
+    if (ec == bhttp::error::end_of_stream) return do_close();  // client closed between requests
     if (ec == bhttp::error::header_limit)
       return reject(bhttp::status::request_header_fields_too_large,
                     "request header larger than " + std::to_string(srv_.opts_.max_header_bytes) +
@@ -175,8 +175,8 @@ class session : public std::enable_shared_from_this<session> {
   }
 
   void on_write(bool keep_alive, error_code ec, std::size_t) {
-    if (closing_) return;
     if (ec == beast::error::timeout) ++srv_.timeouts_;
+    if (closing_) return;
     if (ec) return fail(ec, "write");
     if (!keep_alive) return do_close();
     do_read();

@@ -1,0 +1,369 @@
+// The real server on 127.0.0.1, port 0: keep-alive, error statuses, limits, timeouts, load,
+// start/stop. Every wait is a bounded blocking read on the client socket (test_client.hpp);
+// no sleeps.
+#define BOOST_TEST_MODULE http_server
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <thread>
+#include <vector>
+
+#include <boost/test/unit_test.hpp>
+
+#include "http/server.hpp"
+#include "test_client.hpp"
+
+using namespace std::chrono_literals;
+using nlohmann::json;
+using tb::http::server;
+using tb::http::server_info;
+using tb::http::server_options;
+using tb::http::test::get_request;
+using tb::http::test::raw_client;
+
+namespace {
+
+struct running_server {
+  explicit running_server(server_options opts = {}) {
+    opts.port = 0;
+    board->publish("cache", {{"hits", 5}});
+    srv = std::make_unique<server>(opts, board, server_info{"9.9.9"});
+    auto port_or = srv->start();
+    BOOST_REQUIRE_MESSAGE(port_or.has_value(), "start failed");
+    port = *port_or;
+    BOOST_REQUIRE(port != 0);
+  }
+  std::shared_ptr<tb::core::snapshot_board> board = std::make_shared<tb::core::snapshot_board>();
+  std::unique_ptr<server> srv;
+  std::uint16_t port = 0;
+};
+
+server_options short_timeout(std::chrono::milliseconds t) {
+  server_options o;
+  o.io_timeout = t;
+  return o;
+}
+
+long long ms_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
+                                                               t0)
+      .count();
+}
+
+// The server answers a fresh connection.
+void expect_serving(std::uint16_t port) {
+  raw_client c(port);
+  BOOST_REQUIRE(c.connected());
+  BOOST_REQUIRE(c.send_all(get_request("/health")));
+  auto res = c.read_response();
+  BOOST_REQUIRE_MESSAGE(res, "no response: " << c.last_end());
+  BOOST_TEST(res->result_int() == 200);
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(keep_alive_serves_two_requests_on_one_connection) {
+  running_server s;
+  raw_client c(s.port);
+  BOOST_REQUIRE(c.connected());
+  BOOST_REQUIRE(c.send_all(get_request("/health")));
+  auto first = c.read_response();
+  BOOST_REQUIRE_MESSAGE(first, c.last_end());
+  BOOST_TEST(first->result_int() == 200);
+  BOOST_TEST(first->keep_alive());
+  BOOST_TEST(json::parse(first->body())["version"] == "9.9.9");
+
+  BOOST_REQUIRE(c.send_all(get_request("/stats")));
+  auto second = c.read_response();
+  BOOST_REQUIRE_MESSAGE(second, c.last_end());
+  BOOST_TEST(second->result_int() == 200);
+  const json stats = json::parse(second->body());
+  BOOST_TEST(stats["cache"]["hits"] == 5);
+  BOOST_TEST(stats["http"]["connections_accepted_total"] == 1);
+  BOOST_TEST(stats["http"]["requests_total"] == 2);  // this one included
+  BOOST_TEST(stats.contains("process"));
+
+  BOOST_REQUIRE(c.send_all(get_request("/metrics")));
+  auto third = c.read_response();
+  BOOST_REQUIRE_MESSAGE(third, c.last_end());
+  BOOST_TEST(third->result_int() == 200);
+  BOOST_TEST(third->body().find("\ntradebotd_cache_hits 5\n") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(pipelined_requests_are_answered_in_order) {
+  running_server s;
+  raw_client c(s.port);
+  BOOST_REQUIRE(c.send_all(get_request("/nope") + get_request("/health") +
+                           get_request("/stats", "Connection: close\r\n")));
+  auto a = c.read_response();
+  auto b = c.read_response();
+  auto d = c.read_response();
+  BOOST_REQUIRE(a);
+  BOOST_REQUIRE(b);
+  BOOST_REQUIRE(d);
+  BOOST_TEST(a->result_int() == 404);
+  BOOST_TEST(b->result_int() == 200);
+  BOOST_TEST(d->result_int() == 200);
+  BOOST_TEST(!d->keep_alive());
+  BOOST_TEST(c.wait_closed() == "eof");
+}
+
+BOOST_AUTO_TEST_CASE(unknown_path_is_404_and_keeps_the_connection) {
+  running_server s;
+  raw_client c(s.port);
+  BOOST_REQUIRE(c.send_all(get_request("/nope")));
+  auto res = c.read_response();
+  BOOST_REQUIRE(res);
+  BOOST_TEST(res->result_int() == 404);
+  BOOST_TEST(json::parse(res->body()).contains("error"));
+  BOOST_TEST(res->keep_alive());
+  BOOST_REQUIRE(c.send_all(get_request("/health")));
+  res = c.read_response();
+  BOOST_REQUIRE(res);
+  BOOST_TEST(res->result_int() == 200);
+}
+
+BOOST_AUTO_TEST_CASE(wrong_method_is_405_with_allow) {
+  running_server s;
+  raw_client c(s.port);
+  BOOST_REQUIRE(c.send_all(get_request("/health", "Content-Length: 4\r\n", "POST") + "abcd"));
+  auto res = c.read_response();
+  BOOST_REQUIRE(res);
+  BOOST_TEST(res->result_int() == 405);
+  BOOST_TEST(std::string((*res)[boost::beast::http::field::allow]) == "GET, HEAD");
+  // The body was consumed, so the connection stays usable.
+  BOOST_REQUIRE(c.send_all(get_request("/health")));
+  res = c.read_response();
+  BOOST_REQUIRE(res);
+  BOOST_TEST(res->result_int() == 200);
+}
+
+BOOST_AUTO_TEST_CASE(head_returns_headers_only) {
+  running_server s;
+  raw_client c(s.port);
+  BOOST_REQUIRE(c.send_all(get_request("/stats", "", "HEAD")));
+  auto res = c.read_response(/*head=*/true);
+  BOOST_REQUIRE(res);
+  BOOST_TEST(res->result_int() == 200);
+  BOOST_TEST(res->body().empty());
+  BOOST_TEST(std::stoul(std::string((*res)[boost::beast::http::field::content_length])) > 0u);
+  // Nothing but headers came: the next response parses cleanly.
+  BOOST_REQUIRE(c.send_all(get_request("/health")));
+  res = c.read_response();
+  BOOST_REQUIRE(res);
+  BOOST_TEST(res->result_int() == 200);
+}
+
+BOOST_AUTO_TEST_CASE(oversized_header_is_431_and_closed) {
+  server_options o;
+  o.max_header_bytes = 1024;
+  running_server s(o);
+  raw_client c(s.port);
+  BOOST_REQUIRE(c.send_all(get_request("/health", "X-Pad: " + std::string(4000, 'a') + "\r\n")));
+  auto res = c.read_response();
+  BOOST_REQUIRE_MESSAGE(res, c.last_end());
+  BOOST_TEST(res->result_int() == 431);
+  BOOST_TEST(json::parse(res->body()).contains("error"));
+  BOOST_TEST(!res->keep_alive());
+  BOOST_TEST(c.wait_closed() == "eof");
+  expect_serving(s.port);
+}
+
+BOOST_AUTO_TEST_CASE(oversized_body_is_413_and_closed) {
+  running_server s;  // max_body_bytes 4096
+  raw_client c(s.port);
+  BOOST_REQUIRE(c.send_all(get_request("/health", "Content-Length: 100000\r\n")));
+  auto res = c.read_response();
+  BOOST_REQUIRE_MESSAGE(res, c.last_end());
+  BOOST_TEST(res->result_int() == 413);
+  BOOST_TEST(!res->keep_alive());
+  BOOST_TEST(c.wait_closed() == "eof");
+
+  // Chunked bodies are counted too.
+  raw_client d(s.port);
+  std::string chunked = get_request("/health", "Transfer-Encoding: chunked\r\n");
+  for (int i = 0; i < 3; ++i) chunked += "800\r\n" + std::string(0x800, 'x') + "\r\n";
+  chunked += "0\r\n\r\n";
+  BOOST_REQUIRE(d.send_all(chunked));
+  res = d.read_response();
+  BOOST_REQUIRE_MESSAGE(res, d.last_end());
+  BOOST_TEST(res->result_int() == 413);
+  expect_serving(s.port);
+}
+
+BOOST_AUTO_TEST_CASE(garbage_bytes_are_400_and_closed) {
+  running_server s;
+  for (const std::string& garbage :
+       {std::string("\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03", 11) + "\r\n\r\n",
+        std::string("GET /health HTTP/9.9\r\n\r\n"),
+        std::string("GET /health HTTP/1.1\r\nContent-Length: -5\r\n\r\n"),
+        std::string("GET /health HTTP/1.1\r\nBad Header\r\n\r\n"),
+        std::string("G\0T / HTTP/1.1\r\n\r\n", 18)}) {
+    raw_client c(s.port);
+    BOOST_REQUIRE(c.send_all(garbage));
+    auto res = c.read_response();
+    BOOST_REQUIRE_MESSAGE(res, c.last_end());
+    BOOST_TEST(res->result_int() == 400);
+    BOOST_TEST(json::parse(res->body()).contains("error"));
+    BOOST_TEST(c.wait_closed() == "eof");
+  }
+  expect_serving(s.port);
+  BOOST_TEST(s.srv->counters()["bad_requests_total"] == 5);
+}
+
+BOOST_AUTO_TEST_CASE(silent_client_is_closed_after_the_timeout) {
+  running_server s(short_timeout(200ms));
+  raw_client c(s.port, 5s);
+  BOOST_REQUIRE(c.connected());
+  const auto t0 = std::chrono::steady_clock::now();
+  BOOST_TEST(c.wait_closed() == "eof");  // blocks until the server closes, at most 5 s
+  const long long elapsed = ms_since(t0);
+  BOOST_TEST(elapsed < 3000);
+  BOOST_TEST(elapsed >= 150);
+  expect_serving(s.port);
+  s.srv->stop();  // joins the io thread: every handler has run
+  BOOST_TEST(s.srv->counters()["timeouts_total"] == 1);
+}
+
+BOOST_AUTO_TEST_CASE(slow_partial_request_is_closed_after_the_timeout) {
+  running_server s(short_timeout(200ms));
+  raw_client c(s.port, 5s);
+  BOOST_REQUIRE(c.send_all("GET /health HTTP/1.1\r\nHost: x\r\n"));  // never finished
+  const auto t0 = std::chrono::steady_clock::now();
+  BOOST_TEST(c.wait_closed() == "eof");
+  BOOST_TEST(ms_since(t0) < 3000);
+}
+
+BOOST_AUTO_TEST_CASE(idle_keep_alive_connection_is_closed_after_the_timeout) {
+  running_server s(short_timeout(200ms));
+  raw_client c(s.port, 5s);
+  BOOST_REQUIRE(c.send_all(get_request("/health")));
+  BOOST_REQUIRE(c.read_response());
+  BOOST_TEST(c.wait_closed() == "eof");
+}
+
+BOOST_AUTO_TEST_CASE(http_1_0_closes_after_the_response) {
+  running_server s;
+  raw_client c(s.port);
+  BOOST_REQUIRE(c.send_all("GET /health HTTP/1.0\r\n\r\n"));
+  auto res = c.read_response();
+  BOOST_REQUIRE(res);
+  BOOST_TEST(res->version() == 10u);
+  BOOST_TEST(c.wait_closed() == "eof");
+}
+
+BOOST_AUTO_TEST_CASE(many_concurrent_connections) {
+  server_options o;
+  o.threads = 2;
+  running_server s(o);
+  constexpr int clients = 64, requests = 10;
+  std::atomic<int> ok{0};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < clients; ++i) {
+    threads.emplace_back([&] {
+      raw_client c(s.port);
+      if (!c.connected()) return;
+      for (int r = 0; r < requests; ++r) {
+        const char* path = r % 3 == 0 ? "/health" : r % 3 == 1 ? "/stats" : "/metrics";
+        if (!c.send_all(get_request(path))) return;
+        auto res = c.read_response();
+        if (!res || res->result_int() != 200) return;
+        ++ok;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  BOOST_TEST(ok.load() == clients * requests);
+  s.srv->stop();
+  BOOST_TEST(s.srv->counters()["connections_accepted_total"] == clients);
+  BOOST_TEST(s.srv->counters()["requests_total"] == clients * requests);
+}
+
+BOOST_AUTO_TEST_CASE(connections_over_the_limit_get_503) {
+  server_options o;
+  o.max_connections = 2;
+  running_server s(o);
+  raw_client a(s.port), b(s.port);
+  for (raw_client* c : {&a, &b}) {  // both are being served once they answered
+    BOOST_REQUIRE(c->send_all(get_request("/health")));
+    auto res = c->read_response();
+    BOOST_REQUIRE(res);
+    BOOST_TEST(res->result_int() == 200);
+  }
+  raw_client third(s.port);
+  auto res = third.read_response();
+  BOOST_REQUIRE_MESSAGE(res, third.last_end());
+  BOOST_TEST(res->result_int() == 503);
+  BOOST_TEST(third.wait_closed() == "eof");
+  BOOST_TEST(s.srv->counters()["connections_rejected_total"] == 1);
+}
+
+BOOST_AUTO_TEST_CASE(start_on_a_port_in_use_returns_the_error) {
+  running_server first;
+  server_options o;
+  o.port = first.port;
+  server second(o, first.board, server_info{});
+  auto result = second.start();
+  BOOST_REQUIRE(!result.has_value());
+  BOOST_TEST(static_cast<int>(result.error().code) == static_cast<int>(tb::errc::io));
+  BOOST_TEST(result.error().message == "http: cannot listen on 127.0.0.1:" +
+                                           std::to_string(first.port) +
+                                           ": Address already in use");
+  expect_serving(first.port);  // the first server is unaffected
+}
+
+BOOST_AUTO_TEST_CASE(start_validates_its_options) {
+  auto board = std::make_shared<tb::core::snapshot_board>();
+  server_options o;
+  o.port = 0;
+  o.address = "localhost";  // not a literal
+  auto r = server(o, board, server_info{}).start();
+  BOOST_REQUIRE(!r.has_value());
+  BOOST_TEST(static_cast<int>(r.error().code) == static_cast<int>(tb::errc::bad_config));
+
+  o.address = "127.0.0.1";
+  server twice(o, board, server_info{});
+  BOOST_REQUIRE(twice.start().has_value());
+  auto again = twice.start();
+  BOOST_REQUIRE(!again.has_value());
+  BOOST_TEST(static_cast<int>(again.error().code) == static_cast<int>(tb::errc::invalid_argument));
+}
+
+BOOST_AUTO_TEST_CASE(stop_with_clients_connected_returns_promptly) {
+  server_options o;
+  o.io_timeout = 30s;     // stop() must not wait for timeouts
+  o.stop_timeout = 20s;   // nor rely on the hard stop
+  running_server s(o);
+  std::vector<std::unique_ptr<raw_client>> idle, partial, silent;
+  for (int i = 0; i < 5; ++i) {
+    idle.push_back(std::make_unique<raw_client>(s.port));
+    BOOST_REQUIRE(idle.back()->send_all(get_request("/health")));
+    BOOST_REQUIRE(idle.back()->read_response());  // now a served keep-alive connection
+  }
+  for (int i = 0; i < 3; ++i) {
+    partial.push_back(std::make_unique<raw_client>(s.port));
+    BOOST_REQUIRE(partial.back()->send_all("GET /stats HTTP/1.1\r\nHo"));
+  }
+  for (int i = 0; i < 3; ++i) silent.push_back(std::make_unique<raw_client>(s.port));
+
+  const auto t0 = std::chrono::steady_clock::now();
+  s.srv->stop();
+  BOOST_TEST(ms_since(t0) < 2000);
+  for (auto* group : {&idle, &partial, &silent})
+    for (auto& c : *group) {
+      const std::string end = c->wait_closed();
+      BOOST_TEST((end == "eof" || end == "reset"), end);
+    }
+  // No longer listening.
+  raw_client late(s.port, 1s);
+  BOOST_TEST(!late.connected());
+}
+
+BOOST_AUTO_TEST_CASE(stop_is_idempotent_and_works_without_start) {
+  auto board = std::make_shared<tb::core::snapshot_board>();
+  server never(server_options{}, board, server_info{});
+  never.stop();
+  running_server s;
+  s.srv->stop();
+  s.srv->stop();
+}
