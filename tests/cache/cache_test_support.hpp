@@ -1,0 +1,117 @@
+#pragma once
+// Shared helpers of the cache tests and bench: bars and forecasts to cache, a clock the test
+// moves, and a temporary directory. No Boost.Test here (bench/cache uses it too).
+#include <atomic>
+#include <cstdint>
+#include <cstdlib>
+#include <filesystem>
+#include <ostream>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "cache/clock.hpp"
+#include "cache/codec.hpp"
+#include "cache/entry.hpp"
+#include "cache/key.hpp"
+#include "core/forecast.hpp"
+
+namespace tb::cache {
+// Printers for test diagnostics (found by ADL).
+inline std::ostream& operator<<(std::ostream& os, const cache_key& k) {
+  return os << k.symbol << ":" << k.hex();
+}
+inline std::ostream& operator<<(std::ostream& os, decode_status s) { return os << to_string(s); }
+inline std::ostream& operator<<(std::ostream& os, window_kind k) { return os << to_string(k); }
+}  // namespace tb::cache
+
+namespace tb::cache::testing {
+
+// A clock the test sets and advances; starts at 2026-01-02 00:00:00 UTC. Thread-safe.
+class manual_clock {
+ public:
+  std::int64_t now() const { return now_ms_.load(); }
+  void advance_s(std::int64_t s) { now_ms_ += s * 1000; }
+  void advance_ms(std::int64_t ms) { now_ms_ += ms; }
+  clock_fn fn() {
+    return [this] { return now_ms_.load(); };
+  }
+
+ private:
+  std::atomic<std::int64_t> now_ms_{1767312000000};
+};
+
+// n daily bars of a smooth, deterministic series; `salt` shifts prices so windows differ.
+inline std::vector<core::bar> make_bars(int n, double salt = 0.0) {
+  std::vector<core::bar> bars;
+  bars.reserve(static_cast<std::size_t>(n));
+  for (int i = 0; i < n; ++i) {
+    core::bar b;
+    b.time_s = 1700000000 + std::int64_t{86400} * i;
+    const double base = 100.0 + salt + 0.37 * i + 0.001 * (i % 7);
+    b.open = base;
+    b.high = base + 1.25;
+    b.low = base - 0.75;
+    b.close = base + 0.5;
+    b.volume = 1.0e6 + 1234.5 * i;
+    b.amount = b.volume * base;
+    bars.push_back(b);
+  }
+  return bars;
+}
+
+// The trading bot's seed sampling parameters (KRONOS.md).
+inline core::sampling_params bot_params() {
+  core::sampling_params p;
+  p.pred_len = 7;
+  p.max_context = 232;
+  p.temperature = 0.152;
+  p.top_k = 20;
+  p.top_p = 0.83;
+  p.sample_count = 192;
+  p.clip = 1.85;
+  return p;
+}
+
+inline core::model_identity bot_model() { return {"c0ffee" + std::string(58, '0'), "float32", false}; }
+
+// The key of window i of a symbol (distinct for distinct i or symbol).
+inline cache_key key_of(const std::string& symbol, int i, int lookback = 64) {
+  auto k = make_key(symbol, make_bars(lookback, i), bot_params(), bot_model());
+  if (!k) throw std::runtime_error(k.error().message);
+  return *k;
+}
+
+// A forecast of `rows` rows whose values encode `tag` (to tell entries apart).
+inline core::forecast make_forecast(double tag, int rows = 7) {
+  core::forecast f;
+  for (int r = 0; r < rows; ++r) {
+    core::feature_row row;
+    for (int c = 0; c < core::n_features; ++c) row[c] = tag + r * 10 + c * 0.125;
+    f.rows.push_back(row);
+  }
+  return f;
+}
+
+// A fresh directory under $TMPDIR (or /tmp), removed with everything in it on destruction.
+class temp_dir {
+ public:
+  temp_dir() {
+    const char* base = std::getenv("TMPDIR");
+    std::string pattern = std::string(base && *base ? base : "/tmp") + "/tb_cache_test.XXXXXX";
+    if (!::mkdtemp(pattern.data())) throw std::runtime_error("mkdtemp failed");
+    path_ = pattern;
+  }
+  ~temp_dir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+  }
+  temp_dir(const temp_dir&) = delete;
+  temp_dir& operator=(const temp_dir&) = delete;
+  const std::filesystem::path& path() const { return path_; }
+
+ private:
+  std::filesystem::path path_;
+};
+
+}  // namespace tb::cache::testing
