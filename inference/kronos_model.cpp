@@ -1,0 +1,906 @@
+// The Kronos model: weights, forward passes and generation. The only translation unit of the
+// project that includes LibTorch headers besides kronos_init.cpp-free helpers (keep it that way:
+// each such TU costs 10-16 s and over 1 GB to compile).
+#include "inference/kronos_model.hpp"
+
+#include <ATen/ATen.h>
+#include <ATen/Parallel.h>
+#include <c10/core/InferenceMode.h>
+#include <c10/util/Exception.h>
+
+#include <openssl/evp.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <fstream>
+#include <random>
+#include <set>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+#include "inference/bar_calendar.hpp"
+#include "inference/safetensors.hpp"
+
+namespace tb::inference {
+
+using at::Tensor;
+
+// ---------------------------------------------------------------------------------------------
+// Weights
+// ---------------------------------------------------------------------------------------------
+namespace {
+
+struct linear_w {
+  Tensor w, b;  // w [out, in]; b [out] or undefined
+  Tensor operator()(const Tensor& x) const { return at::linear(x, w, b); }
+};
+
+struct block_w {
+  Tensor norm1, norm2;
+  linear_w q, k, v, o;
+  Tensor w1, w2, w3;
+};
+
+struct stack_w {
+  std::vector<block_w> blocks;
+  std::int64_t n_heads = 1, head_dim = 2;
+  Tensor inv_freq;  // float32 [head_dim / 2], on the device
+};
+
+struct tokenizer_w {
+  linear_w embed, quant_embed, post_quant_embed, head;
+  stack_w enc, dec;
+};
+
+struct predictor_w {
+  Tensor emb_s1, emb_s2;
+  linear_w fusion;
+  Tensor minute, hour, weekday, day, month;
+  stack_w tr;
+  Tensor norm;
+  linear_w dep_q, dep_k, dep_v, dep_o;
+  Tensor dep_norm;
+  linear_w proj_s1, proj_s2;
+};
+
+// Per-layer keys and values, each [R, H, L, head_dim] (after rotary for keys).
+struct kv_t {
+  std::vector<Tensor> k, v;
+};
+
+std::string shape_str(at::IntArrayRef s) {
+  std::string out = "[";
+  for (std::size_t i = 0; i < s.size(); ++i) out += (i ? ", " : "") + std::to_string(s[i]);
+  return out + "]";
+}
+
+// Hands out the tensors of one safetensors file by name, checking shapes; finish() rejects the
+// learnable tensors nobody asked for.
+class weight_source {
+ public:
+  weight_source(const safetensors_file& f, at::TensorOptions opts) : f_(f), opts_(opts) {}
+
+  Tensor take(const std::string& name, std::vector<std::int64_t> shape) {
+    const auto it = f_.tensors().find(name);
+    if (it == f_.tensors().end()) {
+      throw tb::exception(errc::bad_checkpoint, f_.path() + ": missing tensor '" + name + "' " +
+                                                    shape_str(shape));
+    }
+    const st_tensor& t = it->second;
+    if (t.shape != shape) {
+      throw tb::exception(errc::bad_checkpoint, f_.path() + ": tensor '" + name + "' has shape " +
+                                                    shape_str(t.shape) + ", the config needs " +
+                                                    shape_str(shape));
+    }
+    at::ScalarType st;
+    switch (t.dtype) {
+      case st_dtype::f32: st = at::kFloat; break;
+      case st_dtype::f16: st = at::kHalf; break;
+      case st_dtype::bf16: st = at::kBFloat16; break;
+      default:
+        throw tb::exception(errc::bad_checkpoint, f_.path() + ": tensor '" + name + "' is " +
+                                                      to_string(t.dtype) + ", a float type is needed");
+    }
+    dtypes_.insert(to_string(t.dtype));
+    used_.insert(name);
+    params_ += t.numel();
+    Tensor raw = at::empty(shape, at::TensorOptions().dtype(st));
+    if (t.bytes) std::memcpy(raw.data_ptr(), f_.data() + t.offset, t.bytes);
+    return raw.to(at::kFloat).to(opts_);
+  }
+
+  // Learnable tensors that exist in the file but are unused at inference.
+  void skip(const std::string& name, std::vector<std::int64_t> shape) { (void)take(name, std::move(shape)); }
+
+  void finish() const {
+    for (const auto& [name, t] : f_.tensors()) {
+      if (used_.count(name)) continue;
+      const bool buffer = t.dtype == st_dtype::i64 || ends_with(name, ".rotary.inv_freq") ||
+                          name == "tokenizer.bsq.basis" || name == "tokenizer.bsq.group_basis" ||
+                          ends_with(name, ".group_codebook");
+      if (!buffer) {
+        throw tb::exception(errc::bad_checkpoint, f_.path() + ": unexpected tensor '" + name + "' " +
+                                                      shape_str(t.shape) + " (not in the config's model)");
+      }
+    }
+  }
+
+  std::int64_t params() const { return params_; }
+  const std::set<std::string>& dtypes() const { return dtypes_; }
+
+ private:
+  static bool ends_with(const std::string& s, const std::string& suffix) {
+    return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+  }
+  const safetensors_file& f_;
+  at::TensorOptions opts_;
+  std::set<std::string> used_;
+  std::set<std::string> dtypes_;
+  std::int64_t params_ = 0;
+};
+
+linear_w take_linear(weight_source& src, const std::string& p, std::int64_t out, std::int64_t in, bool bias = true) {
+  linear_w l;
+  l.w = src.take(p + ".weight", {out, in});
+  if (bias) l.b = src.take(p + ".bias", {out});
+  return l;
+}
+
+Tensor make_inv_freq(std::int64_t head_dim, const at::Device& device) {
+  // 1 / 10000^(2i / head_dim), float32, computed as the reference computes it.
+  Tensor e = at::arange(0, head_dim, 2, at::TensorOptions().dtype(at::kFloat)) / static_cast<double>(head_dim);
+  return at::reciprocal(at::pow(10000.0, e)).to(device);
+}
+
+stack_w take_stack(weight_source& src, const std::string& p, int n_blocks, std::int64_t d, std::int64_t heads,
+                   std::int64_t ff, const at::Device& device) {
+  stack_w s;
+  s.n_heads = heads;
+  s.head_dim = d / heads;
+  s.inv_freq = make_inv_freq(s.head_dim, device);
+  for (int i = 0; i < n_blocks; ++i) {
+    const std::string b = p + "." + std::to_string(i) + ".";
+    block_w w;
+    w.norm1 = src.take(b + "norm1.weight", {d});
+    w.norm2 = src.take(b + "norm2.weight", {d});
+    w.q = take_linear(src, b + "self_attn.q_proj", d, d);
+    w.k = take_linear(src, b + "self_attn.k_proj", d, d);
+    w.v = take_linear(src, b + "self_attn.v_proj", d, d);
+    w.o = take_linear(src, b + "self_attn.out_proj", d, d);
+    w.w1 = src.take(b + "ffn.w1.weight", {ff, d});
+    w.w2 = src.take(b + "ffn.w2.weight", {d, ff});
+    w.w3 = src.take(b + "ffn.w3.weight", {ff, d});
+    s.blocks.push_back(std::move(w));
+  }
+  return s;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Forward pieces
+// ---------------------------------------------------------------------------------------------
+
+// RMSNorm, eps 1e-5, computed in float32, weight only.
+Tensor rms_norm(const Tensor& x, const Tensor& w) {
+  const Tensor xf = x.to(at::kFloat);
+  const Tensor y = xf * at::rsqrt((xf * xf).mean(-1, true) + 1e-5);
+  return y.to(x.scalar_type()) * w;
+}
+
+// cos, sin [L, head_dim] for positions pos0 .. pos0 + L - 1 (half-split layout).
+std::pair<Tensor, Tensor> rotary_tables(const Tensor& inv_freq, std::int64_t pos0, std::int64_t len,
+                                        at::ScalarType dtype) {
+  Tensor t = at::arange(pos0, pos0 + len, inv_freq.options());
+  Tensor freqs = at::outer(t, inv_freq);
+  Tensor emb = at::cat({freqs, freqs}, -1);
+  return {emb.cos().to(dtype), emb.sin().to(dtype)};
+}
+
+Tensor rotate_half(const Tensor& x) {
+  const auto half = x.size(-1) / 2;
+  return at::cat({-x.narrow(-1, half, half), x.narrow(-1, 0, half)}, -1);
+}
+
+Tensor apply_rotary(const Tensor& x, const Tensor& cos, const Tensor& sin) {
+  return x * cos + rotate_half(x) * sin;
+}
+
+// Attention of queries q [R, H, Lq, hd] over
+//  - a shared prefix kp, vp [H, Lp, hd] (one copy for all R rows; optional), then
+//  - per-row keys ks, vs [R, H, Ls, hd] (optional); with `causal`, query j sees ks[..., :Ls-Lq+j+1].
+// Returns [R, Lq, H * hd]. Softmax in float32.
+Tensor attention(const Tensor& q, const Tensor& kp, const Tensor& vp, const Tensor& ks, const Tensor& vs,
+                 bool causal) {
+  const auto R = q.size(0), H = q.size(1), Lq = q.size(2), hd = q.size(3);
+  const double scale = 1.0 / std::sqrt(static_cast<double>(hd));
+  const bool has_p = kp.defined() && kp.size(1) > 0;
+  const bool has_s = ks.defined() && ks.size(2) > 0;
+  const auto Lp = has_p ? kp.size(1) : 0;
+  std::vector<Tensor> parts;
+  Tensor qh;
+  if (has_p) {
+    qh = q.transpose(0, 1).reshape({H, R * Lq, hd});
+    Tensor sp = at::bmm(qh, kp.transpose(1, 2)).mul_(scale);  // [H, R*Lq, Lp]
+    parts.push_back(sp.view({H, R, Lq, Lp}).permute({1, 0, 2, 3}));
+  }
+  if (has_s) {
+    Tensor ss = at::matmul(q, ks.transpose(-2, -1)).mul_(scale);  // [R, H, Lq, Ls]
+    const auto Ls = ks.size(2);
+    if (causal && Lq > 1) {
+      Tensor mask = at::ones({Lq, Ls}, at::TensorOptions().dtype(at::kBool).device(q.device())).triu(Ls - Lq + 1);
+      ss.masked_fill_(mask, -std::numeric_limits<float>::infinity());
+    }
+    parts.push_back(ss);
+  }
+  Tensor scores = parts.size() == 1 ? parts[0] : at::cat(parts, 3);
+  Tensor probs = at::softmax(scores, -1, at::kFloat).to(q.scalar_type());
+  Tensor out;
+  if (has_p) {
+    Tensor pp = probs.narrow(3, 0, Lp).permute({1, 0, 2, 3}).reshape({H, R * Lq, Lp});
+    out = at::bmm(pp, vp).view({H, R, Lq, hd}).permute({1, 0, 2, 3});
+  }
+  if (has_s) {
+    Tensor os = at::matmul(probs.narrow(3, Lp, probs.size(3) - Lp), vs);
+    out = out.defined() ? out + os : os;
+  }
+  return out.transpose(1, 2).reshape({R, Lq, H * hd});
+}
+
+Tensor split_heads(const Tensor& x, std::int64_t heads, std::int64_t hd) {
+  return x.view({x.size(0), x.size(1), heads, hd}).transpose(1, 2);
+}
+
+// Runs the blocks of `st` on x [R, Lq, d], whose first token sits at window position pos0.
+// prefix: keys/values of a shared prefix at positions 0..Lp-1 (rows of size 1), optional.
+// rows: per-row keys/values at positions Lp..pos0-1 (optional); when given, the new tokens' keys
+//       and values are appended to it.
+// kv_only_last: the last block only produces its keys and values (its output is unread); the
+//       function then returns an undefined tensor.
+Tensor run_stack(const stack_w& st, Tensor x, std::int64_t pos0, const kv_t* prefix, kv_t* rows,
+                 bool kv_only_last = false) {
+  const auto Lq = x.size(1);
+  const auto [cos, sin] = rotary_tables(st.inv_freq, pos0, Lq, x.scalar_type());
+  const auto nb = st.blocks.size();
+  if (rows && rows->k.size() != nb) {
+    rows->k.resize(nb);
+    rows->v.resize(nb);
+  }
+  for (std::size_t l = 0; l < nb; ++l) {
+    const block_w& b = st.blocks[l];
+    const Tensor h = rms_norm(x, b.norm1);
+    Tensor k = apply_rotary(split_heads(b.k(h), st.n_heads, st.head_dim), cos, sin);
+    Tensor v = split_heads(b.v(h), st.n_heads, st.head_dim);
+    if (rows) {
+      if (rows->k[l].defined() && rows->k[l].size(2) > 0) {
+        k = at::cat({rows->k[l], k}, 2);
+        v = at::cat({rows->v[l], v}, 2);
+      }
+      rows->k[l] = k;
+      rows->v[l] = v;
+    }
+    if (kv_only_last && l + 1 == nb) return Tensor();
+    Tensor q = apply_rotary(split_heads(b.q(h), st.n_heads, st.head_dim), cos, sin);
+    Tensor kp, vp;
+    if (prefix) {
+      kp = prefix->k[l].select(0, 0);
+      vp = prefix->v[l].select(0, 0);
+    }
+    x = x + b.o(attention(q, kp, vp, k, v, /*causal=*/true));
+    const Tensor h2 = rms_norm(x, b.norm2);
+    x = x + at::linear(at::silu(at::linear(h2, b.w1)) * at::linear(h2, b.w3), b.w2);
+  }
+  return x;
+}
+
+// Sampling of one token per row from logits [R, V] (float32) with the reference's filters:
+// logits / T; top_k > 0 keeps the logits >= the k-th largest (top_p ignored); else top_p < 1 keeps
+// the smallest set of most likely tokens whose mass reaches top_p (the most likely always kept);
+// softmax; inverse-CDF draw with u [R] uniform in [0, 1). Returns [R] int64.
+Tensor sample_tokens(const Tensor& logits, double temperature, int top_k, double top_p, const Tensor& u) {
+  const auto V = logits.size(1);
+  Tensor l = logits.to(at::kFloat) / temperature;
+  auto sorted = at::sort(l, /*dim=*/1, /*descending=*/true);
+  Tensor vals = std::get<0>(sorted);
+  Tensor idx = std::get<1>(sorted);
+  Tensor keep;
+  if (top_k > 0) {
+    const std::int64_t k = std::min<std::int64_t>(top_k, V);
+    Tensor kth = vals.narrow(1, k - 1, 1);
+    keep = vals >= kth;
+  } else if (top_p < 1.0) {
+    Tensor p = at::softmax(vals, 1);
+    Tensor before = at::cumsum(p, 1) - p;  // mass of the more likely tokens
+    keep = before <= top_p;
+    keep.select(1, 0).fill_(true);
+  }
+  if (keep.defined()) vals = vals.masked_fill(keep.logical_not(), -std::numeric_limits<float>::infinity());
+  Tensor probs = at::softmax(vals, 1);
+  Tensor cdf = at::cumsum(probs, 1);
+  Tensor target = (u.to(at::kFloat).view({-1, 1}) * cdf.narrow(1, V - 1, 1)).contiguous();
+  Tensor j = at::searchsorted(cdf.contiguous(), target, /*out_int32=*/false, /*right=*/true);
+  Tensor last = keep.defined() ? keep.sum(1, true) - 1 : at::full_like(j, V - 1);
+  j = at::minimum(j, last);
+  return idx.gather(1, j).view({-1});
+}
+
+std::string sha256_hex(const std::vector<const std::vector<std::uint8_t>*>& parts) {
+  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+  EVP_DigestInit_ex(ctx, EVP_sha256(), nullptr);
+  for (const auto* p : parts) {
+    const std::uint64_t n = p->size();
+    EVP_DigestUpdate(ctx, &n, sizeof n);
+    if (n) EVP_DigestUpdate(ctx, p->data(), p->size());
+  }
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  EVP_DigestFinal_ex(ctx, md, &len);
+  EVP_MD_CTX_free(ctx);
+  static const char* hex = "0123456789abcdef";
+  std::string out;
+  for (unsigned int i = 0; i < len; ++i) {
+    out += hex[md[i] >> 4];
+    out += hex[md[i] & 15];
+  }
+  return out;
+}
+
+tb::expected<std::vector<std::uint8_t>> read_bytes(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return tb::error{errc::io, path + ": cannot open"};
+  std::vector<std::uint8_t> b((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  return b;
+}
+
+tb::error torch_error(const std::string& where, const std::exception& e) {
+  std::string msg = e.what();
+  const auto nl = msg.find("\nException raised from");
+  if (nl != std::string::npos) msg.erase(nl);
+  const errc code = msg.find("out of memory") != std::string::npos ? errc::out_of_memory : errc::internal;
+  return tb::error{code, where + ": " + msg};
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------
+// The model
+// ---------------------------------------------------------------------------------------------
+struct kronos_model::impl {
+  model_info info;
+  core::model_identity identity;
+  at::Device device{at::kCPU};
+  at::ScalarType dtype = at::kFloat;
+  tokenizer_w tok;
+  predictor_w pred;
+
+  at::TensorOptions fopts() const { return at::TensorOptions().dtype(dtype).device(device); }
+  at::TensorOptions lopts() const { return at::TensorOptions().dtype(at::kLong).device(device); }
+
+  // ---- tokenizer ----
+  // x [R, L, d_in] normalised -> s1, s2 [R, L] int64.
+  std::pair<Tensor, Tensor> encode(const Tensor& x) const {
+    Tensor z = tok.embed(x);
+    if (!tok.enc.blocks.empty()) z = run_stack(tok.enc, z, 0, nullptr, nullptr);
+    z = tok.quant_embed(z);
+    // L2 normalisation keeps signs, and the bits are the signs (> 0 is 1).
+    z = z.to(at::kFloat);
+    z = z / at::clamp_min(z.norm(2, {-1}, true), 1e-12);
+    const auto s1b = info.tokenizer.s1_bits, s2b = info.tokenizer.s2_bits;
+    Tensor bits = (z > 0).to(at::kLong);
+    Tensor w1 = at::pow(2, at::arange(s1b, lopts()));
+    Tensor w2 = at::pow(2, at::arange(s2b, lopts()));
+    Tensor s1 = (bits.narrow(-1, 0, s1b) * w1).sum(-1);
+    Tensor s2 = (bits.narrow(-1, s1b, s2b) * w2).sum(-1);
+    return {s1, s2};
+  }
+
+  // s1, s2 [R, L] -> the quantised codes [R, L, s1_bits + s2_bits] (+-1/sqrt(bits)).
+  Tensor codes(const Tensor& s1, const Tensor& s2) const {
+    const auto s1b = info.tokenizer.s1_bits, s2b = info.tokenizer.s2_bits;
+    const double q = 1.0 / std::sqrt(static_cast<double>(s1b + s2b));
+    Tensor b1 = at::bitwise_and(s1.unsqueeze(-1), at::pow(2, at::arange(s1b, lopts()))).ne(0);
+    Tensor b2 = at::bitwise_and(s2.unsqueeze(-1), at::pow(2, at::arange(s2b, lopts()))).ne(0);
+    Tensor bits = at::cat({b1, b2}, -1).to(at::kFloat) * 2 - 1;
+    return (bits * q).to(dtype);
+  }
+
+  // Full decode (reference): s1, s2 [R, L] -> [R, L, d_in].
+  Tensor decode(const Tensor& s1, const Tensor& s2) const {
+    Tensor z = tok.post_quant_embed(codes(s1, s2));
+    if (!tok.dec.blocks.empty()) z = run_stack(tok.dec, z, 0, nullptr, nullptr);
+    return tok.head(z);
+  }
+
+  // ---- predictor ----
+  // Input embedding of tokens s1, s2 [R, L] with stamps [R or 1, L, 5] -> [R, L, d].
+  Tensor embed(const Tensor& s1, const Tensor& s2, const Tensor& stamps) const {
+    const double scale = std::sqrt(static_cast<double>(info.predictor.d_model));
+    Tensor e1 = at::embedding(pred.emb_s1, s1) * scale;
+    Tensor e2 = at::embedding(pred.emb_s2, s2) * scale;
+    Tensor x = pred.fusion(at::cat({e1, e2}, -1));
+    Tensor te = at::embedding(pred.hour, stamps.select(-1, 1)) + at::embedding(pred.weekday, stamps.select(-1, 2)) +
+                at::embedding(pred.day, stamps.select(-1, 3)) + at::embedding(pred.month, stamps.select(-1, 4)) +
+                at::embedding(pred.minute, stamps.select(-1, 0));
+    return x + te;
+  }
+
+  Tensor dep_heads(const Tensor& x) const { return split_heads(x, 4, info.predictor.d_model / 4); }
+
+  // s2 logits [R, V2] for rows whose chosen s1 is `s1` [R], last normed hidden `last` [R, d], and
+  // dependency keys/values: shared prefix (rows of 1, optional) and per-row (optional).
+  Tensor s2_logits(const Tensor& s1, const Tensor& last, const kv_t& dep_prefix, const kv_t& dep_rows) const {
+    Tensor sib = at::embedding(pred.emb_s1, s1.view({-1, 1}));  // [R, 1, d], no sqrt(d) scale
+    Tensor q = dep_heads(pred.dep_q(sib));
+    Tensor kp, vp, ks, vs;
+    if (!dep_prefix.k.empty()) {
+      kp = dep_prefix.k[0].select(0, 0);
+      vp = dep_prefix.v[0].select(0, 0);
+    }
+    if (!dep_rows.k.empty()) {
+      ks = dep_rows.k[0];
+      vs = dep_rows.v[0];
+    }
+    Tensor a = pred.dep_o(attention(q, kp, vp, ks, vs, /*causal=*/false)).squeeze(1);  // [R, d]
+    return pred.proj_s2(rms_norm(last + a, pred.dep_norm));
+  }
+
+  void append_dep(kv_t& dep, const Tensor& hn) const {
+    Tensor k = dep_heads(pred.dep_k(hn));
+    Tensor v = dep_heads(pred.dep_v(hn));
+    if (dep.k.empty()) {
+      dep.k = {k};
+      dep.v = {v};
+    } else {
+      dep.k[0] = at::cat({dep.k[0], k}, 2);
+      dep.v[0] = at::cat({dep.v[0], v}, 2);
+    }
+  }
+
+  // ---- one series ----
+  struct series {
+    std::int64_t n = 0;
+    core::sampling_params p;
+    float mean[core::n_features]{}, std_[core::n_features]{};
+    Tensor x;        // [1, n, 6] normalised, clipped
+    Tensor stamps;   // [n + pred_len, 5] int64 (history then future)
+    Tensor u;        // [pred_len, 2, S] float32 uniforms
+  };
+
+  series prepare(const core::forecast_window& w, const std::vector<core::bar_stamp>* fut, bool with_draws) const {
+    series s;
+    s.p = w.params;
+    s.n = static_cast<std::int64_t>(w.bars.size());
+    const auto n = s.n;
+    std::vector<float> raw(static_cast<std::size_t>(n) * core::n_features);
+    for (std::int64_t i = 0; i < n; ++i) {
+      const auto& b = w.bars[static_cast<std::size_t>(i)];
+      const double v[core::n_features] = {b.open, b.high, b.low, b.close, b.volume, b.amount};
+      for (int f = 0; f < core::n_features; ++f) raw[static_cast<std::size_t>(i * core::n_features + f)] = static_cast<float>(v[f]);
+    }
+    for (int f = 0; f < core::n_features; ++f) {
+      double sum = 0;
+      for (std::int64_t i = 0; i < n; ++i) sum += raw[static_cast<std::size_t>(i * core::n_features + f)];
+      const double mean = sum / static_cast<double>(n);
+      double ss = 0;
+      for (std::int64_t i = 0; i < n; ++i) {
+        const double d = raw[static_cast<std::size_t>(i * core::n_features + f)] - mean;
+        ss += d * d;
+      }
+      s.mean[f] = static_cast<float>(mean);
+      s.std_[f] = static_cast<float>(std::sqrt(ss / static_cast<double>(n)));
+    }
+    const float clip = static_cast<float>(w.params.clip);
+    for (std::int64_t i = 0; i < n; ++i) {
+      for (int f = 0; f < core::n_features; ++f) {
+        float& v = raw[static_cast<std::size_t>(i * core::n_features + f)];
+        v = (v - s.mean[f]) / (s.std_[f] + 1e-5f);
+        v = std::min(std::max(v, -clip), clip);
+      }
+    }
+    s.x = at::from_blob(raw.data(), {1, n, core::n_features}, at::kFloat).clone().to(fopts());
+    const int pred_len = with_draws ? w.params.pred_len : 0;
+    std::vector<core::bar_stamp> future;
+    if (fut && static_cast<int>(fut->size()) >= pred_len) {
+      future.assign(fut->begin(), fut->begin() + pred_len);
+    } else {
+      future = future_stamps(w.bars, pred_len);
+    }
+    std::vector<std::int64_t> st;
+    st.reserve(static_cast<std::size_t>(n + pred_len) * 5);
+    auto push = [&st](const core::bar_stamp& t) {
+      st.insert(st.end(), {t.minute, t.hour, t.weekday, t.day, t.month});
+    };
+    for (const auto& b : w.bars) push(core::stamp_of(b));
+    for (const auto& t : future) push(t);
+    s.stamps = at::from_blob(st.data(), {n + pred_len, 5}, at::kLong).clone().to(device);
+    if (with_draws) {
+      // All draws of the series up front, from its own generator, in a fixed order:
+      // step-major, then s1 before s2, then sample. Independent of the batch and of the mode.
+      const std::int64_t S = w.params.sample_count;
+      std::mt19937_64 gen(w.seed);
+      auto opts = at::TensorOptions().dtype(at::kFloat);
+      if (device.is_cuda()) opts = opts.pinned_memory(true);
+      Tensor u = at::empty({pred_len, 2, S}, opts);
+      float* up = u.data_ptr<float>();
+      for (std::int64_t i = 0; i < pred_len * 2 * S; ++i) {
+        up[i] = static_cast<float>(gen() >> 40) * (1.0f / 16777216.0f);  // 24 random bits, [0, 1)
+      }
+      s.u = device.is_cuda() ? u.to(device, /*non_blocking=*/true) : u;
+    }
+    return s;
+  }
+
+  // Ours: exact, cached. Returns the averaged decoded rows [pred_len, 6] (normalised space).
+  Tensor generate_cached(const series& s) const {
+    const std::int64_t n = s.n, S = s.p.sample_count, C = s.p.max_context, P = s.p.pred_len;
+    Tensor h1, h2;
+    std::tie(h1, h2) = encode(s.x);  // [1, n], once per series
+    h1 = h1.squeeze(0);
+    h2 = h2.squeeze(0);
+    Tensor g1 = at::empty({S, 0}, lopts()), g2 = at::empty({S, 0}, lopts());
+    kv_t pre, rows, dep_pre, dep_rows;
+    std::int64_t ws_prev = -1;
+    for (std::int64_t i = 0; i < P; ++i) {
+      const std::int64_t cur = n + i;
+      const std::int64_t ws = std::max<std::int64_t>(0, cur - C);
+      const std::int64_t Lp = n - ws;  // history tokens in the window (>= 1 since pred_len <= C)
+      Tensor last;                     // [S or 1, d] final normed hidden at the window's end
+      if (ws != ws_prev) {
+        // (Re)compute the shared prefix once for the series: history tokens ws..n-1 at 0..Lp-1.
+        pre = kv_t();
+        dep_pre = kv_t();
+        rows = kv_t();
+        dep_rows = kv_t();
+        Tensor xp = embed(h1.narrow(0, ws, Lp).unsqueeze(0), h2.narrow(0, ws, Lp).unsqueeze(0),
+                          s.stamps.narrow(0, ws, Lp).unsqueeze(0));
+        Tensor hp = rms_norm(run_stack(pred.tr, xp, 0, nullptr, &pre), pred.norm);  // [1, Lp, d]
+        append_dep(dep_pre, hp);
+        if (i == 0) {
+          last = hp.select(1, Lp - 1);  // [1, d]: shared by all samples
+        } else {
+          // Every sample's generated tokens n..cur-1, at positions Lp..Lp+i-1, over the prefix.
+          Tensor xs = embed(g1, g2, s.stamps.narrow(0, n, i).unsqueeze(0));
+          Tensor hs = rms_norm(run_stack(pred.tr, xs, Lp, &pre, &rows), pred.norm);  // [S, i, d]
+          append_dep(dep_rows, hs);
+          last = hs.select(1, i - 1);
+        }
+      } else {
+        // Window did not move: one new token per sample at position cur-1 (KV cache).
+        Tensor xs = embed(g1.narrow(1, i - 1, 1), g2.narrow(1, i - 1, 1), s.stamps.narrow(0, cur - 1, 1).unsqueeze(0));
+        Tensor hs = rms_norm(run_stack(pred.tr, xs, cur - 1 - ws, &pre, &rows), pred.norm);  // [S, 1, d]
+        append_dep(dep_rows, hs);
+        last = hs.select(1, 0);
+      }
+      ws_prev = ws;
+      // s1: projection at the last position only.
+      Tensor l1 = pred.proj_s1(last);
+      if (l1.size(0) != S) l1 = l1.expand({S, l1.size(1)});
+      Tensor t1 = sample_tokens(l1, s.p.temperature, s.p.top_k, s.p.top_p, s.u.select(0, i).select(0, 0));
+      Tensor lastS = last.size(0) == S ? last : last.expand({S, last.size(1)});
+      Tensor t2 = sample_tokens(s2_logits(t1, lastS, dep_pre, dep_rows), s.p.temperature, s.p.top_k, s.p.top_p,
+                                s.u.select(0, i).select(0, 1));
+      g1 = at::cat({g1, t1.view({S, 1})}, 1);
+      g2 = at::cat({g2, t2.view({S, 1})}, 1);
+    }
+    // Tokenizer decode of the last min(n + P, C) tokens; the shared history part once.
+    const std::int64_t Cd = std::min(n + P, C);
+    const std::int64_t Lh = Cd - P;  // history tokens in the decode window
+    kv_t dpre;
+    if (Lh > 0 && !tok.dec.blocks.empty()) {
+      Tensor zp = tok.post_quant_embed(codes(h1.narrow(0, n - Lh, Lh).unsqueeze(0), h2.narrow(0, n - Lh, Lh).unsqueeze(0)));
+      run_stack(tok.dec, zp, 0, nullptr, &dpre, /*kv_only_last=*/true);
+    }
+    Tensor z = tok.post_quant_embed(codes(g1, g2));  // [S, P, d]
+    if (!tok.dec.blocks.empty()) z = run_stack(tok.dec, z, Lh, Lh > 0 ? &dpre : nullptr, nullptr);
+    return tok.head(z).mean(0);  // [P, 6]
+  }
+
+  // Plain port of the reference: every step recomputes the whole window for every sample.
+  Tensor generate_plain(const series& s) const {
+    const std::int64_t n = s.n, S = s.p.sample_count, C = s.p.max_context, P = s.p.pred_len;
+    Tensor x = s.x.expand({S, n, s.x.size(2)}).contiguous();
+    Tensor f1, f2;
+    std::tie(f1, f2) = encode(x);  // [S, n]: the reference encodes every sample's copy
+    for (std::int64_t i = 0; i < P; ++i) {
+      const std::int64_t cur = n + i;
+      const std::int64_t ws = std::max<std::int64_t>(0, cur - C);
+      const std::int64_t W = cur - ws;
+      Tensor st = s.stamps.narrow(0, ws, W).unsqueeze(0);
+      Tensor xw = embed(f1.narrow(1, ws, W), f2.narrow(1, ws, W), st);
+      Tensor h = rms_norm(run_stack(pred.tr, xw, 0, nullptr, nullptr), pred.norm);  // [S, W, d]
+      Tensor l1 = pred.proj_s1(h).select(1, W - 1);  // head at every position, keep the last
+      Tensor t1 = sample_tokens(l1, s.p.temperature, s.p.top_k, s.p.top_p, s.u.select(0, i).select(0, 0));
+      Tensor sib = at::embedding(pred.emb_s1, t1.view({S, 1}));
+      Tensor q = dep_heads(pred.dep_q(sib));
+      Tensor k = dep_heads(pred.dep_k(h)), v = dep_heads(pred.dep_v(h));
+      Tensor a = pred.dep_o(attention(q, Tensor(), Tensor(), k, v, false));  // [S, 1, d]
+      Tensor l2 = pred.proj_s2(rms_norm(h + a, pred.dep_norm)).select(1, W - 1);  // every position, keep last
+      Tensor t2 = sample_tokens(l2, s.p.temperature, s.p.top_k, s.p.top_p, s.u.select(0, i).select(0, 1));
+      f1 = at::cat({f1, t1.view({S, 1})}, 1);
+      f2 = at::cat({f2, t2.view({S, 1})}, 1);
+    }
+    const std::int64_t total = n + P;
+    const std::int64_t start = std::max<std::int64_t>(0, total - C);
+    Tensor z = decode(f1.narrow(1, start, total - start), f2.narrow(1, start, total - start));
+    return z.narrow(1, z.size(1) - P, P).mean(0);
+  }
+};
+
+kronos_model::kronos_model(std::shared_ptr<const impl> p) : impl_(std::move(p)) {}
+
+const model_info& kronos_model::info() const { return impl_->info; }
+const core::model_identity& kronos_model::identity() const { return impl_->identity; }
+
+tb::expected<kronos_model> kronos_model::load(const std::string& tokenizer_dir, const std::string& predictor_dir,
+                                              const device_options& options) {
+  auto p = std::make_shared<impl>();
+  // Device and dtype.
+  if (options.cpu_threads > 0) at::set_num_threads(options.cpu_threads);
+  try {
+    std::string dev = options.device.empty() ? "cpu" : options.device;
+    if (dev == "auto") dev = at::hasCUDA() ? "cuda" : "cpu";
+    if (dev.rfind("cuda", 0) == 0 && !at::hasCUDA()) {
+      return tb::error{errc::unavailable, "device '" + options.device + "': CUDA is not available to LibTorch here"};
+    }
+    if (dev != "cpu" && dev.rfind("cuda", 0) != 0) {
+      return tb::error{errc::invalid_argument, "device '" + options.device + "': use cpu, cuda, cuda:N or auto"};
+    }
+    p->device = at::Device(dev);
+    if (p->device.is_cuda() && !p->device.has_index()) p->device = at::Device(at::kCUDA, 0);
+  } catch (const std::exception& e) {
+    return tb::error{errc::invalid_argument, "device '" + options.device + "': " + e.what()};
+  }
+  if (options.dtype == "float32" || options.dtype.empty()) {
+    p->dtype = at::kFloat;
+  } else if (options.dtype == "bfloat16") {
+    p->dtype = at::kBFloat16;
+  } else if (options.dtype == "float16") {
+    p->dtype = at::kHalf;
+  } else {
+    return tb::error{errc::invalid_argument, "dtype '" + options.dtype + "': use float32, bfloat16 or float16"};
+  }
+  if (!p->device.is_cuda()) p->dtype = at::kFloat;  // the CPU path computes in float32
+
+  // Configs.
+  auto tj = read_config_json(tokenizer_dir);
+  if (!tj) return tj.error();
+  auto pj = read_config_json(predictor_dir);
+  if (!pj) return pj.error();
+  auto tc = tokenizer_config_from_json(*tj, tokenizer_dir + "/config.json");
+  if (!tc) return tc.error();
+  auto pc = predictor_config_from_json(*pj, predictor_dir + "/config.json");
+  if (!pc) return pc.error();
+  if (tc->s1_bits != pc->s1_bits || tc->s2_bits != pc->s2_bits) {
+    return tb::error{errc::bad_checkpoint, predictor_dir + "/config.json: s1_bits/s2_bits (" +
+                                               std::to_string(pc->s1_bits) + "/" + std::to_string(pc->s2_bits) +
+                                               ") differ from the tokenizer's (" + std::to_string(tc->s1_bits) +
+                                               "/" + std::to_string(tc->s2_bits) + ")"};
+  }
+  p->info.tokenizer = *tc;
+  p->info.predictor = *pc;
+  p->info.tokenizer_note = checkpoint_note_from_json(*tj);
+  p->info.predictor_note = checkpoint_note_from_json(*pj);
+
+  auto tf = safetensors_file::open(tokenizer_dir + "/model.safetensors");
+  if (!tf) return tf.error();
+  auto pf = safetensors_file::open(predictor_dir + "/model.safetensors");
+  if (!pf) return pf.error();
+
+  try {
+    c10::InferenceMode guard;
+    const auto opts = p->fopts();
+    std::set<std::string> dtypes;
+    {
+      weight_source src(*tf, opts);
+      const std::int64_t d = tc->d_model, bits = tc->s1_bits + tc->s2_bits;
+      p->tok.embed = take_linear(src, "embed", d, tc->d_in);
+      p->tok.enc = take_stack(src, "encoder", tc->n_enc_layers - 1, d, tc->n_heads, tc->ff_dim, p->device);
+      p->tok.dec = take_stack(src, "decoder", tc->n_dec_layers - 1, d, tc->n_heads, tc->ff_dim, p->device);
+      p->tok.quant_embed = take_linear(src, "quant_embed", bits, d);
+      p->tok.post_quant_embed = take_linear(src, "post_quant_embed", d, bits);
+      src.skip("post_quant_embed_pre.weight", {d, tc->s1_bits});
+      src.skip("post_quant_embed_pre.bias", {d});
+      p->tok.head = take_linear(src, "head", tc->d_in, d);
+      src.finish();
+      p->info.tokenizer_params = src.params();
+      dtypes.insert(src.dtypes().begin(), src.dtypes().end());
+    }
+    {
+      weight_source src(*pf, opts);
+      const std::int64_t d = pc->d_model, v1 = std::int64_t{1} << pc->s1_bits, v2 = std::int64_t{1} << pc->s2_bits;
+      p->pred.emb_s1 = src.take("embedding.emb_s1.weight", {v1, d});
+      p->pred.emb_s2 = src.take("embedding.emb_s2.weight", {v2, d});
+      p->pred.fusion = take_linear(src, "embedding.fusion_proj", d, 2 * d);
+      const std::string suffix = pc->learn_te ? ".weight" : ".emb.weight";
+      p->pred.minute = src.take("time_emb.minute_embed" + suffix, {60, d});
+      p->pred.hour = src.take("time_emb.hour_embed" + suffix, {24, d});
+      p->pred.weekday = src.take("time_emb.weekday_embed" + suffix, {7, d});
+      p->pred.day = src.take("time_emb.day_embed" + suffix, {32, d});
+      p->pred.month = src.take("time_emb.month_embed" + suffix, {13, d});
+      p->pred.tr = take_stack(src, "transformer", pc->n_layers, d, pc->n_heads, pc->ff_dim, p->device);
+      p->pred.norm = src.take("norm.weight", {d});
+      p->pred.dep_q = take_linear(src, "dep_layer.cross_attn.q_proj", d, d);
+      p->pred.dep_k = take_linear(src, "dep_layer.cross_attn.k_proj", d, d);
+      p->pred.dep_v = take_linear(src, "dep_layer.cross_attn.v_proj", d, d);
+      p->pred.dep_o = take_linear(src, "dep_layer.cross_attn.out_proj", d, d);
+      p->pred.dep_norm = src.take("dep_layer.norm.weight", {d});
+      p->pred.proj_s1 = take_linear(src, "head.proj_s1", v1, d);
+      p->pred.proj_s2 = take_linear(src, "head.proj_s2", v2, d);
+      src.finish();
+      p->info.predictor_params = src.params();
+      dtypes.insert(src.dtypes().begin(), src.dtypes().end());
+    }
+    p->info.stored_dtype = dtypes.size() == 1 ? *dtypes.begin() : "mixed";
+    p->info.device = p->device.str();
+  } catch (const tb::exception& e) {
+    return e.to_error();
+  } catch (const std::exception& e) {
+    return torch_error("loading " + tokenizer_dir + " + " + predictor_dir, e);
+  }
+
+  // Identity: content hash over the four files, as read.
+  auto tcj = read_bytes(tokenizer_dir + "/config.json");
+  if (!tcj) return tcj.error();
+  auto pcj = read_bytes(predictor_dir + "/config.json");
+  if (!pcj) return pcj.error();
+  p->identity.checkpoint_hash = sha256_hex({&*tcj, &tf->bytes(), &*pcj, &pf->bytes()});
+  p->identity.dtype = p->dtype == at::kFloat ? "float32" : p->dtype == at::kBFloat16 ? "bfloat16" : "float16";
+  p->identity.compile = false;
+  return kronos_model(std::move(p));
+}
+
+namespace {
+
+// Contract checks of one series; empty string when fine.
+std::string check_window(const core::forecast_window& w) {
+  const auto& p = w.params;
+  if (w.bars.empty()) return "no bars";
+  if (p.max_context < 1) return "max_context < 1";
+  if (p.pred_len < 1 || p.pred_len > p.max_context) return "pred_len outside 1..max_context";
+  if (!(p.temperature > 0) || !std::isfinite(p.temperature)) return "temperature must be > 0";
+  if (p.top_k < 0) return "top_k < 0";
+  if (!(p.top_p > 0 && p.top_p <= 1)) return "top_p outside (0, 1]";
+  if (p.sample_count < 1) return "sample_count < 1";
+  if (!(p.clip > 0)) return "clip must be > 0";
+  for (std::size_t i = 0; i < w.bars.size(); ++i) {
+    const auto& b = w.bars[i];
+    for (double v : {b.open, b.high, b.low, b.close, b.volume, b.amount}) {
+      if (!std::isfinite(v)) return "bar " + std::to_string(i) + " holds NaN or infinity";
+    }
+  }
+  return {};
+}
+
+}  // namespace
+
+tb::expected<std::vector<core::forecast>> kronos_model::generate(const std::vector<core::forecast_window>& batch,
+                                                                 const generate_options& options) const {
+  for (std::size_t b = 0; b < batch.size(); ++b) {
+    const std::string why = check_window(batch[b]);
+    if (!why.empty()) {
+      return tb::error{errc::invalid_argument,
+                       "series " + std::to_string(b) + " (" + batch[b].symbol + "): " + why};
+    }
+  }
+  const impl& m = *impl_;
+  std::vector<core::forecast> out;
+  out.reserve(batch.size());
+  try {
+    c10::InferenceMode guard;
+    // Series run one after another; each batches its samples. Results depend only on the
+    // series itself (its own draws), never on its neighbours.
+    for (std::size_t b = 0; b < batch.size(); ++b) {
+      const auto& w = batch[b];
+      const std::vector<core::bar_stamp>* fut =
+          b < options.future_stamps.size() && !options.future_stamps[b].empty() ? &options.future_stamps[b] : nullptr;
+      const auto s = m.prepare(w, fut, true);
+      Tensor rows = options.mode == generation_mode::plain ? m.generate_plain(s) : m.generate_cached(s);
+      rows = rows.to(at::kCPU, at::kDouble).contiguous();  // the only host synchronisation
+      const double* r = rows.data_ptr<double>();
+      core::forecast f;
+      for (int i = 0; i < w.params.pred_len; ++i) {
+        core::feature_row row{};
+        for (int k = 0; k < core::n_features; ++k) {
+          const float z = static_cast<float>(r[i * core::n_features + k]);
+          row[static_cast<std::size_t>(k)] = static_cast<double>(z * (s.std_[k] + 1e-5f) + s.mean[k]);
+        }
+        f.rows.push_back(row);
+      }
+      out.push_back(std::move(f));
+    }
+  } catch (const tb::exception& e) {
+    return e.to_error();
+  } catch (const std::exception& e) {
+    return torch_error("generate", e);
+  }
+  return out;
+}
+
+tb::expected<token_ids> kronos_model::tokenize(const std::vector<core::bar>& bars, double clip) const {
+  core::forecast_window w;
+  w.bars = bars;
+  w.params.clip = clip;
+  w.params.pred_len = 1;
+  w.params.max_context = std::max<int>(1, static_cast<int>(bars.size()));
+  const std::string why = check_window(w);
+  if (!why.empty()) return tb::error{errc::invalid_argument, "tokenize: " + why};
+  try {
+    c10::InferenceMode guard;
+    const auto s = impl_->prepare(w, nullptr, false);
+    auto [s1, s2] = impl_->encode(s.x);
+    s1 = s1.squeeze(0).to(at::kCPU).contiguous();
+    s2 = s2.squeeze(0).to(at::kCPU).contiguous();
+    token_ids t;
+    t.s1.assign(s1.data_ptr<std::int64_t>(), s1.data_ptr<std::int64_t>() + s1.numel());
+    t.s2.assign(s2.data_ptr<std::int64_t>(), s2.data_ptr<std::int64_t>() + s2.numel());
+    return t;
+  } catch (const std::exception& e) {
+    return torch_error("tokenize", e);
+  }
+}
+
+tb::expected<std::vector<core::feature_row>> kronos_model::detokenize(const token_ids& ids) const {
+  if (ids.s1.size() != ids.s2.size() || ids.s1.empty()) {
+    return tb::error{errc::invalid_argument, "detokenize: s1 and s2 must be non-empty and of equal length"};
+  }
+  const std::int64_t v1 = std::int64_t{1} << impl_->info.tokenizer.s1_bits;
+  const std::int64_t v2 = std::int64_t{1} << impl_->info.tokenizer.s2_bits;
+  for (std::size_t i = 0; i < ids.s1.size(); ++i) {
+    if (ids.s1[i] < 0 || ids.s1[i] >= v1 || ids.s2[i] < 0 || ids.s2[i] >= v2) {
+      return tb::error{errc::invalid_argument, "detokenize: token " + std::to_string(i) + " out of range"};
+    }
+  }
+  try {
+    c10::InferenceMode guard;
+    const auto L = static_cast<std::int64_t>(ids.s1.size());
+    Tensor s1 = at::from_blob(const_cast<std::int64_t*>(ids.s1.data()), {1, L}, at::kLong).clone().to(impl_->device);
+    Tensor s2 = at::from_blob(const_cast<std::int64_t*>(ids.s2.data()), {1, L}, at::kLong).clone().to(impl_->device);
+    Tensor z = impl_->decode(s1, s2).squeeze(0).to(at::kCPU, at::kDouble).contiguous();
+    std::vector<core::feature_row> out(static_cast<std::size_t>(L));
+    const double* p = z.data_ptr<double>();
+    for (std::int64_t i = 0; i < L; ++i) {
+      for (int k = 0; k < core::n_features; ++k) out[static_cast<std::size_t>(i)][static_cast<std::size_t>(k)] = p[i * core::n_features + k];
+    }
+    return out;
+  } catch (const std::exception& e) {
+    return torch_error("detokenize", e);
+  }
+}
+
+tb::expected<step_logits> kronos_model::next_logits(const std::vector<core::bar>& bars, double clip,
+                                                    int max_context) const {
+  core::forecast_window w;
+  w.bars = bars;
+  w.params.clip = clip;
+  w.params.pred_len = 1;
+  w.params.max_context = max_context;
+  const std::string why = check_window(w);
+  if (!why.empty()) return tb::error{errc::invalid_argument, "next_logits: " + why};
+  const impl& m = *impl_;
+  try {
+    c10::InferenceMode guard;
+    const auto s = m.prepare(w, nullptr, false);
+    auto [t1, t2] = m.encode(s.x);
+    const std::int64_t W = std::min<std::int64_t>(s.n, max_context), ws = s.n - W;
+    Tensor x = m.embed(t1.narrow(1, ws, W), t2.narrow(1, ws, W), s.stamps.narrow(0, ws, W).unsqueeze(0));
+    kv_t none;
+    Tensor h = rms_norm(run_stack(m.pred.tr, x, 0, nullptr, nullptr), m.pred.norm);  // [1, W, d]
+    Tensor last = h.select(1, W - 1);
+    Tensor l1 = m.pred.proj_s1(last);
+    Tensor arg = l1.argmax(1);
+    kv_t dep;
+    m.append_dep(dep, h);
+    Tensor l2 = m.s2_logits(arg, last, dep, none);
+    l1 = l1.squeeze(0).to(at::kCPU, at::kFloat).contiguous();
+    l2 = l2.squeeze(0).to(at::kCPU, at::kFloat).contiguous();
+    step_logits out;
+    out.s1.assign(l1.data_ptr<float>(), l1.data_ptr<float>() + l1.numel());
+    out.s2.assign(l2.data_ptr<float>(), l2.data_ptr<float>() + l2.numel());
+    out.s1_argmax = arg.to(at::kCPU).item<std::int64_t>();
+    return out;
+  } catch (const std::exception& e) {
+    return torch_error("next_logits", e);
+  }
+}
+
+}  // namespace tb::inference
