@@ -26,7 +26,13 @@ struct key_spec {
   double min = 0, max = 0;  // inclusive bounds of integers and reals
   std::vector<std::string> choices = {};  // allowed strings (normalised to lower case); {} = any
   bool secret = false;
+  bool restart = false;  // read at start only: a reload that changes it warns instead
 };
+
+key_spec restart_only(key_spec k) {
+  k.restart = true;
+  return k;
+}
 
 constexpr double int_max = 9.0e15;
 
@@ -37,18 +43,18 @@ const std::vector<key_spec>& schema() {
        {"trace", "debug", "info", "warn", "error", "critical", "off"}},
       {"daemon.shutdown_deadline_s", &config::shutdown_deadline_s,
        "seconds in-flight work gets to finish or persist after SIGTERM", nullptr, 0.1, 600},
-      {"daemon.scheduler_threads", &config::scheduler_threads,
-       "CAF scheduler worker threads; 0 = number of cores (read at start only)", nullptr, 0, 256},
-      {"daemon.state_dir", &config::state_dir, "journal and demo data (systemd StateDirectory)"},
-      {"http.address", &config::http_address, "listen address of /health, /stats, /metrics"},
-      {"http.port", &config::http_port, "listen port; 0 picks a free one (logged, and in STATUS=)",
-       nullptr, 0, 65535},
-      {"http.max_header_bytes", &config::http_max_header_bytes, "largest request header accepted",
-       nullptr, 1024, 1 << 20},
-      {"http.max_body_bytes", &config::http_max_body_bytes, "largest request body accepted",
-       nullptr, 0, 1 << 20},
-      {"http.timeout_ms", &config::http_timeout_ms, "limit on every read and write of a connection",
-       nullptr, 10, 600000},
+      restart_only({"daemon.scheduler_threads", &config::scheduler_threads,
+       "CAF scheduler worker threads; 0 = number of cores", nullptr, 0, 256}),
+      restart_only({"daemon.state_dir", &config::state_dir, "journal and demo data (systemd StateDirectory)"}),
+      restart_only({"http.address", &config::http_address, "listen address of /health, /stats, /metrics"}),
+      restart_only({"http.port", &config::http_port, "listen port; 0 picks a free one (logged, and in STATUS=)",
+       nullptr, 0, 65535}),
+      restart_only({"http.max_header_bytes", &config::http_max_header_bytes, "largest request header accepted",
+       nullptr, 1024, 1 << 20}),
+      restart_only({"http.max_body_bytes", &config::http_max_body_bytes, "largest request body accepted",
+       nullptr, 0, 1 << 20}),
+      restart_only({"http.timeout_ms", &config::http_timeout_ms, "limit on every read and write of a connection",
+       nullptr, 10, 600000}),
       {"model.dir", &config::model_dir,
        "checkpoint folder holding tokenizer/ and model/; empty = the demo checkpoint under state_dir"},
       {"model.dtype", &config::dtype, "weights and activations on the device", "KRONOS_DTYPE", 0, 0,
@@ -58,7 +64,7 @@ const std::vector<key_spec>& schema() {
       {"model.compile_mode", &config::compile_mode, "compile flavour", "KRONOS_COMPILE_MODE", 0, 0,
        {"default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs"}},
       {"model.threads", &config::threads, "LibTorch intra-op threads; 0 = number of cores", nullptr, 0, 256},
-      {"model.device", &config::device, "where the model runs", nullptr, 0, 0, {"auto", "cpu", "cuda"}},
+      restart_only({"model.device", &config::device, "where the model runs", nullptr, 0, 0, {"auto", "cpu", "cuda"}}),
       {"forecast.pred_len", &config::pred_len, "bars forecast per window", nullptr, 1, 512},
       {"forecast.lookback", &config::lookback, "bars of history per window", nullptr, 1, 100000},
       {"forecast.max_context", &config::max_context, "tokens the predictor sees at once", nullptr, 1, 8192},
@@ -414,6 +420,13 @@ tb::expected<config_ptr> load_config(const std::string& path, const env_lookup& 
   return config_ptr(std::move(c));
 }
 
+std::vector<std::string> restart_required(const config& running, const config& next) {
+  std::vector<std::string> out;
+  for (const auto& k : schema())
+    if (k.restart && value_json(running, k) != value_json(next, k)) out.push_back(k.name);
+  return out;
+}
+
 nlohmann::json describe(const config& c) {
   nlohmann::json out = nlohmann::json::object();
   for (const auto& k : schema()) {
@@ -439,6 +452,7 @@ std::string example_toml() {
       out += "\n[" + section + "]\n";
     }
     out += "# " + std::string(k.description) + ". Allowed: " + allowed(k);
+    if (k.restart) out += ". Read at start only";
     if (k.env) out += ". Env: " + std::string(k.env);
     out += ".\n# " + name.substr(section.size() + 1) + " = " + value_toml(defaults, k) + "\n";
   }

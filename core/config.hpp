@@ -84,6 +84,9 @@ env_lookup process_env();
 // Every problem is reported, one per line, naming the file, line, key and what is allowed.
 tb::expected<config_ptr> load_config(const std::string& path, const env_lookup& env = process_env());
 
+// Keys read at start only whose values differ between the two snapshots (a reload warns).
+std::vector<std::string> restart_required(const config& running, const config& next);
+
 // Effective values with their sources, for /stats → config.values. Secrets are masked.
 nlohmann::json describe(const config& c);
 

@@ -229,3 +229,14 @@ BOOST_AUTO_TEST_CASE(example_file_documents_every_key_and_is_in_sync) {
   ss << shipped.rdbuf();
   BOOST_TEST(ss.str() == example, "config/tradebotd.toml is stale: regenerate with `tradebotd --print-config`");
 }
+
+BOOST_AUTO_TEST_CASE(restart_only_keys_are_named_on_reload) {
+  temp_file a("[http]\nport = 9000\n[daemon]\nlog_level = \"info\"\n");
+  temp_file b("[http]\nport = 9001\n[daemon]\nlog_level = \"debug\"\n");
+  auto ra = load_config(a.path.string(), no_env);
+  auto rb = load_config(b.path.string(), no_env);
+  BOOST_REQUIRE(ra && rb);
+  auto keys = tb::core::restart_required(**ra, **rb);
+  BOOST_TEST((keys == std::vector<std::string>{"http.port"}));  // log_level is reloadable
+  BOOST_TEST(tb::core::restart_required(**ra, **ra).empty());
+}
