@@ -1,0 +1,60 @@
+#pragma once
+// The pure request handler: a function from (request, board, server info) to a response, like
+// Beast's handle_request. No sockets, no threads; tested directly (tests/http/request_handler_test).
+//
+//   GET|HEAD /health   200 (503 when the worst check is failing), JSON
+//   GET|HEAD /stats    200, JSON: every board section + `process` + the http server's own
+//                      counters (`extra_sections`); config/cache/inference/symbols/portfolio are
+//                      always present ({} until published)
+//   GET|HEAD /metrics  200, Prometheus text 0.0.4 (see metrics.hpp)
+//   other path         404   {"error": ...}
+//   other method       405   {"error": ...} with `Allow: GET, HEAD`
+// Every response carries Content-Type, Content-Length, `Cache-Control: no-store`, the request's
+// HTTP version and its keep-alive choice. The query string is ignored.
+#include <chrono>
+#include <string>
+
+#include <boost/beast/http.hpp>
+#include <nlohmann/json.hpp>
+
+#include "core/snapshot_board.hpp"
+
+namespace tb::http {
+
+using request = boost::beast::http::request<boost::beast::http::string_body>;
+using response = boost::beast::http::response<boost::beast::http::string_body>;
+
+// What the server says about the process that runs it; fixed at construction.
+struct server_info {
+  std::string version = "unknown";  // shown in /health and tradebotd_build_info
+  // The process start (the daemon sets it first thing in main); uptime_s counts from it.
+  std::chrono::steady_clock::time_point started_at = std::chrono::steady_clock::now();
+};
+
+// The /stats sections that are always present, as {} until a component publishes them.
+inline constexpr const char* always_present_sections[] = {"config", "cache", "inference",
+                                                          "symbols", "portfolio"};
+
+// Routes and renders one request. `extra_sections` (an object) is merged into /stats and
+// /metrics after the board's sections (the server passes {"http": its counters}). Never throws:
+// a failure while rendering becomes a 500 with a JSON error body. Thread-safe (reads the board
+// through its own locking).
+response handle_request(const request& req, const core::snapshot_board& board,
+                        const server_info& info,
+                        const nlohmann::json& extra_sections = nlohmann::json::object());
+
+// The /health document; `worst` receives the worst check status.
+nlohmann::json render_health(const core::snapshot_board& board, const server_info& info,
+                             core::health_status* worst = nullptr);
+// The /stats document.
+nlohmann::json render_stats(const core::snapshot_board& board, const server_info& info,
+                            const nlohmann::json& extra_sections = nlohmann::json::object());
+
+// A JSON error response {"error": message}. Also used by the server for 400/413/431/503.
+response error_response(boost::beast::http::status status, const std::string& message,
+                        unsigned version, bool keep_alive);
+
+// JSON serialisation that never throws on invalid UTF-8 (bytes are replaced by U+FFFD).
+std::string dump_json(const nlohmann::json& doc);
+
+}  // namespace tb::http

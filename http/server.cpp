@@ -1,0 +1,422 @@
+#include "http/server.hpp"
+
+#include <array>
+#include <atomic>
+#include <condition_variable>
+#include <mutex>
+#include <optional>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <spdlog/spdlog.h>
+
+namespace tb::http {
+namespace {
+
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+namespace net = boost::asio;
+using tcp = net::ip::tcp;
+using beast::error_code;
+
+// The one failure reporter. Per-connection failures come from clients (resets, garbage), so they
+// are logged at debug level only; operation_aborted is the normal result of stop().
+void fail(error_code ec, const char* what) {
+  if (ec == net::error::operation_aborted) return;
+  spdlog::debug("http: {}: {}", what, ec.message());
+}
+
+bool is_parse_error(const error_code& ec) {
+  return ec.category() == bhttp::make_error_code(bhttp::error::bad_method).category();
+}
+
+std::string endpoint_text(const std::string& address, std::uint16_t port) {
+  const bool v6 = address.find(':') != std::string::npos;
+  return (v6 ? "[" + address + "]" : address) + ":" + std::to_string(port);
+}
+
+class session;
+class listener;
+
+}  // namespace
+
+// Shared by the listener and the sessions. Member order matters: the io_context is destroyed
+// before the registry, because destroying it destroys leftover sessions, which unregister.
+struct server::impl {
+  impl(server_options o, std::shared_ptr<const core::snapshot_board> b, server_info i)
+      : opts_(std::move(o)),
+        board_(std::move(b)),
+        info_(std::move(i)),
+        ioc_(static_cast<int>(opts_.threads == 0 ? 1 : opts_.threads)) {}
+
+  // Called on the listener's strand with a freshly accepted socket.
+  void on_accept(tcp::socket socket);
+  // Called from a session's destructor (any io thread).
+  void unregister(session* s, bool serving);
+  nlohmann::json counters() const;
+
+  const server_options opts_;
+  const std::shared_ptr<const core::snapshot_board> board_;
+  const server_info info_;
+
+  std::atomic<std::uint64_t> accepted_{0}, rejected_{0}, requests_{0}, bad_requests_{0},
+      timeouts_{0}, responses_2xx_{0}, responses_4xx_{0}, responses_5xx_{0};
+
+  mutable std::mutex mu_;  // guards sessions_, serving_, stopping_
+  std::unordered_map<session*, std::weak_ptr<session>> sessions_;
+  std::size_t serving_ = 0;  // sessions_ minus the ones only sending a 503
+  bool stopping_ = false;
+
+  std::mutex run_mu_;  // guards running_threads_
+  std::condition_variable run_cv_;
+  std::size_t running_threads_ = 0;
+
+  net::io_context ioc_;
+  std::shared_ptr<listener> listener_;
+  std::vector<std::thread> threads_;
+  std::uint16_t port_ = 0;
+  enum class state { idle, running, stopped } state_ = state::idle;  // main thread only
+};
+
+namespace {
+
+// One connection. Runs on its own strand: every member is touched only by handlers on it.
+// Read one request (one deadline for all of it), answer it, repeat while keep-alive; close with
+// a lingering drain so the client sees the last response rather than a reset.
+class session : public std::enable_shared_from_this<session> {
+ public:
+  session(server::impl& srv, tcp::socket&& socket, bool serving)
+      : srv_(srv), stream_(std::move(socket)), serving_(serving) {}
+
+  ~session() { srv_.unregister(this, serving_); }
+
+  // Any thread: starts on the strand, either serving or only answering 503.
+  void start() {
+    net::dispatch(stream_.get_executor(), [self = shared_from_this()] {
+      if (self->serving_) {
+        self->do_read();
+      } else {
+        self->send(error_response(bhttp::status::service_unavailable, "too many connections",
+                                  11, false));
+      }
+    });
+  }
+
+  // Any thread (stop()): closes the connection; pending operations end with operation_aborted.
+  void close_now() {
+    net::post(stream_.get_executor(), [self = shared_from_this()] {
+      self->closing_ = true;
+      error_code ec;
+      self->stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
+      self->stream_.close();
+    });
+  }
+
+ private:
+  void do_read() {
+    parser_.emplace();
+    parser_->header_limit(static_cast<std::uint32_t>(
+        std::min<std::size_t>(srv_.opts_.max_header_bytes, UINT32_MAX)));
+    parser_->body_limit(srv_.opts_.max_body_bytes);
+    stream_.expires_after(srv_.opts_.io_timeout);
+    bhttp::async_read(stream_, buffer_, *parser_,
+                      beast::bind_front_handler(&session::on_read, shared_from_this()));
+  }
+
+  void on_read(error_code ec, std::size_t) {
+    if (closing_) return;
+    if (ec == bhttp::error::end_of_stream) return do_close();  // client closed between requests
+    if (ec == beast::error::timeout) {
+      ++srv_.timeouts_;  // tcp_stream already closed the socket
+      return fail(ec, "read");
+    }
+    if (ec == bhttp::error::header_limit)
+      return reject(bhttp::status::request_header_fields_too_large,
+                    "request header larger than " + std::to_string(srv_.opts_.max_header_bytes) +
+                        " bytes");
+    if (ec == bhttp::error::body_limit)
+      return reject(bhttp::status::payload_too_large,
+                    "request body larger than " + std::to_string(srv_.opts_.max_body_bytes) +
+                        " bytes");
+    if (ec && is_parse_error(ec))
+      return reject(bhttp::status::bad_request, "malformed request: " + ec.message());
+    if (ec) return fail(ec, "read");
+
+    ++srv_.requests_;
+    send(handle_request(parser_->get(), *srv_.board_, srv_.info_,
+                        nlohmann::json{{"http", srv_.counters()}}));
+  }
+
+  // A request the parser refused: answer, then close (the rest of the stream cannot be trusted).
+  void reject(bhttp::status status, const std::string& message) {
+    ++srv_.bad_requests_;
+    const unsigned version = parser_ && parser_->is_header_done() ? parser_->get().version() : 11;
+    send(error_response(status, message, version, false));
+  }
+
+  void send(response res) {
+    res_ = std::move(res);
+    const unsigned cls = res_.result_int() / 100;
+    if (cls == 2) ++srv_.responses_2xx_;
+    else if (cls == 4) ++srv_.responses_4xx_;
+    else if (cls == 5) ++srv_.responses_5xx_;
+    stream_.expires_after(srv_.opts_.io_timeout);
+    bhttp::async_write(stream_, res_,
+                       beast::bind_front_handler(&session::on_write, shared_from_this(),
+                                                 res_.keep_alive()));
+  }
+
+  void on_write(bool keep_alive, error_code ec, std::size_t) {
+    if (closing_) return;
+    if (ec == beast::error::timeout) ++srv_.timeouts_;
+    if (ec) return fail(ec, "write");
+    if (!keep_alive) return do_close();
+    do_read();
+  }
+
+  // Lingering close: send FIN, then read and discard what the client still sends (bounded in
+  // bytes and by io_timeout) so that closing does not reset the connection under a response
+  // the client has not read yet.
+  void do_close() {
+    error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    if (ec) return;  // already gone; the destructor closes the socket
+    stream_.expires_after(srv_.opts_.io_timeout);
+    do_drain();
+  }
+
+  void do_drain() {
+    stream_.async_read_some(net::buffer(drain_),
+                            beast::bind_front_handler(&session::on_drain, shared_from_this()));
+  }
+
+  void on_drain(error_code ec, std::size_t n) {
+    if (closing_ || ec) return;  // EOF, timeout, reset: done; the destructor closes
+    drained_ += n;
+    if (drained_ > max_drain_bytes) return;
+    do_drain();
+  }
+
+  static constexpr std::size_t max_drain_bytes = 1 << 20;
+
+  server::impl& srv_;
+  beast::tcp_stream stream_;
+  beast::flat_buffer buffer_;
+  std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
+  response res_;
+  std::array<char, 4096> drain_{};
+  std::size_t drained_ = 0;
+  const bool serving_;
+  bool closing_ = false;
+};
+
+// Accepts connections on its own strand and hands each to a new session.
+class listener : public std::enable_shared_from_this<listener> {
+ public:
+  explicit listener(server::impl& srv)
+      : srv_(srv), acceptor_(net::make_strand(srv.ioc_)), backoff_(acceptor_.get_executor()) {}
+
+  // Caller's thread, before the io threads run. Returns the bound port.
+  tb::expected<std::uint16_t> open(const tcp::endpoint& ep, const std::string& where) {
+    error_code ec;
+    auto failed = [&](const char*) -> tb::expected<std::uint16_t> {
+      error_code ignored;
+      acceptor_.close(ignored);
+      return tb::error{errc::io, "http: cannot listen on " + where + ": " + ec.message()};
+    };
+    acceptor_.open(ep.protocol(), ec);
+    if (ec) return failed("open");
+    acceptor_.set_option(net::socket_base::reuse_address(true), ec);
+    if (ec) return failed("set_option");
+    acceptor_.bind(ep, ec);
+    if (ec) return failed("bind");
+    acceptor_.listen(net::socket_base::max_listen_connections, ec);
+    if (ec) return failed("listen");
+    auto local = acceptor_.local_endpoint(ec);
+    if (ec) return failed("local_endpoint");
+    return local.port();
+  }
+
+  void run() {
+    net::dispatch(acceptor_.get_executor(), [self = shared_from_this()] { self->do_accept(); });
+  }
+
+  // Any thread.
+  void close() {
+    net::post(acceptor_.get_executor(), [self = shared_from_this()] {
+      error_code ec;
+      self->acceptor_.close(ec);
+      self->backoff_.cancel();
+    });
+  }
+
+ private:
+  void do_accept() {
+    acceptor_.async_accept(net::make_strand(srv_.ioc_),
+                           beast::bind_front_handler(&listener::on_accept, shared_from_this()));
+  }
+
+  void on_accept(error_code ec, tcp::socket socket) {
+    if (!acceptor_.is_open()) return;
+    if (ec) {
+      // e.g. EMFILE: report, then back off instead of spinning on the same error.
+      if (ec != net::error::operation_aborted)
+        spdlog::warn("http: accept: {}", ec.message());
+      backoff_.expires_after(std::chrono::milliseconds(50));
+      backoff_.async_wait([self = shared_from_this()](error_code e) {
+        if (!e && self->acceptor_.is_open()) self->do_accept();
+      });
+      return;
+    }
+    srv_.on_accept(std::move(socket));
+    do_accept();
+  }
+
+  server::impl& srv_;
+  tcp::acceptor acceptor_;
+  net::steady_timer backoff_;
+};
+
+}  // namespace
+
+void server::impl::on_accept(tcp::socket socket) {
+  std::shared_ptr<session> s;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (stopping_) {
+      error_code ec;
+      socket.close(ec);
+      return;
+    }
+    const bool serving = serving_ < opts_.max_connections;
+    if (serving) {
+      ++serving_;
+      ++accepted_;
+    } else {
+      ++rejected_;
+    }
+    s = std::make_shared<session>(*this, std::move(socket), serving);
+    sessions_.emplace(s.get(), s);
+  }
+  s->start();
+}
+
+void server::impl::unregister(session* s, bool serving) {
+  std::lock_guard<std::mutex> lock(mu_);
+  sessions_.erase(s);
+  if (serving) --serving_;
+}
+
+nlohmann::json server::impl::counters() const {
+  std::size_t open = 0;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    open = serving_;
+  }
+  return nlohmann::json{
+      {"connections_accepted_total", accepted_.load()},
+      {"connections_rejected_total", rejected_.load()},
+      {"connections_open", open},
+      {"requests_total", requests_.load()},
+      {"responses_2xx_total", responses_2xx_.load()},
+      {"responses_4xx_total", responses_4xx_.load()},
+      {"responses_5xx_total", responses_5xx_.load()},
+      {"bad_requests_total", bad_requests_.load()},
+      {"timeouts_total", timeouts_.load()},
+  };
+}
+
+server::server(server_options options, std::shared_ptr<const core::snapshot_board> board,
+               server_info info)
+    : impl_(std::make_unique<impl>(std::move(options), std::move(board), std::move(info))) {}
+
+server::~server() { stop(); }
+
+std::uint16_t server::port() const { return impl_->port_; }
+
+nlohmann::json server::counters() const { return impl_->counters(); }
+
+tb::expected<std::uint16_t> server::start() {
+  impl& m = *impl_;
+  if (m.state_ != impl::state::idle)
+    return tb::error{errc::invalid_argument, "http: server already started"};
+  if (!m.board_) return tb::error{errc::invalid_argument, "http: no snapshot board"};
+  if (m.opts_.io_timeout.count() <= 0)
+    return tb::error{errc::bad_config, "http: io_timeout must be positive"};
+
+  error_code ec;
+  const auto address = net::ip::make_address(m.opts_.address, ec);
+  if (ec)
+    return tb::error{errc::bad_config, "http: invalid listen address '" + m.opts_.address +
+                                           "': expected an IPv4 or IPv6 literal"};
+
+  auto l = std::make_shared<listener>(m);
+  auto port = l->open(tcp::endpoint(address, m.opts_.port),
+                      endpoint_text(m.opts_.address, m.opts_.port));
+  if (!port) return port;
+
+  m.listener_ = std::move(l);
+  m.port_ = *port;
+  m.listener_->run();  // queues the first accept so the io threads have work
+  const std::size_t n = m.opts_.threads == 0 ? 1 : m.opts_.threads;
+  m.running_threads_ = n;
+  for (std::size_t i = 0; i < n; ++i) {
+    m.threads_.emplace_back([&m] {
+      for (;;) {
+        try {
+          m.ioc_.run();
+          break;
+        } catch (const std::exception& e) {  // a handler threw: log and keep serving
+          spdlog::error("http: io thread: {}", e.what());
+        }
+      }
+      std::lock_guard<std::mutex> lock(m.run_mu_);
+      --m.running_threads_;
+      m.run_cv_.notify_all();
+    });
+  }
+  m.state_ = impl::state::running;
+  spdlog::info("http: listening on {}", endpoint_text(m.opts_.address, m.port_));
+  return m.port_;
+}
+
+void server::stop() {
+  impl& m = *impl_;
+  if (m.state_ != impl::state::running) {
+    m.state_ = impl::state::stopped;
+    return;
+  }
+  std::vector<std::weak_ptr<session>> open;
+  {
+    std::lock_guard<std::mutex> lock(m.mu_);
+    m.stopping_ = true;
+    for (auto& [ptr, weak] : m.sessions_) open.push_back(weak);
+  }
+  m.listener_->close();
+  for (auto& weak : open)
+    if (auto s = weak.lock()) s->close_now();
+
+  // The io threads return from run() once the acceptor and every session are gone.
+  {
+    std::unique_lock<std::mutex> lock(m.run_mu_);
+    if (!m.run_cv_.wait_for(lock, m.opts_.stop_timeout, [&] { return m.running_threads_ == 0; })) {
+      spdlog::warn("http: sessions did not close within {} ms; stopping the io_context",
+                   m.opts_.stop_timeout.count());
+      m.ioc_.stop();
+    }
+  }
+  for (auto& t : m.threads_) t.join();
+  m.threads_.clear();
+  m.state_ = impl::state::stopped;
+  spdlog::info("http: stopped");
+}
+
+}  // namespace tb::http
