@@ -18,7 +18,7 @@ namespace tb::actors {
 using heartbeat_atom = caf::atom_constant<caf::atom("heartbeat")>;
 // (reload_atom, core::config_ptr): a new frozen config snapshot. In-process only.
 using reload_atom = caf::atom_constant<caf::atom("reload")>;
-// (stop_atom) -> (caf::unit): stop taking work, finish or persist in-flight work, then quit.
+// (stop_atom) -> (caf::ok_atom): stop taking work, finish or persist in-flight work, then quit.
 using stop_atom = caf::atom_constant<caf::atom("stop")>;
 
 }  // namespace tb::actors

@@ -52,7 +52,7 @@ void finish_stop_if_done(supervisor_actor* self) {
   auto& st = self->state;
   for (const auto& c : st.children)
     if (c.handle) return;
-  for (auto& rp : st.stop_promises) rp.deliver(caf::unit);
+  for (auto& rp : st.stop_promises) rp.deliver(caf::ok_atom::value);
   st.stop_promises.clear();
   publish(st);
 }
@@ -117,7 +117,11 @@ caf::behavior supervisor(supervisor_actor* self, core::config_ptr cfg, std::shar
         std::vector<caf::actor> live;
         for (const auto& c : st.children)
           if (c.handle) live.push_back(c.handle);
-        if (live.empty()) return {heartbeat_atom::value, ++st.beats};
+        if (live.empty()) {
+          ++st.beats;
+          publish(st);
+          return {heartbeat_atom::value, st.beats};
+        }
         auto rp = self->make_response_promise();
         auto pending = std::make_shared<std::size_t>(live.size());
         auto answered = std::make_shared<bool>(false);
@@ -127,7 +131,9 @@ caf::behavior supervisor(supervisor_actor* self, core::config_ptr cfg, std::shar
                   [self, rp, pending, answered](heartbeat_atom, std::uint64_t) mutable {
                     if (--*pending == 0 && !*answered) {
                       *answered = true;
-                      rp.deliver(heartbeat_atom::value, ++self->state.beats);
+                      ++self->state.beats;
+                      publish(self->state);
+                      rp.deliver(heartbeat_atom::value, self->state.beats);
                     }
                   },
                   [rp, answered](caf::error& err) mutable {
@@ -144,7 +150,7 @@ caf::behavior supervisor(supervisor_actor* self, core::config_ptr cfg, std::shar
         for (const auto& c : st.children)
           if (c.handle) self->send(c.handle, reload_atom::value, cfg);
       },
-      [self](stop_atom) -> caf::result<caf::unit_t> {
+      [self](stop_atom) -> caf::result<caf::ok_atom> {
         auto& st = self->state;
         st.stopping = true;
         for (const auto& c : st.children)
