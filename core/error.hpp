@@ -3,6 +3,7 @@
 // user can act on (it names what and where: file, line, key, tensor, symbol).
 #include <cassert>
 #include <optional>
+#include <ostream>
 #include <stdexcept>
 #include <string>
 #include <utility>
@@ -24,6 +25,7 @@ enum class errc {
 };
 
 const char* to_string(errc code);
+inline std::ostream& operator<<(std::ostream& os, errc code) { return os << to_string(code); }
 
 struct error {
   errc code = errc::internal;

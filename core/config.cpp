@@ -1,0 +1,462 @@
+#include "core/config.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <cmath>
+#include <cstdlib>
+#include <set>
+#include <sstream>
+#include <variant>
+
+#include <toml++/toml.h>
+
+namespace tb::core {
+namespace {
+
+using member_ptr = std::variant<bool config::*, std::int64_t config::*, double config::*,
+                                std::string config::*, std::vector<std::string> config::*>;
+
+// One declared key. Its default is the member's initialiser in `config`.
+struct key_spec {
+  const char* name;         // "section.key"
+  member_ptr member;
+  const char* description;  // one line
+  const char* env = nullptr;
+  double min = 0, max = 0;  // inclusive bounds of integers and reals
+  std::vector<std::string> choices = {};  // allowed strings (normalised to lower case); {} = any
+  bool secret = false;
+  bool restart = false;  // read at start only: a reload that changes it warns instead
+};
+
+key_spec restart_only(key_spec k) {
+  k.restart = true;
+  return k;
+}
+
+constexpr double int_max = 9.0e15;
+
+// THE table: every key tradebotd reads, once.
+const std::vector<key_spec>& schema() {
+  static const std::vector<key_spec> keys = {
+      {"daemon.log_level", &config::log_level, "spdlog level; reloadable", nullptr, 0, 0,
+       {"trace", "debug", "info", "warn", "error", "critical", "off"}},
+      {"daemon.shutdown_deadline_s", &config::shutdown_deadline_s,
+       "seconds in-flight work gets to finish or persist after SIGTERM", nullptr, 0.1, 600},
+      restart_only({"daemon.scheduler_threads", &config::scheduler_threads,
+       "CAF scheduler worker threads; 0 = number of cores", nullptr, 0, 256}),
+      restart_only({"daemon.state_dir", &config::state_dir, "journal and demo data (systemd StateDirectory)"}),
+      restart_only({"http.address", &config::http_address, "listen address of /health, /stats, /metrics"}),
+      restart_only({"http.port", &config::http_port, "listen port; 0 picks a free one (logged, and in STATUS=)",
+       nullptr, 0, 65535}),
+      restart_only({"http.max_header_bytes", &config::http_max_header_bytes, "largest request header accepted",
+       nullptr, 1024, 1 << 20}),
+      restart_only({"http.max_body_bytes", &config::http_max_body_bytes, "largest request body accepted",
+       nullptr, 0, 1 << 20}),
+      restart_only({"http.timeout_ms", &config::http_timeout_ms, "limit on every read and write of a connection",
+       nullptr, 10, 600000}),
+      {"model.dir", &config::model_dir,
+       "checkpoint folder holding tokenizer/ and model/; empty = the demo checkpoint under state_dir"},
+      {"model.dtype", &config::dtype, "weights and activations on the device", "KRONOS_DTYPE", 0, 0,
+       {"float32", "bfloat16", "float16"}},
+      {"model.compile", &config::compile, "fastest steady-state path for the device (inference/README.md)",
+       "KRONOS_COMPILE"},
+      {"model.compile_mode", &config::compile_mode, "compile flavour", "KRONOS_COMPILE_MODE", 0, 0,
+       {"default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs"}},
+      {"model.threads", &config::threads, "LibTorch intra-op threads; 0 = number of cores", nullptr, 0, 256},
+      restart_only({"model.device", &config::device, "where the model runs", nullptr, 0, 0, {"auto", "cpu", "cuda"}}),
+      {"forecast.pred_len", &config::pred_len, "bars forecast per window", nullptr, 1, 512},
+      {"forecast.lookback", &config::lookback, "bars of history per window", nullptr, 1, 100000},
+      {"forecast.max_context", &config::max_context, "tokens the predictor sees at once", nullptr, 1, 8192},
+      {"forecast.temperature", &config::temperature, "sampling temperature", nullptr, 1e-6, 100},
+      {"forecast.top_k", &config::top_k, "keep the k most likely tokens; 0 = off (then top_p applies)",
+       nullptr, 0, 1 << 20},
+      {"forecast.top_p", &config::top_p, "nucleus mass; 1 = off; ignored when top_k > 0", nullptr, 1e-6, 1},
+      {"forecast.sample_count", &config::sample_count, "samples averaged per forecast", nullptr, 1, 4096},
+      {"forecast.clip", &config::clip, "normalised inputs clipped to [-clip, clip]", nullptr, 1e-6, 1000},
+      {"cache.enabled", &config::cache_enabled, "forecast cache on or off",
+       "KRONOS_PREDICTION_CACHE_ENABLED"},
+      {"cache.ttl_s", &config::cache_ttl_s, "lifetime of a live-window forecast; 0 = never expires",
+       "KRONOS_PREDICTION_CACHE_TTL", 0, 31536000},
+      {"cache.history_ttl_s", &config::cache_history_ttl_s,
+       "lifetime of a forecast over closed bars only; 0 = never expires", nullptr, 0, 31536000},
+      {"cache.max_size_mb", &config::cache_max_size_mb, "disk tier size cap, oldest evicted first",
+       "KRONOS_PREDICTION_CACHE_MAX_SIZE_MB", 1, 1 << 24},
+      {"cache.decimals", &config::cache_decimals, "values rounded to this many decimals in cache keys",
+       "KRONOS_CACHE_DECIMALS", 0, 15},
+      {"cache.dir", &config::cache_dir, "disk tier folder (systemd CacheDirectory)"},
+      {"trading.paper", &config::paper, "paper trading; false also needs live = true", "PAPER"},
+      {"trading.live", &config::live, "allow live trading with real money (only with PAPER=0)"},
+      {"trading.symbols", &config::symbols, "the universe: equity tickers and crypto pairs (e.g. BTCUSD)"},
+      {"trading.tradable_pairs", &config::tradable_pairs,
+       "filter on trading.symbols; [] = all of them", "TRADABLE_PAIRS"},
+  };
+  return keys;
+}
+
+const key_spec* find_key(const std::string& name) {
+  for (const auto& k : schema())
+    if (name == k.name) return &k;
+  return nullptr;
+}
+
+std::string section_of(const std::string& name) { return name.substr(0, name.find('.')); }
+
+std::size_t edit_distance(const std::string& a, const std::string& b) {
+  std::vector<std::size_t> row(b.size() + 1);
+  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    std::size_t diag = row[0];
+    row[0] = i;
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      std::size_t up = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] != b[j - 1])});
+      diag = up;
+    }
+  }
+  return row[b.size()];
+}
+
+std::string lower(std::string s) {
+  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+std::string trim(const std::string& s) {
+  auto b = s.find_first_not_of(" \t\r\n");
+  if (b == std::string::npos) return {};
+  return s.substr(b, s.find_last_not_of(" \t\r\n") - b + 1);
+}
+
+std::string format_number(double v) {
+  char buf[64];
+  auto res = std::to_chars(buf, buf + sizeof buf, v);
+  std::string s(buf, res.ptr);
+  if (s.find_first_of(".eEn") == std::string::npos) s += ".0";
+  return s;
+}
+
+std::string quote(const std::string& s) {
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"' || c == '\\') out += '\\';
+    out += c;
+  }
+  return out + "\"";
+}
+
+// What a key accepts, in words: "an integer in [0, 65535]".
+std::string allowed(const key_spec& k) {
+  return std::visit(
+      [&](auto m) -> std::string {
+        using T = std::decay_t<decltype(std::declval<config>().*m)>;
+        if constexpr (std::is_same_v<T, bool>) return "true or false";
+        else if constexpr (std::is_same_v<T, std::int64_t>)
+          return "an integer in [" + std::to_string(static_cast<long long>(k.min)) + ", " +
+                 std::to_string(static_cast<long long>(k.max)) + "]";
+        else if constexpr (std::is_same_v<T, double>)
+          return "a number in [" + format_number(k.min) + ", " + format_number(k.max) + "]";
+        else if constexpr (std::is_same_v<T, std::string>) {
+          if (k.choices.empty()) return "a string";
+          std::string s = "one of";
+          for (const auto& c : k.choices) s += " " + quote(c);
+          return s;
+        } else
+          return "a list of strings";
+      },
+      k.member);
+}
+
+// A value read from the file or the environment, before it is checked against the key.
+using raw_value = std::variant<bool, std::int64_t, double, std::string, std::vector<std::string>>;
+
+// Checks `raw` against `k` and stores it; returns the problem in words, or "" when stored.
+std::string assign(config& c, const key_spec& k, raw_value raw) {
+  return std::visit(
+      [&](auto m) -> std::string {
+        using T = std::decay_t<decltype(c.*m)>;
+        if constexpr (std::is_same_v<T, bool>) {
+          if (!std::holds_alternative<bool>(raw)) return "expected " + allowed(k);
+          c.*m = std::get<bool>(raw);
+        } else if constexpr (std::is_same_v<T, std::int64_t>) {
+          if (!std::holds_alternative<std::int64_t>(raw)) return "expected " + allowed(k);
+          auto v = std::get<std::int64_t>(raw);
+          if (v < k.min || v > k.max) return std::to_string(v) + " is out of range; expected " + allowed(k);
+          c.*m = v;
+        } else if constexpr (std::is_same_v<T, double>) {
+          double v;
+          if (auto* i = std::get_if<std::int64_t>(&raw)) v = static_cast<double>(*i);
+          else if (auto* d = std::get_if<double>(&raw)) v = *d;
+          else return "expected " + allowed(k);
+          if (!std::isfinite(v) || v < k.min || v > k.max)
+            return format_number(v) + " is out of range; expected " + allowed(k);
+          c.*m = v;
+        } else if constexpr (std::is_same_v<T, std::string>) {
+          if (!std::holds_alternative<std::string>(raw)) return "expected " + allowed(k);
+          auto v = std::get<std::string>(raw);
+          if (!k.choices.empty()) {
+            v = lower(trim(v));
+            if (std::find(k.choices.begin(), k.choices.end(), v) == k.choices.end())
+              return quote(std::get<std::string>(raw)) + " is not allowed; expected " + allowed(k);
+          }
+          c.*m = v;
+        } else {
+          if (!std::holds_alternative<std::vector<std::string>>(raw)) return "expected " + allowed(k);
+          std::vector<std::string> out;
+          std::set<std::string> seen;
+          for (auto s : std::get<std::vector<std::string>>(raw)) {
+            s = trim(s);
+            for (auto& ch : s) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+            bool ok = !s.empty() && s.size() <= 16 && std::all_of(s.begin(), s.end(), [](char ch) {
+              return std::isalnum(static_cast<unsigned char>(ch)) || ch == '.' || ch == '/' || ch == '-';
+            });
+            if (!ok) return quote(s) + " is not a symbol (letters, digits, '.', '/', '-'; at most 16)";
+            if (!seen.insert(s).second) return quote(s) + " is listed twice";
+            out.push_back(s);
+          }
+          c.*m = std::move(out);
+        }
+        return {};
+      },
+      k.member);
+}
+
+// A TOML node as a raw value; nullopt for types no key takes (tables, dates, ...).
+std::optional<raw_value> from_toml(const toml::node& n) {
+  if (auto v = n.as_boolean()) return raw_value{v->get()};
+  if (auto v = n.as_integer()) return raw_value{v->get()};
+  if (auto v = n.as_floating_point()) return raw_value{v->get()};
+  if (auto v = n.as_string()) return raw_value{v->get()};
+  if (auto arr = n.as_array()) {
+    std::vector<std::string> out;
+    for (const auto& e : *arr) {
+      auto s = e.as_string();
+      if (!s) return std::nullopt;
+      out.push_back(s->get());
+    }
+    return raw_value{std::move(out)};
+  }
+  return std::nullopt;
+}
+
+// An environment string as the raw value the key's type expects; nullopt when it does not parse.
+std::optional<raw_value> from_env(const key_spec& k, const std::string& text) {
+  const std::string s = trim(text);
+  return std::visit(
+      [&](auto m) -> std::optional<raw_value> {
+        using T = std::decay_t<decltype(std::declval<config>().*m)>;
+        if constexpr (std::is_same_v<T, bool>) {
+          auto l = lower(s);
+          if (l == "1" || l == "true" || l == "yes" || l == "on") return raw_value{true};
+          if (l == "0" || l == "false" || l == "no" || l == "off") return raw_value{false};
+          return std::nullopt;
+        } else if constexpr (std::is_same_v<T, std::int64_t>) {
+          std::int64_t v = 0;
+          auto res = std::from_chars(s.data(), s.data() + s.size(), v);
+          if (res.ec != std::errc() || res.ptr != s.data() + s.size() || s.empty()) return std::nullopt;
+          return raw_value{v};
+        } else if constexpr (std::is_same_v<T, double>) {
+          char* end = nullptr;
+          double v = std::strtod(s.c_str(), &end);
+          if (s.empty() || end != s.c_str() + s.size()) return std::nullopt;
+          return raw_value{v};
+        } else if constexpr (std::is_same_v<T, std::string>) {
+          return raw_value{s};
+        } else {
+          std::vector<std::string> out;
+          std::stringstream ss(s);
+          for (std::string item; std::getline(ss, item, ',');)
+            if (!trim(item).empty()) out.push_back(item);
+          return raw_value{std::move(out)};
+        }
+      },
+      k.member);
+}
+
+std::string where(const std::string& path, const toml::source_region& src) {
+  return path + ":" + std::to_string(src.begin.line) + ": ";
+}
+
+// Reads the file into `c`; appends one line per problem to `errors`.
+void read_file(config& c, const std::string& path, std::vector<std::string>& errors) {
+  toml::table tbl;
+  try {
+    tbl = toml::parse_file(path);
+  } catch (const toml::parse_error& e) {
+    errors.push_back(path + ":" + std::to_string(e.source().begin.line) + ":" +
+                     std::to_string(e.source().begin.column) + ": " + std::string(e.description()));
+    return;
+  }
+  for (const auto& [section_key, section_node] : tbl) {
+    const std::string section(section_key.str());
+    const auto* section_tbl = section_node.as_table();
+    if (!section_tbl) {
+      errors.push_back(where(path, section_key.source()) + "key '" + section +
+                       "' outside a section; every key belongs to one of [daemon], [http], [model], "
+                       "[forecast], [cache], [trading]");
+      continue;
+    }
+    for (const auto& [key, node] : *section_tbl) {
+      const std::string name = section + "." + std::string(key.str());
+      const key_spec* spec = find_key(name);
+      if (!spec) {
+        std::string best, in_section;
+        std::size_t best_d = 3;
+        for (const auto& k : schema()) {
+          auto d = edit_distance(name, k.name);
+          if (d < best_d) best_d = d, best = k.name;
+          if (section_of(k.name) == section) in_section += std::string(in_section.empty() ? "" : ", ") + k.name;
+        }
+        std::string msg = where(path, key.source()) + "unknown key '" + name + "'";
+        if (!best.empty()) msg += "; did you mean '" + best + "'?";
+        else if (!in_section.empty()) msg += "; keys of [" + section + "]: " + in_section;
+        else msg += "; there is no section [" + section + "]";
+        errors.push_back(msg);
+        continue;
+      }
+      auto raw = from_toml(node);
+      std::string problem = raw ? assign(c, *spec, std::move(*raw)) : "expected " + allowed(*spec);
+      if (!problem.empty()) {
+        errors.push_back(where(path, node.source()) + "key '" + name + "': " + problem);
+        continue;
+      }
+      c.sources[name] = value_source::file;
+    }
+  }
+}
+
+void read_env(config& c, const env_lookup& env, std::vector<std::string>& errors) {
+  for (const auto& k : schema()) {
+    if (!k.env) continue;
+    auto text = env(k.env);
+    if (!text) continue;
+    auto raw = from_env(k, *text);
+    std::string problem = raw ? assign(c, k, std::move(*raw)) : "expected " + allowed(k);
+    if (!problem.empty()) {
+      errors.push_back("environment " + std::string(k.env) + "=" + quote(*text) + " (key '" + k.name +
+                       "'): " + problem);
+      continue;
+    }
+    c.sources[k.name] = value_source::env;
+  }
+}
+
+void validate(const config& c, std::vector<std::string>& errors) {
+  const std::string file = c.path.empty() ? "the config file" : c.path;
+  if (c.pred_len > c.max_context)
+    errors.push_back("forecast.pred_len (" + std::to_string(c.pred_len) +
+                     ") must be <= forecast.max_context (" + std::to_string(c.max_context) + ")");
+  if (!c.paper && !c.live)
+    errors.push_back("PAPER=0 / trading.paper = false asks for live trading, which also needs "
+                     "`live = true` under [trading] in " + file + "; refusing to start");
+  for (const auto& s : c.tradable_pairs)
+    if (std::find(c.symbols.begin(), c.symbols.end(), s) == c.symbols.end())
+      errors.push_back("TRADABLE_PAIRS / trading.tradable_pairs names '" + s +
+                       "', which is not in trading.symbols");
+}
+
+nlohmann::json value_json(const config& c, const key_spec& k) {
+  return std::visit([&](auto m) { return nlohmann::json(c.*m); }, k.member);
+}
+
+std::string value_toml(const config& c, const key_spec& k) {
+  return std::visit(
+      [&](auto m) -> std::string {
+        using T = std::decay_t<decltype(c.*m)>;
+        const auto& v = c.*m;
+        if constexpr (std::is_same_v<T, bool>) return v ? "true" : "false";
+        else if constexpr (std::is_same_v<T, std::int64_t>) return std::to_string(v);
+        else if constexpr (std::is_same_v<T, double>) return format_number(v);
+        else if constexpr (std::is_same_v<T, std::string>) return quote(v);
+        else {
+          std::string s = "[";
+          for (std::size_t i = 0; i < v.size(); ++i) s += (i ? ", " : "") + quote(v[i]);
+          return s + "]";
+        }
+      },
+      k.member);
+}
+
+}  // namespace
+
+const char* to_string(value_source s) {
+  switch (s) {
+    case value_source::default_value: return "default";
+    case value_source::file: return "file";
+    case value_source::env: return "env";
+  }
+  return "default";
+}
+
+std::vector<std::string> config::active_symbols() const {
+  if (tradable_pairs.empty()) return symbols;
+  std::vector<std::string> out;
+  for (const auto& s : symbols)
+    if (std::find(tradable_pairs.begin(), tradable_pairs.end(), s) != tradable_pairs.end()) out.push_back(s);
+  return out;
+}
+
+env_lookup process_env() {
+  return [](const std::string& name) -> std::optional<std::string> {
+    const char* v = std::getenv(name.c_str());
+    if (!v) return std::nullopt;
+    return std::string(v);
+  };
+}
+
+tb::expected<config_ptr> load_config(const std::string& path, const env_lookup& env) {
+  auto c = std::make_shared<config>();
+  c->path = path;
+  for (const auto& k : schema()) c->sources[k.name] = value_source::default_value;
+  std::vector<std::string> errors;
+  if (!path.empty()) read_file(*c, path, errors);
+  read_env(*c, env, errors);
+  if (errors.empty()) validate(*c, errors);
+  if (!errors.empty()) {
+    std::string msg;
+    for (const auto& e : errors) msg += (msg.empty() ? "" : "\n") + e;
+    return tb::error{errc::bad_config, msg};
+  }
+  return config_ptr(std::move(c));
+}
+
+std::vector<std::string> restart_required(const config& running, const config& next) {
+  std::vector<std::string> out;
+  for (const auto& k : schema())
+    if (k.restart && value_json(running, k) != value_json(next, k)) out.push_back(k.name);
+  return out;
+}
+
+nlohmann::json describe(const config& c) {
+  nlohmann::json out = nlohmann::json::object();
+  for (const auto& k : schema()) {
+    auto it = c.sources.find(k.name);
+    out[k.name] = {{"value", k.secret ? nlohmann::json("***") : value_json(c, k)},
+                   {"source", to_string(it == c.sources.end() ? value_source::default_value : it->second)}};
+  }
+  return out;
+}
+
+std::string example_toml() {
+  const config defaults;
+  std::string out =
+      "# tradebotd configuration. Every key, with its default; uncomment to change.\n"
+      "# Unknown keys, wrong types and out-of-range values are errors (tradebotd --check).\n"
+      "# Environment variables named below override the file. SIGHUP reloads this file.\n"
+      "# Generated by `tradebotd --print-config`; tests keep this copy in sync.\n";
+  std::string section;
+  for (const auto& k : schema()) {
+    const std::string name = k.name;
+    if (section_of(name) != section) {
+      section = section_of(name);
+      out += "\n[" + section + "]\n";
+    }
+    out += "# " + std::string(k.description) + ". Allowed: " + allowed(k);
+    if (k.restart) out += ". Read at start only";
+    if (k.env) out += ". Env: " + std::string(k.env);
+    out += ".\n# " + name.substr(section.size() + 1) + " = " + value_toml(defaults, k) + "\n";
+  }
+  return out;
+}
+
+}  // namespace tb::core

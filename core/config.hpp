@@ -1,0 +1,96 @@
+#pragma once
+// The configuration: one TOML file plus the environment variables users of the original bot
+// already set. Every key is declared once (config.cpp: name, type, bounds, description,
+// environment variable); loading normalises and validates, then freezes the result into an
+// immutable snapshot handed to the actors as `std::shared_ptr<const config>`.
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <ostream>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "core/error.hpp"
+
+namespace tb::core {
+
+enum class value_source { default_value, file, env };
+const char* to_string(value_source s);
+inline std::ostream& operator<<(std::ostream& os, value_source s) { return os << to_string(s); }
+
+// One snapshot of every setting. Default member initialisers ARE the defaults; the schema in
+// config.cpp declares name, bounds and description of each member once.
+struct config {
+  // [daemon]
+  std::string log_level = "info";           // trace|debug|info|warn|error|critical|off
+  double shutdown_deadline_s = 10.0;        // in-flight work gets this long after SIGTERM
+  std::int64_t scheduler_threads = 0;       // CAF scheduler workers; 0 = number of cores
+  std::string state_dir = "/var/lib/tradebotd";
+  // [http]
+  std::string http_address = "127.0.0.1";
+  std::int64_t http_port = 8787;            // 0 picks a free port (logged and in STATUS=)
+  std::int64_t http_max_header_bytes = 8192;
+  std::int64_t http_max_body_bytes = 4096;
+  std::int64_t http_timeout_ms = 5000;      // every read and write
+  // [model]
+  std::string model_dir;                    // holds tokenizer/ and model/; "" = demo checkpoint
+  std::string dtype = "float32";            // KRONOS_DTYPE
+  bool compile = false;                     // KRONOS_COMPILE
+  std::string compile_mode = "default";     // KRONOS_COMPILE_MODE
+  std::int64_t threads = 0;                 // LibTorch intra-op threads; 0 = number of cores
+  std::string device = "auto";              // auto|cpu|cuda
+  // [forecast] the trading bot's sampling parameters
+  std::int64_t pred_len = 7;
+  std::int64_t lookback = 232;
+  std::int64_t max_context = 232;
+  double temperature = 0.152;
+  std::int64_t top_k = 20;
+  double top_p = 0.83;
+  std::int64_t sample_count = 192;
+  double clip = 1.85;
+  // [cache]
+  bool cache_enabled = true;                // KRONOS_PREDICTION_CACHE_ENABLED
+  std::int64_t cache_ttl_s = 300;           // KRONOS_PREDICTION_CACHE_TTL; 0 = never expires
+  std::int64_t cache_history_ttl_s = 7 * 24 * 3600;
+  std::int64_t cache_max_size_mb = 1000;    // KRONOS_PREDICTION_CACHE_MAX_SIZE_MB
+  std::int64_t cache_decimals = 8;          // KRONOS_CACHE_DECIMALS
+  std::string cache_dir = "/var/cache/tradebotd";
+  // [trading]
+  bool paper = true;                        // PAPER; paper = false also needs live = true
+  bool live = false;
+  std::vector<std::string> symbols;         // the universe
+  std::vector<std::string> tradable_pairs;  // TRADABLE_PAIRS: a filter on symbols; [] = all
+
+  // Where each key's effective value came from, by dotted name ("http.port").
+  std::map<std::string, value_source> sources;
+  std::string path;  // the file it was loaded from ("" when none)
+
+  // `symbols` after the `tradable_pairs` filter: the symbols to trade.
+  std::vector<std::string> active_symbols() const;
+};
+
+using config_ptr = std::shared_ptr<const config>;
+
+// Reads an environment variable; tests inject their own.
+using env_lookup = std::function<std::optional<std::string>(const std::string&)>;
+env_lookup process_env();
+
+// Loads `path` (may be "" for defaults plus environment), applies the environment, validates.
+// Every problem is reported, one per line, naming the file, line, key and what is allowed.
+tb::expected<config_ptr> load_config(const std::string& path, const env_lookup& env = process_env());
+
+// Keys read at start only whose values differ between the two snapshots (a reload warns).
+std::vector<std::string> restart_required(const config& running, const config& next);
+
+// Effective values with their sources, for /stats → config.values. Secrets are masked.
+nlohmann::json describe(const config& c);
+
+// The documented example file: every key with its description, bounds and default.
+std::string example_toml();
+
+}  // namespace tb::core

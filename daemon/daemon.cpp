@@ -1,0 +1,216 @@
+#include "daemon/daemon.hpp"
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <condition_variable>
+#include <ctime>
+#include <iostream>
+#include <mutex>
+#include <thread>
+
+#include <caf/all.hpp>
+#include <caf/io/all.hpp>
+#include <spdlog/spdlog.h>
+
+#include "actors/supervisor.hpp"
+#include "core/config.hpp"
+#include "daemon/logging.hpp"
+#include "daemon/notify.hpp"
+#include "daemon/version.hpp"
+#include "http/server.hpp"
+
+namespace tb::daemon {
+namespace {
+
+std::string utc_now_iso() {
+  std::time_t t = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+// The config as the daemon runs it: the snapshot, its generation and the last reload's outcome.
+// Owned by the main thread.
+struct config_state {
+  core::config_ptr current;
+  std::uint64_t generation = 1;
+  std::string loaded_at = utc_now_iso();
+  nlohmann::json last_reload = nullptr;  // {"at", "ok", "error"} after the first SIGHUP
+
+  void publish(core::snapshot_board& board) const {
+    board.publish("config", {{"generation", generation},
+                             {"loaded_at", loaded_at},
+                             {"last_reload", last_reload},
+                             {"path", current->path},
+                             {"values", core::describe(*current)}});
+    core::health_check check;
+    check.detail = {{"generation", generation}, {"path", current->path}};
+    if (last_reload.is_object() && !last_reload["ok"].get<bool>()) {
+      check.status = core::health_status::degraded;  // the old config serves; someone must look
+      check.detail["error"] = last_reload["error"];
+    }
+    board.publish_check("config", std::move(check));
+  }
+};
+
+// Stops the process if an orderly shutdown overruns its deadline (a blocked actor, a wedged
+// library call): systemd would kill us anyway; this says why first.
+class shutdown_guard {
+ public:
+  explicit shutdown_guard(std::chrono::milliseconds limit)
+      : thread_([this, limit] {
+          std::unique_lock<std::mutex> lock(mu_);
+          if (!cv_.wait_for(lock, limit, [this] { return done_; })) {
+            spdlog::critical("shutdown overran its deadline by {} ms; exiting without waiting further",
+                             limit.count());
+            spdlog::default_logger()->flush();
+            std::_Exit(1);
+          }
+        }) {}
+  ~shutdown_guard() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      done_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool done_ = false;
+  std::thread thread_;
+};
+
+std::string status_line(const http::server& server, const core::config& cfg, const config_state& cs) {
+  return "STATUS=serving http on " + cfg.http_address + ":" + std::to_string(server.port()) +
+         "; config generation " + std::to_string(cs.generation) + "; " +
+         std::to_string(cfg.active_symbols().size()) + " symbols";
+}
+
+void reload(config_state& cs, core::snapshot_board& board, const caf::actor& supervisor) {
+  notify_reloading();
+  auto next = core::load_config(cs.current->path);
+  if (!next) {
+    spdlog::error("reload rejected; the running config stays in force:\n{}", next.error().message);
+    cs.last_reload = {{"at", utc_now_iso()}, {"ok", false}, {"error", next.error().message}};
+    cs.publish(board);
+    return;
+  }
+  for (const auto& key : core::restart_required(*cs.current, **next))
+    spdlog::warn("reload: {} changed; it is read at start only and takes effect after a restart", key);
+  cs.current = *next;
+  ++cs.generation;
+  cs.loaded_at = utc_now_iso();
+  cs.last_reload = {{"at", cs.loaded_at}, {"ok", true}, {"error", nullptr}};
+  set_log_level(cs.current->log_level);
+  caf::anon_send(supervisor, actors::reload_atom::value, cs.current);
+  cs.publish(board);
+  spdlog::info("reload: config generation {} from {}", cs.generation, cs.current->path);
+}
+
+// The supervisor answers only when every actor under it does: the watchdog's evidence of life.
+bool heartbeat(caf::scoped_actor& self, const caf::actor& supervisor, std::chrono::milliseconds timeout) {
+  bool alive = false;
+  self->request(supervisor, timeout, actors::heartbeat_atom::value)
+      .receive([&](actors::heartbeat_atom, std::uint64_t) { alive = true; },
+               [&](caf::error& err) { spdlog::warn("watchdog: no heartbeat ({})", self->system().render(err)); });
+  return alive;
+}
+
+}  // namespace
+
+int run_daemon(const daemon_options& options) {
+  // Every thread started from here on inherits this mask; the main thread takes the signals.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGHUP);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  const auto started_at = std::chrono::steady_clock::now();
+  setup_logging();
+  auto loaded = core::load_config(options.config_path);
+  if (!loaded) {
+    std::cerr << "tradebotd: invalid configuration:\n" << loaded.error().message << "\n";
+    return 2;
+  }
+  config_state cs{*loaded};
+  const core::config& cfg = *cs.current;
+  set_log_level(cfg.log_level);
+  spdlog::info("tradebotd {} starting (config: {})", version, cfg.path.empty() ? "defaults" : cfg.path);
+
+  auto board = std::make_shared<core::snapshot_board>();
+  cs.publish(*board);
+
+  caf::actor_system_config sys_cfg;
+  sys_cfg.load<caf::io::middleman>();
+  const auto workers = cfg.scheduler_threads > 0 ? static_cast<std::size_t>(cfg.scheduler_threads)
+                                                 : std::max(2u, std::thread::hardware_concurrency());
+  sys_cfg.set("scheduler.max-threads", workers);
+  auto sys = std::make_unique<caf::actor_system>(sys_cfg);
+  auto supervisor = actors::spawn_supervisor(*sys, cs.current, board, {});
+
+  http::server_options http_opts;
+  http_opts.address = cfg.http_address;
+  http_opts.port = static_cast<std::uint16_t>(cfg.http_port);
+  http_opts.max_header_bytes = static_cast<std::size_t>(cfg.http_max_header_bytes);
+  http_opts.max_body_bytes = static_cast<std::size_t>(cfg.http_max_body_bytes);
+  http_opts.io_timeout = std::chrono::milliseconds(cfg.http_timeout_ms);
+  http::server server(http_opts, board, http::server_info{version, started_at});
+  auto port = server.start();
+  if (!port) {
+    std::cerr << "tradebotd: " << port.error().message << "\n";
+    caf::anon_send_exit(supervisor, caf::exit_reason::user_shutdown);
+    return 1;
+  }
+
+  auto self = std::make_unique<caf::scoped_actor>(*sys);
+  const auto watchdog = watchdog_interval();
+  const auto tick = watchdog ? std::chrono::duration_cast<std::chrono::milliseconds>(*watchdog / 2)
+                             : std::chrono::milliseconds(1000);
+  notify("READY=1\n" + status_line(server, *cs.current, cs));
+  spdlog::info("ready");
+
+  for (;;) {
+    timespec ts{static_cast<time_t>(tick.count() / 1000), static_cast<long>(tick.count() % 1000) * 1000000L};
+    const int sig = sigtimedwait(&signals, nullptr, &ts);
+    if (sig < 0) {  // tick: the watchdog is fed only while the actors answer
+      if (watchdog && heartbeat(*self, supervisor, tick)) notify("WATCHDOG=1");
+      continue;
+    }
+    if (sig == SIGHUP) {
+      reload(cs, *board, supervisor);
+      notify("READY=1\n" + status_line(server, *cs.current, cs));
+      continue;
+    }
+    spdlog::info("{}: stopping", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+    break;
+  }
+
+  notify("STOPPING=1\nSTATUS=stopping");
+  const auto deadline = std::chrono::milliseconds(static_cast<long>(cs.current->shutdown_deadline_s * 1000));
+  shutdown_guard guard(deadline + std::chrono::seconds(2));  // covers the joins below too
+  int code = 0;
+  (*self)->request(supervisor, deadline, actors::stop_atom::value)
+      .receive([](caf::ok_atom) { spdlog::info("actors stopped"); },
+               [&](caf::error& err) {
+                 spdlog::error("actors did not stop within {} ms ({}); terminating them", deadline.count(),
+                               sys->render(err));
+                 code = 1;
+               });
+  (*self)->send_exit(supervisor, caf::exit_reason::user_shutdown);
+  server.stop();
+  self.reset();
+  supervisor = nullptr;
+  sys.reset();  // joins CAF's threads once every actor is gone
+  spdlog::info("tradebotd stopped");
+  return code;
+}
+
+}  // namespace tb::daemon

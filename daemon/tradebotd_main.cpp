@@ -1,0 +1,36 @@
+// tradebotd: the trading daemon. See README.md and systemd/tradebotd.service.
+#include <iostream>
+
+#include <CLI/CLI.hpp>
+
+#include "core/config.hpp"
+#include "daemon/daemon.hpp"
+#include "daemon/version.hpp"
+
+int main(int argc, char** argv) {
+  CLI::App app{"tradebotd: trades a universe of stocks and crypto from Kronos forecasts"};
+  std::string config_path;
+  bool check = false, print_config = false;
+  app.add_option("-c,--config", config_path, "TOML config file (default: built-in defaults plus environment)")
+      ->check(CLI::ExistingFile);
+  app.add_flag("--check", check, "validate the config (file and environment) and exit: 0 valid, 2 invalid");
+  app.add_flag("--print-config", print_config, "print the documented example config with every default and exit");
+  app.set_version_flag("-V,--version", std::string("tradebotd ") + tb::daemon::version);
+  CLI11_PARSE(app, argc, argv);
+
+  if (print_config) {
+    std::cout << tb::core::example_toml();
+    return 0;
+  }
+  if (check) {
+    auto cfg = tb::core::load_config(config_path);
+    if (!cfg) {
+      std::cerr << "tradebotd: invalid configuration:\n" << cfg.error().message << "\n";
+      return 2;
+    }
+    std::cout << (config_path.empty() ? "defaults" : config_path) << ": ok ("
+              << (*cfg)->active_symbols().size() << " symbols)\n";
+    return 0;
+  }
+  return tb::daemon::run_daemon({config_path});
+}

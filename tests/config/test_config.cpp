@@ -1,0 +1,242 @@
+#define BOOST_TEST_MODULE config
+#include <boost/test/unit_test.hpp>
+
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <regex>
+#include <sstream>
+
+#include "core/config.hpp"
+
+namespace fs = std::filesystem;
+using tb::core::load_config;
+using tb::core::value_source;
+
+namespace {
+
+struct temp_file {
+  fs::path path;
+  explicit temp_file(const std::string& text) {
+    static int n = 0;
+    path = fs::temp_directory_path() / ("tb_config_" + std::to_string(::getpid()) + "_" + std::to_string(n++) + ".toml");
+    std::ofstream(path) << text;
+  }
+  ~temp_file() { fs::remove(path); }
+};
+
+tb::core::env_lookup env_of(std::map<std::string, std::string> vars) {
+  return [vars](const std::string& name) -> std::optional<std::string> {
+    auto it = vars.find(name);
+    if (it == vars.end()) return std::nullopt;
+    return it->second;
+  };
+}
+
+const tb::core::env_lookup no_env = env_of({});
+
+std::string error_of(const std::string& text, std::map<std::string, std::string> env = {}) {
+  temp_file f(text);
+  auto r = load_config(f.path.string(), env_of(env));
+  BOOST_REQUIRE_MESSAGE(!r, "expected an error for:\n" << text);
+  BOOST_TEST(r.error().code == tb::errc::bad_config);
+  // Every message names the file, except pure-environment problems.
+  return r.error().message;
+}
+
+bool contains(const std::string& hay, const std::string& needle) { return hay.find(needle) != std::string::npos; }
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(defaults_without_file) {
+  auto r = load_config("", no_env);
+  BOOST_REQUIRE(r);
+  const auto& c = **r;
+  BOOST_TEST(c.http_port == 8787);
+  BOOST_TEST(c.http_address == "127.0.0.1");
+  BOOST_TEST(c.paper);
+  BOOST_TEST(c.cache_ttl_s == 300);
+  BOOST_TEST(c.cache_max_size_mb == 1000);
+  BOOST_TEST(c.cache_decimals == 8);
+  BOOST_TEST(c.sample_count == 192);
+  BOOST_TEST(c.top_k == 20);
+  BOOST_TEST(c.sources.at("http.port") == value_source::default_value);
+}
+
+BOOST_AUTO_TEST_CASE(file_values_and_sources) {
+  temp_file f("[http]\nport = 9000\naddress = \"0.0.0.0\"\n[forecast]\ntemperature = 1\n"
+              "[trading]\nsymbols = [\"aapl\", \" btcusd \"]\n[daemon]\nlog_level = \"DEBUG\"\n");
+  auto r = load_config(f.path.string(), no_env);
+  BOOST_REQUIRE_MESSAGE(r, (r ? "" : r.error().message));
+  const auto& c = **r;
+  BOOST_TEST(c.http_port == 9000);
+  BOOST_TEST(c.http_address == "0.0.0.0");
+  BOOST_TEST(c.temperature == 1.0);  // an integer is accepted where a real is expected
+  BOOST_TEST(c.log_level == "debug");  // choices are normalised to lower case
+  BOOST_TEST((c.symbols == std::vector<std::string>{"AAPL", "BTCUSD"}));  // symbols upper-cased, trimmed
+  BOOST_TEST(c.sources.at("http.port") == value_source::file);
+  BOOST_TEST(c.sources.at("cache.ttl_s") == value_source::default_value);
+  auto d = tb::core::describe(c);
+  BOOST_TEST(d["http.port"]["value"] == 9000);
+  BOOST_TEST(d["http.port"]["source"] == "file");
+}
+
+BOOST_AUTO_TEST_CASE(environment_overrides_the_file) {
+  temp_file f("[cache]\nttl_s = 60\nenabled = true\n[trading]\nsymbols = [\"AAPL\", \"MSFT\", \"BTCUSD\"]\n");
+  auto r = load_config(f.path.string(),
+                       env_of({{"KRONOS_PREDICTION_CACHE_TTL", "120"},
+                               {"KRONOS_PREDICTION_CACHE_ENABLED", "0"},
+                               {"KRONOS_PREDICTION_CACHE_MAX_SIZE_MB", "50"},
+                               {"KRONOS_CACHE_DECIMALS", "4"},
+                               {"KRONOS_COMPILE", "1"},
+                               {"KRONOS_COMPILE_MODE", "max-autotune"},
+                               {"KRONOS_DTYPE", "BFloat16"},
+                               {"TRADABLE_PAIRS", "btcusd, AAPL"}}));
+  BOOST_REQUIRE_MESSAGE(r, (r ? "" : r.error().message));
+  const auto& c = **r;
+  BOOST_TEST(c.cache_ttl_s == 120);
+  BOOST_TEST(!c.cache_enabled);
+  BOOST_TEST(c.cache_max_size_mb == 50);
+  BOOST_TEST(c.cache_decimals == 4);
+  BOOST_TEST(c.compile);
+  BOOST_TEST(c.compile_mode == "max-autotune");
+  BOOST_TEST(c.dtype == "bfloat16");
+  BOOST_TEST(c.sources.at("cache.ttl_s") == value_source::env);
+  // TRADABLE_PAIRS filters, keeping the file's order.
+  BOOST_TEST((c.active_symbols() == std::vector<std::string>{"AAPL", "BTCUSD"}));
+}
+
+BOOST_AUTO_TEST_CASE(unknown_keys_are_errors_with_line_and_suggestion) {
+  auto msg = error_of("[http]\nport = 8787\nprot = 1\n");
+  BOOST_TEST(contains(msg, ":3: unknown key 'http.prot'"), msg);
+  BOOST_TEST(contains(msg, "did you mean 'http.port'"), msg);
+
+  msg = error_of("[nonsense]\nfoo = 1\n");
+  BOOST_TEST(contains(msg, ":2: unknown key 'nonsense.foo'; there is no section [nonsense]"), msg);
+
+  msg = error_of("port = 1\n");
+  BOOST_TEST(contains(msg, ":1: key 'port' outside a section"), msg);
+}
+
+BOOST_AUTO_TEST_CASE(wrong_types_and_ranges_name_what_is_allowed) {
+  auto msg = error_of("[http]\nport = 70000\n");
+  BOOST_TEST(contains(msg, ":2: key 'http.port': 70000 is out of range; expected an integer in [0, 65535]"), msg);
+
+  msg = error_of("[http]\n\nport = \"80\"\n");
+  BOOST_TEST(contains(msg, ":3: key 'http.port': expected an integer in [0, 65535]"), msg);
+
+  msg = error_of("[cache]\nenabled = 1\n");
+  BOOST_TEST(contains(msg, "key 'cache.enabled': expected true or false"), msg);
+
+  msg = error_of("[forecast]\ntop_p = 1.5\n");
+  BOOST_TEST(contains(msg, "key 'forecast.top_p': 1.5 is out of range"), msg);
+
+  msg = error_of("[forecast]\ntemperature = nan\n");
+  BOOST_TEST(contains(msg, "key 'forecast.temperature'"), msg);
+
+  msg = error_of("[model]\ndtype = \"float64\"\n");
+  BOOST_TEST(contains(msg, "\"float64\" is not allowed; expected one of \"float32\" \"bfloat16\" \"float16\""), msg);
+
+  msg = error_of("[trading]\nsymbols = [\"AAPL\", 3]\n");
+  BOOST_TEST(contains(msg, "key 'trading.symbols': expected a list of strings"), msg);
+
+  msg = error_of("[trading]\nsymbols = [\"AAPL\", \"aapl\"]\n");
+  BOOST_TEST(contains(msg, "\"AAPL\" is listed twice"), msg);
+
+  msg = error_of("[trading]\nsymbols = [\"A;B\"]\n");
+  BOOST_TEST(contains(msg, "is not a symbol"), msg);
+}
+
+BOOST_AUTO_TEST_CASE(every_problem_is_reported_not_only_the_first) {
+  auto msg = error_of("[http]\nport = -1\nbogus = 2\n[forecast]\ntop_k = -5\n");
+  BOOST_TEST(contains(msg, ":2: key 'http.port'"), msg);
+  BOOST_TEST(contains(msg, ":3: unknown key 'http.bogus'"), msg);
+  BOOST_TEST(contains(msg, ":5: key 'forecast.top_k'"), msg);
+}
+
+BOOST_AUTO_TEST_CASE(syntax_errors_give_line_and_column) {
+  temp_file f("[http]\nport = = 3\n");
+  auto r = load_config(f.path.string(), no_env);
+  BOOST_REQUIRE(!r);
+  BOOST_TEST(contains(r.error().message, f.path.string() + ":2:"), r.error().message);
+}
+
+BOOST_AUTO_TEST_CASE(missing_file_is_an_error) {
+  auto r = load_config("/nonexistent/tradebotd.toml", no_env);
+  BOOST_REQUIRE(!r);
+  BOOST_TEST(contains(r.error().message, "/nonexistent/tradebotd.toml"), r.error().message);
+}
+
+BOOST_AUTO_TEST_CASE(bad_environment_values_name_the_variable) {
+  auto msg = error_of("", {{"KRONOS_PREDICTION_CACHE_TTL", "5 minutes"}});
+  BOOST_TEST(contains(msg, "environment KRONOS_PREDICTION_CACHE_TTL=\"5 minutes\" (key 'cache.ttl_s')"), msg);
+  msg = error_of("", {{"PAPER", "maybe"}});
+  BOOST_TEST(contains(msg, "environment PAPER=\"maybe\""), msg);
+  msg = error_of("", {{"KRONOS_DTYPE", "int8"}});
+  BOOST_TEST(contains(msg, "KRONOS_DTYPE"), msg);
+}
+
+BOOST_AUTO_TEST_CASE(live_trading_needs_both_paper_0_and_live_true) {
+  auto msg = error_of("[trading]\nsymbols = [\"AAPL\"]\n", {{"PAPER", "0"}});
+  BOOST_TEST(contains(msg, "needs `live = true`"), msg);
+  BOOST_TEST(contains(msg, "refusing to start"), msg);
+
+  temp_file f("[trading]\nlive = true\n");
+  auto r = load_config(f.path.string(), env_of({{"PAPER", "0"}}));
+  BOOST_REQUIRE(r);
+  BOOST_TEST(!(*r)->paper);
+  // live = true alone keeps paper trading: both must be said.
+  auto r2 = load_config(f.path.string(), no_env);
+  BOOST_REQUIRE(r2);
+  BOOST_TEST((*r2)->paper);
+}
+
+BOOST_AUTO_TEST_CASE(tradable_pairs_must_name_known_symbols) {
+  auto msg = error_of("[trading]\nsymbols = [\"AAPL\"]\n", {{"TRADABLE_PAIRS", "AAPL,ETHUSD"}});
+  BOOST_TEST(contains(msg, "'ETHUSD', which is not in trading.symbols"), msg);
+}
+
+BOOST_AUTO_TEST_CASE(cross_key_rules) {
+  auto msg = error_of("[forecast]\npred_len = 300\nmax_context = 256\n");
+  BOOST_TEST(contains(msg, "forecast.pred_len (300) must be <= forecast.max_context (256)"), msg);
+}
+
+BOOST_AUTO_TEST_CASE(example_file_documents_every_key_and_is_in_sync) {
+  const std::string example = tb::core::example_toml();
+  auto defaults = tb::core::describe(**load_config("", no_env));
+  for (const auto& [name, entry] : defaults.items()) {
+    const auto key = name.substr(name.find('.') + 1);
+    BOOST_TEST(contains(example, "# " + key + " = "), "example lacks " << name);
+  }
+  // Uncommenting every key yields the defaults again.
+  std::string uncommented;
+  std::istringstream in(example);
+  for (std::string line; std::getline(in, line);) {
+    if (std::regex_search(line, std::regex("^# [a-z_]+ = "))) line = line.substr(2);
+    uncommented += line + "\n";
+  }
+  temp_file f(uncommented);
+  auto r = load_config(f.path.string(), no_env);
+  BOOST_REQUIRE_MESSAGE(r, (r ? "" : r.error().message));
+  auto loaded = tb::core::describe(**r);
+  for (const auto& [name, entry] : defaults.items()) {
+    BOOST_TEST(loaded[name]["value"] == entry["value"], name);
+    BOOST_TEST(loaded[name]["source"] == "file", name);
+  }
+  // The shipped example is the generated one.
+  std::ifstream shipped(std::string(TRADEBOT_SOURCE_DIR) + "/config/tradebotd.toml");
+  std::stringstream ss;
+  ss << shipped.rdbuf();
+  BOOST_TEST(ss.str() == example, "config/tradebotd.toml is stale: regenerate with `tradebotd --print-config`");
+}
+
+BOOST_AUTO_TEST_CASE(restart_only_keys_are_named_on_reload) {
+  temp_file a("[http]\nport = 9000\n[daemon]\nlog_level = \"info\"\n");
+  temp_file b("[http]\nport = 9001\n[daemon]\nlog_level = \"debug\"\n");
+  auto ra = load_config(a.path.string(), no_env);
+  auto rb = load_config(b.path.string(), no_env);
+  BOOST_REQUIRE(ra && rb);
+  auto keys = tb::core::restart_required(**ra, **rb);
+  BOOST_TEST((keys == std::vector<std::string>{"http.port"}));  // log_level is reloadable
+  BOOST_TEST(tb::core::restart_required(**ra, **ra).empty());
+}

@@ -1,0 +1,54 @@
+// `cmake --install` puts the binaries, the unit, its companions and the example config in the
+// usual places, and systemd-analyze accepts the unit (when the tool is present).
+#define BOOST_TEST_MODULE install
+#include <boost/test/unit_test.hpp>
+
+#include <cstdlib>
+#include <regex>
+
+#include "tests/support/process.hpp"
+
+using namespace tb::test;
+namespace fs = std::filesystem;
+
+namespace {
+const fs::path build_dir = fs::path(TRADEBOT_BIN_DIR).parent_path();
+
+int shell(const std::string& cmd) { return std::system(cmd.c_str()); }
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(install_layout_and_unit_verifies) {
+  temp_dir dest;
+  const std::string install =
+      "DESTDIR=" + dest.path.string() + " cmake --install " + build_dir.string() + " > " + (dest.path / "install.log").string() + " 2>&1";
+  BOOST_REQUIRE_MESSAGE(shell(install) == 0, read_file(dest.path / "install.log"));
+  for (const char* f : {"usr/sbin/tradebotd", "usr/lib/systemd/system/tradebotd.service",
+                        "usr/lib/sysusers.d/tradebotd.conf", "usr/lib/tmpfiles.d/tradebotd.conf",
+                        "etc/tradebotd/tradebotd.toml", "usr/share/doc/tradebotd/examples/tradebotd.toml"})
+    BOOST_TEST(fs::exists(dest.path / f), f);
+
+  // An existing /etc config is never overwritten by a later install.
+  std::ofstream(dest.path / "etc/tradebotd/tradebotd.toml") << "# mine\n";
+  BOOST_REQUIRE(shell(install) == 0);
+  BOOST_TEST(read_file(dest.path / "etc/tradebotd/tradebotd.toml") == "# mine\n");
+
+  const std::string unit = read_file(dest.path / "usr/lib/systemd/system/tradebotd.service");
+  for (const char* line : {"Type=notify", "ExecReload=/bin/kill -HUP $MAINPID", "Restart=on-failure", "WatchdogSec=",
+                           "User=tradebotd", "StateDirectory=tradebotd", "CacheDirectory=tradebotd",
+                           "ConfigurationDirectory=tradebotd", "NoNewPrivileges=yes", "ProtectSystem=strict",
+                           "ProtectHome=yes", "PrivateTmp=yes", "RestrictAddressFamilies="})
+    BOOST_TEST(unit.find(line) != std::string::npos, line);
+
+  if (shell("command -v systemd-analyze > /dev/null 2>&1") != 0) {
+    BOOST_TEST_MESSAGE("systemd-analyze not present: unit verification skipped");
+    return;
+  }
+  // Verify the installed unit with its binary path pointing into DESTDIR.
+  const auto bin = (dest.path / "usr/sbin/tradebotd").string();
+  const auto verify_unit = dest.path / "tradebotd.service";
+  std::ofstream(verify_unit) << std::regex_replace(unit, std::regex("/usr/sbin/tradebotd"), bin);
+  const auto log = dest.path / "verify.log";
+  const int rc = shell("systemd-analyze verify " + verify_unit.string() + " > " + log.string() + " 2>&1");
+  BOOST_TEST(rc == 0, read_file(log));
+  BOOST_TEST(read_file(log).empty(), read_file(log));
+}

@@ -1,0 +1,161 @@
+// The real tradebotd binary under a notify socket this test owns: READY, /health, /stats,
+// /metrics, SIGHUP with a valid and an invalid file, the watchdog, SIGTERM; start-up failures.
+#define BOOST_TEST_MODULE lifecycle
+#include <boost/test/unit_test.hpp>
+
+#include <regex>
+
+#include <nlohmann/json.hpp>
+
+#include "tests/support/process.hpp"
+
+using namespace tb::test;
+using nlohmann::json;
+
+namespace {
+
+const std::string daemon_bin = std::string(TRADEBOT_BIN_DIR) + "/tradebotd";
+
+std::string config_text(const std::string& log_level, const std::string& extra = "") {
+  return "[daemon]\nlog_level = \"" + log_level + "\"\nshutdown_deadline_s = 5\n[http]\nport = 0\n" + extra;
+}
+
+struct running_daemon {
+  temp_dir dir;
+  notify_socket notify{dir.path / "notify.sock"};
+  std::filesystem::path config;
+  std::unique_ptr<child_process> proc;
+  std::uint16_t port = 0;
+
+  explicit running_daemon(const std::string& config_body, std::map<std::string, std::string> env = {}) {
+    config = dir.write("tradebotd.toml", config_body);
+    env["NOTIFY_SOCKET"] = notify.path();
+    proc = std::make_unique<child_process>(std::vector<std::string>{daemon_bin, "--config", config.string()}, env,
+                                           dir.path / "out.log");
+    auto ready = notify.wait_for("READY=1", 20s);
+    BOOST_REQUIRE_MESSAGE(ready, "no READY=1; output:\n" << proc->output());
+    std::smatch m;
+    BOOST_REQUIRE_MESSAGE(std::regex_search(*ready, m, std::regex("STATUS=serving http on [0-9.]+:([0-9]+)")),
+                          *ready);
+    port = static_cast<std::uint16_t>(std::stoi(m[1]));
+  }
+
+  json get_json(const std::string& path, int expected_status = 200) {
+    auto r = http_get(port, path);
+    BOOST_TEST(r.status == expected_status, path);
+    return json::parse(r.body);
+  }
+};
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(ready_reload_and_stop) {
+  running_daemon d(config_text("info"));
+
+  auto health = d.get_json("/health");
+  BOOST_TEST(health["status"] == "ok");
+  BOOST_TEST(health["config"]["generation"] == 1);
+  BOOST_TEST(health["config"]["last_reload"].is_null());
+  BOOST_TEST(health["version"].is_string());
+
+  auto stats = d.get_json("/stats");
+  for (const char* section : {"process", "config", "cache", "inference", "symbols", "portfolio"})
+    BOOST_TEST(stats.contains(section), section);
+  BOOST_TEST(stats["process"]["pid"] == d.proc->pid());
+  BOOST_TEST(stats["process"]["rss_bytes"].get<long>() > 0);
+  BOOST_TEST(stats["config"]["values"]["http.port"]["source"] == "file");
+  BOOST_TEST(stats["config"]["values"]["cache.ttl_s"]["source"] == "default");
+
+  auto metrics = http_get(d.port, "/metrics");
+  BOOST_TEST(metrics.status == 200);
+  BOOST_TEST(metrics.body.find("tradebotd_config_generation 1") != std::string::npos, metrics.body.substr(0, 400));
+
+  // SIGHUP with a valid, changed file: RELOADING=1 (with MONOTONIC_USEC), then READY=1.
+  std::ofstream(d.config) << config_text("debug");
+  d.proc->signal(SIGHUP);
+  auto reloading = d.notify.wait_for("RELOADING=1", 10s);
+  BOOST_REQUIRE(reloading);
+  BOOST_TEST(reloading->find("MONOTONIC_USEC=") != std::string::npos);
+  BOOST_REQUIRE(d.notify.wait_for("READY=1", 10s));
+  health = d.get_json("/health");
+  BOOST_TEST(health["config"]["generation"] == 2);
+  BOOST_TEST(health["config"]["last_reload"]["ok"] == true);
+  BOOST_TEST(d.get_json("/stats")["config"]["values"]["daemon.log_level"]["value"] == "debug");
+
+  // SIGHUP with an invalid file: the old config stays, the error shows in /health.
+  std::ofstream(d.config) << config_text("debug", "bogus_key = 1\n");
+  d.proc->signal(SIGHUP);
+  BOOST_REQUIRE(d.notify.wait_for("RELOADING=1", 10s));
+  BOOST_REQUIRE(d.notify.wait_for("READY=1", 10s));
+  health = d.get_json("/health");
+  BOOST_TEST(health["status"] == "degraded");
+  BOOST_TEST(health["config"]["generation"] == 2);
+  BOOST_TEST(health["config"]["last_reload"]["ok"] == false);
+  BOOST_TEST(health["config"]["last_reload"]["error"].get<std::string>().find("unknown key 'http.bogus_key'") !=
+             std::string::npos);
+  BOOST_TEST(d.get_json("/stats")["config"]["values"]["daemon.log_level"]["value"] == "debug");
+
+  // SIGTERM: STOPPING=1, exit 0.
+  d.proc->signal(SIGTERM);
+  BOOST_REQUIRE(d.notify.wait_for("STOPPING=1", 10s));
+  BOOST_TEST(d.proc->wait(15s) == 0, d.proc->output());
+}
+
+BOOST_AUTO_TEST_CASE(http_errors_from_the_running_daemon) {
+  running_daemon d(config_text("warn"));
+  BOOST_TEST(http_get(d.port, "/nope").status == 404);
+  BOOST_TEST(http_request(d.port, "POST /health HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+                 .status == 405);
+  BOOST_TEST(http_request(d.port, "\x01\x02garbage\r\n\r\n").status == 400);
+  BOOST_TEST(http_get(d.port, "/health").status == 200);  // still serving
+  d.proc->signal(SIGINT);
+  BOOST_TEST(d.proc->wait(15s) == 0);
+}
+
+BOOST_AUTO_TEST_CASE(watchdog_is_fed_while_actors_answer) {
+  running_daemon d(config_text("warn"), {{"WATCHDOG_USEC", "200000"}});
+  // Two pings within a few intervals (100 ms apart).
+  BOOST_REQUIRE_MESSAGE(d.notify.wait_for("WATCHDOG=1", 5s), d.proc->output());
+  BOOST_REQUIRE(d.notify.wait_for("WATCHDOG=1", 5s));
+  d.proc->signal(SIGTERM);
+  BOOST_TEST(d.proc->wait(15s) == 0);
+}
+
+BOOST_AUTO_TEST_CASE(bad_config_fails_start_with_a_clear_error) {
+  temp_dir dir;
+  auto cfg = dir.write("bad.toml", "[http]\nport = 99999\n");
+  child_process p({daemon_bin, "--config", cfg.string()}, {}, dir.path / "out.log");
+  BOOST_TEST(p.wait(15s) == 2);
+  BOOST_TEST(p.output().find(cfg.string() + ":2: key 'http.port': 99999 is out of range") != std::string::npos,
+             p.output());
+
+  child_process check({daemon_bin, "--config", cfg.string(), "--check"}, {}, dir.path / "check.log");
+  BOOST_TEST(check.wait(15s) == 2);
+  auto good = dir.write("good.toml", "[http]\nport = 0\n");
+  child_process check_ok({daemon_bin, "--config", good.string(), "--check"}, {}, dir.path / "check_ok.log");
+  BOOST_TEST(check_ok.wait(15s) == 0);
+  child_process live({daemon_bin, "--config", good.string(), "--check"}, {{"PAPER", "0"}}, dir.path / "live.log");
+  BOOST_TEST(live.wait(15s) == 2);
+  BOOST_TEST(live.output().find("refusing to start") != std::string::npos, live.output());
+}
+
+BOOST_AUTO_TEST_CASE(port_in_use_fails_start_with_one_line) {
+  running_daemon first(config_text("warn"));
+  temp_dir dir;
+  auto cfg = dir.write("second.toml", "[http]\nport = " + std::to_string(first.port) + "\n");
+  child_process second({daemon_bin, "--config", cfg.string()}, {}, dir.path / "out.log");
+  BOOST_TEST(second.wait(15s) == 1);
+  BOOST_TEST(second.output().find("Address already in use") != std::string::npos, second.output());
+  first.proc->signal(SIGTERM);
+  BOOST_TEST(first.proc->wait(15s) == 0);
+}
+
+BOOST_AUTO_TEST_CASE(version_and_example_config) {
+  temp_dir dir;
+  child_process v({daemon_bin, "--version"}, {}, dir.path / "v.log");
+  BOOST_TEST(v.wait(10s) == 0);
+  BOOST_TEST(v.output().find("tradebotd ") == 0, v.output());
+  child_process p({daemon_bin, "--print-config"}, {}, dir.path / "p.log");
+  BOOST_TEST(p.wait(10s) == 0);
+  BOOST_TEST(p.output() == read_file(std::string(TRADEBOT_SOURCE_DIR) + "/config/tradebotd.toml"));
+}
