@@ -104,6 +104,11 @@ BOOST_AUTO_TEST_CASE(malformed_reports) {
   BOOST_TEST(!compare(report(1, 0.5), json{{"metrics", {{"sharpe", "1.0"}, {"win_rate", 0.5}}}}));
   BOOST_TEST(!compare(report(1, 0.5), json{{"metrics", {{"sharpe", 1.0}, {"win_rate", 0.5}, {"trades", "x"}}}}));
   BOOST_TEST(!compare(report(1, 0.5), json{{"metrics", {{"sharpe", 1.0}, {"win_rate", 0.5}}}, {"symbols", 3}}));
+  compare_params bad;
+  bad.warn_sharpe_drop_pct = 20;  // above the rollback threshold
+  auto params = compare(report(1, 0.5), report(1, 0.5), bad);
+  BOOST_REQUIRE(!params);
+  BOOST_TEST(params.error().code == tb::errc::bad_config);
   auto text = compare_text("{", report(1, 0.5).dump());
   BOOST_REQUIRE(!text);
   BOOST_TEST(text.error().code == tb::errc::bad_data);
