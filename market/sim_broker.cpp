@@ -6,6 +6,8 @@
 #include <cstdio>
 #include <set>
 
+#include <spdlog/spdlog.h>
+
 #include "core/calendar.hpp"
 #include "market/symbols.hpp"
 
@@ -86,12 +88,12 @@ market::account sim_broker::account_now() const {
 }
 
 tb::expected<market::account> sim_broker::account() {
-  if (auto e = catch_up()) return *e;
+  sync();
   return account_now();
 }
 
 tb::expected<std::vector<position>> sim_broker::positions() {
-  if (auto e = catch_up()) return *e;
+  sync();
   std::vector<position> out;
   for (const auto& [sym, p] : positions_) {
     position pos;
@@ -106,7 +108,7 @@ tb::expected<std::vector<position>> sim_broker::positions() {
 }
 
 tb::expected<std::vector<order>> sim_broker::open_orders() {
-  if (auto e = catch_up()) return *e;
+  sync();
   std::vector<order> out;
   for (const order_state& os : orders_)
     if (os.o.status == order_status::open) out.push_back(os.o);
@@ -121,14 +123,14 @@ std::vector<order> sim_broker::all_orders() const {
 }
 
 tb::expected<std::optional<order>> sim_broker::order_by_client_id(const std::string& client_order_id) {
-  if (auto e = catch_up()) return *e;
+  sync();
   auto it = by_client_id_.find(client_order_id);
   if (it == by_client_id_.end()) return std::optional<order>{};
   return std::optional<order>{orders_[it->second].o};
 }
 
 tb::expected<order> sim_broker::submit_limit_order(const order_request& req) {
-  if (auto e = catch_up()) return *e;
+  sync();
   if (req.client_order_id.empty() || req.client_order_id.size() > 128)
     return refuse("client_order_id must have 1..128 characters (got " +
                   std::to_string(req.client_order_id.size()) + ")");
@@ -136,6 +138,10 @@ tb::expected<order> sim_broker::submit_limit_order(const order_request& req) {
     return refuse("duplicate client_order_id '" + req.client_order_id + "' (order " +
                   orders_[it->second].o.id + ", " + to_string(orders_[it->second].o.status) + ")");
   if (req.symbol.empty()) return refuse("empty symbol");
+  if (feed_) {
+    if (auto t = feed_->timing(req.symbol); !t)
+      return refuse(req.symbol + ": the feed cannot price it: " + t.error().message);
+  }
   if (!std::isfinite(req.qty) || req.qty <= 0) return refuse("qty must be > 0 (got " + fmt(req.qty) + ")");
   if (!std::isfinite(req.limit_price) || req.limit_price <= 0)
     return refuse("limit_price must be > 0 (got " + fmt(req.limit_price) + ")");
@@ -209,7 +215,7 @@ tb::expected<order> sim_broker::submit_limit_order(const order_request& req) {
 }
 
 tb::expected<order> sim_broker::cancel_order(const std::string& order_id) {
-  if (auto e = catch_up()) return *e;
+  sync();
   auto it = by_id_.find(order_id);
   if (it == by_id_.end()) return refuse("cancel: unknown order id '" + order_id + "'");
   order_state& os = orders_[it->second];
@@ -280,8 +286,16 @@ void sim_broker::process_bar(const std::string& symbol, const core::bar& b, cons
   }
 }
 
+void sim_broker::sync() {
+  last_feed_error_ = catch_up();
+  if (last_feed_error_)
+    spdlog::warn("sim_broker: catching up with the feed failed: {} (orders of that symbol wait)",
+                 last_feed_error_->message);
+}
+
 std::optional<tb::error> sim_broker::catch_up() {
   const core::time_point now = clock_->now();
+  std::optional<tb::error> first_error;
   if (feed_) {
     std::set<std::string> symbols;
     for (const order_state& os : orders_)
@@ -290,7 +304,10 @@ std::optional<tb::error> sim_broker::catch_up() {
 
     for (const std::string& sym : symbols) {
       auto timing = feed_->timing(sym);
-      if (!timing) return timing.error();
+      if (!timing) {
+        if (!first_error) first_error = timing.error();
+        continue;
+      }
       bar_query q;
       q.symbol = sym;
       q.until = now;
@@ -307,7 +324,10 @@ std::optional<tb::error> sim_broker::catch_up() {
         else q.max_bars = 1;
       }
       auto bars = feed_->bars(q);
-      if (!bars) return bars.error();
+      if (!bars) {
+        if (!first_error) first_error = bars.error();
+        continue;
+      }
       for (const core::bar& b : bars->bars) process_bar(sym, b, *timing);
     }
   }
@@ -320,7 +340,7 @@ std::optional<tb::error> sim_broker::catch_up() {
     }
     if (now >= *os.expires_at + period) expire(os, *os.expires_at);
   }
-  return std::nullopt;
+  return first_error;
 }
 
 }  // namespace tb::market

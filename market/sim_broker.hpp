@@ -31,7 +31,10 @@
 // Bars reach the broker in one of two ways: from the feed it was given, pulled by catch_up()
 // (every interface call catches up first, up to the clock's now), or pushed by process_bar()
 // (tests, and a broker without a feed). Both are idempotent per symbol: a bar that does not close
-// after the last processed bar of its symbol is ignored.
+// after the last processed bar of its symbol is ignored. A feed failure of one symbol does not
+// fail the interface calls: that symbol's orders wait for its bars, the others go on; the error
+// is logged (spdlog warn) and kept in last_feed_error() until a catch-up succeeds. With a feed,
+// orders for symbols the feed cannot time (unknown, unreadable file) are refused.
 //
 // Thread: not thread-safe; one owner (the broker actor) calls it.
 #include <cstdint>
@@ -73,8 +76,8 @@ class sim_broker final : public broker {
 
   // Pulls, from the feed, every bar of each symbol with an open order or a position that closed
   // after the last one processed and by the clock's now, applies them (process_bar), then expires
-  // day orders whose session close is one bar period behind now. Feed errors are returned; bars
-  // applied before the error stay applied. Without a feed it only expires day orders (period 0).
+  // day orders whose session close is one bar period behind now. Returns the first feed error;
+  // the other symbols are still caught up. Without a feed it only expires day orders (period 0).
   std::optional<tb::error> catch_up();
 
   // Applies one closed bar of `symbol`: marks the position at bar.close, expires day orders whose
@@ -85,6 +88,8 @@ class sim_broker final : public broker {
   const std::vector<fill>& fills() const { return fills_; }
   std::vector<order> all_orders() const;
   const sim_broker_config& config() const { return cfg_; }
+  // The error of the last catch-up an interface call ran; nullopt when it succeeded.
+  const std::optional<tb::error>& last_feed_error() const { return last_feed_error_; }
 
  private:
   struct order_state {
@@ -97,6 +102,7 @@ class sim_broker final : public broker {
     double avg_entry_price = 0;
   };
 
+  void sync();  // catch_up() for interface calls: logs and keeps the error, never fails them
   double fee_rate(const std::string& symbol) const;
   double reserved_for_buys() const;
   market::account account_now() const;
@@ -117,6 +123,7 @@ class sim_broker final : public broker {
   std::map<std::string, core::duration> periods_;         // symbol -> bar period seen
   std::vector<fill> fills_;
   std::uint64_t next_seq_ = 1;
+  std::optional<tb::error> last_feed_error_;
 };
 
 }  // namespace tb::market

@@ -300,6 +300,49 @@ BOOST_AUTO_TEST_CASE(feed_driven_fills_use_the_quote_spread_and_are_deterministi
   BOOST_TEST(e1 == e2);
 }
 
+namespace {
+// A feed that fails for one symbol while `broken` is set, and otherwise asks the synthetic feed.
+class flaky_feed final : public feed {
+ public:
+  explicit flaky_feed(std::shared_ptr<feed> inner) : inner_(std::move(inner)) {}
+  std::string broken;
+  std::vector<std::string> symbols() const override { return inner_->symbols(); }
+  tb::expected<bar_timing> timing(const std::string& s) const override { return inner_->timing(s); }
+  tb::expected<core::bar_series> bars(const bar_query& q) override {
+    if (q.symbol == broken) return tb::error{errc::unavailable, "feed down for " + q.symbol};
+    return inner_->bars(q);
+  }
+  tb::expected<quote> latest_quote(const std::string& s) override { return inner_->latest_quote(s); }
+
+ private:
+  std::shared_ptr<feed> inner_;
+};
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(a_failing_symbol_does_not_block_the_others) {
+  auto clock = std::make_shared<core::sim_clock>(utc(2024, 9, 4, 13, 30));
+  auto flaky = std::make_shared<flaky_feed>(synthetic_feed::create(synthetic_config{}, clock).value());
+  sim_broker b(sim_broker_config{}, clock, flaky);
+  BOOST_TEST(!b.submit_limit_order(req("u", "NOT-IN-FEED", side::buy, 1, 10)).has_value());
+  const double p1 = flaky->latest_quote("DEMO01").value().ask * 1.2;
+  const double p2 = flaky->latest_quote("DEMO02").value().ask * 1.2;
+  BOOST_REQUIRE(b.submit_limit_order(req("a", "DEMO01", side::buy, 1, p1)).has_value());
+  BOOST_REQUIRE(b.submit_limit_order(req("b", "DEMO02", side::buy, 1, p2)).has_value());
+  flaky->broken = "DEMO02";
+  clock->advance(24h).value();
+  auto open = b.open_orders();
+  BOOST_REQUIRE(open.has_value());  // the call works
+  BOOST_REQUIRE(open->size() == 1u);
+  BOOST_TEST(open->at(0).symbol == "DEMO02");
+  BOOST_REQUIRE(b.last_feed_error().has_value());
+  BOOST_TEST((b.last_feed_error()->code == errc::unavailable));
+  BOOST_TEST(b.fills().size() == 1u);
+  flaky->broken.clear();
+  BOOST_TEST(b.open_orders()->empty());  // caught up once the feed is back
+  BOOST_TEST(!b.last_feed_error().has_value());
+  BOOST_TEST(b.fills().size() == 2u);
+}
+
 BOOST_AUTO_TEST_CASE(config_validation) {
   BOOST_TEST(!validate(sim_broker_config{}).has_value());
   sim_broker_config c;
