@@ -109,7 +109,7 @@ bool redis_tier::ensure_connected(tb::error* err) {
     *err = tb::error{errc::unavailable, "redis: cannot set the command timeout"};
     return false;
   }
-  auto setup = [&](const std::vector<std::string>& argv, const char* what) {
+  auto setup = [&](const std::vector<std::string>& argv) {
     tb::error e;
     reply_ptr r = command(argv, &e);
     if (!r) {
@@ -126,9 +126,9 @@ bool redis_tier::ensure_connected(tb::error* err) {
     std::vector<std::string> argv{"AUTH"};
     if (!config_.username.empty()) argv.push_back(config_.username);
     argv.push_back(config_.password);
-    if (!setup(argv, "AUTH")) return false;
+    if (!setup(argv)) return false;
   }
-  if (config_.db != 0 && !setup({"SELECT", std::to_string(config_.db)}, "SELECT")) return false;
+  if (config_.db != 0 && !setup({"SELECT", std::to_string(config_.db)})) return false;
   backoff_ = config_.backoff_initial;
   state_.store(redis_state::connected, std::memory_order_relaxed);
   if (was_connected_) {
