@@ -28,6 +28,9 @@ const char* to_string(side s);
 // bot) use gtc for crypto and whole-share equity orders, day for fractional equity orders.
 enum class time_in_force { gtc, day };
 const char* to_string(time_in_force t);
+// The original bot's choice: gtc for crypto and for whole-share equity orders, day for fractional
+// equity orders (Alpaca accepts fractional equity orders as day orders only).
+time_in_force default_time_in_force(const std::string& symbol, double qty);
 
 enum class order_status {
   open,      // accepted, working (Alpaca: new, accepted, partially_filled)

@@ -70,6 +70,13 @@ BOOST_AUTO_TEST_CASE(symbol_classification) {
   BOOST_TEST(!is_crypto("USDC"));
 }
 
+BOOST_AUTO_TEST_CASE(default_time_in_force_as_the_original) {
+  BOOST_TEST((default_time_in_force("BTCUSD", 0.25) == time_in_force::gtc));
+  BOOST_TEST((default_time_in_force("BTCUSD", 2) == time_in_force::gtc));
+  BOOST_TEST((default_time_in_force("AAPL", 3) == time_in_force::gtc));
+  BOOST_TEST((default_time_in_force("AAPL", 2.5) == time_in_force::day));
+}
+
 BOOST_FIXTURE_TEST_CASE(buy_limit_fills_on_a_later_bar_through_the_ask, fixture) {
   auto o = broker->submit_limit_order(req("c1", "ACME", side::buy, 10, 100.0));
   BOOST_REQUIRE(o.has_value());
