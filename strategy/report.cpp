@@ -337,16 +337,19 @@ std::string fmt(const char* f, double x) {
 }
 
 // 1234567.891 -> "1,234,567.89"
-std::string money(double x) {
+std::string money(double x, int decimals = 2) {
   if (!std::isfinite(x)) return std::isnan(x) ? "&ndash;" : (x > 0 ? "&infin;" : "-&infin;");
-  std::string s = fmt("%.2f", std::fabs(x));
-  const auto dot = s.find('.');
+  char f[8];
+  std::snprintf(f, sizeof f, "%%.%df", std::clamp(decimals, 0, 9));
+  std::string s = fmt(f, std::fabs(x));
+  const auto dot = std::min(s.find('.'), s.size());
   std::string intpart = s.substr(0, dot), grouped;
   for (std::size_t i = 0; i < intpart.size(); ++i) {
     if (i > 0 && (intpart.size() - i) % 3 == 0) grouped += ',';
     grouped += intpart[i];
   }
-  return (x < 0 && s != "0.00" ? "-" : "") + grouped + s.substr(dot);
+  const bool zero = s.find_first_not_of("0.") == std::string::npos;
+  return (x < 0 && !zero ? "-" : "") + grouped + s.substr(dot);
 }
 
 std::string num(double x, int prec = 2) {
@@ -451,10 +454,17 @@ struct chart_spec {
   const char* fill;        // area fill under/over the line, "" for none
 };
 
-constexpr double chart_w = 1000, chart_h = 320;
+constexpr double chart_w = 1000, chart_h = 280;
 constexpr double m_left = 90, m_right = 50, m_top = 34, m_bottom = 46;
 
 std::string value_label(double v, bool percent) { return percent ? pct(v) : money(v); }
+
+// An axis tick: as many decimals as the tick step needs (at most 2 for money, 4 for percents).
+std::string tick_label(double v, double step, bool percent) {
+  const double unit = percent ? step * 100 : step;
+  const int decimals = std::clamp(int(-std::floor(std::log10(unit) + 1e-9)), 0, percent ? 4 : 2);
+  return percent ? num(v * 100, decimals) + "%" : money(v, decimals);
+}
 
 std::string render_chart(const std::vector<series_point>& all, const chart_spec& s, std::size_t max_points) {
   std::string o;
@@ -511,7 +521,7 @@ std::string render_chart(const std::vector<series_point>& all, const chart_spec&
     o += "<line x1=\"" + coord(x0) + "\" y1=\"" + coord(y) + "\" x2=\"" + coord(x1) + "\" y2=\"" + coord(y) +
          "\" stroke=\"#e5e5e5\"/>";
     o += "<text x=\"" + coord(x0 - 6) + "\" y=\"" + coord(y + 4) + "\" text-anchor=\"end\" class=\"lbl\">" +
-         value_label(std::fabs(v) < step * 1e-9 ? 0.0 : v, s.percent) + "</text>\n";
+         tick_label(std::fabs(v) < step * 1e-9 ? 0.0 : v, step, s.percent) + "</text>\n";
   }
   // x ticks: 5 evenly spaced times (or the one time).
   const int n_xt = span > 0 ? 5 : 1;
@@ -554,7 +564,7 @@ std::string render_chart(const std::vector<series_point>& all, const chart_spec&
   auto mark = [&](std::size_t i, const char* what, bool above) {
     const double x = xs(all[i].t), y = ys(all[i].v);
     const char* anchor = x > (x0 + x1) / 2 ? "end" : "start";
-    const double tx = x > (x0 + x1) / 2 ? x - 6 : x + 6;
+    const double tx = x > (x0 + x1) / 2 ? x - 9 : x + 9;
     const double ty = std::clamp(above ? y - 8 : y + 16, y0 + 10, y1 - 4);
     o += "<circle class=\"mark\" cx=\"" + coord(x) + "\" cy=\"" + coord(y) + "\" r=\"4\" fill=\"none\" stroke=\"#111\"/>";
     o += "<text x=\"" + coord(tx) + "\" y=\"" + coord(ty) + "\" text-anchor=\"" + anchor + "\" class=\"mk\">" + what + " " +
@@ -602,30 +612,14 @@ std::string render_html(const backtest_report& r, const html_options& opt) {
        "table.kv td:first-child{text-align:left;color:#555}table.kv td{text-align:left}\n"
        ".chart{margin:8px 0}.chart figcaption{font-size:12px;color:#666}\n"
        "svg .lbl{font-size:12px;fill:#444}svg .ctitle{font-size:14px;font-weight:600;fill:#1b1b1b}svg .mk{font-size:12px;fill:#111}\n"
-       ".note{font-size:12px;color:#666}.pos{color:#116329}.neg{color:#b42318}\n"
+       ".headline{font-size:15px;margin:6px 0 0}.note{font-size:12px;color:#666}.pos{color:#116329}.neg{color:#b42318}\n"
        "</style>\n</head>\n<body>\n";
   o += "<h1>tradebot backtest</h1>\n";
   o += "<p class=\"note\">" + period + " &middot; " + std::to_string(run.symbols.size()) + " symbols &middot; model " +
        or_dash(run.model) + "</p>\n";
-
-  // Run.
-  o += "<h2>Run</h2>\n<table class=\"kv\">\n";
-  std::string syms;
-  for (std::size_t i = 0; i < run.symbols.size(); ++i) syms += (i ? ", " : "") + html_escape(run.symbols[i]);
-  o += row({"config", or_dash(run.config_path)});
-  o += row({"data", or_dash(run.data_dir)});
-  o += row({"period", period});
-  o += row({"symbols", syms.empty() ? "&ndash;" : syms});
-  o += row({"model", or_dash(run.model)});
-  o += row({"started", run.started_s ? utc_date_time(run.started_s) + " UTC" : "&ndash;"});
-  o += row({"finished", run.finished_s ? utc_date_time(run.finished_s) + " UTC" : "&ndash;"});
-  if (run.started_s && run.finished_s) o += row({"duration", std::to_string(run.finished_s - run.started_s) + " s"});
-  o += row({"orders", std::to_string(r.orders.sent) + " sent, " + std::to_string(r.orders.filled) + " filled, " +
-                          std::to_string(r.orders.rejected) + " rejected"});
-  o += row({"fills", std::to_string(r.trades.size())});
-  if (!r.equity_curve.empty())
-    o += row({"equity", money(r.equity_curve.front().equity) + " &rarr; " + money(r.equity_curve.back().equity)});
-  o += "</table>\n";
+  o += "<p class=\"headline\">total return <b>" + pct(r.metrics.total_return) + "</b> &middot; Sharpe <b>" +
+       num(r.metrics.sharpe, 2) + "</b> &middot; win rate <b>" + pct(r.metrics.win_rate, 1) + "</b> &middot; max drawdown <b>" +
+       pct(r.metrics.max_drawdown) + "</b> &middot; " + std::to_string(r.metrics.trades) + " trades</p>\n";
 
   // Charts.
   std::vector<series_point> eq, dd;
@@ -697,6 +691,25 @@ std::string render_html(const backtest_report& r, const html_options& opt) {
     }
     o += "</table>\n";
   }
+  // Run.
+  o += "<h2>Run</h2>\n<table class=\"kv\">\n";
+  std::string syms;
+  for (std::size_t i = 0; i < run.symbols.size(); ++i) syms += (i ? ", " : "") + html_escape(run.symbols[i]);
+  o += row({"config", or_dash(run.config_path)});
+  o += row({"data", or_dash(run.data_dir)});
+  o += row({"period", period});
+  o += row({"symbols", syms.empty() ? "&ndash;" : syms});
+  o += row({"model", or_dash(run.model)});
+  o += row({"started", run.started_s ? utc_date_time(run.started_s) + " UTC" : "&ndash;"});
+  o += row({"finished", run.finished_s ? utc_date_time(run.finished_s) + " UTC" : "&ndash;"});
+  if (run.started_s && run.finished_s) o += row({"duration", std::to_string(run.finished_s - run.started_s) + " s"});
+  o += row({"orders", std::to_string(r.orders.sent) + " sent, " + std::to_string(r.orders.filled) + " filled, " +
+                          std::to_string(r.orders.rejected) + " rejected"});
+  o += row({"fills", std::to_string(r.trades.size())});
+  if (!r.equity_curve.empty())
+    o += row({"equity", money(r.equity_curve.front().equity) + " &rarr; " + money(r.equity_curve.back().equity)});
+  o += "</table>\n";
+
   o += "<p class=\"note\">Written by tradebot from report.json (format " + std::string(report_format) + " v" +
        std::to_string(report_version) + ").</p>\n";
   o += "</body>\n</html>\n";
