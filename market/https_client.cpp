@@ -116,10 +116,11 @@ std::optional<std::chrono::milliseconds> parse_retry_after(
     return std::chrono::milliseconds(std::stoll(v) * 1000);
   }
   // IMF-fixdate: "Sun, 06 Nov 1994 08:49:37 GMT"
-  char wd[4] = {}, mon[4] = {}, tz[4] = {};
+  const auto comma = v.find(", ");
+  if (comma == std::string::npos) return std::nullopt;
+  char mon[4] = {}, tz[4] = {};
   int day = 0, year = 0, hh = 0, mm = 0, ss = 0;
-  if (std::sscanf(v.c_str(), "%3s %d %3s %d %d:%d:%d %3s", wd, &day, mon, &year, &hh, &mm, &ss,
-                  tz) != 8 ||
+  if (std::sscanf(v.c_str() + comma + 2, "%2d %3s %4d %2d:%2d:%2d %3s", &day, mon, &year, &hh, &mm, &ss, tz) != 7 ||
       std::string(tz) != "GMT")
     return std::nullopt;
   static const char* months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",

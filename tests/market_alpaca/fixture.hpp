@@ -1,0 +1,90 @@
+#pragma once
+// Shared by the tests of this folder: a temp directory with two throwaway PKIs (the one the fake
+// server uses and an unrelated one), the fake server's credentials, https options that keep
+// every delay small, and a spdlog capture to check that logs never hold the keys.
+#include <spdlog/sinks/ostream_sink.h>
+#include <spdlog/spdlog.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <memory>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+
+#include "market/https_client.hpp"
+#include "tests/market_alpaca/fake_alpaca.hpp"
+#include "tests/market_alpaca/test_pki.hpp"
+
+namespace tb::test {
+
+inline const std::string test_key_id = "PKTESTKEYID0123456789";
+inline const std::string test_secret = "sEcReT0123456789abcdefTESTSECRET";
+
+struct temp_dir {
+  std::string path;
+  temp_dir() {
+    std::string tmpl = (std::filesystem::temp_directory_path() / "tb_alpaca_XXXXXX").string();
+    if (!::mkdtemp(tmpl.data())) throw std::runtime_error("mkdtemp failed");
+    path = tmpl;
+  }
+  ~temp_dir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path, ec);
+  }
+};
+
+// One per test executable (generating keys takes milliseconds, but there is no need to repeat).
+struct pki_fixture {
+  temp_dir dir;
+  pki_files trusted = make_pki(dir.path, "a_", "tradebot test CA");
+  pki_files other = make_pki(dir.path, "b_", "unrelated test CA");
+
+  fake_alpaca::options server_options(bool tls = true) const {
+    fake_alpaca::options o;
+    o.tls = tls;
+    o.cert_file = trusted.server_cert;
+    o.key_file = trusted.server_key;
+    o.key_id = test_key_id;
+    o.secret_key = test_secret;
+    return o;
+  }
+
+  // Client options against `server`: the test CA, "localhost" as the verified name, small delays.
+  market::https_options client_options(const fake_alpaca& server) const {
+    market::https_options o;
+    o.url = server.url();
+    o.ca_file = trusted.ca_cert;
+    o.tls_server_name = "localhost";
+    o.allow_plain_http_loopback = true;
+    o.connect_timeout = std::chrono::milliseconds(2000);
+    o.io_timeout = std::chrono::milliseconds(2000);
+    o.max_attempts = 4;
+    o.backoff_initial = std::chrono::milliseconds(10);
+    o.backoff_max = std::chrono::milliseconds(50);
+    o.max_retry_after = std::chrono::milliseconds(5000);
+    o.rate_per_minute = 60000;
+    o.rate_burst = 100;
+    o.jitter_seed = 42;
+    return o;
+  }
+};
+
+// Routes the default spdlog logger into a string for the lifetime of the object.
+struct log_capture {
+  std::ostringstream out;
+  std::shared_ptr<spdlog::logger> previous = spdlog::default_logger();
+  log_capture() {
+    auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(out);
+    auto logger = std::make_shared<spdlog::logger>("capture", sink);
+    logger->set_level(spdlog::level::trace);
+    spdlog::set_default_logger(logger);
+  }
+  ~log_capture() { spdlog::set_default_logger(previous); }
+  std::string text() {
+    spdlog::default_logger()->flush();
+    return out.str();
+  }
+};
+
+}  // namespace tb::test
