@@ -34,7 +34,7 @@
 namespace tb::cache {
 
 struct disk_config {
-  std::filesystem::path dir;                     // KRONOS_PREDICTION_CACHE_DIR
+  std::filesystem::path dir;                     // [cache] dir
   std::uint64_t max_bytes = 1000ull << 20;       // KRONOS_PREDICTION_CACHE_MAX_SIZE_MB (MiB)
   std::chrono::milliseconds retry_after{30000};  // degraded: next write attempt after this
   std::chrono::milliseconds log_interval{60000};

@@ -23,14 +23,14 @@ constexpr double mib = 1024.0 * 1024.0;
 
 tb::expected<cache_config> validate(cache_config c) {
   if (c.decimals < 0 || c.decimals > max_decimals)
-    return bad("KRONOS_CACHE_DECIMALS", "must be in [0, 12], got " + std::to_string(c.decimals));
+    return bad("KRONOS_CACHE_DECIMALS", "must be in [0, 15], got " + std::to_string(c.decimals));
   if (c.ttl_s < 0) return bad("KRONOS_PREDICTION_CACHE_TTL", "must be >= 0 (0 = never expires)");
   if (c.history_ttl_s < 0)
     return bad("KRONOS_PREDICTION_CACHE_HISTORY_TTL", "must be >= 0 (0 = never expires)");
   if (c.memory_enabled && (c.memory_max_mb < 1 || c.memory_max_mb > (1u << 20)))
     return bad("KRONOS_CACHE_MEMORY_MAX_MB", "must be in [1, 1048576]");
   if (c.disk_enabled && c.dir.empty())
-    return bad("KRONOS_PREDICTION_CACHE_DIR", "must not be empty when the disk tier is on");
+    return bad("cache.dir", "must not be empty when the disk tier is on");
   if (c.disk_enabled && c.max_size_mb < 1)
     return bad("KRONOS_PREDICTION_CACHE_MAX_SIZE_MB", "must be >= 1");
   if (c.disk_retry_after.count() < 0) return bad("KRONOS_CACHE_DISK_RETRY_MS", "must be >= 0");

@@ -47,13 +47,13 @@ namespace tb::cache {
 // config keys the daemon exposes (see README.md, "Configuration").
 struct cache_config {
   bool enabled = true;                          // KRONOS_PREDICTION_CACHE_ENABLED
-  int decimals = default_decimals;              // KRONOS_CACHE_DECIMALS, 0..12
+  int decimals = default_decimals;              // KRONOS_CACHE_DECIMALS, 0..15
   std::int64_t ttl_s = 300;                     // KRONOS_PREDICTION_CACHE_TTL, >= 0, 0 = never
   std::int64_t history_ttl_s = 7 * 86400;       // KRONOS_PREDICTION_CACHE_HISTORY_TTL, >= 0
   bool memory_enabled = true;                   // KRONOS_CACHE_MEMORY_ENABLED
   std::uint64_t memory_max_mb = 256;            // KRONOS_CACHE_MEMORY_MAX_MB, 1..1048576 (MiB)
   bool disk_enabled = true;                     // KRONOS_CACHE_DISK_ENABLED
-  std::string dir = "/var/cache/tradebotd/forecasts";  // KRONOS_PREDICTION_CACHE_DIR
+  std::string dir = "/var/cache/tradebotd";  // [cache] dir (systemd CacheDirectory)
   std::uint64_t max_size_mb = 1000;             // KRONOS_PREDICTION_CACHE_MAX_SIZE_MB, >= 1 (MiB)
   std::chrono::milliseconds disk_retry_after{30000};  // degraded disk: next write attempt after
   bool redis_enabled = false;                   // KRONOS_REDIS_ENABLED

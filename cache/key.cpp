@@ -74,13 +74,15 @@ std::string cache_key::hex() const { return to_hex(id); }
 tb::expected<quantised> quantise(double x, int decimals) {
   if (decimals < 0 || decimals > max_decimals)
     return tb::error{errc::invalid_argument,
-                     "cache decimals " + std::to_string(decimals) + " outside [0, 12]"};
+                     "cache decimals " + std::to_string(decimals) + " outside [0, 15]"};
   if (!std::isfinite(x)) return tb::error{errc::bad_data, "value is NaN or infinite"};
   const double ax = std::fabs(x);
   if (ax >= 9223372036854775808.0)  // 2^63
     return tb::error{errc::bad_data, "value " + std::to_string(x) + " too large to fingerprint"};
-  static const double pow10[] = {1e0, 1e1, 1e2, 1e3, 1e4,  1e5,  1e6, 1e7,
-                                 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14};
+  static const double pow10[] = {1e0, 1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+                                 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15};
+  static_assert(sizeof pow10 / sizeof pow10[0] > max_decimals &&
+                sizeof pow10 / sizeof pow10[0] > max_significant_digits);
   const double limit = pow10[max_significant_digits];
   int s = decimals;
   while (s > 0 && ax * pow10[s] >= limit) --s;
@@ -94,7 +96,7 @@ tb::expected<quantised> quantise(double x, int decimals) {
 tb::expected<digest> fingerprint_bars(const std::vector<core::bar>& bars, int decimals) {
   if (decimals < 0 || decimals > max_decimals)
     return tb::error{errc::invalid_argument,
-                     "cache decimals " + std::to_string(decimals) + " outside [0, 12]"};
+                     "cache decimals " + std::to_string(decimals) + " outside [0, 15]"};
   try {
     sha256_writer h;
     h.u32(fingerprint_version);

@@ -27,7 +27,7 @@ using digest = std::array<std::uint8_t, 32>;
 
 // Default rounding of feature values (KRONOS_CACHE_DECIMALS).
 inline constexpr int default_decimals = 8;
-inline constexpr int max_decimals = 12;
+inline constexpr int max_decimals = 15;
 // Values are never quantised finer than this many significant decimal digits: below that a
 // double carries only float noise (a 1e11 amount has an ulp of ~1.5e-5, far above 1e-8).
 inline constexpr int max_significant_digits = 14;

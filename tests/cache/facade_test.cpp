@@ -343,7 +343,7 @@ BOOST_AUTO_TEST_CASE(stats_json_has_every_field) {
 
 BOOST_AUTO_TEST_CASE(validate_names_the_bad_key) {
   cache_config c;
-  c.decimals = 13;
+  c.decimals = 16;
   BOOST_TEST(validate(c).error().message.find("KRONOS_CACHE_DECIMALS") == 0u);
   c = {};
   c.ttl_s = -1;

@@ -165,7 +165,7 @@ BOOST_AUTO_TEST_CASE(bad_input_is_an_error_naming_the_place) {
   BOOST_TEST(k.error().message.find("volume") != std::string::npos);
   BOOST_TEST(!make_key("", make_bars(3), bot_params(), bot_model()).has_value());
   BOOST_TEST(!make_key("AAPL", {}, bot_params(), bot_model()).has_value());
-  BOOST_TEST(!make_key("AAPL", make_bars(3), bot_params(), bot_model(), 13).has_value());
+  BOOST_TEST(!make_key("AAPL", make_bars(3), bot_params(), bot_model(), 16).has_value());
   BOOST_TEST(!quantise(std::numeric_limits<double>::infinity(), 8).has_value());
   BOOST_TEST(!quantise(1e19, 8).has_value());
 }
