@@ -19,6 +19,7 @@
 //   - The queue holds at most write_queue_max puts; a put beyond that is not written to disk or
 //     Redis (it stays in memory) and counts in write_drops. Erase and clear are never dropped.
 // enabled=false: no tier, no thread, no directory; every get misses and nothing is counted.
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
