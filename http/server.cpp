@@ -120,6 +120,14 @@ class session : public std::enable_shared_from_this<session> {
     });
   }
 
+  // Only once no io thread runs (stop() after a hard stop): closes the socket directly so
+  // clients see the close now rather than when the server is destroyed.
+  void close_after_stop() {
+    closing_ = true;
+    error_code ec;
+    stream_.socket().close(ec);
+  }
+
  private:
   void do_read() {
     parser_.emplace();
@@ -415,6 +423,16 @@ void server::stop() {
   }
   for (auto& t : m.threads_) t.join();
   m.threads_.clear();
+  // After a hard stop, sessions may remain with pending handlers: no thread runs now, so close
+  // their sockets here.
+  std::vector<std::shared_ptr<session>> left;
+  {
+    std::lock_guard<std::mutex> lock(m.mu_);
+    for (auto& [ptr, weak] : m.sessions_)
+      if (auto s = weak.lock()) left.push_back(std::move(s));
+  }
+  for (auto& s : left) s->close_after_stop();
+  left.clear();
   m.state_ = impl::state::stopped;
   spdlog::info("http: stopped");
 }

@@ -293,11 +293,15 @@ Tensor run_stack(const stack_w& st, Tensor x, std::int64_t pos0, const kv_t* pre
   return x;
 }
 
-// Sampling of one token per row from logits [R, V] (float32) with the reference's filters:
-// logits / T; top_k > 0 keeps the logits >= the k-th largest (top_p ignored); else top_p < 1 keeps
-// the smallest set of most likely tokens whose mass reaches top_p (the most likely always kept);
-// softmax; inverse-CDF draw with u [R] uniform in [0, 1). Returns [R] int64.
-Tensor sample_tokens(const Tensor& logits, double temperature, int top_k, double top_p, const Tensor& u) {
+// The sampling distribution of rows of logits [R, V] (float32), in descending-logit order, with the
+// reference's filters: logits / T; top_k > 0 keeps the logits >= the k-th largest (top_p is then
+// ignored); else top_p < 1 keeps the smallest set of most likely tokens whose mass reaches top_p
+// (the most likely is always kept); softmax. Returns (probs sorted [R, V], token ids [R, V],
+// number kept [R, 1]).
+struct sorted_dist {
+  Tensor probs, idx, kept;
+};
+sorted_dist sampling_dist(const Tensor& logits, double temperature, int top_k, double top_p) {
   const auto V = logits.size(1);
   Tensor l = logits.to(at::kFloat) / temperature;
   auto sorted = at::sort(l, /*dim=*/1, /*descending=*/true);
@@ -315,13 +319,32 @@ Tensor sample_tokens(const Tensor& logits, double temperature, int top_k, double
     keep.select(1, 0).fill_(true);
   }
   if (keep.defined()) vals = vals.masked_fill(keep.logical_not(), -std::numeric_limits<float>::infinity());
-  Tensor probs = at::softmax(vals, 1);
-  Tensor cdf = at::cumsum(probs, 1);
+  Tensor kept = keep.defined() ? keep.sum(1, true) : at::full({l.size(0), 1}, V, idx.options());
+  return {at::softmax(vals, 1), idx, kept};
+}
+
+// One token per row: inverse-CDF draw with u [R] uniform in [0, 1). Returns [R] int64.
+Tensor sample_tokens(const Tensor& logits, double temperature, int top_k, double top_p, const Tensor& u) {
+  const sorted_dist d = sampling_dist(logits, temperature, top_k, top_p);
+  const auto V = d.probs.size(1);
+  Tensor cdf = at::cumsum(d.probs, 1).contiguous();
   Tensor target = (u.to(at::kFloat).view({-1, 1}) * cdf.narrow(1, V - 1, 1)).contiguous();
-  Tensor j = at::searchsorted(cdf.contiguous(), target, /*out_int32=*/false, /*right=*/true);
-  Tensor last = keep.defined() ? keep.sum(1, true) - 1 : at::full_like(j, V - 1);
-  j = at::minimum(j, last);
-  return idx.gather(1, j).view({-1});
+  Tensor j = at::searchsorted(cdf, target, /*out_int32=*/false, /*right=*/true);
+  j = at::minimum(j, d.kept - 1);
+  return d.idx.gather(1, j).view({-1});
+}
+
+Tensor rows_tensor(const std::vector<std::vector<float>>& rows) {
+  const auto R = static_cast<std::int64_t>(rows.size());
+  const auto V = R ? static_cast<std::int64_t>(rows[0].size()) : 0;
+  Tensor t = at::empty({R, V}, at::kFloat);
+  for (std::int64_t r = 0; r < R; ++r) {
+    if (static_cast<std::int64_t>(rows[static_cast<std::size_t>(r)].size()) != V) {
+      throw tb::exception(errc::invalid_argument, "logit rows differ in length");
+    }
+    std::memcpy(t[r].data_ptr<float>(), rows[static_cast<std::size_t>(r)].data(), static_cast<std::size_t>(V) * sizeof(float));
+  }
+  return t;
 }
 
 std::string sha256_hex(const std::vector<const std::vector<std::uint8_t>*>& parts) {
@@ -900,6 +923,60 @@ tb::expected<step_logits> kronos_model::next_logits(const std::vector<core::bar>
     return out;
   } catch (const std::exception& e) {
     return torch_error("next_logits", e);
+  }
+}
+
+}  // namespace tb::inference
+
+namespace tb::inference {
+
+namespace {
+std::string check_sampling(const std::vector<std::vector<float>>& logits, double temperature, int top_k,
+                           double top_p) {
+  if (logits.empty() || logits[0].empty()) return "no logits";
+  if (!(temperature > 0)) return "temperature must be > 0";
+  if (top_k < 0) return "top_k < 0";
+  if (!(top_p > 0 && top_p <= 1)) return "top_p outside (0, 1]";
+  return {};
+}
+}  // namespace
+
+tb::expected<std::vector<std::vector<float>>> sampling_distribution(const std::vector<std::vector<float>>& logits,
+                                                                    double temperature, int top_k, double top_p) {
+  const std::string why = check_sampling(logits, temperature, top_k, top_p);
+  if (!why.empty()) return tb::error{errc::invalid_argument, why};
+  try {
+    c10::InferenceMode guard;
+    const sorted_dist d = sampling_dist(rows_tensor(logits), temperature, top_k, top_p);
+    Tensor probs = at::zeros_like(d.probs).scatter_(1, d.idx, d.probs).contiguous();
+    std::vector<std::vector<float>> out;
+    for (std::int64_t r = 0; r < probs.size(0); ++r) {
+      const float* p = probs[r].data_ptr<float>();
+      out.emplace_back(p, p + probs.size(1));
+    }
+    return out;
+  } catch (const tb::exception& e) {
+    return e.to_error();
+  } catch (const std::exception& e) {
+    return torch_error("sampling_distribution", e);
+  }
+}
+
+tb::expected<std::vector<std::int64_t>> sample_from_logits(const std::vector<std::vector<float>>& logits,
+                                                           double temperature, int top_k, double top_p,
+                                                           const std::vector<float>& u) {
+  const std::string why = check_sampling(logits, temperature, top_k, top_p);
+  if (!why.empty()) return tb::error{errc::invalid_argument, why};
+  if (u.size() != logits.size()) return tb::error{errc::invalid_argument, "one uniform per row needed"};
+  try {
+    c10::InferenceMode guard;
+    Tensor ut = at::from_blob(const_cast<float*>(u.data()), {static_cast<std::int64_t>(u.size())}, at::kFloat).clone();
+    Tensor t = sample_tokens(rows_tensor(logits), temperature, top_k, top_p, ut).contiguous();
+    return std::vector<std::int64_t>(t.data_ptr<std::int64_t>(), t.data_ptr<std::int64_t>() + t.numel());
+  } catch (const tb::exception& e) {
+    return e.to_error();
+  } catch (const std::exception& e) {
+    return torch_error("sample_from_logits", e);
   }
 }
 

@@ -112,4 +112,16 @@ class kronos_model {
   std::shared_ptr<const impl> impl_;
 };
 
+// The sampling rule of generate(), exposed for tests and diagnostics. Per row of logits: logits / T;
+// top_k > 0 keeps the tokens whose logit is >= the k-th largest and IGNORES top_p; else top_p < 1
+// keeps the most likely tokens until their mass reaches top_p (the most likely token is always
+// kept); softmax over what is kept. Returns the probabilities (0 for removed tokens).
+tb::expected<std::vector<std::vector<float>>> sampling_distribution(const std::vector<std::vector<float>>& logits,
+                                                                    double temperature, int top_k, double top_p);
+// One draw per row from sampling_distribution, by inverse CDF over the tokens in descending-logit
+// order with u[row] uniform in [0, 1) (generate() draws u from the series' own generator).
+tb::expected<std::vector<std::int64_t>> sample_from_logits(const std::vector<std::vector<float>>& logits,
+                                                           double temperature, int top_k, double top_p,
+                                                           const std::vector<float>& u);
+
 }  // namespace tb::inference

@@ -18,6 +18,15 @@ const char* to_string(verdict v) {
 
 int exit_code(verdict v) { return v == verdict::rollback ? 1 : 0; }
 
+expected<compare_params> validate(const compare_params& p) {
+  for (double x : {p.rollback_sharpe_drop_pct, p.rollback_win_rate_drop_points, p.warn_sharpe_drop_pct,
+                   p.warn_win_rate_drop_points})
+    if (!std::isfinite(x) || x < 0) return tb::error{errc::bad_config, "compare thresholds must be finite and >= 0"};
+  if (p.warn_sharpe_drop_pct > p.rollback_sharpe_drop_pct || p.warn_win_rate_drop_points > p.rollback_win_rate_drop_points)
+    return tb::error{errc::bad_config, "compare warn thresholds must not exceed the rollback thresholds"};
+  return p;
+}
+
 namespace {
 
 constexpr double tolerance = 1e-9;
@@ -78,6 +87,8 @@ std::string rel_change(double a, double b) {
 
 expected<comparison> compare(const nlohmann::json& base_report, const nlohmann::json& new_report,
                              const compare_params& p) {
+  auto pv = validate(p);
+  if (!pv) return pv.error();
   auto b = report_metrics(base_report, "base");
   if (!b) return b.error();
   auto n = report_metrics(new_report, "new");

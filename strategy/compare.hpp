@@ -25,6 +25,9 @@ struct compare_params {
   double warn_win_rate_drop_points = 3;
 };
 
+// Finite, >= 0, and each warn threshold <= its rollback threshold (errc::bad_config).
+expected<compare_params> validate(const compare_params& p);
+
 struct comparison {
   verdict result = verdict::ok;
   // (base - new) / |base| x 100; when base Sharpe is 0: 0 if new >= 0, +inf if new < 0.

@@ -55,6 +55,9 @@ class raw_client {
     return true;
   }
 
+  // Half-closes: the server sees end of stream after what was sent.
+  void shutdown_send() { ::shutdown(fd_, SHUT_WR); }
+
   // Reads one response (pass head=true after a HEAD request). Empty when the connection ended
   // or the bound passed first; `last_end()` says which.
   std::optional<client_response> read_response(bool head = false) {

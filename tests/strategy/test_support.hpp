@@ -1,5 +1,5 @@
 #pragma once
-// Printers so Boost.Test can show tb:: enums in failed assertions.
+// Printers so Boost.Test can show strategy enums in failed assertions (core/error.hpp prints errc).
 #include <ostream>
 
 #include "core/error.hpp"
@@ -8,7 +8,6 @@
 #include "strategy/strategies.hpp"
 
 namespace tb {
-inline std::ostream& operator<<(std::ostream& os, errc c) { return os << to_string(c); }
 namespace strategy {
 inline std::ostream& operator<<(std::ostream& os, strategy_kind k) { return os << to_string(k); }
 inline std::ostream& operator<<(std::ostream& os, verdict v) { return os << to_string(v); }

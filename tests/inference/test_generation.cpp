@@ -1,0 +1,286 @@
+// Generation: cached (ours) against the plain port with random sampling, determinism, seed
+// sensitivity, batch independence, the sampling filters, argument checks, future stamps.
+#define BOOST_TEST_MODULE generation
+#include <boost/test/unit_test.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+
+#include "core/bar_csv.hpp"
+#include "inference/bar_calendar.hpp"
+#include "inference/kronos_model.hpp"
+
+namespace tbi = tb::inference;
+using tb::core::forecast_window;
+
+namespace {
+
+const std::string shared_dir = TRADEBOT_SHARED_DIR;
+const std::string fixture = shared_dir + "/fixtures/kronos-parity";
+
+const tbi::kronos_model& model() {
+  static const tbi::kronos_model* m = [] {
+    tbi::device_options o;
+    o.cpu_threads = 1;
+    auto r = tbi::kronos_model::load(fixture + "/tokenizer", fixture + "/model", o);
+    if (!r) BOOST_FAIL(r.error().message);
+    return new tbi::kronos_model(*r);
+  }();
+  return *m;
+}
+
+const std::vector<tb::core::bar>& intraday() {
+  static const auto bars = [] {
+    auto s = tb::core::load_bars_csv(shared_dir + "/data/intraday/XSHG_600977_5min.csv");
+    BOOST_TEST_REQUIRE(s.has_value());
+    return s->bars;
+  }();
+  return bars;
+}
+
+const std::vector<tb::core::bar>& daily() {
+  static const auto bars = [] {
+    auto s = tb::core::load_bars_csv(shared_dir + "/data/daily/NIO.csv");
+    BOOST_TEST_REQUIRE(s.has_value());
+    return s->bars;
+  }();
+  return bars;
+}
+
+forecast_window window(const std::vector<tb::core::bar>& all, int a, int b, int pred_len, int ctx, int samples,
+                       std::uint64_t seed) {
+  forecast_window w;
+  w.symbol = "s" + std::to_string(a);
+  w.bars.assign(all.begin() + a, all.begin() + b);
+  w.params.pred_len = pred_len;
+  w.params.max_context = ctx;
+  w.params.sample_count = samples;
+  w.params.temperature = 1.0;
+  w.params.top_k = 0;
+  w.params.top_p = 0.9;
+  w.params.clip = 5;
+  w.seed = seed;
+  return w;
+}
+
+double max_rel(const tb::core::forecast& a, const tb::core::forecast& b) {
+  double worst = 0;
+  BOOST_TEST_REQUIRE(a.rows.size() == b.rows.size());
+  for (int k = 0; k < tb::core::n_features; ++k) {
+    double err = 0, scale = 0;
+    for (std::size_t i = 0; i < a.rows.size(); ++i) {
+      err = std::max(err, std::abs(a.rows[i][static_cast<std::size_t>(k)] - b.rows[i][static_cast<std::size_t>(k)]));
+      scale = std::max(scale, std::abs(b.rows[i][static_cast<std::size_t>(k)]));
+    }
+    worst = std::max(worst, scale > 0 ? err / scale : err);
+  }
+  return worst;
+}
+
+std::vector<tb::core::forecast> run(const std::vector<forecast_window>& batch,
+                                    tbi::generation_mode mode = tbi::generation_mode::cached) {
+  tbi::generate_options o;
+  o.mode = mode;
+  auto r = model().generate(batch, o);
+  if (!r) BOOST_FAIL(r.error().message);
+  return *r;
+}
+
+}  // namespace
+
+// The same draws go through both paths, so sampled (not only greedy) forecasts agree.
+BOOST_AUTO_TEST_CASE(cached_equals_plain_when_sampling) {
+  struct shape {
+    int a, b, pred_len, ctx, samples;
+    int top_k;
+    double top_p, temperature;
+  };
+  const shape shapes[] = {
+      {100, 140, 8, 64, 6, 0, 0.9, 1.0},     // fits the context (KV cache all along)
+      {300, 364, 8, 64, 5, 5, 1.0, 0.7},     // slides from the second step
+      {400, 500, 6, 48, 4, 0, 0.6, 1.3},     // history longer than the context
+      {10, 70, 5, 64, 3, 20, 0.83, 0.152},   // fits, then slides mid-way
+      {700, 705, 5, 5, 3, 0, 1.0, 1.0},      // pred_len == max_context
+      {900, 903, 1, 1, 2, 0, 0.9, 1.0},      // a window of one token
+  };
+  for (const auto& s : shapes) {
+    auto w = window(intraday(), s.a, s.b, s.pred_len, s.ctx, s.samples, 1000 + s.a);
+    w.params.top_k = s.top_k;
+    w.params.top_p = s.top_p;
+    w.params.temperature = s.temperature;
+    const auto ours = run({w});
+    const auto plain = run({w}, tbi::generation_mode::plain);
+    const double e = max_rel(ours[0], plain[0]);
+    BOOST_TEST(e < 1e-4, "rows " << s.a << ":" << s.b << " ctx " << s.ctx << " rel error " << e);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(deterministic_for_a_seed) {
+  const auto w = window(intraday(), 200, 260, 6, 64, 8, 42);
+  const auto a = run({w});
+  const auto b = run({w});
+  BOOST_TEST(max_rel(a[0], b[0]) == 0.0);
+}
+
+BOOST_AUTO_TEST_CASE(seed_changes_samples) {
+  auto w = window(intraday(), 200, 260, 6, 64, 1, 1);
+  const auto a = run({w});
+  int different = 0;
+  for (std::uint64_t seed = 2; seed < 6; ++seed) {
+    w.seed = seed;
+    if (max_rel(run({w})[0], a[0]) > 1e-3) ++different;
+  }
+  BOOST_TEST(different >= 3);
+}
+
+BOOST_AUTO_TEST_CASE(same_output_whatever_else_is_in_the_batch) {
+  const auto target = window(intraday(), 1000, 1050, 5, 40, 7, 99);
+  const auto alone = run({target});
+  auto other1 = window(daily(), 0, 300, 3, 64, 4, 5);
+  other1.params.top_k = 3;
+  auto other2 = window(intraday(), 10, 20, 2, 16, 12, 99);
+  other2.params.temperature = 0.5;
+  const auto batch = run({other1, target, other2, target});
+  BOOST_TEST(max_rel(batch[1], alone[0]) < 1e-6);
+  BOOST_TEST(max_rel(batch[3], alone[0]) < 1e-6);
+  BOOST_TEST(batch[0].rows.size() == 3u);
+  BOOST_TEST(batch[2].rows.size() == 2u);
+}
+
+BOOST_AUTO_TEST_CASE(forecast_is_denormalised) {
+  auto w = window(daily(), 500, 700, 4, 128, 16, 3);
+  const auto f = run({w})[0];
+  double lo = 1e300, hi = -1e300;
+  for (const auto& b : w.bars) {
+    lo = std::min(lo, b.low);
+    hi = std::max(hi, b.high);
+  }
+  const double span = hi - lo;
+  for (const auto& r : f.rows) {
+    // Normalised outputs are clipped-scale numbers; de-normalised closes live near the prices.
+    BOOST_TEST(r[tb::core::f_close] > lo - 10 * span);
+    BOOST_TEST(r[tb::core::f_close] < hi + 10 * span);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(sampling_filters) {
+  // Logits with one clear favourite.
+  std::vector<float> l = {0.f, 5.f, 1.f, 2.f, 3.f, -1.f, 4.f, 0.5f};
+  // top_k > 0 ignores top_p: with top_p tiny, top_k = 3 still keeps three tokens.
+  auto d = tbi::sampling_distribution({l}, 1.0, 3, 0.01);
+  BOOST_TEST_REQUIRE(d.has_value());
+  int kept = 0;
+  for (float p : (*d)[0]) kept += p > 0;
+  BOOST_TEST(kept == 3);
+  BOOST_TEST((*d)[0][1] > 0);
+  BOOST_TEST((*d)[0][6] > 0);
+  BOOST_TEST((*d)[0][4] > 0);
+  // Nucleus with a tiny top_p keeps the most likely token alone.
+  d = tbi::sampling_distribution({l}, 1.0, 0, 1e-6);
+  BOOST_TEST_REQUIRE(d.has_value());
+  BOOST_TEST((*d)[0][1] == 1.0f);
+  // Nucleus keeps tokens until their mass reaches top_p: softmax masses here are about
+  // 0.63, 0.23, 0.086, ... so 0.8 keeps two and 0.9 keeps three.
+  d = tbi::sampling_distribution({l}, 1.0, 0, 0.8);
+  kept = 0;
+  for (float p : (*d)[0]) kept += p > 0;
+  BOOST_TEST(kept == 2);
+  d = tbi::sampling_distribution({l}, 1.0, 0, 0.9);
+  kept = 0;
+  for (float p : (*d)[0]) kept += p > 0;
+  BOOST_TEST(kept == 3);
+  // top_p = 1 and top_k = 0: nothing removed; temperature sharpens.
+  d = tbi::sampling_distribution({l}, 1.0, 0, 1.0);
+  for (float p : (*d)[0]) BOOST_TEST(p > 0);
+  auto sharp = tbi::sampling_distribution({l}, 0.2, 0, 1.0);
+  BOOST_TEST((*sharp)[0][1] > (*d)[0][1]);
+  // Draws follow the distribution and never pick a removed token.
+  std::vector<std::vector<float>> rows(2000, l);
+  std::vector<float> u(2000);
+  for (std::size_t i = 0; i < u.size(); ++i) u[i] = (static_cast<float>(i) + 0.5f) / 2000.f;
+  auto t = tbi::sample_from_logits(rows, 1.0, 3, 0.5, u);
+  BOOST_TEST_REQUIRE(t.has_value());
+  std::map<std::int64_t, int> count;
+  for (auto x : *t) ++count[x];
+  BOOST_TEST(count.size() == 3u);
+  const auto probs = *tbi::sampling_distribution({l}, 1.0, 3, 0.5);
+  for (auto [tok, c] : count) BOOST_TEST(std::abs(c / 2000.0 - probs[0][static_cast<std::size_t>(tok)]) < 0.01);
+  // u = 0 picks the most likely token; u -> 1 the least likely kept one.
+  auto edge = tbi::sample_from_logits({l, l}, 1.0, 3, 1.0, {0.0f, 0.99999994f});
+  BOOST_TEST((*edge)[0] == 1);
+  BOOST_TEST((*edge)[1] == 4);
+  BOOST_TEST(!tbi::sampling_distribution({l}, 0.0, 0, 1.0).has_value());
+  BOOST_TEST(!tbi::sampling_distribution({l}, 1.0, 0, 0.0).has_value());
+}
+
+BOOST_AUTO_TEST_CASE(greedy_ignores_draws) {
+  auto w = window(intraday(), 300, 340, 4, 64, 3, 1);
+  w.params.top_k = 1;
+  const auto a = run({w});
+  w.seed = 777;
+  const auto b = run({w});
+  BOOST_TEST(max_rel(a[0], b[0]) == 0.0);
+}
+
+BOOST_AUTO_TEST_CASE(arguments_are_checked) {
+  const auto good = window(intraday(), 0, 50, 4, 64, 2, 1);
+  struct bad_case {
+    const char* what;
+    void (*edit)(forecast_window&);
+  };
+  const bad_case cases[] = {
+      {"no bars", [](forecast_window& w) { w.bars.clear(); }},
+      {"pred_len", [](forecast_window& w) { w.params.pred_len = 0; }},
+      {"pred_len", [](forecast_window& w) { w.params.pred_len = 65; }},
+      {"temperature", [](forecast_window& w) { w.params.temperature = 0; }},
+      {"top_p", [](forecast_window& w) { w.params.top_p = 1.5; }},
+      {"top_k", [](forecast_window& w) { w.params.top_k = -1; }},
+      {"sample_count", [](forecast_window& w) { w.params.sample_count = 0; }},
+      {"clip", [](forecast_window& w) { w.params.clip = 0; }},
+      {"NaN", [](forecast_window& w) { w.bars[3].close = std::nan(""); }},
+  };
+  for (const auto& c : cases) {
+    auto w = good;
+    w.symbol = "BAD";
+    c.edit(w);
+    auto r = model().generate({good, w});
+    BOOST_TEST_REQUIRE(!r.has_value());
+    BOOST_TEST((r.error().code == tb::errc::invalid_argument));
+    BOOST_TEST(r.error().message.find("series 1 (BAD)") != std::string::npos, r.error().message);
+    BOOST_TEST(r.error().message.find(c.what) != std::string::npos, r.error().message);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(future_stamps_follow_the_calendar) {
+  // Daily equities: Friday 2026-03-13 is followed by Monday 16, Tuesday 17 ...
+  const auto& d = daily();
+  std::vector<tb::core::bar> hist;
+  for (const auto& b : d) {
+    hist.push_back(b);
+    if (tb::core::stamp_of(b).day == 13 && tb::core::stamp_of(b).month == 3 && b.time_s > 1767225600) break;  // 2026-03-13, a Friday
+  }
+  auto next = tbi::future_stamps(hist, 3);
+  BOOST_TEST_REQUIRE(next.size() == 3u);
+  BOOST_TEST(next[0].day == 16);
+  BOOST_TEST(next[0].weekday == 0);
+  BOOST_TEST(next[1].day == 17);
+  // 5-minute bars of Shanghai: the bar after 11:30 is 13:05; after 15:00 the next day's 09:35.
+  const auto& x = intraday();
+  for (std::size_t i = 100; i < 400; ++i) {
+    std::vector<tb::core::bar> h(x.begin(), x.begin() + static_cast<std::ptrdiff_t>(i));
+    const auto f = tbi::future_bar_times(h, 1);
+    if (x[i].time_s - x[i - 1].time_s < 4 * 86400) {  // no holiday between
+      BOOST_TEST(f[0].time_s == x[i].time_s, "after row " << i - 1);
+    }
+  }
+  // Crypto trades on weekends: the day after Friday is Saturday.
+  auto sui = tb::core::load_bars_csv(shared_dir + "/data/daily/SUIUSD.csv");
+  BOOST_TEST_REQUIRE(sui.has_value());
+  std::vector<tb::core::bar> sh;
+  for (const auto& b : sui->bars) {
+    sh.push_back(b);
+    if (tb::core::stamp_of(b).weekday == 4 && sh.size() > 30) break;
+  }
+  BOOST_TEST(tbi::future_stamps(sh, 1)[0].weekday == 5);
+}
