@@ -1,5 +1,6 @@
 #include "actors/inference_actor.hpp"
 
+#include <atomic>
 #include <map>
 #include <thread>
 
@@ -22,7 +23,8 @@ struct inference_state {
   std::map<std::uint64_t, std::pair<caf::response_promise, std::size_t>> pending;  // id -> (promise, windows)
   std::uint64_t next_id = 0;
   std::uint64_t beats = 0;
-  std::thread loader;            // a checkpoint reload in progress
+  // A checkpoint reload in progress (on a detached thread holding what it needs).
+  std::shared_ptr<std::atomic<bool>> loading = std::make_shared<std::atomic<bool>>(false);
   std::uint16_t published_port = 0;
   std::string publish_error;
   static inline const char* name = "inference";
@@ -108,20 +110,18 @@ caf::behavior inference_behavior(inference_actor* self, std::shared_ptr<inferenc
   }
   publish(self);
   self->delayed_send(self, publish_interval, publish_atom::value);
-  self->attach_functor([self] {
-    if (self->state.loader.joinable()) self->state.loader.join();
-  });
   return {
       [self](forecast_atom, forecast_request& req) -> caf::result<forecast_reply> {
         auto& st = self->state;
         const auto n = req.windows.size();
-        auto rp = self->make_response_promise();
         const auto id = ++st.next_id;
         auto me = caf::actor_cast<caf::actor>(self);
         auto err = st.service->submit(to_batch(req), [me, id](std::vector<inference::window_result> results) {
           caf::anon_send(me, done_atom::value, id, to_reply(std::move(results)));
         });
         if (err) return refused(n, *err);
+        // The answer arrives as done_atom (processed after this handler returns).
+        auto rp = self->make_response_promise();
         st.pending.emplace(id, std::make_pair(rp, n));
         return rp;
       },
@@ -141,13 +141,17 @@ caf::behavior inference_behavior(inference_actor* self, std::shared_ptr<inferenc
         const bool changed = model_changed(*st.cfg, *next);
         st.cfg = next;
         if (!changed) return;
-        if (st.loader.joinable()) st.loader.join();  // one reload at a time
+        if (st.loading->exchange(true)) {
+          spdlog::warn("inference: a checkpoint reload is already running; reload again when it is done");
+          return;
+        }
         auto opts = service_options_of(*next);
         auto me = caf::actor_cast<caf::actor>(self);
-        st.loader = std::thread([service = st.service, opts, me] {
+        std::thread([service = st.service, opts, me, loading = st.loading] {
           auto id = service->reload(opts.model_dir, opts.device);
+          loading->store(false);
           caf::anon_send(me, reloaded_atom::value, id ? std::string() : id.error().message);
-        });
+        }).detach();
         spdlog::info("inference: loading {} in the background; the current model keeps serving", opts.model_dir);
       },
       [self](reloaded_atom, const std::string& error) {
