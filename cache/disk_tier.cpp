@@ -266,7 +266,10 @@ tb::expected<std::size_t> disk_tier::put(const entry& e) {
   const fs::path final_path = path_of(e.key_id);
   const fs::path folder = final_path.parent_path();
   if (::mkdir(folder.c_str(), 0755) != 0 && errno != EEXIST) {
-    if (errno == ENOENT) ::mkdir(config_.dir.c_str(), 0755);  // the root was removed: once more
+    if (errno == ENOENT) {  // the root is missing (removed, or never created): once more
+      std::error_code ec;
+      fs::create_directories(config_.dir, ec);
+    }
     if (::mkdir(folder.c_str(), 0755) != 0 && errno != EEXIST) {
       counters_.errors.fetch_add(1, std::memory_order_relaxed);
       const std::string why = "mkdir " + folder.string() + ": " + errno_text(errno);

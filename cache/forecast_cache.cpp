@@ -33,7 +33,8 @@ tb::expected<cache_config> validate(cache_config c) {
     return bad("KRONOS_PREDICTION_CACHE_DIR", "must not be empty when the disk tier is on");
   if (c.disk_enabled && c.max_size_mb < 1)
     return bad("KRONOS_PREDICTION_CACHE_MAX_SIZE_MB", "must be >= 1");
-  if (c.disk_retry_after.count() < 0) return bad("disk_retry_after", "must be >= 0");
+  if (c.disk_retry_after.count() < 0) return bad("KRONOS_CACHE_DISK_RETRY_MS", "must be >= 0");
+  if (c.log_interval.count() < 0) return bad("KRONOS_CACHE_LOG_INTERVAL_MS", "must be >= 0");
   if (c.redis_enabled) {
     const redis_config& r = c.redis;
     if (r.host.empty()) return bad("KRONOS_REDIS_HOST", "must not be empty");

@@ -48,10 +48,12 @@ lookups memory_tier::get_many(const std::vector<digest>& keys) {
 
 tb::expected<std::size_t> memory_tier::put(const entry& e) {
   const std::size_t bytes = memory_footprint(e);
-  if (bytes > max_bytes_)
+  if (bytes > max_bytes_) {
+    counters_.rejected.fetch_add(1, std::memory_order_relaxed);
     return tb::error{errc::invalid_argument, "memory cache: entry of " + std::to_string(bytes) +
                                                  " bytes exceeds the budget of " +
                                                  std::to_string(max_bytes_)};
+  }
   std::lock_guard<std::mutex> lock(mu_);
   auto found = index_.find(e.key_id);
   if (found != index_.end()) remove_locked(found->second);

@@ -554,20 +554,31 @@ struct kronos_model::impl {
   }
 
   // Ours: exact, cached. Returns the averaged decoded rows [pred_len, 6] (normalised space).
+  //
+  // Samples of a series share the history; samples that drew the same tokens so far share their
+  // whole window. So the state is kept per distinct token path ("path"), not per sample: U <= S
+  // paths [U, i] with `inv` [S] mapping each sample to its path. The transformer runs once per
+  // path; sampling runs per sample with its own draws. Identical inputs give identical outputs,
+  // so this changes nothing but the work (on CUDA, where finding the distinct paths would need a
+  // host synchronisation per step, every sample is its own path).
   Tensor generate_cached(const series& s) const {
     const std::int64_t n = s.n, S = s.p.sample_count, C = s.p.max_context, P = s.p.pred_len;
+    const std::int64_t V2 = std::int64_t{1} << info.predictor.s2_bits;
+    const std::int64_t V12 = (std::int64_t{1} << info.predictor.s1_bits) * V2;
+    const bool dedup = !device.is_cuda();
     Tensor h1, h2;
     std::tie(h1, h2) = encode(s.x);  // [1, n], once per series
     h1 = h1.squeeze(0);
     h2 = h2.squeeze(0);
-    Tensor g1 = at::empty({S, 0}, lopts()), g2 = at::empty({S, 0}, lopts());
-    kv_t pre, rows, dep_pre, dep_rows;
+    Tensor g1 = at::empty({1, 0}, lopts()), g2 = at::empty({1, 0}, lopts());  // paths [U, i]
+    Tensor inv = at::zeros({S}, lopts());                                        // sample -> path
+    kv_t pre, rows, dep_pre, dep_rows;  // rows, dep_rows: per path
     std::int64_t ws_prev = -1;
     for (std::int64_t i = 0; i < P; ++i) {
       const std::int64_t cur = n + i;
       const std::int64_t ws = std::max<std::int64_t>(0, cur - C);
       const std::int64_t Lp = n - ws;  // history tokens in the window (>= 1 since pred_len <= C)
-      Tensor last;                     // [S or 1, d] final normed hidden at the window's end
+      Tensor last;                     // [U, d] final normed hidden at the window's end, per path
       if (ws != ws_prev) {
         // (Re)compute the shared prefix once for the series: history tokens ws..n-1 at 0..Lp-1.
         pre = kv_t();
@@ -579,33 +590,57 @@ struct kronos_model::impl {
         Tensor hp = rms_norm(run_stack(pred.tr, xp, 0, nullptr, &pre), pred.norm);  // [1, Lp, d]
         append_dep(dep_pre, hp);
         if (i == 0) {
-          last = hp.select(1, Lp - 1);  // [1, d]: shared by all samples
+          last = hp.select(1, Lp - 1);  // [1, d]: the single empty path
         } else {
-          // Every sample's generated tokens n..cur-1, at positions Lp..Lp+i-1, over the prefix.
+          // Every path's generated tokens n..cur-1, at positions Lp..Lp+i-1, over the prefix.
           Tensor xs = embed(g1, g2, s.stamps.narrow(0, n, i).unsqueeze(0));
-          Tensor hs = rms_norm(run_stack(pred.tr, xs, Lp, &pre, &rows), pred.norm);  // [S, i, d]
+          Tensor hs = rms_norm(run_stack(pred.tr, xs, Lp, &pre, &rows), pred.norm);  // [U, i, d]
           append_dep(dep_rows, hs);
           last = hs.select(1, i - 1);
         }
       } else {
-        // Window did not move: one new token per sample at position cur-1 (KV cache).
+        // Window did not move: one new token per path at position cur-1 (KV cache).
         Tensor xs = embed(g1.narrow(1, i - 1, 1), g2.narrow(1, i - 1, 1), s.stamps.narrow(0, cur - 1, 1).unsqueeze(0));
-        Tensor hs = rms_norm(run_stack(pred.tr, xs, cur - 1 - ws, &pre, &rows), pred.norm);  // [S, 1, d]
+        Tensor hs = rms_norm(run_stack(pred.tr, xs, cur - 1 - ws, &pre, &rows), pred.norm);  // [U, 1, d]
         append_dep(dep_rows, hs);
         last = hs.select(1, 0);
       }
       ws_prev = ws;
-      // s1: projection at the last position only.
-      Tensor l1 = pred.proj_s1(last);
-      if (l1.size(0) != S) l1 = l1.expand({S, l1.size(1)});
+      // s1: projection at the last position only, once per path; draws per sample.
+      Tensor l1 = pred.proj_s1(last).index_select(0, inv);  // [S, V1]
       Tensor t1 = sample_tokens(l1, s.p.temperature, s.p.top_k, s.p.top_p, s.u.select(0, i).select(0, 0));
-      Tensor lastS = last.size(0) == S ? last : last.expand({S, last.size(1)});
-      Tensor t2 = sample_tokens(s2_logits(t1, lastS, dep_pre, dep_rows), s.p.temperature, s.p.top_k, s.p.top_p,
-                                s.u.select(0, i).select(0, 1));
-      g1 = at::cat({g1, t1.view({S, 1})}, 1);
-      g2 = at::cat({g2, t2.view({S, 1})}, 1);
+      kv_t dep_s;
+      if (!dep_rows.k.empty()) dep_s = kv_t{{dep_rows.k[0].index_select(0, inv)}, {dep_rows.v[0].index_select(0, inv)}};
+      Tensor t2 = sample_tokens(s2_logits(t1, last.index_select(0, inv), dep_pre, dep_s), s.p.temperature, s.p.top_k,
+                                s.p.top_p, s.u.select(0, i).select(0, 1));
+      // The paths of length i + 1: (parent path, s1, s2), distinct ones only.
+      Tensor parent, n1, n2;
+      if (dedup) {
+        Tensor key = inv * V12 + t1 * V2 + t2;
+        auto u = at::_unique2(key, /*sorted=*/true, /*return_inverse=*/true, /*return_counts=*/false);
+        Tensor uk = std::get<0>(u);
+        inv = std::get<1>(u).view({S});
+        parent = at::div(uk, V12, "floor");
+        n1 = at::div(at::remainder(uk, V12), V2, "floor");
+        n2 = at::remainder(uk, V2);
+      } else {
+        parent = inv;
+        n1 = t1;
+        n2 = t2;
+        inv = at::arange(S, lopts());
+      }
+      g1 = at::cat({g1.index_select(0, parent), n1.view({-1, 1})}, 1);
+      g2 = at::cat({g2.index_select(0, parent), n2.view({-1, 1})}, 1);
+      if (i + 1 < P && std::max<std::int64_t>(0, cur + 1 - C) == ws) {
+        // The next step extends these caches: carry them to the new paths.
+        for (auto& t : rows.k) t = t.index_select(0, parent);
+        for (auto& t : rows.v) t = t.index_select(0, parent);
+        for (auto& t : dep_rows.k) t = t.index_select(0, parent);
+        for (auto& t : dep_rows.v) t = t.index_select(0, parent);
+      }
     }
-    // Tokenizer decode of the last min(n + P, C) tokens; the shared history part once.
+    // Tokenizer decode of the last min(n + P, C) tokens; the shared history part once, then each
+    // distinct path; averaged over the samples (each path weighted by its samples).
     const std::int64_t Cd = std::min(n + P, C);
     const std::int64_t Lh = Cd - P;  // history tokens in the decode window
     kv_t dpre;
@@ -613,9 +648,9 @@ struct kronos_model::impl {
       Tensor zp = tok.post_quant_embed(codes(h1.narrow(0, n - Lh, Lh).unsqueeze(0), h2.narrow(0, n - Lh, Lh).unsqueeze(0)));
       run_stack(tok.dec, zp, 0, nullptr, &dpre, /*kv_only_last=*/true);
     }
-    Tensor z = tok.post_quant_embed(codes(g1, g2));  // [S, P, d]
+    Tensor z = tok.post_quant_embed(codes(g1, g2));  // [U, P, d]
     if (!tok.dec.blocks.empty()) z = run_stack(tok.dec, z, Lh, Lh > 0 ? &dpre : nullptr, nullptr);
-    return tok.head(z).mean(0);  // [P, 6]
+    return tok.head(z).index_select(0, inv).mean(0);  // [P, 6]
   }
 
   // Plain port of the reference: every step recomputes the whole window for every sample.

@@ -1,0 +1,253 @@
+// bench_kronos: forecasts per second and ms per forecast of (a) the plain port of the reference
+// algorithm and (b) ours, at the trading bot's parameters, for random-weight mini and small models
+// (written by the same init code as `tradebot model init`), and the ratio; optionally an RSS check
+// over many forecasts of the tiny model.
+//
+//   bench_kronos [--presets mini,small] [--threads 2] [--plain-reps 1] [--min-seconds 5]
+//                [--plain-samples 192] [--rss-check 10000]
+//
+// The plain port at 192 samples takes tens of seconds per forecast (minutes for small): its
+// repetition count is small, and --plain-samples S < 192 runs it at S samples and scales the time
+// by 192 / S (its cost is linear in the sample count), printed as such.
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <unistd.h>
+#include <vector>
+
+#include "core/bar_csv.hpp"
+#include "inference/kronos_init.hpp"
+#include "inference/kronos_model.hpp"
+
+namespace fs = std::filesystem;
+namespace tbi = tb::inference;
+using clock_type = std::chrono::steady_clock;
+
+namespace {
+
+struct args {
+  std::vector<std::string> presets = {"mini", "small"};
+  int threads = 2;
+  int plain_reps = 1;
+  double min_seconds = 5;
+  int plain_samples = 192;
+  int rss_check = 0;
+};
+
+args parse(int argc, char** argv) {
+  args a;
+  for (int i = 1; i < argc; ++i) {
+    const std::string k = argv[i];
+    auto next = [&]() -> std::string {
+      if (i + 1 >= argc) {
+        std::fprintf(stderr, "%s needs a value\n", k.c_str());
+        std::exit(2);
+      }
+      return argv[++i];
+    };
+    if (k == "--presets") {
+      a.presets.clear();
+      std::stringstream ss(next());
+      std::string p;
+      while (std::getline(ss, p, ',')) a.presets.push_back(p);
+    } else if (k == "--threads") {
+      a.threads = std::stoi(next());
+    } else if (k == "--plain-reps") {
+      a.plain_reps = std::stoi(next());
+    } else if (k == "--min-seconds") {
+      a.min_seconds = std::stod(next());
+    } else if (k == "--plain-samples") {
+      a.plain_samples = std::stoi(next());
+    } else if (k == "--rss-check") {
+      a.rss_check = std::stoi(next());
+    } else {
+      std::fprintf(stderr,
+                   "usage: bench_kronos [--presets mini,small] [--threads N] [--plain-reps N] [--min-seconds X]\n"
+                   "                    [--plain-samples S] [--rss-check N]\n");
+      std::exit(2);
+    }
+  }
+  return a;
+}
+
+// The bot's live window: the last 232 daily bars of a real file, or synthetic bars without it.
+std::vector<tb::core::bar> bars_for_bench(int n) {
+  auto s = tb::core::load_bars_csv(std::string(TRADEBOT_SHARED_DIR) + "/data/daily/NIO.csv");
+  if (s && static_cast<int>(s->bars.size()) >= n) return std::vector<tb::core::bar>(s->bars.end() - n, s->bars.end());
+  std::vector<tb::core::bar> out;
+  double p = 20;
+  for (int i = 0; i < n; ++i) {
+    tb::core::bar b;
+    b.time_s = 1600000000 + 86400LL * i;
+    b.open = p;
+    p *= 1 + 0.02 * std::sin(i * 0.37);
+    b.close = p;
+    b.high = std::max(b.open, b.close) * 1.01;
+    b.low = std::min(b.open, b.close) * 0.99;
+    b.volume = 1e6 * (1 + 0.3 * std::cos(i * 0.11));
+    b.amount = b.volume * b.close;
+    out.push_back(b);
+  }
+  return out;
+}
+
+tb::core::forecast_window bot_window(const std::vector<tb::core::bar>& bars, int samples) {
+  tb::core::forecast_window w;
+  w.symbol = "NIO";
+  w.bars = bars;
+  w.params.pred_len = 7;
+  w.params.max_context = 232;
+  w.params.temperature = 0.152;
+  w.params.top_k = 20;
+  w.params.top_p = 0.83;
+  w.params.sample_count = samples;
+  w.params.clip = 1.85;
+  w.seed = 20260318;
+  return w;
+}
+
+double rss_mib() {
+  std::ifstream in("/proc/self/statm");
+  long pages = 0, resident = 0;
+  in >> pages >> resident;
+  return static_cast<double>(resident) * static_cast<double>(sysconf(_SC_PAGESIZE)) / (1024.0 * 1024.0);
+}
+
+fs::path temp_root() {
+  fs::path p = fs::temp_directory_path() / ("bench_kronos_" + std::to_string(::getpid()));
+  fs::create_directories(p);
+  return p;
+}
+
+tbi::kronos_model load_preset(const std::string& name, const fs::path& root, int threads) {
+  auto preset = tbi::preset_by_name(name);
+  if (!preset) {
+    std::fprintf(stderr, "%s\n", preset.error().message.c_str());
+    std::exit(1);
+  }
+  const fs::path dir = root / name;
+  auto w = tbi::write_random_checkpoint(*preset, 1, dir.string());
+  if (!w) {
+    std::fprintf(stderr, "%s\n", w.error().message.c_str());
+    std::exit(1);
+  }
+  tbi::device_options o;
+  o.cpu_threads = threads;
+  auto m = tbi::kronos_model::load((dir / "tokenizer").string(), (dir / "model").string(), o);
+  if (!m) {
+    std::fprintf(stderr, "%s\n", m.error().message.c_str());
+    std::exit(1);
+  }
+  return *m;
+}
+
+struct timing {
+  int reps = 0;
+  double seconds = 0;
+  tb::core::forecast last;
+};
+
+timing time_mode(const tbi::kronos_model& m, const tb::core::forecast_window& w, tbi::generation_mode mode,
+                 int min_reps, double min_seconds) {
+  tbi::generate_options o;
+  o.mode = mode;
+  timing t;
+  const auto start = clock_type::now();
+  while (t.reps < min_reps || std::chrono::duration<double>(clock_type::now() - start).count() < min_seconds) {
+    auto r = m.generate({w}, o);
+    if (!r) {
+      std::fprintf(stderr, "generate: %s\n", r.error().message.c_str());
+      std::exit(1);
+    }
+    t.last = (*r)[0];
+    ++t.reps;
+  }
+  t.seconds = std::chrono::duration<double>(clock_type::now() - start).count();
+  return t;
+}
+
+double max_rel(const tb::core::forecast& a, const tb::core::forecast& b) {
+  double worst = 0;
+  for (int k = 0; k < tb::core::n_features; ++k) {
+    double err = 0, scale = 0;
+    for (std::size_t i = 0; i < a.rows.size() && i < b.rows.size(); ++i) {
+      err = std::max(err, std::abs(a.rows[i][static_cast<std::size_t>(k)] - b.rows[i][static_cast<std::size_t>(k)]));
+      scale = std::max(scale, std::abs(b.rows[i][static_cast<std::size_t>(k)]));
+    }
+    worst = std::max(worst, scale > 0 ? err / scale : err);
+  }
+  return worst;
+}
+
+void rss_check(int n, const fs::path& root, int threads) {
+  const auto m = load_preset("tiny", root, threads);
+  const auto bars = bars_for_bench(232);
+  std::printf("\nRSS check: %d forecasts, tiny model, lookback 232, pred_len 7, 8 samples, seed varies\n", n);
+  const int warm = std::min(1000, n / 10);
+  double after_warm = 0;
+  const auto start = clock_type::now();
+  for (int i = 0; i < n; ++i) {
+    if (i == warm) after_warm = rss_mib();
+    auto w = bot_window(bars, 8);
+    w.seed = static_cast<std::uint64_t>(i);
+    w.bars.resize(200 + static_cast<std::size_t>(i % 32));  // varying lengths: varying tensor shapes
+    auto r = m.generate({w});
+    if (!r) {
+      std::fprintf(stderr, "generate: %s\n", r.error().message.c_str());
+      std::exit(1);
+    }
+    if ((i + 1) % (n / 10 > 0 ? n / 10 : 1) == 0) {
+      std::printf("  after %6d forecasts: RSS %.1f MiB\n", i + 1, rss_mib());
+      std::fflush(stdout);
+    }
+  }
+  const double end = rss_mib();
+  const double growth = after_warm > 0 ? 100.0 * (end - after_warm) / after_warm : 0;
+  std::printf("  RSS after %d warm-up forecasts %.1f MiB, at the end %.1f MiB: %+.2f %% (%s, limit 5 %%), %.2f ms/forecast\n",
+              warm, after_warm, end, growth, std::abs(growth) <= 5 ? "stable" : "GROWING",
+              1000 * std::chrono::duration<double>(clock_type::now() - start).count() / n);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const args a = parse(argc, argv);
+  const fs::path root = temp_root();
+  const auto bars = bars_for_bench(232);
+  std::printf("bench_kronos: lookback = max_context 232, pred_len 7, T 0.152, top_k 20, top_p 0.83, samples 192, clip 1.85\n");
+  std::printf("threads %d, plain port reps %d at %d samples%s\n\n", a.threads, a.plain_reps, a.plain_samples,
+              a.plain_samples == 192 ? "" : " (time scaled to 192 samples)");
+  std::printf("%-6s %-6s %6s %12s %14s %10s\n", "model", "mode", "reps", "ms/forecast", "forecasts/s", "speed-up");
+  for (const auto& name : a.presets) {
+    const auto m = load_preset(name, root, a.threads);
+    const auto w = bot_window(bars, 192);
+    // Ours: one warm-up, then at least 3 reps and min_seconds.
+    (void)time_mode(m, w, tbi::generation_mode::cached, 1, 0);
+    const timing ours = time_mode(m, w, tbi::generation_mode::cached, 3, a.min_seconds);
+    const double ours_ms = 1000 * ours.seconds / ours.reps;
+    if (a.plain_reps <= 0) {
+      std::printf("%-6s %-6s %6d %12.1f %14.3f %10s\n", name.c_str(), "ours", ours.reps, ours_ms, 1000 / ours_ms, "-");
+      continue;
+    }
+    const auto wp = bot_window(bars, a.plain_samples);
+    const timing plain = time_mode(m, wp, tbi::generation_mode::plain, a.plain_reps, 0);
+    const double plain_ms = 1000 * plain.seconds / plain.reps * (192.0 / a.plain_samples);
+    std::printf("%-6s %-6s %6d %12.1f %14.3f %10s\n", name.c_str(), "plain", plain.reps, plain_ms, 1000 / plain_ms, "1.0x");
+    std::printf("%-6s %-6s %6d %12.1f %14.3f %9.1fx\n", name.c_str(), "ours", ours.reps, ours_ms, 1000 / ours_ms,
+                plain_ms / ours_ms);
+    if (a.plain_samples == 192) {
+      std::printf("       same draws in both modes: max relative difference of the forecasts %.2e\n",
+                  max_rel(ours.last, plain.last));
+    }
+    std::fflush(stdout);
+  }
+  if (a.rss_check > 0) rss_check(a.rss_check, root, a.threads);
+  std::error_code ec;
+  fs::remove_all(root, ec);
+  return 0;
+}

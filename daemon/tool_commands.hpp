@@ -1,0 +1,24 @@
+#pragma once
+// The `tradebot` tool's subcommands: each tool_<name>.cpp registers its own on the app that
+// daemon/tradebot_main.cpp builds. One declaration per subcommand group.
+namespace CLI {
+class App;
+}
+
+namespace tb::daemon {
+
+// `tradebot compare BASE/report.json NEW/report.json` (daemon/tool_compare.cpp). Exit codes
+// through CLI::RuntimeError: 1 on ROLLBACK, 2 on an unreadable or malformed report; 0 otherwise.
+void add_compare_commands(CLI::App& app);
+
+// `tradebot model init --preset tiny|mini|small|base [--seed N] --out DIR` and
+// `tradebot model info DIR` (daemon/tool_model.cpp). Exit codes through CLI::RuntimeError:
+// 2 on a bad argument or unreadable checkpoint, 1 on a write failure.
+void add_model_commands(CLI::App& app);
+
+// `tradebot forecast --model DIR --tokenizer DIR --csv FILE --rows A:B ... --pred-len N [...]`
+// (daemon/tool_forecast.cpp): JSON or a table on stdout. Exit code 2 on bad input (arguments,
+// CSV, checkpoint), 1 when generation fails.
+void add_forecast_commands(CLI::App& app);
+
+}  // namespace tb::daemon

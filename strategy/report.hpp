@@ -1,0 +1,128 @@
+#pragma once
+// The backtest report: one value holding what a backtest run produced (run info, metrics overall
+// and per symbol, equity curve, fills, order counts), its report.json form (README.md,
+// "report.json"; `compare` reads the same file) and its report.html form (one self-contained
+// page, equity curve and drawdown as inline SVG, no scripts, no external resources).
+//
+// to_json / from_json / render_html are pure and deterministic: the same report gives the same
+// bytes. write_report is the one function here that touches the file system.
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "core/error.hpp"
+#include "strategy/metrics.hpp"
+#include "strategy/window.hpp"
+
+namespace tb::strategy {
+
+inline constexpr const char* report_format = "tradebot-report";
+inline constexpr int report_version = 1;
+
+// What the run was asked to do and when it ran. Times are seconds since the Unix epoch (UTC).
+struct run_info {
+  std::string config_path;           // --config as given
+  std::string data_dir;              // --data as given ("" = the config's)
+  std::string from_date, to_date;    // --from / --to as given, e.g. "2024-01-02" ("" = open)
+  std::vector<std::string> symbols;  // the symbols traded, in the config's order
+  std::string model;                 // model identity, e.g. "kronos-small@<sha256 prefix>"
+  std::int64_t started_s = 0;        // wall-clock start and end of the run
+  std::int64_t finished_s = 0;       // >= started_s
+};
+
+// One point of the account's equity (account currency), oldest first, times non-decreasing.
+struct equity_point {
+  std::int64_t time_s = 0;  // simulated time of the bar close the equity was marked at
+  double equity = 0;        // > 0, finite
+};
+
+// Drawdown at one point of the curve: (running peak - equity) / running peak, a fraction >= 0.
+struct drawdown_point {
+  std::int64_t time_s = 0;
+  double drawdown = 0;
+};
+
+enum class trade_side { buy, sell };
+const char* to_string(trade_side s);  // "buy", "sell"
+
+// One fill, as the broker reported it.
+struct trade_record {
+  std::int64_t time_s = 0;      // simulated time of the fill
+  std::string symbol;
+  trade_side side = trade_side::buy;
+  double qty = 0;               // > 0, shares or coins
+  double price = 0;             // > 0, account currency per unit
+  double fee = 0;               // >= 0, account currency
+  std::string client_order_id;
+};
+
+// One symbol's row: the strategy it traded with (to_string(strategy_kind), or "none" when it sat
+// out) and the metrics of its own bars.
+struct symbol_report {
+  std::string symbol;
+  asset_class asset = asset_class::equity;
+  std::string strategy;
+  strategy::metrics metrics;
+};
+
+struct order_counts {
+  std::int64_t sent = 0;      // orders submitted to the broker
+  std::int64_t filled = 0;    // orders that filled (fully or partly)
+  std::int64_t rejected = 0;  // orders the risk checks or the broker refused
+};
+
+struct backtest_report {
+  run_info run;
+  strategy::metrics metrics;           // the portfolio's, over all bars
+  std::vector<symbol_report> symbols;  // one per symbol, in the run's order
+  std::vector<equity_point> equity_curve;
+  std::vector<trade_record> trades;    // every fill, oldest first
+  order_counts orders;
+};
+
+// The drawdown curve of an equity curve (same times). Empty in, empty out.
+std::vector<drawdown_point> drawdown_curve(const std::vector<equity_point>& curve);
+
+// Checks what to_json would write: finite numbers, equity > 0, curve and trade times
+// non-decreasing, trades with qty > 0, price > 0, fee >= 0, a symbol and a known side,
+// finished_s >= started_s, order counts >= 0. errc::bad_data naming the field
+// (e.g. "trades[3].price").
+expected<backtest_report> validate(const backtest_report& r);
+
+// The report.json value (README.md, "report.json"). Does not validate; write_report does.
+nlohmann::json to_json(const backtest_report& r);
+// Reads it back (format "tradebot-report", version 1) and validates it. errc::bad_data naming the
+// field, e.g. "report.trades[3].price: not a number".
+expected<backtest_report> report_from_json(const nlohmann::json& j);
+
+struct html_options {
+  std::size_t max_trade_rows = 500;     // longer trade lists show this many rows and a note
+  std::size_t max_chart_points = 4000;  // longer curves are thinned (min/max per bucket), noted
+};
+
+// The report.html page: one self-contained HTML document (inline CSS and SVG, no scripts, no
+// external resources). Every string from the report is HTML-escaped. Deterministic.
+std::string render_html(const backtest_report& r, const html_options& o = {});
+
+// & < > " ' as entities; everything else as is.
+std::string html_escape(std::string_view s);
+
+// "YYYY-MM-DD" / "YYYY-MM-DD HH:MM:SS" in UTC, from seconds since the epoch.
+std::string utc_date(std::int64_t time_s);
+std::string utc_date_time(std::int64_t time_s);
+
+struct report_paths {
+  std::string json;  // DIR/report.json
+  std::string html;  // DIR/report.html
+};
+
+// Validates the report, creates DIR (and parents) when missing, and writes DIR/report.json and
+// DIR/report.html, each to a temporary file in DIR then renamed over the target, so a reader
+// never sees half a file. errc::bad_data for an invalid report, errc::io naming the path.
+expected<report_paths> write_report(const backtest_report& r, const std::string& dir,
+                                    const html_options& o = {});
+
+}  // namespace tb::strategy
