@@ -6,10 +6,40 @@
 // board pointers) are noted as such.
 #include <cstdint>
 #include <memory>
+#include <string>
+#include <vector>
 
 #include <caf/all.hpp>
 
 #include "core/config.hpp"
+#include "core/forecast.hpp"
+
+// --- inspect overloads of the core types that cross the middleman ----------------------------
+namespace tb::core {
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, bar& x) {
+  return f(caf::meta::type_name("bar"), x.time_s, x.utc_offset_s, x.open, x.high, x.low, x.close, x.volume,
+           x.amount);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, sampling_params& x) {
+  return f(caf::meta::type_name("sampling_params"), x.pred_len, x.max_context, x.temperature, x.top_k, x.top_p,
+           x.sample_count, x.clip);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, forecast_window& x) {
+  return f(caf::meta::type_name("forecast_window"), x.symbol, x.bars, x.params, x.seed);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, forecast& x) {
+  return f(caf::meta::type_name("forecast"), x.rows);
+}
+
+}  // namespace tb::core
 
 namespace tb::actors {
 
@@ -20,6 +50,54 @@ using heartbeat_atom = caf::atom_constant<caf::atom("heartbeat")>;
 using reload_atom = caf::atom_constant<caf::atom("reload")>;
 // (stop_atom) -> (caf::ok_atom): stop taking work, finish or persist in-flight work, then quit.
 using stop_atom = caf::atom_constant<caf::atom("stop")>;
+
+
+// --- inference (symbol actors, other processes -> inference actor) ----------------------------
+enum class window_priority : std::uint8_t { live = 0, backfill = 1 };
+
+struct window_request {
+  core::forecast_window window;
+  std::uint8_t priority = 0;          // window_priority
+  std::int64_t deadline_unix_ns = 0;  // wall clock; 0 = none
+};
+
+// (forecast_atom, forecast_request) -> (forecast_reply): one answer per window, in order.
+struct forecast_request {
+  std::vector<window_request> windows;
+};
+
+struct window_answer {
+  bool ok = false;
+  core::forecast forecast;     // when ok
+  std::string error_code;      // when not ok: tb::to_string(errc), e.g. "overloaded", "timeout"
+  std::string error;           // when not ok: what happened, for a person
+};
+
+struct forecast_reply {
+  std::vector<window_answer> answers;
+};
+
+using forecast_atom = caf::atom_constant<caf::atom("forecast")>;
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, window_request& x) {
+  return f(caf::meta::type_name("window_request"), x.window, x.priority, x.deadline_unix_ns);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, forecast_request& x) {
+  return f(caf::meta::type_name("forecast_request"), x.windows);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, window_answer& x) {
+  return f(caf::meta::type_name("window_answer"), x.ok, x.forecast, x.error_code, x.error);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, forecast_reply& x) {
+  return f(caf::meta::type_name("forecast_reply"), x.answers);
+}
+
+// Registers every message type that may cross the middleman. Call on each actor_system_config.
+void register_types(caf::actor_system_config& cfg);
 
 }  // namespace tb::actors
 

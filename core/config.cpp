@@ -65,6 +65,22 @@ const std::vector<key_spec>& schema() {
        {"default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs"}},
       {"model.threads", &config::threads, "LibTorch intra-op threads; 0 = number of cores", nullptr, 0, 256},
       restart_only({"model.device", &config::device, "where the model runs", nullptr, 0, 0, {"auto", "cpu", "cuda"}}),
+      restart_only({"inference.max_batch_rows", &config::inference_max_batch_rows,
+                    "rows (windows x samples) per batch; a larger window runs alone", nullptr, 1, 1 << 22}),
+      restart_only({"inference.max_queue_delay_us", &config::inference_max_queue_delay_us,
+                    "how long a window waits for company before its batch starts", nullptr, 0, 10000000}),
+      restart_only({"inference.max_queue_rows", &config::inference_max_queue_rows,
+                    "queued rows beyond which requests are refused as overloaded", nullptr, 1, 1 << 30}),
+      restart_only({"inference.backfill_max_wait_ms", &config::inference_backfill_max_wait_ms,
+                    "walk-forward windows older than this go before live ones (no starvation)", nullptr, 0,
+                    3600000}),
+      restart_only({"inference.executors", &config::inference_executors,
+                    "batches computed at once (CUDA streams on a GPU)", nullptr, 1, 16}),
+      restart_only({"inference.publish", &config::inference_publish,
+                    "publish the inference actor for other tradebotd processes (CAF middleman)"}),
+      restart_only({"inference.publish_address", &config::inference_publish_address, "middleman listen address"}),
+      restart_only({"inference.publish_port", &config::inference_publish_port,
+                    "middleman port; 0 picks a free one (in /stats)", nullptr, 0, 65535}),
       {"forecast.pred_len", &config::pred_len, "bars forecast per window", nullptr, 1, 512},
       {"forecast.lookback", &config::lookback, "bars of history per window", nullptr, 1, 100000},
       {"forecast.max_context", &config::max_context, "tokens the predictor sees at once", nullptr, 1, 8192},
@@ -293,7 +309,7 @@ void read_file(config& c, const std::string& path, std::vector<std::string>& err
     if (!section_tbl) {
       errors.push_back(where(path, section_key.source()) + "key '" + section +
                        "' outside a section; every key belongs to one of [daemon], [http], [model], "
-                       "[forecast], [cache], [trading]");
+                       "[inference], [forecast], [cache], [trading]");
       continue;
     }
     for (const auto& [key, node] : *section_tbl) {

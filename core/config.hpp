@@ -44,6 +44,15 @@ struct config {
   std::string compile_mode = "default";     // KRONOS_COMPILE_MODE
   std::int64_t threads = 0;                 // LibTorch intra-op threads; 0 = number of cores
   std::string device = "auto";              // auto|cpu|cuda
+  // [inference] the dynamic batcher and the middleman
+  std::int64_t inference_max_batch_rows = 3072;      // series x samples per batch
+  std::int64_t inference_max_queue_delay_us = 2000;
+  std::int64_t inference_max_queue_rows = 1 << 20;   // queued rows before `overloaded`
+  std::int64_t inference_backfill_max_wait_ms = 2000;
+  std::int64_t inference_executors = 1;              // batches in flight at once
+  bool inference_publish = false;                    // serve other tradebotd processes
+  std::string inference_publish_address = "127.0.0.1";
+  std::int64_t inference_publish_port = 4242;        // 0 picks a free one (in /stats)
   // [forecast] the trading bot's sampling parameters
   std::int64_t pred_len = 7;
   std::int64_t lookback = 232;

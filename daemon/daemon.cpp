@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <condition_variable>
+#include <filesystem>
 #include <ctime>
 #include <iostream>
 #include <mutex>
@@ -13,12 +14,14 @@
 #include <caf/io/all.hpp>
 #include <spdlog/spdlog.h>
 
+#include "actors/inference_actor.hpp"
 #include "actors/supervisor.hpp"
 #include "core/config.hpp"
 #include "daemon/logging.hpp"
 #include "daemon/notify.hpp"
 #include "daemon/version.hpp"
 #include "http/server.hpp"
+#include "inference/kronos_init.hpp"
 
 namespace tb::daemon {
 namespace {
@@ -122,6 +125,22 @@ bool heartbeat(caf::scoped_actor& self, const caf::actor& supervisor, std::chron
   return alive;
 }
 
+// model.dir = "": the demo checkpoint under state_dir, made on first use (tiny preset, random
+// weights: forecasts are meaningless, trading is paper).
+tb::expected<std::string> resolve_model_dir(const core::config& cfg) {
+  if (!cfg.model_dir.empty()) return cfg.model_dir;
+  const auto dir = std::filesystem::path(cfg.state_dir) / "demo-model";
+  if (!std::filesystem::exists(dir / "model" / "model.safetensors")) {
+    auto preset = inference::preset_by_name("tiny");
+    if (!preset) return preset.error();
+    auto written = inference::write_random_checkpoint(*preset, 0, dir.string());
+    if (!written) return tb::error{written.error().code, "cannot write the demo checkpoint: " + written.error().message};
+  }
+  spdlog::warn("model.dir is empty: using the untrained demo checkpoint {} (random weights; forecasts are "
+               "meaningless)", dir.string());
+  return dir.string();
+}
+
 }  // namespace
 
 int run_daemon(const daemon_options& options) {
@@ -148,13 +167,32 @@ int run_daemon(const daemon_options& options) {
   auto board = std::make_shared<core::snapshot_board>();
   cs.publish(*board);
 
+  // The model: loaded and warmed up before anything is said to be ready.
+  auto service_opts = actors::service_options_of(cfg);
+  auto model_dir = resolve_model_dir(cfg);
+  if (!model_dir) {
+    std::cerr << "tradebotd: " << model_dir.error().message << "\n";
+    return 1;
+  }
+  service_opts.model_dir = *model_dir;
+  auto service = inference::model_service::start(service_opts);
+  if (!service) {
+    std::cerr << "tradebotd: cannot start the model: " << service.error().message << "\n";
+    return 1;
+  }
+
   caf::actor_system_config sys_cfg;
+  actors::register_types(sys_cfg);
   sys_cfg.load<caf::io::middleman>();
   const auto workers = cfg.scheduler_threads > 0 ? static_cast<std::size_t>(cfg.scheduler_threads)
                                                  : std::max(2u, std::thread::hardware_concurrency());
   sys_cfg.set("scheduler.max-threads", workers);
   auto sys = std::make_unique<caf::actor_system>(sys_cfg);
-  auto supervisor = actors::spawn_supervisor(*sys, cs.current, board, {});
+  std::vector<actors::child_spec> children;
+  children.push_back({"inference", [svc = *service, board](caf::local_actor* self, const core::config_ptr& c) {
+                        return actors::spawn_inference_actor(self, svc, board, c);
+                      }});
+  auto supervisor = actors::spawn_supervisor(*sys, cs.current, board, std::move(children));
 
   http::server_options http_opts;
   http_opts.address = cfg.http_address;

@@ -16,8 +16,13 @@ namespace {
 
 const std::string daemon_bin = std::string(TRADEBOT_BIN_DIR) + "/tradebotd";
 
-std::string config_text(const std::string& log_level, const std::string& extra = "") {
-  return "[daemon]\nlog_level = \"" + log_level + "\"\nshutdown_deadline_s = 5\n[http]\nport = 0\n" + extra;
+// The daemon under test runs the demo checkpoint (tiny, made on first use in the state folder)
+// with small warm-up shapes.
+std::string config_text(const std::string& log_level, const std::string& extra = "", int port = 0) {
+  static temp_dir state;
+  return "[daemon]\nlog_level = \"" + log_level + "\"\nshutdown_deadline_s = 5\nstate_dir = \"" +
+         state.path.string() + "\"\n[forecast]\nsample_count = 4\nlookback = 64\n[inference]\nmax_batch_rows = 16\n" +
+         "[http]\nport = " + std::to_string(port) + "\n" + extra;
 }
 
 struct running_daemon {
@@ -142,7 +147,7 @@ BOOST_AUTO_TEST_CASE(bad_config_fails_start_with_a_clear_error) {
 BOOST_AUTO_TEST_CASE(port_in_use_fails_start_with_one_line) {
   running_daemon first(config_text("warn"));
   temp_dir dir;
-  auto cfg = dir.write("second.toml", "[http]\nport = " + std::to_string(first.port) + "\n");
+  auto cfg = dir.write("second.toml", config_text("warn", "", first.port));
   child_process second({daemon_bin, "--config", cfg.string()}, {}, dir.path / "out.log");
   BOOST_TEST(second.wait(15s) == 1);
   BOOST_TEST(second.output().find("Address already in use") != std::string::npos, second.output());

@@ -1,0 +1,208 @@
+#include "actors/inference_actor.hpp"
+
+#include <atomic>
+#include <map>
+#include <thread>
+
+#include <caf/io/all.hpp>
+#include <spdlog/spdlog.h>
+
+namespace tb::actors {
+namespace {
+
+using done_atom = caf::atom_constant<caf::atom("inf_done")>;
+using reloaded_atom = caf::atom_constant<caf::atom("inf_reload")>;
+using publish_atom = caf::atom_constant<caf::atom("inf_pub")>;
+
+constexpr auto publish_interval = std::chrono::seconds(1);
+
+struct inference_state {
+  std::shared_ptr<inference::model_service> service;
+  std::shared_ptr<core::snapshot_board> board;
+  core::config_ptr cfg;
+  std::map<std::uint64_t, std::pair<caf::response_promise, std::size_t>> pending;  // id -> (promise, windows)
+  std::uint64_t next_id = 0;
+  std::uint64_t beats = 0;
+  // A checkpoint reload in progress (on a detached thread holding what it needs).
+  std::shared_ptr<std::atomic<bool>> loading = std::make_shared<std::atomic<bool>>(false);
+  std::uint16_t published_port = 0;
+  std::string publish_error;
+  static inline const char* name = "inference";
+};
+
+using inference_actor = caf::stateful_actor<inference_state>;
+
+forecast_reply to_reply(std::vector<inference::window_result> results) {
+  forecast_reply reply;
+  reply.answers.reserve(results.size());
+  for (auto& r : results) {
+    window_answer a;
+    if (r) {
+      a.ok = true;
+      a.forecast = std::move(*r);
+    } else {
+      a.error_code = tb::to_string(r.error().code);
+      a.error = r.error().message;
+    }
+    reply.answers.push_back(std::move(a));
+  }
+  return reply;
+}
+
+forecast_reply refused(std::size_t n, const tb::error& err) {
+  std::vector<inference::window_result> results(n, inference::window_result(err));
+  return to_reply(std::move(results));
+}
+
+std::vector<inference::batch_window> to_batch(forecast_request& req) {
+  const auto now_sys = std::chrono::system_clock::now();
+  const auto now_steady = inference::steady::now();
+  std::vector<inference::batch_window> out;
+  out.reserve(req.windows.size());
+  for (auto& w : req.windows) {
+    inference::batch_window b;
+    b.window = std::move(w.window);
+    b.prio = w.priority == static_cast<std::uint8_t>(window_priority::backfill) ? inference::priority::backfill
+                                                                               : inference::priority::live;
+    if (w.deadline_unix_ns > 0) {
+      const auto left = std::chrono::nanoseconds(w.deadline_unix_ns) - now_sys.time_since_epoch();
+      b.deadline = now_steady + std::chrono::duration_cast<inference::steady::duration>(left);
+    }
+    out.push_back(std::move(b));
+  }
+  return out;
+}
+
+void publish(inference_actor* self) {
+  auto& st = self->state;
+  auto stats = st.service->stats();
+  stats["published_port"] = st.published_port;
+  if (!st.publish_error.empty()) stats["publish_error"] = st.publish_error;
+  st.board->publish("inference", std::move(stats));
+  core::health_check check;
+  check.detail = st.service->health();
+  if (check.detail.contains("last_reload_error")) check.status = core::health_status::degraded;
+  st.board->publish_check("model", std::move(check));
+}
+
+bool model_changed(const core::config& a, const core::config& b) {
+  return a.model_dir != b.model_dir || a.dtype != b.dtype || a.device != b.device || a.threads != b.threads;
+}
+
+caf::behavior inference_behavior(inference_actor* self, std::shared_ptr<inference::model_service> service,
+                                 std::shared_ptr<core::snapshot_board> board, core::config_ptr cfg) {
+  auto& st = self->state;
+  st.service = std::move(service);
+  st.board = std::move(board);
+  st.cfg = std::move(cfg);
+  if (st.cfg->inference_publish) {
+    auto port = self->system().middleman().publish(caf::actor_cast<caf::actor>(self),
+                                                   static_cast<std::uint16_t>(st.cfg->inference_publish_port),
+                                                   st.cfg->inference_publish_address.c_str(), true);
+    if (port) {
+      st.published_port = *port;
+      spdlog::info("inference: published on {}:{}", st.cfg->inference_publish_address, *port);
+    } else {
+      st.publish_error = self->system().render(port.error());
+      spdlog::error("inference: cannot publish on {}:{}: {}", st.cfg->inference_publish_address,
+                    st.cfg->inference_publish_port, st.publish_error);
+    }
+  }
+  publish(self);
+  self->delayed_send(self, publish_interval, publish_atom::value);
+  return {
+      [self](forecast_atom, forecast_request& req) -> caf::result<forecast_reply> {
+        auto& st = self->state;
+        const auto n = req.windows.size();
+        const auto id = ++st.next_id;
+        auto me = caf::actor_cast<caf::actor>(self);
+        auto err = st.service->submit(to_batch(req), [me, id](std::vector<inference::window_result> results) {
+          caf::anon_send(me, done_atom::value, id, to_reply(std::move(results)));
+        });
+        if (err) return refused(n, *err);
+        // The answer arrives as done_atom (processed after this handler returns).
+        auto rp = self->make_response_promise();
+        st.pending.emplace(id, std::make_pair(rp, n));
+        return rp;
+      },
+      [self](done_atom, std::uint64_t id, forecast_reply& reply) {
+        auto it = self->state.pending.find(id);
+        if (it == self->state.pending.end()) return;
+        it->second.first.deliver(std::move(reply));
+        self->state.pending.erase(it);
+      },
+      [self](publish_atom) {
+        publish(self);
+        self->delayed_send(self, publish_interval, publish_atom::value);
+      },
+      [self](heartbeat_atom) { return caf::make_message(heartbeat_atom::value, ++self->state.beats); },
+      [self](reload_atom, core::config_ptr next) {
+        auto& st = self->state;
+        const bool changed = model_changed(*st.cfg, *next);
+        st.cfg = next;
+        if (!changed) return;
+        if (st.loading->exchange(true)) {
+          spdlog::warn("inference: a checkpoint reload is already running; reload again when it is done");
+          return;
+        }
+        auto opts = service_options_of(*next);
+        auto me = caf::actor_cast<caf::actor>(self);
+        std::thread([service = st.service, opts, me, loading = st.loading] {
+          auto id = service->reload(opts.model_dir, opts.device);
+          loading->store(false);
+          caf::anon_send(me, reloaded_atom::value, id ? std::string() : id.error().message);
+        }).detach();
+        spdlog::info("inference: loading {} in the background; the current model keeps serving", opts.model_dir);
+      },
+      [self](reloaded_atom, const std::string& error) {
+        if (error.empty())
+          spdlog::info("inference: new checkpoint in service ({})", self->state.service->identity().checkpoint_hash);
+        else
+          spdlog::error("inference: reload failed, the previous checkpoint keeps serving: {}", error);
+        publish(self);
+      },
+      [self](stop_atom) {
+        auto& st = self->state;
+        // In-flight and queued work finishes (the daemon bounds the whole stop by its deadline).
+        st.service->stop(std::chrono::milliseconds(static_cast<long>(st.cfg->shutdown_deadline_s * 1000)));
+        for (auto& [id, pending] : st.pending)
+          pending.first.deliver(refused(pending.second, tb::error{errc::unavailable, "inference: stopped"}));
+        st.pending.clear();
+        publish(self);
+        self->quit();
+        return caf::ok_atom::value;
+      },
+  };
+}
+
+}  // namespace
+
+inference::service_options service_options_of(const core::config& cfg) {
+  inference::service_options o;
+  o.model_dir = cfg.model_dir;
+  o.device.device = cfg.device;
+  o.device.dtype = cfg.dtype;
+  o.device.cpu_threads = static_cast<int>(cfg.threads > 0 ? cfg.threads : std::thread::hardware_concurrency());
+  o.compile = cfg.compile;
+  o.batching.max_batch_rows = static_cast<std::size_t>(cfg.inference_max_batch_rows);
+  o.batching.max_queue_delay = std::chrono::microseconds(cfg.inference_max_queue_delay_us);
+  o.batching.max_queue_rows = static_cast<std::size_t>(cfg.inference_max_queue_rows);
+  o.batching.backfill_max_wait = std::chrono::milliseconds(cfg.inference_backfill_max_wait_ms);
+  o.batching.executors = static_cast<std::size_t>(cfg.inference_executors);
+  o.warmup_params.pred_len = static_cast<int>(cfg.pred_len);
+  o.warmup_params.max_context = static_cast<int>(cfg.max_context);
+  o.warmup_params.temperature = cfg.temperature;
+  o.warmup_params.top_k = static_cast<int>(cfg.top_k);
+  o.warmup_params.top_p = cfg.top_p;
+  o.warmup_params.sample_count = static_cast<int>(cfg.sample_count);
+  o.warmup_params.clip = cfg.clip;
+  o.warmup_lookback = static_cast<int>(cfg.lookback);
+  return o;
+}
+
+caf::actor spawn_inference_actor(caf::local_actor* parent, std::shared_ptr<inference::model_service> service,
+                                 std::shared_ptr<core::snapshot_board> board, core::config_ptr cfg) {
+  return parent->spawn<caf::detached>(inference_behavior, std::move(service), std::move(board), std::move(cfg));
+}
+
+}  // namespace tb::actors

@@ -1,0 +1,28 @@
+#pragma once
+// The inference actor: the one owner of the model and the device. A thin actor around
+// inference::model_service (checkpoint + dynamic batcher): requests from every symbol actor (and
+// from other processes through the middleman) go into the batcher; answers come back when
+// their batch is done. Detached: it has its own thread, so the few calls that block (stopping
+// the batcher, publishing on a port) never hold a scheduler worker; compute runs on the
+// batcher's executors; a checkpoint reload loads on a helper thread while the old model serves.
+//
+// Messages (actors/protocol.hpp): (forecast_atom, forecast_request) -> forecast_reply;
+// heartbeat_atom; (reload_atom, config_ptr); stop_atom.
+// Publishes /stats → inference every second and the /health check "model".
+#include <memory>
+
+#include <caf/all.hpp>
+
+#include "actors/protocol.hpp"
+#include "core/snapshot_board.hpp"
+#include "inference/model_service.hpp"
+
+namespace tb::actors {
+
+caf::actor spawn_inference_actor(caf::local_actor* parent, std::shared_ptr<inference::model_service> service,
+                                 std::shared_ptr<core::snapshot_board> board, core::config_ptr cfg);
+
+// The service options a config asks for (model folder, device, batching, warm-up shapes).
+inference::service_options service_options_of(const core::config& cfg);
+
+}  // namespace tb::actors

@@ -1,0 +1,130 @@
+#pragma once
+// The dynamic batcher: forms batches of forecast windows from many requesters, the way Triton's
+// DynamicBatchScheduler does, and runs them on executor threads it owns (never a caller's).
+//
+// - A batch holds at most `max_batch_rows` rows (a window's rows = its sample_count), and at
+//   least one window (a window larger than the cap runs alone).
+// - A batch starts when the queue holds a preferred size (or the cap), or when its oldest
+//   window has waited `max_queue_delay`, whichever comes first.
+// - Live windows go before walk-forward backfill; a backfill window older than
+//   `backfill_max_wait` counts as live, so backfill never starves. Within a class, FIFO: no
+//   symbol starves another.
+// - The queue is bounded (`max_queue_rows`): a submission that does not fit is refused at once
+//   with errc::overloaded. A window past its deadline is answered errc::timeout, never computed.
+// - Out of memory: the batch is split in halves and retried, and the lower cap is remembered;
+//   a single window that does not fit fails with errc::out_of_memory. sample_count is never
+//   lowered. Any other failure of a multi-window batch re-runs its windows one by one, so one
+//   bad window fails alone.
+// - The model can be replaced at any time; the change takes effect between batches.
+//
+// Knows nothing of actors: completion is a callback, run on an executor thread.
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <thread>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "core/error.hpp"
+#include "core/forecast.hpp"
+#include "core/latency_histogram.hpp"
+
+namespace tb::inference {
+
+using steady = std::chrono::steady_clock;
+
+enum class priority : std::uint8_t { live = 0, backfill = 1 };
+
+struct batch_window {
+  core::forecast_window window;
+  priority prio = priority::live;
+  steady::time_point deadline = steady::time_point::max();
+};
+
+// What one model call returns: forecasts in batch order, plus what it cost the host.
+struct model_run {
+  std::vector<core::forecast> forecasts;
+  std::uint64_t host_syncs = 0;          // device->host synchronisations in the call
+  std::chrono::nanoseconds d2h{0};       // time spent copying results off the device
+};
+
+using model_fn = std::function<tb::expected<model_run>(const std::vector<core::forecast_window>&)>;
+using window_result = tb::expected<core::forecast>;
+// Called exactly once per accepted submission, on an executor thread, with one result per
+// window in submission order.
+using done_fn = std::function<void(std::vector<window_result>)>;
+
+struct batcher_options {
+  std::size_t max_batch_rows = 3072;                  // series x samples per batch
+  std::chrono::microseconds max_queue_delay{2000};
+  std::vector<std::size_t> preferred_batch_rows;      // start at once when one is reached
+  std::size_t max_queue_rows = 1 << 20;               // queued rows before `overloaded`
+  std::chrono::milliseconds backfill_max_wait{2000};  // older backfill counts as live
+  std::size_t executors = 1;                          // batches in flight at once
+};
+
+class dynamic_batcher {
+ public:
+  dynamic_batcher(batcher_options options, model_fn model);
+  ~dynamic_batcher();  // stop(0)
+  dynamic_batcher(const dynamic_batcher&) = delete;
+  dynamic_batcher& operator=(const dynamic_batcher&) = delete;
+
+  // Thread-safe. Queues the windows, or refuses them at once (errc::overloaded when the queue is
+  // full, errc::unavailable after stop()); `done` is called only for accepted submissions.
+  std::optional<tb::error> submit(std::vector<batch_window> windows, done_fn done);
+
+  // Thread-safe. The next batch runs on `model`.
+  void replace_model(model_fn model);
+
+  // Stops taking work, lets queued and running batches finish for at most `drain`, answers what
+  // is left with errc::unavailable, joins the executors. Idempotent.
+  void stop(std::chrono::milliseconds drain);
+
+  // Counters for /stats → inference. Thread-safe.
+  nlohmann::json stats() const;
+
+ private:
+  struct request;
+  struct item {
+    std::shared_ptr<request> req;
+    std::size_t index;
+    std::size_t rows;
+    steady::time_point enqueued;
+  };
+
+  void run_executor();
+  // Picks the next batch from the queue; mu_ held.
+  std::vector<item> take_batch(steady::time_point now, std::size_t cap);
+  // Runs `batch` on `model`, splitting on OOM; mu_ not held.
+  void execute(const model_fn& model, std::vector<item> batch);
+  // Completed requests whose callbacks run once mu_ is released.
+  using fire_list = std::vector<std::pair<done_fn, std::vector<window_result>>>;
+  // Stores one window's result; queues the request's callback when it was the last. mu_ held.
+  void complete(item& it, window_result result, fire_list& ready);
+
+  batcher_options opts_;
+  mutable std::mutex mu_;  // guards everything below
+  std::condition_variable cv_;
+  model_fn model_;
+  std::deque<item> live_, backfill_;
+  std::size_t queued_rows_ = 0;
+  std::size_t row_cap_;  // lowered after an out-of-memory split
+  bool stopping_ = false;
+  steady::time_point drain_until_ = steady::time_point::max();
+  std::vector<std::thread> executors_;
+
+  // Counters (mu_ held to update).
+  std::uint64_t request_success_ = 0, request_failure_ = 0, windows_ = 0, batches_ = 0, batch_rows_ = 0;
+  std::uint64_t oom_splits_ = 0, overloaded_ = 0, timeouts_ = 0, host_syncs_ = 0, isolated_reruns_ = 0;
+  std::deque<std::pair<steady::time_point, std::size_t>> recent_;  // completions in the last minute
+  core::latency_histogram queue_us_, compute_us_, d2h_us_;
+};
+
+}  // namespace tb::inference

@@ -1,0 +1,74 @@
+#pragma once
+// The model service: one loaded Kronos checkpoint and the dynamic batcher that feeds it.
+// What the inference actor owns (and nothing of actors here).
+//
+// start() loads the checkpoint and warms it up with one full batch at the configured shapes
+// before it returns, so the daemon reports READY only with a model that has run. reload()
+// loads another checkpoint on the caller's thread while the old one keeps serving, then swaps
+// it in between batches; a checkpoint that fails to load leaves the old one serving.
+#include <chrono>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "core/error.hpp"
+#include "core/forecast.hpp"
+#include "inference/dynamic_batcher.hpp"
+#include "inference/kronos_model.hpp"
+
+namespace tb::inference {
+
+struct service_options {
+  std::string model_dir;        // holds tokenizer/ and model/
+  device_options device;
+  bool compile = false;         // KRONOS_COMPILE: see inference/README.md
+  batcher_options batching;
+  // Warm-up: one batch of max_batch_rows rows (whole windows of `warmup_params`), `warmup_lookback`
+  // bars each.
+  core::sampling_params warmup_params;
+  int warmup_lookback = 232;
+};
+
+class model_service {
+ public:
+  // Blocks for the load and the warm-up. Errors name the checkpoint and what is wrong.
+  static tb::expected<std::shared_ptr<model_service>> start(const service_options& options);
+  ~model_service();
+
+  // Thread-safe; see dynamic_batcher::submit.
+  std::optional<tb::error> submit(std::vector<batch_window> windows, done_fn done);
+
+  // Blocks for the load (call it off any event loop). On success the next batch uses the new
+  // checkpoint; on failure nothing changes and the error is returned (and shown in health()).
+  tb::expected<core::model_identity> reload(const std::string& model_dir, const device_options& device);
+
+  // The identity of the model serving now (part of every forecast-cache key). Thread-safe.
+  core::model_identity identity() const;
+
+  // /stats → inference and /health → checks.model. Thread-safe.
+  nlohmann::json stats() const;
+  nlohmann::json health() const;
+
+  // See dynamic_batcher::stop.
+  void stop(std::chrono::milliseconds drain);
+
+ private:
+  model_service(service_options options, std::shared_ptr<const kronos_model> model, std::chrono::milliseconds warmup);
+  static model_fn runner(std::shared_ptr<const kronos_model> model);
+
+  service_options options_;
+  mutable std::mutex mu_;  // guards model_, model_dir_, warmup_, last_reload_error_
+  std::shared_ptr<const kronos_model> model_;
+  std::string model_dir_;
+  std::chrono::milliseconds warmup_;
+  std::string last_reload_error_;
+  dynamic_batcher batcher_;
+};
+
+// Loads a checkpoint folder (DIR/tokenizer + DIR/model).
+tb::expected<kronos_model> load_checkpoint(const std::string& model_dir, const device_options& device);
+
+}  // namespace tb::inference

@@ -1,0 +1,267 @@
+// The inference actor with the real (tiny) model: many requesters at once, each answer equal to
+// its window computed alone; overload and timeout answers; a reload that fails keeps serving;
+// one forecast across two processes through CAF's middleman.
+#define BOOST_TEST_MODULE inference_actor
+#include <boost/test/unit_test.hpp>
+
+#include <caf/all.hpp>
+#include <caf/io/all.hpp>
+
+#include <nlohmann/json.hpp>
+
+#include "actors/inference_actor.hpp"
+#include "core/bar_csv.hpp"
+#include "inference/kronos_init.hpp"
+#include "tests/support/process.hpp"
+
+using namespace tb;
+using namespace std::chrono_literals;
+
+namespace {
+
+// A demo checkpoint shared by the whole test module.
+const test::temp_dir& checkpoint_dir() {
+  static test::temp_dir dir;
+  static bool written = [] {
+    auto preset = inference::preset_by_name("tiny");
+    return preset && inference::write_random_checkpoint(*preset, 7, dir.path.string());
+  }();
+  BOOST_REQUIRE(written);
+  return dir;
+}
+
+core::config_ptr test_config(std::function<void(core::config&)> edit = {}) {
+  auto c = std::make_shared<core::config>();
+  c->model_dir = checkpoint_dir().path.string();
+  c->pred_len = 2;
+  c->lookback = 32;
+  c->max_context = 32;
+  c->sample_count = 2;
+  c->top_k = 0;
+  c->top_p = 0.9;
+  c->temperature = 1.0;
+  c->inference_max_batch_rows = 40;
+  c->inference_max_queue_delay_us = 5000;
+  c->threads = 2;
+  if (edit) edit(*c);
+  return c;
+}
+
+const std::vector<core::bar>& jd_bars() {
+  static auto series = core::load_bars_csv(std::string(TRADEBOT_SHARED_DIR) + "/data/daily/JD.csv", "JD");
+  BOOST_REQUIRE(series);
+  return series->bars;
+}
+
+core::forecast_window window_at(std::size_t end, std::uint64_t seed, const core::config& c) {
+  core::forecast_window w;
+  w.symbol = "JD";
+  const auto& bars = jd_bars();
+  w.bars.assign(bars.begin() + static_cast<long>(end - static_cast<std::size_t>(c.lookback)), bars.begin() + static_cast<long>(end));
+  w.params.pred_len = static_cast<int>(c.pred_len);
+  w.params.max_context = static_cast<int>(c.max_context);
+  w.params.temperature = c.temperature;
+  w.params.top_k = static_cast<int>(c.top_k);
+  w.params.top_p = c.top_p;
+  w.params.sample_count = static_cast<int>(c.sample_count);
+  w.params.clip = c.clip;
+  w.seed = seed;
+  return w;
+}
+
+double max_rel_diff(const core::forecast& a, const core::forecast& b) {
+  double diff = 0, scale = 0;
+  for (std::size_t i = 0; i < a.rows.size(); ++i)
+    for (int f = 0; f < core::n_features; ++f) {
+      diff = std::max(diff, std::abs(a.rows[i][f] - b.rows[i][f]));
+      scale = std::max(scale, std::abs(b.rows[i][f]));
+    }
+  return scale > 0 ? diff / scale : diff;
+}
+
+struct fixture {
+  caf::actor_system_config cfg;
+  std::unique_ptr<caf::actor_system> sys;
+  std::shared_ptr<core::snapshot_board> board = std::make_shared<core::snapshot_board>();
+  std::shared_ptr<inference::model_service> service;
+  caf::actor inference;
+
+  explicit fixture(core::config_ptr c) {
+    actors::register_types(cfg);
+    cfg.load<caf::io::middleman>();
+    sys = std::make_unique<caf::actor_system>(cfg);
+    auto svc = inference::model_service::start(actors::service_options_of(*c));
+    BOOST_REQUIRE_MESSAGE(svc, (svc ? "" : svc.error().message));
+    service = *svc;
+    caf::scoped_actor self{*sys};
+    inference = actors::spawn_inference_actor(self.ptr(), service, board, c);
+  }
+  ~fixture() {
+    caf::scoped_actor self{*sys};
+    self->request(inference, 10s, actors::stop_atom::value).receive([](caf::ok_atom) {}, [](caf::error&) {});
+  }
+};
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(many_requesters_at_once_each_get_their_own_window_as_if_alone) {
+  auto c = test_config();
+  fixture fx(c);
+  constexpr int requesters = 64, per_request = 10;
+  const std::size_t first_end = jd_bars().size() - 700;
+
+  caf::scoped_actor self{*fx.sys};
+  auto collector = caf::actor(self);
+  for (int r = 0; r < requesters; ++r) {
+    actors::forecast_request req;
+    for (int i = 0; i < per_request; ++i) {
+      actors::window_request w;
+      w.window = window_at(first_end + static_cast<std::size_t>(r * per_request + i), static_cast<std::uint64_t>(1000 + r * per_request + i), *c);
+      w.priority = static_cast<std::uint8_t>(i == 0 ? actors::window_priority::live : actors::window_priority::backfill);
+      req.windows.push_back(std::move(w));
+    }
+    fx.sys->spawn([req, r, collector, inf = fx.inference](caf::event_based_actor* a) {
+      a->request(inf, 120s, actors::forecast_atom::value, req).then([=](actors::forecast_reply& reply) {
+        a->send(collector, r, reply);
+      });
+    });
+  }
+  std::vector<actors::forecast_reply> replies(requesters);
+  int received = 0;
+  self->receive_for(received, requesters)([&](int r, actors::forecast_reply& reply) { replies[static_cast<std::size_t>(r)] = reply; });
+
+  auto model = inference::load_checkpoint(c->model_dir, {});
+  BOOST_REQUIRE(model);
+  for (int r = 0; r < requesters; ++r) {
+    BOOST_REQUIRE(replies[static_cast<std::size_t>(r)].answers.size() == static_cast<std::size_t>(per_request));
+    for (int i = 0; i < per_request; ++i) {
+      const auto& a = replies[static_cast<std::size_t>(r)].answers[static_cast<std::size_t>(i)];
+      BOOST_REQUIRE_MESSAGE(a.ok, a.error);
+      // Spot-check one window in five against the same window computed alone.
+      if ((r * per_request + i) % 5) continue;
+      auto alone = model->generate({window_at(first_end + static_cast<std::size_t>(r * per_request + i),
+                                              static_cast<std::uint64_t>(1000 + r * per_request + i), *c)});
+      BOOST_REQUIRE(alone);
+      BOOST_TEST(max_rel_diff(a.forecast, alone->at(0)) < 1e-5);
+    }
+  }
+  auto stats = fx.service->stats();
+  BOOST_TEST(stats["inference_count"] == requesters * per_request);
+  BOOST_TEST(stats["request_success"] == requesters);
+  BOOST_TEST(stats["avg_batch_windows"].get<double>() > 1.0, stats.dump());
+  BOOST_TEST(stats["exec_count"].get<int>() < requesters * per_request);
+}
+
+BOOST_AUTO_TEST_CASE(overload_and_timeout_are_answered_per_window) {
+  auto c = test_config([](core::config& c) {
+    c.inference_max_queue_rows = 4;  // two windows of two samples
+    c.inference_max_queue_delay_us = 0;
+  });
+  fixture fx(c);
+  caf::scoped_actor self{*fx.sys};
+  actors::forecast_request big;
+  for (int i = 0; i < 3; ++i) big.windows.push_back({window_at(500 + static_cast<std::size_t>(i), 1, *c), 0, 0});
+  self->request(fx.inference, 30s, actors::forecast_atom::value, big)
+      .receive(
+          [&](actors::forecast_reply& reply) {
+            BOOST_REQUIRE(reply.answers.size() == 3u);
+            for (const auto& a : reply.answers) {
+              BOOST_TEST(!a.ok);
+              BOOST_TEST(a.error_code == "overloaded");
+            }
+          },
+          [&](caf::error& e) { BOOST_FAIL(fx.sys->render(e)); });
+
+  actors::forecast_request late;
+  late.windows.push_back({window_at(500, 1, *c), 0, 1});  // a deadline long past
+  self->request(fx.inference, 30s, actors::forecast_atom::value, late)
+      .receive(
+          [&](actors::forecast_reply& reply) {
+            BOOST_REQUIRE(reply.answers.size() == 1u);
+            BOOST_TEST(!reply.answers[0].ok);
+            BOOST_TEST(reply.answers[0].error_code == "timeout");
+          },
+          [&](caf::error& e) { BOOST_FAIL(fx.sys->render(e)); });
+  auto stats = fx.service->stats();
+  BOOST_TEST(stats["overloaded"] == 1);
+  BOOST_TEST(stats["timeouts"] == 1);
+}
+
+BOOST_AUTO_TEST_CASE(a_reload_to_a_broken_checkpoint_keeps_the_old_one_serving) {
+  auto c = test_config();
+  fixture fx(c);
+  test::temp_dir broken;
+  std::filesystem::create_directories(broken.path / "tokenizer");
+  std::filesystem::create_directories(broken.path / "model");
+  auto next = std::make_shared<core::config>(*c);
+  next->model_dir = broken.path.string();
+  caf::anon_send(fx.inference, actors::reload_atom::value, core::config_ptr(next));
+  // The failed load shows in the model check; wait for it (bounded), then forecast as before.
+  const auto end = std::chrono::steady_clock::now() + 30s;
+  nlohmann::json health;
+  while (std::chrono::steady_clock::now() < end) {
+    health = fx.service->health();
+    if (health.contains("last_reload_error")) break;
+    std::this_thread::sleep_for(10ms);  // polling a condition, bounded
+  }
+  BOOST_REQUIRE_MESSAGE(health.contains("last_reload_error"), health.dump());
+  BOOST_TEST(health["dir"] == c->model_dir);
+  caf::scoped_actor self{*fx.sys};
+  actors::forecast_request req;
+  req.windows.push_back({window_at(600, 3, *c), 0, 0});
+  self->request(fx.inference, 30s, actors::forecast_atom::value, req)
+      .receive([&](actors::forecast_reply& reply) { BOOST_TEST(reply.answers.at(0).ok); },
+               [&](caf::error& e) { BOOST_FAIL(fx.sys->render(e)); });
+}
+
+BOOST_AUTO_TEST_CASE(one_forecast_across_two_processes) {
+  // Process 1: tradebotd publishing its inference actor on a free port.
+  test::temp_dir dir;
+  const auto cfg_path = dir.write("tradebotd.toml",
+                                  "[http]\nport = 0\n[model]\ndir = \"" + checkpoint_dir().path.string() +
+                                      "\"\n[forecast]\npred_len = 2\nlookback = 32\nmax_context = 32\nsample_count = 2\n"
+                                      "top_k = 0\ntop_p = 0.9\ntemperature = 1.0\n"
+                                      "[inference]\nmax_batch_rows = 16\npublish = true\npublish_port = 0\n");
+  test::notify_socket notify(dir.path / "notify.sock");
+  test::child_process daemon({std::string(TRADEBOT_BIN_DIR) + "/tradebotd", "--config", cfg_path.string()},
+                             {{"NOTIFY_SOCKET", notify.path()}}, dir.path / "out.log");
+  auto ready = notify.wait_for("READY=1", 60s);
+  BOOST_REQUIRE_MESSAGE(ready, daemon.output());
+  const auto http_port = static_cast<std::uint16_t>(std::stoi(ready->substr(ready->rfind(':') + 1)));
+  int middleman_port = 0;
+  for (int i = 0; i < 200 && middleman_port == 0; ++i) {  // the actor publishes right after start
+    auto stats = nlohmann::json::parse(test::http_get(http_port, "/stats").body);
+    middleman_port = stats["inference"].value("published_port", 0);
+    if (!middleman_port) std::this_thread::sleep_for(10ms);  // polling a condition, bounded
+  }
+  BOOST_REQUIRE(middleman_port > 0);
+
+  // Process 2 (this one): a remote actor handle, one forecast, equal to the local computation.
+  caf::actor_system_config cfg;
+  actors::register_types(cfg);
+  cfg.load<caf::io::middleman>();
+  caf::actor_system sys{cfg};
+  auto remote = sys.middleman().remote_actor("127.0.0.1", static_cast<std::uint16_t>(middleman_port));
+  BOOST_REQUIRE_MESSAGE(remote, (remote ? std::string() : sys.render(remote.error())));
+  auto c = test_config();
+  actors::forecast_request req;
+  req.windows.push_back({window_at(800, 42, *c), 0, 0});
+  caf::scoped_actor self{sys};
+  core::forecast remote_forecast;
+  self->request(*remote, 60s, actors::forecast_atom::value, req)
+      .receive(
+          [&](actors::forecast_reply& reply) {
+            BOOST_REQUIRE(reply.answers.size() == 1u);
+            BOOST_REQUIRE_MESSAGE(reply.answers[0].ok, reply.answers[0].error);
+            remote_forecast = reply.answers[0].forecast;
+          },
+          [&](caf::error& e) { BOOST_FAIL(sys.render(e)); });
+  auto model = inference::load_checkpoint(c->model_dir, {});
+  BOOST_REQUIRE(model);
+  auto local = model->generate({window_at(800, 42, *c)});
+  BOOST_REQUIRE(local);
+  BOOST_REQUIRE(remote_forecast.rows.size() == 2u);
+  BOOST_TEST(max_rel_diff(remote_forecast, local->at(0)) < 1e-5);
+  daemon.signal(SIGTERM);
+  BOOST_TEST(daemon.wait(30s) == 0);
+}
