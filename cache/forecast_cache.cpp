@@ -54,7 +54,7 @@ tb::expected<cache_config> validate(cache_config c) {
   return c;
 }
 
-forecast_cache::forecast_cache(cache_config config, clock_fn clock)
+forecast_cache::forecast_cache(cache_config config, clock_ptr clock)
     : config_(std::move(config)), clock_(std::move(clock)) {
   if (!config_.enabled) return;
   if (config_.memory_enabled)
@@ -184,7 +184,7 @@ tb::expected<std::size_t> forecast_cache::put_many(std::vector<put_request> requ
   if (!config_.enabled) return std::size_t{0};
   for (const auto& r : requests)
     if (auto err = check_forecast(r.value)) return *err;
-  const std::int64_t now = clock_();
+  const std::int64_t now = now_ms(*clock_);
   const ttl_policy policy = config_.ttl();
   std::vector<entry> entries;
   entries.reserve(requests.size());

@@ -33,7 +33,6 @@
 
 #include <nlohmann/json.hpp>
 
-#include "cache/clock.hpp"
 #include "cache/disk_tier.hpp"
 #include "cache/entry.hpp"
 #include "cache/key.hpp"
@@ -103,7 +102,10 @@ struct put_request {
 class forecast_cache {
  public:
   // config must have passed validate(). Never fails: an unusable tier is degraded, not fatal.
-  explicit forecast_cache(cache_config config, clock_fn clock = system_clock());
+  // clock: the injected clock (core/clock.hpp) that stamps creation and expiry; read from the
+  // owner and the write-behind thread; never null (the wall clock when omitted).
+  explicit forecast_cache(cache_config config,
+                          clock_ptr clock = std::make_shared<const core::wall_clock>());
   ~forecast_cache();
   forecast_cache(const forecast_cache&) = delete;
   forecast_cache& operator=(const forecast_cache&) = delete;
@@ -163,7 +165,7 @@ class forecast_cache {
   void run_jobs(std::vector<job>& jobs);
 
   const cache_config config_;
-  const clock_fn clock_;
+  const clock_ptr clock_;  // never null
   std::unique_ptr<memory_tier> memory_;
   std::unique_ptr<disk_tier> disk_;
   std::unique_ptr<redis_tier> redis_read_;   // owner thread
