@@ -38,6 +38,7 @@
 #include "cache/key.hpp"
 #include "cache/memory_tier.hpp"
 #include "cache/redis_tier.hpp"
+#include "core/config.hpp"
 #include "core/error.hpp"
 #include "core/snapshot_board.hpp"
 
@@ -67,6 +68,10 @@ struct cache_config {
 
 // Checks every bound; returns the config unchanged or errc::bad_config naming the key.
 tb::expected<cache_config> validate(cache_config config);
+
+// The cache settings of a daemon config snapshot (its [cache] keys; see core/config.cpp). Pure.
+// The result still goes through validate() (the schema's bounds already keep it valid).
+cache_config cache_config_of(const core::config& cfg);
 
 struct cache_stats {
   bool enabled = false;
