@@ -212,22 +212,46 @@ Tensor apply_rotary(const Tensor& x, const Tensor& cos, const Tensor& sin) {
 }
 
 // Attention of queries q [R, H, Lq, hd] over
-//  - a shared prefix kp, vp [H, Lp, hd] (one copy for all R rows; optional), then
+//  - shared prefixes kp, vp [Bp, H, Lp, hd] (optional): with Bp == 1 one copy serves all R rows;
+//    with Bp > 1 (several series stacked) `seg` gives how many consecutive rows of q belong to
+//    each prefix (sum = R), and each segment attends to its own prefix only; then
 //  - per-row keys ks, vs [R, H, Ls, hd] (optional); with `causal`, query j sees ks[..., :Ls-Lq+j+1].
-// Returns [R, Lq, H * hd]. Softmax in float32.
+// Returns [R, Lq, H * hd]. Softmax in float32. A segment computes exactly what it computes alone
+// (the same bmm shapes over the same data), so stacking series changes no prefix score.
 Tensor attention(const Tensor& q, const Tensor& kp, const Tensor& vp, const Tensor& ks, const Tensor& vs,
-                 bool causal) {
+                 bool causal, const std::vector<std::int64_t>* seg = nullptr) {
   const auto R = q.size(0), H = q.size(1), Lq = q.size(2), hd = q.size(3);
   const double scale = 1.0 / std::sqrt(static_cast<double>(hd));
-  const bool has_p = kp.defined() && kp.size(1) > 0;
+  const bool has_p = kp.defined() && kp.size(2) > 0;
   const bool has_s = ks.defined() && ks.size(2) > 0;
-  const auto Lp = has_p ? kp.size(1) : 0;
+  const auto Lp = has_p ? kp.size(2) : 0;
+  const auto Bp = has_p ? kp.size(0) : 0;
+  if (has_p && Bp > 1) {
+    std::int64_t total = 0;
+    if (seg) for (auto c : *seg) total += c;
+    if (!seg || static_cast<std::int64_t>(seg->size()) != Bp || total != R) {
+      throw tb::exception(errc::internal, "attention: row segments do not match the stacked prefixes");
+    }
+  }
   std::vector<Tensor> parts;
-  Tensor qh;
   if (has_p) {
-    qh = q.transpose(0, 1).reshape({H, R * Lq, hd});
-    Tensor sp = at::bmm(qh, kp.transpose(1, 2)).mul_(scale);  // [H, R*Lq, Lp]
-    parts.push_back(sp.view({H, R, Lq, Lp}).permute({1, 0, 2, 3}));
+    if (Bp == 1) {
+      Tensor qh = q.transpose(0, 1).reshape({H, R * Lq, hd});
+      Tensor sp = at::bmm(qh, kp.select(0, 0).transpose(1, 2)).mul_(scale);  // [H, R*Lq, Lp]
+      parts.push_back(sp.view({H, R, Lq, Lp}).permute({1, 0, 2, 3}));
+    } else {
+      std::vector<Tensor> sps;
+      std::int64_t r0 = 0;
+      for (std::int64_t b = 0; b < Bp; ++b) {
+        const auto cnt = (*seg)[static_cast<std::size_t>(b)];
+        if (cnt == 0) continue;
+        Tensor qh = q.narrow(0, r0, cnt).transpose(0, 1).reshape({H, cnt * Lq, hd});
+        Tensor sp = at::bmm(qh, kp.select(0, b).transpose(1, 2)).mul_(scale);
+        sps.push_back(sp.view({H, cnt, Lq, Lp}).permute({1, 0, 2, 3}));
+        r0 += cnt;
+      }
+      parts.push_back(sps.size() == 1 ? sps[0] : at::cat(sps, 0));
+    }
   }
   if (has_s) {
     Tensor ss = at::matmul(q, ks.transpose(-2, -1)).mul_(scale);  // [R, H, Lq, Ls]
@@ -242,8 +266,21 @@ Tensor attention(const Tensor& q, const Tensor& kp, const Tensor& vp, const Tens
   Tensor probs = at::softmax(scores, -1, at::kFloat).to(q.scalar_type());
   Tensor out;
   if (has_p) {
-    Tensor pp = probs.narrow(3, 0, Lp).permute({1, 0, 2, 3}).reshape({H, R * Lq, Lp});
-    out = at::bmm(pp, vp).view({H, R, Lq, hd}).permute({1, 0, 2, 3});
+    if (Bp == 1) {
+      Tensor pp = probs.narrow(3, 0, Lp).permute({1, 0, 2, 3}).reshape({H, R * Lq, Lp});
+      out = at::bmm(pp, vp.select(0, 0)).view({H, R, Lq, hd}).permute({1, 0, 2, 3});
+    } else {
+      std::vector<Tensor> os;
+      std::int64_t r0 = 0;
+      for (std::int64_t b = 0; b < Bp; ++b) {
+        const auto cnt = (*seg)[static_cast<std::size_t>(b)];
+        if (cnt == 0) continue;
+        Tensor pp = probs.narrow(0, r0, cnt).narrow(3, 0, Lp).permute({1, 0, 2, 3}).reshape({H, cnt * Lq, Lp});
+        os.push_back(at::bmm(pp, vp.select(0, b)).view({H, cnt, Lq, hd}).permute({1, 0, 2, 3}));
+        r0 += cnt;
+      }
+      out = os.size() == 1 ? os[0] : at::cat(os, 0);
+    }
   }
   if (has_s) {
     Tensor os = at::matmul(probs.narrow(3, Lp, probs.size(3) - Lp), vs);
@@ -257,13 +294,14 @@ Tensor split_heads(const Tensor& x, std::int64_t heads, std::int64_t hd) {
 }
 
 // Runs the blocks of `st` on x [R, Lq, d], whose first token sits at window position pos0.
-// prefix: keys/values of a shared prefix at positions 0..Lp-1 (rows of size 1), optional.
+// prefix: keys/values of shared prefixes at positions 0..Lp-1 ([Bp, H, Lp, hd]), optional; with
+//       Bp > 1, `seg` says how many consecutive rows of x use each (see attention()).
 // rows: per-row keys/values at positions Lp..pos0-1 (optional); when given, the new tokens' keys
 //       and values are appended to it.
 // kv_only_last: the last block only produces its keys and values (its output is unread); the
 //       function then returns an undefined tensor.
 Tensor run_stack(const stack_w& st, Tensor x, std::int64_t pos0, const kv_t* prefix, kv_t* rows,
-                 bool kv_only_last = false) {
+                 bool kv_only_last = false, const std::vector<std::int64_t>* seg = nullptr) {
   const auto Lq = x.size(1);
   const auto [cos, sin] = rotary_tables(st.inv_freq, pos0, Lq, x.scalar_type());
   const auto nb = st.blocks.size();
@@ -291,10 +329,10 @@ Tensor run_stack(const stack_w& st, Tensor x, std::int64_t pos0, const kv_t* pre
     Tensor q = apply_rotary(qkv[0], cos, sin);
     Tensor kp, vp;
     if (prefix) {
-      kp = prefix->k[l].select(0, 0);
-      vp = prefix->v[l].select(0, 0);
+      kp = prefix->k[l];
+      vp = prefix->v[l];
     }
-    x = x + b.o(attention(q, kp, vp, k, v, /*causal=*/true));
+    x = x + b.o(attention(q, kp, vp, k, v, /*causal=*/true, seg));
     const Tensor h2 = rms_norm(x, b.norm2);
     const auto gate = at::linear(h2, b.w13).chunk(2, -1);  // w1 x, w3 x
     x = x + at::linear(at::silu(gate[0]) * gate[1], b.w2);
@@ -472,20 +510,22 @@ struct kronos_model::impl {
   Tensor dep_heads(const Tensor& x) const { return split_heads(x, 4, info.predictor.d_model / 4); }
 
   // s2 logits [R, V2] for rows whose chosen s1 is `s1` [R], last normed hidden `last` [R, d], and
-  // dependency keys/values: shared prefix (rows of 1, optional) and per-row (optional).
-  Tensor s2_logits(const Tensor& s1, const Tensor& last, const kv_t& dep_prefix, const kv_t& dep_rows) const {
+  // dependency keys/values: shared prefixes ([Bp, ...], rows segmented by `seg` when Bp > 1;
+  // optional) and per-row (optional).
+  Tensor s2_logits(const Tensor& s1, const Tensor& last, const kv_t& dep_prefix, const kv_t& dep_rows,
+                   const std::vector<std::int64_t>* seg = nullptr) const {
     Tensor sib = at::embedding(pred.emb_s1, s1.view({-1, 1}));  // [R, 1, d], no sqrt(d) scale
     Tensor q = dep_heads(pred.dep_q(sib));
     Tensor kp, vp, ks, vs;
     if (!dep_prefix.k.empty()) {
-      kp = dep_prefix.k[0].select(0, 0);
-      vp = dep_prefix.v[0].select(0, 0);
+      kp = dep_prefix.k[0];
+      vp = dep_prefix.v[0];
     }
     if (!dep_rows.k.empty()) {
       ks = dep_rows.k[0];
       vs = dep_rows.v[0];
     }
-    Tensor a = pred.dep_o(attention(q, kp, vp, ks, vs, /*causal=*/false)).squeeze(1);  // [R, d]
+    Tensor a = pred.dep_o(attention(q, kp, vp, ks, vs, /*causal=*/false, seg)).squeeze(1);  // [R, d]
     return pred.proj_s2(rms_norm(last + a, pred.dep_norm));
   }
 
@@ -575,26 +615,94 @@ struct kronos_model::impl {
     return s;
   }
 
-  // Ours: exact, cached. Returns the averaged decoded rows [pred_len, 6] (normalised space).
+  // Draws of one step for rows [S_tot] of stacked series: consecutive series with the same
+  // sampling parameters sample together (the common case: one call for the whole group).
+  // Row-wise the result is what each series draws alone: the filters and the inverse-CDF
+  // search are per row, and the uniforms are the series' own.
+  struct sample_run {
+    std::int64_t row0 = 0, rows = 0;
+    double temperature = 1;
+    int top_k = 0;
+    double top_p = 1;
+  };
+  static Tensor sample_runs(const Tensor& logits, const std::vector<sample_run>& runs, const Tensor& u) {
+    if (runs.size() == 1) return sample_tokens(logits, runs[0].temperature, runs[0].top_k, runs[0].top_p, u);
+    std::vector<Tensor> parts;
+    for (const auto& r : runs) {
+      parts.push_back(sample_tokens(logits.narrow(0, r.row0, r.rows), r.temperature, r.top_k, r.top_p,
+                                    u.narrow(0, r.row0, r.rows)));
+    }
+    return at::cat(parts, 0);
+  }
+
+  // Ours: exact, cached, for a group of series stacked into the same tensors. Every series of the
+  // group has the same history length n, pred_len and max_context (so the same window schedule:
+  // the same prefix lengths at every step); sample_count and the sampling parameters may differ.
+  // Returns per series the averaged decoded rows [pred_len, 6] (normalised space).
+  //
+  // Rows are series-major. The shared history prefix of each series is computed once per window
+  // position for the whole group ([B, Lp] in one pass); per-path work of all series runs in one
+  // pass ([U_total, i]); prefix attention is segmented so every path attends to its own series'
+  // prefix only (attention()). Sampling uses each series' own uniforms, so a series' result does
+  // not depend on its neighbours (beyond float rounding of the larger GEMMs).
   //
   // Samples of a series share the history; samples that drew the same tokens so far share their
   // whole window. So the state is kept per distinct token path ("path"), not per sample: U <= S
   // paths [U, i] with `inv` [S] mapping each sample to its path. The transformer runs once per
   // path; sampling runs per sample with its own draws. Identical inputs give identical outputs,
   // so this changes nothing but the work (on CUDA, where finding the distinct paths would need a
-  // host synchronisation per step, every sample is its own path).
-  Tensor generate_cached(const series& s) const {
-    const std::int64_t n = s.n, S = s.p.sample_count, C = s.p.max_context, P = s.p.pred_len;
+  // host synchronisation per step, every sample is its own path). Paths stay grouped by series
+  // (sorted unique keys lead with the parent path), so `pseg` (paths per series) segments them.
+  std::vector<Tensor> generate_cached(const std::vector<const series*>& g) const {
+    const auto B = static_cast<std::int64_t>(g.size());
+    const std::int64_t n = g[0]->n, C = g[0]->p.max_context, P = g[0]->p.pred_len;
+    for (const series* s : g) {
+      if (s->n != n || s->p.max_context != C || s->p.pred_len != P) {
+        throw tb::exception(errc::internal, "generate_cached: a group needs equal lengths, pred_len and max_context");
+      }
+    }
     const std::int64_t V2 = std::int64_t{1} << info.predictor.s2_bits;
     const std::int64_t V12 = (std::int64_t{1} << info.predictor.s1_bits) * V2;
     const bool dedup = !device.is_cuda();
-    Tensor h1, h2;
-    std::tie(h1, h2) = encode(s.x);  // [1, n], once per series
-    h1 = h1.squeeze(0);
-    h2 = h2.squeeze(0);
-    Tensor g1 = at::empty({1, 0}, lopts()), g2 = at::empty({1, 0}, lopts());  // paths [U, i]
-    Tensor inv = at::zeros({S}, lopts());                                        // sample -> path
-    kv_t pre, rows, dep_pre, dep_rows;  // rows, dep_rows: per path
+    // Samples: series-major offsets; runs of equal sampling parameters.
+    std::vector<std::int64_t> sseg(static_cast<std::size_t>(B)), soff(static_cast<std::size_t>(B));
+    std::vector<sample_run> runs;
+    std::int64_t S = 0;
+    for (std::int64_t b = 0; b < B; ++b) {
+      const auto& p = g[static_cast<std::size_t>(b)]->p;
+      soff[static_cast<std::size_t>(b)] = S;
+      sseg[static_cast<std::size_t>(b)] = p.sample_count;
+      if (!runs.empty() && runs.back().temperature == p.temperature && runs.back().top_k == p.top_k &&
+          runs.back().top_p == p.top_p) {
+        runs.back().rows += p.sample_count;
+      } else {
+        runs.push_back({S, p.sample_count, p.temperature, p.top_k, p.top_p});
+      }
+      S += p.sample_count;
+    }
+    Tensor h1, h2, stamps, u;
+    if (B == 1) {
+      std::tie(h1, h2) = encode(g[0]->x);  // [1, n], once per series
+      stamps = g[0]->stamps.unsqueeze(0);
+      u = g[0]->u;
+    } else {
+      std::vector<Tensor> xs, sts, us;
+      for (const series* s : g) {
+        xs.push_back(s->x);
+        sts.push_back(s->stamps);
+        us.push_back(s->u);
+      }
+      std::tie(h1, h2) = encode(at::cat(xs, 0));  // [B, n]
+      stamps = at::stack(sts, 0);                 // [B, n + P, 5]
+      u = at::cat(us, 2);                         // [P, 2, S]
+    }
+    const std::vector<std::int64_t>* bseg = &sseg;  // unused when B == 1
+    Tensor sser = at::repeat_interleave(at::arange(B, lopts()), at::tensor(sseg, at::kLong).to(device));  // sample -> series
+    Tensor g1 = at::empty({B, 0}, lopts()), g2 = at::empty({B, 0}, lopts());  // paths [U, i]
+    Tensor pser = at::arange(B, lopts());                                     // path -> series
+    std::vector<std::int64_t> pseg(static_cast<std::size_t>(B), 1);           // paths per series
+    Tensor inv = sser;                                                        // sample -> path
+    kv_t pre, rows, dep_pre, dep_rows;  // pre, dep_pre: per series; rows, dep_rows: per path
     std::int64_t ws_prev = -1;
     for (std::int64_t i = 0; i < P; ++i) {
       const std::int64_t cur = n + i;
@@ -602,54 +710,64 @@ struct kronos_model::impl {
       const std::int64_t Lp = n - ws;  // history tokens in the window (>= 1 since pred_len <= C)
       Tensor last;                     // [U, d] final normed hidden at the window's end, per path
       if (ws != ws_prev) {
-        // (Re)compute the shared prefix once for the series: history tokens ws..n-1 at 0..Lp-1.
+        // (Re)compute the shared prefixes once per series: history tokens ws..n-1 at 0..Lp-1.
         pre = kv_t();
         dep_pre = kv_t();
         rows = kv_t();
         dep_rows = kv_t();
-        Tensor xp = embed(h1.narrow(0, ws, Lp).unsqueeze(0), h2.narrow(0, ws, Lp).unsqueeze(0),
-                          s.stamps.narrow(0, ws, Lp).unsqueeze(0));
-        Tensor hp = rms_norm(run_stack(pred.tr, xp, 0, nullptr, &pre), pred.norm);  // [1, Lp, d]
+        Tensor xp = embed(h1.narrow(1, ws, Lp), h2.narrow(1, ws, Lp), stamps.narrow(1, ws, Lp));
+        Tensor hp = rms_norm(run_stack(pred.tr, xp, 0, nullptr, &pre), pred.norm);  // [B, Lp, d]
         append_dep(dep_pre, hp);
         if (i == 0) {
-          last = hp.select(1, Lp - 1);  // [1, d]: the single empty path
+          last = hp.select(1, Lp - 1);  // [B, d]: each series' single empty path
         } else {
-          // Every path's generated tokens n..cur-1, at positions Lp..Lp+i-1, over the prefix.
-          Tensor xs = embed(g1, g2, s.stamps.narrow(0, n, i).unsqueeze(0));
-          Tensor hs = rms_norm(run_stack(pred.tr, xs, Lp, &pre, &rows), pred.norm);  // [U, i, d]
+          // Every path's generated tokens n..cur-1, at positions Lp..Lp+i-1, over its prefix.
+          Tensor st = stamps.narrow(1, n, i);
+          Tensor xs = embed(g1, g2, B == 1 ? st : st.index_select(0, pser));
+          Tensor hs = rms_norm(run_stack(pred.tr, xs, Lp, &pre, &rows, false, &pseg), pred.norm);  // [U, i, d]
           append_dep(dep_rows, hs);
           last = hs.select(1, i - 1);
         }
       } else {
         // Window did not move: one new token per path at position cur-1 (KV cache).
-        Tensor xs = embed(g1.narrow(1, i - 1, 1), g2.narrow(1, i - 1, 1), s.stamps.narrow(0, cur - 1, 1).unsqueeze(0));
-        Tensor hs = rms_norm(run_stack(pred.tr, xs, cur - 1 - ws, &pre, &rows), pred.norm);  // [U, 1, d]
+        Tensor st = stamps.narrow(1, cur - 1, 1);
+        Tensor xs = embed(g1.narrow(1, i - 1, 1), g2.narrow(1, i - 1, 1), B == 1 ? st : st.index_select(0, pser));
+        Tensor hs = rms_norm(run_stack(pred.tr, xs, cur - 1 - ws, &pre, &rows, false, &pseg), pred.norm);  // [U, 1, d]
         append_dep(dep_rows, hs);
         last = hs.select(1, 0);
       }
       ws_prev = ws;
       // s1: projection at the last position only, once per path; draws per sample.
       Tensor l1 = pred.proj_s1(last).index_select(0, inv);  // [S, V1]
-      Tensor t1 = sample_tokens(l1, s.p.temperature, s.p.top_k, s.p.top_p, s.u.select(0, i).select(0, 0));
+      Tensor t1 = sample_runs(l1, runs, u.select(0, i).select(0, 0));
       kv_t dep_s;
       if (!dep_rows.k.empty()) dep_s = kv_t{{dep_rows.k[0].index_select(0, inv)}, {dep_rows.v[0].index_select(0, inv)}};
-      Tensor t2 = sample_tokens(s2_logits(t1, last.index_select(0, inv), dep_pre, dep_s), s.p.temperature, s.p.top_k,
-                                s.p.top_p, s.u.select(0, i).select(0, 1));
+      Tensor t2 = sample_runs(s2_logits(t1, last.index_select(0, inv), dep_pre, dep_s, bseg), runs,
+                              u.select(0, i).select(0, 1));
       // The paths of length i + 1: (parent path, s1, s2), distinct ones only.
       Tensor parent, n1, n2;
       if (dedup) {
         Tensor key = inv * V12 + t1 * V2 + t2;
-        auto u = at::_unique2(key, /*sorted=*/true, /*return_inverse=*/true, /*return_counts=*/false);
-        Tensor uk = std::get<0>(u);
-        inv = std::get<1>(u).view({S});
+        auto uq = at::_unique2(key, /*sorted=*/true, /*return_inverse=*/true, /*return_counts=*/false);
+        Tensor uk = std::get<0>(uq);
+        inv = std::get<1>(uq).view({S});
         parent = at::div(uk, V12, "floor");
         n1 = at::div(at::remainder(uk, V12), V2, "floor");
         n2 = at::remainder(uk, V2);
+        pser = pser.index_select(0, parent);  // non-decreasing: parents sorted, paths grouped by series
+        if (B > 1) {
+          Tensor cnt = at::bincount(pser, {}, B).to(at::kCPU).contiguous();
+          pseg.assign(cnt.data_ptr<std::int64_t>(), cnt.data_ptr<std::int64_t>() + B);
+        } else {
+          pseg[0] = uk.size(0);
+        }
       } else {
         parent = inv;
         n1 = t1;
         n2 = t2;
         inv = at::arange(S, lopts());
+        pser = sser;
+        pseg = sseg;
       }
       g1 = at::cat({g1.index_select(0, parent), n1.view({-1, 1})}, 1);
       g2 = at::cat({g2.index_select(0, parent), n2.view({-1, 1})}, 1);
@@ -661,18 +779,28 @@ struct kronos_model::impl {
         for (auto& t : dep_rows.v) t = t.index_select(0, parent);
       }
     }
-    // Tokenizer decode of the last min(n + P, C) tokens; the shared history part once, then each
-    // distinct path; averaged over the samples (each path weighted by its samples).
+    rows = kv_t();
+    dep_rows = kv_t();
+    pre = kv_t();
+    dep_pre = kv_t();
+    // Tokenizer decode of the last min(n + P, C) tokens; the shared history parts once per series,
+    // then each distinct path; averaged over each series' samples (each path weighted by its
+    // samples).
     const std::int64_t Cd = std::min(n + P, C);
     const std::int64_t Lh = Cd - P;  // history tokens in the decode window
     kv_t dpre;
     if (Lh > 0 && !tok.dec.blocks.empty()) {
-      Tensor zp = tok.post_quant_embed(codes(h1.narrow(0, n - Lh, Lh).unsqueeze(0), h2.narrow(0, n - Lh, Lh).unsqueeze(0)));
+      Tensor zp = tok.post_quant_embed(codes(h1.narrow(1, n - Lh, Lh), h2.narrow(1, n - Lh, Lh)));  // [B, Lh, d]
       run_stack(tok.dec, zp, 0, nullptr, &dpre, /*kv_only_last=*/true);
     }
     Tensor z = tok.post_quant_embed(codes(g1, g2));  // [U, P, d]
-    if (!tok.dec.blocks.empty()) z = run_stack(tok.dec, z, Lh, Lh > 0 ? &dpre : nullptr, nullptr);
-    return tok.head(z).index_select(0, inv).mean(0);  // [P, 6]
+    if (!tok.dec.blocks.empty()) z = run_stack(tok.dec, z, Lh, Lh > 0 ? &dpre : nullptr, nullptr, false, &pseg);
+    Tensor dec = tok.head(z).index_select(0, inv);  // [S, P, 6]
+    std::vector<Tensor> out;
+    for (std::int64_t b = 0; b < B; ++b) {
+      out.push_back(dec.narrow(0, soff[static_cast<std::size_t>(b)], sseg[static_cast<std::size_t>(b)]).mean(0));  // [P, 6]
+    }
+    return out;
   }
 
   // Plain port of the reference: every step recomputes the whole window for every sample.
@@ -867,15 +995,47 @@ tb::expected<std::vector<core::forecast>> kronos_model::generate(const std::vect
   out.reserve(batch.size());
   try {
     c10::InferenceMode guard;
-    // Series run one after another; each batches its samples. Results depend only on the
-    // series itself (its own draws), never on its neighbours.
+    // Series with the same history length, pred_len and max_context share a window schedule and
+    // are stacked into one computation (generate_cached), in groups of at most
+    // generate_options::max_group_rows samples; the others form their own groups. Results depend
+    // only on the series itself (its own draws), never on its neighbours (up to float rounding).
+    std::vector<impl::series> prepared;
+    prepared.reserve(batch.size());
     for (std::size_t b = 0; b < batch.size(); ++b) {
-      const auto& w = batch[b];
       const std::vector<core::bar_stamp>* fut =
           b < options.future_stamps.size() && !options.future_stamps[b].empty() ? &options.future_stamps[b] : nullptr;
-      const auto s = m.prepare(w, fut, true);
-      Tensor rows = options.mode == generation_mode::plain ? m.generate_plain(s) : m.generate_cached(s);
-      rows = rows.to(at::kCPU, at::kDouble).contiguous();  // the only host synchronisation
+      prepared.push_back(m.prepare(batch[b], fut, true));
+    }
+    std::vector<Tensor> result(batch.size());
+    if (options.mode == generation_mode::plain) {
+      for (std::size_t b = 0; b < batch.size(); ++b) result[b] = m.generate_plain(prepared[b]);
+    } else {
+      std::vector<bool> done(batch.size(), false);
+      for (std::size_t b = 0; b < batch.size(); ++b) {
+        if (done[b]) continue;
+        std::vector<std::size_t> members;
+        std::int64_t rows = 0;
+        for (std::size_t c = b; c < batch.size(); ++c) {
+          if (done[c] || prepared[c].n != prepared[b].n || prepared[c].p.pred_len != prepared[b].p.pred_len ||
+              prepared[c].p.max_context != prepared[b].p.max_context) {
+            continue;
+          }
+          const std::int64_t r = prepared[c].p.sample_count;
+          if (!members.empty() && options.max_group_rows > 0 && rows + r > options.max_group_rows) continue;
+          members.push_back(c);
+          rows += r;
+          done[c] = true;
+        }
+        std::vector<const impl::series*> group;
+        for (auto c : members) group.push_back(&prepared[c]);
+        auto rs = m.generate_cached(group);
+        for (std::size_t k = 0; k < members.size(); ++k) result[members[k]] = std::move(rs[k]);
+      }
+    }
+    for (std::size_t b = 0; b < batch.size(); ++b) {
+      const auto& w = batch[b];
+      const auto& s = prepared[b];
+      Tensor rows = result[b].to(at::kCPU, at::kDouble).contiguous();  // host synchronisation
       const double* r = rows.data_ptr<double>();
       core::forecast f;
       for (int i = 0; i < w.params.pred_len; ++i) {

@@ -54,6 +54,11 @@ struct generate_options {
   // the stamps of the bars it has generated once they are in its window. Missing or empty entries
   // are extrapolated from the history with future_stamps() (bar_calendar.hpp).
   std::vector<std::vector<core::bar_stamp>> future_stamps;
+  // Cached mode stacks the series of a call that share history length, pred_len and max_context
+  // into one computation (larger GEMMs, fewer passes). A group holds at most this many rows
+  // (samples, summed over its series; a single larger series runs alone): it bounds the memory
+  // of the stacked KV caches and activations. 0: no limit. 1: every series alone.
+  std::int64_t max_group_rows = 3072;
 };
 
 // Token ids of a sequence (one pair per bar).
