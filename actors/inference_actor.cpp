@@ -135,6 +135,8 @@ caf::behavior inference_behavior(inference_actor* self, std::shared_ptr<inferenc
         publish(self);
         self->delayed_send(self, publish_interval, publish_atom::value);
       },
+      // The model serving now (the cache actor keys forecasts with it; a reload may change it).
+      [self](model_identity_atom) { return self->state.service->identity(); },
       [self](heartbeat_atom) { return caf::make_message(heartbeat_atom::value, ++self->state.beats); },
       [self](reload_atom, core::config_ptr next) {
         auto& st = self->state;

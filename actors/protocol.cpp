@@ -14,6 +14,7 @@ void register_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<window_answer>("tb_window_answer");
   cfg.add_message_type<std::vector<window_answer>>("tb_window_answers");
   cfg.add_message_type<forecast_reply>("tb_forecast_reply");
+  cfg.add_message_type<core::model_identity>("tb_model_identity");  // forecast cache
 }
 
 }  // namespace tb::actors

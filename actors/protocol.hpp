@@ -39,6 +39,11 @@ typename Inspector::result_type inspect(Inspector& f, forecast& x) {
   return f(caf::meta::type_name("forecast"), x.rows);
 }
 
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, model_identity& x) {
+  return f(caf::meta::type_name("model_identity"), x.checkpoint_hash, x.dtype, x.compile);
+}
+
 }  // namespace tb::core
 
 namespace tb::actors {
@@ -94,6 +99,29 @@ typename Inspector::result_type inspect(Inspector& f, window_answer& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, forecast_reply& x) {
   return f(caf::meta::type_name("forecast_reply"), x.answers);
+}
+
+// --- forecast cache (symbol actors -> cache actor -> inference actor) -------------------------
+// The cache actor speaks the inference protocol above: (forecast_atom, forecast_request) ->
+// forecast_reply, one answer per window, in order. It sets every window's seed from its cache key
+// (cache::seed_of), answers hits itself and forwards the misses to the inference actor in one
+// request. A window whose priority is `live` is cached as a live window (ttl), a `backfill`
+// window as closed history (history_ttl). See actors/README.md.
+//
+// (model_identity_atom) -> (core::model_identity): the model the inference actor serves now
+// (checkpoint content hash, dtype, compile flag): part of every cache key.
+using model_identity_atom = caf::atom_constant<caf::atom("model_id")>;
+
+// Registry names (caf::actor_system::registry()): the daemon puts the CURRENT handle of each
+// actor under its name and puts it again after a supervisor restart. Symbol actors look up
+// `forecaster_name` (the cache actor) to ask for forecasts; the cache actor looks up
+// `inference_name` for each batch of misses, so both follow restarts.
+constexpr caf::atom_value forecaster_name = caf::atom("forecaster");
+constexpr caf::atom_value inference_name = caf::atom("inference");
+
+// The actor registered under `name`, or an invalid handle when none is.
+inline caf::actor lookup_actor(caf::actor_system& sys, caf::atom_value name) {
+  return caf::actor_cast<caf::actor>(sys.registry().get(name));
 }
 
 // Registers every message type that may cross the middleman. Call on each actor_system_config.

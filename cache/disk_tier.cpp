@@ -95,7 +95,7 @@ bool is_tmp_name(const std::string& name) {
 
 }  // namespace
 
-disk_tier::disk_tier(disk_config config, clock_fn clock)
+disk_tier::disk_tier(disk_config config, clock_ptr clock)
     : config_(std::move(config)), clock_(std::move(clock)), log_(config_.log_interval) {
   std::error_code ec;
   fs::create_directories(config_.dir, ec);
@@ -211,7 +211,7 @@ std::optional<entry> disk_tier::read_one(const digest& key, tb::error* err) {
   }
   decode_result d = decode_entry(bytes, &key);
   if (d.status == decode_status::ok) {
-    if (d.value.expired(clock_())) {
+    if (d.value.expired(now_ms(*clock_))) {
       remove_file(key);
       counters_.expired.fetch_add(1, std::memory_order_relaxed);
       counters_.misses.fetch_add(1, std::memory_order_relaxed);
@@ -236,7 +236,7 @@ std::optional<entry> disk_tier::read_one(const digest& key, tb::error* err) {
 }
 
 lookup disk_tier::get(const digest& key) {
-  scoped_latency t(counters_.latency);
+  core::scoped_latency t(counters_.latency);
   tb::error err;
   auto r = read_one(key, &err);
   if (!r && !err.message.empty()) return err;
@@ -244,7 +244,7 @@ lookup disk_tier::get(const digest& key) {
 }
 
 lookups disk_tier::get_many(const std::vector<digest>& keys) {
-  scoped_latency t(counters_.latency);
+  core::scoped_latency t(counters_.latency);
   std::vector<std::optional<entry>> out;
   out.reserve(keys.size());
   for (const auto& k : keys) {
@@ -368,7 +368,7 @@ tb::expected<std::size_t> disk_tier::clear() {
 
 verify_report disk_tier::verify(bool remove) {
   verify_report rep;
-  const std::int64_t now = clock_();
+  const std::int64_t now = now_ms(*clock_);
   auto problem = [&](const fs::path& p, const std::string& why) {
     if (rep.problems.size() < 100) rep.problems.push_back(p.string() + ": " + why);
   };

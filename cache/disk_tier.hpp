@@ -27,7 +27,6 @@
 #include <string>
 #include <unordered_map>
 
-#include "cache/clock.hpp"
 #include "cache/log_throttle.hpp"
 #include "cache/tier.hpp"
 
@@ -56,7 +55,7 @@ class disk_tier final : public tier {
  public:
   // Creates the directory if needed and indexes the files in it (one stat per file).
   // Never fails: an unusable directory makes the tier degraded.
-  disk_tier(disk_config config, clock_fn clock);
+  disk_tier(disk_config config, clock_ptr clock);
 
   const char* name() const override { return "disk"; }
   lookup get(const digest& key) override;
@@ -92,7 +91,7 @@ class disk_tier final : public tier {
   void evict();
 
   const disk_config config_;
-  const clock_fn clock_;
+  const clock_ptr clock_;  // never null; shared with the other tiers
   mutable std::mutex mu_;
   std::unordered_map<digest, file_info, digest_hash> index_;  // guarded by mu_
   std::map<std::uint64_t, digest> by_rank_;                   // guarded by mu_

@@ -1,13 +1,27 @@
 #pragma once
 // A cache entry: the forecast rows plus when it was made, when it expires and what kind of window
 // produced it; and the TTL policy that turns a window kind into an expiry.
+#include <chrono>
 #include <cstdint>
+#include <memory>
 #include <string>
 
 #include "cache/key.hpp"
+#include "core/clock.hpp"
 #include "core/forecast.hpp"
 
 namespace tb::cache {
+
+// The injected clock (core/clock.hpp: wall_clock live, sim_clock in tests and replays). Entry
+// creation and expiry (TTL) read ONLY this clock. The facade, its tiers and its write-behind
+// thread share one, so it is held by shared_ptr and read from any thread. Latency and the Redis
+// reconnect backoff are about real elapsed time and read std::chrono::steady_clock instead.
+using clock_ptr = std::shared_ptr<const core::clock>;
+
+// Milliseconds since the Unix epoch (UTC) on `c`, rounded towards negative infinity.
+inline std::int64_t now_ms(const core::clock& c) {
+  return std::chrono::floor<std::chrono::milliseconds>(c.now().time_since_epoch()).count();
+}
 
 // live: the window's newest bar may still change (the current, unfinished bar).
 // closed: every bar of the window is final; the forecast can never change.

@@ -54,7 +54,38 @@ tb::expected<cache_config> validate(cache_config c) {
   return c;
 }
 
-forecast_cache::forecast_cache(cache_config config, clock_fn clock)
+cache_config cache_config_of(const core::config& cfg) {
+  using ms = std::chrono::milliseconds;
+  cache_config c;
+  c.enabled = cfg.cache_enabled;
+  c.decimals = static_cast<int>(cfg.cache_decimals);
+  c.ttl_s = cfg.cache_ttl_s;
+  c.history_ttl_s = cfg.cache_history_ttl_s;
+  c.memory_enabled = cfg.cache_memory_enabled;
+  c.memory_max_mb = static_cast<std::uint64_t>(cfg.cache_memory_max_mb);
+  c.disk_enabled = cfg.cache_disk_enabled;
+  c.dir = cfg.cache_dir;
+  c.max_size_mb = static_cast<std::uint64_t>(cfg.cache_max_size_mb);
+  c.disk_retry_after = ms(cfg.cache_disk_retry_ms);
+  c.redis_enabled = cfg.cache_redis_enabled;
+  c.redis.host = cfg.cache_redis_host;
+  c.redis.port = static_cast<int>(cfg.cache_redis_port);
+  c.redis.username = cfg.cache_redis_username;
+  c.redis.password = cfg.cache_redis_password;
+  c.redis.db = static_cast<int>(cfg.cache_redis_db);
+  c.redis.key_prefix = cfg.cache_redis_key_prefix;
+  c.redis.connect_timeout = ms(cfg.cache_redis_connect_timeout_ms);
+  c.redis.command_timeout = ms(cfg.cache_redis_command_timeout_ms);
+  c.redis.backoff_initial = ms(cfg.cache_redis_backoff_initial_ms);
+  c.redis.backoff_max = ms(cfg.cache_redis_backoff_max_ms);
+  c.redis.log_interval = ms(cfg.cache_log_interval_ms);
+  c.write_queue_max = static_cast<std::size_t>(cfg.cache_write_queue_max);
+  c.write_batch_max = static_cast<std::size_t>(cfg.cache_write_batch_max);
+  c.log_interval = ms(cfg.cache_log_interval_ms);
+  return c;
+}
+
+forecast_cache::forecast_cache(cache_config config, clock_ptr clock)
     : config_(std::move(config)), clock_(std::move(clock)) {
   if (!config_.enabled) return;
   if (config_.memory_enabled)
@@ -184,7 +215,7 @@ tb::expected<std::size_t> forecast_cache::put_many(std::vector<put_request> requ
   if (!config_.enabled) return std::size_t{0};
   for (const auto& r : requests)
     if (auto err = check_forecast(r.value)) return *err;
-  const std::int64_t now = clock_();
+  const std::int64_t now = now_ms(*clock_);
   const ttl_policy policy = config_.ttl();
   std::vector<entry> entries;
   entries.reserve(requests.size());

@@ -33,12 +33,12 @@
 
 #include <nlohmann/json.hpp>
 
-#include "cache/clock.hpp"
 #include "cache/disk_tier.hpp"
 #include "cache/entry.hpp"
 #include "cache/key.hpp"
 #include "cache/memory_tier.hpp"
 #include "cache/redis_tier.hpp"
+#include "core/config.hpp"
 #include "core/error.hpp"
 #include "core/snapshot_board.hpp"
 
@@ -68,6 +68,10 @@ struct cache_config {
 
 // Checks every bound; returns the config unchanged or errc::bad_config naming the key.
 tb::expected<cache_config> validate(cache_config config);
+
+// The cache settings of a daemon config snapshot (its [cache] keys; see core/config.cpp). Pure.
+// The result still goes through validate() (the schema's bounds already keep it valid).
+cache_config cache_config_of(const core::config& cfg);
 
 struct cache_stats {
   bool enabled = false;
@@ -103,7 +107,10 @@ struct put_request {
 class forecast_cache {
  public:
   // config must have passed validate(). Never fails: an unusable tier is degraded, not fatal.
-  explicit forecast_cache(cache_config config, clock_fn clock = system_clock());
+  // clock: the injected clock (core/clock.hpp) that stamps creation and expiry; read from the
+  // owner and the write-behind thread; never null (the wall clock when omitted).
+  explicit forecast_cache(cache_config config,
+                          clock_ptr clock = std::make_shared<const core::wall_clock>());
   ~forecast_cache();
   forecast_cache(const forecast_cache&) = delete;
   forecast_cache& operator=(const forecast_cache&) = delete;
@@ -163,7 +170,7 @@ class forecast_cache {
   void run_jobs(std::vector<job>& jobs);
 
   const cache_config config_;
-  const clock_fn clock_;
+  const clock_ptr clock_;  // never null
   std::unique_ptr<memory_tier> memory_;
   std::unique_ptr<disk_tier> disk_;
   std::unique_ptr<redis_tier> redis_read_;   // owner thread

@@ -2,7 +2,7 @@
 
 namespace tb::cache {
 
-memory_tier::memory_tier(std::size_t max_bytes, clock_fn clock)
+memory_tier::memory_tier(std::size_t max_bytes, clock_ptr clock)
     : max_bytes_(max_bytes), clock_(std::move(clock)) {}
 
 void memory_tier::remove_locked(list_t::iterator it) {
@@ -30,15 +30,15 @@ std::optional<entry> memory_tier::get_locked(const digest& key, std::int64_t now
 }
 
 lookup memory_tier::get(const digest& key) {
-  scoped_latency t(counters_.latency);
-  const std::int64_t now = clock_();
+  core::scoped_latency t(counters_.latency);
+  const std::int64_t now = now_ms(*clock_);
   std::lock_guard<std::mutex> lock(mu_);
   return get_locked(key, now);
 }
 
 lookups memory_tier::get_many(const std::vector<digest>& keys) {
-  scoped_latency t(counters_.latency);
-  const std::int64_t now = clock_();
+  core::scoped_latency t(counters_.latency);
+  const std::int64_t now = now_ms(*clock_);
   std::vector<std::optional<entry>> out;
   out.reserve(keys.size());
   std::lock_guard<std::mutex> lock(mu_);

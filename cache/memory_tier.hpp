@@ -8,7 +8,6 @@
 #include <mutex>
 #include <unordered_map>
 
-#include "cache/clock.hpp"
 #include "cache/tier.hpp"
 
 namespace tb::cache {
@@ -16,7 +15,7 @@ namespace tb::cache {
 class memory_tier final : public tier {
  public:
   // max_bytes: the budget for memory_footprint() of all entries (KRONOS_CACHE_MEMORY_MAX_MB).
-  memory_tier(std::size_t max_bytes, clock_fn clock);
+  memory_tier(std::size_t max_bytes, clock_ptr clock);
 
   const char* name() const override { return "memory"; }
   lookup get(const digest& key) override;
@@ -43,7 +42,7 @@ class memory_tier final : public tier {
   void remove_locked(list_t::iterator it);
 
   const std::size_t max_bytes_;
-  const clock_fn clock_;
+  const clock_ptr clock_;  // never null; shared with the other tiers
   mutable std::mutex mu_;
   list_t lru_;  // front = most recently used; guarded by mu_
   std::unordered_map<digest, list_t::iterator, digest_hash> index_;  // guarded by mu_

@@ -42,7 +42,7 @@ const char* to_string(redis_state s) {
 
 void redis_tier::reply_deleter::operator()(redisReply* r) const { freeReplyObject(r); }
 
-redis_tier::redis_tier(redis_config config, clock_fn clock)
+redis_tier::redis_tier(redis_config config, clock_ptr clock)
     : config_(std::move(config)),
       clock_(std::move(clock)),
       backoff_(config_.backoff_initial),
@@ -205,7 +205,7 @@ lookup redis_tier::get(const digest& key) {
 
 lookups redis_tier::get_many(const std::vector<digest>& keys) {
   if (keys.empty()) return std::vector<std::optional<entry>>{};
-  scoped_latency t(counters_.latency);
+  core::scoped_latency t(counters_.latency);
   tb::error err;
   if (!ensure_connected(&err)) {
     counters_.misses.fetch_add(keys.size(), std::memory_order_relaxed);
@@ -220,7 +220,7 @@ lookups redis_tier::get_many(const std::vector<digest>& keys) {
     counters_.misses.fetch_add(keys.size(), std::memory_order_relaxed);
     return err;
   }
-  const std::int64_t now = clock_();
+  const std::int64_t now = now_ms(*clock_);
   std::vector<std::optional<entry>> out;
   out.reserve(keys.size());
   std::vector<digest> to_delete;
@@ -249,7 +249,7 @@ tb::expected<std::size_t> redis_tier::put(const entry& e) { return put_many({e})
 tb::expected<std::size_t> redis_tier::put_many(const std::vector<entry>& es) {
   tb::error err;
   if (!ensure_connected(&err)) return err;
-  const std::int64_t now = clock_();
+  const std::int64_t now = now_ms(*clock_);
   std::size_t sent = 0;
   for (const auto& e : es) {
     std::string px;

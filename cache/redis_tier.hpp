@@ -23,7 +23,6 @@
 #include <memory>
 #include <string>
 
-#include "cache/clock.hpp"
 #include "cache/log_throttle.hpp"
 #include "cache/tier.hpp"
 
@@ -56,7 +55,7 @@ const char* to_string(redis_state s);
 class redis_tier final : public tier {
  public:
   // Connects lazily, on the first call (or connect()).
-  redis_tier(redis_config config, clock_fn clock);
+  redis_tier(redis_config config, clock_ptr clock);
   ~redis_tier() override;
   redis_tier(const redis_tier&) = delete;
   redis_tier& operator=(const redis_tier&) = delete;
@@ -100,7 +99,7 @@ class redis_tier final : public tier {
   void log_failure(const std::string& msg);
 
   const redis_config config_;
-  const clock_fn clock_;
+  const clock_ptr clock_;  // never null; shared with the other tiers
   redisContext* ctx_ = nullptr;  // owner thread
   std::chrono::milliseconds backoff_;
   std::chrono::steady_clock::time_point next_attempt_{};

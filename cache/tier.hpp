@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "cache/entry.hpp"
-#include "cache/histogram.hpp"
+#include "core/latency_histogram.hpp"
 #include "core/error.hpp"
 
 namespace tb::cache {
@@ -36,7 +36,7 @@ struct tier_stats {
 struct tier_counters {
   std::atomic<std::uint64_t> hits{0}, misses{0}, errors{0}, saves{0}, evictions{0}, expired{0},
       corrupt{0}, rejected{0};
-  latency_histogram latency;
+  core::latency_histogram latency;
 
   // Fills the counter fields of `s` (not name, state, entries, bytes).
   void fill(tier_stats& s) const;

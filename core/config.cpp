@@ -90,17 +90,56 @@ const std::vector<key_spec>& schema() {
       {"forecast.top_p", &config::top_p, "nucleus mass; 1 = off; ignored when top_k > 0", nullptr, 1e-6, 1},
       {"forecast.sample_count", &config::sample_count, "samples averaged per forecast", nullptr, 1, 4096},
       {"forecast.clip", &config::clip, "normalised inputs clipped to [-clip, clip]", nullptr, 1e-6, 1000},
-      {"cache.enabled", &config::cache_enabled, "forecast cache on or off",
-       "KRONOS_PREDICTION_CACHE_ENABLED"},
-      {"cache.ttl_s", &config::cache_ttl_s, "lifetime of a live-window forecast; 0 = never expires",
-       "KRONOS_PREDICTION_CACHE_TTL", 0, 31536000},
-      {"cache.history_ttl_s", &config::cache_history_ttl_s,
-       "lifetime of a forecast over closed bars only; 0 = never expires", nullptr, 0, 31536000},
-      {"cache.max_size_mb", &config::cache_max_size_mb, "disk tier size cap, oldest evicted first",
-       "KRONOS_PREDICTION_CACHE_MAX_SIZE_MB", 1, 1 << 24},
-      {"cache.decimals", &config::cache_decimals, "values rounded to this many decimals in cache keys",
-       "KRONOS_CACHE_DECIMALS", 0, 15},
-      {"cache.dir", &config::cache_dir, "disk tier folder (systemd CacheDirectory)"},
+      // [cache]: every key is read at start only (the cache actor builds its forecast_cache once;
+      // the facade's tiers, TTL policy and Redis connections are fixed for its lifetime).
+      restart_only({"cache.enabled", &config::cache_enabled,
+       "forecast cache on or off; off: no lookups or stores, forecasts are still seeded from their keys",
+       "KRONOS_PREDICTION_CACHE_ENABLED"}),
+      restart_only({"cache.ttl_s", &config::cache_ttl_s, "lifetime of a live-window forecast; 0 = never expires",
+       "KRONOS_PREDICTION_CACHE_TTL", 0, 31536000}),
+      restart_only({"cache.history_ttl_s", &config::cache_history_ttl_s,
+       "lifetime of a forecast over closed bars only; 0 = never expires", "KRONOS_PREDICTION_CACHE_HISTORY_TTL",
+       0, 31536000}),
+      restart_only({"cache.max_size_mb", &config::cache_max_size_mb, "disk tier size cap (MiB), oldest evicted first",
+       "KRONOS_PREDICTION_CACHE_MAX_SIZE_MB", 1, 1 << 24}),
+      restart_only({"cache.decimals", &config::cache_decimals, "values rounded to this many decimals in cache keys",
+       "KRONOS_CACHE_DECIMALS", 0, 15}),
+      restart_only({"cache.dir", &config::cache_dir, "disk tier folder (systemd CacheDirectory)"}),
+      restart_only({"cache.memory_enabled", &config::cache_memory_enabled, "memory tier (LRU) on or off",
+       "KRONOS_CACHE_MEMORY_ENABLED"}),
+      restart_only({"cache.memory_max_mb", &config::cache_memory_max_mb, "memory tier budget (MiB), least recently used evicted first",
+       "KRONOS_CACHE_MEMORY_MAX_MB", 1, 1 << 20}),
+      restart_only({"cache.disk_enabled", &config::cache_disk_enabled, "disk tier (one file per entry) on or off",
+       "KRONOS_CACHE_DISK_ENABLED"}),
+      restart_only({"cache.redis_enabled", &config::cache_redis_enabled,
+       "Redis tier on or off; an unreachable Redis degrades the cache, never stops the daemon", "KRONOS_REDIS_ENABLED"}),
+      restart_only({"cache.redis_host", &config::cache_redis_host, "Redis host name or address", "KRONOS_REDIS_HOST"}),
+      restart_only({"cache.redis_port", &config::cache_redis_port, "Redis port", "KRONOS_REDIS_PORT", 1, 65535}),
+      restart_only({"cache.redis_username", &config::cache_redis_username, "Redis ACL user; empty = the default user",
+       "KRONOS_REDIS_USERNAME"}),
+      restart_only({"cache.redis_password", &config::cache_redis_password, "Redis password; empty = no AUTH (masked in /stats)",
+       "KRONOS_REDIS_PASSWORD", 0, 0, {}, true}),
+      restart_only({"cache.redis_db", &config::cache_redis_db, "Redis database (SELECT)", "KRONOS_REDIS_DB", 0, 65535}),
+      restart_only({"cache.redis_key_prefix", &config::cache_redis_key_prefix,
+       "prefix of every Redis key; `tradebot cache clear` removes only keys under it", "KRONOS_REDIS_KEY_PREFIX"}),
+      restart_only({"cache.redis_connect_timeout_ms", &config::cache_redis_connect_timeout_ms, "Redis connect timeout",
+       "KRONOS_REDIS_CONNECT_TIMEOUT_MS", 1, 60000}),
+      restart_only({"cache.redis_command_timeout_ms", &config::cache_redis_command_timeout_ms,
+       "Redis command timeout; also the longest a cache lookup blocks the cache actor", "KRONOS_REDIS_COMMAND_TIMEOUT_MS", 1,
+       60000}),
+      restart_only({"cache.redis_backoff_initial_ms", &config::cache_redis_backoff_initial_ms,
+       "first reconnect delay after a Redis failure (doubles up to the max)", "KRONOS_REDIS_BACKOFF_INITIAL_MS", 1, 3600000}),
+      restart_only({"cache.redis_backoff_max_ms", &config::cache_redis_backoff_max_ms, "longest reconnect delay",
+       "KRONOS_REDIS_BACKOFF_MAX_MS", 1, 3600000}),
+      restart_only({"cache.write_queue_max", &config::cache_write_queue_max,
+       "disk and Redis writes queued behind the requester; beyond it a write is dropped (memory keeps the entry)",
+       "KRONOS_CACHE_WRITE_QUEUE_MAX", 1, 10000000}),
+      restart_only({"cache.write_batch_max", &config::cache_write_batch_max, "entries per pipelined Redis write batch",
+       "KRONOS_CACHE_WRITE_BATCH_MAX", 1, 10000}),
+      restart_only({"cache.disk_retry_ms", &config::cache_disk_retry_ms,
+       "a failing disk tier refuses writes this long before it tries again", "KRONOS_CACHE_DISK_RETRY_MS", 0, 86400000}),
+      restart_only({"cache.log_interval_ms", &config::cache_log_interval_ms,
+       "cache failures are logged at most once per this interval", "KRONOS_CACHE_LOG_INTERVAL_MS", 0, 86400000}),
       {"trading.paper", &config::paper, "paper trading; false also needs live = true", "PAPER"},
       {"trading.live", &config::live, "allow live trading with real money (only with PAPER=0)"},
       {"trading.symbols", &config::symbols, "the universe: equity tickers and crypto pairs (e.g. BTCUSD)"},
@@ -365,6 +404,15 @@ void validate(const config& c, std::vector<std::string>& errors) {
   if (!c.paper && !c.live)
     errors.push_back("PAPER=0 / trading.paper = false asks for live trading, which also needs "
                      "`live = true` under [trading] in " + file + "; refusing to start");
+  if (c.cache_redis_backoff_initial_ms > c.cache_redis_backoff_max_ms)
+    errors.push_back("cache.redis_backoff_initial_ms (" + std::to_string(c.cache_redis_backoff_initial_ms) +
+                     ") must be <= cache.redis_backoff_max_ms (" + std::to_string(c.cache_redis_backoff_max_ms) + ")");
+  if (c.cache_redis_key_prefix.empty())
+    errors.push_back("cache.redis_key_prefix must not be empty (`tradebot cache clear` removes <prefix>*)");
+  if (c.cache_redis_enabled && c.cache_redis_host.empty())
+    errors.push_back("cache.redis_host must not be empty when cache.redis_enabled = true");
+  if (c.cache_disk_enabled && c.cache_dir.empty())
+    errors.push_back("cache.dir must not be empty when cache.disk_enabled = true");
   for (const auto& s : c.tradable_pairs)
     if (std::find(c.symbols.begin(), c.symbols.end(), s) == c.symbols.end())
       errors.push_back("TRADABLE_PAIRS / trading.tradable_pairs names '" + s +

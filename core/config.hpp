@@ -69,6 +69,25 @@ struct config {
   std::int64_t cache_max_size_mb = 1000;    // KRONOS_PREDICTION_CACHE_MAX_SIZE_MB
   std::int64_t cache_decimals = 8;          // KRONOS_CACHE_DECIMALS
   std::string cache_dir = "/var/cache/tradebotd";
+  // [cache] tiers and Redis (cache::cache_config; every cache key is read at start only)
+  bool cache_memory_enabled = true;         // KRONOS_CACHE_MEMORY_ENABLED
+  std::int64_t cache_memory_max_mb = 256;   // KRONOS_CACHE_MEMORY_MAX_MB (MiB)
+  bool cache_disk_enabled = true;           // KRONOS_CACHE_DISK_ENABLED
+  bool cache_redis_enabled = false;         // KRONOS_REDIS_ENABLED
+  std::string cache_redis_host = "127.0.0.1";           // KRONOS_REDIS_HOST
+  std::int64_t cache_redis_port = 6379;                 // KRONOS_REDIS_PORT
+  std::string cache_redis_username;                     // KRONOS_REDIS_USERNAME; "" = default user
+  std::string cache_redis_password;                     // KRONOS_REDIS_PASSWORD (secret); "" = no AUTH
+  std::int64_t cache_redis_db = 0;                      // KRONOS_REDIS_DB
+  std::string cache_redis_key_prefix = "tradebot:forecast:";  // KRONOS_REDIS_KEY_PREFIX
+  std::int64_t cache_redis_connect_timeout_ms = 200;    // KRONOS_REDIS_CONNECT_TIMEOUT_MS
+  std::int64_t cache_redis_command_timeout_ms = 200;    // KRONOS_REDIS_COMMAND_TIMEOUT_MS
+  std::int64_t cache_redis_backoff_initial_ms = 250;    // KRONOS_REDIS_BACKOFF_INITIAL_MS
+  std::int64_t cache_redis_backoff_max_ms = 30000;      // KRONOS_REDIS_BACKOFF_MAX_MS
+  std::int64_t cache_write_queue_max = 10000;           // KRONOS_CACHE_WRITE_QUEUE_MAX (entries)
+  std::int64_t cache_write_batch_max = 256;             // KRONOS_CACHE_WRITE_BATCH_MAX (entries)
+  std::int64_t cache_disk_retry_ms = 30000;             // KRONOS_CACHE_DISK_RETRY_MS
+  std::int64_t cache_log_interval_ms = 60000;           // KRONOS_CACHE_LOG_INTERVAL_MS
   // [trading]
   bool paper = true;                        // PAPER; paper = false also needs live = true
   bool live = false;

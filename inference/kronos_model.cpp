@@ -39,8 +39,10 @@ struct linear_w {
 
 struct block_w {
   Tensor norm1, norm2;
-  linear_w q, k, v, o;
-  Tensor w1, w2, w3;
+  linear_w qkv;  // q, k, v projections stacked: one GEMM ([3d, d], [3d])
+  linear_w o;
+  Tensor w13;    // ffn w1 and w3 stacked: one GEMM ([2 ff, d])
+  Tensor w2;
 };
 
 struct stack_w {
@@ -165,13 +167,16 @@ stack_w take_stack(weight_source& src, const std::string& p, int n_blocks, std::
     block_w w;
     w.norm1 = src.take(b + "norm1.weight", {d});
     w.norm2 = src.take(b + "norm2.weight", {d});
-    w.q = take_linear(src, b + "self_attn.q_proj", d, d);
-    w.k = take_linear(src, b + "self_attn.k_proj", d, d);
-    w.v = take_linear(src, b + "self_attn.v_proj", d, d);
+    const linear_w q = take_linear(src, b + "self_attn.q_proj", d, d);
+    const linear_w k = take_linear(src, b + "self_attn.k_proj", d, d);
+    const linear_w v = take_linear(src, b + "self_attn.v_proj", d, d);
+    w.qkv.w = at::cat({q.w, k.w, v.w}, 0).contiguous();
+    w.qkv.b = at::cat({q.b, k.b, v.b}, 0).contiguous();
     w.o = take_linear(src, b + "self_attn.out_proj", d, d);
-    w.w1 = src.take(b + "ffn.w1.weight", {ff, d});
+    const Tensor w1 = src.take(b + "ffn.w1.weight", {ff, d});
     w.w2 = src.take(b + "ffn.w2.weight", {d, ff});
-    w.w3 = src.take(b + "ffn.w3.weight", {ff, d});
+    const Tensor w3 = src.take(b + "ffn.w3.weight", {ff, d});
+    w.w13 = at::cat({w1, w3}, 0).contiguous();
     s.blocks.push_back(std::move(w));
   }
   return s;
@@ -269,8 +274,11 @@ Tensor run_stack(const stack_w& st, Tensor x, std::int64_t pos0, const kv_t* pre
   for (std::size_t l = 0; l < nb; ++l) {
     const block_w& b = st.blocks[l];
     const Tensor h = rms_norm(x, b.norm1);
-    Tensor k = apply_rotary(split_heads(b.k(h), st.n_heads, st.head_dim), cos, sin);
-    Tensor v = split_heads(b.v(h), st.n_heads, st.head_dim);
+    const auto R = x.size(0);
+    // [R, Lq, 3d] -> q, k, v [R, H, Lq, hd] (views of one GEMM's output).
+    const Tensor qkv = b.qkv(h).view({R, Lq, 3, st.n_heads, st.head_dim}).permute({2, 0, 3, 1, 4});
+    Tensor k = apply_rotary(qkv[1], cos, sin);
+    Tensor v = qkv[2];
     if (rows) {
       if (rows->k[l].defined() && rows->k[l].size(2) > 0) {
         k = at::cat({rows->k[l], k}, 2);
@@ -280,7 +288,7 @@ Tensor run_stack(const stack_w& st, Tensor x, std::int64_t pos0, const kv_t* pre
       rows->v[l] = v;
     }
     if (kv_only_last && l + 1 == nb) return Tensor();
-    Tensor q = apply_rotary(split_heads(b.q(h), st.n_heads, st.head_dim), cos, sin);
+    Tensor q = apply_rotary(qkv[0], cos, sin);
     Tensor kp, vp;
     if (prefix) {
       kp = prefix->k[l].select(0, 0);
@@ -288,7 +296,8 @@ Tensor run_stack(const stack_w& st, Tensor x, std::int64_t pos0, const kv_t* pre
     }
     x = x + b.o(attention(q, kp, vp, k, v, /*causal=*/true));
     const Tensor h2 = rms_norm(x, b.norm2);
-    x = x + at::linear(at::silu(at::linear(h2, b.w1)) * at::linear(h2, b.w3), b.w2);
+    const auto gate = at::linear(h2, b.w13).chunk(2, -1);  // w1 x, w3 x
+    x = x + at::linear(at::silu(gate[0]) * gate[1], b.w2);
   }
   return x;
 }
@@ -299,11 +308,24 @@ Tensor run_stack(const stack_w& st, Tensor x, std::int64_t pos0, const kv_t* pre
 // (the most likely is always kept); softmax. Returns (probs sorted [R, V], token ids [R, V],
 // number kept [R, 1]).
 struct sorted_dist {
-  Tensor probs, idx, kept;
+  Tensor probs, idx, kept;  // [R, K], [R, K], [R, 1]
+  std::int64_t vocab = 0;
 };
 sorted_dist sampling_dist(const Tensor& logits, double temperature, int top_k, double top_p) {
   const auto V = logits.size(1);
   Tensor l = logits.to(at::kFloat) / temperature;
+  if (top_k > 0 && l.is_cpu()) {
+    // Only the k best matter: top-k instead of a full sort. The reference keeps every token tied
+    // with the k-th; a tie across the boundary (practically never with float logits) falls back
+    // to the full sort below, so the rule is the same.
+    const std::int64_t k = std::min<std::int64_t>(top_k, V);
+    auto best = at::topk(l, k, 1, /*largest=*/true, /*sorted=*/true);
+    Tensor vals = std::get<0>(best);
+    const bool ties = k < V && (l >= vals.narrow(1, k - 1, 1)).sum(1).gt(k).any().item<bool>();
+    if (!ties) {
+      return {at::softmax(vals, 1), std::get<1>(best), at::full({l.size(0), 1}, k, std::get<1>(best).options()), V};
+    }
+  }
   auto sorted = at::sort(l, /*dim=*/1, /*descending=*/true);
   Tensor vals = std::get<0>(sorted);
   Tensor idx = std::get<1>(sorted);
@@ -320,15 +342,15 @@ sorted_dist sampling_dist(const Tensor& logits, double temperature, int top_k, d
   }
   if (keep.defined()) vals = vals.masked_fill(keep.logical_not(), -std::numeric_limits<float>::infinity());
   Tensor kept = keep.defined() ? keep.sum(1, true) : at::full({l.size(0), 1}, V, idx.options());
-  return {at::softmax(vals, 1), idx, kept};
+  return {at::softmax(vals, 1), idx, kept, V};
 }
 
 // One token per row: inverse-CDF draw with u [R] uniform in [0, 1). Returns [R] int64.
 Tensor sample_tokens(const Tensor& logits, double temperature, int top_k, double top_p, const Tensor& u) {
   const sorted_dist d = sampling_dist(logits, temperature, top_k, top_p);
-  const auto V = d.probs.size(1);
+  const auto K = d.probs.size(1);
   Tensor cdf = at::cumsum(d.probs, 1).contiguous();
-  Tensor target = (u.to(at::kFloat).view({-1, 1}) * cdf.narrow(1, V - 1, 1)).contiguous();
+  Tensor target = (u.to(at::kFloat).view({-1, 1}) * cdf.narrow(1, K - 1, 1)).contiguous();
   Tensor j = at::searchsorted(cdf, target, /*out_int32=*/false, /*right=*/true);
   j = at::minimum(j, d.kept - 1);
   return d.idx.gather(1, j).view({-1});
@@ -983,7 +1005,7 @@ tb::expected<std::vector<std::vector<float>>> sampling_distribution(const std::v
   try {
     c10::InferenceMode guard;
     const sorted_dist d = sampling_dist(rows_tensor(logits), temperature, top_k, top_p);
-    Tensor probs = at::zeros_like(d.probs).scatter_(1, d.idx, d.probs).contiguous();
+    Tensor probs = at::zeros({d.probs.size(0), d.vocab}, d.probs.options()).scatter_(1, d.idx, d.probs).contiguous();
     std::vector<std::vector<float>> out;
     for (std::int64_t r = 0; r < probs.size(0); ++r) {
       const float* p = probs[r].data_ptr<float>();

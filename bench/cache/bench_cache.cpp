@@ -1,5 +1,5 @@
 // bench_cache: hit latency p50/p99 per cache tier, single keys and batches of 70.
-// Starts its own redis-server on a free loopback port (tests/cache/redis_server.hpp) and uses
+// Starts its own redis-server on a free loopback port (tests/support/redis_server.hpp) and uses
 // a temporary directory for the disk tier. Usage: bench_cache [--iterations-scale X]
 #include <algorithm>
 #include <chrono>
@@ -16,10 +16,12 @@
 #include "cache/memory_tier.hpp"
 #include "cache/redis_tier.hpp"
 #include "tests/cache/cache_test_support.hpp"
-#include "tests/cache/redis_server.hpp"
+#include "tests/support/redis_server.hpp"
 
 using namespace tb::cache;
 using namespace tb::cache::testing;
+using tb::test::redis_probe;
+using tb::test::redis_server;
 using clk = std::chrono::steady_clock;
 
 namespace {
@@ -89,7 +91,7 @@ int main(int argc, char** argv) {
     must(k.has_value(), "make_key failed");
   }));
 
-  memory_tier mem(256u << 20, clock.fn());
+  memory_tier mem(256u << 20, clock.ptr());
   for (const auto& e : entries) mem.put(e);
   rows.push_back(measure("memory get, 1 key", iters(200000), 5, [&](int i) {
     must(mem.get(keys[static_cast<std::size_t>(i % n_keys)].id)->has_value(), "memory miss");
@@ -100,7 +102,7 @@ int main(int argc, char** argv) {
 
   disk_config dc;
   dc.dir = dir.path() / "disk";
-  disk_tier disk(dc, clock.fn());
+  disk_tier disk(dc, clock.ptr());
   for (const auto& e : entries) must(disk.put(e).has_value(), "disk put failed");
   rows.push_back(measure("disk get, 1 key", iters(20000), 200, [&](int i) {
     must(disk.get(keys[static_cast<std::size_t>(i % n_keys)].id)->has_value(), "disk miss");
@@ -111,7 +113,7 @@ int main(int argc, char** argv) {
 
   redis_config rc;
   rc.port = server.port();
-  redis_tier redis(rc, clock.fn());
+  redis_tier redis(rc, clock.ptr());
   must(redis.put_many(entries).has_value(), "redis put_many failed");
   rows.push_back(measure("redis get, 1 key", iters(20000), 300, [&](int i) {
     auto r = redis.get(keys[static_cast<std::size_t>(i % n_keys)].id);
@@ -134,7 +136,7 @@ int main(int argc, char** argv) {
   fc.redis_enabled = true;
   fc.redis.port = server.port();
   fc.redis.key_prefix = rc.key_prefix;
-  forecast_cache facade(fc, clock.fn());
+  forecast_cache facade(fc, clock.ptr());
   std::vector<cache_key> batch_keys(keys.begin(), keys.begin() + batch);
   facade.get_many(batch_keys);  // Redis hits, promoted to memory
   rows.push_back(measure("facade get_many 70 (memory hits), batch", iters(20000), 0, [&](int) {
@@ -143,7 +145,7 @@ int main(int argc, char** argv) {
   cache_config rc_only = fc;
   rc_only.memory_enabled = false;
   rc_only.disk_enabled = false;
-  forecast_cache redis_only(rc_only, clock.fn());
+  forecast_cache redis_only(rc_only, clock.ptr());
   rows.push_back(measure("facade get_many 70 (redis hits), batch", iters(2000), 2000, [&](int i) {
     must(redis_only.get_many(batch_keys)[static_cast<std::size_t>(i % batch)].has_value(),
          "facade redis miss");

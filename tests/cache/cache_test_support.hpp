@@ -1,19 +1,20 @@
 #pragma once
 // Shared helpers of the cache tests and bench: bars and forecasts to cache, a clock the test
 // moves, and a temporary directory. No Boost.Test here (bench/cache uses it too).
-#include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <cstdlib>
 #include <filesystem>
+#include <memory>
 #include <ostream>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
-#include "cache/clock.hpp"
 #include "cache/codec.hpp"
 #include "cache/entry.hpp"
 #include "cache/key.hpp"
+#include "core/clock.hpp"
 #include "core/forecast.hpp"
 
 namespace tb::cache {
@@ -27,18 +28,23 @@ inline std::ostream& operator<<(std::ostream& os, window_kind k) { return os << 
 
 namespace tb::cache::testing {
 
-// A clock the test sets and advances; starts at 2026-01-02 00:00:00 UTC. Thread-safe.
+// Simulated time for the cache under test: a core::sim_clock (the injected clock every tier
+// reads) starting at 2026-01-02 00:00:00 UTC, advanced by the test. Thread-safe.
 class manual_clock {
  public:
-  std::int64_t now() const { return now_ms_.load(); }
-  void advance_s(std::int64_t s) { now_ms_ += s * 1000; }
-  void advance_ms(std::int64_t ms) { now_ms_ += ms; }
-  clock_fn fn() {
-    return [this] { return now_ms_.load(); };
-  }
+  // Milliseconds since the epoch, as the cache stamps entries.
+  std::int64_t now() const { return now_ms(*clock_); }
+  void advance_s(std::int64_t s) { advance(std::chrono::seconds(s)); }
+  void advance_ms(std::int64_t ms) { advance(std::chrono::milliseconds(ms)); }
+  // The clock to hand to forecast_cache and the tiers.
+  clock_ptr ptr() const { return clock_; }
 
  private:
-  std::atomic<std::int64_t> now_ms_{1767312000000};
+  void advance(core::duration d) {
+    if (!clock_->advance(d)) throw std::runtime_error("sim_clock refused to advance");
+  }
+  std::shared_ptr<core::sim_clock> clock_ =
+      std::make_shared<core::sim_clock>(core::from_unix_seconds(1767312000));
 };
 
 // n daily bars of a smooth, deterministic series; `salt` shifts prices so windows differ.

@@ -6,10 +6,12 @@
 
 #include "cache/forecast_cache.hpp"
 #include "tests/cache/cache_test_support.hpp"
-#include "tests/cache/redis_server.hpp"
+#include "tests/support/redis_server.hpp"
 
 using namespace tb::cache;
 using namespace tb::cache::testing;
+using tb::test::redis_probe;
+using tb::test::redis_server;
 using namespace std::chrono_literals;
 namespace fs = std::filesystem;
 
@@ -61,7 +63,7 @@ bool same(const std::optional<entry>& e, double tag) {
 }  // namespace
 
 BOOST_FIXTURE_TEST_CASE(put_serves_from_memory_at_once_and_reaches_every_tier, facade_fixture) {
-  forecast_cache c(config(), clock.fn());
+  forecast_cache c(config(), clock.ptr());
   const cache_key k = key_of("AAPL", 0);
   BOOST_TEST(!c.get(k).has_value());
   BOOST_TEST(c.put(k, make_forecast(1), window_kind::closed).value());
@@ -86,7 +88,7 @@ BOOST_FIXTURE_TEST_CASE(put_serves_from_memory_at_once_and_reaches_every_tier, f
 BOOST_FIXTURE_TEST_CASE(reads_fall_through_the_tiers_and_promote, facade_fixture) {
   const cache_key on_disk = key_of("AAPL", 0), in_redis = key_of("AAPL", 1);
   {
-    forecast_cache writer(config("disk"), clock.fn());
+    forecast_cache writer(config("disk"), clock.ptr());
     writer.put(on_disk, make_forecast(1), window_kind::closed);
     writer.put(in_redis, make_forecast(2), window_kind::closed);
     BOOST_TEST_REQUIRE(writer.flush(5s));
@@ -95,7 +97,7 @@ BOOST_FIXTURE_TEST_CASE(reads_fall_through_the_tiers_and_promote, facade_fixture
   {
     cache_config cfg = config("disk");
     cfg.redis_enabled = false;
-    forecast_cache c(cfg, clock.fn());
+    forecast_cache c(cfg, clock.ptr());
     BOOST_TEST(same(c.get(on_disk), 1));
     BOOST_TEST(same(c.get(on_disk), 1));
     const cache_stats s = c.stats();
@@ -104,7 +106,7 @@ BOOST_FIXTURE_TEST_CASE(reads_fall_through_the_tiers_and_promote, facade_fixture
     BOOST_TEST(tier_of(s, "disk").hits == 1u);
   }
   // Another machine (empty memory, empty disk, same Redis): Redis, promoted to memory and disk.
-  forecast_cache c(config("other-disk"), clock.fn());
+  forecast_cache c(config("other-disk"), clock.ptr());
   BOOST_TEST(same(c.get(in_redis), 2));
   BOOST_TEST(same(c.get(in_redis), 2));
   BOOST_TEST_REQUIRE(c.flush(5s));
@@ -116,7 +118,7 @@ BOOST_FIXTURE_TEST_CASE(reads_fall_through_the_tiers_and_promote, facade_fixture
 }
 
 BOOST_FIXTURE_TEST_CASE(a_batch_of_70_mixed_hits_and_misses, facade_fixture) {
-  forecast_cache c(config(), clock.fn());
+  forecast_cache c(config(), clock.ptr());
   std::vector<cache_key> keys;
   std::vector<put_request> puts;
   for (int i = 0; i < 70; ++i) {
@@ -145,7 +147,7 @@ BOOST_FIXTURE_TEST_CASE(ttl_policy_live_and_closed_across_tiers, facade_fixture)
   cache_config cfg = config();
   cfg.ttl_s = 300;
   cfg.history_ttl_s = 7 * 86400;
-  forecast_cache c(cfg, clock.fn());
+  forecast_cache c(cfg, clock.ptr());
   const cache_key live = key_of("AAPL", 0), closed = key_of("AAPL", 1);
   c.put(live, make_forecast(1), window_kind::live);
   c.put(closed, make_forecast(2), window_kind::closed);
@@ -159,7 +161,7 @@ BOOST_FIXTURE_TEST_CASE(ttl_policy_live_and_closed_across_tiers, facade_fixture)
   BOOST_TEST(!c.get(closed).has_value());
   // ttl 0: never expires.
   cfg.ttl_s = 0;
-  forecast_cache forever(cfg, clock.fn());
+  forecast_cache forever(cfg, clock.ptr());
   forever.put(live, make_forecast(3), window_kind::live);
   BOOST_TEST(forever.get(live)->expires_ms == 0);
   clock.advance_s(365 * 86400);
@@ -167,7 +169,7 @@ BOOST_FIXTURE_TEST_CASE(ttl_policy_live_and_closed_across_tiers, facade_fixture)
 }
 
 BOOST_FIXTURE_TEST_CASE(redis_killed_mid_run_memory_and_disk_keep_serving, facade_fixture) {
-  forecast_cache c(config(), clock.fn());
+  forecast_cache c(config(), clock.ptr());
   const cache_key before = key_of("AAPL", 0), during = key_of("AAPL", 1);
   c.put(before, make_forecast(1), window_kind::closed);
   BOOST_TEST_REQUIRE(c.flush(5s));
@@ -182,7 +184,7 @@ BOOST_FIXTURE_TEST_CASE(redis_killed_mid_run_memory_and_disk_keep_serving, facad
   // A fresh process on the same disk still serves both without Redis.
   {
     cache_config cfg = config();
-    forecast_cache other(cfg, clock.fn());
+    forecast_cache other(cfg, clock.ptr());
     BOOST_TEST(same(other.get(before), 1));
     BOOST_TEST(same(other.get(during), 2));
   }
@@ -203,8 +205,8 @@ BOOST_FIXTURE_TEST_CASE(redis_killed_mid_run_memory_and_disk_keep_serving, facad
 
 BOOST_FIXTURE_TEST_CASE(two_instances_share_one_redis, facade_fixture) {
   // As two daemons on two machines: own memory, own disk, one Redis.
-  forecast_cache a(config("a"), clock.fn());
-  forecast_cache b(config("b"), clock.fn());
+  forecast_cache a(config("a"), clock.ptr());
+  forecast_cache b(config("b"), clock.ptr());
   std::vector<cache_key> keys;
   std::vector<put_request> puts;
   for (int i = 0; i < 10; ++i) {
@@ -223,7 +225,7 @@ BOOST_FIXTURE_TEST_CASE(unwritable_directory_memory_and_redis_go_on, facade_fixt
   std::ofstream(dir.path() / "blocker") << "x";
   cache_config cfg = config();
   cfg.dir = (dir.path() / "blocker" / "cache").string();
-  forecast_cache c(cfg, clock.fn());
+  forecast_cache c(cfg, clock.ptr());
   const cache_key k = key_of("AAPL", 0);
   BOOST_TEST(c.put(k, make_forecast(1), window_kind::closed).value());
   BOOST_TEST_REQUIRE(c.flush(5s));
@@ -233,7 +235,7 @@ BOOST_FIXTURE_TEST_CASE(unwritable_directory_memory_and_redis_go_on, facade_fixt
   BOOST_TEST(tier_of(s, "redis").saves == 1u);
   BOOST_TEST((c.health().status == tb::core::health_status::degraded));
   // Another instance (empty memory) finds it in Redis.
-  forecast_cache other(cfg, clock.fn());
+  forecast_cache other(cfg, clock.ptr());
   BOOST_TEST(same(other.get(k), 1));
 }
 
@@ -243,13 +245,13 @@ BOOST_FIXTURE_TEST_CASE(corrupt_disk_entry_is_never_served, facade_fixture) {
   const cache_key k = key_of("AAPL", 0);
   fs::path file;
   {
-    forecast_cache c(cfg, clock.fn());
+    forecast_cache c(cfg, clock.ptr());
     c.put(k, make_forecast(1), window_kind::closed);
     BOOST_TEST_REQUIRE(c.flush(5s));
     file = fs::path(cfg.dir) / k.hex().substr(0, 2) / (k.hex() + ".tbfc");
   }
   fs::resize_file(file, fs::file_size(file) - 8);  // truncated
-  forecast_cache c(cfg, clock.fn());
+  forecast_cache c(cfg, clock.ptr());
   BOOST_TEST(!c.get(k).has_value());
   BOOST_TEST(!fs::exists(file));
   BOOST_TEST(c.stats().corrupt_entries == 1u);
@@ -260,7 +262,7 @@ BOOST_FIXTURE_TEST_CASE(disabled_bypasses_everything, facade_fixture) {
   cache_config cfg = config();
   cfg.enabled = false;
   cfg.dir = (dir.path() / "never-created").string();
-  forecast_cache c(cfg, clock.fn());
+  forecast_cache c(cfg, clock.ptr());
   const cache_key k = key_of("AAPL", 0);
   BOOST_TEST(!c.put(k, make_forecast(1), window_kind::closed).value());
   BOOST_TEST(!c.get(k).has_value());
@@ -276,7 +278,7 @@ BOOST_FIXTURE_TEST_CASE(disabled_bypasses_everything, facade_fixture) {
 }
 
 BOOST_FIXTURE_TEST_CASE(erase_and_clear_reach_every_tier, facade_fixture) {
-  forecast_cache c(config(), clock.fn());
+  forecast_cache c(config(), clock.ptr());
   std::vector<put_request> puts;
   for (int i = 0; i < 5; ++i) puts.push_back({key_of("AAPL", i), make_forecast(i), window_kind::closed});
   c.put_many(puts);
@@ -301,7 +303,7 @@ BOOST_FIXTURE_TEST_CASE(write_queue_is_bounded_while_redis_hangs, facade_fixture
   cfg.write_batch_max = 2;
   cfg.disk_enabled = false;
   cfg.redis.command_timeout = 300ms;
-  forecast_cache c(cfg, clock.fn());
+  forecast_cache c(cfg, clock.ptr());
   BOOST_TEST_REQUIRE(c.flush(5s));
   server.pause();  // the writer's next Redis call hangs until the command timeout
   const auto t0 = std::chrono::steady_clock::now();
@@ -324,7 +326,7 @@ BOOST_AUTO_TEST_CASE(stats_json_has_every_field) {
   temp_dir dir;
   cache_config cfg;
   cfg.dir = dir.path().string();
-  forecast_cache c(cfg, clock.fn());
+  forecast_cache c(cfg, clock.ptr());
   c.put(key_of("AAPL", 0), make_forecast(1), window_kind::live);
   c.get(key_of("AAPL", 0));
   const auto j = to_json(c.stats());
@@ -362,7 +364,7 @@ BOOST_AUTO_TEST_CASE(a_non_finite_forecast_is_refused) {
   manual_clock clock;
   cache_config cfg;
   cfg.disk_enabled = false;
-  forecast_cache c(cfg, clock.fn());
+  forecast_cache c(cfg, clock.ptr());
   auto f = make_forecast(1);
   f.rows[2][3] = std::numeric_limits<double>::quiet_NaN();
   auto r = c.put(key_of("AAPL", 0), f, window_kind::live);

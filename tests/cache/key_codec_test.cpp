@@ -8,7 +8,7 @@
 #include <set>
 
 #include "cache/codec.hpp"
-#include "cache/histogram.hpp"
+#include "core/latency_histogram.hpp"
 #include "cache/key.hpp"
 #include "tests/cache/cache_test_support.hpp"
 
@@ -211,7 +211,7 @@ BOOST_AUTO_TEST_CASE(codec_rejects_every_truncation_and_every_flipped_byte) {
 }
 
 BOOST_AUTO_TEST_CASE(histogram_quantiles) {
-  latency_histogram h;
+  core::latency_histogram h;
   BOOST_TEST(h.quantile_us(0.99) == 0.0);
   for (int i = 0; i < 990; ++i) h.record(std::chrono::nanoseconds(1000));
   for (int i = 0; i < 10; ++i) h.record(std::chrono::microseconds(100));
@@ -222,5 +222,5 @@ BOOST_AUTO_TEST_CASE(histogram_quantiles) {
   BOOST_TEST(h.quantile_us(1.0) >= 100.0);
   BOOST_TEST(h.quantile_us(1.0) <= 120.0);
   for (std::uint64_t ns : {0ull, 1ull, 5ull, 1000ull, 123456ull, 1ull << 39})
-    BOOST_TEST(latency_histogram::upper_bound_ns(latency_histogram::bucket_of(ns)) >= ns);
+    BOOST_TEST(core::latency_histogram::upper_bound_ns(core::latency_histogram::bucket_of(ns)) >= ns);
 }

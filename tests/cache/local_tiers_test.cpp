@@ -53,7 +53,7 @@ disk_config disk_in(const fs::path& dir, std::uint64_t max_bytes = 1ull << 30) {
 
 BOOST_AUTO_TEST_CASE(memory_hit_miss_and_stats) {
   manual_clock clock;
-  memory_tier m(1 << 20, clock.fn());
+  memory_tier m(1 << 20, clock.ptr());
   const cache_key a = key_of("AAPL", 0), b = key_of("AAPL", 1);
   BOOST_TEST(!hit(m, a).has_value());
   BOOST_TEST_REQUIRE(m.put(entry_of(a, 1.0, window_kind::live, clock)).has_value());
@@ -79,7 +79,7 @@ BOOST_AUTO_TEST_CASE(memory_evicts_least_recently_used_under_the_byte_budget) {
   manual_clock clock;
   const cache_key k0 = key_of("AAPL", 0);
   const std::size_t one = memory_footprint(entry_of(k0, 0, window_kind::live, clock));
-  memory_tier m(one * 3, clock.fn());  // room for exactly three
+  memory_tier m(one * 3, clock.ptr());  // room for exactly three
   std::vector<cache_key> k;
   for (int i = 0; i < 5; ++i) k.push_back(key_of("AAPL", i));
   for (int i = 0; i < 3; ++i) m.put(entry_of(k[i], i, window_kind::live, clock));
@@ -97,13 +97,13 @@ BOOST_AUTO_TEST_CASE(memory_evicts_least_recently_used_under_the_byte_budget) {
   BOOST_TEST(m.stats().evictions == 2u);
   BOOST_TEST(m.stats().bytes <= one * 3);
   // An entry larger than the whole budget is refused, and evicts nothing.
-  memory_tier tiny(16, clock.fn());
+  memory_tier tiny(16, clock.ptr());
   BOOST_TEST(!tiny.put(entry_of(k[0], 0, window_kind::live, clock)).has_value());
 }
 
 BOOST_AUTO_TEST_CASE(memory_ttl_live_closed_and_never) {
   manual_clock clock;
-  memory_tier m(1 << 20, clock.fn());
+  memory_tier m(1 << 20, clock.ptr());
   ttl_policy policy{300, 7 * 86400};
   const cache_key live = key_of("AAPL", 0), closed = key_of("AAPL", 1), never = key_of("AAPL", 2);
   m.put(entry_of(live, 1, window_kind::live, clock, policy));
@@ -129,7 +129,7 @@ BOOST_AUTO_TEST_CASE(disk_round_trip_survives_a_restart) {
   temp_dir dir;
   const cache_key a = key_of("AAPL", 0), b = key_of("MSFT", 0);
   {
-    disk_tier d(disk_in(dir.path()), clock.fn());
+    disk_tier d(disk_in(dir.path()), clock.ptr());
     BOOST_TEST(!d.degraded());
     BOOST_TEST(!hit(d, a).has_value());
     BOOST_TEST_REQUIRE(d.put(entry_of(a, 7.0, window_kind::closed, clock)).has_value());
@@ -140,7 +140,7 @@ BOOST_AUTO_TEST_CASE(disk_round_trip_survives_a_restart) {
     BOOST_TEST((got->value.rows == make_forecast(7.0).rows));
     BOOST_TEST((got->kind == window_kind::closed));
   }
-  disk_tier d(disk_in(dir.path()), clock.fn());  // a new process: the index comes from a scan
+  disk_tier d(disk_in(dir.path()), clock.ptr());  // a new process: the index comes from a scan
   BOOST_TEST(d.stats().entries == 1u);
   BOOST_TEST(d.stats().bytes == fs::file_size(d.path_of(a.id)));
   BOOST_TEST(hit(d, a).has_value());
@@ -156,7 +156,7 @@ BOOST_AUTO_TEST_CASE(disk_round_trip_survives_a_restart) {
 BOOST_AUTO_TEST_CASE(disk_expired_entries_are_misses_and_removed) {
   manual_clock clock;
   temp_dir dir;
-  disk_tier d(disk_in(dir.path()), clock.fn());
+  disk_tier d(disk_in(dir.path()), clock.ptr());
   const cache_key live = key_of("AAPL", 0), closed = key_of("AAPL", 1);
   d.put(entry_of(live, 1, window_kind::live, clock, {300, 86400}));
   d.put(entry_of(closed, 2, window_kind::closed, clock, {300, 86400}));
@@ -177,7 +177,7 @@ BOOST_AUTO_TEST_CASE(disk_evicts_oldest_first_above_the_size_cap) {
   for (int i = 0; i < 6; ++i) k.push_back(key_of("AAPL", i));
   const std::uint64_t one = encode_entry(entry_of(k[0], 0, window_kind::live, clock)).size();
   {
-    disk_tier d(disk_in(dir.path(), one * 3), clock.fn());
+    disk_tier d(disk_in(dir.path(), one * 3), clock.ptr());
     for (int i = 0; i < 3; ++i) d.put(entry_of(k[i], i, window_kind::live, clock));
     BOOST_TEST(hit(d, k[0]).has_value());  // reads do not refresh: oldest WRITTEN goes first
     d.put(entry_of(k[1], 11, window_kind::live, clock));  // a rewrite makes k1 the newest
@@ -194,11 +194,11 @@ BOOST_AUTO_TEST_CASE(disk_evicts_oldest_first_above_the_size_cap) {
     BOOST_TEST(d.stats().bytes <= one * 3);
   }
   // At start, files are ordered by modification time: make k4 the oldest on disk.
-  disk_tier probe(disk_in(dir.path(), one * 3), clock.fn());
+  disk_tier probe(disk_in(dir.path(), one * 3), clock.ptr());
   const auto t = fs::last_write_time(probe.path_of(k[1].id));
   fs::last_write_time(probe.path_of(k[4].id), t - std::chrono::hours(1));
   fs::last_write_time(probe.path_of(k[3].id), t + std::chrono::hours(1));
-  disk_tier d(disk_in(dir.path(), one * 3), clock.fn());
+  disk_tier d(disk_in(dir.path(), one * 3), clock.ptr());
   d.put(entry_of(k[5], 5, window_kind::live, clock));  // evicts k4, the oldest file
   BOOST_TEST(!fs::exists(d.path_of(k[4].id)));
   BOOST_TEST(fs::exists(d.path_of(k[1].id)));
@@ -208,7 +208,7 @@ BOOST_AUTO_TEST_CASE(disk_evicts_oldest_first_above_the_size_cap) {
 BOOST_AUTO_TEST_CASE(disk_corrupt_truncated_and_misnamed_files_are_misses_and_removed) {
   manual_clock clock;
   temp_dir dir;
-  disk_tier d(disk_in(dir.path()), clock.fn());
+  disk_tier d(disk_in(dir.path()), clock.ptr());
   std::vector<cache_key> k;
   for (int i = 0; i < 5; ++i) {
     k.push_back(key_of("AAPL", i));
@@ -240,7 +240,7 @@ BOOST_AUTO_TEST_CASE(disk_corrupt_truncated_and_misnamed_files_are_misses_and_re
 BOOST_AUTO_TEST_CASE(disk_verify_reports_and_removes_corrupt_entries) {
   manual_clock clock;
   temp_dir dir;
-  disk_tier d(disk_in(dir.path()), clock.fn());
+  disk_tier d(disk_in(dir.path()), clock.ptr());
   std::vector<cache_key> k;
   for (int i = 0; i < 4; ++i) {
     k.push_back(key_of("AAPL", i));
@@ -268,7 +268,7 @@ BOOST_AUTO_TEST_CASE(disk_verify_reports_and_removes_corrupt_entries) {
 BOOST_AUTO_TEST_CASE(disk_clear_removes_only_cache_files) {
   manual_clock clock;
   temp_dir dir;
-  disk_tier d(disk_in(dir.path()), clock.fn());
+  disk_tier d(disk_in(dir.path()), clock.ptr());
   for (int i = 0; i < 3; ++i) d.put(entry_of(key_of("AAPL", i), i, window_kind::live, clock));
   spit(dir.path() / "operator-notes.txt", "keep me");
   fs::create_directories(dir.path() / "ab");
@@ -285,7 +285,7 @@ BOOST_AUTO_TEST_CASE(disk_unwritable_directory_is_degraded_not_fatal) {
   temp_dir dir;
   // A regular file where the cache directory should be: mkdir fails even for root.
   spit(dir.path() / "blocker", "x");
-  disk_tier d(disk_in(dir.path() / "blocker" / "cache"), clock.fn());
+  disk_tier d(disk_in(dir.path() / "blocker" / "cache"), clock.ptr());
   BOOST_TEST(d.degraded());
   BOOST_TEST(d.stats().state == "degraded");
   const cache_key a = key_of("AAPL", 0);
@@ -300,7 +300,7 @@ BOOST_AUTO_TEST_CASE(disk_full_degrades_then_recovers) {
   temp_dir dir;
   disk_config cfg = disk_in(dir.path());
   cfg.retry_after = std::chrono::milliseconds(0);  // retry on the next put
-  disk_tier d(cfg, clock.fn());
+  disk_tier d(cfg, clock.ptr());
   const cache_key a = key_of("AAPL", 0), b = key_of("AAPL", 1);
   // A file-size limit makes write(2) fail with EFBIG, as a full disk fails with ENOSPC.
   std::signal(SIGXFSZ, SIG_IGN);

@@ -5,10 +5,12 @@
 #include "cache/codec.hpp"
 #include "cache/redis_tier.hpp"
 #include "tests/cache/cache_test_support.hpp"
-#include "tests/cache/redis_server.hpp"
+#include "tests/support/redis_server.hpp"
 
 using namespace tb::cache;
 using namespace tb::cache::testing;
+using tb::test::redis_probe;
+using tb::test::redis_server;
 using namespace std::chrono_literals;
 
 namespace {
@@ -48,7 +50,7 @@ struct redis_fixture {
 }  // namespace
 
 BOOST_FIXTURE_TEST_CASE(round_trip_single_and_batch, redis_fixture) {
-  redis_tier r(config_for(server.port()), clock.fn());
+  redis_tier r(config_for(server.port()), clock.ptr());
   BOOST_TEST(r.connect());
   BOOST_TEST(r.stats().state == "connected");
   const cache_key a = key_of("AAPL", 0), b = key_of("AAPL", 1), c = key_of("AAPL", 2);
@@ -77,7 +79,7 @@ BOOST_FIXTURE_TEST_CASE(round_trip_single_and_batch, redis_fixture) {
 }
 
 BOOST_FIXTURE_TEST_CASE(ttl_becomes_px_and_expiry_is_also_checked_on_read, redis_fixture) {
-  redis_tier r(config_for(server.port()), clock.fn());
+  redis_tier r(config_for(server.port()), clock.ptr());
   redis_probe probe(server.port());
   const cache_key live = key_of("AAPL", 0), closed = key_of("AAPL", 1), never = key_of("AAPL", 2);
   r.put(entry_of(live, 1, window_kind::live, {300, 86400}));
@@ -107,7 +109,7 @@ BOOST_FIXTURE_TEST_CASE(ttl_becomes_px_and_expiry_is_also_checked_on_read, redis
 }
 
 BOOST_FIXTURE_TEST_CASE(a_corrupt_value_is_a_miss_and_deleted, redis_fixture) {
-  redis_tier r(config_for(server.port()), clock.fn());
+  redis_tier r(config_for(server.port()), clock.ptr());
   redis_probe probe(server.port());
   const cache_key a = key_of("AAPL", 0), b = key_of("AAPL", 1), c = key_of("AAPL", 2);
   r.put(entry_of(b, 2));
@@ -131,10 +133,10 @@ BOOST_FIXTURE_TEST_CASE(a_corrupt_value_is_a_miss_and_deleted, redis_fixture) {
 }
 
 BOOST_FIXTURE_TEST_CASE(clear_removes_only_this_prefix, redis_fixture) {
-  redis_tier r(config_for(server.port()), clock.fn());
+  redis_tier r(config_for(server.port()), clock.ptr());
   redis_config other_cfg = config_for(server.port());
   other_cfg.key_prefix = "test:other:";
-  redis_tier other(other_cfg, clock.fn());
+  redis_tier other(other_cfg, clock.ptr());
   for (int i = 0; i < 25; ++i) r.put(entry_of(key_of("AAPL", i), i));
   other.put(entry_of(key_of("AAPL", 0), 0));
   redis_probe probe(server.port());
@@ -148,18 +150,18 @@ BOOST_FIXTURE_TEST_CASE(password_and_database_are_used, redis_fixture) {
   redis_server locked({"--requirepass", "s3cret"});
   redis_config cfg = config_for(locked.port());
   cfg.password = "wrong";
-  redis_tier bad(cfg, clock.fn());
+  redis_tier bad(cfg, clock.ptr());
   BOOST_TEST(!bad.connect());
   BOOST_TEST(bad.stats().state == "down");
   BOOST_TEST(!bad.get(key_of("AAPL", 0).id).has_value());  // fails fast: circuit open
   BOOST_TEST(bad.stats().rejected == 1u);
   cfg.password = "s3cret";
   cfg.db = 3;
-  redis_tier good(cfg, clock.fn());
+  redis_tier good(cfg, clock.ptr());
   BOOST_TEST_REQUIRE(good.connect());
   good.put(entry_of(key_of("AAPL", 0), 1));
   cfg.db = 0;
-  redis_tier db0(cfg, clock.fn());
+  redis_tier db0(cfg, clock.ptr());
   BOOST_TEST(!db0.get(key_of("AAPL", 0).id)->has_value());
   BOOST_TEST(good.get(key_of("AAPL", 0).id)->has_value());
 }
@@ -167,7 +169,7 @@ BOOST_FIXTURE_TEST_CASE(password_and_database_are_used, redis_fixture) {
 BOOST_FIXTURE_TEST_CASE(down_at_start_then_up, redis_fixture) {
   const int port = server.port();
   server.kill();
-  redis_tier r(config_for(port), clock.fn());
+  redis_tier r(config_for(port), clock.ptr());
   auto first = r.get(key_of("AAPL", 0).id);
   BOOST_TEST_REQUIRE(!first.has_value());
   BOOST_TEST((first.error().code == tb::errc::unavailable));
@@ -183,7 +185,7 @@ BOOST_FIXTURE_TEST_CASE(down_at_start_then_up, redis_fixture) {
 }
 
 BOOST_FIXTURE_TEST_CASE(killed_mid_run_and_restarted_reconnects_with_backoff, redis_fixture) {
-  redis_tier r(config_for(server.port()), clock.fn());
+  redis_tier r(config_for(server.port()), clock.ptr());
   const cache_key a = key_of("AAPL", 0);
   BOOST_TEST_REQUIRE(r.put(entry_of(a, 1)).has_value());
   server.kill();
@@ -205,7 +207,7 @@ BOOST_FIXTURE_TEST_CASE(killed_mid_run_and_restarted_reconnects_with_backoff, re
 BOOST_FIXTURE_TEST_CASE(a_hung_server_times_out_and_opens_the_circuit, redis_fixture) {
   redis_config cfg = config_for(server.port());
   cfg.command_timeout = 50ms;
-  redis_tier r(cfg, clock.fn());
+  redis_tier r(cfg, clock.ptr());
   BOOST_TEST_REQUIRE(r.connect());
   server.pause();
   const auto t0 = std::chrono::steady_clock::now();

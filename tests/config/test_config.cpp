@@ -240,3 +240,47 @@ BOOST_AUTO_TEST_CASE(restart_only_keys_are_named_on_reload) {
   BOOST_TEST((keys == std::vector<std::string>{"http.port"}));  // log_level is reloadable
   BOOST_TEST(tb::core::restart_required(**ra, **ra).empty());
 }
+
+// --- the cache keys (issue 4) ---------------------------------------------------------------
+BOOST_AUTO_TEST_CASE(cache_redis_keys_from_file_and_environment_password_masked) {
+  temp_file f("[cache]\nredis_enabled = true\nredis_host = \"10.0.0.7\"\nredis_port = 6380\nredis_db = 3\n"
+              "redis_password = \"hunter2\"\nmemory_max_mb = 64\nwrite_queue_max = 500\n");
+  auto r = load_config(f.path.string(), env_of({{"KRONOS_REDIS_KEY_PREFIX", "fleet:a:"}, {"KRONOS_REDIS_PORT", "6390"}}));
+  BOOST_REQUIRE_MESSAGE(r, (r ? "" : r.error().message));
+  const auto& c = **r;
+  BOOST_TEST(c.cache_redis_enabled);
+  BOOST_TEST(c.cache_redis_host == "10.0.0.7");
+  BOOST_TEST(c.cache_redis_port == 6390);  // the environment wins over the file
+  BOOST_TEST(c.cache_redis_db == 3);
+  BOOST_TEST(c.cache_redis_key_prefix == "fleet:a:");
+  BOOST_TEST(c.cache_memory_max_mb == 64);
+  BOOST_TEST(c.cache_write_queue_max == 500);
+  auto described = tb::core::describe(c);
+  BOOST_TEST(described["cache.redis_password"]["value"] == "***");
+  BOOST_TEST(described["cache.redis_password"]["source"] == "file");
+  BOOST_TEST(described.dump().find("hunter2") == std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(cache_key_bounds_and_cross_rules) {
+  auto msg = error_of("[cache]\nredis_port = 0\n");
+  BOOST_TEST(contains(msg, "key 'cache.redis_port': 0 is out of range; expected an integer in [1, 65535]"), msg);
+  msg = error_of("[cache]\nmemory_max_mb = 0\n");
+  BOOST_TEST(contains(msg, "key 'cache.memory_max_mb'"), msg);
+  msg = error_of("[cache]\nredis_backoff_initial_ms = 5000\nredis_backoff_max_ms = 1000\n");
+  BOOST_TEST(contains(msg, "cache.redis_backoff_initial_ms (5000) must be <= cache.redis_backoff_max_ms (1000)"), msg);
+  msg = error_of("[cache]\nredis_key_prefix = \"\"\n");
+  BOOST_TEST(contains(msg, "cache.redis_key_prefix must not be empty"), msg);
+  msg = error_of("[cache]\nredis_enabled = true\nredis_host = \"\"\n");
+  BOOST_TEST(contains(msg, "cache.redis_host must not be empty"), msg);
+  msg = error_of("", {{"KRONOS_REDIS_ENABLED", "maybe"}});
+  BOOST_TEST(contains(msg, "environment KRONOS_REDIS_ENABLED=\"maybe\" (key 'cache.redis_enabled')"), msg);
+}
+
+BOOST_AUTO_TEST_CASE(cache_keys_are_read_at_start_only) {
+  temp_file a("[cache]\nttl_s = 300\nredis_enabled = false\n");
+  temp_file b("[cache]\nttl_s = 60\nredis_enabled = true\n");
+  auto ra = load_config(a.path.string(), no_env);
+  auto rb = load_config(b.path.string(), no_env);
+  BOOST_REQUIRE(ra && rb);
+  BOOST_TEST((tb::core::restart_required(**ra, **rb) == std::vector<std::string>{"cache.ttl_s", "cache.redis_enabled"}));
+}

@@ -8,7 +8,8 @@
 //
 // Persistence is off (--save '' --appendonly no), so a restarted server is empty. The child
 // dies with the test process (PR_SET_PDEATHSIG). Waiting is a bounded poll on PING, never a
-// fixed sleep. Needs `redis-server` on PATH and links hiredis (tb_cache brings it).
+// fixed sleep. Needs `redis-server` on PATH; the including target links hiredis (tb_cache
+// brings it). Used by tests/cache, tests/actors and bench/cache.
 #include <chrono>
 #include <stdexcept>
 #include <string>
@@ -27,7 +28,7 @@
 
 #include <hiredis/hiredis.h>
 
-namespace tb::cache::testing {
+namespace tb::test {
 
 class redis_server {
  public:
@@ -175,4 +176,4 @@ class redis_probe {
   redisContext* c_ = nullptr;
 };
 
-}  // namespace tb::cache::testing
+}  // namespace tb::test
