@@ -1,0 +1,215 @@
+// bench_serving: what the inference actor's batcher buys, with the real model.
+//
+// For a random-weight checkpoint of the given preset, at the trading bot's parameters (lookback =
+// max_context 232, pred_len 7, T 0.152, top_k 20, top_p 0.83, sample_count 192, clip 1.85), on
+// windows of real daily bars:
+//   1. N symbols one after another (each forecast alone through the model), then the same N
+//      symbols asking at once through the model service (dynamic batcher): total times, ratio.
+//   2. A concurrency sweep: C symbols asking at once, repeated; throughput and p50/p95/p99
+//      latency of a request.
+//
+//   bench_serving [--preset mini] [--symbols 27] [--sweep 1,4,16,64] [--samples 192]
+//                 [--threads 2] [--max-batch-rows 3072] [--delay-us 2000] [--rounds 1]
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <future>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <unistd.h>
+
+#include "core/bar_csv.hpp"
+#include "inference/kronos_init.hpp"
+#include "inference/model_service.hpp"
+
+namespace fs = std::filesystem;
+namespace tbi = tb::inference;
+using clock_type = std::chrono::steady_clock;
+
+namespace {
+
+struct args {
+  std::string preset = "mini";
+  int symbols = 27;
+  std::vector<int> sweep = {1, 4, 16, 64};
+  int samples = 192;
+  int threads = 2;
+  std::size_t max_batch_rows = 3072;
+  long delay_us = 2000;
+  int rounds = 1;
+};
+
+std::vector<int> int_list(const std::string& s) {
+  std::vector<int> out;
+  std::stringstream ss(s);
+  for (std::string item; std::getline(ss, item, ',');) out.push_back(std::stoi(item));
+  return out;
+}
+
+args parse(int argc, char** argv) {
+  args a;
+  for (int i = 1; i < argc; ++i) {
+    const std::string k = argv[i];
+    if (i + 1 >= argc) {
+      std::fprintf(stderr, "%s needs a value\n", k.c_str());
+      std::exit(2);
+    }
+    const std::string v = argv[++i];
+    if (k == "--preset") a.preset = v;
+    else if (k == "--symbols") a.symbols = std::stoi(v);
+    else if (k == "--sweep") a.sweep = int_list(v);
+    else if (k == "--samples") a.samples = std::stoi(v);
+    else if (k == "--threads") a.threads = std::stoi(v);
+    else if (k == "--max-batch-rows") a.max_batch_rows = static_cast<std::size_t>(std::stoul(v));
+    else if (k == "--delay-us") a.delay_us = std::stol(v);
+    else if (k == "--rounds") a.rounds = std::stoi(v);
+    else {
+      std::fprintf(stderr, "unknown option %s\n", k.c_str());
+      std::exit(2);
+    }
+  }
+  return a;
+}
+
+double seconds_since(clock_type::time_point t0) {
+  return std::chrono::duration<double>(clock_type::now() - t0).count();
+}
+
+double percentile(std::vector<double> v, double q) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  const auto idx = static_cast<std::size_t>(std::min<double>(static_cast<double>(v.size() - 1), q * static_cast<double>(v.size() - 1) + 0.5));
+  return v[idx];
+}
+
+// Symbol i's live window: the 232 bars ending i bars before the end of one of the daily files.
+std::vector<tb::core::forecast_window> windows_for(int n, const tb::core::sampling_params& p) {
+  static const char* files[] = {"JD", "NIO", "PDD", "BIDU", "DKNG", "HIMS", "IBKR", "MSTR", "W", "XPO"};
+  std::vector<tb::core::forecast_window> out;
+  for (int i = 0; i < n; ++i) {
+    const std::string sym = files[i % 10];
+    auto series = tb::core::load_bars_csv(std::string(TRADEBOT_SHARED_DIR) + "/data/daily/" + sym + ".csv", sym);
+    if (!series) {
+      std::fprintf(stderr, "%s\n", series.error().message.c_str());
+      std::exit(1);
+    }
+    const auto& bars = series->bars;
+    const auto end = bars.size() - static_cast<std::size_t>(i / 10);
+    tb::core::forecast_window w;
+    w.symbol = sym;
+    w.bars.assign(bars.begin() + static_cast<long>(end - 232), bars.begin() + static_cast<long>(end));
+    w.params = p;
+    w.seed = static_cast<std::uint64_t>(i);
+    out.push_back(std::move(w));
+  }
+  return out;
+}
+
+// All windows submitted at once, one request each; returns per-request latencies (s).
+std::vector<double> at_once(tbi::model_service& svc, const std::vector<tb::core::forecast_window>& ws) {
+  std::vector<std::promise<double>> done(ws.size());
+  std::vector<std::future<double>> futures;
+  for (auto& d : done) futures.push_back(d.get_future());
+  const auto t0 = clock_type::now();
+  for (std::size_t i = 0; i < ws.size(); ++i) {
+    tbi::batch_window b;
+    b.window = ws[i];
+    auto err = svc.submit({b}, [&done, i, t0](std::vector<tbi::window_result> r) {
+      if (!r.at(0)) std::fprintf(stderr, "forecast failed: %s\n", r[0].error().message.c_str());
+      done[i].set_value(seconds_since(t0));
+    });
+    if (err) {
+      std::fprintf(stderr, "submit refused: %s\n", err->message.c_str());
+      std::exit(1);
+    }
+  }
+  std::vector<double> lat;
+  for (auto& f : futures) lat.push_back(f.get());
+  return lat;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const args a = parse(argc, argv);
+  auto preset = tbi::preset_by_name(a.preset);
+  if (!preset) {
+    std::fprintf(stderr, "%s\n", preset.error().message.c_str());
+    return 2;
+  }
+  const fs::path dir = fs::temp_directory_path() / ("bench_serving_" + a.preset + "_" + std::to_string(::getpid()));
+  if (auto w = tbi::write_random_checkpoint(*preset, 1, dir.string()); !w) {
+    std::fprintf(stderr, "%s\n", w.error().message.c_str());
+    return 1;
+  }
+  tb::core::sampling_params p;
+  p.pred_len = 7;
+  p.max_context = 232;
+  p.temperature = 0.152;
+  p.top_k = 20;
+  p.top_p = 0.83;
+  p.sample_count = a.samples;
+  p.clip = 1.85;
+
+  tbi::service_options o;
+  o.model_dir = dir.string();
+  o.device.cpu_threads = a.threads;
+  o.batching.max_batch_rows = a.max_batch_rows;
+  o.batching.max_queue_delay = std::chrono::microseconds(a.delay_us);
+  o.warmup_params = p;
+  o.warmup_lookback = 232;
+  auto svc = tbi::model_service::start(o);
+  if (!svc) {
+    std::fprintf(stderr, "%s\n", svc.error().message.c_str());
+    return 1;
+  }
+  auto model = tbi::load_checkpoint(dir.string(), o.device);
+  std::printf("preset %s, %d samples, lookback = max_context 232, pred_len 7, %d intra-op threads, "
+              "max_batch_rows %zu, max_queue_delay %ld us\n",
+              a.preset.c_str(), a.samples, a.threads, a.max_batch_rows, a.delay_us);
+
+  // 1. One after another vs at once, side by side.
+  const auto ws = windows_for(a.symbols, p);
+  auto t0 = clock_type::now();
+  for (const auto& w : ws) {
+    auto f = model->generate({w});
+    if (!f) {
+      std::fprintf(stderr, "%s\n", f.error().message.c_str());
+      return 1;
+    }
+  }
+  const double sequential = seconds_since(t0);
+  t0 = clock_type::now();
+  at_once(**svc, ws);
+  const double batched = seconds_since(t0);
+  std::printf("\n%d symbols one after another: %.2f s (%.1f ms per forecast)\n", a.symbols, sequential,
+              1e3 * sequential / a.symbols);
+  std::printf("%d symbols at once (batcher):   %.2f s (%.1f ms per forecast)\n", a.symbols, batched,
+              1e3 * batched / a.symbols);
+  std::printf("speed-up through the batcher:   %.2fx\n", sequential / batched);
+
+  // 2. Concurrency sweep.
+  std::printf("\n%12s %14s %10s %10s %10s\n", "concurrent", "forecasts/s", "p50 ms", "p95 ms", "p99 ms");
+  for (int c : a.sweep) {
+    std::vector<double> lat;
+    double busy = 0;
+    for (int r = 0; r < a.rounds; ++r) {
+      const auto round = windows_for(c, p);
+      const auto start = clock_type::now();
+      auto l = at_once(**svc, round);
+      busy += seconds_since(start);
+      lat.insert(lat.end(), l.begin(), l.end());
+    }
+    std::printf("%12d %14.2f %10.1f %10.1f %10.1f\n", c, static_cast<double>(lat.size()) / busy,
+                1e3 * percentile(lat, 0.50), 1e3 * percentile(lat, 0.95), 1e3 * percentile(lat, 0.99));
+  }
+  std::printf("\nbatcher: %s\n", (*svc)->stats().dump().c_str());
+  (*svc)->stop(std::chrono::milliseconds(0));
+  fs::remove_all(dir);
+  return 0;
+}
