@@ -3,6 +3,8 @@
 # Benchmarks start what they need (redis-server on a loopback port) themselves. Ratios are
 # measured side by side inside each benchmark; absolute times drift on a shared machine.
 set -euo pipefail
+# Busy-waiting OpenMP threads starve each other on small machines (see inference/README.md).
+export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-passive}
 build=${1:-build}
 status=0
 for b in "$build"/bin/bench_*; do
