@@ -14,6 +14,7 @@
 #include <caf/io/all.hpp>
 #include <spdlog/spdlog.h>
 
+#include "actors/cache_actor.hpp"
 #include "actors/inference_actor.hpp"
 #include "actors/supervisor.hpp"
 #include "core/config.hpp"
@@ -190,7 +191,20 @@ int run_daemon(const daemon_options& options) {
   auto sys = std::make_unique<caf::actor_system>(sys_cfg);
   std::vector<actors::child_spec> children;
   children.push_back({"inference", [svc = *service, board](caf::local_actor* self, const core::config_ptr& c) {
-                        return actors::spawn_inference_actor(self, svc, board, c);
+                        auto h = actors::spawn_inference_actor(self, svc, board, c);
+                        self->system().registry().put(actors::inference_name, h);  // the cache actor's upstream
+                        return h;
+                      }});
+  // The forecast cache (issue 4): registry `forecaster_name` -> the cache actor, which finds the
+  // inference actor under `inference_name`; each spawn function re-puts its handle after a
+  // supervisor restart (actors/README.md). TTLs run on the wall clock, as Redis's PX does.
+  children.push_back({"cache", [board](caf::local_actor* self, const core::config_ptr& c) {
+                        auto* sys = &self->system();
+                        auto h = actors::spawn_cache_actor(
+                            self, [sys] { return actors::lookup_actor(*sys, actors::inference_name); }, board, c,
+                            std::make_shared<const core::wall_clock>());
+                        sys->registry().put(actors::forecaster_name, h);
+                        return h;
                       }});
   auto supervisor = actors::spawn_supervisor(*sys, cs.current, board, std::move(children));
 
@@ -246,6 +260,9 @@ int run_daemon(const daemon_options& options) {
   server.stop();
   self.reset();
   supervisor = nullptr;
+  // Strong references to stopped actors keep sys.reset() waiting: drop them (issue 4).
+  sys->registry().erase(actors::forecaster_name);
+  sys->registry().erase(actors::inference_name);
   sys.reset();  // joins CAF's threads once every actor is gone
   spdlog::info("tradebotd stopped");
   return code;

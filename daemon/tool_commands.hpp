@@ -21,4 +21,10 @@ void add_model_commands(CLI::App& app);
 // CSV, checkpoint), 1 when generation fails.
 void add_forecast_commands(CLI::App& app);
 
+// `tradebot cache stats|verify [--remove]|clear --config FILE` (daemon/tool_cache.cpp): the
+// forecast cache with the config's [cache] settings. Exit codes through CLI::RuntimeError: 2 on
+// an invalid config (or verify without a disk tier); verify exits 1 when it found corrupt entries
+// (also with --remove); clear exits 1 when a tier could not be cleared (the message names it).
+void add_cache_commands(CLI::App& app);
+
 }  // namespace tb::daemon

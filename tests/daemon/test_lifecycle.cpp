@@ -22,6 +22,7 @@ std::string config_text(const std::string& log_level, const std::string& extra =
   static temp_dir state;
   return "[daemon]\nlog_level = \"" + log_level + "\"\nshutdown_deadline_s = 5\nstate_dir = \"" +
          state.path.string() + "\"\n[forecast]\nsample_count = 4\nlookback = 64\n[inference]\nmax_batch_rows = 16\n" +
+         "[cache]\ndir = \"" + (state.path / "cache").string() + "\"\n" +
          "[http]\nport = " + std::to_string(port) + "\n" + extra;
 }
 
@@ -70,6 +71,19 @@ BOOST_AUTO_TEST_CASE(ready_reload_and_stop) {
   BOOST_TEST(stats["process"]["rss_bytes"].get<long>() > 0);
   BOOST_TEST(stats["config"]["values"]["http.port"]["source"] == "file");
   BOOST_TEST(stats["config"]["values"]["cache.ttl_s"]["source"] == "default");
+  // The cache actor publishes its section and check (issue 4) once its thread has started
+  // (bounded poll); the password is never shown.
+  for (int i = 0; i < 250 && !stats["cache"].contains("enabled"); ++i) {
+    std::this_thread::sleep_for(20ms);  // polling a condition, bounded
+    stats = d.get_json("/stats");
+  }
+  health = d.get_json("/health");
+  BOOST_TEST(stats["cache"]["enabled"] == true, stats["cache"].dump());
+  BOOST_TEST(stats["cache"]["ttl_seconds"] == 300);
+  BOOST_TEST(stats["cache"]["history_ttl_seconds"] == 604800);
+  BOOST_TEST(stats["cache"]["redis_state"] == "disabled");
+  BOOST_TEST(stats["config"]["values"]["cache.redis_password"]["value"] == "***");
+  BOOST_TEST(health["checks"]["cache"]["status"] == "ok", health.dump());
 
   auto metrics = http_get(d.port, "/metrics");
   BOOST_TEST(metrics.status == 200);
@@ -100,10 +114,13 @@ BOOST_AUTO_TEST_CASE(ready_reload_and_stop) {
              std::string::npos);
   BOOST_TEST(d.get_json("/stats")["config"]["values"]["daemon.log_level"]["value"] == "debug");
 
-  // SIGTERM: STOPPING=1, exit 0.
+  // SIGTERM: STOPPING=1, exit 0, the cache's summary line in the log.
   d.proc->signal(SIGTERM);
   BOOST_REQUIRE(d.notify.wait_for("STOPPING=1", 10s));
   BOOST_TEST(d.proc->wait(15s) == 0, d.proc->output());
+  BOOST_TEST(std::regex_search(d.proc->output(),
+                               std::regex("Kronos Prediction Cache Stats: hits=[0-9]+ misses=[0-9]+ hit_rate=[0-9.]+%")),
+             d.proc->output());
 }
 
 BOOST_AUTO_TEST_CASE(http_errors_from_the_running_daemon) {

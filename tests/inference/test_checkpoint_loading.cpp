@@ -79,9 +79,9 @@ std::vector<std::uint8_t> assemble(const std::vector<raw_tensor>& ts) {
     off += t.bytes.size();
   }
   std::string hs = h.dump();
-  std::vector<std::uint8_t> out(8);
+  std::vector<std::uint8_t> out(8 + hs.size());
   for (int i = 0; i < 8; ++i) out[static_cast<std::size_t>(i)] = static_cast<std::uint8_t>((hs.size() >> (8 * i)) & 0xff);
-  out.insert(out.end(), hs.begin(), hs.end());
+  std::memcpy(out.data() + 8, hs.data(), hs.size());
   for (const auto& t : ts) out.insert(out.end(), t.bytes.begin(), t.bytes.end());
   return out;
 }
