@@ -7,6 +7,24 @@ demo="$build/demo"
 mkdir -p "$demo/state" "$demo/cache"
 demo=$(cd "$demo" && pwd)
 
+# A local redis-server for the cache's Redis tier (issue 4): loopback, a free port, no
+# persistence, its files in the demo folder; stopped on exit. Without redis-server the demo
+# runs with the Redis tier off (the daemon would also run with it on: degraded, not failing).
+redis_enabled=false
+redis_port=6379
+if command -v redis-server >/dev/null 2>&1; then
+  redis_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  mkdir -p "$demo/redis"
+  redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly no --dir "$demo/redis" \
+    --loglevel warning --logfile "$demo/redis/redis.log" &
+  redis_pid=$!
+  trap 'kill "$redis_pid" 2>/dev/null || true; wait "$redis_pid" 2>/dev/null || true' EXIT
+  redis_enabled=true
+  echo "tradebotd demo: redis-server on 127.0.0.1:$redis_port (pid $redis_pid, log $demo/redis/redis.log)"
+else
+  echo "tradebotd demo: redis-server not found; the cache's Redis tier stays off"
+fi
+
 config="$demo/tradebotd.toml"
 cat > "$config" <<EOT
 # Written by scripts/run-demo.sh; every other key keeps its default (tradebotd --print-config).
@@ -16,9 +34,12 @@ state_dir = "$demo/state"
 port = ${TRADEBOT_DEMO_PORT:-8787}
 [cache]
 dir = "$demo/cache"
+redis_enabled = $redis_enabled
+redis_port = $redis_port
 EOT
 
 echo "tradebotd demo: config $config"
 echo "  curl -s localhost:${TRADEBOT_DEMO_PORT:-8787}/health ; curl -s localhost:${TRADEBOT_DEMO_PORT:-8787}/stats"
 echo "  kill -HUP <pid> reloads $config; Ctrl-C stops"
-exec "$build/bin/tradebotd" --config "$config"
+# Not exec: the EXIT trap stops redis-server once tradebotd is gone (Ctrl-C reaches both).
+"$build/bin/tradebotd" --config "$config"
