@@ -11,6 +11,9 @@ function(tradebot_add_test name)
     TRADEBOT_SOURCE_DIR="${PROJECT_SOURCE_DIR}"
     TRADEBOT_BIN_DIR="${PROJECT_BINARY_DIR}/bin")
   add_test(NAME ${name} COMMAND ${name} --log_level=message)
+  # OpenMP threads that busy-wait starve each other on a small shared machine (up to 25x slower
+  # LibTorch on 2 cores); libgomp reads this at load time, so it goes in the environment.
+  set_tests_properties(${name} PROPERTIES ENVIRONMENT "OMP_WAIT_POLICY=passive")
   if(T_LABELS)
     set_tests_properties(${name} PROPERTIES LABELS "${T_LABELS}")
   endif()
