@@ -474,6 +474,8 @@ tb::expected<std::unique_ptr<https_client>> https_client::create(https_options o
   if (o.connect_timeout <= 0ms || o.io_timeout <= 0ms) return bad("timeouts must be > 0");
   if (o.backoff_initial < 0ms || o.backoff_max < o.backoff_initial) return bad("backoff_max must be >= backoff_initial >= 0");
   if (!(o.backoff_jitter >= 0 && o.backoff_jitter <= 1)) return bad("backoff_jitter must be in 0..1");
+  if (o.max_retry_after < 0ms) return bad("max_retry_after must be >= 0");
+  if (o.max_body_bytes < 1024) return bad("max_body_bytes must be >= 1024");
   const bool tls = u->scheme == "https";
   if (!tls && !(o.allow_plain_http_loopback && u->host == "127.0.0.1"))
     return bad("plain http is only allowed to 127.0.0.1 with allow_plain_http_loopback (got " + o.url + ")");
