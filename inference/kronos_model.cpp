@@ -1010,6 +1010,7 @@ tb::expected<std::vector<core::forecast>> kronos_model::generate(const std::vect
     if (options.mode == generation_mode::plain) {
       for (std::size_t b = 0; b < batch.size(); ++b) result[b] = m.generate_plain(prepared[b]);
     } else {
+      const std::int64_t cap = options.max_group_rows >= 0 ? options.max_group_rows : m.device.is_cuda() ? 3072 : 256;
       std::vector<bool> done(batch.size(), false);
       for (std::size_t b = 0; b < batch.size(); ++b) {
         if (done[b]) continue;
@@ -1021,7 +1022,7 @@ tb::expected<std::vector<core::forecast>> kronos_model::generate(const std::vect
             continue;
           }
           const std::int64_t r = prepared[c].p.sample_count;
-          if (!members.empty() && options.max_group_rows > 0 && rows + r > options.max_group_rows) continue;
+          if (!members.empty() && cap > 0 && rows + r > cap) continue;
           members.push_back(c);
           rows += r;
           done[c] = true;

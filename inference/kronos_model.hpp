@@ -55,10 +55,12 @@ struct generate_options {
   // are extrapolated from the history with future_stamps() (bar_calendar.hpp).
   std::vector<std::vector<core::bar_stamp>> future_stamps;
   // Cached mode stacks the series of a call that share history length, pred_len and max_context
-  // into one computation (larger GEMMs, fewer passes). A group holds at most this many rows
-  // (samples, summed over its series; a single larger series runs alone): it bounds the memory
-  // of the stacked KV caches and activations. 0: no limit. 1: every series alone.
-  std::int64_t max_group_rows = 3072;
+  // into one computation (rows = series x samples). A group holds at most this many rows (samples
+  // summed over its series; a single larger series runs alone), which also bounds the memory of
+  // the stacked KV caches and activations. -1 (default): 256 on the CPU, 3072 on CUDA; see
+  // inference/README.md for why the CPU gains nothing from larger groups. 0: no limit. 1: every
+  // series alone.
+  std::int64_t max_group_rows = -1;
 };
 
 // Token ids of a sequence (one pair per bar).

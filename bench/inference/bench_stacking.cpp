@@ -1,0 +1,133 @@
+// bench_stacking: one generate() call over K bot-shaped windows of different symbols, with the
+// series stacked in groups of at most G rows (generate_options::max_group_rows; G = 1 runs every
+// series alone), side by side in one run: wall and process CPU time per forecast, and the
+// largest difference between a series' stacked and solo forecast.
+//
+//   bench_stacking [--preset mini] [--windows 8] [--groups 1,384,768,1536,3072] [--threads 2]
+//                  [--samples 192] [--reps 1]
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <ctime>
+#include <filesystem>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <unistd.h>
+
+#include "core/bar_csv.hpp"
+#include "inference/kronos_init.hpp"
+#include "inference/kronos_model.hpp"
+
+namespace fs = std::filesystem;
+namespace tbi = tb::inference;
+using clock_type = std::chrono::steady_clock;
+
+namespace {
+std::vector<long> int_list(const std::string& s) {
+  std::vector<long> out;
+  std::stringstream ss(s);
+  for (std::string item; std::getline(ss, item, ',');) out.push_back(std::stol(item));
+  return out;
+}
+
+double max_rel(const tb::core::forecast& a, const tb::core::forecast& b) {
+  double worst = 0;
+  for (int k = 0; k < tb::core::n_features; ++k) {
+    double err = 0, scale = 0;
+    for (std::size_t i = 0; i < a.rows.size() && i < b.rows.size(); ++i) {
+      err = std::max(err, std::abs(a.rows[i][static_cast<std::size_t>(k)] - b.rows[i][static_cast<std::size_t>(k)]));
+      scale = std::max(scale, std::abs(b.rows[i][static_cast<std::size_t>(k)]));
+    }
+    worst = std::max(worst, scale > 0 ? err / scale : err);
+  }
+  return worst;
+}
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string preset_name = "mini";
+  int windows = 8, threads = 2, samples = 192, reps = 1;
+  std::vector<long> groups = {1, 384, 768, 1536, 3072};
+  for (int i = 1; i + 1 < argc; i += 2) {
+    const std::string k = argv[i], v = argv[i + 1];
+    if (k == "--preset") preset_name = v;
+    else if (k == "--windows") windows = std::stoi(v);
+    else if (k == "--groups") groups = int_list(v);
+    else if (k == "--threads") threads = std::stoi(v);
+    else if (k == "--samples") samples = std::stoi(v);
+    else if (k == "--reps") reps = std::stoi(v);
+    else {
+      std::fprintf(stderr, "unknown option %s\n", k.c_str());
+      return 2;
+    }
+  }
+  auto preset = tbi::preset_by_name(preset_name);
+  if (!preset) return 2;
+  const fs::path dir = fs::temp_directory_path() / ("bench_stacking_" + std::to_string(::getpid()));
+  if (!tbi::write_random_checkpoint(*preset, 1, dir.string())) return 1;
+  tbi::device_options o;
+  o.cpu_threads = threads;
+  auto m = tbi::kronos_model::load((dir / "tokenizer").string(), (dir / "model").string(), o);
+  fs::remove_all(dir);
+  if (!m) {
+    std::fprintf(stderr, "%s\n", m.error().message.c_str());
+    return 1;
+  }
+  static const char* files[] = {"JD", "NIO", "PDD", "BIDU", "DKNG", "HIMS", "IBKR", "MSTR", "W", "XPO"};
+  std::vector<tb::core::forecast_window> batch;
+  for (int i = 0; i < windows; ++i) {
+    const std::string sym = files[i % 10];
+    auto s = tb::core::load_bars_csv(std::string(TRADEBOT_SHARED_DIR) + "/data/daily/" + sym + ".csv", sym);
+    if (!s) return 1;
+    const auto end = s->bars.size() - static_cast<std::size_t>(i / 10);
+    tb::core::forecast_window w;
+    w.symbol = sym;
+    w.bars.assign(s->bars.begin() + static_cast<long>(end - 232), s->bars.begin() + static_cast<long>(end));
+    w.params.pred_len = 7;
+    w.params.max_context = 232;
+    w.params.temperature = 0.152;
+    w.params.top_k = 20;
+    w.params.top_p = 0.83;
+    w.params.sample_count = samples;
+    w.params.clip = 1.85;
+    w.seed = static_cast<std::uint64_t>(i);
+    batch.push_back(w);
+  }
+  std::printf("preset %s, %d windows of 232 bars, pred_len 7, %d samples, %d threads\n", preset_name.c_str(), windows,
+              samples, threads);
+  std::printf("%10s %12s %12s %14s %12s\n", "group rows", "ms/forecast", "cpu ms/fc", "vs alone", "max rel diff");
+  std::vector<tb::core::forecast> alone;
+  double alone_ms = 0;
+  for (long g : groups) {
+    tbi::generate_options go;
+    go.max_group_rows = g;
+    double best = 1e300, cpu = 0;
+    std::vector<tb::core::forecast> out;
+    for (int r = 0; r < reps; ++r) {
+      const auto t0 = clock_type::now();
+      const std::clock_t c0 = std::clock();
+      auto f = m->generate(batch, go);
+      const double s = std::chrono::duration<double>(clock_type::now() - t0).count();
+      if (!f) {
+        std::fprintf(stderr, "%s\n", f.error().message.c_str());
+        return 1;
+      }
+      if (s < best) {
+        best = s;
+        cpu = static_cast<double>(std::clock() - c0) / CLOCKS_PER_SEC;
+      }
+      out = *f;
+    }
+    if (alone.empty()) {
+      alone = out;
+      alone_ms = 1e3 * best / windows;
+    }
+    double diff = 0;
+    for (std::size_t i = 0; i < out.size(); ++i) diff = std::max(diff, max_rel(out[i], alone[i]));
+    std::printf("%10ld %12.1f %12.1f %13.2fx %12.2e\n", g, 1e3 * best / windows, 1e3 * cpu / windows,
+                alone_ms / (1e3 * best / windows), diff);
+  }
+  return 0;
+}
