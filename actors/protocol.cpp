@@ -15,6 +15,16 @@ void register_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<std::vector<window_answer>>("tb_window_answers");
   cfg.add_message_type<forecast_reply>("tb_forecast_reply");
   cfg.add_message_type<core::model_identity>("tb_model_identity");  // forecast cache
+  // trading loop
+  cfg.add_message_type<cycle_order>("tb_cycle_order");
+  cfg.add_message_type<proposal>("tb_proposal");
+  cfg.add_message_type<order_intent>("tb_order_intent");
+  cfg.add_message_type<std::vector<order_intent>>("tb_order_intents");
+  cfg.add_message_type<order_outcome>("tb_order_outcome");
+  cfg.add_message_type<std::vector<order_outcome>>("tb_order_outcomes");
+  cfg.add_message_type<position_row>("tb_position_row");
+  cfg.add_message_type<std::vector<position_row>>("tb_position_rows");
+  cfg.add_message_type<broker_state>("tb_broker_state");
 }
 
 }  // namespace tb::actors

@@ -124,6 +124,100 @@ inline caf::actor lookup_actor(caf::actor_system& sys, caf::atom_value name) {
   return caf::actor_cast<caf::actor>(sys.registry().get(name));
 }
 
+// --- trading loop (scheduler -> symbol actors -> portfolio -> broker actor) ----------------
+// One analysis cycle: the scheduler asks the portfolio to run it, (run_cycle_atom, cycle_order,
+// symbols) -> caf::ok_atom once the cycle is closed (orders answered by the broker actor), and
+// sends (cycle_atom, cycle_order, portfolio) to every symbol actor it owns; each symbol actor
+// answers the cycle with exactly ONE (proposal_atom, proposal) to that portfolio, whatever
+// happened (state says what). The portfolio asks the broker actor (broker_state_atom) ->
+// broker_state and (submit_atom, std::vector<order_intent>) -> std::vector<order_outcome>.
+struct cycle_order {
+  std::uint64_t id = 0;           // increasing per scheduler
+  std::int64_t at_unix_ns = 0;    // the scheduled instant (the injected clock's now)
+  std::uint32_t kinds = 0;        // core::event_kind bits
+  bool equity = false;            // equity symbols act
+  bool crypto = false;            // crypto symbols act
+};
+
+struct proposal {
+  std::string symbol;
+  std::uint64_t cycle = 0;
+  std::string state;              // ok | flat | stale | waiting | error | skipped
+  std::string note;               // why (error text, gate result)
+  std::int64_t bar_time_s = 0;    // the last bar the decision was made from
+  std::string strategy;           // chosen strategy ("" when none)
+  std::int32_t side = 0;          // +1 long, -1 short, 0 flat / no opinion
+  double score = 0, edge = 0, variance = 0;
+  double last_close = 0;          // price the portfolio values the symbol at
+  double limit_price = 0;         // entry limit (the plan's entry, else the last close)
+  bool crypto = false;
+  bool has_opinion() const { return state == "ok" || state == "flat"; }
+};
+
+struct order_intent {
+  std::string client_order_id;    // market::client_order_id_for(symbol, bar_time_s, side, strategy)
+  std::string symbol;
+  std::int32_t side = 1;          // +1 buy, -1 sell
+  double qty = 0;
+  double limit_price = 0;
+  std::string strategy;
+  std::int64_t bar_time_s = 0;
+};
+
+struct order_outcome {
+  std::string client_order_id;
+  std::string status;             // accepted | rejected | duplicate | failed
+  std::string error;
+};
+
+struct position_row {
+  std::string symbol;
+  double qty = 0, avg_entry_price = 0, market_price = 0;
+};
+
+struct broker_state {
+  bool ok = false;
+  std::string error;              // when not ok
+  double cash = 0, equity = 0, buying_power = 0;
+  std::vector<position_row> positions;
+  std::uint64_t open_orders = 0;
+  std::uint64_t fills = 0;        // fills journaled so far
+};
+
+using cycle_atom = caf::atom_constant<caf::atom("cycle")>;
+using run_cycle_atom = caf::atom_constant<caf::atom("runcycle")>;
+using proposal_atom = caf::atom_constant<caf::atom("proposal")>;
+using broker_state_atom = caf::atom_constant<caf::atom("brkstate")>;
+using submit_atom = caf::atom_constant<caf::atom("submit")>;
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, cycle_order& x) {
+  return f(caf::meta::type_name("cycle_order"), x.id, x.at_unix_ns, x.kinds, x.equity, x.crypto);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, proposal& x) {
+  return f(caf::meta::type_name("proposal"), x.symbol, x.cycle, x.state, x.note, x.bar_time_s, x.strategy, x.side,
+           x.score, x.edge, x.variance, x.last_close, x.limit_price, x.crypto);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, order_intent& x) {
+  return f(caf::meta::type_name("order_intent"), x.client_order_id, x.symbol, x.side, x.qty, x.limit_price,
+           x.strategy, x.bar_time_s);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, order_outcome& x) {
+  return f(caf::meta::type_name("order_outcome"), x.client_order_id, x.status, x.error);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, position_row& x) {
+  return f(caf::meta::type_name("position_row"), x.symbol, x.qty, x.avg_entry_price, x.market_price);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, broker_state& x) {
+  return f(caf::meta::type_name("broker_state"), x.ok, x.error, x.cash, x.equity, x.buying_power, x.positions,
+           x.open_orders, x.fills);
+}
+
 // Registers every message type that may cross the middleman. Call on each actor_system_config.
 void register_types(caf::actor_system_config& cfg);
 

@@ -150,6 +150,8 @@ caf::behavior supervisor(supervisor_actor* self, core::config_ptr cfg, std::shar
         for (const auto& c : st.children)
           if (c.handle) self->send(c.handle, reload_atom::value, cfg);
       },
+      // A child's answer to the stop_atom it was sent (its down message is what counts).
+      [](caf::ok_atom) {},
       [self](stop_atom) -> caf::result<caf::ok_atom> {
         auto& st = self->state;
         st.stopping = true;

@@ -142,9 +142,85 @@ const std::vector<key_spec>& schema() {
        "cache failures are logged at most once per this interval", "KRONOS_CACHE_LOG_INTERVAL_MS", 0, 86400000}),
       {"trading.paper", &config::paper, "paper trading; false also needs live = true", "PAPER"},
       {"trading.live", &config::live, "allow live trading with real money (only with PAPER=0)"},
-      {"trading.symbols", &config::symbols, "the universe: equity tickers and crypto pairs (e.g. BTCUSD)"},
+      {"trading.symbols", &config::symbols, "the universe: equity tickers and crypto pairs (e.g. BTCUSD); [] = trade nothing (without a config file: every symbol of the feed)"},
       {"trading.tradable_pairs", &config::tradable_pairs,
        "filter on trading.symbols; [] = all of them", "TRADABLE_PAIRS"},
+      // --- the trading loop (issue 5) ---
+      restart_only({"trading.enabled", &config::trading_enabled,
+                    "run the trading loop (symbol, portfolio and broker actors, the schedule)"}),
+      {"trading.walk_forward_windows", &config::walk_forward_windows,
+       "walk-forward windows evaluated per symbol and cycle (window i drops the last i+1 bars)", nullptr, 1, 1000},
+      {"trading.stale_after_bars", &config::stale_after_bars,
+       "no proposal when the last bar closed more than this many bar periods ago", nullptr, 1, 100000},
+      {"trading.forecast_timeout_s", &config::forecast_timeout_s,
+       "a symbol's forecast request fails (and the symbol backs off) after this many seconds", nullptr, 0.1, 3600},
+      {"trading.cycle_deadline_s", &config::cycle_deadline_s,
+       "the portfolio closes a cycle with the proposals it has after this many seconds", nullptr, 0.1, 3600},
+      restart_only({"market.feed", &config::market_feed, "market-data source", nullptr, 0, 0,
+                    {"synthetic", "replay", "alpaca"}}),
+      restart_only({"market.synthetic_seed", &config::synthetic_seed, "synthetic feed: random seed", nullptr, 0,
+                    int_max}),
+      restart_only({"market.synthetic_equities", &config::synthetic_equities,
+                    "synthetic feed: how many equities it generates (DEMO01..)", nullptr, 0, 999}),
+      restart_only({"market.synthetic_crypto", &config::synthetic_crypto,
+                    "synthetic feed: how many crypto pairs it generates (DEMOnnUSD)", nullptr, 0, 999}),
+      restart_only({"market.synthetic_period_min", &config::synthetic_period_min,
+                    "synthetic feed: bar period in minutes, 1440 (daily) or a divisor of 30", nullptr, 1, 1440}),
+      restart_only({"market.synthetic_start", &config::synthetic_start,
+                    "synthetic feed: first bar date, YYYY-MM-DD (UTC)"}),
+      restart_only({"market.replay_dir", &config::replay_dir,
+                    "replay feed: folder of CSV files, one symbol per file (the file name)"}),
+      restart_only({"market.clock", &config::market_clock,
+                    "simulated: time jumps from one scheduled event to the next as soon as a cycle is done "
+                    "(demo, replay); wall: real time", nullptr, 0, 0, {"simulated", "wall"}}),
+      restart_only({"market.sim_start", &config::sim_start,
+                    "simulated clock start, YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ (UTC)"}),
+      restart_only({"market.sim_end", &config::sim_end,
+                    "simulated clock: the schedule stops at this instant (same formats); empty = never"}),
+      {"schedule.open_pass_delay_min", &config::open_pass_delay_min,
+       "open pass this many minutes after the NYSE open", nullptr, 0, 120},
+      {"schedule.midday_pass_min", &config::midday_pass_min,
+       "New York time of the midday pass, minutes after midnight (630 = 10:30)", nullptr, 570, 959},
+      {"schedule.close_backout_lead_min", &config::close_backout_lead_min,
+       "close back-out this many minutes before the NYSE close", nullptr, 1, 180},
+      {"schedule.crypto_refresh_interval_min", &config::crypto_refresh_interval_min,
+       "crypto refresh at multiples of this many minutes since the epoch (1440 = 00:00 UTC)", nullptr, 5, 10080},
+      restart_only({"broker.kind", &config::broker_kind, "who executes orders", nullptr, 0, 0, {"sim", "alpaca"}}),
+      restart_only({"broker.initial_cash", &config::broker_initial_cash, "sim broker: starting cash (USD)", nullptr,
+                    1, 1e12}),
+      restart_only({"broker.equity_fee_rate", &config::broker_equity_fee_rate,
+                    "sim broker: fee per fill, fraction of notional, equities", nullptr, 0, 0.1}),
+      restart_only({"broker.crypto_fee_rate", &config::broker_crypto_fee_rate,
+                    "sim broker: fee per fill, fraction of notional, crypto", nullptr, 0, 0.1}),
+      restart_only({"broker.default_spread", &config::broker_default_spread,
+                    "sim broker: relative spread when the feed has no quote", nullptr, 0, 0.1}),
+      restart_only({"broker.allow_short_equity", &config::broker_allow_short_equity,
+                    "sim broker: equity sells may open shorts"}),
+      {"strategy.min_sharpe", &config::min_sharpe, "gate: walk-forward Sharpe at least this", nullptr, -10, 10},
+      {"strategy.recent_windows", &config::recent_windows, "gate: the last K window returns sum above 0",
+       nullptr, 1, 10000},
+      {"strategy.min_edge", &config::min_edge, "gate: mean return per window above this", nullptr, -1, 1},
+      {"strategy.spread_penalty_weight", &config::spread_penalty_weight,
+       "the composite score is return minus this weight x spread cost", nullptr, 0, 100},
+      {"strategy.allow_buy_hold", &config::allow_buy_hold, "buy_hold may be chosen"},
+      {"portfolio.max_positions", &config::max_positions, "at most this many symbols held", nullptr, 1, 1000},
+      {"portfolio.min_positions", &config::min_positions,
+       "top up to this many from qualified symbols below min_score", nullptr, 0, 1000},
+      {"portfolio.min_score", &config::min_score, "preferred symbols score at least this", nullptr, -1e6, 1e6},
+      {"portfolio.kelly_fraction", &config::kelly_fraction, "Kelly-lite weight: min(kelly_cap, this x edge / variance)",
+       nullptr, 1e-9, 10},
+      {"portfolio.kelly_cap", &config::kelly_cap, "largest Kelly weight of one symbol", nullptr, 1e-9, 1},
+      {"risk.max_symbol_weight", &config::max_symbol_weight, "|position| <= this x equity per symbol", nullptr,
+       1e-9, 10},
+      {"risk.max_total_exposure", &config::max_total_exposure, "sum of |positions| <= this x equity", nullptr,
+       1e-9, 10},
+      {"risk.max_leverage", &config::max_leverage, "sum of long positions <= this x equity", nullptr, 1e-9, 10},
+      {"risk.crypto_long_only", &config::crypto_long_only, "never short crypto"},
+      {"risk.max_daily_loss", &config::max_daily_loss,
+       "kill switch: no new entries once equity fell this fraction below the day's start", nullptr, 1e-9, 1},
+      {"risk.max_orders_per_minute", &config::max_orders_per_minute, "accepted orders in any 60 s (clock time)",
+       nullptr, 1, 100000},
+      {"risk.max_order_notional", &config::max_order_notional, "largest order (USD)", nullptr, 1e-9, 1e12},
   };
   return keys;
 }
@@ -348,7 +424,7 @@ void read_file(config& c, const std::string& path, std::vector<std::string>& err
     if (!section_tbl) {
       errors.push_back(where(path, section_key.source()) + "key '" + section +
                        "' outside a section; every key belongs to one of [daemon], [http], [model], "
-                       "[inference], [forecast], [cache], [trading]");
+                       "[inference], [forecast], [cache], [trading], [market], [schedule], [broker], [strategy], [portfolio], [risk]");
       continue;
     }
     for (const auto& [key, node] : *section_tbl) {
@@ -404,6 +480,11 @@ void validate(const config& c, std::vector<std::string>& errors) {
   if (!c.paper && !c.live)
     errors.push_back("PAPER=0 / trading.paper = false asks for live trading, which also needs "
                      "`live = true` under [trading] in " + file + "; refusing to start");
+  if (c.min_positions > c.max_positions)
+    errors.push_back("portfolio.min_positions (" + std::to_string(c.min_positions) +
+                     ") must be <= portfolio.max_positions (" + std::to_string(c.max_positions) + ")");
+  if (c.market_feed == "replay" && c.replay_dir.empty())
+    errors.push_back("market.feed = \"replay\" needs market.replay_dir (a folder of CSV files)");
   if (c.cache_redis_backoff_initial_ms > c.cache_redis_backoff_max_ms)
     errors.push_back("cache.redis_backoff_initial_ms (" + std::to_string(c.cache_redis_backoff_initial_ms) +
                      ") must be <= cache.redis_backoff_max_ms (" + std::to_string(c.cache_redis_backoff_max_ms) + ")");

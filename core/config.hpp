@@ -93,6 +93,55 @@ struct config {
   bool live = false;
   std::vector<std::string> symbols;         // the universe
   std::vector<std::string> tradable_pairs;  // TRADABLE_PAIRS: a filter on symbols; [] = all
+  // --- the trading loop (issue 5): symbol actors, portfolio, broker actor, schedule ---
+  bool trading_enabled = true;              // false: no symbol, portfolio, broker actors at all
+  std::int64_t walk_forward_windows = 70;   // walk-forward windows per cycle (window i drops i+1 bars)
+  std::int64_t stale_after_bars = 5;        // no proposal when the last bar closed longer ago (bar periods)
+  double forecast_timeout_s = 120.0;        // a symbol's forecast request fails after this (wall s)
+  double cycle_deadline_s = 180.0;          // the portfolio closes a cycle after this (wall s)
+  // [market]
+  std::string market_feed = "synthetic";    // synthetic | replay | alpaca
+  std::int64_t synthetic_seed = 42;
+  std::int64_t synthetic_equities = 18;
+  std::int64_t synthetic_crypto = 2;
+  std::int64_t synthetic_period_min = 1440; // 1440 = daily; else minutes dividing 30
+  std::string synthetic_start = "2024-01-02";
+  std::string replay_dir;                   // every *.csv in it; symbol = file name
+  std::string market_clock = "simulated";   // simulated | wall
+  std::string sim_start = "2025-06-02";     // simulated clock start (UTC date or date-time)
+  std::string sim_end;                      // "" = never stops; else the schedule stops there
+  // [schedule] (core::schedule_config)
+  std::int64_t open_pass_delay_min = 0;
+  std::int64_t midday_pass_min = 630;
+  std::int64_t close_backout_lead_min = 60;
+  std::int64_t crypto_refresh_interval_min = 1440;
+  // [broker]
+  std::string broker_kind = "sim";          // sim | alpaca
+  double broker_initial_cash = 100000.0;
+  double broker_equity_fee_rate = 0.0000278;
+  double broker_crypto_fee_rate = 0.008;
+  double broker_default_spread = 0.0005;
+  bool broker_allow_short_equity = true;
+  // [strategy] selection_params
+  double min_sharpe = 0.3;
+  std::int64_t recent_windows = 5;
+  double min_edge = 0.0;
+  double spread_penalty_weight = 1.0;
+  bool allow_buy_hold = true;
+  // [portfolio] portfolio_params
+  std::int64_t max_positions = 10;
+  std::int64_t min_positions = 4;
+  double min_score = 0.0;
+  double kelly_fraction = 0.2;
+  double kelly_cap = 0.15;
+  // [risk] risk_limits
+  double max_symbol_weight = 0.60;
+  double max_total_exposure = 1.20;
+  double max_leverage = 1.0;
+  bool crypto_long_only = true;
+  double max_daily_loss = 0.03;
+  std::int64_t max_orders_per_minute = 60;
+  double max_order_notional = 50000;
 
   // Where each key's effective value came from, by dotted name ("http.port").
   std::map<std::string, value_source> sources;

@@ -1,11 +1,18 @@
 #!/usr/bin/env bash
 # `make run`: tradebotd on its embedded default, in the foreground, until Ctrl-C.
 # Everything it makes lives under BUILD/demo: config, state and cache folders.
+# The demo trades the synthetic feed's 20 symbols (DEMO01..DEMO18, DEMO19USD, DEMO20USD) with the
+# simulated broker on simulated time; forecast sizes are small so the untrained demo checkpoint
+# shows cycles, forecasts, orders and positions in /stats within a minute on a laptop CPU.
 set -euo pipefail
 build=${1:-build}
 demo="$build/demo"
 mkdir -p "$demo/state" "$demo/cache"
 demo=$(cd "$demo" && pwd)
+
+symbols=""
+for i in $(seq -w 1 18); do symbols+="\"DEMO$i\", "; done
+symbols+="\"DEMO19USD\", \"DEMO20USD\""
 
 # A local redis-server for the cache's Redis tier (issue 4): loopback, a free port, no
 # persistence, its files in the demo folder; stopped on exit. Without redis-server the demo
@@ -36,6 +43,18 @@ port = ${TRADEBOT_DEMO_PORT:-8787}
 dir = "$demo/cache"
 redis_enabled = $redis_enabled
 redis_port = $redis_port
+[forecast]
+lookback = 64
+max_context = 64
+sample_count = 4
+[inference]
+max_batch_rows = 256
+[trading]
+symbols = [$symbols]
+walk_forward_windows = 20
+[market]
+feed = "synthetic"
+clock = "simulated"
 EOT
 
 echo "tradebotd demo: config $config"

@@ -1,0 +1,303 @@
+#include "actors/broker_actor.hpp"
+
+#include <signal.h>
+
+#include <cstdlib>
+#include <optional>
+#include <set>
+
+#include <spdlog/spdlog.h>
+
+#include "market/order_journal.hpp"
+
+namespace tb::actors {
+namespace {
+
+struct fault_plan {
+  std::string point;  // kill_after_intent | kill_after_submit
+  long n = 0;
+};
+
+std::optional<fault_plan> fault_from_env() {
+  const char* v = std::getenv("TRADEBOTD_FAULT");
+  if (!v) return std::nullopt;
+  std::string s(v);
+  auto colon = s.find(':');
+  if (colon == std::string::npos) return std::nullopt;
+  return fault_plan{s.substr(0, colon), std::atol(s.c_str() + colon + 1)};
+}
+
+struct broker_actor_state {
+  broker_actor_args args;
+  std::optional<market::order_journal> journal;
+  std::optional<fault_plan> fault;
+  long intents_written = 0, submits_done = 0;
+  std::uint64_t accepted = 0, rejected = 0, duplicates = 0, failed = 0, canceled = 0;
+  nlohmann::json reconciled = nlohmann::json::object();
+  std::string last_error;
+  bool journal_broken = false;
+  std::uint64_t beats = 0;
+  static inline const char* name = "broker";
+};
+
+using broker_actor = caf::stateful_actor<broker_actor_state>;
+
+std::int64_t now_ns(const broker_actor_state& st) { return core::to_unix_nanoseconds(st.args.clock->now()); }
+
+void publish(broker_actor* self) {
+  auto& st = self->state;
+  std::map<std::string, int> by_state;
+  std::uint64_t fills = 0;
+  if (st.journal)
+    for (const auto& [id, e] : st.journal->entries()) {
+      ++by_state[e.state];
+      if (e.state == "filled") ++fills;
+    }
+  nlohmann::json states = nlohmann::json::object();
+  for (const auto& [k, v] : by_state) states[k] = v;
+  st.args.board->publish("broker", {{"journal", st.args.journal_path},
+                                    {"journal_orders", states},
+                                    {"accepted", st.accepted},
+                                    {"rejected", st.rejected},
+                                    {"duplicates_refused", st.duplicates},
+                                    {"failed", st.failed},
+                                    {"canceled", st.canceled},
+                                    {"fills", fills},
+                                    {"reconciled_at_start", st.reconciled},
+                                    {"last_error", st.last_error}});
+  core::health_check check;
+  if (st.journal_broken) check.status = core::health_status::failing;
+  else if (!st.last_error.empty()) check.status = core::health_status::degraded;
+  check.detail = {{"last_error", st.last_error}, {"journal", st.args.journal_path}};
+  st.args.board->publish_check("broker", std::move(check));
+}
+
+bool append(broker_actor_state& st, market::journal_record r) {
+  r.at_unix_ns = now_ns(st);
+  if (auto err = st.journal->append(r)) {
+    st.journal_broken = true;
+    st.last_error = err->message;
+    spdlog::critical("broker: {}", err->message);
+    return false;
+  }
+  return true;
+}
+
+void maybe_die(const broker_actor_state& st, const char* point, long count) {
+  if (st.fault && st.fault->point == point && st.fault->n == count) {
+    spdlog::default_logger()->flush();
+    ::raise(SIGKILL);
+  }
+}
+
+// Brings the journal up to date with what the broker says about one journaled order.
+void follow(broker_actor_state& st, const std::string& id, const market::order& o) {
+  const auto& e = st.journal->entries().at(id);
+  if (e.state == "intent") {
+    market::journal_record ack;
+    ack.kind = market::journal_kind::ack;
+    ack.client_order_id = id;
+    ack.broker_order_id = o.id;
+    if (!append(st, ack)) return;
+  }
+  if (o.status == market::order_status::filled) {
+    market::journal_record f;
+    f.kind = market::journal_kind::fill;
+    f.client_order_id = id;
+    f.broker_order_id = o.id;
+    f.fill_qty = o.filled_qty;
+    f.fill_price = o.filled_avg_price;
+    append(st, f);
+  } else if (o.status == market::order_status::canceled || o.status == market::order_status::expired) {
+    market::journal_record c;
+    c.kind = market::journal_kind::closed;
+    c.client_order_id = id;
+    c.broker_order_id = o.id;
+    c.reason = market::to_string(o.status);
+    append(st, c);
+  }
+}
+
+// Every journaled order without a final record, asked of the broker. `at_start`: an order the
+// broker never saw is abandoned (it is never sent again).
+void reconcile(broker_actor* self, bool at_start) {
+  auto& st = self->state;
+  int found = 0, abandoned = 0, errors = 0;
+  std::vector<std::string> open_ids;
+  for (const auto& id : st.journal->order_of_intents())
+    if (!st.journal->entries().at(id).terminal()) open_ids.push_back(id);
+  for (const auto& id : open_ids) {
+    auto o = st.args.broker->order_by_client_id(id);
+    if (!o) {
+      ++errors;
+      st.last_error = "reconcile " + id + ": " + o.error().message;
+      continue;
+    }
+    if (!*o) {
+      if (at_start && st.journal->entries().at(id).state == "intent") {
+        market::journal_record r;
+        r.kind = market::journal_kind::abandoned;
+        r.client_order_id = id;
+        r.reason = "journaled but never reached the broker before a restart; not sent again";
+        append(st, r);
+        ++abandoned;
+      }
+      continue;
+    }
+    ++found;
+    follow(st, id, **o);
+  }
+  if (at_start) {
+    st.reconciled = {{"open_in_journal", open_ids.size()}, {"found_at_broker", found}, {"abandoned", abandoned},
+                     {"errors", errors}};
+    spdlog::info("broker: journal {} reconciled: {} open in the journal, {} found at the broker, {} abandoned",
+                 st.args.journal_path, open_ids.size(), found, abandoned);
+  }
+}
+
+broker_state state_of(broker_actor* self) {
+  auto& st = self->state;
+  broker_state out;
+  reconcile(self, false);
+  auto acct = st.args.broker->account();
+  auto pos = st.args.broker->positions();
+  auto open = st.args.broker->open_orders();
+  if (!acct || !pos || !open) {
+    out.error = !acct ? acct.error().message : !pos ? pos.error().message : open.error().message;
+    st.last_error = out.error;
+    return out;
+  }
+  out.ok = true;
+  out.cash = acct->cash;
+  out.equity = acct->equity;
+  out.buying_power = acct->buying_power;
+  for (const auto& p : *pos) out.positions.push_back({p.symbol, p.qty, p.avg_entry_price, p.market_price});
+  out.open_orders = open->size();
+  for (const auto& [id, e] : st.journal->entries())
+    if (e.state == "filled") ++out.fills;
+  return out;
+}
+
+order_outcome submit_one(broker_actor* self, const order_intent& in) {
+  auto& st = self->state;
+  order_outcome out;
+  out.client_order_id = in.client_order_id;
+  if (st.journal->contains(in.client_order_id)) {
+    ++st.duplicates;
+    out.status = "duplicate";
+    out.error = "already journaled (" + st.journal->entries().at(in.client_order_id).state + "); not sent again";
+    return out;
+  }
+  // Replace, don't stack: the symbol's working orders go first.
+  if (auto open = st.args.broker->open_orders()) {
+    for (const auto& o : *open)
+      if (o.symbol == in.symbol) {
+        auto c = st.args.broker->cancel_order(o.id);
+        if (c) {
+          ++st.canceled;
+          if (st.journal->contains(o.client_order_id)) follow(st, o.client_order_id, *c);
+        }
+      }
+  }
+  market::order_request req;
+  req.client_order_id = in.client_order_id;
+  req.symbol = in.symbol;
+  req.side = in.side > 0 ? market::side::buy : market::side::sell;
+  req.qty = in.qty;
+  req.limit_price = in.limit_price;
+  req.tif = market::default_time_in_force(in.symbol, in.qty);
+  market::journal_record intent;
+  intent.kind = market::journal_kind::intent;
+  intent.client_order_id = in.client_order_id;
+  intent.order = req;
+  intent.strategy = in.strategy;
+  intent.bar_time_s = in.bar_time_s;
+  if (!append(st, intent)) {
+    ++st.failed;
+    out.status = "failed";
+    out.error = st.last_error;
+    return out;
+  }
+  maybe_die(st, "kill_after_intent", ++st.intents_written);
+  auto o = st.args.broker->submit_limit_order(req);
+  maybe_die(st, "kill_after_submit", ++st.submits_done);
+  if (o) {
+    market::journal_record ack;
+    ack.kind = market::journal_kind::ack;
+    ack.client_order_id = in.client_order_id;
+    ack.broker_order_id = o->id;
+    append(st, ack);
+    ++st.accepted;
+    out.status = "accepted";
+    return out;
+  }
+  // A refused submit may still have landed (a retried POST): the broker knows best.
+  if (auto known = st.args.broker->order_by_client_id(in.client_order_id); known && *known) {
+    follow(st, in.client_order_id, **known);
+    ++st.accepted;
+    out.status = "accepted";
+    return out;
+  }
+  market::journal_record rej;
+  rej.kind = market::journal_kind::reject;
+  rej.client_order_id = in.client_order_id;
+  rej.reason = o.error().message;
+  append(st, rej);
+  ++st.rejected;
+  out.status = "rejected";
+  out.error = o.error().message;
+  return out;
+}
+
+caf::behavior broker_behavior(broker_actor* self, broker_actor_args args) {
+  auto& st = self->state;
+  st.args = std::move(args);
+  st.fault = fault_from_env();
+  auto j = market::order_journal::open(st.args.journal_path);
+  if (!j) {
+    spdlog::critical("broker: {}", j.error().message);
+    st.last_error = j.error().message;
+    st.journal_broken = true;
+    publish(self);
+    self->quit(caf::make_error(caf::sec::runtime_error, j.error().message));
+    return {};
+  }
+  st.journal.emplace(std::move(*j));
+  for (const auto& w : st.journal->warnings()) spdlog::warn("broker: {}", w);
+  reconcile(self, true);
+  publish(self);
+  return {
+      [self](broker_state_atom) {
+        auto s = state_of(self);
+        publish(self);
+        return s;
+      },
+      [self](submit_atom, const std::vector<order_intent>& intents) {
+        std::vector<order_outcome> out;
+        for (const auto& in : intents) {
+          if (self->state.journal_broken) {
+            out.push_back({in.client_order_id, "failed", "the order journal cannot be written"});
+            continue;
+          }
+          out.push_back(submit_one(self, in));
+        }
+        publish(self);
+        return out;
+      },
+      [self](heartbeat_atom) { return caf::make_message(heartbeat_atom::value, ++self->state.beats); },
+      [self](reload_atom, core::config_ptr next) { self->state.args.cfg = std::move(next); },
+      [self](stop_atom) {
+        publish(self);
+        self->quit();
+        return caf::ok_atom::value;
+      },
+  };
+}
+
+}  // namespace
+
+caf::actor spawn_broker_actor(caf::local_actor* parent, broker_actor_args args) {
+  return parent->spawn<caf::detached>(broker_behavior, std::move(args));
+}
+
+}  // namespace tb::actors

@@ -1,0 +1,50 @@
+#pragma once
+// The broker actor: the one owner of the broker (market::broker: the durable sim broker for the
+// demo and replays; Alpaca later) and of the order journal (market/order_journal.hpp).
+// Detached: journal appends fsync and broker calls may block (Alpaca is HTTPS), so it has its own
+// thread and never holds a scheduler worker.
+//
+// The order path: for each order_intent, in order,
+//   1. a client_order_id the journal already holds is answered `duplicate` and NOT submitted (a
+//      re-run pass, a restart replaying a cycle: the same decision has the same id);
+//   2. open orders of the same symbol are canceled first (journal: closed);
+//   3. the intent is journaled and fsynced BEFORE the submit;
+//   4. submit; the answer is journaled (ack, or reject with the broker's reason).
+// On start it reconciles the journal with the broker: each journaled order without a final
+// record is looked up by client_order_id: found -> ack (and fill/closed as the broker says),
+// never found -> abandoned (it never reached the broker; it is not sent again). Positions, cash
+// and open orders are the broker's: the broker is the truth, the journal the memory of intents.
+// Fills are journaled when a state query sees a journaled order filled.
+//
+// Messages: (broker_state_atom) -> broker_state; (submit_atom, std::vector<order_intent>) ->
+// std::vector<order_outcome>; heartbeat_atom; reload_atom; stop_atom.
+// Publishes /stats → broker and the /health check "broker" (degraded when the broker answers
+// with errors, failing when the journal cannot be written).
+//
+// Fault injection for the crash tests (tests/actors/test_trading_daemon.cpp): the environment
+// variable TRADEBOTD_FAULT = "kill_after_intent:N" or "kill_after_submit:N" makes the process
+// SIGKILL itself right after the N-th intent is journaled (before the submit), or right after the
+// N-th submit returned (before its ack is journaled). Unset in production.
+#include <memory>
+#include <string>
+
+#include <caf/all.hpp>
+
+#include "actors/protocol.hpp"
+#include "core/clock.hpp"
+#include "core/snapshot_board.hpp"
+#include "market/broker.hpp"
+
+namespace tb::actors {
+
+struct broker_actor_args {
+  std::shared_ptr<market::broker> broker;
+  std::string journal_path;
+  std::shared_ptr<const core::clock> clock;
+  std::shared_ptr<core::snapshot_board> board;
+  core::config_ptr cfg;
+};
+
+caf::actor spawn_broker_actor(caf::local_actor* parent, broker_actor_args args);
+
+}  // namespace tb::actors

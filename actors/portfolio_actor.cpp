@@ -1,0 +1,349 @@
+#include "actors/portfolio_actor.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <optional>
+#include <set>
+
+#include <spdlog/spdlog.h>
+
+#include "core/calendar.hpp"
+#include "market/order_journal.hpp"
+#include "strategy/metrics.hpp"
+#include "strategy/portfolio.hpp"
+#include "strategy/risk.hpp"
+
+namespace tb::actors {
+namespace {
+
+using deadline_atom = caf::atom_constant<caf::atom("pf_dead")>;
+
+constexpr auto broker_timeout = std::chrono::seconds(60);
+// Orders smaller than this fraction of equity are not worth their fees.
+constexpr double min_order_fraction = 0.002;
+
+struct open_cycle {
+  cycle_order order;
+  std::set<std::string> expected;
+  std::map<std::string, proposal> proposals;
+  caf::response_promise promise;
+  bool closing = false;
+};
+
+struct portfolio_state {
+  portfolio_actor_args args;
+  std::optional<open_cycle> cycle;
+  std::map<std::uint64_t, std::vector<proposal>> early;  // proposals of a cycle not yet opened
+  // risk state
+  strategy::kill_switch ks;
+  strategy::rate_window rate;
+  // counters
+  std::uint64_t cycles = 0, deadline_closes = 0, late_proposals = 0;
+  std::uint64_t orders_sent = 0, accepted = 0, rejected = 0, duplicates = 0, failed = 0, risk_rejected = 0;
+  std::vector<std::string> last_decisions;  // this cycle's orders and refusals, for /stats
+  std::vector<double> equity_curve;
+  broker_state last_broker;
+  std::string last_error;
+  std::uint64_t beats = 0;
+  static inline const char* name = "portfolio";
+};
+
+using portfolio_actor = caf::stateful_actor<portfolio_state>;
+
+strategy::portfolio_params portfolio_params_of(const core::config& c) {
+  strategy::portfolio_params p;
+  p.max_positions = static_cast<int>(c.max_positions);
+  p.min_positions = static_cast<int>(std::min(c.min_positions, c.max_positions));
+  p.min_score = c.min_score;
+  p.kelly_fraction = c.kelly_fraction;
+  p.kelly_cap = c.kelly_cap;
+  return p;
+}
+
+strategy::risk_limits risk_limits_of(const core::config& c) {
+  strategy::risk_limits l;
+  l.max_symbol_weight = c.max_symbol_weight;
+  l.max_total_exposure = c.max_total_exposure;
+  l.max_leverage = c.max_leverage;
+  l.crypto_long_only = c.crypto_long_only;
+  l.max_daily_loss = c.max_daily_loss;
+  l.max_orders_per_minute = static_cast<int>(c.max_orders_per_minute);
+  l.max_order_notional = c.max_order_notional;
+  return l;
+}
+
+void publish(portfolio_actor* self) {
+  auto& st = self->state;
+  const auto& b = st.last_broker;
+  nlohmann::json positions = nlohmann::json::object();
+  for (const auto& p : b.positions)
+    positions[p.symbol] = {{"qty", p.qty},
+                           {"avg_entry_price", p.avg_entry_price},
+                           {"market_price", p.market_price},
+                           {"market_value", p.qty * p.market_price}};
+  nlohmann::json metrics = nullptr;
+  if (st.equity_curve.size() >= 2) {
+    std::vector<strategy::bar_result> bars;
+    for (std::size_t i = 1; i < st.equity_curve.size(); ++i)
+      if (st.equity_curve[i - 1] > 0) bars.push_back({st.equity_curve[i] / st.equity_curve[i - 1] - 1, 0, 0, 1});
+    if (auto m = strategy::compute_metrics(bars, 252)) metrics = strategy::to_json(*m);
+  }
+  st.args.board->publish("portfolio", {{"cash", b.cash},
+                                       {"equity", b.equity},
+                                       {"buying_power", b.buying_power},
+                                       {"positions", positions},
+                                       {"open_orders", b.open_orders},
+                                       {"fills", b.fills},
+                                       {"orders_sent", st.orders_sent},
+                                       {"orders_accepted", st.accepted},
+                                       {"orders_rejected", st.rejected},
+                                       {"orders_duplicate", st.duplicates},
+                                       {"orders_failed", st.failed},
+                                       {"orders_risk_rejected", st.risk_rejected},
+                                       {"cycles", st.cycles},
+                                       {"deadline_closes", st.deadline_closes},
+                                       {"late_proposals", st.late_proposals},
+                                       {"last_cycle", st.cycle ? nlohmann::json(st.cycle->order.id) : nlohmann::json(nullptr)},
+                                       {"last_decisions", st.last_decisions},
+                                       {"metrics", metrics},
+                                       {"kill_switch", {{"halted", st.ks.halted}, {"day_loss", st.ks.day_loss}}},
+                                       {"last_error", st.last_error}});
+  core::health_check check;
+  if (st.ks.halted) check.status = core::health_status::degraded;
+  check.detail = {{"halted", st.ks.halted}, {"reason", st.ks.reason}, {"day_loss", st.ks.day_loss}};
+  st.args.board->publish_check("kill_switch", std::move(check));
+}
+
+void finish(portfolio_actor* self) {
+  auto& st = self->state;
+  if (!st.cycle) return;
+  ++st.cycles;
+  publish(self);
+  st.cycle->promise.deliver(caf::ok_atom::value);
+  st.cycle.reset();
+}
+
+// The orders that move the held positions to the targets. Pure but for the risk state it keeps.
+std::vector<order_intent> decide(portfolio_state& st, const broker_state& b) {
+  const auto& cfg = *st.args.cfg;
+  const auto limits = risk_limits_of(cfg);
+  std::vector<order_intent> out;
+  st.last_decisions.clear();
+  const auto now = st.args.clock->now();
+  // kill switch: one trading day = one New York calendar day
+  const auto day = core::days_from_civil(core::to_new_york(now).date);
+  if (auto ks = strategy::update_kill_switch(st.ks, day, b.equity, limits)) st.ks = *ks;
+  std::vector<strategy::candidate> cands;
+  std::map<std::string, const proposal*> by_symbol;
+  for (const auto& [sym, p] : st.cycle->proposals) {
+    by_symbol[sym] = &p;
+    if (p.state == "ok" && p.side != 0)
+      cands.push_back({sym, p.crypto ? strategy::asset_class::crypto : strategy::asset_class::equity, p.side,
+                       p.score, p.edge, p.variance});
+  }
+  std::map<std::string, double> target;  // symbol -> signed notional
+  if (!cands.empty()) {
+    auto targets = strategy::build_portfolio(cands, b.equity, portfolio_params_of(cfg), limits);
+    if (!targets) {
+      st.last_error = "build_portfolio: " + targets.error().message;
+      return out;
+    }
+    for (const auto& t : *targets) target[t.symbol] = t.notional;
+  }
+  std::map<std::string, double> held_qty;
+  double long_notional = 0, short_notional = 0;
+  for (const auto& p : b.positions) {
+    held_qty[p.symbol] = p.qty;
+    const double v = p.qty * p.market_price;
+    if (v > 0) long_notional += v;
+    else short_notional -= v;
+  }
+  // Symbols with an opinion this cycle that hold a position but are not targeted: close them.
+  for (const auto& [sym, qty] : held_qty)
+    if (!target.count(sym) && by_symbol.count(sym) && by_symbol[sym]->has_opinion()) target[sym] = 0;
+  const auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
+  for (const auto& [sym, want] : target) {
+    auto pit = by_symbol.find(sym);
+    if (pit == by_symbol.end() || pit->second->last_close <= 0) continue;
+    const proposal& p = *pit->second;
+    const double price = p.last_close;
+    const double held = held_qty.count(sym) ? held_qty[sym] : 0.0;
+    const double delta = want - held * price;
+    if (std::abs(delta) < min_order_fraction * b.equity) continue;
+    const int side = delta > 0 ? +1 : -1;
+    strategy::order_request req{sym, p.crypto ? strategy::asset_class::crypto : strategy::asset_class::equity, side,
+                                std::abs(delta)};
+    strategy::account_state acct{b.equity, held * price, long_notional, short_notional};
+    auto check = strategy::check_order(req, acct, st.ks, st.rate, now_ms, limits);
+    if (!check) {
+      st.last_decisions.push_back(sym + ": risk check failed: " + check.error().message);
+      ++st.risk_rejected;
+      continue;
+    }
+    st.rate = check->rate;
+    if (check->verdict == strategy::order_verdict::reject || check->notional <= 0) {
+      st.last_decisions.push_back(sym + ": refused by risk: " + check->reason);
+      ++st.risk_rejected;
+      continue;
+    }
+    // An entry in the proposal's direction uses its limit; anything else trades at the close.
+    const double limit = (side == p.side && p.limit_price > 0) ? p.limit_price : price;
+    double qty = check->notional / limit;
+    if (!p.crypto) qty = std::floor(qty);  // whole shares: gtc orders
+    else qty = std::floor(qty * 1e6) / 1e6;
+    if (qty <= 0) continue;
+    const std::string strat = side == p.side && !p.strategy.empty() ? p.strategy : "rebalance";
+    order_intent in;
+    in.symbol = sym;
+    in.side = side;
+    in.qty = qty;
+    in.limit_price = limit;
+    in.strategy = strat;
+    in.bar_time_s = p.bar_time_s;
+    in.client_order_id =
+        market::client_order_id_for(sym, p.bar_time_s, side > 0 ? market::side::buy : market::side::sell, strat);
+    st.last_decisions.push_back(in.client_order_id + " qty " + std::to_string(qty) + " limit " + std::to_string(limit) +
+                                (check->verdict == strategy::order_verdict::clip ? " (clipped: " + check->reason + ")" : ""));
+    out.push_back(std::move(in));
+  }
+  // Orders that shrink a position go first: they free the buying power the others need.
+  std::stable_sort(out.begin(), out.end(), [&](const order_intent& a, const order_intent& b) {
+    auto reduces = [&](const order_intent& o) {
+      const double h = held_qty.count(o.symbol) ? held_qty.at(o.symbol) : 0.0;
+      return (h > 0 && o.side < 0) || (h < 0 && o.side > 0);
+    };
+    return reduces(a) && !reduces(b);
+  });
+  return out;
+}
+
+void close_cycle(portfolio_actor* self) {
+  auto& st = self->state;
+  if (!st.cycle || st.cycle->closing) return;
+  st.cycle->closing = true;
+  auto broker = st.args.broker ? st.args.broker() : caf::actor();
+  if (!broker) {
+    st.last_error = "no broker actor is running";
+    finish(self);
+    return;
+  }
+  self->request(broker, broker_timeout, broker_state_atom::value)
+      .then(
+          [self, broker](broker_state& b) {
+            auto& st = self->state;
+            if (!st.cycle) return;
+            if (!b.ok) {
+              st.last_error = "broker: " + b.error;
+              finish(self);
+              return;
+            }
+            st.last_broker = b;
+            st.equity_curve.push_back(b.equity);
+            auto intents = decide(st, b);
+            if (intents.empty()) {
+              finish(self);
+              return;
+            }
+            st.orders_sent += intents.size();
+            self->request(broker, broker_timeout, submit_atom::value, std::move(intents))
+                .then(
+                    [self, broker](std::vector<order_outcome>& outcomes) {
+                      auto& st = self->state;
+                      for (const auto& o : outcomes) {
+                        if (o.status == "accepted") ++st.accepted;
+                        else if (o.status == "duplicate") ++st.duplicates;
+                        else if (o.status == "rejected") ++st.rejected;
+                        else ++st.failed;
+                        if (o.status != "accepted") st.last_decisions.push_back(o.client_order_id + ": " + o.status + " " + o.error);
+                      }
+                      // Refresh what /stats shows after the orders.
+                      self->request(broker, broker_timeout, broker_state_atom::value)
+                          .then(
+                              [self](broker_state& b2) {
+                                if (b2.ok) self->state.last_broker = b2;
+                                finish(self);
+                              },
+                              [self](caf::error&) { finish(self); });
+                    },
+                    [self](caf::error& err) {
+                      self->state.last_error = "submit: " + self->system().render(err);
+                      finish(self);
+                    });
+          },
+          [self](caf::error& err) {
+            self->state.last_error = "broker state: " + self->system().render(err);
+            finish(self);
+          });
+}
+
+void take(portfolio_actor* self, proposal p) {
+  auto& st = self->state;
+  if (!st.cycle || p.cycle != st.cycle->order.id || st.cycle->closing) {
+    if (!st.cycle || p.cycle > st.cycle->order.id) st.early[p.cycle].push_back(std::move(p));
+    else ++st.late_proposals;
+    return;
+  }
+  if (!st.cycle->expected.count(p.symbol)) return;
+  st.cycle->proposals[p.symbol] = std::move(p);
+  if (st.cycle->proposals.size() == st.cycle->expected.size()) close_cycle(self);
+}
+
+caf::behavior portfolio_behavior(portfolio_actor* self, portfolio_actor_args args) {
+  self->state.args = std::move(args);
+  publish(self);
+  return {
+      [self](run_cycle_atom, const cycle_order& c, const std::vector<std::string>& symbols) -> caf::result<caf::ok_atom> {
+        auto& st = self->state;
+        if (st.cycle) {  // the scheduler moved on (it waits for us; only after a restart of it)
+          st.cycle->promise.deliver(caf::ok_atom::value);
+          st.cycle.reset();
+        }
+        open_cycle oc;
+        oc.order = c;
+        oc.expected.insert(symbols.begin(), symbols.end());
+        oc.promise = self->make_response_promise();
+        st.cycle = std::move(oc);
+        auto rp = st.cycle->promise;
+        for (auto it = st.early.begin(); it != st.early.end();) {
+          if (it->first < c.id) it = st.early.erase(it);
+          else ++it;
+        }
+        auto early = std::move(st.early[c.id]);
+        st.early.erase(c.id);
+        if (symbols.empty()) close_cycle(self);
+        for (auto& p : early) take(self, std::move(p));
+        if (st.cycle && !st.cycle->closing)
+          self->delayed_send(self, std::chrono::milliseconds(static_cast<long>(st.args.cfg->cycle_deadline_s * 1000)),
+                             deadline_atom::value, c.id);
+        return rp;
+      },
+      [self](proposal_atom, proposal& p) { take(self, std::move(p)); },
+      [self](deadline_atom, std::uint64_t id) {
+        auto& st = self->state;
+        if (st.cycle && st.cycle->order.id == id && !st.cycle->closing) {
+          ++st.deadline_closes;
+          spdlog::warn("portfolio: cycle {} closed at its deadline with {} of {} proposals", id,
+                       st.cycle->proposals.size(), st.cycle->expected.size());
+          close_cycle(self);
+        }
+      },
+      [self](heartbeat_atom) { return caf::make_message(heartbeat_atom::value, ++self->state.beats); },
+      [self](reload_atom, core::config_ptr next) { self->state.args.cfg = std::move(next); },
+      [self](stop_atom) {
+        auto& st = self->state;
+        if (st.cycle) st.cycle->promise.deliver(caf::ok_atom::value);
+        st.cycle.reset();
+        self->quit();
+        return caf::ok_atom::value;
+      },
+  };
+}
+
+}  // namespace
+
+caf::actor spawn_portfolio_actor(caf::local_actor* parent, portfolio_actor_args args) {
+  return parent->spawn(portfolio_behavior, std::move(args));
+}
+
+}  // namespace tb::actors

@@ -1,0 +1,335 @@
+#include "actors/scheduler.hpp"
+
+#include <algorithm>
+#include <cstdio>
+#include <deque>
+#include <map>
+#include <optional>
+
+#include <spdlog/spdlog.h>
+
+#include "core/calendar.hpp"
+#include "market/symbols.hpp"
+
+namespace tb::actors {
+
+std::vector<std::string> symbols_of(const core::config& cfg, const market::feed& feed) {
+  // No config file at all: the embedded demo trades every symbol of the feed. With a file, the
+  // universe is what it lists (an empty list trades nothing: tests and tools start fast).
+  std::vector<std::string> base = !cfg.symbols.empty() ? cfg.symbols
+                                  : cfg.path.empty()    ? feed.symbols()
+                                                        : std::vector<std::string>{};
+  if (cfg.tradable_pairs.empty()) return base;
+  std::vector<std::string> out;
+  for (const auto& s : base)
+    if (std::find(cfg.tradable_pairs.begin(), cfg.tradable_pairs.end(), s) != cfg.tradable_pairs.end()) out.push_back(s);
+  return out;
+}
+
+tb::expected<core::time_point> parse_utc_instant(const std::string& text, const std::string& key) {
+  int y = 0, mo = 0, d = 0, h = 0, mi = 0, s = 0;
+  char tail = 0;
+  bool ok = false;
+  if (text.size() == 10) ok = std::sscanf(text.c_str(), "%4d-%2d-%2d%c", &y, &mo, &d, &tail) == 3;
+  else if (text.size() == 20)
+    ok = std::sscanf(text.c_str(), "%4d-%2d-%2dT%2d:%2d:%2dZ", &y, &mo, &d, &h, &mi, &s) == 6;
+  const core::civil_date date{y, mo, d};
+  if (!ok || !core::is_valid(date) || h > 23 || mi > 59 || s > 59)
+    return tb::error{errc::bad_config, key + " = \"" + text + "\" is not YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ"};
+  return core::from_unix_seconds(core::days_from_civil(date) * core::seconds_per_day + h * 3600 + mi * 60 + s);
+}
+
+namespace {
+
+using tick_atom = caf::atom_constant<caf::atom("sch_tick")>;
+using fire_atom = caf::atom_constant<caf::atom("sch_fire")>;
+
+constexpr int max_symbol_restarts = 5;
+constexpr auto symbol_restart_window = std::chrono::seconds(60);
+
+struct symbol_child {
+  caf::actor handle;
+  std::deque<std::chrono::steady_clock::time_point> restarts;
+  std::uint64_t restart_count = 0;
+  bool gave_up = false;
+};
+
+struct scheduler_state {
+  scheduler_args args;
+  std::map<std::string, symbol_child> symbols;
+  std::optional<core::time_point> sim_end;
+  core::time_point last_event_at{};
+  std::uint64_t next_cycle = 1;
+  std::uint64_t cycles = 0;
+  bool in_cycle = false;
+  bool waiting = false;  // a wall-clock fire is scheduled
+  bool finished = false;
+  bool stopping = false;
+  std::string finished_reason;
+  std::string calendar_error;
+  nlohmann::json last_event = nullptr;
+  nlohmann::json next_event = nullptr;
+  std::chrono::steady_clock::time_point cycle_started{};
+  double last_cycle_ms = 0;
+  std::uint64_t beats = 0;
+  static inline const char* name = "scheduler";
+};
+
+using scheduler_actor = caf::stateful_actor<scheduler_state>;
+
+const core::clock& clock_of(const scheduler_state& st) {
+  return st.args.sim_clock ? static_cast<const core::clock&>(*st.args.sim_clock) : *st.args.wall_clock;
+}
+
+nlohmann::json event_json(const core::scheduled_event& ev) {
+  nlohmann::json kinds = nlohmann::json::array();
+  for (auto k : {core::event_kind::open_pass, core::event_kind::midday_pass, core::event_kind::close_backout,
+                 core::event_kind::crypto_refresh})
+    if (ev.has(k)) kinds.push_back(core::to_string(k));
+  return {{"at", core::to_iso8601(ev.at)}, {"kinds", kinds}, {"equity", ev.equity}, {"crypto", ev.crypto}};
+}
+
+void publish(scheduler_actor* self) {
+  auto& st = self->state;
+  nlohmann::json syms = nlohmann::json::object();
+  for (const auto& [s, c] : st.symbols)
+    syms[s] = {{"running", static_cast<bool>(c.handle)}, {"restarts", c.restart_count}, {"gave_up", c.gave_up}};
+  st.args.board->publish("schedule", {{"clock", st.args.sim_clock ? "simulated" : "wall"},
+                                      {"now", core::to_iso8601(clock_of(st).now())},
+                                      {"cycles", st.cycles},
+                                      {"last_cycle_ms", st.last_cycle_ms},
+                                      {"last_event", st.last_event},
+                                      {"next_event", st.next_event},
+                                      {"finished", st.finished},
+                                      {"finished_reason", st.finished_reason},
+                                      {"symbols", syms}});
+  core::health_check check;
+  if (!st.calendar_error.empty()) check.status = core::health_status::failing;
+  for (const auto& [s, c] : st.symbols)
+    if (c.gave_up) check.status = std::max(check.status, core::health_status::degraded);
+  check.detail = {{"cycles", st.cycles}, {"finished", st.finished}, {"error", st.calendar_error}};
+  st.args.board->publish_check("cycles", std::move(check));
+}
+
+core::schedule_config schedule_of(const core::config& c) {
+  core::schedule_config s;
+  s.open_pass_delay_min = static_cast<int>(c.open_pass_delay_min);
+  s.midday_pass_min = static_cast<int>(c.midday_pass_min);
+  s.close_backout_lead_min = static_cast<int>(c.close_backout_lead_min);
+  s.crypto_refresh_interval_min = static_cast<int>(c.crypto_refresh_interval_min);
+  return s;
+}
+
+void spawn_symbol(scheduler_actor* self, const std::string& sym, symbol_child& c) {
+  auto& st = self->state;
+  symbol_actor_args a;
+  a.symbol = sym;
+  a.feed = st.args.feed;
+  a.clock = st.args.sim_clock ? std::shared_ptr<const core::clock>(st.args.sim_clock) : st.args.wall_clock;
+  a.forecaster = st.args.forecaster;
+  a.stats = st.args.symbol_stats;
+  a.cfg = st.args.cfg;
+  c.handle = spawn_symbol_actor(self, std::move(a));
+  self->monitor(c.handle);
+  self->link_to(c.handle);  // a scheduler that dies takes its symbol actors with it
+}
+
+// Adds and removes symbol actors to match the config.
+void match_symbols(scheduler_actor* self) {
+  auto& st = self->state;
+  const auto want = symbols_of(*st.args.cfg, *st.args.feed);
+  for (auto it = st.symbols.begin(); it != st.symbols.end();) {
+    if (std::find(want.begin(), want.end(), it->first) == want.end()) {
+      spdlog::info("scheduler: symbol {} removed", it->first);
+      if (it->second.handle) {
+        self->demonitor(it->second.handle);
+        self->unlink_from(it->second.handle);
+        self->send_exit(it->second.handle, caf::exit_reason::user_shutdown);
+      }
+      st.args.symbol_stats->remove(it->first);
+      it = st.symbols.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  for (const auto& s : want)
+    if (!st.symbols.count(s)) {
+      spawn_symbol(self, s, st.symbols[s]);
+      spdlog::info("scheduler: symbol {} added", s);
+    }
+}
+
+void run_event(scheduler_actor* self, const core::scheduled_event& ev);
+
+// Computes the next event after the last one and runs it (simulated) or schedules it (wall).
+void tick(scheduler_actor* self) {
+  auto& st = self->state;
+  if (st.in_cycle || st.waiting || st.finished || st.stopping) return;
+  bool eq = false, cr = false;
+  for (const auto& [s, c] : st.symbols) (market::is_crypto(s) ? cr : eq) = true;
+  if (!eq && !cr) {
+    st.next_event = nullptr;
+    publish(self);
+    return;  // idle until a reload adds symbols
+  }
+  auto ev = core::next_scheduled_event(schedule_of(*st.args.cfg), st.last_event_at, eq, cr);
+  if (!ev) {
+    st.calendar_error = ev.error().message;
+    st.finished = true;
+    st.finished_reason = "the calendar cannot answer: " + ev.error().message;
+    spdlog::error("scheduler: {}", st.finished_reason);
+    publish(self);
+    return;
+  }
+  st.next_event = event_json(*ev);
+  if (st.sim_end && ev->at > *st.sim_end) {
+    st.finished = true;
+    st.finished_reason = "reached market.sim_end";
+    spdlog::info("scheduler: simulated run reached {} after {} cycles", core::to_iso8601(*st.sim_end), st.cycles);
+    publish(self);
+    return;
+  }
+  if (st.args.sim_clock) {
+    (void)st.args.sim_clock->advance_to(ev->at);
+    run_event(self, *ev);
+    return;
+  }
+  const auto now = st.args.wall_clock->now();
+  if (ev->at <= now) {
+    run_event(self, *ev);
+    return;
+  }
+  st.waiting = true;
+  publish(self);
+  self->delayed_send(self, std::chrono::duration_cast<std::chrono::nanoseconds>(ev->at - now), fire_atom::value,
+                     core::to_unix_nanoseconds(ev->at), static_cast<std::uint32_t>(ev->kinds), ev->equity, ev->crypto);
+}
+
+void run_event(scheduler_actor* self, const core::scheduled_event& ev) {
+  auto& st = self->state;
+  st.last_event_at = ev.at;
+  st.last_event = event_json(ev);
+  auto portfolio = st.args.portfolio ? st.args.portfolio() : caf::actor();
+  if (!portfolio) {
+    // Nothing can close a cycle: try again shortly (the supervisor is restarting it).
+    spdlog::warn("scheduler: no portfolio actor; cycle at {} skipped", core::to_iso8601(ev.at));
+    st.waiting = true;
+    self->delayed_send(self, std::chrono::seconds(1), tick_atom::value);
+    return;
+  }
+  cycle_order c;
+  c.id = st.next_cycle++;
+  c.at_unix_ns = core::to_unix_nanoseconds(ev.at);
+  c.kinds = ev.kinds;
+  c.equity = ev.equity;
+  c.crypto = ev.crypto;
+  std::vector<std::string> acting;
+  for (const auto& [s, child] : st.symbols)
+    if (child.handle && (market::is_crypto(s) ? c.crypto : c.equity)) acting.push_back(s);
+  st.in_cycle = true;
+  st.cycle_started = std::chrono::steady_clock::now();
+  // The portfolio hears of the cycle before any symbol actor does (its mailbox has it first).
+  self->request(portfolio, caf::infinite, run_cycle_atom::value, c, acting)
+      .then(
+          [self](caf::ok_atom) {
+            auto& st = self->state;
+            st.in_cycle = false;
+            ++st.cycles;
+            st.last_cycle_ms =
+                std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - st.cycle_started).count();
+            publish(self);
+            tick(self);
+          },
+          [self](caf::error& err) {
+            auto& st = self->state;
+            st.in_cycle = false;
+            spdlog::warn("scheduler: cycle failed: {}", self->system().render(err));
+            st.waiting = true;
+            self->delayed_send(self, std::chrono::seconds(1), tick_atom::value);
+          });
+  for (const auto& s : acting) self->send(st.symbols[s].handle, cycle_atom::value, c, portfolio);
+  publish(self);
+}
+
+caf::behavior scheduler_behavior(scheduler_actor* self, scheduler_args args) {
+  auto& st = self->state;
+  st.args = std::move(args);
+  if (!st.args.cfg->sim_end.empty() && st.args.sim_clock)
+    if (auto end = parse_utc_instant(st.args.cfg->sim_end, "market.sim_end")) st.sim_end = *end;
+  st.last_event_at = clock_of(st).now();
+  self->set_down_handler([self](caf::down_msg& dm) {
+    auto& st = self->state;
+    for (auto& [sym, c] : st.symbols) {
+      if (!c.handle || c.handle.address() != dm.source) continue;
+      c.handle = nullptr;
+      if (st.stopping || dm.reason == caf::exit_reason::user_shutdown || dm.reason == caf::exit_reason::normal) return;
+      const auto now = std::chrono::steady_clock::now();
+      while (!c.restarts.empty() && now - c.restarts.front() > symbol_restart_window) c.restarts.pop_front();
+      if (static_cast<int>(c.restarts.size()) >= max_symbol_restarts) {
+        c.gave_up = true;
+        spdlog::critical("scheduler: symbol actor {} failed too often ({}); not restarting it", sym,
+                         self->system().render(dm.reason));
+      } else {
+        c.restarts.push_back(now);
+        ++c.restart_count;
+        spdlog::error("scheduler: symbol actor {} failed ({}); restarting", sym, self->system().render(dm.reason));
+        spawn_symbol(self, sym, c);
+      }
+      publish(self);
+      return;
+    }
+  });
+  // Symbol actors' exits are handled through their down messages; any other exit stops us.
+  self->set_exit_handler([self](caf::exit_msg& em) {
+    for (const auto& [s, c] : self->state.symbols)
+      if (c.handle && c.handle.address() == em.source) return;
+    if (em.reason) self->quit(em.reason);
+  });
+  match_symbols(self);
+  publish(self);
+  self->send(self, tick_atom::value);
+  return {
+      [self](tick_atom) {
+        self->state.waiting = false;
+        tick(self);
+      },
+      [self](fire_atom, std::int64_t at_ns, std::uint32_t kinds, bool eq, bool cr) {
+        auto& st = self->state;
+        st.waiting = false;
+        if (st.stopping) return;
+        core::scheduled_event ev;
+        ev.at = core::time_point(core::duration(at_ns));
+        ev.kinds = kinds;
+        ev.equity = eq;
+        ev.crypto = cr;
+        run_event(self, ev);
+      },
+      [self](heartbeat_atom) { return caf::make_message(heartbeat_atom::value, ++self->state.beats); },
+      [self](reload_atom, core::config_ptr next) {
+        auto& st = self->state;
+        st.args.cfg = std::move(next);
+        match_symbols(self);
+        for (const auto& [s, c] : st.symbols)
+          if (c.handle) self->send(c.handle, reload_atom::value, st.args.cfg);
+        publish(self);
+        tick(self);  // a universe that was empty may have symbols now
+      },
+      [self](stop_atom) {
+        auto& st = self->state;
+        st.stopping = true;
+        for (auto& [s, c] : st.symbols)
+          if (c.handle) self->send_exit(c.handle, caf::exit_reason::user_shutdown);
+        publish(self);
+        self->quit();
+        return caf::ok_atom::value;
+      },
+  };
+}
+
+}  // namespace
+
+caf::actor spawn_scheduler(caf::local_actor* parent, scheduler_args args) {
+  return parent->spawn(scheduler_behavior, std::move(args));
+}
+
+}  // namespace tb::actors

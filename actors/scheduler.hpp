@@ -1,0 +1,61 @@
+#pragma once
+// The scheduler: drives the analysis cycles on the injected clock and the market calendar, and
+// owns the symbol actors.
+//
+// Time: core::next_scheduled_event(schedule, after) gives the next instant of the schedule
+// (open pass, midday pass, close back-out for equities in NYSE sessions; crypto refresh around
+// the clock). With a simulated clock (demo, replay, backtest) the scheduler advances it to that
+// instant as soon as the previous cycle is closed, so simulated time runs as fast as the cycles
+// complete; with the wall clock it waits (a delayed message, never a sleep) for the instant.
+// market.sim_end stops a simulated run there (/stats → schedule.finished).
+//
+// A cycle: (run_cycle_atom, cycle_order, symbols) to the portfolio, then (cycle_atom, cycle_order,
+// portfolio) to each symbol actor of an asset class acting at that instant; the next event is
+// computed once the portfolio answers (it closes the cycle itself at its deadline).
+//
+// Symbol actors: one per active symbol (symbols_of(config)), spawned and monitored here; a symbol
+// actor that fails is restarted (at most 5 times in 60 s, then left in error in /stats). A reload
+// (reload_atom, config) adds and removes symbol actors to match the new config and passes the
+// snapshot on to the others.
+//
+// Runs on CAF's scheduler and never blocks. /stats → schedule: clock, now, cycles, last_event,
+// next_event, finished, symbols, restarts. /health check "cycles": failing when the calendar
+// cannot answer; degraded while the last cycle closed at its deadline.
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <caf/all.hpp>
+
+#include "actors/protocol.hpp"
+#include "actors/symbol_actor.hpp"
+#include "core/clock.hpp"
+#include "core/snapshot_board.hpp"
+#include "market/feed.hpp"
+
+namespace tb::actors {
+
+struct scheduler_args {
+  std::shared_ptr<market::feed> feed;
+  // Exactly one of the two: the simulated clock the scheduler advances, or a clock it only reads.
+  std::shared_ptr<core::sim_clock> sim_clock;
+  std::shared_ptr<const core::clock> wall_clock;
+  actor_lookup forecaster;
+  actor_lookup portfolio;
+  std::shared_ptr<core::snapshot_board> board;
+  std::shared_ptr<symbol_board> symbol_stats;
+  core::config_ptr cfg;
+};
+
+// The symbols to trade: trading.symbols filtered by trading.tradable_pairs. When trading.symbols
+// is empty: none, except without a config file (cfg.path empty, the embedded default), where
+// every symbol the feed serves is traded.
+std::vector<std::string> symbols_of(const core::config& cfg, const market::feed& feed);
+
+// Parses "YYYY-MM-DD" or "YYYY-MM-DDTHH:MM:SSZ" (UTC). errc::bad_config naming `key`.
+tb::expected<core::time_point> parse_utc_instant(const std::string& text, const std::string& key);
+
+caf::actor spawn_scheduler(caf::local_actor* parent, scheduler_args args);
+
+}  // namespace tb::actors

@@ -1,0 +1,427 @@
+#include "actors/symbol_actor.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <optional>
+#include <vector>
+
+#include <spdlog/spdlog.h>
+
+#include "market/symbols.hpp"
+#include "strategy/selection.hpp"
+#include "strategy/strategies.hpp"
+#include "strategy/window.hpp"
+
+namespace tb::actors {
+
+// ---- symbol_board ----------------------------------------------------------------------------
+
+symbol_board::symbol_board(std::shared_ptr<core::snapshot_board> board) : board_(std::move(board)) {
+  std::lock_guard<std::mutex> lock(mu_);
+  publish_locked();
+}
+
+void symbol_board::update(const std::string& symbol, nlohmann::json doc, const std::string& error) {
+  std::lock_guard<std::mutex> lock(mu_);
+  docs_[symbol] = std::move(doc);
+  if (error.empty()) errors_.erase(symbol);
+  else errors_[symbol] = error;
+  publish_locked();
+}
+
+void symbol_board::remove(const std::string& symbol) {
+  std::lock_guard<std::mutex> lock(mu_);
+  docs_.erase(symbol);
+  errors_.erase(symbol);
+  publish_locked();
+}
+
+void symbol_board::publish_locked() {
+  nlohmann::json all = nlohmann::json::object();
+  for (const auto& [s, d] : docs_) all[s] = d;
+  board_->publish("symbols", std::move(all));
+  core::health_check check;
+  nlohmann::json failing = nlohmann::json::object();
+  for (const auto& [s, e] : errors_) failing[s] = e;
+  // A failing symbol degrades the daemon; the others still trade.
+  if (!errors_.empty()) check.status = core::health_status::degraded;
+  check.detail = {{"symbols", docs_.size()}, {"failing", failing}};
+  board_->publish_check("symbols", std::move(check));
+}
+
+// ---- the actor -------------------------------------------------------------------------------
+namespace {
+
+constexpr int max_backoff_cycles = 16;
+
+struct symbol_state {
+  symbol_actor_args args;
+  bool crypto = false;
+  std::optional<market::bar_timing> timing;
+  std::vector<core::bar> bars;  // oldest first, at most keep_bars()
+  // the cycle in progress (a forecast request out)
+  bool busy = false;
+  std::uint64_t cycle = 0;
+  caf::actor portfolio;
+  std::chrono::steady_clock::time_point started{};
+  // backoff after failures
+  int failures = 0;
+  int skip_cycles = 0;
+  std::string error;
+  // the last analysis, reused while no new bar has arrived
+  std::optional<proposal> last_analysis;
+  // what /stats shows
+  std::string state = "starting";
+  std::string note;
+  std::int64_t cycles = 0;
+  std::int64_t windows_asked = 0;
+  std::int64_t last_cycle_at_ns = 0;
+  double last_cycle_ms = 0;
+  nlohmann::json forecast = nullptr;
+  nlohmann::json last_proposal = nullptr;
+  std::uint64_t beats = 0;
+  static inline const char* name = "symbol";
+};
+
+using symbol_actor = caf::stateful_actor<symbol_state>;
+
+std::size_t keep_bars(const core::config& c) {
+  return static_cast<std::size_t>(c.lookback + c.walk_forward_windows + 1) + 16;
+}
+
+void publish(symbol_actor* self) {
+  auto& st = self->state;
+  nlohmann::json doc = {
+      {"state", st.state},
+      {"note", st.note},
+      {"error", st.error.empty() ? nlohmann::json(nullptr) : nlohmann::json(st.error)},
+      {"last_bar_time", st.bars.empty() ? nlohmann::json(nullptr)
+                                        : nlohmann::json(core::to_iso8601(core::from_unix_seconds(st.bars.back().time_s)))},
+      {"bars_held", st.bars.size()},
+      {"cycles", st.cycles},
+      {"last_cycle_at", st.last_cycle_at_ns ? nlohmann::json(core::to_iso8601(core::time_point(core::duration(st.last_cycle_at_ns))))
+                                            : nlohmann::json(nullptr)},
+      {"last_cycle_ms", st.last_cycle_ms},
+      {"windows_asked", st.windows_asked},
+      {"failures", st.failures},
+      {"forecast", st.forecast},
+      {"proposal", st.last_proposal},
+  };
+  st.args.stats->update(st.args.symbol, std::move(doc), st.state == "error" ? st.error : std::string());
+}
+
+// Sends the cycle's one answer and records it for /stats.
+void answer(symbol_actor* self, const caf::actor& portfolio, proposal p) {
+  auto& st = self->state;
+  st.state = p.state;
+  st.note = p.note;
+  if (p.state == "ok" || p.state == "flat")
+    st.last_proposal = {{"side", p.side},         {"strategy", p.strategy}, {"score", p.score},
+                        {"edge", p.edge},         {"limit_price", p.limit_price},
+                        {"bar_time", core::to_iso8601(core::from_unix_seconds(p.bar_time_s))}};
+  publish(self);
+  if (portfolio) self->send(portfolio, proposal_atom::value, std::move(p));
+}
+
+proposal base_proposal(const symbol_state& st, std::uint64_t cycle) {
+  proposal p;
+  p.symbol = st.args.symbol;
+  p.cycle = cycle;
+  p.crypto = st.crypto;
+  if (!st.bars.empty()) {
+    p.bar_time_s = st.bars.back().time_s;
+    p.last_close = st.bars.back().close;
+  }
+  return p;
+}
+
+// A failure of this cycle: state error, back off 1, 2, 4 .. 16 cycles.
+void fail(symbol_actor* self, const caf::actor& portfolio, std::uint64_t cycle, const std::string& what) {
+  auto& st = self->state;
+  ++st.failures;
+  st.skip_cycles = std::min(max_backoff_cycles, 1 << std::min(st.failures - 1, 4));
+  st.error = what;
+  st.last_analysis.reset();
+  spdlog::warn("symbol {}: {} (retrying in {} cycles)", st.args.symbol, what, st.skip_cycles);
+  auto p = base_proposal(st, cycle);
+  p.state = "error";
+  p.note = what;
+  answer(self, portfolio, std::move(p));
+}
+
+// Pulls the bars that closed since the last one held. In-memory feeds only (see the header).
+std::optional<tb::error> update_bars(symbol_state& st, core::time_point now) {
+  if (!st.timing) {
+    auto t = st.args.feed->timing(st.args.symbol);
+    if (!t) return t.error();
+    st.timing = *t;
+  }
+  market::bar_query q;
+  q.symbol = st.args.symbol;
+  q.until = now;
+  if (!st.bars.empty()) q.closed_after = st.timing->closes_at(st.bars.back());
+  else q.max_bars = keep_bars(*st.args.cfg);
+  auto got = st.args.feed->bars(q);
+  if (!got) return got.error();
+  for (auto& b : got->bars) {
+    if (!std::isfinite(b.close) || b.close <= 0 || !std::isfinite(b.high) || !std::isfinite(b.low))
+      return tb::error{errc::bad_data, st.args.symbol + ": bar at " + core::to_iso8601(core::from_unix_seconds(b.time_s)) +
+                                           " has a non-positive or non-finite price"};
+    if (!st.bars.empty() && b.time_s <= st.bars.back().time_s) continue;
+    st.bars.push_back(b);
+  }
+  const auto keep = keep_bars(*st.args.cfg);
+  if (st.bars.size() > keep) st.bars.erase(st.bars.begin(), st.bars.end() - static_cast<long>(keep));
+  return std::nullopt;
+}
+
+core::sampling_params sampling_of(const core::config& c) {
+  core::sampling_params p;
+  p.pred_len = static_cast<int>(c.pred_len);
+  p.max_context = static_cast<int>(c.max_context);
+  p.temperature = c.temperature;
+  p.top_k = static_cast<int>(c.top_k);
+  p.top_p = c.top_p;
+  p.sample_count = static_cast<int>(c.sample_count);
+  p.clip = c.clip;
+  return p;
+}
+
+strategy::selection_params selection_of(const core::config& c) {
+  strategy::selection_params p;
+  p.min_sharpe = c.min_sharpe;
+  p.recent_windows = static_cast<int>(c.recent_windows);
+  p.min_edge = c.min_edge;
+  p.spread_penalty_weight = c.spread_penalty_weight;
+  p.allow_buy_hold = c.allow_buy_hold;
+  return p;
+}
+
+// The answers of one forecast request -> the proposal. `n` bars were held when it was sent.
+proposal analyse(symbol_state& st, std::uint64_t cycle, const forecast_reply& reply, std::size_t lookback,
+                 std::size_t wf, std::string* error) {
+  auto p = base_proposal(st, cycle);
+  const auto& bars = st.bars;
+  const std::size_t n = bars.size();
+  const auto asset = st.crypto ? strategy::asset_class::crypto : strategy::asset_class::equity;
+  if (reply.answers.size() != wf + 1) {
+    *error = "forecaster answered " + std::to_string(reply.answers.size()) + " windows, " + std::to_string(wf + 1) +
+             " asked";
+    return p;
+  }
+  for (const auto& a : reply.answers)
+    if (!a.ok) {
+      *error = "forecast failed (" + a.error_code + "): " + a.error;
+      return p;
+    }
+  double spread = st.args.cfg->broker_default_spread;
+  if (auto q = st.args.feed->latest_quote(st.args.symbol)) spread = q->relative_spread();
+  std::vector<strategy::window> windows;
+  windows.reserve(wf);
+  for (std::size_t k = wf; k-- > 0;) {  // oldest first: window k drops the last k+1 bars
+    const auto& last = bars[n - 2 - k];
+    const auto& actual = bars[n - 1 - k];
+    auto w = strategy::make_window(reply.answers[1 + k].forecast, last.close, actual, asset, spread);
+    if (!w) {
+      *error = "walk-forward window " + std::to_string(k) + ": " + w.error().message;
+      return p;
+    }
+    windows.push_back(*w);
+  }
+  const auto& live = reply.answers[0].forecast;
+  if (live.rows.empty()) {
+    *error = "the live forecast is empty";
+    return p;
+  }
+  const double c0 = bars.back().close;
+  strategy::forecast_move move{live.rows[0][core::f_close] / c0 - 1, live.rows[0][core::f_high] / c0 - 1,
+                               live.rows[0][core::f_low] / c0 - 1};
+  if (!std::isfinite(move.close) || !std::isfinite(move.high) || !std::isfinite(move.low)) {
+    *error = "the live forecast is not finite";
+    return p;
+  }
+  st.forecast = {{"close", live.rows[0][core::f_close]}, {"high", live.rows[0][core::f_high]},
+                 {"low", live.rows[0][core::f_low]}};
+  strategy::strategy_params sp;
+  sp.equity_fee = st.args.cfg->broker_equity_fee_rate;
+  sp.crypto_fee = st.args.cfg->broker_crypto_fee_rate;
+  auto results = strategy::evaluate_all(windows, sp);
+  if (!results) {
+    *error = "strategies: " + results.error().message;
+    return p;
+  }
+  auto choice = strategy::choose_strategy(*results, selection_of(*st.args.cfg));
+  if (!choice) {
+    *error = "selection: " + choice.error().message;
+    return p;
+  }
+  p.limit_price = c0;
+  if (!choice->choice) {
+    p.state = "flat";
+    p.note = "no strategy passed the gates";
+    return p;
+  }
+  const auto& c = *choice->choice;
+  p.strategy = strategy::to_string(c.kind);
+  p.score = c.score;
+  p.edge = c.edge;
+  p.variance = c.variance;
+  auto legs = strategy::plan_next_bar(c, move, c0, asset);
+  if (!legs) {
+    *error = "plan: " + legs.error().message;
+    return p;
+  }
+  if (legs->empty()) {
+    p.state = "flat";
+    p.note = p.strategy + " plans no trade for the next bar";
+    return p;
+  }
+  const auto& leg = legs->front();
+  p.state = "ok";
+  p.side = leg.side;
+  p.limit_price = leg.entry_price > 0 ? leg.entry_price : c0;
+  p.note = p.strategy + (leg.side > 0 ? " long" : " short");
+  (void)lookback;
+  return p;
+}
+
+caf::behavior symbol_behavior(symbol_actor* self, symbol_actor_args args) {
+  auto& st0 = self->state;
+  st0.args = std::move(args);
+  st0.crypto = market::is_crypto(st0.args.symbol);
+  publish(self);
+  return {
+      [self](cycle_atom, const cycle_order& c, const caf::actor& portfolio) {
+        auto& st = self->state;
+        auto p = base_proposal(st, c.id);
+        if (!(st.crypto ? c.crypto : c.equity)) {
+          p.state = "skipped";
+          p.note = "not a cycle of its asset class";
+          if (portfolio) self->send(portfolio, proposal_atom::value, std::move(p));
+          return;
+        }
+        if (st.busy) {
+          p.state = "skipped";
+          p.note = "the forecast of cycle " + std::to_string(st.cycle) + " is still out";
+          if (portfolio) self->send(portfolio, proposal_atom::value, std::move(p));
+          return;
+        }
+        ++st.cycles;
+        st.last_cycle_at_ns = c.at_unix_ns;
+        const auto t0 = std::chrono::steady_clock::now();
+        if (st.skip_cycles > 0) {
+          --st.skip_cycles;
+          p.state = "error";
+          p.note = st.error + " (retrying in " + std::to_string(st.skip_cycles + 1) + " cycles)";
+          answer(self, portfolio, std::move(p));
+          return;
+        }
+        const auto now = st.args.clock->now();
+        if (auto err = update_bars(st, now)) {
+          st.bars.clear();  // re-read everything after bad data
+          fail(self, portfolio, c.id, err->message);
+          return;
+        }
+        const auto& cfg = *st.args.cfg;
+        const std::size_t lookback = static_cast<std::size_t>(cfg.lookback);
+        const std::size_t wf = static_cast<std::size_t>(cfg.walk_forward_windows);
+        p = base_proposal(st, c.id);
+        if (st.bars.empty() || now - st.timing->closes_at(st.bars.back()) > st.timing->period * cfg.stale_after_bars) {
+          st.failures = 0;
+          st.error.clear();
+          p.state = "stale";
+          p.note = st.bars.empty() ? "no bar yet"
+                                   : "last bar closed at " + core::to_iso8601(st.timing->closes_at(st.bars.back())) +
+                                         ", more than " + std::to_string(cfg.stale_after_bars) + " bar periods ago";
+          answer(self, portfolio, std::move(p));
+          return;
+        }
+        if (st.bars.size() < lookback + wf + 1) {
+          st.failures = 0;
+          st.error.clear();
+          p.state = "waiting";
+          p.note = "have " + std::to_string(st.bars.size()) + " bars, need " + std::to_string(lookback + wf + 1);
+          answer(self, portfolio, std::move(p));
+          return;
+        }
+        if (st.last_analysis && st.last_analysis->bar_time_s == st.bars.back().time_s) {
+          // No new bar since the last analysis: the same decision (same client_order_ids).
+          auto again = *st.last_analysis;
+          again.cycle = c.id;
+          st.last_cycle_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+          answer(self, portfolio, std::move(again));
+          return;
+        }
+        auto forecaster = st.args.forecaster ? st.args.forecaster() : caf::actor();
+        if (!forecaster) {
+          fail(self, portfolio, c.id, "no forecaster is running");
+          return;
+        }
+        forecast_request req;
+        const auto deadline = std::chrono::system_clock::now() +
+                              std::chrono::milliseconds(static_cast<long>(cfg.forecast_timeout_s * 1000));
+        const auto deadline_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(deadline.time_since_epoch()).count();
+        const auto n = st.bars.size();
+        for (std::size_t i = 0; i <= wf; ++i) {
+          // i = 0: the live window (every bar); i >= 1: walk-forward window i-1 (drops i bars).
+          window_request w;
+          w.window.symbol = st.args.symbol;
+          const std::size_t end = n - i;
+          w.window.bars.assign(st.bars.begin() + static_cast<long>(end - lookback), st.bars.begin() + static_cast<long>(end));
+          w.window.params = sampling_of(cfg);
+          w.priority = static_cast<std::uint8_t>(i == 0 ? window_priority::live : window_priority::backfill);
+          w.deadline_unix_ns = deadline_ns;
+          req.windows.push_back(std::move(w));
+        }
+        st.windows_asked += static_cast<std::int64_t>(req.windows.size());
+        st.busy = true;
+        st.cycle = c.id;
+        st.portfolio = portfolio;
+        st.started = t0;
+        st.state = "forecasting";
+        publish(self);
+        const auto timeout = std::chrono::milliseconds(static_cast<long>(cfg.forecast_timeout_s * 1000) + 1000);
+        self->request(forecaster, timeout, forecast_atom::value, std::move(req))
+            .then(
+                [self, lookback, wf](forecast_reply& reply) {
+                  auto& st = self->state;
+                  st.busy = false;
+                  std::string error;
+                  auto p = analyse(st, st.cycle, reply, lookback, wf, &error);
+                  st.last_cycle_ms =
+                      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - st.started).count();
+                  if (!error.empty()) {
+                    fail(self, st.portfolio, st.cycle, error);
+                    return;
+                  }
+                  st.failures = 0;
+                  st.error.clear();
+                  st.last_analysis = p;
+                  answer(self, st.portfolio, std::move(p));
+                },
+                [self](caf::error& err) {
+                  auto& st = self->state;
+                  st.busy = false;
+                  fail(self, st.portfolio, st.cycle, "forecast request failed: " + self->system().render(err));
+                });
+      },
+      [self](heartbeat_atom) { return caf::make_message(heartbeat_atom::value, ++self->state.beats); },
+      [self](reload_atom, core::config_ptr next) {
+        self->state.args.cfg = std::move(next);
+        self->state.last_analysis.reset();  // parameters may have changed
+      },
+      [self](stop_atom) {
+        self->quit();
+        return caf::ok_atom::value;
+      },
+  };
+}
+
+}  // namespace
+
+caf::actor spawn_symbol_actor(caf::local_actor* parent, symbol_actor_args args) {
+  return parent->spawn(symbol_behavior, std::move(args));
+}
+
+}  // namespace tb::actors

@@ -1,0 +1,75 @@
+#pragma once
+// The symbol actor: one per active symbol, owned (spawned, monitored, restarted) by the scheduler.
+//
+// Each cycle, (cycle_atom, cycle_order, portfolio): update the bars from the feed; unless they are
+// stale or too few, form the live window (the last `forecast.lookback` bars) and the walk-forward
+// windows (window i drops the last i+1 bars, i < trading.walk_forward_windows), send ONE
+// (forecast_atom, forecast_request) to the forecaster (the live window first with priority live,
+// the walk-forward ones backfill, each with a wall-clock deadline), evaluate the strategies over
+// the walk-forward windows (strategy/: make_window, evaluate_all, choose_strategy, plan_next_bar)
+// and answer the cycle with exactly one (proposal_atom, proposal) to the portfolio, whatever
+// happened: state ok (a side and a score), flat (no strategy passed the gates), stale (last bar
+// older than trading.stale_after_bars periods: no proposal), waiting (not enough bars yet),
+// error (bad data, feed or forecast errors: the symbol backs off 1, 2, 4 .. 16 cycles and says
+// so, the others are not held up), skipped (the cycle is not for its asset class, or its previous
+// forecast is still out).
+//
+// Threads: runs on CAF's scheduler and never blocks it: the forecast is a request answered
+// asynchronously, and the feed calls are in-memory for replay_feed and synthetic_feed. SEAM: a
+// network feed (market/alpaca.* is blocking HTTPS) must not be called here; give such a symbol
+// actor a feed_proxy that runs the calls on a detached actor and answers with a message (the
+// update step below is one function, update_bars(), for that reason).
+//
+// /stats → symbols.<SYM> (through symbol_board): state, error, last_bar_time, bars_held,
+// last_cycle_at, last_cycle_ms, cycles, windows_asked, forecast {close, high, low}, proposal.
+// /health check "symbols": degraded while any symbol is in state error (listing them).
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include <caf/all.hpp>
+#include <nlohmann/json.hpp>
+
+#include "actors/protocol.hpp"
+#include "core/clock.hpp"
+#include "core/snapshot_board.hpp"
+#include "market/feed.hpp"
+
+namespace tb::actors {
+
+// A handle resolved when needed: the current incarnation of a supervised actor (it may have been
+// restarted since the caller was spawned). May return a null handle while none runs.
+using actor_lookup = std::function<caf::actor()>;
+
+// The "symbols" /stats section and the "symbols" /health check, written by every symbol actor.
+// Thread-safe; the lock is held only to merge one document and publish the section.
+class symbol_board {
+ public:
+  explicit symbol_board(std::shared_ptr<core::snapshot_board> board);
+  // Replaces one symbol's document; `error` non-empty marks it failing in the health check.
+  void update(const std::string& symbol, nlohmann::json doc, const std::string& error);
+  // Forgets a symbol (removed by a reload).
+  void remove(const std::string& symbol);
+
+ private:
+  void publish_locked();
+  std::shared_ptr<core::snapshot_board> board_;
+  std::mutex mu_;
+  std::map<std::string, nlohmann::json> docs_;    // guarded by mu_
+  std::map<std::string, std::string> errors_;     // guarded by mu_
+};
+
+struct symbol_actor_args {
+  std::string symbol;
+  std::shared_ptr<market::feed> feed;          // in-memory feed (see the seam above)
+  std::shared_ptr<const core::clock> clock;    // the injected clock: "now" of every cycle
+  actor_lookup forecaster;                     // speaks (forecast_atom, forecast_request)
+  std::shared_ptr<symbol_board> stats;
+  core::config_ptr cfg;
+};
+
+caf::actor spawn_symbol_actor(caf::local_actor* parent, symbol_actor_args args);
+
+}  // namespace tb::actors
