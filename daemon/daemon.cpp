@@ -388,6 +388,8 @@ int run_daemon(const daemon_options& options) {
   if (!port) {
     std::cerr << "tradebotd: " << port.error().message << "\n";
     caf::anon_send_exit(supervisor, caf::exit_reason::user_shutdown);
+    sys->registry().erase(actors::forecaster_name);  // as at the end of a normal stop
+    sys->registry().erase(actors::inference_name);
     return 1;
   }
 
