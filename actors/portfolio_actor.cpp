@@ -284,7 +284,7 @@ void take(portfolio_actor* self, proposal p) {
     else ++st.late_proposals;
     return;
   }
-  if (!st.cycle->expected.count(p.symbol)) return;
+  if (!st.cycle->expected.count(p.symbol) || st.cycle->proposals.count(p.symbol)) return;  // first answer wins
   st.cycle->proposals[p.symbol] = std::move(p);
   if (st.cycle->proposals.size() == st.cycle->expected.size()) close_cycle(self);
 }

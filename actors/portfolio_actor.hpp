@@ -10,7 +10,8 @@
 // opinion that are no longer targeted are closed; symbols in error, stale or waiting keep what
 // they hold), checks each with strategy::check_order (kill switch, caps, max notional, rate
 // limit on the injected clock), sends them to the broker actor (submit_atom) and, once the
-// broker answered, replies caf::ok_atom to the scheduler. A proposal of a cycle that is not open
+// broker answered, replies caf::ok_atom to the scheduler. A symbol's first proposal of a cycle
+// counts (the scheduler answers for a symbol actor that went away). A proposal of a cycle not open
 // (late, or early) is counted and dropped.
 //
 // Runs on CAF's scheduler and never blocks: every broker call is an asynchronous request.

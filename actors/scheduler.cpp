@@ -60,6 +60,7 @@ struct scheduler_state {
   std::optional<core::time_point> sim_end;
   core::time_point last_event_at{};
   std::uint64_t next_cycle = 1;
+  std::uint64_t current_cycle = 0;  // the cycle in progress (when in_cycle)
   std::uint64_t cycles = 0;
   bool in_cycle = false;
   bool waiting = false;  // a wall-clock fire is scheduled
@@ -134,6 +135,22 @@ void spawn_symbol(scheduler_actor* self, const std::string& sym, symbol_child& c
   self->link_to(c.handle);  // a scheduler that dies takes its symbol actors with it
 }
 
+// A symbol actor that went away during a cycle will not answer it: answer for it, so the
+// portfolio does not wait for its deadline (a symbol's first answer wins there).
+void answer_for(scheduler_actor* self, const std::string& sym, const std::string& state, const std::string& why) {
+  auto& st = self->state;
+  if (!st.in_cycle) return;
+  auto portfolio = st.args.portfolio ? st.args.portfolio() : caf::actor();
+  if (!portfolio) return;
+  proposal p;
+  p.symbol = sym;
+  p.cycle = st.current_cycle;
+  p.state = state;
+  p.note = why;
+  p.crypto = market::is_crypto(sym);
+  self->send(portfolio, proposal_atom::value, std::move(p));
+}
+
 // Adds and removes symbol actors to match the config.
 void match_symbols(scheduler_actor* self) {
   auto& st = self->state;
@@ -147,6 +164,7 @@ void match_symbols(scheduler_actor* self) {
         self->send_exit(it->second.handle, caf::exit_reason::user_shutdown);
       }
       st.args.symbol_stats->remove(it->first);
+      answer_for(self, it->first, "skipped", "removed by a reload");
       it = st.symbols.erase(it);
     } else {
       ++it;
@@ -219,6 +237,7 @@ void run_event(scheduler_actor* self, const core::scheduled_event& ev) {
   }
   cycle_order c;
   c.id = st.next_cycle++;
+  st.current_cycle = c.id;
   c.at_unix_ns = core::to_unix_nanoseconds(ev.at);
   c.kinds = ev.kinds;
   c.equity = ev.equity;
@@ -263,6 +282,7 @@ caf::behavior scheduler_behavior(scheduler_actor* self, scheduler_args args) {
       if (!c.handle || c.handle.address() != dm.source) continue;
       c.handle = nullptr;
       if (st.stopping || dm.reason == caf::exit_reason::user_shutdown || dm.reason == caf::exit_reason::normal) return;
+      answer_for(self, sym, "error", "the symbol actor failed: " + self->system().render(dm.reason));
       const auto now = std::chrono::steady_clock::now();
       while (!c.restarts.empty() && now - c.restarts.front() > symbol_restart_window) c.restarts.pop_front();
       if (static_cast<int>(c.restarts.size()) >= max_symbol_restarts) {

@@ -157,3 +157,136 @@ BOOST_AUTO_TEST_CASE(replay_gives_the_same_orders_and_fills_and_a_corrupt_file_f
   }
   BOOST_TEST(traded >= 2, a.journal.substr(0, 2000));
 }
+
+namespace {
+
+// Net filled quantity per symbol, from the journal's intents (side) and fills (qty).
+std::map<std::string, double> net_fills(const std::vector<json>& journal) {
+  std::map<std::string, json> intents;
+  std::map<std::string, double> net;
+  for (const auto& r : journal) {
+    if (r["kind"] == "intent") intents[r["client_order_id"]] = r;
+    if (r["kind"] == "fill") {
+      const auto& in = intents.at(r["client_order_id"]);
+      net[in["symbol"]] += (in["side"] == "buy" ? 1.0 : -1.0) * r["qty"].get<double>();
+    }
+  }
+  return net;
+}
+
+// The client_order_id of the last intent in the journal.
+std::string last_intent(const std::vector<json>& journal) {
+  std::string id;
+  for (const auto& r : journal)
+    if (r["kind"] == "intent") id = r["client_order_id"];
+  return id;
+}
+
+std::vector<json> records_of(const std::vector<json>& journal, const std::string& id) {
+  std::vector<json> out;
+  for (const auto& r : journal)
+    if (r["client_order_id"] == id) out.push_back(r);
+  return out;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(sigkill_between_journal_and_broker_ack_never_sends_an_order_twice) {
+  temp_dir data;
+  auto dir = replay_folder(data, false);
+  temp_dir state;
+  const auto journal_path = state.path / "broker" / "orders.jsonl";
+  const auto ledger_path = state.path / "broker" / "sim-ledger.jsonl";
+  const std::string cfg = config_text(state.path.string(), replay_market(dir, "2025-03-01"),
+                                      "\"JD\", \"PDD\", \"NIO\", \"SUIUSD\"");
+
+  // 1. Killed right after the 3rd intent is fsynced, before it is submitted.
+  std::string never_sent;
+  {
+    daemon_run d(cfg, {{"TRADEBOTD_FAULT", "kill_after_intent:3"}});
+    BOOST_REQUIRE_MESSAGE(d.ready(), d.proc->output());
+    BOOST_REQUIRE_EQUAL(d.proc->wait(120s), 128 + SIGKILL);
+    auto j = read_lines(journal_path);
+    never_sent = last_intent(j);
+    BOOST_REQUIRE(!never_sent.empty());
+    BOOST_TEST(records_of(j, never_sent).size() == 1u);  // the intent and nothing after it
+    BOOST_TEST(read_file(ledger_path).find(never_sent) == std::string::npos);
+  }
+  // 2. Restarted, then killed right after its 2nd submit returned, before the ack is journaled.
+  std::string sent_unacked;
+  {
+    daemon_run d(cfg, {{"TRADEBOTD_FAULT", "kill_after_submit:2"}});
+    BOOST_REQUIRE_MESSAGE(d.ready(), d.proc->output());
+    BOOST_REQUIRE_EQUAL(d.proc->wait(120s), 128 + SIGKILL);
+    auto j = read_lines(journal_path);
+    // The first crash's intent was reconciled: the broker never saw it, so it is abandoned.
+    auto rs = records_of(j, never_sent);
+    BOOST_REQUIRE(rs.size() == 2u);
+    BOOST_TEST(rs[1]["kind"] == "abandoned");
+    sent_unacked = last_intent(j);
+    BOOST_TEST(records_of(j, sent_unacked).size() == 1u);
+    BOOST_TEST(read_file(ledger_path).find(sent_unacked) != std::string::npos);  // the broker has it
+  }
+  // 3. Restarted without a fault: reconciles, runs to the end.
+  daemon_run d(cfg);
+  BOOST_REQUIRE_MESSAGE(d.ready(), d.proc->output());
+  auto stats = d.stats_until(finished, 150s);
+  BOOST_REQUIRE_MESSAGE(finished(stats), stats.dump().substr(0, 3000));
+  BOOST_TEST(stats["broker"]["reconciled_at_start"]["found_at_broker"] == 1, stats["broker"].dump());
+  BOOST_TEST(d.stop() == 0, d.proc->output());
+
+  const auto journal = read_lines(journal_path);
+  const auto ledger = read_lines(ledger_path);
+  // The order submitted before the second crash was acknowledged by reconciliation, once.
+  auto rs = records_of(journal, sent_unacked);
+  BOOST_REQUIRE(rs.size() >= 2u);
+  BOOST_TEST(rs[1]["kind"] == "ack");
+  // No client_order_id reached the broker twice, and none was journaled twice.
+  std::map<std::string, int> submits, intents;
+  for (const auto& l : ledger)
+    if (l["op"] == "submit") ++submits[l["client_order_id"]];
+  for (const auto& r : journal)
+    if (r["kind"] == "intent") ++intents[r["client_order_id"]];
+  BOOST_TEST(submits.size() > 3u);
+  for (const auto& [id, n] : submits) BOOST_TEST(n == 1, id);
+  for (const auto& [id, n] : intents) BOOST_TEST(n == 1, id);
+  BOOST_TEST(submits.count(never_sent) == 0u);
+  // Every order the broker has was journaled first.
+  for (const auto& [id, n] : submits) BOOST_TEST(intents.count(id) == 1u, id);
+  // Positions: what the broker holds is what the journal's fills add up to.
+  auto net = net_fills(journal);
+  const auto& positions = stats["portfolio"]["positions"];
+  BOOST_TEST(!positions.empty(), stats["portfolio"].dump());
+  for (const auto& [sym, p] : positions.items()) BOOST_TEST(std::abs(p["qty"].get<double>() - net[sym]) < 1e-6, sym);
+  for (const auto& [sym, q] : net)
+    if (std::abs(q) > 1e-9) BOOST_TEST(positions.contains(sym), sym);
+}
+
+BOOST_AUTO_TEST_CASE(sighup_adds_and_removes_symbol_actors) {
+  temp_dir state;
+  // Crypto only: the schedule needs no NYSE calendar, so simulated time never runs out.
+  const std::string market =
+      "[market]\nfeed = \"synthetic\"\nsynthetic_equities = 0\nsynthetic_crypto = 4\nclock = \"simulated\"\n";
+  daemon_run d(config_text(state.path.string(), market, "\"DEMO01USD\", \"DEMO02USD\""));
+  BOOST_REQUIRE_MESSAGE(d.ready(), d.proc->output());
+  auto cycled = [](const json& s, const char* sym) {
+    return s["symbols"].contains(sym) && s["symbols"][sym].value("cycles", 0) > 0;
+  };
+  auto s = d.stats_until([&](const json& s) { return cycled(s, "DEMO01USD") && cycled(s, "DEMO02USD"); }, 60s);
+  BOOST_REQUIRE_MESSAGE(cycled(s, "DEMO01USD") && cycled(s, "DEMO02USD"), s.dump().substr(0, 2000));
+  BOOST_TEST(!s["symbols"].contains("DEMO03USD"));
+
+  std::ofstream(d.config) << config_text(state.path.string(), market, "\"DEMO02USD\", \"DEMO03USD\"");
+  d.proc->signal(SIGHUP);
+  auto keys = [](const json& obj) {
+    std::set<std::string> out;
+    for (const auto& [k, v] : obj.items()) out.insert(k);
+    return out;
+  };
+  const std::set<std::string> want{"DEMO02USD", "DEMO03USD"};
+  s = d.stats_until([&](const json& s) { return keys(s["symbols"]) == want && cycled(s, "DEMO03USD"); }, 60s);
+  BOOST_TEST(keys(s["symbols"]) == want, s["symbols"].dump());
+  BOOST_TEST(keys(s["schedule"]["symbols"]) == want, s["schedule"].dump());
+  BOOST_TEST(cycled(s, "DEMO03USD"), s["symbols"].dump());
+  BOOST_TEST(d.stop() == 0, d.proc->output());
+}
