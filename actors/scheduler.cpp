@@ -208,6 +208,15 @@ void tick(scheduler_actor* self) {
     return;
   }
   if (st.args.sim_clock) {
+    // market.sim_cycle_interval_ms paces a demo: wait (a delayed message) for the rest of it.
+    const auto pace = std::chrono::milliseconds(st.args.cfg->sim_cycle_interval_ms);
+    const auto since = std::chrono::steady_clock::now() - st.cycle_started;
+    if (st.cycles > 0 && since < pace) {
+      st.waiting = true;
+      publish(self);
+      self->delayed_send(self, pace - since, tick_atom::value);
+      return;
+    }
     (void)st.args.sim_clock->advance_to(ev->at);
     run_event(self, *ev);
     return;

@@ -6,7 +6,8 @@
 // (open pass, midday pass, close back-out for equities in NYSE sessions; crypto refresh around
 // the clock). With a simulated clock (demo, replay, backtest) the scheduler advances it to that
 // instant as soon as the previous cycle is closed, so simulated time runs as fast as the cycles
-// complete; with the wall clock it waits (a delayed message, never a sleep) for the instant.
+// complete (or, with market.sim_cycle_interval_ms, no faster than one cycle per that many wall
+// milliseconds: the demo's pace); with the wall clock it waits (a delayed message, never a sleep) for the instant.
 // market.sim_end stops a simulated run there (/stats → schedule.finished).
 //
 // A cycle: (run_cycle_atom, cycle_order, symbols) to the portfolio, then (cycle_atom, cycle_order,

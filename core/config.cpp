@@ -177,6 +177,9 @@ const std::vector<key_spec>& schema() {
                     "simulated clock start, YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ (UTC)"}),
       restart_only({"market.sim_end", &config::sim_end,
                     "simulated clock: the schedule stops at this instant (same formats); empty = never"}),
+      {"market.sim_cycle_interval_ms", &config::sim_cycle_interval_ms,
+       "simulated clock: at least this many wall milliseconds from one cycle's start to the next (a demo "
+       "pace); 0 = as fast as cycles complete", nullptr, 0, 3600000},
       {"schedule.open_pass_delay_min", &config::open_pass_delay_min,
        "open pass this many minutes after the NYSE open", nullptr, 0, 120},
       {"schedule.midday_pass_min", &config::midday_pass_min,

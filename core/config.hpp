@@ -110,6 +110,7 @@ struct config {
   std::string market_clock = "simulated";   // simulated | wall
   std::string sim_start = "2025-06-02";     // simulated clock start (UTC date or date-time)
   std::string sim_end;                      // "" = never stops; else the schedule stops there
+  std::int64_t sim_cycle_interval_ms = 0;   // simulated clock: at least this much wall time per cycle
   // [schedule] (core::schedule_config)
   std::int64_t open_pass_delay_min = 0;
   std::int64_t midday_pass_min = 630;

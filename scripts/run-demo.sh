@@ -55,6 +55,8 @@ walk_forward_windows = 20
 [market]
 feed = "synthetic"
 clock = "simulated"
+# about 10 simulated trading days a minute: the NYSE calendar (to 2027) lasts the demo for hours
+sim_cycle_interval_ms = 2000
 EOT
 
 echo "tradebotd demo: config $config"
