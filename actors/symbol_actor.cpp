@@ -44,9 +44,13 @@ void symbol_board::publish_locked() {
   core::health_check check;
   nlohmann::json failing = nlohmann::json::object();
   for (const auto& [s, e] : errors_) failing[s] = e;
+  // Feed freshness: symbols whose last bar is older than trading.stale_after_bars periods.
+  nlohmann::json stale = nlohmann::json::array();
+  for (const auto& [s, d] : docs_)
+    if (d.value("state", "") == "stale") stale.push_back(s);
   // A failing symbol degrades the daemon; the others still trade.
   if (!errors_.empty()) check.status = core::health_status::degraded;
-  check.detail = {{"symbols", docs_.size()}, {"failing", failing}};
+  check.detail = {{"symbols", docs_.size()}, {"failing", failing}, {"stale", stale}};
   board_->publish_check("symbols", std::move(check));
 }
 

@@ -22,7 +22,8 @@
 //
 // /stats → symbols.<SYM> (through symbol_board): state, error, last_bar_time, bars_held,
 // last_cycle_at, last_cycle_ms, cycles, windows_asked, forecast {close, high, low}, proposal.
-// /health check "symbols": degraded while any symbol is in state error (listing them).
+// /health check "symbols": degraded while any symbol is in state error (listing them under
+// "failing" with their error); "stale" lists the symbols whose feed has no fresh bar.
 #include <functional>
 #include <map>
 #include <memory>
