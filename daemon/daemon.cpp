@@ -291,6 +291,22 @@ int run_daemon(const daemon_options& options) {
   auto board = std::make_shared<core::snapshot_board>();
   cs.publish(*board);
 
+  // HTTP first: a taken port fails the start before anything else runs, and /health answers
+  // 503 "starting" while the model loads and warms up.
+  board->publish_check("startup", {core::health_status::failing, {{"phase", "loading the model"}}});
+  http::server_options http_opts;
+  http_opts.address = cfg.http_address;
+  http_opts.port = static_cast<std::uint16_t>(cfg.http_port);
+  http_opts.max_header_bytes = static_cast<std::size_t>(cfg.http_max_header_bytes);
+  http_opts.max_body_bytes = static_cast<std::size_t>(cfg.http_max_body_bytes);
+  http_opts.io_timeout = std::chrono::milliseconds(cfg.http_timeout_ms);
+  http::server server(http_opts, board, http::server_info{version, started_at});
+  auto port = server.start();
+  if (!port) {
+    std::cerr << "tradebotd: " << port.error().message << "\n";
+    return 1;
+  }
+
   // The trading loop's feed, clock and broker (issue 5): a bad feed or broker config fails here.
   std::optional<trading_parts> trading;
   if (cfg.trading_enabled) {
@@ -377,26 +393,11 @@ int run_daemon(const daemon_options& options) {
   }
   auto supervisor = actors::spawn_supervisor(*sys, cs.current, board, std::move(children));
 
-  http::server_options http_opts;
-  http_opts.address = cfg.http_address;
-  http_opts.port = static_cast<std::uint16_t>(cfg.http_port);
-  http_opts.max_header_bytes = static_cast<std::size_t>(cfg.http_max_header_bytes);
-  http_opts.max_body_bytes = static_cast<std::size_t>(cfg.http_max_body_bytes);
-  http_opts.io_timeout = std::chrono::milliseconds(cfg.http_timeout_ms);
-  http::server server(http_opts, board, http::server_info{version, started_at});
-  auto port = server.start();
-  if (!port) {
-    std::cerr << "tradebotd: " << port.error().message << "\n";
-    caf::anon_send_exit(supervisor, caf::exit_reason::user_shutdown);
-    sys->registry().erase(actors::forecaster_name);  // as at the end of a normal stop
-    sys->registry().erase(actors::inference_name);
-    return 1;
-  }
-
   auto self = std::make_unique<caf::scoped_actor>(*sys);
   const auto watchdog = watchdog_interval();
   const auto tick = watchdog ? std::chrono::duration_cast<std::chrono::milliseconds>(*watchdog / 2)
                              : std::chrono::milliseconds(1000);
+  board->remove_check("startup");
   notify("READY=1\n" + status_line(server, *cs.current, cs));
   spdlog::info("ready");
 

@@ -20,7 +20,11 @@ symbols+="\"DEMO19USD\", \"DEMO20USD\""
 redis_enabled=false
 redis_port=6379
 if command -v redis-server >/dev/null 2>&1; then
-  redis_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  # A loopback port nobody answers on (bash's /dev/tcp connects; a refused connect means free).
+  for _ in $(seq 1 50); do
+    redis_port=$((20000 + RANDOM % 40000))
+    (exec 3<>"/dev/tcp/127.0.0.1/$redis_port") 2>/dev/null || break
+  done
   mkdir -p "$demo/redis"
   redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly no --dir "$demo/redis" \
     --loglevel warning --logfile "$demo/redis/redis.log" &
