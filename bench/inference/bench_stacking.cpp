@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "core/bar_csv.hpp"
@@ -129,5 +130,9 @@ int main(int argc, char** argv) {
     std::printf("%10ld %12.1f %12.1f %13.2fx %12.2e\n", g, 1e3 * best / windows, 1e3 * cpu / windows,
                 alone_ms / (1e3 * best / windows), diff);
   }
+  rusage ru{};
+  ::getrusage(RUSAGE_SELF, &ru);
+  std::printf("peak RSS of the process: %.1f MiB (run one group size per process to compare peaks)\n",
+              static_cast<double>(ru.ru_maxrss) / 1024.0);
   return 0;
 }
