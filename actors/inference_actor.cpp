@@ -191,13 +191,7 @@ inference::service_options service_options_of(const core::config& cfg) {
   o.batching.max_queue_rows = static_cast<std::size_t>(cfg.inference_max_queue_rows);
   o.batching.backfill_max_wait = std::chrono::milliseconds(cfg.inference_backfill_max_wait_ms);
   o.batching.executors = static_cast<std::size_t>(cfg.inference_executors);
-  o.warmup_params.pred_len = static_cast<int>(cfg.pred_len);
-  o.warmup_params.max_context = static_cast<int>(cfg.max_context);
-  o.warmup_params.temperature = cfg.temperature;
-  o.warmup_params.top_k = static_cast<int>(cfg.top_k);
-  o.warmup_params.top_p = cfg.top_p;
-  o.warmup_params.sample_count = static_cast<int>(cfg.sample_count);
-  o.warmup_params.clip = cfg.clip;
+  o.warmup_params = cfg.sampling();
   o.warmup_lookback = static_cast<int>(cfg.lookback);
   return o;
 }

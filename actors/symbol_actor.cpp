@@ -180,18 +180,6 @@ std::optional<tb::error> update_bars(symbol_state& st, core::time_point now) {
   return std::nullopt;
 }
 
-core::sampling_params sampling_of(const core::config& c) {
-  core::sampling_params p;
-  p.pred_len = static_cast<int>(c.pred_len);
-  p.max_context = static_cast<int>(c.max_context);
-  p.temperature = c.temperature;
-  p.top_k = static_cast<int>(c.top_k);
-  p.top_p = c.top_p;
-  p.sample_count = static_cast<int>(c.sample_count);
-  p.clip = c.clip;
-  return p;
-}
-
 strategy::selection_params selection_of(const core::config& c) {
   strategy::selection_params p;
   p.min_sharpe = c.min_sharpe;
@@ -373,7 +361,7 @@ caf::behavior symbol_behavior(symbol_actor* self, symbol_actor_args args) {
           w.window.symbol = st.args.symbol;
           const std::size_t end = n - i;
           w.window.bars.assign(st.bars.begin() + static_cast<long>(end - lookback), st.bars.begin() + static_cast<long>(end));
-          w.window.params = sampling_of(cfg);
+          w.window.params = cfg.sampling();
           w.priority = static_cast<std::uint8_t>(i == 0 ? window_priority::live : window_priority::backfill);
           w.deadline_unix_ns = deadline_ns;
           req.windows.push_back(std::move(w));

@@ -536,6 +536,18 @@ const char* to_string(value_source s) {
   return "default";
 }
 
+sampling_params config::sampling() const {
+  sampling_params p;
+  p.pred_len = static_cast<int>(pred_len);
+  p.max_context = static_cast<int>(max_context);
+  p.temperature = temperature;
+  p.top_k = static_cast<int>(top_k);
+  p.top_p = top_p;
+  p.sample_count = static_cast<int>(sample_count);
+  p.clip = clip;
+  return p;
+}
+
 std::vector<std::string> config::active_symbols() const {
   if (tradable_pairs.empty()) return symbols;
   std::vector<std::string> out;

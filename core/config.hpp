@@ -16,6 +16,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/error.hpp"
+#include "core/forecast.hpp"
 
 namespace tb::core {
 
@@ -147,6 +148,9 @@ struct config {
   // Where each key's effective value came from, by dotted name ("http.port").
   std::map<std::string, value_source> sources;
   std::string path;  // the file it was loaded from ("" when none)
+
+  // The [forecast] keys as the model's sampling parameters.
+  sampling_params sampling() const;
 
   // `symbols` after the `tradable_pairs` filter: the symbols to trade.
   std::vector<std::string> active_symbols() const;

@@ -20,37 +20,19 @@
 #include "inference/kronos_model.hpp"
 #include "tests/support/process.hpp"
 #include "tests/support/redis_server.hpp"
+#include "tests/support/tiny_model.hpp"
 
 using namespace tb;
 using namespace std::chrono_literals;
 
 namespace {
 
-const test::temp_dir& checkpoint_dir() {
-  static test::temp_dir dir;
-  static bool written = [] {
-    auto preset = inference::preset_by_name("tiny");
-    return preset && inference::write_random_checkpoint(*preset, 11, dir.path.string());
-  }();
-  BOOST_REQUIRE(written);
-  return dir;
-}
-
 // Small sampling shapes; the cache settings are the test's.
 core::config_ptr test_config(const std::filesystem::path& cache_dir, int redis_port,
                              std::function<void(core::config&)> edit = {}) {
-  auto c = std::make_shared<core::config>();
-  c->model_dir = checkpoint_dir().path.string();
-  c->pred_len = 2;
-  c->lookback = 32;
-  c->max_context = 32;
-  c->sample_count = 2;
-  c->top_k = 0;
-  c->top_p = 0.9;
-  c->temperature = 1.0;
-  c->inference_max_batch_rows = 40;
+  auto base = test::tiny_model_config();
+  auto c = std::make_shared<core::config>(*base);
   c->inference_max_queue_delay_us = 1000;
-  c->threads = 2;
   c->cache_dir = cache_dir.string();
   c->cache_redis_enabled = redis_port > 0;
   c->cache_redis_port = redis_port > 0 ? redis_port : 6379;
@@ -62,11 +44,7 @@ core::config_ptr test_config(const std::filesystem::path& cache_dir, int redis_p
   return c;
 }
 
-const std::vector<core::bar>& jd_bars() {
-  static auto series = core::load_bars_csv(std::string(TRADEBOT_SHARED_DIR) + "/data/daily/JD.csv", "JD");
-  BOOST_REQUIRE(series);
-  return series->bars;
-}
+const std::vector<core::bar>& jd_bars() { return test::daily_bars("JD"); }
 
 actors::window_request window_at(std::size_t end, const core::config& c, bool live, std::uint64_t seed = 0) {
   actors::window_request r;
@@ -75,13 +53,7 @@ actors::window_request window_at(std::size_t end, const core::config& c, bool li
   const auto& bars = jd_bars();
   w.bars.assign(bars.begin() + static_cast<long>(end - static_cast<std::size_t>(c.lookback)),
                 bars.begin() + static_cast<long>(end));
-  w.params.pred_len = static_cast<int>(c.pred_len);
-  w.params.max_context = static_cast<int>(c.max_context);
-  w.params.temperature = c.temperature;
-  w.params.top_k = static_cast<int>(c.top_k);
-  w.params.top_p = c.top_p;
-  w.params.sample_count = static_cast<int>(c.sample_count);
-  w.params.clip = c.clip;
+  w.params = c.sampling();
   w.seed = seed;  // ignored: the cache actor seeds from the key
   r.priority = static_cast<std::uint8_t>(live ? actors::window_priority::live : actors::window_priority::backfill);
   return r;

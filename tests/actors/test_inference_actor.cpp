@@ -13,58 +13,28 @@
 #include "core/bar_csv.hpp"
 #include "inference/kronos_init.hpp"
 #include "tests/support/process.hpp"
+#include "tests/support/tiny_model.hpp"
 
 using namespace tb;
 using namespace std::chrono_literals;
 
 namespace {
 
-// A demo checkpoint shared by the whole test module.
-const test::temp_dir& checkpoint_dir() {
-  static test::temp_dir dir;
-  static bool written = [] {
-    auto preset = inference::preset_by_name("tiny");
-    return preset && inference::write_random_checkpoint(*preset, 7, dir.path.string());
-  }();
-  BOOST_REQUIRE(written);
-  return dir;
+core::config_ptr test_config(const std::function<void(core::config&)>& edit = {}) {
+  return test::tiny_model_config([&](core::config& c) {
+    c.inference_max_queue_delay_us = 5000;
+    if (edit) edit(c);
+  });
 }
 
-core::config_ptr test_config(std::function<void(core::config&)> edit = {}) {
-  auto c = std::make_shared<core::config>();
-  c->model_dir = checkpoint_dir().path.string();
-  c->pred_len = 2;
-  c->lookback = 32;
-  c->max_context = 32;
-  c->sample_count = 2;
-  c->top_k = 0;
-  c->top_p = 0.9;
-  c->temperature = 1.0;
-  c->inference_max_batch_rows = 40;
-  c->inference_max_queue_delay_us = 5000;
-  c->threads = 2;
-  if (edit) edit(*c);
-  return c;
-}
-
-const std::vector<core::bar>& jd_bars() {
-  static auto series = core::load_bars_csv(std::string(TRADEBOT_SHARED_DIR) + "/data/daily/JD.csv", "JD");
-  BOOST_REQUIRE(series);
-  return series->bars;
-}
+const std::vector<core::bar>& jd_bars() { return test::daily_bars("JD"); }
 
 core::forecast_window window_at(std::size_t end, std::uint64_t seed, const core::config& c) {
   core::forecast_window w;
   w.symbol = "JD";
   const auto& bars = jd_bars();
   w.bars.assign(bars.begin() + static_cast<long>(end - static_cast<std::size_t>(c.lookback)), bars.begin() + static_cast<long>(end));
-  w.params.pred_len = static_cast<int>(c.pred_len);
-  w.params.max_context = static_cast<int>(c.max_context);
-  w.params.temperature = c.temperature;
-  w.params.top_k = static_cast<int>(c.top_k);
-  w.params.top_p = c.top_p;
-  w.params.sample_count = static_cast<int>(c.sample_count);
-  w.params.clip = c.clip;
+  w.params = c.sampling();
   w.seed = seed;
   return w;
 }
@@ -218,7 +188,7 @@ BOOST_AUTO_TEST_CASE(one_forecast_across_two_processes) {
   // Process 1: tradebotd publishing its inference actor on a free port.
   test::temp_dir dir;
   const auto cfg_path = dir.write("tradebotd.toml",
-                                  "[http]\nport = 0\n[model]\ndir = \"" + checkpoint_dir().path.string() +
+                                  "[http]\nport = 0\n[model]\ndir = \"" + test::tiny_checkpoint().path.string() +
                                       "\"\n[forecast]\npred_len = 2\nlookback = 32\nmax_context = 32\nsample_count = 2\n"
                                       "top_k = 0\ntop_p = 0.9\ntemperature = 1.0\n"
                                       "[inference]\nmax_batch_rows = 16\npublish = true\npublish_port = 0\n");
