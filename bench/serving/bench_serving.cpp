@@ -10,6 +10,7 @@
 //
 //   bench_serving [--preset mini] [--symbols 27] [--sweep 1,4,16,64] [--samples 192]
 //                 [--threads 2] [--max-batch-rows 3072] [--delay-us 2000] [--rounds 1]
+//                 [--executors 1]   (batches in flight at once; --sweep "" skips the sweep)
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -43,6 +44,7 @@ struct args {
   std::size_t max_batch_rows = 3072;
   long delay_us = 2000;
   int rounds = 1;
+  std::size_t executors = 1;
 };
 
 std::vector<int> int_list(const std::string& s) {
@@ -69,6 +71,7 @@ args parse(int argc, char** argv) {
     else if (k == "--max-batch-rows") a.max_batch_rows = static_cast<std::size_t>(std::stoul(v));
     else if (k == "--delay-us") a.delay_us = std::stol(v);
     else if (k == "--rounds") a.rounds = std::stoi(v);
+    else if (k == "--executors") a.executors = static_cast<std::size_t>(std::stoul(v));
     else {
       std::fprintf(stderr, "unknown option %s\n", k.c_str());
       std::exit(2);
@@ -162,6 +165,7 @@ int main(int argc, char** argv) {
   o.device.cpu_threads = a.threads;
   o.batching.max_batch_rows = a.max_batch_rows;
   o.batching.max_queue_delay = std::chrono::microseconds(a.delay_us);
+  o.batching.executors = a.executors;
   o.warmup_params = p;
   o.warmup_lookback = 232;
   auto svc = tbi::model_service::start(o);
@@ -171,8 +175,8 @@ int main(int argc, char** argv) {
   }
   auto model = tbi::load_checkpoint(dir.string(), o.device);
   std::printf("preset %s, %d samples, lookback = max_context 232, pred_len 7, %d intra-op threads, "
-              "max_batch_rows %zu, max_queue_delay %ld us\n",
-              a.preset.c_str(), a.samples, a.threads, a.max_batch_rows, a.delay_us);
+              "max_batch_rows %zu, max_queue_delay %ld us, %zu executors\n",
+              a.preset.c_str(), a.samples, a.threads, a.max_batch_rows, a.delay_us, a.executors);
 
   // 1. One after another vs at once, side by side.
   const auto ws = windows_for(a.symbols, p);
