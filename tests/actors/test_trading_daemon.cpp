@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "tests/support/process.hpp"
+#include "tests/support/redis_server.hpp"
 
 using namespace tb::test;
 using nlohmann::json;
@@ -23,10 +24,10 @@ const std::string daemon_bin = std::string(TRADEBOT_BIN_DIR) + "/tradebotd";
 const std::string daily = std::string(TRADEBOT_SHARED_DIR) + "/data/daily";
 
 std::string config_text(const std::string& state_dir, const std::string& market, const std::string& symbols,
-                        const std::string& extra = "") {
+                        const std::string& extra = "", const std::string& cache = "enabled = false\n") {
   return "[daemon]\nlog_level = \"info\"\nshutdown_deadline_s = 5\nstate_dir = \"" + state_dir + "\"\n" +
          "[forecast]\npred_len = 1\nlookback = 24\nmax_context = 24\nsample_count = 1\n" +
-         "[inference]\nmax_batch_rows = 64\n[cache]\nenabled = false\ndir = \"" + state_dir + "/cache\"\n" +
+         "[inference]\nmax_batch_rows = 64\n[cache]\n" + cache + "dir = \"" + state_dir + "/cache\"\n" +
          "[http]\nport = 0\n[trading]\nsymbols = [" + symbols + "]\nwalk_forward_windows = 8\n" +
          "[strategy]\nmin_sharpe = -10\nmin_edge = -1\n" + market + extra;
 }
@@ -289,4 +290,33 @@ BOOST_AUTO_TEST_CASE(sighup_adds_and_removes_symbol_actors) {
   BOOST_TEST(keys(s["schedule"]["symbols"]) == want, s["schedule"].dump());
   BOOST_TEST(cycled(s, "DEMO03USD"), s["symbols"].dump());
   BOOST_TEST(d.stop() == 0, d.proc->output());
+}
+
+BOOST_AUTO_TEST_CASE(two_daemons_share_forecasts_through_one_redis) {
+  // Two processes, each with its own memory and no disk tier, one redis-server: the second
+  // daemon's first cycles are answered from what the first one computed.
+  redis_server redis;
+  redis.start();
+  const std::string market =
+      "[market]\nfeed = \"synthetic\"\nsynthetic_equities = 0\nsynthetic_crypto = 2\nclock = \"simulated\"\n";
+  const std::string cache = "enabled = true\ndisk_enabled = false\nredis_enabled = true\nredis_port = " +
+                            std::to_string(redis.port()) + "\nredis_key_prefix = \"tbtest:shared:\"\n";
+  const std::string symbols = "\"DEMO01USD\", \"DEMO02USD\"";
+  auto redis_tier = [](const json& s, const char* field) {
+    return s["cache"]["tiers"].contains("redis") ? s["cache"]["tiers"]["redis"].value(field, 0) : 0;
+  };
+
+  temp_dir state_a, state_b;
+  {
+    daemon_run a(config_text(state_a.path.string(), market, symbols, "", cache));
+    BOOST_REQUIRE_MESSAGE(a.ready(), a.proc->output());
+    auto s = a.stats_until([&](const json& s) { return redis_tier(s, "saves") > 0; }, 60s);
+    BOOST_REQUIRE_MESSAGE(redis_tier(s, "saves") > 0, s["cache"].dump());
+    BOOST_TEST(a.stop() == 0);  // flushes the write-behind queue
+  }
+  daemon_run b(config_text(state_b.path.string(), market, symbols, "", cache));
+  BOOST_REQUIRE_MESSAGE(b.ready(), b.proc->output());
+  auto s = b.stats_until([&](const json& s) { return redis_tier(s, "hits") > 0; }, 60s);
+  BOOST_TEST(redis_tier(s, "hits") > 0, s["cache"].dump());
+  BOOST_TEST(b.stop() == 0);
 }
