@@ -39,6 +39,11 @@ struct forecast {
   std::vector<feature_row> rows;
 };
 
+// How far `a` is from `reference`, per feature: max |a - ref| over max |ref| in each of the six
+// columns, the worst column counts (so volume's scale cannot hide an error in the prices).
+// +infinity when the row counts differ.
+double relative_difference(const forecast& a, const forecast& reference);
+
 // What identifies the model that made a forecast (part of every cache key).
 struct model_identity {
   std::string checkpoint_hash;  // content hash of tokenizer + predictor files

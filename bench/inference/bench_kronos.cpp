@@ -176,19 +176,6 @@ timing time_mode(const tbi::kronos_model& m, const tb::core::forecast_window& w,
   return t;
 }
 
-double max_rel(const tb::core::forecast& a, const tb::core::forecast& b) {
-  double worst = 0;
-  for (int k = 0; k < tb::core::n_features; ++k) {
-    double err = 0, scale = 0;
-    for (std::size_t i = 0; i < a.rows.size() && i < b.rows.size(); ++i) {
-      err = std::max(err, std::abs(a.rows[i][static_cast<std::size_t>(k)] - b.rows[i][static_cast<std::size_t>(k)]));
-      scale = std::max(scale, std::abs(b.rows[i][static_cast<std::size_t>(k)]));
-    }
-    worst = std::max(worst, scale > 0 ? err / scale : err);
-  }
-  return worst;
-}
-
 void rss_check(int n, const fs::path& root, int threads) {
   const auto m = load_preset("tiny", root, threads);
   const auto bars = bars_for_bench(232);
@@ -255,7 +242,7 @@ int main(int argc, char** argv) {
                 1000 / ours_ms, plain_ms / ours_ms, ours_cpu, plain_cpu / ours_cpu);
     if (plain_samples == 192) {
       std::printf("       same draws in both modes: max relative difference of the forecasts %.2e\n",
-                  max_rel(ours.last, plain.last));
+                  tb::core::relative_difference(ours.last, plain.last));
     }
     std::fflush(stdout);
   }

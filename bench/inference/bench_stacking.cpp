@@ -33,18 +33,6 @@ std::vector<long> int_list(const std::string& s) {
   return out;
 }
 
-double max_rel(const tb::core::forecast& a, const tb::core::forecast& b) {
-  double worst = 0;
-  for (int k = 0; k < tb::core::n_features; ++k) {
-    double err = 0, scale = 0;
-    for (std::size_t i = 0; i < a.rows.size() && i < b.rows.size(); ++i) {
-      err = std::max(err, std::abs(a.rows[i][static_cast<std::size_t>(k)] - b.rows[i][static_cast<std::size_t>(k)]));
-      scale = std::max(scale, std::abs(b.rows[i][static_cast<std::size_t>(k)]));
-    }
-    worst = std::max(worst, scale > 0 ? err / scale : err);
-  }
-  return worst;
-}
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -126,7 +114,7 @@ int main(int argc, char** argv) {
       alone_ms = 1e3 * best / windows;
     }
     double diff = 0;
-    for (std::size_t i = 0; i < out.size(); ++i) diff = std::max(diff, max_rel(out[i], alone[i]));
+    for (std::size_t i = 0; i < out.size(); ++i) diff = std::max(diff, tb::core::relative_difference(out[i], alone[i]));
     std::printf("%10ld %12.1f %12.1f %13.2fx %12.2e\n", g, 1e3 * best / windows, 1e3 * cpu / windows,
                 alone_ms / (1e3 * best / windows), diff);
   }

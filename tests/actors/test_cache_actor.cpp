@@ -68,16 +68,6 @@ actors::forecast_request four_windows(const core::config& c, std::uint64_t seed 
   return req;
 }
 
-double max_rel_diff(const core::forecast& a, const core::forecast& b) {
-  double diff = 0, scale = 0;
-  for (std::size_t i = 0; i < a.rows.size(); ++i)
-    for (int f = 0; f < core::n_features; ++f) {
-      diff = std::max(diff, std::abs(a.rows[i][f] - b.rows[i][f]));
-      scale = std::max(scale, std::abs(b.rows[i][f]));
-    }
-  return scale > 0 ? diff / scale : diff;
-}
-
 bool same_rows(const core::forecast& a, const core::forecast& b) { return a.rows == b.rows; }
 
 // An actor system with the inference actor of the tiny checkpoint.
@@ -172,7 +162,7 @@ BOOST_AUTO_TEST_CASE(a_repeated_request_is_a_hit_with_the_same_forecasts_and_see
   w.seed = cache::seed_of(*key);
   auto alone = model->generate({w});
   BOOST_REQUIRE(alone);
-  BOOST_TEST(max_rel_diff(first.answers[0].forecast, alone->at(0)) < 1e-5);
+  BOOST_TEST(tb::core::relative_difference(first.answers[0].forecast, alone->at(0)) < 1e-5);
 
   // A cache that is disabled computes every window, seeded the same way: the same forecasts.
   auto off_board = std::make_shared<core::snapshot_board>();
@@ -182,7 +172,7 @@ BOOST_AUTO_TEST_CASE(a_repeated_request_is_a_hit_with_the_same_forecasts_and_see
   BOOST_TEST(fx.inferences() == 8);
   for (std::size_t i = 0; i < 4; ++i) {
     BOOST_REQUIRE_MESSAGE(recomputed.answers[i].ok, recomputed.answers[i].error);
-    BOOST_TEST(max_rel_diff(recomputed.answers[i].forecast, first.answers[i].forecast) < 1e-6, "window " << i);
+    BOOST_TEST(tb::core::relative_difference(recomputed.answers[i].forecast, first.answers[i].forecast) < 1e-6, "window " << i);
   }
 
   // What /stats shows: hits and misses of the facade, the actor's counters, the TTLs.

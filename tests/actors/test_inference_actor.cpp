@@ -39,16 +39,6 @@ core::forecast_window window_at(std::size_t end, std::uint64_t seed, const core:
   return w;
 }
 
-double max_rel_diff(const core::forecast& a, const core::forecast& b) {
-  double diff = 0, scale = 0;
-  for (std::size_t i = 0; i < a.rows.size(); ++i)
-    for (int f = 0; f < core::n_features; ++f) {
-      diff = std::max(diff, std::abs(a.rows[i][f] - b.rows[i][f]));
-      scale = std::max(scale, std::abs(b.rows[i][f]));
-    }
-  return scale > 0 ? diff / scale : diff;
-}
-
 struct fixture {
   caf::actor_system_config cfg;
   std::unique_ptr<caf::actor_system> sys;
@@ -112,7 +102,7 @@ BOOST_AUTO_TEST_CASE(many_requesters_at_once_each_get_their_own_window_as_if_alo
       auto alone = model->generate({window_at(first_end + static_cast<std::size_t>(r * per_request + i),
                                               static_cast<std::uint64_t>(1000 + r * per_request + i), *c)});
       BOOST_REQUIRE(alone);
-      BOOST_TEST(max_rel_diff(a.forecast, alone->at(0)) < 1e-5);
+      BOOST_TEST(tb::core::relative_difference(a.forecast, alone->at(0)) < 1e-5);
     }
   }
   auto stats = fx.service->stats();
@@ -231,7 +221,7 @@ BOOST_AUTO_TEST_CASE(one_forecast_across_two_processes) {
   auto local = model->generate({window_at(800, 42, *c)});
   BOOST_REQUIRE(local);
   BOOST_REQUIRE(remote_forecast.rows.size() == 2u);
-  BOOST_TEST(max_rel_diff(remote_forecast, local->at(0)) < 1e-5);
+  BOOST_TEST(tb::core::relative_difference(remote_forecast, local->at(0)) < 1e-5);
   daemon.signal(SIGTERM);
   BOOST_TEST(daemon.wait(30s) == 0);
 }

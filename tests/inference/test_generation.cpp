@@ -64,20 +64,6 @@ forecast_window window(const std::vector<tb::core::bar>& all, int a, int b, int 
   return w;
 }
 
-double max_rel(const tb::core::forecast& a, const tb::core::forecast& b) {
-  double worst = 0;
-  BOOST_TEST_REQUIRE(a.rows.size() == b.rows.size());
-  for (int k = 0; k < tb::core::n_features; ++k) {
-    double err = 0, scale = 0;
-    for (std::size_t i = 0; i < a.rows.size(); ++i) {
-      err = std::max(err, std::abs(a.rows[i][static_cast<std::size_t>(k)] - b.rows[i][static_cast<std::size_t>(k)]));
-      scale = std::max(scale, std::abs(b.rows[i][static_cast<std::size_t>(k)]));
-    }
-    worst = std::max(worst, scale > 0 ? err / scale : err);
-  }
-  return worst;
-}
-
 std::vector<tb::core::forecast> run(const std::vector<forecast_window>& batch,
                                     tbi::generation_mode mode = tbi::generation_mode::cached) {
   tbi::generate_options o;
@@ -111,7 +97,7 @@ BOOST_AUTO_TEST_CASE(cached_equals_plain_when_sampling) {
     w.params.temperature = s.temperature;
     const auto ours = run({w});
     const auto plain = run({w}, tbi::generation_mode::plain);
-    const double e = max_rel(ours[0], plain[0]);
+    const double e = tb::core::relative_difference(ours[0], plain[0]);
     BOOST_TEST(e < 1e-4, "rows " << s.a << ":" << s.b << " ctx " << s.ctx << " rel error " << e);
   }
 }
@@ -120,7 +106,7 @@ BOOST_AUTO_TEST_CASE(deterministic_for_a_seed) {
   const auto w = window(intraday(), 200, 260, 6, 64, 8, 42);
   const auto a = run({w});
   const auto b = run({w});
-  BOOST_TEST(max_rel(a[0], b[0]) == 0.0);
+  BOOST_TEST(tb::core::relative_difference(a[0], b[0]) == 0.0);
 }
 
 BOOST_AUTO_TEST_CASE(seed_changes_samples) {
@@ -129,7 +115,7 @@ BOOST_AUTO_TEST_CASE(seed_changes_samples) {
   int different = 0;
   for (std::uint64_t seed = 2; seed < 6; ++seed) {
     w.seed = seed;
-    if (max_rel(run({w})[0], a[0]) > 1e-3) ++different;
+    if (tb::core::relative_difference(run({w})[0], a[0]) > 1e-3) ++different;
   }
   BOOST_TEST(different >= 3);
 }
@@ -142,8 +128,8 @@ BOOST_AUTO_TEST_CASE(same_output_whatever_else_is_in_the_batch) {
   auto other2 = window(intraday(), 10, 20, 2, 16, 12, 99);
   other2.params.temperature = 0.5;
   const auto batch = run({other1, target, other2, target});
-  BOOST_TEST(max_rel(batch[1], alone[0]) < 1e-6);
-  BOOST_TEST(max_rel(batch[3], alone[0]) < 1e-6);
+  BOOST_TEST(tb::core::relative_difference(batch[1], alone[0]) < 1e-6);
+  BOOST_TEST(tb::core::relative_difference(batch[3], alone[0]) < 1e-6);
   BOOST_TEST(batch[0].rows.size() == 3u);
   BOOST_TEST(batch[2].rows.size() == 2u);
 }
@@ -198,17 +184,17 @@ BOOST_AUTO_TEST_CASE(stacked_series_equal_their_solo_runs) {
   for (std::size_t i = 0; i < batch.size(); ++i) {
     const auto solo = run({batch[i]});
     BOOST_TEST_REQUIRE(stacked[i].rows.size() == static_cast<std::size_t>(batch[i].params.pred_len));
-    BOOST_TEST(max_rel(stacked[i], solo[0]) < 1e-5, "series " << i << " stacked vs solo " << max_rel(stacked[i], solo[0]));
-    BOOST_TEST(max_rel((*separate)[i], solo[0]) < 1e-5, "series " << i);
-    BOOST_TEST(max_rel((*split)[i], solo[0]) < 1e-5, "series " << i);
+    BOOST_TEST(tb::core::relative_difference(stacked[i], solo[0]) < 1e-5, "series " << i << " stacked vs solo " << tb::core::relative_difference(stacked[i], solo[0]));
+    BOOST_TEST(tb::core::relative_difference((*separate)[i], solo[0]) < 1e-5, "series " << i);
+    BOOST_TEST(tb::core::relative_difference((*split)[i], solo[0]) < 1e-5, "series " << i);
     // Stacking must not swap series: every forecast differs from its neighbour's.
     if (i > 0 && stacked[i].rows.size() == stacked[i - 1].rows.size()) {
-      BOOST_TEST(max_rel(stacked[i], stacked[i - 1]) > 1e-3);
+      BOOST_TEST(tb::core::relative_difference(stacked[i], stacked[i - 1]) > 1e-3);
     }
   }
   // The stacked group agrees with the plain port too (same draws), for a sampled series.
   const auto plain = run({batch[2]}, tbi::generation_mode::plain);
-  BOOST_TEST(max_rel(stacked[2], plain[0]) < 1e-4);
+  BOOST_TEST(tb::core::relative_difference(stacked[2], plain[0]) < 1e-4);
 }
 
 BOOST_AUTO_TEST_CASE(forecast_is_denormalised) {
@@ -283,7 +269,7 @@ BOOST_AUTO_TEST_CASE(greedy_ignores_draws) {
   const auto a = run({w});
   w.seed = 777;
   const auto b = run({w});
-  BOOST_TEST(max_rel(a[0], b[0]) == 0.0);
+  BOOST_TEST(tb::core::relative_difference(a[0], b[0]) == 0.0);
 }
 
 BOOST_AUTO_TEST_CASE(arguments_are_checked) {
