@@ -43,6 +43,7 @@ struct portfolio_state {
   std::uint64_t orders_sent = 0, accepted = 0, rejected = 0, duplicates = 0, failed = 0, risk_rejected = 0;
   std::vector<std::string> last_decisions;  // this cycle's orders and refusals, for /stats
   std::vector<double> equity_curve;
+  std::vector<std::int64_t> equity_times;  // the cycles' instants, parallel to equity_curve
   broker_state last_broker;
   std::string last_error;
   std::uint64_t beats = 0;
@@ -240,6 +241,7 @@ void close_cycle(portfolio_actor* self) {
             }
             st.last_broker = b;
             st.equity_curve.push_back(b.equity);
+            st.equity_times.push_back(st.cycle->order.at_unix_ns);
             auto intents = decide(st, b);
             if (intents.empty()) {
               finish(self);
@@ -327,6 +329,20 @@ caf::behavior portfolio_behavior(portfolio_actor* self, portfolio_actor_args arg
                        st.cycle->proposals.size(), st.cycle->expected.size());
           close_cycle(self);
         }
+      },
+      [self](portfolio_summary_atom) {
+        const auto& st = self->state;
+        portfolio_summary s;
+        for (std::size_t i = 0; i < st.equity_curve.size(); ++i) s.equity_curve.push_back({st.equity_times[i], st.equity_curve[i]});
+        s.cycles = st.cycles;
+        s.deadline_closes = st.deadline_closes;
+        s.orders_sent = st.orders_sent;
+        s.accepted = st.accepted;
+        s.rejected = st.rejected;
+        s.duplicates = st.duplicates;
+        s.failed = st.failed;
+        s.risk_rejected = st.risk_rejected;
+        return s;
       },
       [self](heartbeat_atom) { return caf::make_message(heartbeat_atom::value, ++self->state.beats); },
       [self](reload_atom, core::config_ptr next) { self->state.args.cfg = std::move(next); },

@@ -19,6 +19,8 @@
 // market_price, market_value}, open_orders, orders_sent/accepted/rejected/duplicates/
 // risk_rejected, fills, cycles, last_cycle, metrics (strategy::compute_metrics over the per-cycle
 // equity returns), kill_switch. /health check "kill_switch": degraded while halted.
+// (portfolio_summary_atom) -> portfolio_summary: the equity per cycle (time, equity) and the order
+// counters, for a backtest's report.
 #include <memory>
 
 #include <caf/all.hpp>

@@ -184,11 +184,25 @@ struct broker_state {
   std::uint64_t fills = 0;        // fills journaled so far
 };
 
+// (portfolio_summary_atom) -> portfolio_summary: what the portfolio saw so far (a backtest asks
+// at the end of its run).
+struct equity_mark {
+  std::int64_t at_unix_ns = 0;    // the cycle's scheduled instant
+  double equity = 0;              // the broker's equity at the cycle's start
+};
+
+struct portfolio_summary {
+  std::vector<equity_mark> equity_curve;  // one per cycle the broker answered, oldest first
+  std::uint64_t cycles = 0, deadline_closes = 0;
+  std::uint64_t orders_sent = 0, accepted = 0, rejected = 0, duplicates = 0, failed = 0, risk_rejected = 0;
+};
+
 using cycle_atom = caf::atom_constant<caf::atom("cycle")>;
 using run_cycle_atom = caf::atom_constant<caf::atom("runcycle")>;
 using proposal_atom = caf::atom_constant<caf::atom("proposal")>;
 using broker_state_atom = caf::atom_constant<caf::atom("brkstate")>;
 using submit_atom = caf::atom_constant<caf::atom("submit")>;
+using portfolio_summary_atom = caf::atom_constant<caf::atom("pfsummary")>;
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, cycle_order& x) {
@@ -216,6 +230,16 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, broker_state& x) {
   return f(caf::meta::type_name("broker_state"), x.ok, x.error, x.cash, x.equity, x.buying_power, x.positions,
            x.open_orders, x.fills);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, equity_mark& x) {
+  return f(caf::meta::type_name("equity_mark"), x.at_unix_ns, x.equity);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, portfolio_summary& x) {
+  return f(caf::meta::type_name("portfolio_summary"), x.equity_curve, x.cycles, x.deadline_closes, x.orders_sent,
+           x.accepted, x.rejected, x.duplicates, x.failed, x.risk_rejected);
 }
 
 // Registers every message type that may cross the middleman. Call on each actor_system_config.

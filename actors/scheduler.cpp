@@ -110,6 +110,8 @@ void publish(scheduler_actor* self) {
     if (c.gave_up) check.status = std::max(check.status, core::health_status::degraded);
   check.detail = {{"cycles", st.cycles}, {"finished", st.finished}, {"error", st.calendar_error}};
   st.args.board->publish_check("cycles", std::move(check));
+  if (st.args.on_progress)
+    st.args.on_progress({core::to_unix_nanoseconds(clock_of(st).now()), st.cycles, st.finished, st.finished_reason});
 }
 
 core::schedule_config schedule_of(const core::config& c) {

@@ -37,6 +37,15 @@
 
 namespace tb::actors {
 
+// What the scheduler reports to an observer (scheduler_args::on_progress) each time it publishes:
+// after each cycle and when the run finished (a backtest's progress bar and end of run).
+struct schedule_progress {
+  std::int64_t now_unix_ns = 0;  // the scheduler's clock
+  std::uint64_t cycles = 0;      // cycles closed so far
+  bool finished = false;         // market.sim_end reached, or the calendar could not answer
+  std::string finished_reason;
+};
+
 struct scheduler_args {
   std::shared_ptr<market::feed> feed;
   // Exactly one of the two: the simulated clock the scheduler advances, or a clock it only reads.
@@ -47,6 +56,8 @@ struct scheduler_args {
   std::shared_ptr<core::snapshot_board> board;
   std::shared_ptr<symbol_board> symbol_stats;
   core::config_ptr cfg;
+  // Optional: called on the scheduler's thread with its progress (keep it short).
+  std::function<void(const schedule_progress&)> on_progress;
 };
 
 // The symbols to trade: trading.symbols filtered by trading.tradable_pairs. When trading.symbols

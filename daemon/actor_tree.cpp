@@ -1,0 +1,185 @@
+#include "daemon/actor_tree.hpp"
+
+#include <algorithm>
+#include <filesystem>
+
+#include <spdlog/spdlog.h>
+
+#include "actors/broker_actor.hpp"
+#include "actors/cache_actor.hpp"
+#include "actors/inference_actor.hpp"
+#include "actors/portfolio_actor.hpp"
+#include "actors/symbol_actor.hpp"
+#include "inference/kronos_init.hpp"
+#include "market/durable_sim_broker.hpp"
+#include "market/order_journal.hpp"
+#include "market/replay_feed.hpp"
+#include "market/synthetic_feed.hpp"
+
+namespace tb::daemon {
+namespace {
+
+tb::expected<std::shared_ptr<market::feed>> make_feed(const core::config& cfg, std::shared_ptr<const core::clock> clock) {
+  if (cfg.market_feed == "synthetic") {
+    market::synthetic_config sc;
+    sc.seed = static_cast<std::uint64_t>(cfg.synthetic_seed);
+    sc.equity_count = static_cast<int>(cfg.synthetic_equities);
+    sc.crypto_count = static_cast<int>(cfg.synthetic_crypto);
+    if (!cfg.symbols.empty()) {  // the generated names plus the configured ones (reloads may pick any)
+      sc.symbols = market::synthetic_feed::symbol_names(sc);
+      for (const auto& s : cfg.symbols)
+        if (std::find(sc.symbols.begin(), sc.symbols.end(), s) == sc.symbols.end()) sc.symbols.push_back(s);
+    }
+    sc.period = cfg.synthetic_period_min == 1440 ? core::duration(std::chrono::hours(24))
+                                                 : core::duration(std::chrono::minutes(cfg.synthetic_period_min));
+    auto start = actors::parse_utc_instant(cfg.synthetic_start, "market.synthetic_start");
+    if (!start) return start.error();
+    sc.start = *start;
+    auto f = market::synthetic_feed::create(sc, std::move(clock));
+    if (!f) return f.error();
+    return std::shared_ptr<market::feed>(*f);
+  }
+  if (cfg.market_feed == "replay") {
+    market::replay_config rc;
+    std::error_code ec;
+    std::vector<std::string> files;
+    for (const auto& e : std::filesystem::directory_iterator(cfg.replay_dir, ec))
+      if (e.path().extension() == ".csv") files.push_back(e.path().string());
+    if (ec) return tb::error{errc::bad_config, "market.replay_dir " + cfg.replay_dir + ": " + ec.message()};
+    std::sort(files.begin(), files.end());
+    for (const auto& f : files) {
+      market::replay_source src;
+      src.path = f;
+      rc.sources.push_back(src);
+    }
+    if (rc.sources.empty()) return tb::error{errc::bad_config, "market.replay_dir " + cfg.replay_dir + " holds no .csv file"};
+    auto f = market::replay_feed::create(rc, std::move(clock));
+    if (!f) return f.error();
+    for (const auto& w : (*f)->warnings()) spdlog::warn("replay: {}", w);
+    return std::shared_ptr<market::feed>(*f);
+  }
+  return tb::error{errc::bad_config, "market.feed = \"" + cfg.market_feed +
+                                         "\" is not wired into tradebotd yet (synthetic and replay are)"};
+}
+
+}  // namespace
+
+actors::actor_lookup lookup_of(std::shared_ptr<handle_slot> slot) {
+  return [slot] { return slot->get(); };
+}
+
+// model.dir = "": the demo checkpoint under state_dir, made on first use (tiny preset, random
+// weights: forecasts are meaningless, trading is paper).
+tb::expected<std::string> resolve_model_dir(const core::config& cfg) {
+  if (!cfg.model_dir.empty()) return cfg.model_dir;
+  const auto dir = std::filesystem::path(cfg.state_dir) / "demo-model";
+  if (!std::filesystem::exists(dir / "model" / "model.safetensors")) {
+    auto preset = inference::preset_by_name("tiny");
+    if (!preset) return preset.error();
+    auto written = inference::write_random_checkpoint(*preset, 0, dir.string());
+    if (!written) return tb::error{written.error().code, "cannot write the demo checkpoint: " + written.error().message};
+  }
+  spdlog::warn("model.dir is empty: using the untrained demo checkpoint {} (random weights; forecasts are "
+               "meaningless)", dir.string());
+  return dir.string();
+}
+
+tb::expected<trading_parts> make_trading_parts(const core::config& cfg) {
+  trading_parts parts;
+  const auto broker_dir = std::filesystem::path(cfg.state_dir) / "broker";
+  parts.journal_path = (broker_dir / "orders.jsonl").string();
+  if (cfg.market_clock == "simulated") {
+    auto start = actors::parse_utc_instant(cfg.sim_start, "market.sim_start");
+    if (!start) return start.error();
+    // A restarted simulated run resumes after the last instant its journal recorded, so the
+    // cycles it already ran (and their orders) are not decided again on a changed account.
+    core::time_point at = *start;
+    if (std::filesystem::exists(parts.journal_path)) {
+      auto j = market::order_journal::open(parts.journal_path);
+      if (!j) return j.error();
+      for (const auto& r : j->records()) at = std::max(at, core::time_point(core::duration(r.at_unix_ns)));
+      if (at > *start) spdlog::info("simulated clock resumes at {} (the order journal's last record)", core::to_iso8601(at));
+    }
+    parts.sim_clock = std::make_shared<core::sim_clock>(at);
+    parts.clock = parts.sim_clock;
+  } else {
+    parts.clock = std::make_shared<core::wall_clock>();
+  }
+  auto feed = make_feed(cfg, parts.clock);
+  if (!feed) return feed.error();
+  parts.feed = *feed;
+  if (cfg.broker_kind != "sim")
+    return tb::error{errc::bad_config, "broker.kind = \"" + cfg.broker_kind + "\" is not wired into tradebotd yet (sim is)"};
+  market::sim_broker_config bc;
+  bc.initial_cash = cfg.broker_initial_cash;
+  bc.equity_fee_rate = cfg.broker_equity_fee_rate;
+  bc.crypto_fee_rate = cfg.broker_crypto_fee_rate;
+  bc.default_spread = cfg.broker_default_spread;
+  bc.allow_short_equity = cfg.broker_allow_short_equity;
+  // The sim broker keeps its account in the state folder, as a real broker keeps it on its side.
+  auto broker = market::durable_sim_broker::open(bc, parts.clock, parts.feed, (broker_dir / "sim-ledger.jsonl").string());
+  if (!broker) return broker.error();
+  parts.broker = std::shared_ptr<market::broker>(std::move(*broker));
+  return parts;
+}
+
+actor_tree build_actor_tree(std::shared_ptr<inference::model_service> service,
+                            std::shared_ptr<core::snapshot_board> board, const std::optional<trading_parts>& trading,
+                            actor_tree_hooks hooks) {
+  actor_tree tree;
+  auto forecaster = tree.forecaster;
+  // Symbol actors send their forecast requests to whatever `forecaster` holds: the cache actor
+  // (issue 4), a read-through cache in front of the inference actor.
+  tree.children.push_back({"inference", [svc = service, board](caf::local_actor* self, const core::config_ptr& c) {
+                        auto h = actors::spawn_inference_actor(self, svc, board, c);
+                        self->system().registry().put(actors::inference_name, h);  // the cache actor's upstream
+                        return h;
+                      }});
+  // The forecast cache (issue 4): registry `forecaster_name` -> the cache actor, which finds the
+  // inference actor under `inference_name`; each spawn function re-puts its handle after a
+  // supervisor restart (actors/README.md). TTLs run on the wall clock, as Redis's PX does.
+  tree.children.push_back({"cache", [board, forecaster](caf::local_actor* self, const core::config_ptr& c) {
+                        auto* sys = &self->system();
+                        auto h = actors::spawn_cache_actor(
+                            self, [sys] { return actors::lookup_actor(*sys, actors::inference_name); }, board, c,
+                            std::make_shared<const core::wall_clock>());
+                        sys->registry().put(actors::forecaster_name, h);
+                        forecaster->set(h);
+                        return h;
+                      }});
+  // The trading loop: broker actor (journal), portfolio, scheduler (owns the symbol actors).
+  auto broker_slot = tree.broker;
+  auto portfolio_slot = tree.portfolio;
+  if (trading) {
+    auto parts = std::make_shared<trading_parts>(*trading);
+    auto symbol_stats = std::make_shared<actors::symbol_board>(board);
+    tree.children.push_back({"broker", [parts, board, broker_slot](caf::local_actor* self, const core::config_ptr& c) {
+                          auto h = actors::spawn_broker_actor(self, {parts->broker, parts->journal_path, parts->clock, board, c});
+                          broker_slot->set(h);
+                          return h;
+                        }});
+    tree.children.push_back({"portfolio", [parts, board, broker_slot, portfolio_slot](caf::local_actor* self,
+                                                                                 const core::config_ptr& c) {
+                          auto h = actors::spawn_portfolio_actor(self, {lookup_of(broker_slot), parts->clock, board, c});
+                          portfolio_slot->set(h);
+                          return h;
+                        }});
+    tree.children.push_back({"scheduler", [parts, board, symbol_stats, forecaster, portfolio_slot, hooks](
+                                         caf::local_actor* self, const core::config_ptr& c) {
+                          actors::scheduler_args a;
+                          a.feed = parts->feed;
+                          a.sim_clock = parts->sim_clock;
+                          if (!parts->sim_clock) a.wall_clock = parts->clock;
+                          a.forecaster = lookup_of(forecaster);
+                          a.portfolio = lookup_of(portfolio_slot);
+                          a.board = board;
+                          a.symbol_stats = symbol_stats;
+                          a.cfg = c;
+                          a.on_progress = hooks.on_schedule;
+                          return actors::spawn_scheduler(self, std::move(a));
+                        }});
+  }
+  return tree;
+}
+
+}  // namespace tb::daemon

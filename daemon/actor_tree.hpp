@@ -1,0 +1,85 @@
+#pragma once
+// The actor tree of tradebotd, built from a config: the trading loop's feed, clock and broker
+// (make_trading_parts), the demo checkpoint when model.dir is empty (resolve_model_dir), and the
+// supervisor's children (inference, cache, and with trading: broker, portfolio, scheduler).
+// run_daemon (daemon/daemon.cpp) and `tradebot backtest` (daemon/tool_backtest.cpp) both build
+// their actors here, so a backtest runs exactly the daemon's actors.
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <caf/all.hpp>
+
+#include "actors/scheduler.hpp"
+#include "actors/supervisor.hpp"
+#include "core/clock.hpp"
+#include "core/config.hpp"
+#include "core/snapshot_board.hpp"
+#include "inference/model_service.hpp"
+#include "market/broker.hpp"
+#include "market/feed.hpp"
+
+namespace tb::daemon {
+
+// The current incarnation of a supervised child, for actors that talk to it (a restart replaces
+// it). Written by the child's spawn function on the supervisor's thread, read by any actor.
+// Holds a weak reference: the slot never keeps an actor alive (CAF waits for every detached
+// actor to be destroyed before the actor system can go).
+struct handle_slot {
+  std::mutex mu;
+  caf::weak_actor_ptr handle;
+  void set(const caf::actor& h) {
+    std::lock_guard<std::mutex> lock(mu);
+    handle = caf::actor_cast<caf::weak_actor_ptr>(h);
+  }
+  caf::actor get() {
+    std::lock_guard<std::mutex> lock(mu);
+    return caf::actor_cast<caf::actor>(handle);
+  }
+};
+
+actors::actor_lookup lookup_of(std::shared_ptr<handle_slot> slot);
+
+// The trading loop's feed, clock and broker (issue 5).
+struct trading_parts {
+  std::shared_ptr<market::feed> feed;
+  std::shared_ptr<core::sim_clock> sim_clock;   // market.clock = simulated
+  std::shared_ptr<const core::clock> clock;     // the clock everyone reads
+  std::shared_ptr<market::broker> broker;
+  std::string journal_path;                     // STATE/broker/orders.jsonl
+};
+
+// From market.* and broker.*; the broker's ledger and the order journal live in
+// cfg.state_dir/broker. A simulated clock resumes after the journal's last record.
+// errc::bad_config for a feed/broker the daemon does not wire or a bad setting.
+tb::expected<trading_parts> make_trading_parts(const core::config& cfg);
+
+// model.dir, or when it is empty the demo checkpoint under state_dir (tiny preset, seed 0),
+// written on first use.
+tb::expected<std::string> resolve_model_dir(const core::config& cfg);
+
+// Optional observers of the run, called on the actors' threads (keep them short, thread-safe).
+struct actor_tree_hooks {
+  std::function<void(const actors::schedule_progress&)> on_schedule;  // the scheduler's progress
+};
+
+struct actor_tree {
+  std::vector<actors::child_spec> children;  // for actors::spawn_supervisor
+  // The current incarnations, once the supervisor spawned them.
+  std::shared_ptr<handle_slot> forecaster = std::make_shared<handle_slot>();  // the cache actor
+  std::shared_ptr<handle_slot> broker = std::make_shared<handle_slot>();
+  std::shared_ptr<handle_slot> portfolio = std::make_shared<handle_slot>();
+};
+
+// The children: inference (serving `service`), cache (registered as actors::forecaster_name;
+// inference as actors::inference_name) and, when `trading` is set, broker, portfolio and
+// scheduler (which owns the symbol actors). Before the actor system goes, erase both registry
+// names and reset `forecaster` (strong references keep it waiting).
+actor_tree build_actor_tree(std::shared_ptr<inference::model_service> service,
+                            std::shared_ptr<core::snapshot_board> board, const std::optional<trading_parts>& trading,
+                            actor_tree_hooks hooks = {});
+
+}  // namespace tb::daemon

@@ -1,0 +1,461 @@
+// `tradebot backtest --config FILE [--data DIR] [--from DATE] [--to DATE] --report DIR`: the
+// daemon's own actors (daemon/actor_tree.hpp: inference, cache, broker, portfolio, scheduler and
+// the symbol actors) on replay data and simulated time, as fast as the cycles complete; then
+// DIR/report.json and DIR/report.html (strategy::write_report).
+//
+// What it forces: market.feed = "replay", market.clock = "simulated", market.sim_cycle_interval_ms
+// = 0, trading.enabled = true; daemon.state_dir = DIR/.backtest-state (emptied first: journal,
+// broker ledger, demo model) and cache.dir = DIR/.backtest-state/cache, so a backtest never
+// touches a live daemon's state. No HTTP server. An empty trading.symbols trades every file of
+// the replay folder. Everything else is the config's.
+//
+// Where the report's numbers come from:
+//   equity_curve   the portfolio actor (portfolio_summary_atom): the broker's equity at each cycle
+//   trades         the order journal after the run: every fill record, with the side and symbol of
+//                  its intent; fee = the config's fee rate of the asset class x qty x price (the
+//                  sim broker's rule); time = when the fill was journaled (the cycle that saw it)
+//   orders         sent = intents journaled (submitted to the broker), filled = orders with a fill,
+//                  rejected = broker rejects + orders refused by the risk checks
+//   metrics        one bar per UTC day: the equity at the day's last cycle against the previous
+//                  day's (the first day's against the starting equity); trades = entries that
+//                  day (fills that open, grow or flip a position), turnover = notional
+//                  traded that day / the previous equity, exposure = gross position (at the last
+//                  fill prices) at the start of the day; periods per year 365 when any crypto
+//                  symbol trades (the calendar runs every day), else 252
+//   symbols        per symbol: its most frequent strategy among its orders ("none" without
+//                  orders; "rebalance" orders do not name one), metrics over its realised round
+//                  trips: each fill that reduces a position is one bar, return = realised P&L net
+//                  of both fees / the starting equity; trades = its entries (as above, so the
+//                  symbols' trades add up to the portfolio's),
+//                  turnover = its traded notional / starting equity / days
+// Exit codes: 0 report written, 2 bad arguments or config, 1 the run failed.
+#include <unistd.h>
+
+#include <algorithm>
+#include <cmath>
+#include <condition_variable>
+#include <filesystem>
+#include <iostream>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+
+#include <caf/all.hpp>
+#include <CLI/CLI.hpp>
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include "actors/inference_actor.hpp"
+#include "actors/protocol.hpp"
+#include "actors/scheduler.hpp"
+#include "actors/supervisor.hpp"
+#include "core/config.hpp"
+#include "daemon/actor_tree.hpp"
+#include "daemon/tool_commands.hpp"
+#include "market/order_journal.hpp"
+#include "market/symbols.hpp"
+#include "strategy/report.hpp"
+
+namespace tb::daemon {
+namespace {
+
+constexpr int exit_run_failed = 1;
+constexpr int exit_bad_input = 2;
+
+struct backtest_options {
+  std::string config_path, data_dir, from, to, report_dir;
+};
+
+struct run_failure {
+  int code;
+  std::string message;
+};
+
+std::int64_t wall_now_s() {
+  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+std::int64_t seconds_of(std::int64_t unix_ns) { return unix_ns / 1000000000LL; }
+
+// The progress of the scheduler, written on its thread, read by the waiting main thread.
+struct progress_box {
+  std::mutex mu;
+  std::condition_variable cv;
+  actors::schedule_progress last;
+  bool changed = false;
+  void put(const actors::schedule_progress& p) {
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      last = p;
+      changed = true;
+    }
+    cv.notify_all();
+  }
+};
+
+class progress_display {
+ public:
+  progress_display(std::int64_t from_ns, std::int64_t to_ns) : from_(from_ns), to_(to_ns), tty_(::isatty(2) == 1) {}
+  void show(const actors::schedule_progress& p) {
+    const double span = static_cast<double>(std::max<std::int64_t>(1, to_ - from_));
+    const double frac = std::clamp(static_cast<double>(p.now_unix_ns - from_) / span, 0.0, 1.0);
+    const int pct = p.finished ? 100 : std::min(99, static_cast<int>(frac * 100));  // 100 = done
+    const std::string date = strategy::utc_date(seconds_of(p.now_unix_ns));
+    if (tty_) {
+      constexpr int width = 30;
+      const int filled = pct * width / 100;
+      std::cerr << "\r[" << std::string(filled, '#') << std::string(width - filled, '.') << "] " << pct << "% "
+                << date << " " << p.cycles << " cycles" << std::flush;
+      if (p.finished) std::cerr << "\n";
+    } else if (pct >= next_line_pct_ || p.finished) {
+      std::cerr << "backtest: " << pct << "% (" << date << ", " << p.cycles << " cycles)\n";
+      next_line_pct_ = (pct / 10 + 1) * 10;
+    }
+  }
+
+ private:
+  std::int64_t from_, to_;
+  bool tty_;
+  int next_line_pct_ = 0;
+};
+
+// ---- the report from the run's results ---------------------------------------------------
+
+struct fill_row {
+  strategy::trade_record trade;
+  std::string strategy;
+};
+
+double fee_rate(const core::config& cfg, const std::string& symbol) {
+  return market::is_crypto(symbol) ? cfg.broker_crypto_fee_rate : cfg.broker_equity_fee_rate;
+}
+
+// Every fill of the journal, oldest first, with its intent's side, symbol and strategy.
+std::vector<fill_row> fills_of(const market::order_journal& j, const core::config& cfg) {
+  std::vector<fill_row> out;
+  for (const auto& r : j.records()) {
+    if (r.kind != market::journal_kind::fill || r.fill_qty <= 0) continue;
+    const auto& in = j.entries().at(r.client_order_id).intent;
+    fill_row f;
+    f.trade.time_s = seconds_of(r.at_unix_ns);
+    f.trade.symbol = in.order.symbol;
+    f.trade.side = in.order.side == market::side::buy ? strategy::trade_side::buy : strategy::trade_side::sell;
+    f.trade.qty = r.fill_qty;
+    f.trade.price = r.fill_price;
+    f.trade.fee = fee_rate(cfg, f.trade.symbol) * r.fill_qty * r.fill_price;
+    f.trade.client_order_id = r.client_order_id;
+    f.strategy = in.strategy;
+    out.push_back(std::move(f));
+  }
+  return out;
+}
+
+double signed_qty(const strategy::trade_record& t) { return t.side == strategy::trade_side::buy ? t.qty : -t.qty; }
+
+// A fill that opens a position or grows it (rather than reducing it).
+bool opens(double held, const strategy::trade_record& t) {
+  const double q = signed_qty(t);
+  return std::abs(held) < 1e-12 || (held > 0) == (q > 0);
+}
+
+// An entry (a trade in the metrics' sense): a fill that opens or grows a position, or flips it
+// through zero (what is left is a new position on the other side).
+bool enters(double held, const strategy::trade_record& t) {
+  if (opens(held, t)) return true;
+  return t.qty > std::abs(held) + 1e-12;
+}
+
+std::int64_t day_of(std::int64_t time_s) { return time_s >= 0 ? time_s / 86400 : (time_s - 86399) / 86400; }
+
+tb::expected<strategy::metrics> portfolio_metrics(const std::vector<strategy::equity_point>& curve,
+                                                  const std::vector<fill_row>& fills, int periods) {
+  // days[0]: the starting equity (the first cycle's mark, before any order); days[k]: the
+  // equity at the last cycle of the k-th day. Bar k is day k.
+  std::vector<strategy::equity_point> days;
+  if (!curve.empty()) days.push_back(curve.front());
+  for (const auto& p : curve) {
+    if (days.size() > 1 && day_of(days.back().time_s) == day_of(p.time_s)) days.back() = p;
+    else days.push_back(p);
+  }
+  std::vector<strategy::bar_result> bars;
+  std::map<std::string, double> held, last_price;
+  std::size_t k = 0;
+  auto apply_until = [&](std::int64_t t, strategy::bar_result* bar, double base) {
+    for (; k < fills.size() && fills[k].trade.time_s <= t; ++k) {
+      const auto& f = fills[k].trade;
+      if (bar) {
+        if (enters(held[f.symbol], f)) ++bar->trades;
+        bar->traded_notional += f.qty * f.price / base;
+      }
+      held[f.symbol] += signed_qty(f);
+      last_price[f.symbol] = f.price;
+    }
+  };
+  for (std::size_t i = 1; i < days.size(); ++i) {
+    const double base = days[i - 1].equity;
+    strategy::bar_result b;
+    b.ret = days[i].equity / base - 1;
+    double gross = 0;
+    for (const auto& [s, q] : held) gross += std::abs(q) * last_price[s];
+    b.exposure = gross / base;
+    apply_until(days[i].time_s, &b, base);
+    bars.push_back(b);
+  }
+  return strategy::compute_metrics(bars, periods);
+}
+
+tb::expected<strategy::symbol_report> symbol_row(const std::string& sym, const std::vector<fill_row>& fills,
+                                                 const market::order_journal& j, double start_equity, double days) {
+  strategy::symbol_report row;
+  row.symbol = sym;
+  row.asset = market::is_crypto(sym) ? strategy::asset_class::crypto : strategy::asset_class::equity;
+  std::map<std::string, int> strategies;
+  for (const auto& id : j.order_of_intents()) {
+    const auto& in = j.entries().at(id).intent;
+    if (in.order.symbol == sym && in.strategy != "rebalance" && !in.strategy.empty()) ++strategies[in.strategy];
+  }
+  row.strategy = "none";
+  int best = 0;
+  for (const auto& [s, n] : strategies)  // ties: the alphabetically first (deterministic)
+    if (n > best) best = n, row.strategy = s;
+  std::vector<strategy::bar_result> bars;
+  double pos = 0, avg = 0, entry_fee_per_unit = 0, notional = 0;
+  std::int64_t entries = 0;
+  for (const auto& fr : fills) {
+    const auto& f = fr.trade;
+    if (f.symbol != sym) continue;
+    notional += f.qty * f.price;
+    const double q = signed_qty(f);
+    if (opens(pos, f)) {
+      ++entries;
+      const double n = std::abs(pos) + f.qty;
+      avg = (avg * std::abs(pos) + f.price * f.qty) / n;
+      entry_fee_per_unit = (entry_fee_per_unit * std::abs(pos) + f.fee) / n;
+      pos += q;
+      continue;
+    }
+    // Reduces (and may flip): the closed part realises P&L.
+    const double closed = std::min(f.qty, std::abs(pos));
+    const double dir = pos > 0 ? 1.0 : -1.0;
+    const double pnl = dir * (f.price - avg) * closed - entry_fee_per_unit * closed - f.fee * (closed / f.qty);
+    strategy::bar_result b;
+    b.ret = pnl / start_equity;
+    b.exposure = 1;
+    bars.push_back(b);
+    pos += q;
+    if (std::abs(pos) < 1e-12) {
+      pos = 0, avg = 0, entry_fee_per_unit = 0;
+    } else if ((pos > 0) != (dir > 0)) {  // flipped: the rest is a new position
+      ++entries;
+      avg = f.price;
+      entry_fee_per_unit = f.fee / f.qty;
+    }
+  }
+  auto m = strategy::compute_metrics(bars, row.asset);
+  if (!m) return m.error();
+  row.metrics = *m;
+  row.metrics.trades = entries;
+  row.metrics.turnover = days > 0 ? notional / start_equity / days : 0;
+  return row;
+}
+
+// ---- the run -------------------------------------------------------------------------------
+
+std::optional<run_failure> run_backtest(const backtest_options& o) {
+  const auto started = wall_now_s();
+  auto loaded = core::load_config(o.config_path);
+  if (!loaded) return run_failure{exit_bad_input, "invalid configuration " + o.config_path + ":\n" + loaded.error().message};
+  auto cfg = std::make_shared<core::config>(**loaded);
+  if (cfg->market_feed != "replay" || cfg->market_clock != "simulated")
+    std::cerr << "backtest: market.feed = \"" << cfg->market_feed << "\" and market.clock = \"" << cfg->market_clock
+              << "\" in the config; a backtest forces feed = \"replay\" and clock = \"simulated\"\n";
+  cfg->market_feed = "replay";
+  cfg->market_clock = "simulated";
+  cfg->sim_cycle_interval_ms = 0;  // as fast as the cycles complete
+  cfg->trading_enabled = true;
+  if (!o.data_dir.empty()) cfg->replay_dir = o.data_dir;
+  if (!o.from.empty()) cfg->sim_start = o.from;
+  if (!o.to.empty()) cfg->sim_end = o.to;
+  if (cfg->replay_dir.empty()) return run_failure{exit_bad_input, "no replay data: give --data DIR or market.replay_dir"};
+  if (!std::filesystem::is_directory(cfg->replay_dir))
+    return run_failure{exit_bad_input, "replay data folder " + cfg->replay_dir + " is not a directory"};
+  if (cfg->sim_end.empty())
+    return run_failure{exit_bad_input, "no end date: give --to DATE or market.sim_end (a backtest must end)"};
+  auto from = actors::parse_utc_instant(cfg->sim_start, o.from.empty() ? "market.sim_start" : "--from");
+  if (!from) return run_failure{exit_bad_input, from.error().message};
+  auto to = actors::parse_utc_instant(cfg->sim_end, o.to.empty() ? "market.sim_end" : "--to");
+  if (!to) return run_failure{exit_bad_input, to.error().message};
+  if (*to <= *from)
+    return run_failure{exit_bad_input, "the end (" + cfg->sim_end + ") is not after the start (" + cfg->sim_start + ")"};
+
+  // A fresh state folder next to the report: journal, ledger, demo model, disk cache.
+  const auto state = std::filesystem::absolute(std::filesystem::path(o.report_dir) / ".backtest-state");
+  std::error_code ec;
+  std::filesystem::remove_all(state, ec);
+  if (ec) return run_failure{exit_run_failed, "cannot empty " + state.string() + ": " + ec.message()};
+  std::filesystem::create_directories(state, ec);
+  if (ec) return run_failure{exit_run_failed, "cannot create " + state.string() + ": " + ec.message()};
+  cfg->state_dir = state.string();
+  cfg->cache_dir = (state / "cache").string();
+
+  auto parts = make_trading_parts(*cfg);
+  if (!parts)
+    return run_failure{parts.error().code == errc::bad_config ? exit_bad_input : exit_run_failed, parts.error().message};
+  if (cfg->symbols.empty()) cfg->symbols = parts->feed->symbols();  // the whole replay folder
+  const auto symbols = actors::symbols_of(*cfg, *parts->feed);
+  if (symbols.empty()) return run_failure{exit_bad_input, "no symbol to trade (trading.symbols, trading.tradable_pairs)"};
+
+  auto service_opts = actors::service_options_of(*cfg);
+  auto model_dir = resolve_model_dir(*cfg);
+  if (!model_dir) return run_failure{exit_run_failed, model_dir.error().message};
+  service_opts.model_dir = *model_dir;
+  auto service = inference::model_service::start(service_opts);
+  if (!service) return run_failure{exit_run_failed, "cannot start the model: " + service.error().message};
+  const auto identity = (*service)->identity();
+  core::config_ptr frozen = cfg;
+  std::cerr << "backtest: " << symbols.size() << " symbols from " << cfg->replay_dir << ", " << cfg->sim_start << " to "
+            << cfg->sim_end << "; state in " << state.string() << "\n";
+
+  auto board = std::make_shared<core::snapshot_board>();
+  auto progress = std::make_shared<progress_box>();
+  actor_tree_hooks hooks;
+  hooks.on_schedule = [progress](const actors::schedule_progress& p) { progress->put(p); };
+  std::optional<trading_parts> trading = *parts;
+
+  actors::portfolio_summary summary;
+  std::string run_error;
+  {
+    caf::actor_system_config sys_cfg;
+    actors::register_types(sys_cfg);
+    const auto workers = cfg->scheduler_threads > 0 ? static_cast<std::size_t>(cfg->scheduler_threads)
+                                                    : std::max(2u, std::thread::hardware_concurrency());
+    sys_cfg.set("scheduler.max-threads", workers);
+    auto sys = std::make_unique<caf::actor_system>(sys_cfg);
+    auto tree = build_actor_tree(*service, board, trading, hooks);
+    auto portfolio_slot = tree.portfolio;
+    auto forecaster_slot = tree.forecaster;
+    auto supervisor = actors::spawn_supervisor(*sys, frozen, board, std::move(tree.children));
+    auto self = std::make_unique<caf::scoped_actor>(*sys);
+
+    // Wait for the scheduler to reach the end; every second without news, the actors must
+    // still answer a heartbeat (a wedged or dead tree fails the run instead of hanging it).
+    progress_display display(core::to_unix_nanoseconds(*from), core::to_unix_nanoseconds(*to));
+    for (;;) {
+      std::unique_lock<std::mutex> lock(progress->mu);
+      const bool news = progress->cv.wait_for(lock, std::chrono::seconds(1), [&] { return progress->changed; });
+      const auto p = progress->last;
+      progress->changed = false;
+      lock.unlock();
+      if (news) display.show(p);
+      if (p.finished) {
+        if (p.finished_reason != "reached market.sim_end") run_error = "the scheduler stopped: " + p.finished_reason;
+        break;
+      }
+      if (!news) {
+        bool alive = false;
+        (*self)->request(supervisor, std::chrono::seconds(30), actors::heartbeat_atom::value)
+            .receive([&](actors::heartbeat_atom, std::uint64_t) { alive = true; }, [&](caf::error& err) {
+              run_error = "the actors stopped answering: " + sys->render(err);
+            });
+        if (!alive) break;
+      }
+    }
+    if (run_error.empty()) {
+      auto pf = portfolio_slot->get();
+      if (!pf) run_error = "no portfolio actor at the end of the run";
+      else
+        (*self)->request(pf, std::chrono::seconds(60), actors::portfolio_summary_atom::value)
+            .receive([&](actors::portfolio_summary& s) { summary = std::move(s); },
+                     [&](caf::error& err) { run_error = "portfolio summary: " + sys->render(err); });
+    }
+    const auto deadline = std::chrono::milliseconds(static_cast<long>(cfg->shutdown_deadline_s * 1000));
+    (*self)->request(supervisor, deadline, actors::stop_atom::value)
+        .receive([](caf::ok_atom) {}, [&](caf::error& err) {
+          spdlog::error("backtest: the actors did not stop within {} ms ({})", deadline.count(), sys->render(err));
+        });
+    (*self)->send_exit(supervisor, caf::exit_reason::user_shutdown);
+    self.reset();
+    supervisor = nullptr;
+    sys->registry().erase(actors::forecaster_name);
+    sys->registry().erase(actors::inference_name);
+    forecaster_slot->set(caf::actor());
+    sys.reset();
+  }
+  if (!run_error.empty()) return run_failure{exit_run_failed, run_error};
+  if (summary.equity_curve.empty()) return run_failure{exit_run_failed, "no cycle ran between the start and the end"};
+
+  // The journal the broker actor wrote (closed now that the actors are gone).
+  auto journal = market::order_journal::open(parts->journal_path);
+  if (!journal) return run_failure{exit_run_failed, journal.error().message};
+  const auto fills = fills_of(*journal, *cfg);
+
+  strategy::backtest_report r;
+  r.run.config_path = o.config_path;
+  r.run.data_dir = o.data_dir;
+  r.run.from_date = o.from;
+  r.run.to_date = o.to;
+  r.run.symbols = symbols;
+  r.run.model = "kronos@" + identity.checkpoint_hash.substr(0, 16) + " " + identity.dtype;
+  for (const auto& m : summary.equity_curve) r.equity_curve.push_back({seconds_of(m.at_unix_ns), m.equity});
+  for (const auto& f : fills) r.trades.push_back(f.trade);
+  bool any_crypto = false;
+  for (const auto& s : symbols) any_crypto = any_crypto || market::is_crypto(s);
+  auto m = portfolio_metrics(r.equity_curve, fills, any_crypto ? 365 : 252);
+  if (!m) return run_failure{exit_run_failed, "metrics: " + m.error().message};
+  r.metrics = *m;
+  const double start_equity = r.equity_curve.front().equity;
+  const double days = static_cast<double>(std::max<std::int64_t>(1, r.metrics.bars));
+  for (const auto& s : symbols) {
+    auto row = symbol_row(s, fills, *journal, start_equity, days);
+    if (!row) return run_failure{exit_run_failed, "metrics of " + s + ": " + row.error().message};
+    r.symbols.push_back(std::move(*row));
+  }
+  std::int64_t rejected = 0, filled = 0;
+  for (const auto& [id, e] : journal->entries()) {
+    if (e.state == "rejected") ++rejected;
+    if (e.filled_qty > 0) ++filled;
+  }
+  r.orders.sent = static_cast<std::int64_t>(journal->order_of_intents().size());
+  r.orders.filled = filled;
+  r.orders.rejected = rejected + static_cast<std::int64_t>(summary.risk_rejected);
+  r.run.started_s = started;
+  r.run.finished_s = std::max(started, wall_now_s());
+  auto written = strategy::write_report(r, o.report_dir);
+  if (!written) return run_failure{exit_run_failed, written.error().message};
+  std::cout << "backtest: " << summary.cycles << " cycles, " << r.orders.sent << " orders, " << r.trades.size()
+            << " fills; total return " << r.metrics.total_return << ", sharpe " << r.metrics.sharpe << ", win rate "
+            << r.metrics.win_rate << ", max drawdown " << r.metrics.max_drawdown << "\n"
+            << "report: " << written->json << "\n        " << written->html << "\n";
+  return std::nullopt;
+}
+
+}  // namespace
+
+void add_backtest_commands(CLI::App& app) {
+  auto opts = std::make_shared<backtest_options>();
+  auto* cmd = app.add_subcommand(
+      "backtest",
+      "Run tradebotd's actors on replay data and simulated time as fast as possible; write DIR/report.json and "
+      "DIR/report.html (exit 0; 2 on bad arguments or config; 1 when the run fails)");
+  cmd->add_option("--config", opts->config_path, "tradebotd config file (its keys apply; feed and clock are forced)")
+      ->required();
+  cmd->add_option("--data", opts->data_dir, "folder of daily/intraday CSV files (overrides market.replay_dir)");
+  cmd->add_option("--from", opts->from, "start, YYYY-MM-DD (overrides market.sim_start)");
+  cmd->add_option("--to", opts->to, "end, YYYY-MM-DD (overrides market.sim_end)");
+  cmd->add_option("--report", opts->report_dir, "output folder for report.json and report.html")->required();
+  cmd->callback([opts] {
+    auto logger = spdlog::stderr_logger_mt("backtest");
+    logger->set_pattern("%Y-%m-%d %H:%M:%S.%e [%l] %v");
+    spdlog::set_default_logger(logger);
+    spdlog::set_level(spdlog::level::warn);  // the actors' info lines would drown the progress
+    if (auto failed = run_backtest(*opts)) {
+      std::cerr << "tradebot backtest: " << failed->message << "\n";
+      throw CLI::RuntimeError(failed->code);
+    }
+  });
+}
+
+}  // namespace tb::daemon

@@ -1,0 +1,202 @@
+// `tradebot backtest`, the real binary: the daemon's actors over three months of four daily files
+// of ../shared/data/daily on simulated time. The report reads back and its trades match its order
+// counts; the same backtest twice gives the same report.json (run timestamps aside) and `tradebot
+// compare` passes it; the forecast cache on and off gives the same orders (the speed-ups change
+// nothing); bad arguments exit 2 before anything runs.
+// The demo checkpoint (tiny, seed 0: the same weights in every state folder) with small windows.
+#define BOOST_TEST_MODULE backtest
+#include <boost/test/unit_test.hpp>
+
+#include <set>
+
+#include <nlohmann/json.hpp>
+
+#include "strategy/report.hpp"
+#include "tests/support/process.hpp"
+
+using namespace tb::test;
+using nlohmann::json;
+
+namespace {
+
+const std::string tradebot_bin = std::string(TRADEBOT_BIN_DIR) + "/tradebot";
+const std::string daily = std::string(TRADEBOT_SHARED_DIR) + "/data/daily";
+const char* const symbols[] = {"JD", "PDD", "NIO", "SUIUSD"};
+
+// A config that says nothing about the feed or the clock (the backtest forces them) but points
+// its state somewhere the backtest must NOT use.
+std::string config_text(const std::filesystem::path& decoy_state, bool cache) {
+  return "[daemon]\nlog_level = \"info\"\nshutdown_deadline_s = 5\nstate_dir = \"" + decoy_state.string() + "\"\n" +
+         "[forecast]\npred_len = 1\nlookback = 24\nmax_context = 24\nsample_count = 1\n" +
+         "[inference]\nmax_batch_rows = 64\n[cache]\nenabled = " + (cache ? "true" : "false") + "\ndir = \"" +
+         decoy_state.string() + "/cache\"\n" +
+         "[trading]\nsymbols = [\"JD\", \"PDD\", \"NIO\", \"SUIUSD\"]\nwalk_forward_windows = 8\n" +
+         "[strategy]\nmin_sharpe = -10\nmin_edge = -1\n" + "[market]\nfeed = \"synthetic\"\nsim_start = \"2024-01-02\"\n";
+}
+
+struct backtest_run {
+  int code = -1;
+  std::string output;
+  std::filesystem::path report_dir;
+  std::string report_json, journal;
+  std::optional<tb::strategy::backtest_report> report;
+};
+
+int run_tool(const std::vector<std::string>& args, const std::filesystem::path& log, std::string* output) {
+  child_process p(args, {}, log);
+  const int code = p.wait(120s);
+  if (output) *output = p.output();
+  return code;
+}
+
+// The four files in a folder of their own (the backtest trades the files it is given).
+struct fixture_data {
+  temp_dir dir;
+  std::filesystem::path replay = dir.path / "replay";
+  std::filesystem::path decoy = dir.path / "live-state";
+  fixture_data() {
+    std::filesystem::create_directories(replay);
+    for (const char* s : symbols) std::filesystem::copy_file(daily + "/" + s + ".csv", replay / (std::string(s) + ".csv"));
+  }
+  backtest_run run(const std::string& name, bool cache) {
+    backtest_run r;
+    const auto cfg = dir.write(cache ? "cache-on.toml" : "cache-off.toml", config_text(decoy, cache));
+    r.report_dir = dir.path / name;
+    r.code = run_tool({tradebot_bin, "backtest", "--config", cfg.string(), "--data", replay.string(), "--from",
+                       "2025-01-02", "--to", "2025-04-01", "--report", r.report_dir.string()},
+                      dir.path / (name + ".log"), &r.output);
+    r.report_json = read_file(r.report_dir / "report.json");
+    r.journal = read_file(r.report_dir / ".backtest-state" / "broker" / "orders.jsonl");
+    if (!r.report_json.empty())
+      if (auto parsed = tb::strategy::report_from_json(json::parse(r.report_json))) r.report = *parsed;
+    return r;
+  }
+};
+
+fixture_data& data() {
+  static fixture_data d;
+  return d;
+}
+
+// Each backtest once per module (the model runs on the CPUs).
+const backtest_run& cache_off() {
+  static backtest_run r = data().run("cache-off", false);
+  return r;
+}
+const backtest_run& cache_off_again() {
+  static backtest_run r = data().run("cache-off-again", false);
+  return r;
+}
+const backtest_run& cache_on() {
+  static backtest_run r = data().run("cache-on", true);
+  return r;
+}
+
+json without_run_times(const std::string& text) {
+  auto j = json::parse(text);
+  j["run"].erase("started_s");
+  j["run"].erase("finished_s");
+  return j;
+}
+
+json without_config_path(json j) {
+  j["run"].erase("config");  // cache-on.toml and cache-off.toml differ only in [cache]
+  return j;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(backtest_writes_a_report_whose_trades_match_its_order_counts) {
+  const auto& a = cache_off();
+  BOOST_REQUIRE_MESSAGE(a.code == 0, a.output);
+  BOOST_REQUIRE_MESSAGE(a.report, "report.json does not read back:\n" << a.report_json.substr(0, 2000));
+  const auto& r = *a.report;
+  BOOST_TEST_MESSAGE("backtest: " << a.output << "\nmetrics " << tb::strategy::to_json(r.metrics).dump());
+  BOOST_TEST(r.equity_curve.size() > 100u);  // one point per cycle over three months
+  BOOST_TEST(r.equity_curve.front().time_s >= 1735776000);  // 2025-01-02
+  BOOST_TEST(r.equity_curve.back().time_s <= 1743465600);   // 2025-04-01
+  BOOST_TEST(r.orders.sent > 0);
+  BOOST_TEST(!r.trades.empty());
+  // The sim broker fills an order in one fill: one trade per filled order, never more than sent.
+  BOOST_TEST(static_cast<std::int64_t>(r.trades.size()) == r.orders.filled);
+  BOOST_TEST(r.orders.filled <= r.orders.sent);
+  // Every trade is an order of the journal, at most once.
+  std::set<std::string> ids;
+  for (const auto& t : r.trades) {
+    BOOST_TEST(ids.insert(t.client_order_id).second, t.client_order_id);
+    BOOST_TEST(a.journal.find("\"client_order_id\":\"" + t.client_order_id + "\"") != std::string::npos);
+    BOOST_TEST(t.fee > 0);
+  }
+  // Trades and turnover are real: counted from the fills.
+  BOOST_TEST(r.metrics.trades > 0);
+  BOOST_TEST(r.metrics.trades <= static_cast<std::int64_t>(r.trades.size()));
+  BOOST_TEST(r.metrics.turnover > 0);
+  BOOST_TEST(r.metrics.bars > 50);  // one bar per day
+  // One row per symbol, in the config's order.
+  BOOST_REQUIRE_EQUAL(r.symbols.size(), 4u);
+  for (std::size_t i = 0; i < 4; ++i) BOOST_TEST(r.symbols[i].symbol == symbols[i]);
+  BOOST_TEST((r.symbols[3].asset == tb::strategy::asset_class::crypto));
+  std::int64_t symbol_trades = 0;
+  for (const auto& s : r.symbols) symbol_trades += s.metrics.trades;
+  BOOST_TEST(symbol_trades == r.metrics.trades);
+  // The page.
+  const auto html = read_file(a.report_dir / "report.html");
+  BOOST_TEST(html.find("<svg") != std::string::npos);
+  BOOST_TEST(html.find("SUIUSD") != std::string::npos);
+  // The config's own state folder was never touched.
+  BOOST_TEST(!std::filesystem::exists(data().decoy));
+}
+
+BOOST_AUTO_TEST_CASE(the_same_backtest_twice_gives_the_same_report_and_compare_passes_it) {
+  const auto& a = cache_off();
+  const auto& b = cache_off_again();
+  BOOST_REQUIRE_MESSAGE(a.code == 0 && b.code == 0, a.output << "\n" << b.output);
+  BOOST_TEST(a.journal == b.journal);
+  BOOST_TEST(without_run_times(a.report_json) == without_run_times(b.report_json));
+  std::string out;
+  const int code = run_tool({tradebot_bin, "compare", (a.report_dir / "report.json").string(),
+                             (b.report_dir / "report.json").string()},
+                            data().dir.path / "compare.log", &out);
+  BOOST_TEST(code == 0, out);
+  BOOST_TEST(out.find("OK") != std::string::npos, out);
+}
+
+BOOST_AUTO_TEST_CASE(the_forecast_cache_changes_no_order) {
+  const auto& off = cache_off();
+  const auto& on = cache_on();
+  BOOST_REQUIRE_MESSAGE(off.code == 0 && on.code == 0, off.output << "\n" << on.output);
+  BOOST_TEST(!off.journal.empty());
+  BOOST_TEST(on.journal == off.journal);  // every intent, ack and fill, byte for byte
+  BOOST_TEST(without_config_path(without_run_times(on.report_json)) ==
+             without_config_path(without_run_times(off.report_json)));
+  // The cache was really on: its disk tier holds entries.
+  std::size_t entries = 0;
+  for (const auto& e : std::filesystem::recursive_directory_iterator(on.report_dir / ".backtest-state" / "cache"))
+    if (e.is_regular_file()) ++entries;
+  BOOST_TEST(entries > 0u);
+}
+
+BOOST_AUTO_TEST_CASE(bad_arguments_exit_2_with_a_message) {
+  temp_dir d;
+  const auto cfg = d.write("c.toml", config_text(d.path / "state", false));
+  std::string out;
+  // No end date anywhere.
+  BOOST_TEST(run_tool({tradebot_bin, "backtest", "--config", cfg.string(), "--data", data().replay.string(), "--report",
+                       (d.path / "r").string()},
+                      d.path / "1.log", &out) == 2);
+  BOOST_TEST(out.find("--to") != std::string::npos, out);
+  // A date that is not one.
+  BOOST_TEST(run_tool({tradebot_bin, "backtest", "--config", cfg.string(), "--data", data().replay.string(), "--from",
+                       "2025-13-40", "--to", "2025-04-01", "--report", (d.path / "r").string()},
+                      d.path / "2.log", &out) == 2);
+  BOOST_TEST(out.find("--from") != std::string::npos, out);
+  // A data folder that does not exist.
+  BOOST_TEST(run_tool({tradebot_bin, "backtest", "--config", cfg.string(), "--data", (d.path / "nope").string(),
+                       "--to", "2025-04-01", "--report", (d.path / "r").string()},
+                      d.path / "3.log", &out) == 2);
+  BOOST_TEST(out.find("nope") != std::string::npos, out);
+  // A missing config file.
+  BOOST_TEST(run_tool({tradebot_bin, "backtest", "--config", (d.path / "missing.toml").string(), "--to", "2025-04-01",
+                       "--report", (d.path / "r").string()},
+                      d.path / "4.log", &out) == 2);
+}
