@@ -16,14 +16,14 @@
 //                  sim broker's rule); time = when the fill was journaled (the cycle that saw it)
 //   orders         sent = intents journaled (submitted to the broker), filled = orders with a fill,
 //                  rejected = broker rejects + orders refused by the risk checks
-//   metrics        one bar per UTC day: the equity at the day's last cycle against the previous
+//   metrics        strategy::portfolio_metrics (strategy/fill_metrics.hpp): one bar per UTC day: the equity at the day's last cycle against the previous
 //                  day's (the first day's against the starting equity); trades = entries that
 //                  day (fills that open, grow or flip a position), turnover = notional
 //                  traded that day / the previous equity, exposure = gross position (at the last
 //                  fill prices) at the start of the day; periods per year 365 when any crypto
 //                  symbol trades (the calendar runs every day), else 252
 //   symbols        per symbol: its most frequent strategy among its orders ("none" without
-//                  orders; "rebalance" orders do not name one), metrics over its realised round
+//                  orders; "rebalance" orders do not name one), strategy::symbol_metrics over its realised round
 //                  trips: each fill that reduces a position is one bar, return = realised P&L net
 //                  of both fees / the starting equity; trades = its entries (as above, so the
 //                  symbols' trades add up to the portfolio's),
@@ -57,6 +57,7 @@
 #include "daemon/tool_commands.hpp"
 #include "market/order_journal.hpp"
 #include "market/symbols.hpp"
+#include "strategy/fill_metrics.hpp"
 #include "strategy/report.hpp"
 
 namespace tb::daemon {
@@ -153,61 +154,7 @@ std::vector<fill_row> fills_of(const market::order_journal& j, const core::confi
   return out;
 }
 
-double signed_qty(const strategy::trade_record& t) { return t.side == strategy::trade_side::buy ? t.qty : -t.qty; }
-
-// A fill that opens a position or grows it (rather than reducing it).
-bool opens(double held, const strategy::trade_record& t) {
-  const double q = signed_qty(t);
-  return std::abs(held) < 1e-12 || (held > 0) == (q > 0);
-}
-
-// An entry (a trade in the metrics' sense): a fill that opens or grows a position, or flips it
-// through zero (what is left is a new position on the other side).
-bool enters(double held, const strategy::trade_record& t) {
-  if (opens(held, t)) return true;
-  return t.qty > std::abs(held) + 1e-12;
-}
-
-std::int64_t day_of(std::int64_t time_s) { return time_s >= 0 ? time_s / 86400 : (time_s - 86399) / 86400; }
-
-tb::expected<strategy::metrics> portfolio_metrics(const std::vector<strategy::equity_point>& curve,
-                                                  const std::vector<fill_row>& fills, int periods) {
-  // days[0]: the starting equity (the first cycle's mark, before any order); days[k]: the
-  // equity at the last cycle of the k-th day. Bar k is day k.
-  std::vector<strategy::equity_point> days;
-  if (!curve.empty()) days.push_back(curve.front());
-  for (const auto& p : curve) {
-    if (days.size() > 1 && day_of(days.back().time_s) == day_of(p.time_s)) days.back() = p;
-    else days.push_back(p);
-  }
-  std::vector<strategy::bar_result> bars;
-  std::map<std::string, double> held, last_price;
-  std::size_t k = 0;
-  auto apply_until = [&](std::int64_t t, strategy::bar_result* bar, double base) {
-    for (; k < fills.size() && fills[k].trade.time_s <= t; ++k) {
-      const auto& f = fills[k].trade;
-      if (bar) {
-        if (enters(held[f.symbol], f)) ++bar->trades;
-        bar->traded_notional += f.qty * f.price / base;
-      }
-      held[f.symbol] += signed_qty(f);
-      last_price[f.symbol] = f.price;
-    }
-  };
-  for (std::size_t i = 1; i < days.size(); ++i) {
-    const double base = days[i - 1].equity;
-    strategy::bar_result b;
-    b.ret = days[i].equity / base - 1;
-    double gross = 0;
-    for (const auto& [s, q] : held) gross += std::abs(q) * last_price[s];
-    b.exposure = gross / base;
-    apply_until(days[i].time_s, &b, base);
-    bars.push_back(b);
-  }
-  return strategy::compute_metrics(bars, periods);
-}
-
-tb::expected<strategy::symbol_report> symbol_row(const std::string& sym, const std::vector<fill_row>& fills,
+tb::expected<strategy::symbol_report> symbol_row(const std::string& sym, const std::vector<strategy::trade_record>& trades,
                                                  const market::order_journal& j, double start_equity, double days) {
   strategy::symbol_report row;
   row.symbol = sym;
@@ -221,44 +168,9 @@ tb::expected<strategy::symbol_report> symbol_row(const std::string& sym, const s
   int best = 0;
   for (const auto& [s, n] : strategies)  // ties: the alphabetically first (deterministic)
     if (n > best) best = n, row.strategy = s;
-  std::vector<strategy::bar_result> bars;
-  double pos = 0, avg = 0, entry_fee_per_unit = 0, notional = 0;
-  std::int64_t entries = 0;
-  for (const auto& fr : fills) {
-    const auto& f = fr.trade;
-    if (f.symbol != sym) continue;
-    notional += f.qty * f.price;
-    const double q = signed_qty(f);
-    if (opens(pos, f)) {
-      ++entries;
-      const double n = std::abs(pos) + f.qty;
-      avg = (avg * std::abs(pos) + f.price * f.qty) / n;
-      entry_fee_per_unit = (entry_fee_per_unit * std::abs(pos) + f.fee) / n;
-      pos += q;
-      continue;
-    }
-    // Reduces (and may flip): the closed part realises P&L.
-    const double closed = std::min(f.qty, std::abs(pos));
-    const double dir = pos > 0 ? 1.0 : -1.0;
-    const double pnl = dir * (f.price - avg) * closed - entry_fee_per_unit * closed - f.fee * (closed / f.qty);
-    strategy::bar_result b;
-    b.ret = pnl / start_equity;
-    b.exposure = 1;
-    bars.push_back(b);
-    pos += q;
-    if (std::abs(pos) < 1e-12) {
-      pos = 0, avg = 0, entry_fee_per_unit = 0;
-    } else if ((pos > 0) != (dir > 0)) {  // flipped: the rest is a new position
-      ++entries;
-      avg = f.price;
-      entry_fee_per_unit = f.fee / f.qty;
-    }
-  }
-  auto m = strategy::compute_metrics(bars, row.asset);
+  auto m = strategy::symbol_metrics(sym, row.asset, trades, start_equity, days);
   if (!m) return m.error();
   row.metrics = *m;
-  row.metrics.trades = entries;
-  row.metrics.turnover = days > 0 ? notional / start_equity / days : 0;
   return row;
 }
 
@@ -400,16 +312,16 @@ std::optional<run_failure> run_backtest(const backtest_options& o) {
   r.run.symbols = symbols;
   r.run.model = "kronos@" + identity.checkpoint_hash.substr(0, 16) + " " + identity.dtype;
   for (const auto& m : summary.equity_curve) r.equity_curve.push_back({seconds_of(m.at_unix_ns), m.equity});
-  for (const auto& f : fills) r.trades.push_back(f.trade);
+  for (const auto& f : fills) r.trades.push_back(f.trade);  // oldest first
   bool any_crypto = false;
   for (const auto& s : symbols) any_crypto = any_crypto || market::is_crypto(s);
-  auto m = portfolio_metrics(r.equity_curve, fills, any_crypto ? 365 : 252);
+  auto m = strategy::portfolio_metrics(r.equity_curve, r.trades, any_crypto ? 365 : 252);
   if (!m) return run_failure{exit_run_failed, "metrics: " + m.error().message};
   r.metrics = *m;
   const double start_equity = r.equity_curve.front().equity;
   const double days = static_cast<double>(std::max<std::int64_t>(1, r.metrics.bars));
   for (const auto& s : symbols) {
-    auto row = symbol_row(s, fills, *journal, start_equity, days);
+    auto row = symbol_row(s, r.trades, *journal, start_equity, days);
     if (!row) return run_failure{exit_run_failed, "metrics of " + s + ": " + row.error().message};
     r.symbols.push_back(std::move(*row));
   }
