@@ -9,6 +9,7 @@
 #include <spdlog/spdlog.h>
 
 #include "market/order_journal.hpp"
+#include "market/symbols.hpp"
 
 namespace tb::actors {
 namespace {
@@ -36,6 +37,7 @@ struct broker_actor_state {
   nlohmann::json reconciled = nlohmann::json::object();
   std::string last_error;
   bool journal_broken = false;
+  std::size_t records_reported = 0;  // journal records already scanned for fills (broker_state)
   std::uint64_t beats = 0;
   static inline const char* name = "broker";
 };
@@ -175,6 +177,16 @@ broker_state state_of(broker_actor* self) {
   out.open_orders = open->size();
   for (const auto& [id, e] : st.journal->entries())
     if (e.state == "filled") ++out.fills;
+  const auto& records = st.journal->records();
+  for (; st.records_reported < records.size(); ++st.records_reported) {
+    const auto& r = records[st.records_reported];
+    if (r.kind != market::journal_kind::fill || r.fill_qty <= 0) continue;
+    const auto& order = st.journal->entries().at(r.client_order_id).intent.order;
+    const double rate = market::is_crypto(order.symbol) ? st.args.cfg->broker_crypto_fee_rate
+                                                        : st.args.cfg->broker_equity_fee_rate;
+    out.new_fills.push_back({r.at_unix_ns, order.symbol, order.side == market::side::buy, r.fill_qty, r.fill_price,
+                             rate * r.fill_qty * r.fill_price, r.client_order_id});
+  }
   return out;
 }
 

@@ -10,6 +10,8 @@
 
 #include "core/calendar.hpp"
 #include "market/order_journal.hpp"
+#include "market/symbols.hpp"
+#include "strategy/fill_metrics.hpp"
 #include "strategy/metrics.hpp"
 #include "strategy/portfolio.hpp"
 #include "strategy/risk.hpp"
@@ -45,6 +47,7 @@ struct portfolio_state {
   std::vector<double> equity_curve;
   std::vector<std::int64_t> equity_times;  // the cycles' instants, parallel to equity_curve
   broker_state last_broker;
+  std::vector<strategy::trade_record> trades;  // every fill the broker actor reported, oldest first
   std::string last_error;
   std::uint64_t beats = 0;
   static inline const char* name = "portfolio";
@@ -83,12 +86,26 @@ void publish(portfolio_actor* self) {
                            {"avg_entry_price", p.avg_entry_price},
                            {"market_price", p.market_price},
                            {"market_value", p.qty * p.market_price}};
-  nlohmann::json metrics = nullptr;
+  // Metrics from what was traded (strategy/fill_metrics.hpp): the portfolio over its daily
+  // equity marks and fills, and each traded symbol over its round trips.
+  nlohmann::json metrics = nullptr, symbol_metrics = nlohmann::json::object();
   if (st.equity_curve.size() >= 2) {
-    std::vector<strategy::bar_result> bars;
-    for (std::size_t i = 1; i < st.equity_curve.size(); ++i)
-      if (st.equity_curve[i - 1] > 0) bars.push_back({st.equity_curve[i] / st.equity_curve[i - 1] - 1, 0, 0, 1});
-    if (auto m = strategy::compute_metrics(bars, 252)) metrics = strategy::to_json(*m);
+    std::vector<strategy::equity_point> curve;
+    for (std::size_t i = 0; i < st.equity_curve.size(); ++i)
+      curve.push_back({st.equity_times[i] / 1000000000LL, st.equity_curve[i]});
+    bool crypto = false;
+    for (const auto& t : st.trades) crypto = crypto || market::is_crypto(t.symbol);
+    if (auto m = strategy::portfolio_metrics(curve, st.trades, crypto ? 365 : 252)) {
+      metrics = strategy::to_json(*m);
+      std::set<std::string> traded;
+      for (const auto& t : st.trades) traded.insert(t.symbol);
+      for (const auto& sym : traded) {
+        const auto asset = market::is_crypto(sym) ? strategy::asset_class::crypto : strategy::asset_class::equity;
+        if (auto sm = strategy::symbol_metrics(sym, asset, st.trades, curve.front().equity,
+                                               static_cast<double>(std::max<std::int64_t>(1, m->bars))))
+          symbol_metrics[sym] = strategy::to_json(*sm);
+      }
+    }
   }
   st.args.board->publish("portfolio", {{"cash", b.cash},
                                        {"equity", b.equity},
@@ -108,6 +125,7 @@ void publish(portfolio_actor* self) {
                                        {"last_cycle", st.cycle ? nlohmann::json(st.cycle->order.id) : nlohmann::json(nullptr)},
                                        {"last_decisions", st.last_decisions},
                                        {"metrics", metrics},
+                                       {"symbol_metrics", symbol_metrics},
                                        {"kill_switch", {{"halted", st.ks.halted}, {"day_loss", st.ks.day_loss}}},
                                        {"last_error", st.last_error}});
   core::health_check check;
@@ -126,6 +144,23 @@ void finish(portfolio_actor* self) {
 }
 
 // The orders that move the held positions to the targets. Pure but for the risk state it keeps.
+// Takes a fresh broker state: the account for /stats, the new fills for the metrics.
+void absorb(portfolio_state& st, const broker_state& b) {
+  for (const auto& f : b.new_fills) {
+    strategy::trade_record t;
+    t.time_s = f.at_unix_ns / 1000000000LL;
+    t.symbol = f.symbol;
+    t.side = f.buy ? strategy::trade_side::buy : strategy::trade_side::sell;
+    t.qty = f.qty;
+    t.price = f.price;
+    t.fee = f.fee;
+    t.client_order_id = f.client_order_id;
+    st.trades.push_back(std::move(t));
+  }
+  st.last_broker = b;
+  st.last_broker.new_fills.clear();
+}
+
 std::vector<order_intent> decide(portfolio_state& st, const broker_state& b) {
   const auto& cfg = *st.args.cfg;
   const auto limits = risk_limits_of(cfg);
@@ -239,7 +274,7 @@ void close_cycle(portfolio_actor* self) {
               finish(self);
               return;
             }
-            st.last_broker = b;
+            absorb(st, b);
             st.equity_curve.push_back(b.equity);
             st.equity_times.push_back(st.cycle->order.at_unix_ns);
             auto intents = decide(st, b);
@@ -263,7 +298,7 @@ void close_cycle(portfolio_actor* self) {
                       self->request(broker, broker_timeout, broker_state_atom::value)
                           .then(
                               [self](broker_state& b2) {
-                                if (b2.ok) self->state.last_broker = b2;
+                                if (b2.ok) absorb(self->state, b2);
                                 finish(self);
                               },
                               [self](caf::error&) { finish(self); });

@@ -17,8 +17,10 @@
 // Runs on CAF's scheduler and never blocks: every broker call is an asynchronous request.
 // /stats → portfolio: cash, equity, buying_power, positions {SYM: qty, avg_entry_price,
 // market_price, market_value}, open_orders, orders_sent/accepted/rejected/duplicates/
-// risk_rejected, fills, cycles, last_cycle, metrics (strategy::compute_metrics over the per-cycle
-// equity returns), kill_switch. /health check "kill_switch": degraded while halted.
+// risk_rejected, fills, cycles, last_cycle, metrics (strategy::portfolio_metrics over the daily
+// equity marks and the fills the broker actor reports with each broker_state), symbol_metrics
+// {SYM: strategy::symbol_metrics over that symbol's round trips}, kill_switch. /health check
+// "kill_switch": degraded while halted.
 // (portfolio_summary_atom) -> portfolio_summary: the equity per cycle (time, equity) and the order
 // counters, for a backtest's report.
 #include <memory>

@@ -24,6 +24,8 @@ void register_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<std::vector<order_outcome>>("tb_order_outcomes");
   cfg.add_message_type<position_row>("tb_position_row");
   cfg.add_message_type<std::vector<position_row>>("tb_position_rows");
+  cfg.add_message_type<fill_report>("tb_fill_report");
+  cfg.add_message_type<std::vector<fill_report>>("tb_fill_reports");
   cfg.add_message_type<broker_state>("tb_broker_state");
   cfg.add_message_type<equity_mark>("tb_equity_mark");
   cfg.add_message_type<std::vector<equity_mark>>("tb_equity_marks");

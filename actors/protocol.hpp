@@ -175,6 +175,15 @@ struct position_row {
   double qty = 0, avg_entry_price = 0, market_price = 0;
 };
 
+// One fill as the journal recorded it (fee at the configured rate of the asset class).
+struct fill_report {
+  std::int64_t at_unix_ns = 0;  // when the fill was journaled (the injected clock)
+  std::string symbol;
+  bool buy = true;
+  double qty = 0, price = 0, fee = 0;
+  std::string client_order_id;
+};
+
 struct broker_state {
   bool ok = false;
   std::string error;              // when not ok
@@ -182,6 +191,7 @@ struct broker_state {
   std::vector<position_row> positions;
   std::uint64_t open_orders = 0;
   std::uint64_t fills = 0;        // fills journaled so far
+  std::vector<fill_report> new_fills;  // journaled since the previous broker_state answer
 };
 
 // (portfolio_summary_atom) -> portfolio_summary: what the portfolio saw so far (a backtest asks
@@ -227,9 +237,14 @@ typename Inspector::result_type inspect(Inspector& f, position_row& x) {
   return f(caf::meta::type_name("position_row"), x.symbol, x.qty, x.avg_entry_price, x.market_price);
 }
 template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, fill_report& x) {
+  return f(caf::meta::type_name("fill_report"), x.at_unix_ns, x.symbol, x.buy, x.qty, x.price, x.fee,
+           x.client_order_id);
+}
+template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, broker_state& x) {
   return f(caf::meta::type_name("broker_state"), x.ok, x.error, x.cash, x.equity, x.buying_power, x.positions,
-           x.open_orders, x.fills);
+           x.open_orders, x.fills, x.new_fills);
 }
 
 template <class Inspector>

@@ -137,6 +137,15 @@ BOOST_AUTO_TEST_CASE(replay_gives_the_same_orders_and_fills_and_a_corrupt_file_f
   BOOST_TEST(a.stats["schedule"]["cycles"].get<int>() > 100);
   BOOST_TEST(a.stats["portfolio"]["orders_accepted"].get<int>() > 0, a.stats["portfolio"].dump());
   BOOST_TEST(a.stats["portfolio"]["fills"].get<int>() > 0, a.stats["portfolio"].dump());
+  // Paper-trading metrics come from the fills: real trades, and per traded symbol, adding up.
+  const auto& pm = a.stats["portfolio"]["metrics"];
+  BOOST_REQUIRE_MESSAGE(pm.is_object(), a.stats["portfolio"].dump());
+  BOOST_TEST(pm["trades"].get<int>() > 0, pm.dump());
+  BOOST_TEST(pm["turnover"].get<double>() > 0, pm.dump());
+  int symbol_trades = 0;
+  for (const auto& [sym, m] : a.stats["portfolio"]["symbol_metrics"].items()) symbol_trades += m["trades"].get<int>();
+  BOOST_TEST(symbol_trades == pm["trades"].get<int>(), a.stats["portfolio"]["symbol_metrics"].dump());
+  BOOST_TEST(a.stats["portfolio"]["metrics"] == b.stats["portfolio"]["metrics"]);
   BOOST_TEST(a.journal.find("\"kind\":\"fill\"") != std::string::npos);
   // The same decisions, orders and fills, byte for byte (times are simulated).
   BOOST_TEST(a.journal == b.journal);
