@@ -1,7 +1,8 @@
 // The trading actors in one process, without the daemon: scheduler (with its symbol actors),
 // portfolio and broker actor on a simulated clock over the synthetic feed, with a fake forecaster
 // that fails one symbol's first requests: that symbol reports error, backs off and recovers,
-// while the other symbol trades all along; the run is bounded by market.sim_end.
+// while the other symbol trades all along (its actor killed once and restarted by the
+// scheduler); the run is bounded by market.sim_end.
 #define BOOST_TEST_MODULE trading_actors
 #include <boost/test/unit_test.hpp>
 
@@ -28,9 +29,10 @@ struct forecaster_counts {
 };
 
 // Answers every window with close +1%, high +2%, low -1% of the window's last close; the first
-// `failures` requests of `failing` are answered with errors.
-caf::behavior fake_forecaster(caf::event_based_actor*, std::shared_ptr<forecaster_counts> counts, std::string failing,
-                              int failures) {
+// `failures` requests of `failing` are answered with errors; the `crash_at`-th request of
+// `crashing` kills the symbol actor that sent it (an exit with an error, as a bug would).
+caf::behavior fake_forecaster(caf::event_based_actor* self, std::shared_ptr<forecaster_counts> counts,
+                              std::string failing, int failures, std::string crashing, int crash_at) {
   return {[=](actors::forecast_atom, const actors::forecast_request& req) {
     actors::forecast_reply reply;
     const std::string sym = req.windows.empty() ? "" : req.windows.front().window.symbol;
@@ -39,6 +41,8 @@ caf::behavior fake_forecaster(caf::event_based_actor*, std::shared_ptr<forecaste
       std::lock_guard<std::mutex> lock(counts->mu);
       n = ++counts->requests[sym];
     }
+    if (sym == crashing && n == crash_at)
+      self->send_exit(caf::actor_cast<caf::actor>(self->current_sender()), caf::sec::runtime_error);
     for (const auto& w : req.windows) {
       actors::window_answer a;
       if (sym == failing && n <= failures) {
@@ -85,7 +89,7 @@ BOOST_AUTO_TEST_CASE(a_symbol_whose_forecasts_fail_backs_off_and_recovers_while_
   actors::register_types(sys_cfg);
   caf::actor_system sys{sys_cfg};
   caf::scoped_actor self{sys};
-  auto forecaster = sys.spawn(fake_forecaster, counts, std::string("DEMO02"), 3);
+  auto forecaster = sys.spawn(fake_forecaster, counts, std::string("DEMO02"), 3, std::string("DEMO01"), 5);
   auto broker_actor = actors::spawn_broker_actor(
       self.ptr(), {shared_broker, (state.path / "orders.jsonl").string(), clock, board, cfg});
   auto portfolio = actors::spawn_portfolio_actor(self.ptr(), {[=] { return broker_actor; }, clock, board, cfg});
@@ -129,6 +133,10 @@ BOOST_AUTO_TEST_CASE(a_symbol_whose_forecasts_fail_backs_off_and_recovers_while_
   BOOST_REQUIRE(pf);
   BOOST_TEST((*pf)["orders_accepted"].get<int>() > 0, pf->dump());
   BOOST_TEST(test::read_file(state.path / "orders.jsonl").find("\"symbol\":\"DEMO01\"") != std::string::npos);
+  // DEMO01's actor was killed once (its 5th request): the scheduler restarted it and it went on.
+  BOOST_TEST((*sched)["symbols"]["DEMO01"]["restarts"] == 1, sched->dump());
+  BOOST_TEST((*sched)["symbols"]["DEMO01"]["running"] == true, sched->dump());
+  BOOST_TEST((*sched)["symbols"]["DEMO02"]["restarts"] == 0, sched->dump());
   nlohmann::json health = board->checks();
   BOOST_TEST(health["symbols"]["status"] == "ok", health.dump());
 
