@@ -15,6 +15,13 @@ namespace {
 const fs::path build_dir = fs::path(TRADEBOT_BIN_DIR).parent_path();
 
 int shell(const std::string& cmd) { return std::system(cmd.c_str()); }
+
+// The configured layout, relative to DESTDIR (default prefix /usr: usr/sbin, etc/, ...).
+std::string relative(const char* absolute) { return std::string(absolute).substr(1); }
+const std::string prefix = relative(TRADEBOT_INSTALL_PREFIX);
+const std::string sbin = relative(TRADEBOT_INSTALL_SBINDIR);
+const std::string sysconf_dir = relative(TRADEBOT_INSTALL_SYSCONFDIR);
+const std::string docdir = relative(TRADEBOT_INSTALL_DOCDIR);
 }  // namespace
 
 BOOST_AUTO_TEST_CASE(install_layout_and_unit_verifies) {
@@ -22,17 +29,17 @@ BOOST_AUTO_TEST_CASE(install_layout_and_unit_verifies) {
   const std::string install =
       "DESTDIR=" + dest.path.string() + " cmake --install " + build_dir.string() + " > " + (dest.path / "install.log").string() + " 2>&1";
   BOOST_REQUIRE_MESSAGE(shell(install) == 0, read_file(dest.path / "install.log"));
-  for (const char* f : {"usr/sbin/tradebotd", "usr/lib/systemd/system/tradebotd.service",
-                        "usr/lib/sysusers.d/tradebotd.conf", "usr/lib/tmpfiles.d/tradebotd.conf",
-                        "etc/tradebotd/tradebotd.toml", "usr/share/doc/tradebotd/examples/tradebotd.toml"})
+  for (const std::string& f : std::vector<std::string>{sbin + "/tradebotd", prefix + "/lib/systemd/system/tradebotd.service",
+                        prefix + "/lib/sysusers.d/tradebotd.conf", prefix + "/lib/tmpfiles.d/tradebotd.conf",
+                        sysconf_dir + "/tradebotd/tradebotd.toml", docdir + "/examples/tradebotd.toml"})
     BOOST_TEST(fs::exists(dest.path / f), f);
 
   // An existing /etc config is never overwritten by a later install.
-  std::ofstream(dest.path / "etc/tradebotd/tradebotd.toml") << "# mine\n";
+  std::ofstream(dest.path / (sysconf_dir + "/tradebotd/tradebotd.toml")) << "# mine\n";
   BOOST_REQUIRE(shell(install) == 0);
-  BOOST_TEST(read_file(dest.path / "etc/tradebotd/tradebotd.toml") == "# mine\n");
+  BOOST_TEST(read_file(dest.path / (sysconf_dir + "/tradebotd/tradebotd.toml")) == "# mine\n");
 
-  const std::string unit = read_file(dest.path / "usr/lib/systemd/system/tradebotd.service");
+  const std::string unit = read_file(dest.path / (prefix + "/lib/systemd/system/tradebotd.service"));
   for (const char* line : {"Type=notify", "ExecReload=/bin/kill -HUP $MAINPID", "Restart=on-failure", "WatchdogSec=",
                            "User=tradebotd", "StateDirectory=tradebotd", "CacheDirectory=tradebotd",
                            "ConfigurationDirectory=tradebotd", "NoNewPrivileges=yes", "ProtectSystem=strict",
@@ -44,7 +51,7 @@ BOOST_AUTO_TEST_CASE(install_layout_and_unit_verifies) {
     return;
   }
   // Verify the installed unit with its binary path pointing into DESTDIR.
-  const auto bin = (dest.path / "usr/sbin/tradebotd").string();
+  const auto bin = (dest.path / (sbin + "/tradebotd")).string();
   const auto verify_unit = dest.path / "tradebotd.service";
   std::ofstream(verify_unit) << std::regex_replace(unit, std::regex("/usr/sbin/tradebotd"), bin);
   const auto log = dest.path / "verify.log";
