@@ -18,6 +18,7 @@
 #include "core/clock.hpp"
 #include "inference/kronos_init.hpp"
 #include "inference/kronos_model.hpp"
+#include "tests/support/inference_fixture.hpp"
 #include "tests/support/process.hpp"
 #include "tests/support/redis_server.hpp"
 #include "tests/support/tiny_model.hpp"
@@ -70,31 +71,15 @@ actors::forecast_request four_windows(const core::config& c, std::uint64_t seed 
 
 bool same_rows(const core::forecast& a, const core::forecast& b) { return a.rows == b.rows; }
 
-// An actor system with the inference actor of the tiny checkpoint.
-struct fixture {
-  caf::actor_system_config cfg;
-  std::unique_ptr<caf::actor_system> sys;
-  std::shared_ptr<core::snapshot_board> board = std::make_shared<core::snapshot_board>();
-  std::shared_ptr<inference::model_service> service;
+// The inference actor of the tiny checkpoint, and cache actors in front of it.
+struct fixture : test::inference_fixture {
   std::shared_ptr<core::sim_clock> clock = std::make_shared<core::sim_clock>(core::from_unix_seconds(1767312000));
   core::config_ptr base;
-  caf::actor inference;
   std::vector<caf::actor> caches;
 
-  explicit fixture(core::config_ptr c) : base(c) {
-    actors::register_types(cfg);
-    cfg.load<caf::io::middleman>();
-    sys = std::make_unique<caf::actor_system>(cfg);
-    auto svc = inference::model_service::start(actors::service_options_of(*c));
-    BOOST_REQUIRE_MESSAGE(svc, (svc ? "" : svc.error().message));
-    service = *svc;
-    caf::scoped_actor self{*sys};
-    inference = actors::spawn_inference_actor(self.ptr(), service, board, c);
-  }
+  explicit fixture(core::config_ptr c) : inference_fixture(c), base(c) {}
   ~fixture() {
-    caf::scoped_actor self{*sys};
-    for (auto& c : caches) self->request(c, 10s, actors::stop_atom::value).receive([](caf::ok_atom) {}, [](caf::error&) {});
-    self->request(inference, 10s, actors::stop_atom::value).receive([](caf::ok_atom) {}, [](caf::error&) {});
+    for (auto& c : caches) stop(c);  // before the inference actor (the base class stops it)
   }
 
   // A cache actor in front of the inference actor, with its own board (its /stats and /health).

@@ -12,6 +12,7 @@
 #include "actors/inference_actor.hpp"
 #include "core/bar_csv.hpp"
 #include "inference/kronos_init.hpp"
+#include "tests/support/inference_fixture.hpp"
 #include "tests/support/process.hpp"
 #include "tests/support/tiny_model.hpp"
 
@@ -39,28 +40,7 @@ core::forecast_window window_at(std::size_t end, std::uint64_t seed, const core:
   return w;
 }
 
-struct fixture {
-  caf::actor_system_config cfg;
-  std::unique_ptr<caf::actor_system> sys;
-  std::shared_ptr<core::snapshot_board> board = std::make_shared<core::snapshot_board>();
-  std::shared_ptr<inference::model_service> service;
-  caf::actor inference;
-
-  explicit fixture(core::config_ptr c) {
-    actors::register_types(cfg);
-    cfg.load<caf::io::middleman>();
-    sys = std::make_unique<caf::actor_system>(cfg);
-    auto svc = inference::model_service::start(actors::service_options_of(*c));
-    BOOST_REQUIRE_MESSAGE(svc, (svc ? "" : svc.error().message));
-    service = *svc;
-    caf::scoped_actor self{*sys};
-    inference = actors::spawn_inference_actor(self.ptr(), service, board, c);
-  }
-  ~fixture() {
-    caf::scoped_actor self{*sys};
-    self->request(inference, 10s, actors::stop_atom::value).receive([](caf::ok_atom) {}, [](caf::error&) {});
-  }
-};
+using fixture = test::inference_fixture;
 
 }  // namespace
 
