@@ -177,16 +177,7 @@ broker_state state_of(broker_actor* self) {
   out.open_orders = open->size();
   for (const auto& [id, e] : st.journal->entries())
     if (e.state == "filled") ++out.fills;
-  const auto& records = st.journal->records();
-  for (; st.records_reported < records.size(); ++st.records_reported) {
-    const auto& r = records[st.records_reported];
-    if (r.kind != market::journal_kind::fill || r.fill_qty <= 0) continue;
-    const auto& order = st.journal->entries().at(r.client_order_id).intent.order;
-    const double rate = market::is_crypto(order.symbol) ? st.args.cfg->broker_crypto_fee_rate
-                                                        : st.args.cfg->broker_equity_fee_rate;
-    out.new_fills.push_back({r.at_unix_ns, order.symbol, order.side == market::side::buy, r.fill_qty, r.fill_price,
-                             rate * r.fill_qty * r.fill_price, r.client_order_id});
-  }
+  out.new_fills = journal_fills(*st.journal, *st.args.cfg, st.records_reported);
   return out;
 }
 
@@ -310,6 +301,33 @@ caf::behavior broker_behavior(broker_actor* self, broker_actor_args args) {
 
 caf::actor spawn_broker_actor(caf::local_actor* parent, broker_actor_args args) {
   return parent->spawn<caf::detached>(broker_behavior, std::move(args));
+}
+
+std::vector<fill_report> journal_fills(const market::order_journal& journal, const core::config& cfg,
+                                       std::size_t& from) {
+  std::vector<fill_report> out;
+  const auto& records = journal.records();
+  for (; from < records.size(); ++from) {
+    const auto& r = records[from];
+    if (r.kind != market::journal_kind::fill || r.fill_qty <= 0) continue;
+    const auto& order = journal.entries().at(r.client_order_id).intent.order;
+    const double rate = market::is_crypto(order.symbol) ? cfg.broker_crypto_fee_rate : cfg.broker_equity_fee_rate;
+    out.push_back({r.at_unix_ns, order.symbol, order.side == market::side::buy, r.fill_qty, r.fill_price,
+                   rate * r.fill_qty * r.fill_price, r.client_order_id});
+  }
+  return out;
+}
+
+strategy::trade_record trade_of(const fill_report& f) {
+  strategy::trade_record t;
+  t.time_s = f.at_unix_ns / 1000000000LL;
+  t.symbol = f.symbol;
+  t.side = f.buy ? strategy::trade_side::buy : strategy::trade_side::sell;
+  t.qty = f.qty;
+  t.price = f.price;
+  t.fee = f.fee;
+  t.client_order_id = f.client_order_id;
+  return t;
 }
 
 }  // namespace tb::actors

@@ -27,6 +27,7 @@
 // N-th submit returned (before its ack is journaled). Unset in production.
 #include <memory>
 #include <string>
+#include <vector>
 
 #include <caf/all.hpp>
 
@@ -34,6 +35,8 @@
 #include "core/clock.hpp"
 #include "core/snapshot_board.hpp"
 #include "market/broker.hpp"
+#include "market/order_journal.hpp"
+#include "strategy/report.hpp"
 
 namespace tb::actors {
 
@@ -46,5 +49,14 @@ struct broker_actor_args {
 };
 
 caf::actor spawn_broker_actor(caf::local_actor* parent, broker_actor_args args);
+
+// The fills of `journal` from record index `from` on, oldest first, with the side and symbol of
+// their intents and the fee at the configured rate of the asset class; `from` moves past the
+// records read. The one reader of fills: broker_state (for the portfolio) and the backtest report.
+std::vector<fill_report> journal_fills(const market::order_journal& journal, const core::config& cfg,
+                                       std::size_t& from);
+
+// A fill as the strategy library's metrics and reports take it.
+strategy::trade_record trade_of(const fill_report& f);
 
 }  // namespace tb::actors

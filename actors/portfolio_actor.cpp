@@ -8,6 +8,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "actors/broker_actor.hpp"
 #include "core/calendar.hpp"
 #include "market/order_journal.hpp"
 #include "market/symbols.hpp"
@@ -146,17 +147,7 @@ void finish(portfolio_actor* self) {
 // The orders that move the held positions to the targets. Pure but for the risk state it keeps.
 // Takes a fresh broker state: the account for /stats, the new fills for the metrics.
 void absorb(portfolio_state& st, const broker_state& b) {
-  for (const auto& f : b.new_fills) {
-    strategy::trade_record t;
-    t.time_s = f.at_unix_ns / 1000000000LL;
-    t.symbol = f.symbol;
-    t.side = f.buy ? strategy::trade_side::buy : strategy::trade_side::sell;
-    t.qty = f.qty;
-    t.price = f.price;
-    t.fee = f.fee;
-    t.client_order_id = f.client_order_id;
-    st.trades.push_back(std::move(t));
-  }
+  for (const auto& f : b.new_fills) st.trades.push_back(trade_of(f));
   st.last_broker = b;
   st.last_broker.new_fills.clear();
 }

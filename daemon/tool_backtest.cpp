@@ -48,6 +48,7 @@
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include "actors/broker_actor.hpp"
 #include "actors/inference_actor.hpp"
 #include "actors/protocol.hpp"
 #include "actors/scheduler.hpp"
@@ -125,34 +126,6 @@ class progress_display {
 
 // ---- the report from the run's results ---------------------------------------------------
 
-struct fill_row {
-  strategy::trade_record trade;
-  std::string strategy;
-};
-
-double fee_rate(const core::config& cfg, const std::string& symbol) {
-  return market::is_crypto(symbol) ? cfg.broker_crypto_fee_rate : cfg.broker_equity_fee_rate;
-}
-
-// Every fill of the journal, oldest first, with its intent's side, symbol and strategy.
-std::vector<fill_row> fills_of(const market::order_journal& j, const core::config& cfg) {
-  std::vector<fill_row> out;
-  for (const auto& r : j.records()) {
-    if (r.kind != market::journal_kind::fill || r.fill_qty <= 0) continue;
-    const auto& in = j.entries().at(r.client_order_id).intent;
-    fill_row f;
-    f.trade.time_s = seconds_of(r.at_unix_ns);
-    f.trade.symbol = in.order.symbol;
-    f.trade.side = in.order.side == market::side::buy ? strategy::trade_side::buy : strategy::trade_side::sell;
-    f.trade.qty = r.fill_qty;
-    f.trade.price = r.fill_price;
-    f.trade.fee = fee_rate(cfg, f.trade.symbol) * r.fill_qty * r.fill_price;
-    f.trade.client_order_id = r.client_order_id;
-    f.strategy = in.strategy;
-    out.push_back(std::move(f));
-  }
-  return out;
-}
 
 tb::expected<strategy::symbol_report> symbol_row(const std::string& sym, const std::vector<strategy::trade_record>& trades,
                                                  const market::order_journal& j, double start_equity, double days) {
@@ -302,7 +275,8 @@ std::optional<run_failure> run_backtest(const backtest_options& o) {
   // The journal the broker actor wrote (closed now that the actors are gone).
   auto journal = market::order_journal::open(parts->journal_path);
   if (!journal) return run_failure{exit_run_failed, journal.error().message};
-  const auto fills = fills_of(*journal, *cfg);
+  std::size_t first_record = 0;
+  const auto fills = actors::journal_fills(*journal, *cfg, first_record);
 
   strategy::backtest_report r;
   r.run.config_path = o.config_path;
@@ -312,7 +286,7 @@ std::optional<run_failure> run_backtest(const backtest_options& o) {
   r.run.symbols = symbols;
   r.run.model = "kronos@" + identity.checkpoint_hash.substr(0, 16) + " " + identity.dtype;
   for (const auto& m : summary.equity_curve) r.equity_curve.push_back({seconds_of(m.at_unix_ns), m.equity});
-  for (const auto& f : fills) r.trades.push_back(f.trade);  // oldest first
+  for (const auto& f : fills) r.trades.push_back(actors::trade_of(f));  // oldest first
   bool any_crypto = false;
   for (const auto& s : symbols) any_crypto = any_crypto || market::is_crypto(s);
   auto m = strategy::portfolio_metrics(r.equity_curve, r.trades, any_crypto ? 365 : 252);
