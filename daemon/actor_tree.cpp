@@ -182,4 +182,21 @@ actor_tree build_actor_tree(std::shared_ptr<inference::model_service> service,
   return tree;
 }
 
+std::string stop_actor_tree(caf::actor_system& sys, caf::actor& supervisor, const actor_tree& tree,
+                            std::chrono::milliseconds deadline) {
+  std::string error;
+  {
+    caf::scoped_actor self{sys};
+    self->request(supervisor, deadline, actors::stop_atom::value)
+        .receive([](caf::ok_atom) {}, [&](caf::error& err) { error = sys.render(err); });
+    self->send_exit(supervisor, caf::exit_reason::user_shutdown);
+  }
+  supervisor = nullptr;
+  // Strong references to stopped actors would keep the actor system's shutdown waiting.
+  sys.registry().erase(actors::forecaster_name);
+  sys.registry().erase(actors::inference_name);
+  tree.forecaster->set(caf::actor());
+  return error;
+}
+
 }  // namespace tb::daemon

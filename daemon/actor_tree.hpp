@@ -4,6 +4,7 @@
 // supervisor's children (inference, cache, and with trading: broker, portfolio, scheduler).
 // run_daemon (daemon/daemon.cpp) and `tradebot backtest` (daemon/tool_backtest.cpp) both build
 // their actors here, so a backtest runs exactly the daemon's actors.
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -81,5 +82,12 @@ struct actor_tree {
 actor_tree build_actor_tree(std::shared_ptr<inference::model_service> service,
                             std::shared_ptr<core::snapshot_board> board, const std::optional<trading_parts>& trading,
                             actor_tree_hooks hooks = {});
+
+// Stops a running tree: the supervisor stops its children (they finish or persist their work)
+// within `deadline`, then it is ended, the registry names erased and the forecaster slot reset,
+// so that the actor system can shut down. Returns "" when the children stopped in time, else
+// what went wrong. Blocks: call it from the main thread, never from an actor.
+std::string stop_actor_tree(caf::actor_system& sys, caf::actor& supervisor, const actor_tree& tree,
+                            std::chrono::milliseconds deadline);
 
 }  // namespace tb::daemon

@@ -233,21 +233,14 @@ int run_daemon(const daemon_options& options) {
   const auto deadline = std::chrono::milliseconds(static_cast<long>(cs.current->shutdown_deadline_s * 1000));
   shutdown_guard guard(deadline + std::chrono::seconds(2));  // covers the joins below too
   int code = 0;
-  (*self)->request(supervisor, deadline, actors::stop_atom::value)
-      .receive([](caf::ok_atom) { spdlog::info("actors stopped"); },
-               [&](caf::error& err) {
-                 spdlog::error("actors did not stop within {} ms ({}); terminating them", deadline.count(),
-                               sys->render(err));
-                 code = 1;
-               });
-  (*self)->send_exit(supervisor, caf::exit_reason::user_shutdown);
-  server.stop();
   self.reset();
-  supervisor = nullptr;
-  // Strong references to stopped actors keep sys.reset() waiting: drop them (issue 4).
-  sys->registry().erase(actors::forecaster_name);
-  sys->registry().erase(actors::inference_name);
-  tree.forecaster->set(caf::actor());
+  if (auto err = stop_actor_tree(*sys, supervisor, tree, deadline); !err.empty()) {
+    spdlog::error("actors did not stop within {} ms ({}); terminating them", deadline.count(), err);
+    code = 1;
+  } else {
+    spdlog::info("actors stopped");
+  }
+  server.stop();
   sys.reset();  // joins CAF's threads once every actor is gone
   spdlog::info("tradebotd stopped");
   return code;

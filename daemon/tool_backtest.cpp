@@ -221,7 +221,6 @@ std::optional<run_failure> run_backtest(const backtest_options& o) {
     auto sys = std::make_unique<caf::actor_system>(sys_cfg);
     auto tree = build_actor_tree(*service, board, trading, hooks);
     auto portfolio_slot = tree.portfolio;
-    auto forecaster_slot = tree.forecaster;
     auto supervisor = actors::spawn_supervisor(*sys, frozen, board, std::move(tree.children));
     auto self = std::make_unique<caf::scoped_actor>(*sys);
 
@@ -257,16 +256,9 @@ std::optional<run_failure> run_backtest(const backtest_options& o) {
                      [&](caf::error& err) { run_error = "portfolio summary: " + sys->render(err); });
     }
     const auto deadline = std::chrono::milliseconds(static_cast<long>(cfg->shutdown_deadline_s * 1000));
-    (*self)->request(supervisor, deadline, actors::stop_atom::value)
-        .receive([](caf::ok_atom) {}, [&](caf::error& err) {
-          spdlog::error("backtest: the actors did not stop within {} ms ({})", deadline.count(), sys->render(err));
-        });
-    (*self)->send_exit(supervisor, caf::exit_reason::user_shutdown);
     self.reset();
-    supervisor = nullptr;
-    sys->registry().erase(actors::forecaster_name);
-    sys->registry().erase(actors::inference_name);
-    forecaster_slot->set(caf::actor());
+    if (auto err = stop_actor_tree(*sys, supervisor, tree, deadline); !err.empty())
+      spdlog::error("backtest: the actors did not stop within {} ms ({})", deadline.count(), err);
     sys.reset();
   }
   if (!run_error.empty()) return run_failure{exit_run_failed, run_error};
