@@ -1010,7 +1010,7 @@ tb::expected<std::vector<core::forecast>> kronos_model::generate(const std::vect
     if (options.mode == generation_mode::plain) {
       for (std::size_t b = 0; b < batch.size(); ++b) result[b] = m.generate_plain(prepared[b]);
     } else {
-      const std::int64_t cap = options.max_group_rows >= 0 ? options.max_group_rows : m.device.is_cuda() ? 3072 : 256;
+      const std::int64_t cap = options.max_group_rows >= 0 ? options.max_group_rows : m.device.is_cuda() ? 3072 : 1;
       std::vector<bool> done(batch.size(), false);
       for (std::size_t b = 0; b < batch.size(); ++b) {
         if (done[b]) continue;

@@ -57,9 +57,10 @@ struct generate_options {
   // Cached mode stacks the series of a call that share history length, pred_len and max_context
   // into one computation (rows = series x samples). A group holds at most this many rows (samples
   // summed over its series; a single larger series runs alone), which also bounds the memory of
-  // the stacked KV caches and activations. -1 (default): 256 on the CPU, 3072 on CUDA; see
-  // inference/README.md for why the CPU gains nothing from larger groups. 0: no limit. 1: every
-  // series alone.
+  // the stacked KV caches and activations. -1 (default): 1 on the CPU (every series alone:
+  // stacking measured no faster there, see inference/README.md, and a series alone gives the
+  // bitwise same forecast whatever else is in the batch, which keeps replays and backtests
+  // identical with the cache on or off), 3072 on CUDA. 0: no limit. 1: every series alone.
   std::int64_t max_group_rows = -1;
 };
 
