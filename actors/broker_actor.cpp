@@ -102,15 +102,19 @@ void follow(broker_actor_state& st, const std::string& id, const market::order& 
     ack.broker_order_id = o.id;
     if (!append(st, ack)) return;
   }
-  if (o.status == market::order_status::filled) {
+  // A filled order is a fill; one that ended (canceled, expired) after filling in part is a fill
+  // of that part, then closed.
+  const bool ended = o.status == market::order_status::canceled || o.status == market::order_status::expired;
+  if (o.status == market::order_status::filled || (ended && o.filled_qty > 0)) {
     market::journal_record f;
     f.kind = market::journal_kind::fill;
     f.client_order_id = id;
     f.broker_order_id = o.id;
     f.fill_qty = o.filled_qty;
     f.fill_price = o.filled_avg_price;
-    append(st, f);
-  } else if (o.status == market::order_status::canceled || o.status == market::order_status::expired) {
+    if (!append(st, f)) return;
+  }
+  if (ended) {
     market::journal_record c;
     c.kind = market::journal_kind::closed;
     c.client_order_id = id;

@@ -1,6 +1,6 @@
 #pragma once
 // The broker actor: the one owner of the broker (market::broker: the durable sim broker for the
-// demo and replays; Alpaca later) and of the order journal (market/order_journal.hpp).
+// demo and replays; Alpaca's Trading API with broker.kind = "alpaca") and of the order journal (market/order_journal.hpp).
 // Detached: journal appends fsync and broker calls may block (Alpaca is HTTPS), so it has its own
 // thread and never holds a scheduler worker.
 //
@@ -14,7 +14,8 @@
 // record is looked up by client_order_id: found -> ack (and fill/closed as the broker says),
 // never found -> abandoned (it never reached the broker; it is not sent again). Positions, cash
 // and open orders are the broker's: the broker is the truth, the journal the memory of intents.
-// Fills are journaled when a state query sees a journaled order filled.
+// Fills are journaled when a state query sees a journaled order filled, or when an order that
+// ended (canceled, e.g. replaced, or expired) had filled in part: a fill of that part, then closed.
 //
 // Messages: (broker_state_atom) -> broker_state; (submit_atom, std::vector<order_intent>) ->
 // std::vector<order_outcome>; heartbeat_atom; reload_atom; stop_atom.

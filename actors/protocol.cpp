@@ -16,6 +16,8 @@ void register_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<forecast_reply>("tb_forecast_reply");
   cfg.add_message_type<core::model_identity>("tb_model_identity");  // forecast cache
   // trading loop
+  cfg.add_message_type<feed_query>("tb_feed_query");
+  cfg.add_message_type<feed_update>("tb_feed_update");
   cfg.add_message_type<cycle_order>("tb_cycle_order");
   cfg.add_message_type<proposal>("tb_proposal");
   cfg.add_message_type<order_intent>("tb_order_intent");

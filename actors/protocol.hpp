@@ -124,6 +124,41 @@ inline caf::actor lookup_actor(caf::actor_system& sys, caf::atom_value name) {
   return caf::actor_cast<caf::actor>(sys.registry().get(name));
 }
 
+// --- market data (symbol actors -> feed actor) -------------------------------------------------
+// (feed_atom, feed_query) -> feed_update: a symbol's bars that closed since the last one it holds
+// (or its most recent max_bars), with the bar timing and the latest quote. Always answered; a
+// failure is in feed_update::error, never a CAF error.
+using feed_atom = caf::atom_constant<caf::atom("feed")>;
+
+struct feed_query {
+  std::string symbol;
+  std::int64_t until_unix_ns = 0;         // bars whose period closed at or before this
+  std::int64_t closed_after_unix_ns = 0;  // with has_closed_after: only bars closed strictly after
+  bool has_closed_after = false;
+  std::uint64_t max_bars = 0;             // 0: every matching bar; else the most recent max_bars
+};
+
+struct feed_update {
+  std::string error_code;                 // "" when ok; else the errc name (invalid_argument, ...)
+  std::string error;
+  std::int64_t period_ns = 0;             // market::bar_timing of the symbol
+  bool period_end_label = false;
+  std::vector<core::bar> bars;            // oldest first
+  double bid = 0, ask = 0;                // the latest quote; 0 when the feed has none
+  bool ok() const { return error_code.empty(); }
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, feed_query& x) {
+  return f(caf::meta::type_name("feed_query"), x.symbol, x.until_unix_ns, x.closed_after_unix_ns, x.has_closed_after,
+           x.max_bars);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, feed_update& x) {
+  return f(caf::meta::type_name("feed_update"), x.error_code, x.error, x.period_ns, x.period_end_label, x.bars, x.bid,
+           x.ask);
+}
+
 // --- trading loop (scheduler -> symbol actors -> portfolio -> broker actor) ----------------
 // One analysis cycle: the scheduler asks the portfolio to run it, (run_cycle_atom, cycle_order,
 // symbols) -> caf::ok_atom once the cycle is closed (orders answered by the broker actor), and

@@ -8,6 +8,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "actors/feed_actor.hpp"
 #include "core/calendar.hpp"
 #include "market/symbols.hpp"
 
@@ -56,6 +57,8 @@ struct symbol_child {
 
 struct scheduler_state {
   scheduler_args args;
+  caf::actor feed;  // the feed actor (linked), shared by the symbol actors
+  bool start_pass_pending = false;  // wall clock with schedule.pass_at_start: the first pass is now
   std::map<std::string, symbol_child> symbols;
   std::optional<core::time_point> sim_end;
   core::time_point last_event_at{};
@@ -85,7 +88,7 @@ const core::clock& clock_of(const scheduler_state& st) {
 nlohmann::json event_json(const core::scheduled_event& ev) {
   nlohmann::json kinds = nlohmann::json::array();
   for (auto k : {core::event_kind::open_pass, core::event_kind::midday_pass, core::event_kind::close_backout,
-                 core::event_kind::crypto_refresh})
+                 core::event_kind::crypto_refresh, core::event_kind::start_pass})
     if (ev.has(k)) kinds.push_back(core::to_string(k));
   return {{"at", core::to_iso8601(ev.at)}, {"kinds", kinds}, {"equity", ev.equity}, {"crypto", ev.crypto}};
 }
@@ -127,7 +130,7 @@ void spawn_symbol(scheduler_actor* self, const std::string& sym, symbol_child& c
   auto& st = self->state;
   symbol_actor_args a;
   a.symbol = sym;
-  a.feed = st.args.feed;
+  a.feed = st.feed;
   a.clock = st.args.sim_clock ? std::shared_ptr<const core::clock>(st.args.sim_clock) : st.args.wall_clock;
   a.forecaster = st.args.forecaster;
   a.stats = st.args.symbol_stats;
@@ -191,6 +194,19 @@ void tick(scheduler_actor* self) {
     st.next_event = nullptr;
     publish(self);
     return;  // idle until a reload adds symbols
+  }
+  if (st.start_pass_pending) {
+    st.start_pass_pending = false;
+    core::scheduled_event start;
+    start.at = st.args.wall_clock->now();
+    start.kinds = static_cast<unsigned>(core::event_kind::start_pass);
+    start.crypto = cr;
+    if (eq)
+      if (auto open = core::is_open(core::asset_class::equity, start.at)) start.equity = *open;
+    if (start.equity || start.crypto) {
+      run_event(self, start);
+      return;
+    }
   }
   auto ev = core::next_scheduled_event(schedule_of(*st.args.cfg), st.last_event_at, eq, cr);
   if (!ev) {
@@ -287,6 +303,8 @@ caf::behavior scheduler_behavior(scheduler_actor* self, scheduler_args args) {
   if (!st.args.cfg->sim_end.empty() && st.args.sim_clock)
     if (auto end = parse_utc_instant(st.args.cfg->sim_end, "market.sim_end")) st.sim_end = *end;
   st.last_event_at = clock_of(st).now();
+  st.start_pass_pending = !st.args.sim_clock && st.args.cfg->pass_at_start;
+  st.feed = spawn_feed_actor(self, {st.args.feed, st.args.cfg->market_feed, st.args.board});
   self->set_down_handler([self](caf::down_msg& dm) {
     auto& st = self->state;
     for (auto& [sym, c] : st.symbols) {
@@ -350,6 +368,7 @@ caf::behavior scheduler_behavior(scheduler_actor* self, scheduler_args args) {
         st.stopping = true;
         for (auto& [s, c] : st.symbols)
           if (c.handle) self->send_exit(c.handle, caf::exit_reason::user_shutdown);
+        self->send_exit(st.feed, caf::exit_reason::user_shutdown);
         publish(self);
         self->quit();
         return caf::ok_atom::value;

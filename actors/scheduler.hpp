@@ -8,11 +8,17 @@
 // instant as soon as the previous cycle is closed, so simulated time runs as fast as the cycles
 // complete (or, with market.sim_cycle_interval_ms, no faster than one cycle per that many wall
 // milliseconds: the demo's pace); with the wall clock it waits (a delayed message, never a sleep) for the instant.
-// market.sim_end stops a simulated run there (/stats → schedule.finished).
+// market.sim_end stops a simulated run there (/stats → schedule.finished). On the wall clock with
+// schedule.pass_at_start, the first cycle is a start_pass at once: crypto, and equities while NYSE
+// is in session (a restart decides the same orders again; the broker actor's journal refuses to
+// send them twice).
 //
 // A cycle: (run_cycle_atom, cycle_order, symbols) to the portfolio, then (cycle_atom, cycle_order,
 // portfolio) to each symbol actor of an asset class acting at that instant; the next event is
 // computed once the portfolio answers (it closes the cycle itself at its deadline).
+//
+// The feed actor (actors/feed_actor.hpp): spawned and linked here, it runs the calls of
+// scheduler_args::feed for every symbol actor.
 //
 // Symbol actors: one per active symbol (symbols_of(config)), spawned and monitored here; a symbol
 // actor that fails is restarted (at most 5 times in 60 s, then left in error in /stats). A reload

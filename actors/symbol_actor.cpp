@@ -8,6 +8,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "market/feed.hpp"
 #include "market/symbols.hpp"
 #include "strategy/selection.hpp"
 #include "strategy/strategies.hpp"
@@ -64,7 +65,8 @@ struct symbol_state {
   bool crypto = false;
   std::optional<market::bar_timing> timing;
   std::vector<core::bar> bars;  // oldest first, at most keep_bars()
-  // the cycle in progress (a forecast request out)
+  double bid = 0, ask = 0;      // the latest quote (0: none)
+  // the cycle in progress (a feed or forecast request out)
   bool busy = false;
   std::uint64_t cycle = 0;
   caf::actor portfolio;
@@ -154,24 +156,31 @@ void fail(symbol_actor* self, const caf::actor& portfolio, std::uint64_t cycle, 
   answer(self, portfolio, std::move(p));
 }
 
-// Pulls the bars that closed since the last one held. In-memory feeds only (see the header).
-std::optional<tb::error> update_bars(symbol_state& st, core::time_point now) {
-  if (!st.timing) {
-    auto t = st.args.feed->timing(st.args.symbol);
-    if (!t) return t.error();
-    st.timing = *t;
-  }
-  market::bar_query q;
+// What to ask the feed: the bars that closed since the last one held (all of keep_bars() at first).
+feed_query query_of(const symbol_state& st, core::time_point now) {
+  feed_query q;
   q.symbol = st.args.symbol;
-  q.until = now;
-  if (!st.bars.empty()) q.closed_after = st.timing->closes_at(st.bars.back());
-  else q.max_bars = keep_bars(*st.args.cfg);
-  auto got = st.args.feed->bars(q);
-  if (!got) return got.error();
-  for (auto& b : got->bars) {
+  q.until_unix_ns = core::to_unix_nanoseconds(now);
+  if (!st.bars.empty() && st.timing) {
+    q.has_closed_after = true;
+    q.closed_after_unix_ns = core::to_unix_nanoseconds(st.timing->closes_at(st.bars.back()));
+  } else {
+    q.max_bars = keep_bars(*st.args.cfg);
+  }
+  return q;
+}
+
+// Takes the feed's answer: timing, quote, the new bars (checked). An error names what was wrong.
+std::optional<std::string> apply_update(symbol_state& st, feed_update& u) {
+  if (!u.ok()) return "feed (" + u.error_code + "): " + u.error;
+  st.timing = market::bar_timing{core::duration(u.period_ns),
+                                 u.period_end_label ? market::bar_label::period_end : market::bar_label::period_start};
+  st.bid = u.bid;
+  st.ask = u.ask;
+  for (auto& b : u.bars) {
     if (!std::isfinite(b.close) || b.close <= 0 || !std::isfinite(b.high) || !std::isfinite(b.low))
-      return tb::error{errc::bad_data, st.args.symbol + ": bar at " + core::to_iso8601(core::from_unix_seconds(b.time_s)) +
-                                           " has a non-positive or non-finite price"};
+      return st.args.symbol + ": bar at " + core::to_iso8601(core::from_unix_seconds(b.time_s)) +
+             " has a non-positive or non-finite price";
     if (!st.bars.empty() && b.time_s <= st.bars.back().time_s) continue;
     st.bars.push_back(b);
   }
@@ -208,7 +217,7 @@ proposal analyse(symbol_state& st, std::uint64_t cycle, const forecast_reply& re
       return p;
     }
   double spread = st.args.cfg->broker_default_spread;
-  if (auto q = st.args.feed->latest_quote(st.args.symbol)) spread = q->relative_spread();
+  if (st.bid > 0 && st.ask >= st.bid) spread = market::quote{st.bid, st.ask, {}}.relative_spread();
   std::vector<strategy::window> windows;
   windows.reserve(wf);
   for (std::size_t k = wf; k-- > 0;) {  // oldest first: window k drops the last k+1 bars
@@ -278,6 +287,94 @@ proposal analyse(symbol_state& st, std::uint64_t cycle, const forecast_reply& re
   return p;
 }
 
+// The cycle, once the feed has answered: stale / waiting / the same bar as last time, or ONE
+// forecast request for the live and walk-forward windows, analysed when it is answered.
+void continue_cycle(symbol_actor* self, core::time_point now) {
+  auto& st = self->state;
+  const auto& cfg = *st.args.cfg;
+  const std::size_t lookback = static_cast<std::size_t>(cfg.lookback);
+  const std::size_t wf = static_cast<std::size_t>(cfg.walk_forward_windows);
+  auto p = base_proposal(st, st.cycle);
+  if (st.bars.empty() || now - st.timing->closes_at(st.bars.back()) > st.timing->period * cfg.stale_after_bars) {
+    st.busy = false;
+    st.failures = 0;
+    st.error.clear();
+    p.state = "stale";
+    p.note = st.bars.empty() ? "no bar yet"
+                             : "last bar closed at " + core::to_iso8601(st.timing->closes_at(st.bars.back())) +
+                                   ", more than " + std::to_string(cfg.stale_after_bars) + " bar periods ago";
+    answer(self, st.portfolio, std::move(p));
+    return;
+  }
+  if (st.bars.size() < lookback + wf + 1) {
+    st.busy = false;
+    st.failures = 0;
+    st.error.clear();
+    p.state = "waiting";
+    p.note = "have " + std::to_string(st.bars.size()) + " bars, need " + std::to_string(lookback + wf + 1);
+    answer(self, st.portfolio, std::move(p));
+    return;
+  }
+  if (st.last_analysis && st.last_analysis->bar_time_s == st.bars.back().time_s) {
+    // No new bar since the last analysis: the same decision (same client_order_ids).
+    st.busy = false;
+    auto again = *st.last_analysis;
+    again.cycle = st.cycle;
+    st.last_cycle_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - st.started).count();
+    answer(self, st.portfolio, std::move(again));
+    return;
+  }
+  auto forecaster = st.args.forecaster ? st.args.forecaster() : caf::actor();
+  if (!forecaster) {
+    st.busy = false;
+    fail(self, st.portfolio, st.cycle, "no forecaster is running");
+    return;
+  }
+  forecast_request req;
+  const auto deadline = std::chrono::system_clock::now() +
+                        std::chrono::milliseconds(static_cast<long>(cfg.forecast_timeout_s * 1000));
+  const auto deadline_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(deadline.time_since_epoch()).count();
+  const auto n = st.bars.size();
+  for (std::size_t i = 0; i <= wf; ++i) {
+    // i = 0: the live window (every bar); i >= 1: walk-forward window i-1 (drops i bars).
+    window_request w;
+    w.window.symbol = st.args.symbol;
+    const std::size_t end = n - i;
+    w.window.bars.assign(st.bars.begin() + static_cast<long>(end - lookback), st.bars.begin() + static_cast<long>(end));
+    w.window.params = cfg.sampling();
+    w.priority = static_cast<std::uint8_t>(i == 0 ? window_priority::live : window_priority::backfill);
+    w.deadline_unix_ns = deadline_ns;
+    req.windows.push_back(std::move(w));
+  }
+  st.windows_asked += static_cast<std::int64_t>(req.windows.size());
+  st.state = "forecasting";
+  publish(self);
+  const auto timeout = std::chrono::milliseconds(static_cast<long>(cfg.forecast_timeout_s * 1000) + 1000);
+  self->request(forecaster, timeout, forecast_atom::value, std::move(req))
+      .then(
+          [self, lookback, wf](forecast_reply& reply) {
+            auto& st = self->state;
+            st.busy = false;
+            std::string error;
+            auto p = analyse(st, st.cycle, reply, lookback, wf, &error);
+            st.last_cycle_ms =
+                std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - st.started).count();
+            if (!error.empty()) {
+              fail(self, st.portfolio, st.cycle, error);
+              return;
+            }
+            st.failures = 0;
+            st.error.clear();
+            st.last_analysis = p;
+            answer(self, st.portfolio, std::move(p));
+          },
+          [self](caf::error& err) {
+            auto& st = self->state;
+            st.busy = false;
+            fail(self, st.portfolio, st.cycle, "forecast request failed: " + self->system().render(err));
+          });
+}
+
 caf::behavior symbol_behavior(symbol_actor* self, symbol_actor_args args) {
   auto& st0 = self->state;
   st0.args = std::move(args);
@@ -295,13 +392,12 @@ caf::behavior symbol_behavior(symbol_actor* self, symbol_actor_args args) {
         }
         if (st.busy) {
           p.state = "skipped";
-          p.note = "the forecast of cycle " + std::to_string(st.cycle) + " is still out";
+          p.note = "cycle " + std::to_string(st.cycle) + " is still running (feed or forecast request out)";
           if (portfolio) self->send(portfolio, proposal_atom::value, std::move(p));
           return;
         }
         ++st.cycles;
         st.last_cycle_at_ns = c.at_unix_ns;
-        const auto t0 = std::chrono::steady_clock::now();
         if (st.skip_cycles > 0) {
           --st.skip_cycles;
           p.state = "error";
@@ -309,93 +405,32 @@ caf::behavior symbol_behavior(symbol_actor* self, symbol_actor_args args) {
           answer(self, portfolio, std::move(p));
           return;
         }
-        const auto now = st.args.clock->now();
-        if (auto err = update_bars(st, now)) {
-          st.bars.clear();  // re-read everything after bad data
-          fail(self, portfolio, c.id, err->message);
+        if (!st.args.feed) {
+          fail(self, portfolio, c.id, "no feed actor is running");
           return;
         }
-        const auto& cfg = *st.args.cfg;
-        const std::size_t lookback = static_cast<std::size_t>(cfg.lookback);
-        const std::size_t wf = static_cast<std::size_t>(cfg.walk_forward_windows);
-        p = base_proposal(st, c.id);
-        if (st.bars.empty() || now - st.timing->closes_at(st.bars.back()) > st.timing->period * cfg.stale_after_bars) {
-          st.failures = 0;
-          st.error.clear();
-          p.state = "stale";
-          p.note = st.bars.empty() ? "no bar yet"
-                                   : "last bar closed at " + core::to_iso8601(st.timing->closes_at(st.bars.back())) +
-                                         ", more than " + std::to_string(cfg.stale_after_bars) + " bar periods ago";
-          answer(self, portfolio, std::move(p));
-          return;
-        }
-        if (st.bars.size() < lookback + wf + 1) {
-          st.failures = 0;
-          st.error.clear();
-          p.state = "waiting";
-          p.note = "have " + std::to_string(st.bars.size()) + " bars, need " + std::to_string(lookback + wf + 1);
-          answer(self, portfolio, std::move(p));
-          return;
-        }
-        if (st.last_analysis && st.last_analysis->bar_time_s == st.bars.back().time_s) {
-          // No new bar since the last analysis: the same decision (same client_order_ids).
-          auto again = *st.last_analysis;
-          again.cycle = c.id;
-          st.last_cycle_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-          answer(self, portfolio, std::move(again));
-          return;
-        }
-        auto forecaster = st.args.forecaster ? st.args.forecaster() : caf::actor();
-        if (!forecaster) {
-          fail(self, portfolio, c.id, "no forecaster is running");
-          return;
-        }
-        forecast_request req;
-        const auto deadline = std::chrono::system_clock::now() +
-                              std::chrono::milliseconds(static_cast<long>(cfg.forecast_timeout_s * 1000));
-        const auto deadline_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(deadline.time_since_epoch()).count();
-        const auto n = st.bars.size();
-        for (std::size_t i = 0; i <= wf; ++i) {
-          // i = 0: the live window (every bar); i >= 1: walk-forward window i-1 (drops i bars).
-          window_request w;
-          w.window.symbol = st.args.symbol;
-          const std::size_t end = n - i;
-          w.window.bars.assign(st.bars.begin() + static_cast<long>(end - lookback), st.bars.begin() + static_cast<long>(end));
-          w.window.params = cfg.sampling();
-          w.priority = static_cast<std::uint8_t>(i == 0 ? window_priority::live : window_priority::backfill);
-          w.deadline_unix_ns = deadline_ns;
-          req.windows.push_back(std::move(w));
-        }
-        st.windows_asked += static_cast<std::int64_t>(req.windows.size());
         st.busy = true;
         st.cycle = c.id;
         st.portfolio = portfolio;
-        st.started = t0;
-        st.state = "forecasting";
-        publish(self);
-        const auto timeout = std::chrono::milliseconds(static_cast<long>(cfg.forecast_timeout_s * 1000) + 1000);
-        self->request(forecaster, timeout, forecast_atom::value, std::move(req))
+        st.started = std::chrono::steady_clock::now();
+        const auto now = st.args.clock->now();
+        const auto timeout = std::chrono::milliseconds(static_cast<long>(st.args.cfg->cycle_deadline_s * 1000));
+        self->request(st.args.feed, timeout, feed_atom::value, query_of(st, now))
             .then(
-                [self, lookback, wf](forecast_reply& reply) {
+                [self, now](feed_update& u) {
                   auto& st = self->state;
-                  st.busy = false;
-                  std::string error;
-                  auto p = analyse(st, st.cycle, reply, lookback, wf, &error);
-                  st.last_cycle_ms =
-                      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - st.started).count();
-                  if (!error.empty()) {
-                    fail(self, st.portfolio, st.cycle, error);
+                  if (auto err = apply_update(st, u)) {
+                    st.busy = false;
+                    st.bars.clear();  // re-read everything after bad data
+                    fail(self, st.portfolio, st.cycle, *err);
                     return;
                   }
-                  st.failures = 0;
-                  st.error.clear();
-                  st.last_analysis = p;
-                  answer(self, st.portfolio, std::move(p));
+                  continue_cycle(self, now);
                 },
                 [self](caf::error& err) {
                   auto& st = self->state;
                   st.busy = false;
-                  fail(self, st.portfolio, st.cycle, "forecast request failed: " + self->system().render(err));
+                  fail(self, st.portfolio, st.cycle, "feed request failed: " + self->system().render(err));
                 });
       },
       [self](heartbeat_atom) { return caf::make_message(heartbeat_atom::value, ++self->state.beats); },

@@ -14,11 +14,10 @@
 // so, the others are not held up), skipped (the cycle is not for its asset class, or its previous
 // forecast is still out).
 //
-// Threads: runs on CAF's scheduler and never blocks it: the forecast is a request answered
-// asynchronously, and the feed calls are in-memory for replay_feed and synthetic_feed. SEAM: a
-// network feed (market/alpaca.* is blocking HTTPS) must not be called here; give such a symbol
-// actor a feed_proxy that runs the calls on a detached actor and answers with a message (the
-// update step below is one function, update_bars(), for that reason).
+// Threads: runs on CAF's scheduler and never blocks it: the bars come from the feed actor
+// (actors/feed_actor.hpp, which runs the possibly blocking feed calls on its own thread) and the
+// forecast from the forecaster, both as requests answered asynchronously. While either is out the
+// symbol is busy and later cycles are skipped for it.
 //
 // /stats → symbols.<SYM> (through symbol_board): state, error, last_bar_time, bars_held,
 // last_cycle_at, last_cycle_ms, cycles, windows_asked, forecast {close, high, low}, proposal.
@@ -36,7 +35,6 @@
 #include "actors/protocol.hpp"
 #include "core/clock.hpp"
 #include "core/snapshot_board.hpp"
-#include "market/feed.hpp"
 
 namespace tb::actors {
 
@@ -64,7 +62,7 @@ class symbol_board {
 
 struct symbol_actor_args {
   std::string symbol;
-  std::shared_ptr<market::feed> feed;          // in-memory feed (see the seam above)
+  caf::actor feed;                             // the feed actor (feed_atom, feed_query)
   std::shared_ptr<const core::clock> clock;    // the injected clock: "now" of every cycle
   actor_lookup forecaster;                     // speaks (forecast_atom, forecast_request)
   std::shared_ptr<symbol_board> stats;

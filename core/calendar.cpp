@@ -284,6 +284,7 @@ const char* to_string(event_kind k) {
     case event_kind::midday_pass: return "midday_pass";
     case event_kind::close_backout: return "close_backout";
     case event_kind::crypto_refresh: return "crypto_refresh";
+    case event_kind::start_pass: return "start_pass";
   }
   return "unknown";
 }
@@ -366,6 +367,7 @@ tb::expected<scheduled_event> next_scheduled_event(const schedule_config& cfg, t
         break;
       case event_kind::close_backout: ev.equity = true; break;
       case event_kind::crypto_refresh: ev.crypto = true; break;
+      case event_kind::start_pass: break;  // not a calendar event
     }
   }
   return ev;

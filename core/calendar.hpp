@@ -138,6 +138,8 @@ enum class event_kind : unsigned {
   midday_pass = 1u << 1,     // equities and crypto are analysed and may trade
   close_backout = 1u << 2,   // equity positions that should not be held overnight are closed
   crypto_refresh = 1u << 3,  // crypto only: new daily bar, refresh crypto decisions
+  start_pass = 1u << 4,      // the daemon started on the wall clock: crypto, and equities in session
+                             // (never returned by next_scheduled_event; the scheduler's own)
 };
 const char* to_string(event_kind k);
 

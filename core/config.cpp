@@ -188,6 +188,9 @@ const std::vector<key_spec>& schema() {
        "close back-out this many minutes before the NYSE close", nullptr, 1, 180},
       {"schedule.crypto_refresh_interval_min", &config::crypto_refresh_interval_min,
        "crypto refresh at multiples of this many minutes since the epoch (1440 = 00:00 UTC)", nullptr, 5, 10080},
+      restart_only({"schedule.pass_at_start", &config::pass_at_start,
+                    "wall clock: analyse once when the daemon starts (crypto, and equities while NYSE is in "
+                    "session); orders already journaled are not sent again"}),
       restart_only({"broker.kind", &config::broker_kind, "who executes orders", nullptr, 0, 0, {"sim", "alpaca"}}),
       restart_only({"broker.initial_cash", &config::broker_initial_cash, "sim broker: starting cash (USD)", nullptr,
                     1, 1e12}),
@@ -199,6 +202,30 @@ const std::vector<key_spec>& schema() {
                     "sim broker: relative spread when the feed has no quote", nullptr, 0, 0.1}),
       restart_only({"broker.allow_short_equity", &config::broker_allow_short_equity,
                     "sim broker: equity sells may open shorts"}),
+      restart_only({"alpaca.trading_url", &config::alpaca_trading_url,
+                    "Alpaca Trading API origin; empty = the paper endpoint, or the live one with PAPER=0 and "
+                    "trading.live = true (the live endpoint is refused otherwise)"}),
+      restart_only({"alpaca.data_url", &config::alpaca_data_url,
+                    "Alpaca Market Data API origin; empty = https://data.alpaca.markets"}),
+      restart_only({"alpaca.stock_feed", &config::alpaca_stock_feed, "stock bars and quotes: iex (free plan) or sip",
+                    nullptr, 0, 0, {"iex", "sip"}}),
+      restart_only({"alpaca.adjustment", &config::alpaca_adjustment, "stock bars: corporate-action adjustment",
+                    nullptr, 0, 0, {"raw", "split", "dividend", "all"}}),
+      restart_only({"alpaca.crypto_loc", &config::alpaca_crypto_loc, "crypto data location (v1beta3/crypto/{loc})"}),
+      restart_only({"alpaca.bar_period_min", &config::alpaca_bar_period_min,
+                    "bar period in minutes: 1..59, whole hours up to 23 h, or 1440 (daily)", nullptr, 1, 1440}),
+      restart_only({"alpaca.ca_file", &config::alpaca_ca_file,
+                    "PEM file of the CAs to trust; empty = the system's store (certificates and host names are "
+                    "always verified)"}),
+      restart_only({"alpaca.timeout_s", &config::alpaca_timeout_s,
+                    "connect and read timeout of one HTTPS attempt", nullptr, 0.1, 300}),
+      restart_only({"alpaca.max_attempts", &config::alpaca_max_attempts,
+                    "attempts per request (429, 5xx and timeouts are retried with backoff)", nullptr, 1, 20}),
+      restart_only({"alpaca.rate_per_minute", &config::alpaca_rate_per_minute,
+                    "requests per minute to each Alpaca API, market data and trading (Alpaca's limit: 200)", nullptr, 1,
+                    10000}),
+      restart_only({"alpaca.crypto_price_increment", &config::alpaca_crypto_price_increment,
+                    "crypto limit-price tick; 0 = 6 significant digits of the price", nullptr, 0, 1000}),
       {"strategy.min_sharpe", &config::min_sharpe, "gate: walk-forward Sharpe at least this", nullptr, -10, 10},
       {"strategy.recent_windows", &config::recent_windows, "gate: the last K window returns sum above 0",
        nullptr, 1, 10000},
@@ -486,6 +513,9 @@ void validate(const config& c, std::vector<std::string>& errors) {
   if (c.min_positions > c.max_positions)
     errors.push_back("portfolio.min_positions (" + std::to_string(c.min_positions) +
                      ") must be <= portfolio.max_positions (" + std::to_string(c.max_positions) + ")");
+  if (c.alpaca_bar_period_min != 1440 && c.alpaca_bar_period_min >= 60 && c.alpaca_bar_period_min % 60 != 0)
+    errors.push_back("alpaca.bar_period_min (" + std::to_string(c.alpaca_bar_period_min) +
+                     ") must be 1..59, a whole number of hours up to 23 h, or 1440");
   if (c.market_feed == "replay" && c.replay_dir.empty())
     errors.push_back("market.feed = \"replay\" needs market.replay_dir (a folder of CSV files)");
   if (c.cache_redis_backoff_initial_ms > c.cache_redis_backoff_max_ms)

@@ -117,6 +117,7 @@ struct config {
   std::int64_t midday_pass_min = 630;
   std::int64_t close_backout_lead_min = 60;
   std::int64_t crypto_refresh_interval_min = 1440;
+  bool pass_at_start = true;                // wall clock: one pass when the daemon starts
   // [broker]
   std::string broker_kind = "sim";          // sim | alpaca
   double broker_initial_cash = 100000.0;
@@ -124,6 +125,19 @@ struct config {
   double broker_crypto_fee_rate = 0.008;
   double broker_default_spread = 0.0005;
   bool broker_allow_short_equity = true;
+  // [alpaca] market.feed = "alpaca" and/or broker.kind = "alpaca" (keys: APCA_API_KEY_ID /
+  // APCA_API_SECRET_KEY or systemd credentials alpaca_key_id / alpaca_secret_key, never here)
+  std::string alpaca_trading_url;           // "" = paper, or live with PAPER=0 and live = true
+  std::string alpaca_data_url;              // "" = https://data.alpaca.markets
+  std::string alpaca_stock_feed = "iex";    // iex | sip
+  std::string alpaca_adjustment = "raw";    // raw | split | dividend | all
+  std::string alpaca_crypto_loc = "us";
+  std::int64_t alpaca_bar_period_min = 1440;
+  std::string alpaca_ca_file;               // "" = the system's trust store
+  double alpaca_timeout_s = 15.0;
+  std::int64_t alpaca_max_attempts = 4;
+  double alpaca_rate_per_minute = 200.0;
+  double alpaca_crypto_price_increment = 0.0;  // 0 = 6 significant digits of the price
   // [strategy] selection_params
   double min_sharpe = 0.3;
   std::int64_t recent_windows = 5;

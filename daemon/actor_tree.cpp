@@ -11,6 +11,7 @@
 #include "actors/portfolio_actor.hpp"
 #include "actors/symbol_actor.hpp"
 #include "inference/kronos_init.hpp"
+#include "market/alpaca.hpp"
 #include "market/durable_sim_broker.hpp"
 #include "market/order_journal.hpp"
 #include "market/replay_feed.hpp"
@@ -19,7 +20,40 @@
 namespace tb::daemon {
 namespace {
 
+market::https_options alpaca_http(const core::config& cfg, const char* log_name) {
+  market::https_options o;
+  o.ca_file = cfg.alpaca_ca_file;
+  o.connect_timeout = o.io_timeout = std::chrono::milliseconds(static_cast<long>(cfg.alpaca_timeout_s * 1000));
+  o.max_attempts = static_cast<int>(cfg.alpaca_max_attempts);
+  o.rate_per_minute = cfg.alpaca_rate_per_minute;
+  o.log_name = log_name;
+  return o;
+}
+
+tb::expected<market::alpaca_credentials> alpaca_keys(const core::config& cfg) {
+  auto creds = market::load_alpaca_credentials();
+  if (!creds)
+    return tb::error{errc::bad_config, "market.feed = \"" + cfg.market_feed + "\", broker.kind = \"" + cfg.broker_kind +
+                                           "\": " + creds.error().message};
+  return creds;
+}
+
 tb::expected<std::shared_ptr<market::feed>> make_feed(const core::config& cfg, std::shared_ptr<const core::clock> clock) {
+  if (cfg.market_feed == "alpaca") {
+    auto creds = alpaca_keys(cfg);
+    if (!creds) return creds.error();
+    market::alpaca_feed_options o;
+    o.url = cfg.alpaca_data_url;
+    o.http = alpaca_http(cfg, "alpaca data");
+    o.bar_period = std::chrono::minutes(cfg.alpaca_bar_period_min);
+    o.stock_feed = cfg.alpaca_stock_feed;
+    o.adjustment = cfg.alpaca_adjustment;
+    o.crypto_loc = cfg.alpaca_crypto_loc;
+    auto f = market::alpaca_feed::create(*clock, *creds, o);
+    if (!f) return f.error();
+    // The feed reads the clock by reference: its deleter keeps the clock alive as long as it.
+    return std::shared_ptr<market::feed>(f->release(), [clock](market::feed* p) { delete p; });
+  }
   if (cfg.market_feed == "synthetic") {
     market::synthetic_config sc;
     sc.seed = static_cast<std::uint64_t>(cfg.synthetic_seed);
@@ -58,8 +92,7 @@ tb::expected<std::shared_ptr<market::feed>> make_feed(const core::config& cfg, s
     for (const auto& w : (*f)->warnings()) spdlog::warn("replay: {}", w);
     return std::shared_ptr<market::feed>(*f);
   }
-  return tb::error{errc::bad_config, "market.feed = \"" + cfg.market_feed +
-                                         "\" is not wired into tradebotd yet (synthetic and replay are)"};
+  return tb::error{errc::bad_config, "market.feed = \"" + cfg.market_feed + "\" is unknown"};
 }
 
 }  // namespace
@@ -108,8 +141,20 @@ tb::expected<trading_parts> make_trading_parts(const core::config& cfg) {
   auto feed = make_feed(cfg, parts.clock);
   if (!feed) return feed.error();
   parts.feed = *feed;
-  if (cfg.broker_kind != "sim")
-    return tb::error{errc::bad_config, "broker.kind = \"" + cfg.broker_kind + "\" is not wired into tradebotd yet (sim is)"};
+  if (cfg.broker_kind == "alpaca") {
+    auto creds = alpaca_keys(cfg);
+    if (!creds) return creds.error();
+    market::alpaca_broker_options o;
+    o.live = !cfg.paper && cfg.live;  // config validation refuses paper = false without live = true
+    o.url = cfg.alpaca_trading_url;
+    o.http = alpaca_http(cfg, "alpaca trading");
+    o.crypto_price_increment = cfg.alpaca_crypto_price_increment;
+    auto broker = market::alpaca_broker::create(*creds, o);
+    if (!broker) return broker.error();
+    spdlog::info("broker: Alpaca {} trading", (*broker)->live() ? "LIVE" : "paper");
+    parts.broker = std::shared_ptr<market::broker>(std::move(*broker));
+    return parts;
+  }
   market::sim_broker_config bc;
   bc.initial_cash = cfg.broker_initial_cash;
   bc.equity_fee_rate = cfg.broker_equity_fee_rate;

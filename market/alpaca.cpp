@@ -355,7 +355,7 @@ std::vector<std::string> alpaca_feed::symbols() const { return s_->opt.symbols; 
 
 tb::expected<bar_timing> alpaca_feed::timing(const std::string& symbol) const {
   const std::string sym = from_alpaca_symbol(symbol);
-  if (std::find(s_->opt.symbols.begin(), s_->opt.symbols.end(), sym) == s_->opt.symbols.end())
+  if (!s_->opt.symbols.empty() && std::find(s_->opt.symbols.begin(), s_->opt.symbols.end(), sym) == s_->opt.symbols.end())
     return tb::error{errc::invalid_argument, "alpaca feed: unknown symbol " + symbol};
   return bar_timing{s_->opt.bar_period, bar_label::period_start};
 }

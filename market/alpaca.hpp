@@ -94,7 +94,9 @@ order_status map_alpaca_order_status(const std::string& status);
 struct alpaca_feed_options {
   std::string url;          // empty: alpaca_data_url; tests: their fake server
   https_options http;       // transport knobs; url and secrets are filled in by the feed
-  std::vector<std::string> symbols;  // as the bot writes them (AAPL, BTCUSD)
+  // As the bot writes them (AAPL, BTCUSD); others are unknown symbols. Empty: any symbol (the
+  // daemon's choice: a reload may add symbols; Alpaca itself refuses the ones it does not know).
+  std::vector<std::string> symbols;
   // Bar period: 1..59 minutes, 1..23 hours or exactly 24 hours (timeframe nMin, nHour, 1Day).
   core::duration bar_period = std::chrono::hours(24);
   std::string stock_feed = "iex";     // iex (free plan) or sip

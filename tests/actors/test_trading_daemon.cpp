@@ -12,7 +12,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "tests/support/process.hpp"
+#include "tests/support/daemon_process.hpp"
 #include "tests/support/redis_server.hpp"
 
 using namespace tb::test;
@@ -32,48 +32,9 @@ std::string config_text(const std::string& state_dir, const std::string& market,
          "[strategy]\nmin_sharpe = -10\nmin_edge = -1\n" + market + extra;
 }
 
-struct daemon_run {
-  temp_dir dir;
-  notify_socket notify{dir.path / "notify.sock"};
-  std::filesystem::path config;
-  std::unique_ptr<child_process> proc;
-  std::uint16_t port = 0;
-
-  daemon_run(const std::string& config_body, std::map<std::string, std::string> env = {}) {
-    config = dir.write("tradebotd.toml", config_body);
-    env["NOTIFY_SOCKET"] = notify.path();
-    proc = std::make_unique<child_process>(std::vector<std::string>{daemon_bin, "--config", config.string()}, env,
-                                           dir.path / "out.log");
-  }
-  // Waits for READY=1; false when the process died or stayed silent.
-  bool ready() {
-    auto msg = notify.wait_for("READY=1", 60s);
-    if (!msg) return false;
-    std::smatch m;
-    if (!std::regex_search(*msg, m, std::regex("STATUS=serving http on [0-9.]+:([0-9]+)"))) return false;
-    port = static_cast<std::uint16_t>(std::stoi(m[1]));
-    return true;
-  }
-  json get(const std::string& path) {
-    auto r = http_get(port, path);
-    if (r.status == 0) return json();
-    return json::parse(r.body);
-  }
-  // Polls /stats until `pred` holds (bounded by `limit`).
-  json stats_until(const std::function<bool(const json&)>& pred, std::chrono::milliseconds limit) {
-    const auto end = std::chrono::steady_clock::now() + limit;
-    json s;
-    while (std::chrono::steady_clock::now() < end) {
-      s = get("/stats");
-      if (s.is_object() && pred(s)) return s;
-      std::this_thread::sleep_for(100ms);  // polling a condition, bounded by `limit`
-    }
-    return s;
-  }
-  int stop() {
-    proc->signal(SIGTERM);
-    return proc->wait(30s);
-  }
+struct daemon_run : daemon_process {
+  explicit daemon_run(const std::string& config_body, std::map<std::string, std::string> env = {})
+      : daemon_process(daemon_bin, config_body, std::move(env)) {}
 };
 
 bool finished(const json& s) { return s.contains("schedule") && s["schedule"].value("finished", false); }

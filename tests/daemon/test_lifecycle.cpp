@@ -7,7 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "tests/support/process.hpp"
+#include "tests/support/daemon_process.hpp"
 
 using namespace tb::test;
 using nlohmann::json;
@@ -26,24 +26,11 @@ std::string config_text(const std::string& log_level, const std::string& extra =
          "[http]\nport = " + std::to_string(port) + "\n" + extra;
 }
 
-struct running_daemon {
-  temp_dir dir;
-  notify_socket notify{dir.path / "notify.sock"};
-  std::filesystem::path config;
-  std::unique_ptr<child_process> proc;
-  std::uint16_t port = 0;
-
-  explicit running_daemon(const std::string& config_body, std::map<std::string, std::string> env = {}) {
-    config = dir.write("tradebotd.toml", config_body);
-    env["NOTIFY_SOCKET"] = notify.path();
-    proc = std::make_unique<child_process>(std::vector<std::string>{daemon_bin, "--config", config.string()}, env,
-                                           dir.path / "out.log");
-    auto ready = notify.wait_for("READY=1", 20s);
-    BOOST_REQUIRE_MESSAGE(ready, "no READY=1; output:\n" << proc->output());
-    std::smatch m;
-    BOOST_REQUIRE_MESSAGE(std::regex_search(*ready, m, std::regex("STATUS=serving http on [0-9.]+:([0-9]+)")),
-                          *ready);
-    port = static_cast<std::uint16_t>(std::stoi(m[1]));
+// The daemon, READY (the test stops when it is not).
+struct running_daemon : daemon_process {
+  explicit running_daemon(const std::string& config_body, std::map<std::string, std::string> env = {})
+      : daemon_process(daemon_bin, config_body, std::move(env)) {
+    BOOST_REQUIRE_MESSAGE(ready(20s), "no READY=1; output:\n" << proc->output());
   }
 
   json get_json(const std::string& path, int expected_status = 200) {

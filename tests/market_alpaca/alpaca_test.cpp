@@ -117,15 +117,15 @@ BOOST_AUTO_TEST_CASE(credentials_from_environment_or_systemd) {
 
   // systemd credentials win when both files are there.
   temp_dir dir;
-  std::ofstream(dir.path + "/alpaca_key_id") << "AKCREDKEY\n";
-  std::ofstream(dir.path + "/alpaca_secret_key") << "credsecret\n";
-  env["CREDENTIALS_DIRECTORY"] = dir.path;
+  std::ofstream(dir.path / "alpaca_key_id") << "AKCREDKEY\n";
+  std::ofstream(dir.path / "alpaca_secret_key") << "credsecret\n";
+  env["CREDENTIALS_DIRECTORY"] = dir.path.string();
   c = load_alpaca_credentials(lookup);
   BOOST_TEST_REQUIRE(c.has_value());
   BOOST_TEST(c->key_id() == "AKCREDKEY");
   BOOST_TEST(c->secret_key() == "credsecret");
 
-  std::ofstream(dir.path + "/alpaca_secret_key", std::ios::trunc) << "has space\n";
+  std::ofstream(dir.path / "alpaca_secret_key", std::ios::trunc) << "has space\n";
   c = load_alpaca_credentials(lookup);
   BOOST_TEST_REQUIRE(!c.has_value());
   BOOST_TEST(c.error().message.find("has space") == std::string::npos);

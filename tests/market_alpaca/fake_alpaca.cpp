@@ -500,14 +500,15 @@ void fake_alpaca::set_position(const std::string& symbol, double qty, double avg
   impl_->positions.push_back(p);
 }
 
-bool fake_alpaca::fill(const std::string& order_id, double price) {
+bool fake_alpaca::fill(const std::string& order_id, double price, double qty) {
   std::lock_guard<std::mutex> lock(impl_->mu);
   const auto it = impl_->orders.find(order_id);
   if (it == impl_->orders.end() || !impl::is_open(it->second["status"])) return false;
-  it->second["status"] = "filled";
-  it->second["filled_qty"] = it->second["qty"];
+  const bool partial = qty > 0 && qty < std::stod(it->second["qty"].get<std::string>());
+  it->second["status"] = partial ? "partially_filled" : "filled";
+  it->second["filled_qty"] = partial ? json(dec(qty)) : it->second["qty"];
   it->second["filled_avg_price"] = dec(price);
-  it->second["filled_at"] = now_iso();
+  if (!partial) it->second["filled_at"] = now_iso();
   it->second["updated_at"] = now_iso();
   return true;
 }

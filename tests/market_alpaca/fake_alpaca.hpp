@@ -59,8 +59,9 @@ class fake_alpaca {
 
   // Trading state.
   void set_position(const std::string& symbol, double qty, double avg_entry_price, double current_price);
-  // Marks an open order filled at `price` (as the exchange would).
-  bool fill(const std::string& order_id, double price);
+  // Marks an open order filled at `price` (as the exchange would); with 0 < qty < the order's qty,
+  // partially filled (status partially_filled, still open).
+  bool fill(const std::string& order_id, double price, double qty = 0);
 
   // The next `n` requests get `f`.
   void fail_next(int n, const fault& f);

@@ -1,5 +1,5 @@
 #pragma once
-// Shared by the tests of this folder: a temp directory with two throwaway PKIs (the one the fake
+// Shared by the tests of this folder (and the daemon's Alpaca test): a temp directory with two throwaway PKIs (the one the fake
 // server uses and an unrelated one), the fake server's credentials, https options that keep
 // every delay small, and a spdlog capture to check that logs never hold the keys.
 #include <spdlog/sinks/ostream_sink.h>
@@ -15,30 +15,18 @@
 #include "market/https_client.hpp"
 #include "tests/market_alpaca/fake_alpaca.hpp"
 #include "tests/market_alpaca/test_pki.hpp"
+#include "tests/support/process.hpp"
 
 namespace tb::test {
 
 inline const std::string test_key_id = "PKTESTKEYID0123456789";
 inline const std::string test_secret = "sEcReT0123456789abcdefTESTSECRET";
 
-struct temp_dir {
-  std::string path;
-  temp_dir() {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "tb_alpaca_XXXXXX").string();
-    if (!::mkdtemp(tmpl.data())) throw std::runtime_error("mkdtemp failed");
-    path = tmpl;
-  }
-  ~temp_dir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path, ec);
-  }
-};
-
 // One per test executable (generating keys takes milliseconds, but there is no need to repeat).
 struct pki_fixture {
   temp_dir dir;
-  pki_files trusted = make_pki(dir.path, "a_", "tradebot test CA");
-  pki_files other = make_pki(dir.path, "b_", "unrelated test CA");
+  pki_files trusted = make_pki(dir.path.string(), "a_", "tradebot test CA");
+  pki_files other = make_pki(dir.path.string(), "b_", "unrelated test CA");
 
   fake_alpaca::options server_options(bool tls = true) const {
     fake_alpaca::options o;

@@ -19,8 +19,8 @@ pki_fixture& pki() {
   return f;
 }
 
-http_request account_request() {
-  http_request r;
+market::http_request account_request() {
+  market::http_request r;
   r.method = "GET";
   r.target = "/v2/account";
   r.headers = {{"APCA-API-KEY-ID", test_key_id}, {"APCA-API-SECRET-KEY", test_secret}};
@@ -203,7 +203,7 @@ BOOST_AUTO_TEST_CASE(server_errors_are_retried_then_given_up) {
 BOOST_AUTO_TEST_CASE(client_errors_are_not_retried) {
   fake_alpaca server(pki().server_options());
   auto c = client(pki().client_options(server));
-  http_request r = account_request();
+  market::http_request r = account_request();
   r.target = "/v2/orders/does-not-exist";
   auto res = c->request(r);
   BOOST_TEST_REQUIRE(res.has_value());

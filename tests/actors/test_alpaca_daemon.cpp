@@ -1,0 +1,243 @@
+// The real tradebotd trading through Alpaca's APIs, against the fake Alpaca server of
+// tests/market_alpaca (HTTPS with a throwaway CA; the same JSON, statuses and headers as Alpaca):
+// market.feed = "alpaca" and broker.kind = "alpaca" on the wall clock, keys from the environment.
+// The start pass analyses the crypto symbols at once (NYSE hours do not matter), so each case
+// takes seconds. Bars: a steady uptrend, so buy_hold passes the gates and the portfolio buys.
+// And the broker actor in-process over alpaca_broker: a partial fill the replacement cancels.
+#define BOOST_TEST_MODULE alpaca_daemon
+#include <boost/test/unit_test.hpp>
+
+#include <map>
+#include <set>
+
+#include <nlohmann/json.hpp>
+
+#include "actors/broker_actor.hpp"
+#include "core/clock.hpp"
+#include "market/alpaca.hpp"
+#include "tests/market_alpaca/fixture.hpp"
+#include "tests/support/daemon_process.hpp"
+
+using namespace tb;
+using namespace tb::test;
+using nlohmann::json;
+
+namespace {
+
+const std::string daemon_bin = std::string(TRADEBOT_BIN_DIR) + "/tradebotd";
+const std::vector<std::string> pairs = {"BTCUSD", "ETHUSD"};
+
+// 120 daily bars ending with the one that closed at the last 00:00 UTC, rising 3 % a day.
+std::vector<core::bar> uptrend(double first_close) {
+  constexpr std::int64_t day = 86400;
+  const auto now_s = core::to_unix_seconds(std::chrono::system_clock::now());
+  const std::int64_t today = now_s - now_s % day;
+  std::vector<core::bar> out;
+  double close = first_close;
+  for (int i = 120; i >= 1; --i) {
+    core::bar b;
+    b.time_s = today - i * day;  // Alpaca stamps a bar with its open
+    b.open = close;
+    close *= 1.03;
+    b.close = close;
+    b.high = close * 1.005;
+    b.low = b.open * 0.995;
+    b.volume = 1000;
+    out.push_back(b);
+  }
+  return out;
+}
+
+struct alpaca_world {
+  pki_fixture pki;
+  fake_alpaca server{pki.server_options()};
+
+  alpaca_world() {
+    server.add_bars("BTC/USD", uptrend(30000));
+    server.add_bars("ETH/USD", uptrend(2000));
+    server.set_quote("BTC/USD", 1e6 - 50, 1e6 + 50);
+    server.set_quote("ETH/USD", 1e5 - 5, 1e5 + 5);
+  }
+
+  std::string config(const std::string& state_dir) const {
+    return "[daemon]\nlog_level = \"info\"\nshutdown_deadline_s = 5\nstate_dir = \"" + state_dir + "\"\n" +
+           "[forecast]\npred_len = 1\nlookback = 24\nmax_context = 24\nsample_count = 1\n" +
+           "[inference]\nmax_batch_rows = 64\n[cache]\nenabled = false\n" +
+           "[http]\nport = 0\n[trading]\nsymbols = [\"BTCUSD\", \"ETHUSD\"]\nwalk_forward_windows = 8\n" +
+           "[strategy]\nmin_sharpe = -10\nmin_edge = -1\n" +
+           "[market]\nfeed = \"alpaca\"\nclock = \"wall\"\n[broker]\nkind = \"alpaca\"\n" +
+           "[alpaca]\ntrading_url = \"" + server.url() + "\"\ndata_url = \"" + server.url() + "\"\nca_file = \"" +
+           pki.trusted.ca_cert + "\"\ntimeout_s = 5\n";
+  }
+  static std::map<std::string, std::string> keys(std::map<std::string, std::string> env = {}) {
+    env["APCA_API_KEY_ID"] = test_key_id;
+    env["APCA_API_SECRET_KEY"] = test_secret;
+    return env;
+  }
+
+  // client_order_id -> how many times it was POSTed to /v2/orders.
+  std::map<std::string, int> posted() const {
+    std::map<std::string, int> out;
+    for (const auto& r : server.requests())
+      if (r.method == "POST" && r.target == "/v2/orders") ++out[json::parse(r.body).value("client_order_id", "")];
+    return out;
+  }
+};
+
+std::vector<json> journal_of(const std::filesystem::path& dir, const std::string& name = "broker/orders.jsonl") {
+  std::vector<json> out;
+  std::ifstream in(dir / name);
+  for (std::string line; std::getline(in, line);)
+    if (!line.empty()) out.push_back(json::parse(line));
+  return out;
+}
+
+bool first_cycle_closed(const json& s) {
+  return s.contains("portfolio") && s["portfolio"].value("cycles", 0) >= 1;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(trades_through_alpaca_data_and_trading_apis) {
+  alpaca_world w;
+  temp_dir state;
+  // The first data request gets a 503 and the second a 429: both are retried.
+  w.server.fail_next(1, fault{503});
+  w.server.fail_next(1, fault{429, "0"});
+  daemon_process d(daemon_bin, w.config(state.path.string()), alpaca_world::keys());
+  BOOST_REQUIRE_MESSAGE(d.ready(), "no READY=1:\n" << d.proc->output());
+  auto s = d.stats_until(first_cycle_closed, 60s);
+  BOOST_REQUIRE_MESSAGE(first_cycle_closed(s), d.proc->output() << "\n" << s.dump().substr(0, 4000));
+  BOOST_TEST_MESSAGE("portfolio: " << s["portfolio"].dump() << "\nBTCUSD: " << s["symbols"]["BTCUSD"].dump());
+
+  // The bars came from the data API, authorized, for both pairs, with the latest quotes.
+  std::set<std::string> bar_symbols, quote_symbols;
+  for (const auto& r : w.server.requests()) {
+    BOOST_TEST(r.authorized, r.target);
+    if (r.target.find("/v1beta3/crypto/us/bars") == 0) bar_symbols.insert(r.target.find("BTC") != std::string::npos ? "BTC" : "ETH");
+    if (r.target.find("/v1beta3/crypto/us/latest/quotes") == 0)
+      quote_symbols.insert(r.target.find("BTC") != std::string::npos ? "BTC" : "ETH");
+  }
+  BOOST_TEST(bar_symbols.size() == 2u);
+  BOOST_TEST(quote_symbols.size() == 2u);
+  BOOST_TEST(s["feed"]["source"] == "alpaca");
+  BOOST_TEST(s["feed"]["failures"] == 0);
+  for (const auto& sym : pairs) {
+    BOOST_TEST(s["symbols"][sym]["bars_held"].get<int>() >= 24 + 8 + 1, s["symbols"][sym].dump());
+    BOOST_TEST(s["symbols"][sym]["state"] == "ok", s["symbols"][sym].dump());
+  }
+
+  // Buys were submitted as limit orders, journaled before the POST and acknowledged with
+  // Alpaca's order id; each client_order_id was POSTed once.
+  auto posted = w.posted();
+  BOOST_TEST(posted.size() >= 1u, s["portfolio"].dump());
+  for (const auto& [cid, n] : posted) BOOST_TEST(n == 1, cid);
+  std::map<std::string, std::string> acked;  // client_order_id -> broker id
+  std::set<std::string> intents;
+  for (const auto& r : journal_of(state.path)) {
+    if (r["kind"] == "intent") intents.insert(r["client_order_id"].get<std::string>());
+    if (r["kind"] == "ack") acked[r["client_order_id"]] = r["broker_order_id"];
+  }
+  for (const auto& [cid, n] : posted) {
+    BOOST_TEST(intents.count(cid) == 1u, cid);
+    BOOST_TEST(!acked[cid].empty(), cid);
+  }
+  const auto health = d.get("/health");
+  BOOST_TEST(health["checks"]["feed"]["status"] == "ok", health.dump());
+  BOOST_TEST(health["checks"]["broker"]["status"] == "ok", health.dump());
+  // The keys are never logged.
+  BOOST_TEST(d.stop() == 0, d.proc->output());
+  BOOST_TEST(d.proc->output().find(test_secret) == std::string::npos);
+  BOOST_TEST(d.proc->output().find(test_key_id) == std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(killed_after_the_post_restarted_the_order_is_reconciled_not_sent_again) {
+  alpaca_world w;
+  temp_dir state;
+  {
+    // SIGKILL right after the first submit returned, before its acknowledgement is journaled.
+    daemon_process d(daemon_bin, w.config(state.path.string()), alpaca_world::keys({{"TRADEBOTD_FAULT", "kill_after_submit:1"}}));
+    BOOST_REQUIRE_MESSAGE(d.ready(), "no READY=1:\n" << d.proc->output());
+    const int status = d.proc->wait(60s);
+    BOOST_REQUIRE_MESSAGE(status == 128 + SIGKILL, "status " << status << "\n" << d.proc->output());
+  }
+  const auto before = w.posted();
+  BOOST_REQUIRE_EQUAL(before.size(), 1u);
+  const std::string cid = before.begin()->first;
+  daemon_process d(daemon_bin, w.config(state.path.string()), alpaca_world::keys());
+  BOOST_REQUIRE_MESSAGE(d.ready(), "no READY=1:\n" << d.proc->output());
+  auto s = d.stats_until(first_cycle_closed, 60s);
+  BOOST_REQUIRE_MESSAGE(first_cycle_closed(s), d.proc->output());
+  BOOST_TEST_MESSAGE("after restart: " << s["broker"].dump());
+  // Found at Alpaca by its client_order_id at start, acknowledged in the journal; the start pass
+  // decided the same order again and the journal refused to send it twice.
+  BOOST_TEST(s["broker"]["reconciled_at_start"]["found_at_broker"] == 1, s["broker"].dump());
+  BOOST_TEST(w.posted().at(cid) == 1);
+  int intents = 0, acks = 0;
+  for (const auto& r : journal_of(state.path))
+    if (r["client_order_id"] == cid) {
+      intents += r["kind"] == "intent";
+      acks += r["kind"] == "ack";
+    }
+  BOOST_TEST(intents == 1);
+  BOOST_TEST(acks == 1);
+  BOOST_TEST(s["broker"]["duplicates_refused"].get<int>() >= 1, s["broker"].dump());
+  BOOST_TEST(d.stop() == 0, d.proc->output());
+}
+
+BOOST_AUTO_TEST_CASE(missing_keys_are_a_clear_startup_error) {
+  alpaca_world w;
+  temp_dir state;
+  daemon_process d(daemon_bin, w.config(state.path.string()));
+  BOOST_TEST(d.proc->wait(30s) != 0);
+  BOOST_TEST(d.proc->output().find("APCA_API_KEY_ID") != std::string::npos, d.proc->output());
+}
+
+BOOST_AUTO_TEST_CASE(a_partly_filled_order_that_is_replaced_journals_the_filled_part) {
+  alpaca_world w;
+  temp_dir state;
+  market::alpaca_broker_options o;
+  o.url = w.server.url();
+  o.http = w.pki.client_options(w.server);
+  auto broker = market::alpaca_broker::create(market::alpaca_credentials(test_key_id, test_secret), o);
+  BOOST_REQUIRE(broker);
+  auto cfg = std::make_shared<core::config>();
+  auto board = std::make_shared<core::snapshot_board>();
+  caf::actor_system_config sys_cfg;
+  actors::register_types(sys_cfg);
+  caf::actor_system sys{sys_cfg};
+  caf::scoped_actor self{sys};
+  const auto journal = state.path / "orders.jsonl";
+  auto actor = actors::spawn_broker_actor(self.ptr(), {std::shared_ptr<market::broker>(std::move(*broker)), journal.string(),
+                                                       std::make_shared<core::wall_clock>(), board, cfg});
+  auto submit = [&](const actors::order_intent& in) {
+    std::string status;
+    self->request(actor, std::chrono::seconds(30), actors::submit_atom::value, std::vector<actors::order_intent>{in})
+        .receive([&](const std::vector<actors::order_outcome>& out) { status = out.at(0).status; },
+                 [&](caf::error& e) { status = sys.render(e); });
+    return status;
+  };
+  actors::order_intent first{"ETHUSD-1-buy-maxdiff", "ETHUSD", 1, 2.0, 3000.0, "maxdiff", 1};
+  BOOST_REQUIRE_EQUAL(submit(first), "accepted");
+  auto at_alpaca = market::alpaca_broker::create(market::alpaca_credentials(test_key_id, test_secret), o);
+  auto order = (*at_alpaca)->order_by_client_id(first.client_order_id);
+  BOOST_REQUIRE(order && *order);
+  BOOST_REQUIRE(w.server.fill((*order)->id, 2999.5, 0.75));  // 0.75 of 2 filled, still open
+  // The next order of the symbol replaces the working one: canceled after filling 0.75.
+  actors::order_intent second{"ETHUSD-2-buy-maxdiff", "ETHUSD", 1, 1.25, 2990.0, "maxdiff", 2};
+  BOOST_REQUIRE_EQUAL(submit(second), "accepted");
+  std::vector<std::string> kinds;
+  double filled = 0, price = 0;
+  for (const auto& r : journal_of(state.path, "orders.jsonl"))
+    if (r["client_order_id"] == first.client_order_id) {
+      kinds.push_back(r["kind"]);
+      if (r["kind"] == "fill") {
+        filled = r["qty"];
+        price = r["price"];
+      }
+    }
+  BOOST_TEST((kinds == std::vector<std::string>{"intent", "ack", "fill", "closed"}));
+  BOOST_TEST(filled == 0.75);
+  BOOST_TEST(price == 2999.5);
+  self->request(actor, std::chrono::seconds(10), actors::stop_atom::value).receive([](caf::ok_atom) {}, [](caf::error&) {});
+}
