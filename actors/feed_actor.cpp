@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <chrono>
-#include <map>
 
 namespace tb::actors {
 
@@ -39,7 +38,7 @@ struct feed_state {
   feed_actor_args args;
   std::uint64_t requests = 0, failures = 0, bars = 0, beats = 0;
   double last_ms = 0, max_ms = 0;
-  std::map<std::string, std::string> failing;  // symbol -> the error of its latest request
+  std::string last_error;  // "SYM: error" of the latest failed request
   static inline const char* name = "feed";
 };
 
@@ -47,19 +46,13 @@ using feed_actor = caf::stateful_actor<feed_state>;
 
 void publish(feed_actor* self) {
   auto& st = self->state;
-  nlohmann::json failing = nlohmann::json::object();
-  for (const auto& [s, e] : st.failing) failing[s] = e;
   st.args.board->publish("feed", {{"source", st.args.source},
                                   {"requests", st.requests},
                                   {"failures", st.failures},
                                   {"bars", st.bars},
                                   {"last_ms", st.last_ms},
                                   {"max_ms", st.max_ms},
-                                  {"failing", failing}});
-  core::health_check check;
-  if (!st.failing.empty()) check.status = core::health_status::degraded;
-  check.detail = {{"source", st.args.source}, {"failing", failing}};
-  st.args.board->publish_check("feed", std::move(check));
+                                  {"last_error", st.last_error}});
 }
 
 caf::behavior feed_behavior(feed_actor* self, feed_actor_args args) {
@@ -74,11 +67,9 @@ caf::behavior feed_behavior(feed_actor* self, feed_actor_args args) {
         st.max_ms = std::max(st.max_ms, st.last_ms);
         ++st.requests;
         st.bars += out.bars.size();
-        if (out.ok()) {
-          st.failing.erase(q.symbol);
-        } else {
+        if (!out.ok()) {
           ++st.failures;
-          st.failing[q.symbol] = out.error;
+          st.last_error = q.symbol + ": " + out.error;
         }
         publish(self);
         return out;

@@ -10,8 +10,8 @@
 // a time in arrival order; a failing symbol's error is its own answer and the next request is
 // served as usual. heartbeat_atom, reload_atom (nothing to reload: the feed is restart-only).
 //
-// /stats → feed: source, requests, failures, bars, last_ms, max_ms, failing {SYM: error}.
-// /health check "feed": degraded while the latest request of some symbol failed (listed).
+// /stats → feed: source, requests, failures, bars, last_ms, max_ms, last_error. A symbol whose feed
+// fails is in state error in /stats → symbols and in the /health check "symbols" (with the error).
 #include <memory>
 #include <string>
 

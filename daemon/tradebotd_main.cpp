@@ -6,6 +6,7 @@
 #include "core/config.hpp"
 #include "daemon/daemon.hpp"
 #include "daemon/version.hpp"
+#include "market/alpaca.hpp"
 
 int main(int argc, char** argv) {
   CLI::App app{"tradebotd: trades a universe of stocks and crypto from Kronos forecasts"};
@@ -13,7 +14,7 @@ int main(int argc, char** argv) {
   bool check = false, print_config = false;
   app.add_option("-c,--config", config_path, "TOML config file (default: built-in defaults plus environment)")
       ->check(CLI::ExistingFile);
-  app.add_flag("--check", check, "validate the config (file and environment) and exit: 0 valid, 2 invalid");
+  app.add_flag("--check", check, "validate the config (file and environment, and the Alpaca keys when Alpaca is configured) and exit: 0 valid, 2 invalid");
   app.add_flag("--print-config", print_config, "print the documented example config with every default and exit");
   app.set_version_flag("-V,--version", std::string("tradebotd ") + tb::daemon::version);
   CLI11_PARSE(app, argc, argv);
@@ -28,6 +29,11 @@ int main(int argc, char** argv) {
       std::cerr << "tradebotd: invalid configuration:\n" << cfg.error().message << "\n";
       return 2;
     }
+    if ((*cfg)->market_feed == "alpaca" || (*cfg)->broker_kind == "alpaca")
+      if (auto keys = tb::market::load_alpaca_credentials(); !keys) {
+        std::cerr << "tradebotd: Alpaca is configured but its keys are not usable: " << keys.error().message << "\n";
+        return 2;
+      }
     std::cout << (config_path.empty() ? "defaults" : config_path) << ": ok ("
               << (*cfg)->active_symbols().size() << " symbols)\n";
     return 0;

@@ -143,7 +143,7 @@ BOOST_AUTO_TEST_CASE(trades_through_alpaca_data_and_trading_apis) {
     BOOST_TEST(!acked[cid].empty(), cid);
   }
   const auto health = d.get("/health");
-  BOOST_TEST(health["checks"]["feed"]["status"] == "ok", health.dump());
+  BOOST_TEST(health["checks"]["symbols"]["status"] == "ok", health.dump());
   BOOST_TEST(health["checks"]["broker"]["status"] == "ok", health.dump());
   // The keys are never logged.
   BOOST_TEST(d.stop() == 0, d.proc->output());
@@ -191,6 +191,12 @@ BOOST_AUTO_TEST_CASE(missing_keys_are_a_clear_startup_error) {
   daemon_process d(daemon_bin, w.config(state.path.string()));
   BOOST_TEST(d.proc->wait(30s) != 0);
   BOOST_TEST(d.proc->output().find("APCA_API_KEY_ID") != std::string::npos, d.proc->output());
+  // --check says so too (exit 2), and passes with the keys.
+  child_process check({daemon_bin, "--config", d.config.string(), "--check"}, {}, d.dir.path / "check.log");
+  BOOST_TEST(check.wait(30s) == 2);
+  BOOST_TEST(check.output().find("APCA_API_KEY_ID") != std::string::npos, check.output());
+  child_process ok({daemon_bin, "--config", d.config.string(), "--check"}, alpaca_world::keys(), d.dir.path / "ok.log");
+  BOOST_TEST(ok.wait(30s) == 0, ok.output());
 }
 
 BOOST_AUTO_TEST_CASE(a_partly_filled_order_that_is_replaced_journals_the_filled_part) {
