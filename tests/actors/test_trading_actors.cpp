@@ -3,23 +3,32 @@
 // that fails one symbol's first requests: that symbol reports error, backs off and recovers,
 // while the other symbol trades all along (its actor killed once and restarted by the
 // scheduler); the run is bounded by market.sim_end.
+// The portfolio's orders, cycle by cycle (the test plays scheduler and symbol actors): the close
+// back-out's prices, fractional equity day orders and limits on the tick through the real broker
+// actor.
 #define BOOST_TEST_MODULE trading_actors
 #include <boost/test/unit_test.hpp>
 
 #include <atomic>
+#include <cmath>
 #include <map>
+#include <optional>
+#include <utility>
 
 #include <caf/all.hpp>
 
 #include "actors/broker_actor.hpp"
 #include "actors/portfolio_actor.hpp"
 #include "actors/scheduler.hpp"
+#include "core/calendar.hpp"
 #include "market/durable_sim_broker.hpp"
+#include "market/symbols.hpp"
 #include "market/synthetic_feed.hpp"
 #include "tests/support/process.hpp"
 
 using namespace tb;
 using namespace std::chrono_literals;
+namespace tt = boost::test_tools;
 
 namespace {
 
@@ -57,6 +66,63 @@ caf::behavior fake_forecaster(caf::event_based_actor* self, std::shared_ptr<fore
     }
     return reply;
   }};
+}
+
+// Answers broker_state with a fixed account and accepts every order, keeping them: (caf::get_atom)
+// -> the orders submitted since the last ask.
+caf::behavior fake_broker(caf::event_based_actor*, actors::broker_state account,
+                          std::shared_ptr<std::vector<actors::order_intent>> submitted) {
+  return {
+      [=](actors::broker_state_atom) { return account; },
+      [=](actors::submit_atom, const std::vector<actors::order_intent>& intents) {
+        std::vector<actors::order_outcome> out;
+        for (const auto& in : intents) {
+          submitted->push_back(in);
+          out.push_back({in.client_order_id, "accepted", ""});
+        }
+        return out;
+      },
+      [=](caf::get_atom) { return std::exchange(*submitted, {}); },
+  };
+}
+
+// Plays the scheduler and the symbol actors: opens cycle `c` with the proposals' symbols, sends
+// each proposal and waits until the portfolio closed the cycle.
+void run_cycle(caf::scoped_actor& self, const caf::actor& portfolio, actors::cycle_order c,
+               std::vector<actors::proposal> proposals) {
+  std::vector<std::string> symbols;
+  for (auto& p : proposals) {
+    p.cycle = c.id;
+    symbols.push_back(p.symbol);
+  }
+  auto closed = self->request(portfolio, 10s, actors::run_cycle_atom::value, c, symbols);
+  for (const auto& p : proposals) self->send(portfolio, actors::proposal_atom::value, p);
+  closed.receive([](caf::ok_atom) {}, [&](caf::error& err) { BOOST_FAIL("cycle " << c.id << ": " << to_string(err)); });
+}
+
+actors::proposal proposal_of(const std::string& symbol, const std::string& state, double last_close) {
+  actors::proposal p;
+  p.symbol = symbol;
+  p.state = state;
+  p.bar_time_s = 1748736000;  // 2025-06-01
+  p.last_close = p.limit_price = last_close;
+  p.crypto = market::is_crypto(symbol);
+  return p;
+}
+
+actors::cycle_order cycle_of(std::uint64_t id, core::event_kind kind, core::time_point at) {
+  actors::cycle_order c;
+  c.id = id;
+  c.at_unix_ns = core::to_unix_nanoseconds(at);
+  c.kinds = static_cast<std::uint32_t>(kind);
+  c.equity = true;
+  return c;
+}
+
+const actors::order_intent* order_for(const std::vector<actors::order_intent>& orders, const std::string& symbol) {
+  for (const auto& o : orders)
+    if (o.symbol == symbol) return &o;
+  return nullptr;
 }
 
 }  // namespace
@@ -143,4 +209,140 @@ BOOST_AUTO_TEST_CASE(a_symbol_whose_forecasts_fail_backs_off_and_recovers_while_
   for (const auto& h : {scheduler, portfolio, broker_actor})
     self->request(h, 10s, actors::stop_atom::value).receive([](caf::ok_atom) {}, [](caf::error&) {});
   self->send_exit(forecaster, caf::exit_reason::user_shutdown);
+}
+
+BOOST_AUTO_TEST_CASE(the_close_backout_exits_unsupported_equity_positions_near_the_market) {
+  auto cfg = std::make_shared<core::config>();  // schedule.backout_cross_bps 5, broker.default_spread 0.0005
+  auto clock = std::make_shared<core::sim_clock>(core::from_unix_seconds(1748883600));  // 2025-06-02T17:00Z
+  actors::broker_state account;
+  account.ok = true;
+  account.cash = account.equity = account.buying_power = 100000;
+  account.positions = {{"DEMO01", 10, 100, 100}, {"DEMO02", -5, 100, 100}, {"DEMO03", 10, 100, 100}};
+  caf::actor_system_config sys_cfg;
+  actors::register_types(sys_cfg);
+  caf::actor_system sys{sys_cfg};
+  caf::scoped_actor self{sys};
+  auto broker = sys.spawn(fake_broker, account, std::make_shared<std::vector<actors::order_intent>>());
+  auto board = std::make_shared<core::snapshot_board>();
+  auto portfolio = actors::spawn_portfolio_actor(self.ptr(), {[=] { return broker; }, clock, board, cfg});
+  // DEMO01 and DEMO02 have no opinion left (flat): closed. DEMO01 is quoted, DEMO02 is not;
+  // DEMO03's symbol is in error: it keeps what it holds.
+  auto d1 = proposal_of("DEMO01", "flat", 100.1);
+  d1.bid = 100.0;
+  d1.ask = 100.2;
+  auto d2 = proposal_of("DEMO02", "flat", 100.0);
+  auto d3 = proposal_of("DEMO03", "error", 0);
+  d3.note = "fake: feed down";
+  auto submitted = [&] {
+    std::vector<actors::order_intent> out;
+    self->request(broker, 5s, caf::get_atom::value)
+        .receive([&](std::vector<actors::order_intent>& v) { out = std::move(v); }, [](caf::error&) {});
+    return out;
+  };
+
+  // A normal pass closes them at the last close, as every pass does.
+  run_cycle(self, portfolio, cycle_of(1, core::event_kind::midday_pass, clock->now()), {d1, d2, d3});
+  auto orders = submitted();
+  BOOST_TEST_REQUIRE(orders.size() == 2u);
+  BOOST_TEST_REQUIRE(order_for(orders, "DEMO01"));
+  BOOST_TEST(order_for(orders, "DEMO01")->side == -1);
+  BOOST_TEST(order_for(orders, "DEMO01")->limit_price == 100.1);
+  BOOST_TEST(order_for(orders, "DEMO01")->strategy == "rebalance");
+  BOOST_TEST_REQUIRE(order_for(orders, "DEMO02"));
+  BOOST_TEST(order_for(orders, "DEMO02")->limit_price == 100.0);
+
+  // The close back-out crosses the quote: a sell at the bid less 5 bps, a buy-to-cover at the
+  // ask plus 5 bps (no quote: the last close plus the default spread), on the tick, the whole
+  // position, under a client_order_id of its own.
+  (void)clock->advance_to(core::from_unix_seconds(1748890800));  // 19:00Z, an hour before the close
+  run_cycle(self, portfolio, cycle_of(2, core::event_kind::close_backout, clock->now()), {d1, d2, d3});
+  orders = submitted();
+  BOOST_TEST_REQUIRE(orders.size() == 2u);
+  const auto* sell = order_for(orders, "DEMO01");
+  BOOST_TEST_REQUIRE(sell);
+  BOOST_TEST(sell->side == -1);
+  BOOST_TEST(sell->qty == 10);
+  BOOST_TEST(sell->limit_price == 99.95);  // 100.0 x (1 - 0.0005)
+  BOOST_TEST(sell->strategy == "backout");
+  BOOST_TEST(sell->client_order_id == "DEMO01-1748736000-sell-backout");
+  const auto* cover = order_for(orders, "DEMO02");
+  BOOST_TEST_REQUIRE(cover);
+  BOOST_TEST(cover->side == +1);
+  BOOST_TEST(cover->qty == 5);
+  BOOST_TEST(cover->limit_price == 100.1);  // 100.0 x 1.0005 x 1.0005 = 100.100025, buys round down
+  BOOST_TEST(!order_for(orders, "DEMO03"));
+  auto pf = board->section("portfolio");
+  BOOST_REQUIRE(pf);
+  bool said_why = false;
+  for (const auto& line : (*pf)["last_decisions"])
+    said_why = said_why || line.get<std::string>().rfind(
+                               "DEMO03: close back-out keeps 10.000000 held: symbol error (fake: feed down)", 0) == 0;
+  BOOST_TEST(said_why, pf->dump());
+
+  self->request(portfolio, 5s, actors::stop_atom::value).receive([](caf::ok_atom) {}, [](caf::error&) {});
+  self->send_exit(broker, caf::exit_reason::user_shutdown);
+}
+
+BOOST_AUTO_TEST_CASE(a_fractional_equity_order_is_a_day_order_with_its_limit_on_the_tick) {
+  test::temp_dir state;
+  auto cfg = std::make_shared<core::config>();
+  cfg->fractional_equity = true;
+  auto clock = std::make_shared<core::sim_clock>(core::from_unix_seconds(1748872800));  // 2025-06-02T14:00Z
+  market::synthetic_config sc;
+  sc.equity_count = 1;
+  sc.crypto_count = 0;
+  auto feed = market::synthetic_feed::create(sc, clock);
+  BOOST_REQUIRE(feed);
+  auto bars = (*feed)->bars({"DEMO01", clock->now(), std::nullopt, 1});
+  BOOST_REQUIRE(bars);
+  BOOST_REQUIRE(!bars->bars.empty());
+  auto broker = market::durable_sim_broker::open({}, clock, *feed, (state.path / "ledger.jsonl").string());
+  BOOST_REQUIRE(broker);
+  const auto journal_path = (state.path / "orders.jsonl").string();
+  auto board = std::make_shared<core::snapshot_board>();
+  caf::actor_system_config sys_cfg;
+  actors::register_types(sys_cfg);
+  caf::actor_system sys{sys_cfg};
+  caf::scoped_actor self{sys};
+  auto broker_actor = actors::spawn_broker_actor(
+      self.ptr(), {std::shared_ptr<market::broker>(std::move(*broker)), journal_path, clock, board, cfg});
+  auto portfolio = actors::spawn_portfolio_actor(self.ptr(), {[=] { return broker_actor; }, clock, board, cfg});
+
+  // A long entry whose limit (half the last close, off the tick) the market never comes down to.
+  const double close = bars->bars.back().close;
+  auto p = proposal_of("DEMO01", "ok", close);
+  p.side = +1;
+  p.strategy = "maxdiff";
+  p.score = p.edge = 0.01;
+  p.variance = 0.0001;
+  p.limit_price = close / 2 + 0.001234;
+  run_cycle(self, portfolio, cycle_of(1, core::event_kind::open_pass, clock->now()), {p});
+
+  auto journal = market::order_journal::open(journal_path);
+  BOOST_REQUIRE(journal);
+  BOOST_TEST_REQUIRE(journal->order_of_intents().size() == 1u);
+  const auto id = journal->order_of_intents().front();
+  const auto& sent = journal->entries().at(id).intent.order;
+  BOOST_TEST(id == "DEMO01-1748736000-buy-maxdiff");
+  BOOST_TEST(sent.qty != std::floor(sent.qty), sent.qty);  // fractional shares
+  BOOST_TEST(sent.qty * 1e6 == std::round(sent.qty * 1e6), tt::tolerance(1e-9));
+  BOOST_TEST((sent.tif == market::time_in_force::day));
+  BOOST_TEST(sent.limit_price == market::round_limit_price("DEMO01", p.limit_price, market::side::buy));
+  BOOST_TEST(sent.limit_price < p.limit_price);
+  BOOST_TEST(sent.limit_price * 100 == std::round(sent.limit_price * 100), tt::tolerance(1e-9));
+
+  // The session closed unfilled: the day order expired, and the journal says so.
+  (void)clock->advance_to(core::from_unix_seconds(1749000000));  // 2025-06-04T01:20Z
+  self->request(broker_actor, 10s, actors::broker_state_atom::value)
+      .receive([](actors::broker_state& b) { BOOST_TEST(b.ok, b.error); },
+               [](caf::error& err) { BOOST_FAIL(to_string(err)); });
+  journal = market::order_journal::open(journal_path);
+  BOOST_REQUIRE(journal);
+  const auto& last = journal->records().back();
+  BOOST_TEST((last.kind == market::journal_kind::closed));
+  BOOST_TEST(last.client_order_id == id);
+  BOOST_TEST(last.reason == "expired");
+
+  for (const auto& h : {portfolio, broker_actor})
+    self->request(h, 10s, actors::stop_atom::value).receive([](caf::ok_atom) {}, [](caf::error&) {});
 }
