@@ -5,7 +5,8 @@
 // scheduler); the run is bounded by market.sim_end.
 // The portfolio's orders, cycle by cycle (the test plays scheduler and symbol actors): the close
 // back-out's prices, fractional equity day orders and limits on the tick through the real broker
-// actor.
+// actor. The scheduler's progress: a cycle never closed, or an event overdue on the wall clock,
+// fails the supervisor's heartbeat and the /health check "cycles".
 #define BOOST_TEST_MODULE trading_actors
 #include <boost/test/unit_test.hpp>
 
@@ -13,6 +14,7 @@
 #include <cmath>
 #include <map>
 #include <optional>
+#include <thread>
 #include <utility>
 
 #include <caf/all.hpp>
@@ -20,6 +22,7 @@
 #include "actors/broker_actor.hpp"
 #include "actors/portfolio_actor.hpp"
 #include "actors/scheduler.hpp"
+#include "actors/supervisor.hpp"
 #include "core/calendar.hpp"
 #include "market/durable_sim_broker.hpp"
 #include "market/symbols.hpp"
@@ -124,6 +127,83 @@ const actors::order_intent* order_for(const std::vector<actors::order_intent>& o
     if (o.symbol == symbol) return &o;
   return nullptr;
 }
+
+// A portfolio that takes every cycle and never closes one.
+caf::behavior silent_portfolio(caf::event_based_actor* self,
+                               std::shared_ptr<std::vector<caf::response_promise>> open_cycles) {
+  return {
+      [=](actors::run_cycle_atom, const actors::cycle_order&, const std::vector<std::string>&) {
+        open_cycles->push_back(self->make_response_promise());
+      },
+      [](actors::proposal_atom, const actors::proposal&) {},
+      [](actors::heartbeat_atom) { return caf::make_message(actors::heartbeat_atom::value, std::uint64_t{1}); },
+      [self](actors::stop_atom) {
+        self->quit();
+        return caf::ok_atom::value;
+      },
+  };
+}
+
+// The scheduler (one equity, DEMO01) and a silent portfolio under a supervisor, as the daemon has
+// them; trading.cycle_deadline_s 0.1 and a progress slack of 1 s: a bound of 1.2 s.
+struct stalling_tree {
+  explicit stalling_tree(std::shared_ptr<core::sim_clock> clock, bool wall) {
+    actors::register_types(sys_cfg);
+    sys.emplace(sys_cfg);
+    cfg->path = "test";
+    cfg->symbols = {"DEMO01"};
+    cfg->cycle_deadline_s = 0.1;
+    market::synthetic_config sc;
+    sc.equity_count = 1;
+    sc.crypto_count = 0;
+    auto feed = market::synthetic_feed::create(sc, clock);
+    BOOST_REQUIRE(feed);
+    auto portfolio = std::make_shared<caf::actor>();
+    auto open_cycles = std::make_shared<std::vector<caf::response_promise>>();
+    std::vector<actors::child_spec> children;
+    children.push_back({"portfolio", [=](caf::local_actor* self, const core::config_ptr&) {
+                          return *portfolio = self->spawn(silent_portfolio, open_cycles);
+                        }});
+    actors::scheduler_args a;
+    a.feed = *feed;
+    if (wall) a.wall_clock = clock;
+    else a.sim_clock = clock;
+    a.forecaster = [] { return caf::actor(); };
+    a.portfolio = [=] { return *portfolio; };
+    a.board = board;
+    a.symbol_stats = std::make_shared<actors::symbol_board>(board);
+    a.cfg = cfg;
+    a.progress_slack = 1s;
+    children.push_back({"scheduler", [=](caf::local_actor* self, const core::config_ptr&) {
+                          return actors::spawn_scheduler(self, a);
+                        }});
+    sup = actors::spawn_supervisor(*sys, cfg, board, std::move(children));
+  }
+  ~stalling_tree() { caf::anon_send_exit(sup, caf::exit_reason::kill); }
+  // The supervisor's heartbeat as the daemon asks it: "" when answered, else the error.
+  std::string heartbeat() {
+    caf::scoped_actor self{*sys};
+    std::string out = "no answer";
+    self->request(sup, 5s, actors::heartbeat_atom::value)
+        .receive([&](actors::heartbeat_atom, std::uint64_t) { out.clear(); },
+                 [&](caf::error& err) { out = sys->render(err); });
+    return out;
+  }
+  // Polls (bounded, 10 s) until the heartbeat fails; returns its error.
+  std::string failed_heartbeat() {
+    for (int i = 0; i < 200; ++i) {
+      auto err = heartbeat();
+      if (!err.empty()) return err;
+      std::this_thread::sleep_for(50ms);  // polling a condition, bounded
+    }
+    return {};
+  }
+  caf::actor_system_config sys_cfg;
+  std::optional<caf::actor_system> sys;
+  std::shared_ptr<core::snapshot_board> board = std::make_shared<core::snapshot_board>();
+  std::shared_ptr<core::config> cfg = std::make_shared<core::config>();
+  caf::actor sup;
+};
 
 }  // namespace
 
@@ -345,4 +425,28 @@ BOOST_AUTO_TEST_CASE(a_fractional_equity_order_is_a_day_order_with_its_limit_on_
 
   for (const auto& h : {portfolio, broker_actor})
     self->request(h, 10s, actors::stop_atom::value).receive([](caf::ok_atom) {}, [](caf::error&) {});
+}
+
+BOOST_AUTO_TEST_CASE(a_cycle_the_portfolio_never_closes_fails_the_heartbeat) {
+  stalling_tree tree(std::make_shared<core::sim_clock>(core::from_unix_seconds(1748822400)), false);
+  BOOST_TEST(tree.heartbeat() == "");
+  const auto err = tree.failed_heartbeat();
+  BOOST_TEST(err.find("scheduler stalled: cycle 1 has been open for") != std::string::npos, err);
+  BOOST_TEST(err.find("longer than 1.2 s (2 x trading.cycle_deadline_s + 1.0 s)") != std::string::npos, err);
+  auto health = tree.board->checks();
+  BOOST_TEST(health["cycles"]["status"] == "failing", health.dump());
+  BOOST_TEST(health["cycles"]["stalled"].get<std::string>().rfind("cycle 1 has been open", 0) == 0u, health.dump());
+}
+
+BOOST_AUTO_TEST_CASE(an_event_overdue_on_the_wall_clock_fails_the_heartbeat) {
+  // 2025-06-02T12:00Z: the next event is the open pass at 13:30Z, scheduled on this clock.
+  auto clock = std::make_shared<core::sim_clock>(core::from_unix_seconds(1748865600));
+  stalling_tree tree(clock, true);
+  BOOST_TEST(tree.heartbeat() == "");
+  (void)clock->advance_to(core::from_unix_seconds(1748871000 + 2));  // 13:30:02Z: 2 s late
+  const auto err = tree.failed_heartbeat();
+  BOOST_TEST(err.find("the event at 2025-06-02T13:30:00Z is") != std::string::npos, err);
+  BOOST_TEST(err.find("overdue without having fired") != std::string::npos, err);
+  auto health = tree.board->checks();
+  BOOST_TEST(health["cycles"]["status"] == "failing", health.dump());
 }
