@@ -189,6 +189,18 @@ std::vector<order_intent> decide(portfolio_state& st, const broker_state& b) {
   // Symbols with an opinion this cycle that hold a position but are not targeted: close them.
   for (const auto& [sym, qty] : held_qty)
     if (!target.count(sym) && by_symbol.count(sym) && by_symbol[sym]->has_opinion()) target[sym] = 0;
+  // The close back-out exits those equity positions near the market; the others stay overnight.
+  const bool backout = (st.cycle->order.kinds & static_cast<std::uint32_t>(core::event_kind::close_backout)) != 0;
+  if (backout)
+    for (const auto& [sym, qty] : held_qty) {
+      if (market::is_crypto(sym) || target.count(sym)) continue;
+      auto pit = by_symbol.find(sym);
+      const std::string why = pit == by_symbol.end()
+                                  ? "no proposal this cycle"
+                                  : "symbol " + pit->second->state +
+                                        (pit->second->note.empty() ? "" : " (" + pit->second->note + ")");
+      st.last_decisions.push_back(sym + ": close back-out keeps " + std::to_string(qty) + " held: " + why);
+    }
   const auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
   for (const auto& [sym, want] : target) {
     auto pit = by_symbol.find(sym);
@@ -214,13 +226,27 @@ std::vector<order_intent> decide(portfolio_state& st, const broker_state& b) {
       ++st.risk_rejected;
       continue;
     }
-    // An entry in the proposal's direction uses its limit; anything else trades at the close.
-    const double limit = (side == p.side && p.limit_price > 0) ? p.limit_price : price;
-    double qty = check->notional / limit;
-    if (!p.crypto) qty = std::floor(qty);  // whole shares: gtc orders
-    else qty = std::floor(qty * 1e6) / 1e6;
+    // An exit at the close back-out crosses the quote; an entry in the proposal's direction uses
+    // its limit; anything else trades at the close. Then on the symbol's tick (buys down, sells
+    // up): the journal holds the price the broker gets.
+    const bool backout_exit = backout && want == 0 && !p.crypto;
+    const bool entry = side == p.side && !backout_exit;
+    double limit = price;
+    if (backout_exit)
+      limit = strategy::backout_limit_price(side > 0, p.bid, p.ask, price, cfg.broker_default_spread,
+                                            cfg.backout_cross_bps);
+    else if (entry && p.limit_price > 0)
+      limit = p.limit_price;
+    limit = market::round_limit_price(sym, limit, side > 0 ? market::side::buy : market::side::sell,
+                                      cfg.alpaca_crypto_price_increment);
+    // A whole exit trades exactly what is held (its limit is not the price it was valued at).
+    // Otherwise: whole shares (gtc orders), or 1e-6 of a coin or, with trading.fractional_equity,
+    // of a share (a fractional equity quantity is a day order: market::default_time_in_force).
+    const bool whole_exit = want == 0 && check->verdict == strategy::order_verdict::accept;
+    double qty = whole_exit ? std::abs(held) : check->notional / limit;
+    if (!whole_exit) qty = !p.crypto && !cfg.fractional_equity ? std::floor(qty) : std::floor(qty * 1e6) / 1e6;
     if (qty <= 0) continue;
-    const std::string strat = side == p.side && !p.strategy.empty() ? p.strategy : "rebalance";
+    const std::string strat = backout_exit ? "backout" : entry && !p.strategy.empty() ? p.strategy : "rebalance";
     order_intent in;
     in.symbol = sym;
     in.side = side;

@@ -185,6 +185,7 @@ struct proposal {
   double score = 0, edge = 0, variance = 0;
   double last_close = 0;          // price the portfolio values the symbol at
   double limit_price = 0;         // entry limit (the plan's entry, else the last close)
+  double bid = 0, ask = 0;        // the latest quote the symbol actor saw; 0 when none
   bool crypto = false;
   bool has_opinion() const { return state == "ok" || state == "flat"; }
 };
@@ -256,7 +257,7 @@ typename Inspector::result_type inspect(Inspector& f, cycle_order& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, proposal& x) {
   return f(caf::meta::type_name("proposal"), x.symbol, x.cycle, x.state, x.note, x.bar_time_s, x.strategy, x.side,
-           x.score, x.edge, x.variance, x.last_close, x.limit_price, x.crypto);
+           x.score, x.edge, x.variance, x.last_close, x.limit_price, x.bid, x.ask, x.crypto);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, order_intent& x) {

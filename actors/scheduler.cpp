@@ -44,6 +44,7 @@ namespace {
 
 using tick_atom = caf::atom_constant<caf::atom("sch_tick")>;
 using fire_atom = caf::atom_constant<caf::atom("sch_fire")>;
+using progress_atom = caf::atom_constant<caf::atom("sch_prog")>;
 
 constexpr int max_symbol_restarts = 5;
 constexpr auto symbol_restart_window = std::chrono::seconds(60);
@@ -74,6 +75,8 @@ struct scheduler_state {
   nlohmann::json last_event = nullptr;
   nlohmann::json next_event = nullptr;
   std::chrono::steady_clock::time_point cycle_started{};
+  std::optional<core::time_point> next_at;  // the next event, from when it is computed until it runs
+  std::string stalled;  // why cycles are not making progress; "" while they are
   double last_cycle_ms = 0;
   std::uint64_t beats = 0;
   static inline const char* name = "scheduler";
@@ -108,10 +111,11 @@ void publish(scheduler_actor* self) {
                                       {"finished_reason", st.finished_reason},
                                       {"symbols", syms}});
   core::health_check check;
-  if (!st.calendar_error.empty()) check.status = core::health_status::failing;
+  if (!st.calendar_error.empty() || !st.stalled.empty()) check.status = core::health_status::failing;
   for (const auto& [s, c] : st.symbols)
     if (c.gave_up) check.status = std::max(check.status, core::health_status::degraded);
-  check.detail = {{"cycles", st.cycles}, {"finished", st.finished}, {"error", st.calendar_error}};
+  check.detail = {
+      {"cycles", st.cycles}, {"finished", st.finished}, {"error", st.calendar_error}, {"stalled", st.stalled}};
   st.args.board->publish_check("cycles", std::move(check));
   if (st.args.on_progress)
     st.args.on_progress({core::to_unix_nanoseconds(clock_of(st).now()), st.cycles, st.finished, st.finished_reason});
@@ -184,10 +188,49 @@ void match_symbols(scheduler_actor* self) {
 
 void run_event(scheduler_actor* self, const core::scheduled_event& ev);
 
+std::string seconds_text(std::chrono::duration<double> d) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.1f s", d.count());
+  return buf;
+}
+
+// Why cycles are not making progress (the header's rule), or "".
+std::string stall_of(const scheduler_state& st) {
+  const auto bound = std::chrono::duration<double>(2 * st.args.cfg->cycle_deadline_s) + st.args.progress_slack;
+  const std::string rule = seconds_text(bound) + " (2 x trading.cycle_deadline_s + " +
+                           seconds_text(st.args.progress_slack) + ")";
+  if (st.in_cycle) {
+    const auto open = std::chrono::steady_clock::now() - st.cycle_started;
+    if (open > bound)
+      return "cycle " + std::to_string(st.current_cycle) + " has been open for " + seconds_text(open) +
+             ", longer than " + rule + ": the portfolio has not closed it";
+  } else if (st.args.wall_clock && st.next_at) {
+    const auto late = st.args.wall_clock->now() - *st.next_at;
+    if (late > bound)
+      return "the event at " + core::to_iso8601(*st.next_at) + " is " + seconds_text(late) +
+             " overdue without having fired, more than " + rule;
+  }
+  return {};
+}
+
+// Re-evaluates progress; publishes and logs when it changed. Returns the stall reason.
+const std::string& check_progress(scheduler_actor* self) {
+  auto& st = self->state;
+  auto stalled = stall_of(st);
+  if (stalled != st.stalled) {
+    if (!stalled.empty()) spdlog::error("scheduler: stalled: {}", stalled);
+    else spdlog::info("scheduler: cycles make progress again");
+    st.stalled = std::move(stalled);
+    publish(self);
+  }
+  return st.stalled;
+}
+
 // Computes the next event after the last one and runs it (simulated) or schedules it (wall).
 void tick(scheduler_actor* self) {
   auto& st = self->state;
   if (st.in_cycle || st.waiting || st.finished || st.stopping) return;
+  st.next_at.reset();
   bool eq = false, cr = false;
   for (const auto& [s, c] : st.symbols) (market::is_crypto(s) ? cr : eq) = true;
   if (!eq && !cr) {
@@ -225,6 +268,7 @@ void tick(scheduler_actor* self) {
     publish(self);
     return;
   }
+  st.next_at = ev->at;
   if (st.args.sim_clock) {
     // market.sim_cycle_interval_ms paces a demo: wait (a delayed message) for the rest of it.
     const auto pace = std::chrono::milliseconds(st.args.cfg->sim_cycle_interval_ms);
@@ -254,6 +298,7 @@ void run_event(scheduler_actor* self, const core::scheduled_event& ev) {
   auto& st = self->state;
   st.last_event_at = ev.at;
   st.last_event = event_json(ev);
+  st.next_at.reset();
   auto portfolio = st.args.portfolio ? st.args.portfolio() : caf::actor();
   if (!portfolio) {
     // Nothing can close a cycle: try again shortly (the supervisor is restarting it).
@@ -337,6 +382,7 @@ caf::behavior scheduler_behavior(scheduler_actor* self, scheduler_args args) {
   match_symbols(self);
   publish(self);
   self->send(self, tick_atom::value);
+  self->send(self, progress_atom::value);
   return {
       [self](tick_atom) {
         self->state.waiting = false;
@@ -353,7 +399,15 @@ caf::behavior scheduler_behavior(scheduler_actor* self, scheduler_args args) {
         ev.crypto = cr;
         run_event(self, ev);
       },
-      [self](heartbeat_atom) { return caf::make_message(heartbeat_atom::value, ++self->state.beats); },
+      [self](progress_atom) {
+        check_progress(self);
+        self->delayed_send(self, std::chrono::seconds(1), progress_atom::value);
+      },
+      [self](heartbeat_atom) -> caf::result<heartbeat_atom, std::uint64_t> {
+        const auto& stalled = check_progress(self);
+        if (!stalled.empty()) return caf::make_error(caf::sec::runtime_error, "scheduler stalled: " + stalled);
+        return {heartbeat_atom::value, ++self->state.beats};
+      },
       [self](reload_atom, core::config_ptr next) {
         auto& st = self->state;
         st.args.cfg = std::move(next);

@@ -25,9 +25,19 @@
 // (reload_atom, config) adds and removes symbol actors to match the new config and passes the
 // snapshot on to the others.
 //
+// Progress (the systemd watchdog's evidence that trading goes on): the scheduler is stalled when
+// a cycle has been open (sent to the portfolio, not yet closed) for longer than the progress
+// bound, 2 x trading.cycle_deadline_s + scheduler_args::progress_slack (60 s), measured on the
+// steady clock; or, on the wall clock, when the next scheduled event is overdue by more than that
+// bound without having fired. While stalled, (heartbeat_atom) is answered with an error naming
+// the reason, so the supervisor's heartbeat fails, the daemon stops feeding the watchdog and
+// systemd restarts it. The check runs with each heartbeat and every second.
+//
 // Runs on CAF's scheduler and never blocks. /stats → schedule: clock, now, cycles, last_event,
 // next_event, finished, symbols, restarts. /health check "cycles": failing when the calendar
-// cannot answer; degraded while the last cycle closed at its deadline.
+// cannot answer or while stalled (detail "stalled": the reason); degraded while a symbol actor
+// failed too often to be restarted.
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <string>
@@ -64,6 +74,8 @@ struct scheduler_args {
   core::config_ptr cfg;
   // Optional: called on the scheduler's thread with its progress (keep it short).
   std::function<void(const schedule_progress&)> on_progress;
+  // Added to 2 x trading.cycle_deadline_s to make the progress bound (above). Tests shorten it.
+  std::chrono::milliseconds progress_slack = std::chrono::seconds(60);
 };
 
 // The symbols to trade: trading.symbols filtered by trading.tradable_pairs. When trading.symbols

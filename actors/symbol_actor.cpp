@@ -139,6 +139,8 @@ proposal base_proposal(const symbol_state& st, std::uint64_t cycle) {
     p.bar_time_s = st.bars.back().time_s;
     p.last_close = st.bars.back().close;
   }
+  p.bid = st.bid;
+  p.ask = st.ask;
   return p;
 }
 

@@ -156,6 +156,9 @@ const std::vector<key_spec>& schema() {
        "a symbol's forecast request fails (and the symbol backs off) after this many seconds", nullptr, 0.1, 3600},
       {"trading.cycle_deadline_s", &config::cycle_deadline_s,
        "the portfolio closes a cycle with the proposals it has after this many seconds", nullptr, 0.1, 3600},
+      {"trading.fractional_equity", &config::fractional_equity,
+       "equity orders in fractional shares (floored to 1e-6; day orders, as Alpaca requires); false = whole "
+       "shares (gtc orders), as the original bot"},
       restart_only({"market.feed", &config::market_feed, "market-data source", nullptr, 0, 0,
                     {"synthetic", "replay", "alpaca"}}),
       restart_only({"market.synthetic_seed", &config::synthetic_seed, "synthetic feed: random seed", nullptr, 0,
@@ -186,6 +189,9 @@ const std::vector<key_spec>& schema() {
        "New York time of the midday pass, minutes after midnight (630 = 10:30)", nullptr, 570, 959},
       {"schedule.close_backout_lead_min", &config::close_backout_lead_min,
        "close back-out this many minutes before the NYSE close", nullptr, 1, 180},
+      {"schedule.backout_cross_bps", &config::backout_cross_bps,
+       "close back-out: an exit sells at the bid less this many basis points, buys at the ask plus them "
+       "(without a quote: the last close -/+ broker.default_spread, then the same)", nullptr, 0, 1000},
       {"schedule.crypto_refresh_interval_min", &config::crypto_refresh_interval_min,
        "crypto refresh at multiples of this many minutes since the epoch (1440 = 00:00 UTC)", nullptr, 5, 10080},
       restart_only({"schedule.pass_at_start", &config::pass_at_start,
@@ -225,7 +231,7 @@ const std::vector<key_spec>& schema() {
                     "requests per minute to each Alpaca API, market data and trading (Alpaca's limit: 200)", nullptr, 1,
                     10000}),
       restart_only({"alpaca.crypto_price_increment", &config::alpaca_crypto_price_increment,
-                    "crypto limit-price tick; 0 = 6 significant digits of the price", nullptr, 0, 1000}),
+                    "crypto limit-price tick the portfolio rounds to (any broker); 0 = 6 significant digits of the price", nullptr, 0, 1000}),
       {"strategy.min_sharpe", &config::min_sharpe, "gate: walk-forward Sharpe at least this", nullptr, -10, 10},
       {"strategy.recent_windows", &config::recent_windows, "gate: the last K window returns sum above 0",
        nullptr, 1, 10000},

@@ -100,6 +100,7 @@ struct config {
   std::int64_t stale_after_bars = 5;        // no proposal when the last bar closed longer ago (bar periods)
   double forecast_timeout_s = 120.0;        // a symbol's forecast request fails after this (wall s)
   double cycle_deadline_s = 180.0;          // the portfolio closes a cycle after this (wall s)
+  bool fractional_equity = false;           // equity orders in 1e-6 shares (day); false: whole shares (gtc)
   // [market]
   std::string market_feed = "synthetic";    // synthetic | replay | alpaca
   std::int64_t synthetic_seed = 42;
@@ -116,6 +117,7 @@ struct config {
   std::int64_t open_pass_delay_min = 0;
   std::int64_t midday_pass_min = 630;
   std::int64_t close_backout_lead_min = 60;
+  double backout_cross_bps = 5.0;           // close back-out: exits cross the bid / ask by this (bps)
   std::int64_t crypto_refresh_interval_min = 1440;
   bool pass_at_start = true;                // wall clock: one pass when the daemon starts
   // [broker]

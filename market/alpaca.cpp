@@ -108,28 +108,6 @@ std::string from_alpaca_symbol(const std::string& symbol) {
   return upper(out);
 }
 
-double price_increment(const std::string& symbol, double price, double crypto_increment) {
-  if (!is_crypto(symbol)) return price >= 1.0 ? 0.01 : 0.0001;
-  if (crypto_increment > 0) return crypto_increment;
-  if (!(price > 0)) return 1e-9;
-  const double exp10 = std::floor(std::log10(price)) - 5;
-  return std::clamp(std::pow(10.0, exp10), 1e-9, 0.01);
-}
-
-double round_limit_price(const std::string& symbol, double price, market::side s, double crypto_increment) {
-  const double tick = price_increment(symbol, price, crypto_increment);
-  const double units = price / tick;
-  const double nearest = std::round(units);
-  double n;
-  if (std::fabs(units - nearest) <= 1e-9 * std::max(1.0, std::fabs(units)))
-    n = nearest;
-  else
-    n = s == side::buy ? std::floor(units) : std::ceil(units);
-  // Re-derive from an exact decimal string so 190.07 stays 190.07 and not 190.06999999.
-  const int decimals = std::max(0, static_cast<int>(std::ceil(-std::log10(tick) - 1e-9)));
-  return std::stod(format_decimal(n * tick, decimals));
-}
-
 std::string format_decimal(double v, int max_decimals) {
   char buf[64];
   std::snprintf(buf, sizeof buf, "%.*f", std::clamp(max_decimals, 0, 12), v);

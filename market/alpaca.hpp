@@ -61,22 +61,13 @@ using env_lookup = std::function<std::optional<std::string>(const std::string& n
 tb::expected<alpaca_credentials> load_alpaca_credentials(const env_lookup& env);
 tb::expected<alpaca_credentials> load_alpaca_credentials();  // the process environment
 
-// ---- symbols, ticks, formatting (pure) ----
+// ---- symbols, formatting (pure); ticks: market/symbols.hpp ----
 
 // BTCUSD -> BTC/USD for crypto (BTC/USD unchanged); equities upper-cased as they are.
 std::string to_alpaca_symbol(const std::string& symbol);
 // BTC/USD -> BTCUSD; anything else unchanged.
 std::string from_alpaca_symbol(const std::string& symbol);
 
-// The price increment Alpaca accepts for a limit price:
-// equities $0.01 at or above $1, $0.0001 below $1 (SEC Rule 612 sub-penny rule, as Alpaca
-// enforces it); crypto: `crypto_increment` when > 0, else 6 significant digits of the price,
-// clamped to [1e-9, 0.01] (e.g. 60000 -> 0.01, 150 -> 0.001, 0.15 -> 1e-6).
-double price_increment(const std::string& symbol, double price, double crypto_increment = 0);
-// Rounds a limit price to the increment in the direction that never worsens it for us: buys down,
-// sells up. A price already on the grid (within 1e-9 of a tick) stays.
-double round_limit_price(const std::string& symbol, double price, market::side s,
-                         double crypto_increment = 0);
 // A decimal string with at most `max_decimals` decimals, trailing zeros dropped ("1.5", "190").
 std::string format_decimal(double v, int max_decimals);
 

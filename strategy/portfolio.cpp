@@ -92,4 +92,12 @@ expected<std::vector<target_position>> build_portfolio(const std::vector<candida
   return out;
 }
 
+double backout_limit_price(bool buy, double bid, double ask, double last_close, double default_spread,
+                           double cross_bps) {
+  const bool quoted = bid > 0 && ask >= bid;
+  const double cross = cross_bps / 10000.0;
+  if (buy) return (quoted ? ask : last_close * (1 + default_spread)) * (1 + cross);
+  return (quoted ? bid : last_close * (1 - default_spread)) * (1 - cross);
+}
+
 }  // namespace tb::strategy

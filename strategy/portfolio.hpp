@@ -57,4 +57,13 @@ struct target_position {
 expected<std::vector<target_position>> build_portfolio(const std::vector<candidate>& cands, double equity,
                                                        const portfolio_params& p, const risk_limits& l);
 
+// The close back-out's limit price (the original's backout_near_market, as one step): a
+// marketable limit near the market for an exit that should fill before the close, never a market
+// order. A sell at bid x (1 - cross), a buy at ask x (1 + cross), cross = cross_bps / 10000.
+// Without a two-sided quote (bid <= 0, or ask < bid) the bid and ask are taken as
+// last_close x (1 - default_spread) and last_close x (1 + default_spread). Not on a tick: the
+// caller rounds it (market::round_limit_price).
+double backout_limit_price(bool buy, double bid, double ask, double last_close, double default_spread,
+                           double cross_bps);
+
 }  // namespace tb::strategy

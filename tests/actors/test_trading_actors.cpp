@@ -3,23 +3,35 @@
 // that fails one symbol's first requests: that symbol reports error, backs off and recovers,
 // while the other symbol trades all along (its actor killed once and restarted by the
 // scheduler); the run is bounded by market.sim_end.
+// The portfolio's orders, cycle by cycle (the test plays scheduler and symbol actors): the close
+// back-out's prices, fractional equity day orders and limits on the tick through the real broker
+// actor. The scheduler's progress: a cycle never closed, or an event overdue on the wall clock,
+// fails the supervisor's heartbeat and the /health check "cycles".
 #define BOOST_TEST_MODULE trading_actors
 #include <boost/test/unit_test.hpp>
 
 #include <atomic>
+#include <cmath>
 #include <map>
+#include <optional>
+#include <thread>
+#include <utility>
 
 #include <caf/all.hpp>
 
 #include "actors/broker_actor.hpp"
 #include "actors/portfolio_actor.hpp"
 #include "actors/scheduler.hpp"
+#include "actors/supervisor.hpp"
+#include "core/calendar.hpp"
 #include "market/durable_sim_broker.hpp"
+#include "market/symbols.hpp"
 #include "market/synthetic_feed.hpp"
 #include "tests/support/process.hpp"
 
 using namespace tb;
 using namespace std::chrono_literals;
+namespace tt = boost::test_tools;
 
 namespace {
 
@@ -58,6 +70,140 @@ caf::behavior fake_forecaster(caf::event_based_actor* self, std::shared_ptr<fore
     return reply;
   }};
 }
+
+// Answers broker_state with a fixed account and accepts every order, keeping them: (caf::get_atom)
+// -> the orders submitted since the last ask.
+caf::behavior fake_broker(caf::event_based_actor*, actors::broker_state account,
+                          std::shared_ptr<std::vector<actors::order_intent>> submitted) {
+  return {
+      [=](actors::broker_state_atom) { return account; },
+      [=](actors::submit_atom, const std::vector<actors::order_intent>& intents) {
+        std::vector<actors::order_outcome> out;
+        for (const auto& in : intents) {
+          submitted->push_back(in);
+          out.push_back({in.client_order_id, "accepted", ""});
+        }
+        return out;
+      },
+      [=](caf::get_atom) { return std::exchange(*submitted, {}); },
+  };
+}
+
+// Plays the scheduler and the symbol actors: opens cycle `c` with the proposals' symbols, sends
+// each proposal and waits until the portfolio closed the cycle.
+void run_cycle(caf::scoped_actor& self, const caf::actor& portfolio, actors::cycle_order c,
+               std::vector<actors::proposal> proposals) {
+  std::vector<std::string> symbols;
+  for (auto& p : proposals) {
+    p.cycle = c.id;
+    symbols.push_back(p.symbol);
+  }
+  auto closed = self->request(portfolio, 10s, actors::run_cycle_atom::value, c, symbols);
+  for (const auto& p : proposals) self->send(portfolio, actors::proposal_atom::value, p);
+  closed.receive([](caf::ok_atom) {}, [&](caf::error& err) { BOOST_FAIL("cycle " << c.id << ": " << to_string(err)); });
+}
+
+actors::proposal proposal_of(const std::string& symbol, const std::string& state, double last_close) {
+  actors::proposal p;
+  p.symbol = symbol;
+  p.state = state;
+  p.bar_time_s = 1748736000;  // 2025-06-01
+  p.last_close = p.limit_price = last_close;
+  p.crypto = market::is_crypto(symbol);
+  return p;
+}
+
+actors::cycle_order cycle_of(std::uint64_t id, core::event_kind kind, core::time_point at) {
+  actors::cycle_order c;
+  c.id = id;
+  c.at_unix_ns = core::to_unix_nanoseconds(at);
+  c.kinds = static_cast<std::uint32_t>(kind);
+  c.equity = true;
+  return c;
+}
+
+const actors::order_intent* order_for(const std::vector<actors::order_intent>& orders, const std::string& symbol) {
+  for (const auto& o : orders)
+    if (o.symbol == symbol) return &o;
+  return nullptr;
+}
+
+// A portfolio that takes every cycle and never closes one.
+caf::behavior silent_portfolio(caf::event_based_actor* self,
+                               std::shared_ptr<std::vector<caf::response_promise>> open_cycles) {
+  return {
+      [=](actors::run_cycle_atom, const actors::cycle_order&, const std::vector<std::string>&) {
+        open_cycles->push_back(self->make_response_promise());
+      },
+      [](actors::proposal_atom, const actors::proposal&) {},
+      [](actors::heartbeat_atom) { return caf::make_message(actors::heartbeat_atom::value, std::uint64_t{1}); },
+      [self](actors::stop_atom) {
+        self->quit();
+        return caf::ok_atom::value;
+      },
+  };
+}
+
+// The scheduler (one equity, DEMO01) and a silent portfolio under a supervisor, as the daemon has
+// them; trading.cycle_deadline_s 0.1 and a progress slack of 1 s: a bound of 1.2 s.
+struct stalling_tree {
+  explicit stalling_tree(std::shared_ptr<core::sim_clock> clock, bool wall) {
+    actors::register_types(sys_cfg);
+    sys.emplace(sys_cfg);
+    cfg->path = "test";
+    cfg->symbols = {"DEMO01"};
+    cfg->cycle_deadline_s = 0.1;
+    market::synthetic_config sc;
+    sc.equity_count = 1;
+    sc.crypto_count = 0;
+    auto feed = market::synthetic_feed::create(sc, clock);
+    BOOST_REQUIRE(feed);
+    auto portfolio = std::make_shared<caf::actor>();
+    auto open_cycles = std::make_shared<std::vector<caf::response_promise>>();
+    std::vector<actors::child_spec> children;
+    children.push_back({"portfolio", [=](caf::local_actor* self, const core::config_ptr&) {
+                          return *portfolio = self->spawn(silent_portfolio, open_cycles);
+                        }});
+    actors::scheduler_args a;
+    a.feed = *feed;
+    if (wall) a.wall_clock = clock;
+    else a.sim_clock = clock;
+    a.forecaster = [] { return caf::actor(); };
+    a.portfolio = [=] { return *portfolio; };
+    a.board = board;
+    a.symbol_stats = std::make_shared<actors::symbol_board>(board);
+    a.cfg = cfg;
+    a.progress_slack = 1s;
+    children.push_back({"scheduler", [=](caf::local_actor* self, const core::config_ptr&) {
+                          return actors::spawn_scheduler(self, a);
+                        }});
+    sup = actors::spawn_supervisor(*sys, cfg, board, std::move(children));
+  }
+  ~stalling_tree() { caf::anon_send_exit(sup, caf::exit_reason::kill); }
+  // The supervisor's heartbeat as the daemon asks it: "" when answered, else the error.
+  std::string heartbeat() {
+    caf::scoped_actor self{*sys};
+    std::string out = "no answer";
+    self->request(sup, 5s, actors::heartbeat_atom::value)
+        .receive([&](actors::heartbeat_atom, std::uint64_t) { out.clear(); },
+                 [&](caf::error& err) { out = sys->render(err); });
+    return out;
+  }
+  // Polls (bounded, 10 s) until the heartbeat fails; returns its error.
+  std::string failed_heartbeat() {
+    for (int i = 0; i < 200; ++i) {
+      auto err = heartbeat();
+      if (!err.empty()) return err;
+      std::this_thread::sleep_for(50ms);  // polling a condition, bounded
+    }
+    return {};
+  }
+  caf::actor_system_config sys_cfg;
+  std::optional<caf::actor_system> sys;
+  std::shared_ptr<core::snapshot_board> board = std::make_shared<core::snapshot_board>();
+  std::shared_ptr<core::config> cfg = std::make_shared<core::config>();
+  caf::actor sup;
+};
 
 }  // namespace
 
@@ -143,4 +289,164 @@ BOOST_AUTO_TEST_CASE(a_symbol_whose_forecasts_fail_backs_off_and_recovers_while_
   for (const auto& h : {scheduler, portfolio, broker_actor})
     self->request(h, 10s, actors::stop_atom::value).receive([](caf::ok_atom) {}, [](caf::error&) {});
   self->send_exit(forecaster, caf::exit_reason::user_shutdown);
+}
+
+BOOST_AUTO_TEST_CASE(the_close_backout_exits_unsupported_equity_positions_near_the_market) {
+  auto cfg = std::make_shared<core::config>();  // schedule.backout_cross_bps 5, broker.default_spread 0.0005
+  auto clock = std::make_shared<core::sim_clock>(core::from_unix_seconds(1748883600));  // 2025-06-02T17:00Z
+  actors::broker_state account;
+  account.ok = true;
+  account.cash = account.equity = account.buying_power = 100000;
+  account.positions = {{"DEMO01", 10, 100, 100}, {"DEMO02", -5, 100, 100}, {"DEMO03", 10, 100, 100}};
+  caf::actor_system_config sys_cfg;
+  actors::register_types(sys_cfg);
+  caf::actor_system sys{sys_cfg};
+  caf::scoped_actor self{sys};
+  auto broker = sys.spawn(fake_broker, account, std::make_shared<std::vector<actors::order_intent>>());
+  auto board = std::make_shared<core::snapshot_board>();
+  auto portfolio = actors::spawn_portfolio_actor(self.ptr(), {[=] { return broker; }, clock, board, cfg});
+  // DEMO01 and DEMO02 have no opinion left (flat): closed. DEMO01 is quoted, DEMO02 is not;
+  // DEMO03's symbol is in error: it keeps what it holds.
+  auto d1 = proposal_of("DEMO01", "flat", 100.1);
+  d1.bid = 100.0;
+  d1.ask = 100.2;
+  auto d2 = proposal_of("DEMO02", "flat", 100.0);
+  auto d3 = proposal_of("DEMO03", "error", 0);
+  d3.note = "fake: feed down";
+  auto submitted = [&] {
+    std::vector<actors::order_intent> out;
+    self->request(broker, 5s, caf::get_atom::value)
+        .receive([&](std::vector<actors::order_intent>& v) { out = std::move(v); }, [](caf::error&) {});
+    return out;
+  };
+
+  // A normal pass closes them at the last close, as every pass does.
+  run_cycle(self, portfolio, cycle_of(1, core::event_kind::midday_pass, clock->now()), {d1, d2, d3});
+  auto orders = submitted();
+  BOOST_TEST_REQUIRE(orders.size() == 2u);
+  BOOST_TEST_REQUIRE(order_for(orders, "DEMO01"));
+  BOOST_TEST(order_for(orders, "DEMO01")->side == -1);
+  BOOST_TEST(order_for(orders, "DEMO01")->limit_price == 100.1);
+  BOOST_TEST(order_for(orders, "DEMO01")->strategy == "rebalance");
+  BOOST_TEST_REQUIRE(order_for(orders, "DEMO02"));
+  BOOST_TEST(order_for(orders, "DEMO02")->limit_price == 100.0);
+
+  // The close back-out crosses the quote: a sell at the bid less 5 bps, a buy-to-cover at the
+  // ask plus 5 bps (no quote: the last close plus the default spread), on the tick, the whole
+  // position, under a client_order_id of its own.
+  (void)clock->advance_to(core::from_unix_seconds(1748890800));  // 19:00Z, an hour before the close
+  run_cycle(self, portfolio, cycle_of(2, core::event_kind::close_backout, clock->now()), {d1, d2, d3});
+  orders = submitted();
+  BOOST_TEST_REQUIRE(orders.size() == 2u);
+  const auto* sell = order_for(orders, "DEMO01");
+  BOOST_TEST_REQUIRE(sell);
+  BOOST_TEST(sell->side == -1);
+  BOOST_TEST(sell->qty == 10);
+  BOOST_TEST(sell->limit_price == 99.95);  // 100.0 x (1 - 0.0005)
+  BOOST_TEST(sell->strategy == "backout");
+  BOOST_TEST(sell->client_order_id == "DEMO01-1748736000-sell-backout");
+  const auto* cover = order_for(orders, "DEMO02");
+  BOOST_TEST_REQUIRE(cover);
+  BOOST_TEST(cover->side == +1);
+  BOOST_TEST(cover->qty == 5);
+  BOOST_TEST(cover->limit_price == 100.1);  // 100.0 x 1.0005 x 1.0005 = 100.100025, buys round down
+  BOOST_TEST(!order_for(orders, "DEMO03"));
+  auto pf = board->section("portfolio");
+  BOOST_REQUIRE(pf);
+  bool said_why = false;
+  for (const auto& line : (*pf)["last_decisions"])
+    said_why = said_why || line.get<std::string>().rfind(
+                               "DEMO03: close back-out keeps 10.000000 held: symbol error (fake: feed down)", 0) == 0;
+  BOOST_TEST(said_why, pf->dump());
+
+  self->request(portfolio, 5s, actors::stop_atom::value).receive([](caf::ok_atom) {}, [](caf::error&) {});
+  self->send_exit(broker, caf::exit_reason::user_shutdown);
+}
+
+BOOST_AUTO_TEST_CASE(a_fractional_equity_order_is_a_day_order_with_its_limit_on_the_tick) {
+  test::temp_dir state;
+  auto cfg = std::make_shared<core::config>();
+  cfg->fractional_equity = true;
+  auto clock = std::make_shared<core::sim_clock>(core::from_unix_seconds(1748872800));  // 2025-06-02T14:00Z
+  market::synthetic_config sc;
+  sc.equity_count = 1;
+  sc.crypto_count = 0;
+  auto feed = market::synthetic_feed::create(sc, clock);
+  BOOST_REQUIRE(feed);
+  auto bars = (*feed)->bars({"DEMO01", clock->now(), std::nullopt, 1});
+  BOOST_REQUIRE(bars);
+  BOOST_REQUIRE(!bars->bars.empty());
+  auto broker = market::durable_sim_broker::open({}, clock, *feed, (state.path / "ledger.jsonl").string());
+  BOOST_REQUIRE(broker);
+  const auto journal_path = (state.path / "orders.jsonl").string();
+  auto board = std::make_shared<core::snapshot_board>();
+  caf::actor_system_config sys_cfg;
+  actors::register_types(sys_cfg);
+  caf::actor_system sys{sys_cfg};
+  caf::scoped_actor self{sys};
+  auto broker_actor = actors::spawn_broker_actor(
+      self.ptr(), {std::shared_ptr<market::broker>(std::move(*broker)), journal_path, clock, board, cfg});
+  auto portfolio = actors::spawn_portfolio_actor(self.ptr(), {[=] { return broker_actor; }, clock, board, cfg});
+
+  // A long entry whose limit (half the last close, off the tick) the market never comes down to.
+  const double close = bars->bars.back().close;
+  auto p = proposal_of("DEMO01", "ok", close);
+  p.side = +1;
+  p.strategy = "maxdiff";
+  p.score = p.edge = 0.01;
+  p.variance = 0.0001;
+  p.limit_price = close / 2 + 0.001234;
+  run_cycle(self, portfolio, cycle_of(1, core::event_kind::open_pass, clock->now()), {p});
+
+  auto journal = market::order_journal::open(journal_path);
+  BOOST_REQUIRE(journal);
+  BOOST_TEST_REQUIRE(journal->order_of_intents().size() == 1u);
+  const auto id = journal->order_of_intents().front();
+  const auto& sent = journal->entries().at(id).intent.order;
+  BOOST_TEST(id == "DEMO01-1748736000-buy-maxdiff");
+  BOOST_TEST(sent.qty != std::floor(sent.qty), sent.qty);  // fractional shares
+  BOOST_TEST(sent.qty * 1e6 == std::round(sent.qty * 1e6), tt::tolerance(1e-9));
+  BOOST_TEST((sent.tif == market::time_in_force::day));
+  BOOST_TEST(sent.limit_price == market::round_limit_price("DEMO01", p.limit_price, market::side::buy));
+  BOOST_TEST(sent.limit_price < p.limit_price);
+  BOOST_TEST(sent.limit_price * 100 == std::round(sent.limit_price * 100), tt::tolerance(1e-9));
+
+  // The session closed unfilled: the day order expired, and the journal says so.
+  (void)clock->advance_to(core::from_unix_seconds(1749000000));  // 2025-06-04T01:20Z
+  self->request(broker_actor, 10s, actors::broker_state_atom::value)
+      .receive([](actors::broker_state& b) { BOOST_TEST(b.ok, b.error); },
+               [](caf::error& err) { BOOST_FAIL(to_string(err)); });
+  journal = market::order_journal::open(journal_path);
+  BOOST_REQUIRE(journal);
+  const auto& last = journal->records().back();
+  BOOST_TEST((last.kind == market::journal_kind::closed));
+  BOOST_TEST(last.client_order_id == id);
+  BOOST_TEST(last.reason == "expired");
+
+  for (const auto& h : {portfolio, broker_actor})
+    self->request(h, 10s, actors::stop_atom::value).receive([](caf::ok_atom) {}, [](caf::error&) {});
+}
+
+BOOST_AUTO_TEST_CASE(a_cycle_the_portfolio_never_closes_fails_the_heartbeat) {
+  stalling_tree tree(std::make_shared<core::sim_clock>(core::from_unix_seconds(1748822400)), false);
+  BOOST_TEST(tree.heartbeat() == "");
+  const auto err = tree.failed_heartbeat();
+  BOOST_TEST(err.find("scheduler stalled: cycle 1 has been open for") != std::string::npos, err);
+  BOOST_TEST(err.find("longer than 1.2 s (2 x trading.cycle_deadline_s + 1.0 s)") != std::string::npos, err);
+  auto health = tree.board->checks();
+  BOOST_TEST(health["cycles"]["status"] == "failing", health.dump());
+  BOOST_TEST(health["cycles"]["stalled"].get<std::string>().rfind("cycle 1 has been open", 0) == 0u, health.dump());
+}
+
+BOOST_AUTO_TEST_CASE(an_event_overdue_on_the_wall_clock_fails_the_heartbeat) {
+  // 2025-06-02T12:00Z: the next event is the open pass at 13:30Z, scheduled on this clock.
+  auto clock = std::make_shared<core::sim_clock>(core::from_unix_seconds(1748865600));
+  stalling_tree tree(clock, true);
+  BOOST_TEST(tree.heartbeat() == "");
+  (void)clock->advance_to(core::from_unix_seconds(1748871000 + 2));  // 13:30:02Z: 2 s late
+  const auto err = tree.failed_heartbeat();
+  BOOST_TEST(err.find("the event at 2025-06-02T13:30:00Z is") != std::string::npos, err);
+  BOOST_TEST(err.find("overdue without having fired") != std::string::npos, err);
+  auto health = tree.board->checks();
+  BOOST_TEST(health["cycles"]["status"] == "failing", health.dump());
 }

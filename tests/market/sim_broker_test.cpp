@@ -1,5 +1,5 @@
 // market/sim_broker: fill rule, fees, spread, cancel, duplicate client ids, day orders, feed
-// catch-up; market/symbols: classification.
+// catch-up; market/symbols: classification, limit-price ticks.
 #define BOOST_TEST_MODULE sim_broker
 #include <boost/test/unit_test.hpp>
 
@@ -68,6 +68,26 @@ BOOST_AUTO_TEST_CASE(symbol_classification) {
   BOOST_TEST(!is_crypto("USD"));  // the ETF ticker
   BOOST_TEST(!is_crypto(""));
   BOOST_TEST(!is_crypto("USDC"));
+}
+
+BOOST_AUTO_TEST_CASE(limit_price_ticks) {
+  BOOST_TEST(price_increment("AAPL", 190) == 0.01);
+  BOOST_TEST(price_increment("AAPL", 1.0) == 0.01);
+  BOOST_TEST(price_increment("PENNY", 0.5) == 0.0001);
+  BOOST_TEST(price_increment("BTCUSD", 60000) == 0.01);
+  BOOST_TEST(price_increment("SOLUSD", 150) == 0.001, tt::tolerance(1e-12));
+  BOOST_TEST(price_increment("DOGEUSD", 0.15) == 1e-6, tt::tolerance(1e-12));
+  BOOST_TEST(price_increment("SHIBUSD", 0.00002) == 1e-9, tt::tolerance(1e-15));
+  BOOST_TEST(price_increment("BTCUSD", 60000, 1.0) == 1.0);
+  BOOST_TEST(round_limit_price("AAPL", 190.07, side::buy) == 190.07);  // on the grid: unchanged
+  BOOST_TEST(round_limit_price("AAPL", 190.071, side::buy) == 190.07);
+  BOOST_TEST(round_limit_price("AAPL", 190.071, side::sell) == 190.08);
+  BOOST_TEST(round_limit_price("PENNY", 0.123456, side::buy) == 0.1234);
+  BOOST_TEST(round_limit_price("PENNY", 0.123456, side::sell) == 0.1235);
+  BOOST_TEST(round_limit_price("BTCUSD", 60000.123, side::buy) == 60000.12);
+  BOOST_TEST(round_limit_price("BTCUSD", 60000.123, side::sell) == 60000.13);
+  BOOST_TEST(round_limit_price("BTCUSD", 60000.5, side::sell, 1.0) == 60001.0);
+  BOOST_TEST(round_limit_price("SOLUSD", 150.12345, side::buy) == 150.123);
 }
 
 BOOST_AUTO_TEST_CASE(default_time_in_force_as_the_original) {

@@ -312,20 +312,7 @@ BOOST_AUTO_TEST_CASE(broker_submit_list_lookup_cancel) {
   BOOST_TEST(open->empty());
 }
 
-BOOST_AUTO_TEST_CASE(ticks_and_time_in_force) {
-  BOOST_TEST(price_increment("AAPL", 190) == 0.01);
-  BOOST_TEST(price_increment("AAPL", 1.0) == 0.01);
-  BOOST_TEST(price_increment("PENNY", 0.5) == 0.0001);
-  BOOST_TEST(price_increment("BTCUSD", 60000) == 0.01);
-  BOOST_TEST(price_increment("SOLUSD", 150) == 0.001, tt::tolerance(1e-12));
-  BOOST_TEST(price_increment("DOGEUSD", 0.15) == 1e-6, tt::tolerance(1e-12));
-  BOOST_TEST(price_increment("SHIBUSD", 0.00002) == 1e-9, tt::tolerance(1e-15));
-  BOOST_TEST(price_increment("BTCUSD", 60000, 1.0) == 1.0);
-  BOOST_TEST(round_limit_price("AAPL", 190.07, side::buy) == 190.07);  // on the grid: unchanged
-  BOOST_TEST(round_limit_price("AAPL", 190.071, side::buy) == 190.07);
-  BOOST_TEST(round_limit_price("AAPL", 190.071, side::sell) == 190.08);
-  BOOST_TEST(round_limit_price("PENNY", 0.123456, side::buy) == 0.1234);
-  BOOST_TEST(round_limit_price("PENNY", 0.123456, side::sell) == 0.1235);
+BOOST_AUTO_TEST_CASE(formatting_and_time_in_force) {
   BOOST_TEST(format_decimal(1.50, 9) == "1.5");
   BOOST_TEST(format_decimal(0.000000001, 9) == "0.000000001");
 

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <limits>
 #include <string>
+#include <utility>
 
 #include <boost/test/unit_test.hpp>
 
@@ -123,6 +124,18 @@ BOOST_AUTO_TEST_CASE(sizing_and_caps) {
   // Crypto shorts are never sized under long-only.
   auto cr = build_portfolio({cand("BTCUSD", 1, -1, asset_class::crypto)}, 50000, {}, {});
   BOOST_TEST(cr->empty());
+}
+
+BOOST_AUTO_TEST_CASE(backout_limit_crosses_the_quote) {
+  // A sell at the bid less 5 bps, a buy-to-cover at the ask plus 5 bps.
+  BOOST_TEST(backout_limit_price(false, 100.0, 100.2, 99.0, 0.0005, 5) == 99.95, tt::tolerance(1e-12));
+  BOOST_TEST(backout_limit_price(true, 100.0, 100.2, 99.0, 0.0005, 5) == 100.2 * 1.0005, tt::tolerance(1e-12));
+  BOOST_TEST(backout_limit_price(false, 100.0, 100.2, 99.0, 0.0005, 0) == 100.0);
+  // No quote (or a crossed one): the last close crossed by the default spread, then the cross.
+  for (const auto& [bid, ask] : {std::pair{0.0, 0.0}, std::pair{101.0, 100.0}}) {
+    BOOST_TEST(backout_limit_price(false, bid, ask, 99.0, 0.0005, 5) == 99.0 * 0.9995 * 0.9995, tt::tolerance(1e-12));
+    BOOST_TEST(backout_limit_price(true, bid, ask, 99.0, 0.0005, 5) == 99.0 * 1.0005 * 1.0005, tt::tolerance(1e-12));
+  }
 }
 
 BOOST_AUTO_TEST_CASE(bad_inputs) {
