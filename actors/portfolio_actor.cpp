@@ -22,7 +22,6 @@ namespace {
 
 using deadline_atom = caf::atom_constant<caf::atom("pf_dead")>;
 
-constexpr auto broker_timeout = std::chrono::seconds(60);
 // Orders smaller than this fraction of equity are not worth their fees.
 constexpr double min_order_fraction = 0.002;
 
@@ -281,7 +280,7 @@ void close_cycle(portfolio_actor* self) {
     finish(self);
     return;
   }
-  self->request(broker, broker_timeout, broker_state_atom::value)
+  self->request(broker, portfolio_broker_timeout, broker_state_atom::value)
       .then(
           [self, broker](broker_state& b) {
             auto& st = self->state;
@@ -300,7 +299,7 @@ void close_cycle(portfolio_actor* self) {
               return;
             }
             st.orders_sent += intents.size();
-            self->request(broker, broker_timeout, submit_atom::value, std::move(intents))
+            self->request(broker, portfolio_broker_timeout, submit_atom::value, std::move(intents))
                 .then(
                     [self, broker](std::vector<order_outcome>& outcomes) {
                       auto& st = self->state;
@@ -312,7 +311,7 @@ void close_cycle(portfolio_actor* self) {
                         if (o.status != "accepted") st.last_decisions.push_back(o.client_order_id + ": " + o.status + " " + o.error);
                       }
                       // Refresh what /stats shows after the orders.
-                      self->request(broker, broker_timeout, broker_state_atom::value)
+                      self->request(broker, portfolio_broker_timeout, broker_state_atom::value)
                           .then(
                               [self](broker_state& b2) {
                                 if (b2.ok) absorb(self->state, b2);

@@ -38,6 +38,7 @@
 // "kill_switch": degraded while halted.
 // (portfolio_summary_atom) -> portfolio_summary: the equity per cycle (time, equity) and the order
 // counters, for a backtest's report.
+#include <chrono>
 #include <memory>
 
 #include <caf/all.hpp>
@@ -48,6 +49,10 @@
 #include "core/snapshot_board.hpp"
 
 namespace tb::actors {
+
+// How long the portfolio waits for each of its broker requests; a cycle makes at most three
+// (state, submit, state) after its deadline.
+constexpr auto portfolio_broker_timeout = std::chrono::seconds(60);
 
 struct portfolio_actor_args {
   actor_lookup broker;  // the broker actor

@@ -196,8 +196,8 @@ std::string seconds_text(std::chrono::duration<double> d) {
 
 // Why cycles are not making progress (the header's rule), or "".
 std::string stall_of(const scheduler_state& st) {
-  const auto bound = std::chrono::duration<double>(2 * st.args.cfg->cycle_deadline_s) + st.args.progress_slack;
-  const std::string rule = seconds_text(bound) + " (2 x trading.cycle_deadline_s + " +
+  const auto bound = std::chrono::duration<double>(st.args.cfg->cycle_deadline_s) + st.args.progress_slack;
+  const std::string rule = seconds_text(bound) + " (trading.cycle_deadline_s + " +
                            seconds_text(st.args.progress_slack) + ")";
   if (st.in_cycle) {
     const auto open = std::chrono::steady_clock::now() - st.cycle_started;

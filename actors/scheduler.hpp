@@ -27,7 +27,8 @@
 //
 // Progress (the systemd watchdog's evidence that trading goes on): the scheduler is stalled when
 // a cycle has been open (sent to the portfolio, not yet closed) for longer than the progress
-// bound, 2 x trading.cycle_deadline_s + scheduler_args::progress_slack (60 s), measured on the
+// bound, trading.cycle_deadline_s + scheduler_args::progress_slack (the portfolio's longest
+// legitimate wait after its deadline, 3 broker requests of portfolio_broker_timeout, + 60 s = 240 s), measured on the
 // steady clock; or, on the wall clock, when the next scheduled event is overdue by more than that
 // bound without having fired. While stalled, (heartbeat_atom) is answered with an error naming
 // the reason, so the supervisor's heartbeat fails, the daemon stops feeding the watchdog and
@@ -46,6 +47,7 @@
 #include <caf/all.hpp>
 
 #include "actors/protocol.hpp"
+#include "actors/portfolio_actor.hpp"
 #include "actors/symbol_actor.hpp"
 #include "core/clock.hpp"
 #include "core/snapshot_board.hpp"
@@ -74,8 +76,8 @@ struct scheduler_args {
   core::config_ptr cfg;
   // Optional: called on the scheduler's thread with its progress (keep it short).
   std::function<void(const schedule_progress&)> on_progress;
-  // Added to 2 x trading.cycle_deadline_s to make the progress bound (above). Tests shorten it.
-  std::chrono::milliseconds progress_slack = std::chrono::seconds(60);
+  // Added to trading.cycle_deadline_s to make the progress bound (above). Tests shorten it.
+  std::chrono::milliseconds progress_slack = 3 * portfolio_broker_timeout + std::chrono::seconds(60);
 };
 
 // The symbols to trade: trading.symbols filtered by trading.tradable_pairs. When trading.symbols
