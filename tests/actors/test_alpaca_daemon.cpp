@@ -27,16 +27,13 @@ namespace {
 const std::string daemon_bin = std::string(TRADEBOT_BIN_DIR) + "/tradebotd";
 const std::vector<std::string> pairs = {"BTCUSD", "ETHUSD"};
 
-// 120 daily bars ending with the one that closed at the last 00:00 UTC, rising 3 % a day.
-std::vector<core::bar> uptrend(double first_close) {
-  constexpr std::int64_t day = 86400;
-  const auto now_s = core::to_unix_seconds(std::chrono::system_clock::now());
-  const std::int64_t today = now_s - now_s % day;
+// 120 daily bars, the last one opening at `last_open_s`, rising 3 % a day.
+std::vector<core::bar> uptrend(double first_close, std::int64_t last_open_s) {
   std::vector<core::bar> out;
   double close = first_close;
-  for (int i = 120; i >= 1; --i) {
+  for (int i = 119; i >= 0; --i) {
     core::bar b;
-    b.time_s = today - i * day;  // Alpaca stamps a bar with its open
+    b.time_s = last_open_s - i * 86400;  // Alpaca stamps a bar with its open
     b.open = close;
     close *= 1.03;
     b.close = close;
@@ -48,13 +45,19 @@ std::vector<core::bar> uptrend(double first_close) {
   return out;
 }
 
+// The crypto bar that closed at the last 00:00 UTC opened a day before it.
+std::int64_t yesterday_utc() {
+  const auto now_s = core::to_unix_seconds(std::chrono::system_clock::now());
+  return now_s - now_s % 86400 - 86400;
+}
+
 struct alpaca_world {
   pki_fixture pki;
   fake_alpaca server{pki.server_options()};
 
   alpaca_world() {
-    server.add_bars("BTC/USD", uptrend(30000));
-    server.add_bars("ETH/USD", uptrend(2000));
+    server.add_bars("BTC/USD", uptrend(30000, yesterday_utc()));
+    server.add_bars("ETH/USD", uptrend(2000, yesterday_utc()));
     server.set_quote("BTC/USD", 1e6 - 50, 1e6 + 50);
     server.set_quote("ETH/USD", 1e5 - 5, 1e5 + 5);
   }
@@ -246,4 +249,47 @@ BOOST_AUTO_TEST_CASE(a_partly_filled_order_that_is_replaced_journals_the_filled_
   BOOST_TEST(filled == 0.75);
   BOOST_TEST(price == 2999.5);
   self->request(actor, std::chrono::seconds(10), actors::stop_atom::value).receive([](caf::ok_atom) {}, [](caf::error&) {});
+}
+
+BOOST_AUTO_TEST_CASE(equities_on_a_simulated_clock_over_alpaca_bars_trade_whole_shares_on_the_tick) {
+  // A backtest over Alpaca's history: the simulated clock runs Monday 2025-06-02's schedule
+  // (open pass 13:30Z, midday 14:30Z, back-out 19:00Z) over daily stock bars stamped at New York
+  // midnight (04:00Z), through the same fake data and trading APIs.
+  alpaca_world w;
+  w.server.add_bars("AAPL", uptrend(1.2345, 1748664000));  // 2025-05-31T04:00Z
+  w.server.set_quote("AAPL", 40.0, 40.02);
+  temp_dir state;
+  std::string cfg = w.config(state.path.string());
+  cfg.replace(cfg.find("symbols = [\"BTCUSD\", \"ETHUSD\"]"), std::string("symbols = [\"BTCUSD\", \"ETHUSD\"]").size(),
+              "symbols = [\"AAPL\"]");
+  cfg.replace(cfg.find("clock = \"wall\""), std::string("clock = \"wall\"").size(),
+              "clock = \"simulated\"\nsim_start = \"2025-06-02T12:00:00Z\"\nsim_end = \"2025-06-02T20:00:00Z\"");
+  daemon_process d(daemon_bin, cfg, alpaca_world::keys());
+  BOOST_REQUIRE_MESSAGE(d.ready(), "no READY=1:\n" << d.proc->output());
+  auto s = d.stats_until([](const json& j) { return j.contains("schedule") && j["schedule"].value("finished", false); }, 60s);
+  BOOST_REQUIRE_MESSAGE(s["schedule"].value("finished", false), d.proc->output() << "\n" << s.dump().substr(0, 3000));
+  BOOST_TEST(s["schedule"]["cycles"] == 3, s["schedule"].dump());
+  BOOST_TEST(s["symbols"]["AAPL"]["state"] == "ok", s["symbols"]["AAPL"].dump());
+  bool stock_bars = false;
+  std::vector<json> orders;
+  for (const auto& r : w.server.requests()) {
+    stock_bars = stock_bars || (r.target.find("/v2/stocks/bars?") == 0 && r.target.find("feed=iex") != std::string::npos);
+    if (r.method == "POST" && r.target == "/v2/orders") orders.push_back(json::parse(r.body));
+  }
+  BOOST_TEST(stock_bars);
+  // One buy (the same decision on the later passes is the same client_order_id: not sent again),
+  // whole shares, gtc, its limit on the cent grid (the fake refuses more decimals, as Alpaca does).
+  BOOST_REQUIRE_EQUAL(orders.size(), 1u);
+  const auto& o = orders[0];
+  BOOST_TEST(o["symbol"] == "AAPL");
+  BOOST_TEST(o["side"] == "buy");
+  BOOST_TEST(o["time_in_force"] == "gtc");
+  const std::string qty = o["qty"], limit = o["limit_price"];
+  BOOST_TEST(qty.find('.') == std::string::npos, qty);
+  BOOST_TEST((limit.find('.') == std::string::npos || limit.size() - limit.find('.') - 1 <= 2), limit);
+  BOOST_TEST(s["broker"]["accepted"] == 1, s["broker"].dump());
+  // The journal holds the price that was sent (the portfolio rounds before journaling).
+  for (const auto& r : journal_of(state.path))
+    if (r["kind"] == "intent") BOOST_TEST(r["limit_price"].get<double>() == std::stod(limit), r.dump());
+  BOOST_TEST(d.stop() == 0, d.proc->output());
 }
