@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <exception>
 
 namespace tb::actors {
 
@@ -62,7 +63,13 @@ caf::behavior feed_behavior(feed_actor* self, feed_actor_args args) {
       [self](feed_atom, const feed_query& q) {
         auto& st = self->state;
         const auto t0 = std::chrono::steady_clock::now();
-        auto out = query_feed(*st.args.feed, q);
+        feed_update out;
+        try {
+          out = query_feed(*st.args.feed, q);
+        } catch (const std::exception& e) {  // a feed bug fails this request, not the actor
+          out.error_code = to_string(errc::internal);
+          out.error = std::string("the feed threw: ") + e.what();
+        }
         st.last_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
         st.max_ms = std::max(st.max_ms, st.last_ms);
         ++st.requests;

@@ -8,7 +8,11 @@
 // (feed_atom, feed_query) -> feed_update: feed::timing, feed::bars for the query, then
 // feed::latest_quote (a missing quote is not an error: bid = ask = 0). Requests are served one at
 // a time in arrival order; a failing symbol's error is its own answer and the next request is
-// served as usual. heartbeat_atom, reload_atom (nothing to reload: the feed is restart-only).
+// served as usual (an exception from the feed is that request's `internal` error). A slow request
+// delays the ones queued behind it (Alpaca: at most alpaca.timeout_s per attempt x max_attempts,
+// plus backoff); their cycles fail only past trading.cycle_deadline_s. One connection and one
+// rate limit per API is Alpaca's model, so the calls are serial by design.
+// heartbeat_atom, reload_atom (nothing to reload: the feed is restart-only).
 //
 // /stats → feed: source, requests, failures, bars, last_ms, max_ms, last_error. A symbol whose feed
 // fails is in state error in /stats → symbols and in the /health check "symbols" (with the error).
