@@ -1,6 +1,8 @@
 #include "inference/kronos_config.hpp"
 
 #include <fstream>
+#include <iterator>
+#include <utility>
 
 #include <nlohmann/json.hpp>
 
@@ -162,12 +164,15 @@ nlohmann::json to_json(const predictor_config& c, const checkpoint_note* note) {
   return j;
 }
 
-tb::expected<nlohmann::json> read_config_json(const std::string& dir) {
+tb::expected<nlohmann::json> read_config_json(const std::string& dir, std::vector<std::uint8_t>* bytes) {
   const std::string path = dir + "/config.json";
-  std::ifstream in(path);
+  std::ifstream in(path, std::ios::binary);
   if (!in) return tb::error{errc::io, path + ": cannot open"};
+  std::vector<std::uint8_t> b((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   try {
-    return nlohmann::json::parse(in);
+    auto j = nlohmann::json::parse(b.begin(), b.end());
+    if (bytes) *bytes = std::move(b);
+    return j;
   } catch (const std::exception& e) {
     return tb::error{errc::bad_checkpoint, path + ": bad JSON (" + e.what() + ")"};
   }

@@ -4,6 +4,7 @@
 // Torch-free. Thread: plain values.
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json_fwd.hpp>
 
@@ -55,7 +56,8 @@ checkpoint_note checkpoint_note_from_json(const nlohmann::json& j);
 nlohmann::json to_json(const tokenizer_config& c, const checkpoint_note* note = nullptr);
 nlohmann::json to_json(const predictor_config& c, const checkpoint_note* note = nullptr);
 
-// Reads DIR/config.json. Errors: errc::io, errc::bad_checkpoint.
-tb::expected<nlohmann::json> read_config_json(const std::string& dir);
+// Reads DIR/config.json once; `bytes`, when given, receives the file as read (the model's content
+// hash covers exactly what was parsed). Errors: errc::io, errc::bad_checkpoint.
+tb::expected<nlohmann::json> read_config_json(const std::string& dir, std::vector<std::uint8_t>* bytes = nullptr);
 
 }  // namespace tb::inference

@@ -13,7 +13,6 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
-#include <fstream>
 #include <random>
 #include <set>
 #include <sstream>
@@ -426,13 +425,6 @@ std::string sha256_hex(const std::vector<const std::vector<std::uint8_t>*>& part
     out += hex[md[i] & 15];
   }
   return out;
-}
-
-tb::expected<std::vector<std::uint8_t>> read_bytes(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return tb::error{errc::io, path + ": cannot open"};
-  std::vector<std::uint8_t> b((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  return b;
 }
 
 tb::error torch_error(const std::string& where, const std::exception& e) {
@@ -870,9 +862,10 @@ tb::expected<kronos_model> kronos_model::load(const std::string& tokenizer_dir, 
   if (!p->device.is_cuda()) p->dtype = at::kFloat;  // the CPU path computes in float32
 
   // Configs.
-  auto tj = read_config_json(tokenizer_dir);
+  std::vector<std::uint8_t> tcj, pcj;  // the files as read, for the content hash
+  auto tj = read_config_json(tokenizer_dir, &tcj);
   if (!tj) return tj.error();
-  auto pj = read_config_json(predictor_dir);
+  auto pj = read_config_json(predictor_dir, &pcj);
   if (!pj) return pj.error();
   auto tc = tokenizer_config_from_json(*tj, tokenizer_dir + "/config.json");
   if (!tc) return tc.error();
@@ -946,12 +939,8 @@ tb::expected<kronos_model> kronos_model::load(const std::string& tokenizer_dir, 
     return torch_error("loading " + tokenizer_dir + " + " + predictor_dir, e);
   }
 
-  // Identity: content hash over the four files, as read.
-  auto tcj = read_bytes(tokenizer_dir + "/config.json");
-  if (!tcj) return tcj.error();
-  auto pcj = read_bytes(predictor_dir + "/config.json");
-  if (!pcj) return pcj.error();
-  p->identity.checkpoint_hash = sha256_hex({&*tcj, &tf->bytes(), &*pcj, &pf->bytes()});
+  // Identity: content hash over the four files, as read (and parsed) above.
+  p->identity.checkpoint_hash = sha256_hex({&tcj, &tf->bytes(), &pcj, &pf->bytes()});
   p->identity.dtype = p->dtype == at::kFloat ? "float32" : p->dtype == at::kBFloat16 ? "bfloat16" : "float16";
   p->identity.compile = false;
   return kronos_model(std::move(p));
