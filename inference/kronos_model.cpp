@@ -232,25 +232,22 @@ Tensor attention(const Tensor& q, const Tensor& kp, const Tensor& vp, const Tens
       throw tb::exception(errc::internal, "attention: row segments do not match the stacked prefixes");
     }
   }
+  // Rows per prefix: a single prefix serves all R rows (one segment); stacked ones follow `seg`.
+  const std::vector<std::int64_t> all_rows{R};
+  const std::vector<std::int64_t>& rows_of = Bp > 1 ? *seg : all_rows;
   std::vector<Tensor> parts;
   if (has_p) {
-    if (Bp == 1) {
-      Tensor qh = q.transpose(0, 1).reshape({H, R * Lq, hd});
-      Tensor sp = at::bmm(qh, kp.select(0, 0).transpose(1, 2)).mul_(scale);  // [H, R*Lq, Lp]
-      parts.push_back(sp.view({H, R, Lq, Lp}).permute({1, 0, 2, 3}));
-    } else {
-      std::vector<Tensor> sps;
-      std::int64_t r0 = 0;
-      for (std::int64_t b = 0; b < Bp; ++b) {
-        const auto cnt = (*seg)[static_cast<std::size_t>(b)];
-        if (cnt == 0) continue;
-        Tensor qh = q.narrow(0, r0, cnt).transpose(0, 1).reshape({H, cnt * Lq, hd});
-        Tensor sp = at::bmm(qh, kp.select(0, b).transpose(1, 2)).mul_(scale);
-        sps.push_back(sp.view({H, cnt, Lq, Lp}).permute({1, 0, 2, 3}));
-        r0 += cnt;
-      }
-      parts.push_back(sps.size() == 1 ? sps[0] : at::cat(sps, 0));
+    std::vector<Tensor> sps;
+    std::int64_t r0 = 0;
+    for (std::int64_t b = 0; b < Bp; ++b) {
+      const auto cnt = rows_of[static_cast<std::size_t>(b)];
+      if (cnt == 0) continue;
+      Tensor qh = q.narrow(0, r0, cnt).transpose(0, 1).reshape({H, cnt * Lq, hd});
+      Tensor sp = at::bmm(qh, kp.select(0, b).transpose(1, 2)).mul_(scale);  // [H, cnt*Lq, Lp]
+      sps.push_back(sp.view({H, cnt, Lq, Lp}).permute({1, 0, 2, 3}));
+      r0 += cnt;
     }
+    parts.push_back(sps.size() == 1 ? sps[0] : at::cat(sps, 0));
   }
   if (has_s) {
     Tensor ss = at::matmul(q, ks.transpose(-2, -1)).mul_(scale);  // [R, H, Lq, Ls]
@@ -265,21 +262,16 @@ Tensor attention(const Tensor& q, const Tensor& kp, const Tensor& vp, const Tens
   Tensor probs = at::softmax(scores, -1, at::kFloat).to(q.scalar_type());
   Tensor out;
   if (has_p) {
-    if (Bp == 1) {
-      Tensor pp = probs.narrow(3, 0, Lp).permute({1, 0, 2, 3}).reshape({H, R * Lq, Lp});
-      out = at::bmm(pp, vp.select(0, 0)).view({H, R, Lq, hd}).permute({1, 0, 2, 3});
-    } else {
-      std::vector<Tensor> os;
-      std::int64_t r0 = 0;
-      for (std::int64_t b = 0; b < Bp; ++b) {
-        const auto cnt = (*seg)[static_cast<std::size_t>(b)];
-        if (cnt == 0) continue;
-        Tensor pp = probs.narrow(0, r0, cnt).narrow(3, 0, Lp).permute({1, 0, 2, 3}).reshape({H, cnt * Lq, Lp});
-        os.push_back(at::bmm(pp, vp.select(0, b)).view({H, cnt, Lq, hd}).permute({1, 0, 2, 3}));
-        r0 += cnt;
-      }
-      out = os.size() == 1 ? os[0] : at::cat(os, 0);
+    std::vector<Tensor> os;
+    std::int64_t r0 = 0;
+    for (std::int64_t b = 0; b < Bp; ++b) {
+      const auto cnt = rows_of[static_cast<std::size_t>(b)];
+      if (cnt == 0) continue;
+      Tensor pp = probs.narrow(0, r0, cnt).narrow(3, 0, Lp).permute({1, 0, 2, 3}).reshape({H, cnt * Lq, Lp});
+      os.push_back(at::bmm(pp, vp.select(0, b)).view({H, cnt, Lq, hd}).permute({1, 0, 2, 3}));
+      r0 += cnt;
     }
+    out = os.size() == 1 ? os[0] : at::cat(os, 0);
   }
   if (has_s) {
     Tensor os = at::matmul(probs.narrow(3, Lp, probs.size(3) - Lp), vs);
