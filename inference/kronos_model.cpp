@@ -1,6 +1,6 @@
 // The Kronos model: weights, forward passes and generation. The only translation unit of the
-// project that includes LibTorch headers besides kronos_init.cpp-free helpers (keep it that way:
-// each such TU costs 10-16 s and over 1 GB to compile).
+// project that includes LibTorch headers (keep it that way: each such TU costs 10-16 s and over
+// 1 GB to compile).
 #include "inference/kronos_model.hpp"
 
 #include <ATen/ATen.h>
@@ -680,7 +680,6 @@ struct kronos_model::impl {
       stamps = at::stack(sts, 0);                 // [B, n + P, 5]
       u = at::cat(us, 2);                         // [P, 2, S]
     }
-    const std::vector<std::int64_t>* bseg = &sseg;  // unused when B == 1
     Tensor sser = at::repeat_interleave(at::arange(B, lopts()), at::tensor(sseg, at::kLong).to(device));  // sample -> series
     Tensor g1 = at::empty({B, 0}, lopts()), g2 = at::empty({B, 0}, lopts());  // paths [U, i]
     Tensor pser = at::arange(B, lopts());                                     // path -> series
@@ -726,7 +725,7 @@ struct kronos_model::impl {
       Tensor t1 = sample_runs(l1, runs, u.select(0, i).select(0, 0));
       kv_t dep_s;
       if (!dep_rows.k.empty()) dep_s = kv_t{{dep_rows.k[0].index_select(0, inv)}, {dep_rows.v[0].index_select(0, inv)}};
-      Tensor t2 = sample_runs(s2_logits(t1, last.index_select(0, inv), dep_pre, dep_s, bseg), runs,
+      Tensor t2 = sample_runs(s2_logits(t1, last.index_select(0, inv), dep_pre, dep_s, &sseg), runs,
                               u.select(0, i).select(0, 1));
       // The paths of length i + 1: (parent path, s1, s2), distinct ones only.
       Tensor parent, n1, n2;
