@@ -58,12 +58,16 @@ void linear(writer& w, const std::string& p, std::int64_t out, std::int64_t in, 
   }
 }
 
-void blocks(writer& w, const std::string& p, int n, std::int64_t d, std::int64_t heads, std::int64_t ff, bool xavier) {
-  const std::int64_t hd = d / heads;
+// The rotary buffer `*.rotary.inv_freq` of a head size: 1 / 10000^(2i / head_dim), [head_dim / 2].
+void rotary_inv_freq(writer& w, const std::string& name, std::int64_t hd) {
   std::vector<float> inv_freq;
   for (std::int64_t i = 0; i < hd; i += 2) {
     inv_freq.push_back(1.0f / std::pow(10000.0f, static_cast<float>(i) / static_cast<float>(hd)));
   }
+  w.values(name, {hd / 2}, std::move(inv_freq));
+}
+
+void blocks(writer& w, const std::string& p, int n, std::int64_t d, std::int64_t heads, std::int64_t ff, bool xavier) {
   for (int i = 0; i < n; ++i) {
     const std::string b = p + "." + std::to_string(i) + ".";
     w.constant(b + "norm1.weight", {d}, 1.0f);
@@ -71,7 +75,7 @@ void blocks(writer& w, const std::string& p, int n, std::int64_t d, std::int64_t
     for (const char* proj : {"q_proj", "k_proj", "v_proj", "out_proj"}) {
       linear(w, b + "self_attn." + proj, d, d, xavier);
     }
-    w.values(b + "self_attn.rotary.inv_freq", {hd / 2}, inv_freq);
+    rotary_inv_freq(w, b + "self_attn.rotary.inv_freq", d / heads);
     linear(w, b + "ffn.w1", ff, d, xavier, false);
     linear(w, b + "ffn.w2", d, ff, xavier, false);
     linear(w, b + "ffn.w3", ff, d, xavier, false);
@@ -87,58 +91,55 @@ tb::expected<bool> write_json(const std::string& path, const nlohmann::json& j) 
   return true;
 }
 
+// Predictor sizes of the released models (KRONOS.md) and of our tiny test model, which also has a
+// tiny tokenizer and 8 + 8 bits; the others use the released tokenizer (tokenizer_config's defaults:
+// d 256, 4 heads, ff 512, 4 + 4 layers, 10 + 10 bits).
+struct predictor_size {
+  const char* name;
+  int d_model, n_layers, n_heads, ff_dim, max_context;
+};
+constexpr predictor_size predictor_sizes[] = {
+    {"tiny", 32, 2, 2, 64, 512},
+    {"mini", 256, 4, 4, 512, 2048},
+    {"small", 512, 8, 8, 1024, 512},
+    {"base", 832, 12, 16, 2048, 512},
+};
+
 }  // namespace
 
 const std::vector<std::string>& preset_names() {
-  static const std::vector<std::string> names = {"tiny", "mini", "small", "base"};
+  static const std::vector<std::string> names = [] {
+    std::vector<std::string> n;
+    for (const auto& s : predictor_sizes) n.emplace_back(s.name);
+    return n;
+  }();
   return names;
 }
 
 tb::expected<kronos_preset> preset_by_name(const std::string& name) {
-  kronos_preset p;
-  p.name = name;
-  // Released tokenizers (Tokenizer-2k, Tokenizer-base): d 256, 4 heads, ff 512, 4 + 4 layers, 10 + 10 bits.
-  tokenizer_config released_tok;
-  if (name == "tiny") {
-    p.tokenizer.d_model = 32;
-    p.tokenizer.n_heads = 2;
-    p.tokenizer.ff_dim = 64;
-    p.tokenizer.n_enc_layers = 2;
-    p.tokenizer.n_dec_layers = 2;
-    p.tokenizer.s1_bits = 8;
-    p.tokenizer.s2_bits = 8;
-    p.predictor.s1_bits = 8;
-    p.predictor.s2_bits = 8;
-    p.predictor.d_model = 32;
-    p.predictor.n_layers = 2;
-    p.predictor.n_heads = 2;
-    p.predictor.ff_dim = 64;
-    p.max_context = 512;
-  } else if (name == "mini") {
-    p.tokenizer = released_tok;
-    p.predictor.d_model = 256;
-    p.predictor.n_layers = 4;
-    p.predictor.n_heads = 4;
-    p.predictor.ff_dim = 512;
-    p.max_context = 2048;
-  } else if (name == "small") {
-    p.tokenizer = released_tok;
-    p.predictor.d_model = 512;
-    p.predictor.n_layers = 8;
-    p.predictor.n_heads = 8;
-    p.predictor.ff_dim = 1024;
-    p.max_context = 512;
-  } else if (name == "base") {
-    p.tokenizer = released_tok;
-    p.predictor.d_model = 832;
-    p.predictor.n_layers = 12;
-    p.predictor.n_heads = 16;
-    p.predictor.ff_dim = 2048;
-    p.max_context = 512;
-  } else {
-    return tb::error{errc::invalid_argument, "unknown preset '" + name + "' (tiny, mini, small, base)"};
+  for (const auto& s : predictor_sizes) {
+    if (name != s.name) continue;
+    kronos_preset p;
+    p.name = name;
+    p.predictor.d_model = s.d_model;
+    p.predictor.n_layers = s.n_layers;
+    p.predictor.n_heads = s.n_heads;
+    p.predictor.ff_dim = s.ff_dim;
+    p.max_context = s.max_context;
+    if (name == "tiny") {
+      p.tokenizer.d_model = 32;
+      p.tokenizer.n_heads = 2;
+      p.tokenizer.ff_dim = 64;
+      p.tokenizer.n_enc_layers = 2;
+      p.tokenizer.n_dec_layers = 2;
+      p.tokenizer.s1_bits = p.predictor.s1_bits = 8;
+      p.tokenizer.s2_bits = p.predictor.s2_bits = 8;
+    }
+    return p;
   }
-  return p;
+  std::string known;
+  for (const auto& n : preset_names()) known += (known.empty() ? "" : ", ") + n;
+  return tb::error{errc::invalid_argument, "unknown preset '" + name + "' (" + known + ")"};
 }
 
 tb::expected<bool> write_random_checkpoint(const kronos_preset& preset, std::uint64_t seed, const std::string& out_dir) {
@@ -187,12 +188,7 @@ tb::expected<bool> write_random_checkpoint(const kronos_preset& preset, std::uin
     for (const char* proj : {"q_proj", "k_proj", "v_proj", "out_proj"}) {
       linear(w, std::string("dep_layer.cross_attn.") + proj, d, d, true);
     }
-    std::vector<float> inv_freq;
-    const std::int64_t hd = d / 4;
-    for (std::int64_t i = 0; i < hd; i += 2) {
-      inv_freq.push_back(1.0f / std::pow(10000.0f, static_cast<float>(i) / static_cast<float>(hd)));
-    }
-    w.values("dep_layer.cross_attn.rotary.inv_freq", {hd / 2}, inv_freq);
+    rotary_inv_freq(w, "dep_layer.cross_attn.rotary.inv_freq", d / 4);  // 4-head dependency layer
     w.constant("dep_layer.norm.weight", {d}, 1.0f);
     linear(w, "head.proj_s1", std::int64_t{1} << c.s1_bits, d, true);
     linear(w, "head.proj_s2", std::int64_t{1} << c.s2_bits, d, true);
