@@ -22,6 +22,7 @@
 #include <unistd.h>
 #include <vector>
 
+#include "bench/bot_windows.hpp"
 #include "core/bar_csv.hpp"
 #include "inference/kronos_init.hpp"
 #include "inference/kronos_model.hpp"
@@ -77,7 +78,7 @@ args parse(int argc, char** argv) {
   return a;
 }
 
-// The bot's live window: the last 232 daily bars of a real file, or synthetic bars without it.
+// The bot's live window: the last n daily bars of a real file, or synthetic bars without it.
 std::vector<tb::core::bar> bars_for_bench(int n) {
   auto s = tb::core::load_bars_csv(std::string(TRADEBOT_SHARED_DIR) + "/data/daily/NIO.csv");
   if (s && static_cast<int>(s->bars.size()) >= n) return std::vector<tb::core::bar>(s->bars.end() - n, s->bars.end());
@@ -102,13 +103,7 @@ tb::core::forecast_window bot_window(const std::vector<tb::core::bar>& bars, int
   tb::core::forecast_window w;
   w.symbol = "NIO";
   w.bars = bars;
-  w.params.pred_len = 7;
-  w.params.max_context = 232;
-  w.params.temperature = 0.152;
-  w.params.top_k = 20;
-  w.params.top_p = 0.83;
-  w.params.sample_count = samples;
-  w.params.clip = 1.85;
+  w.params = tb::bench::bot_params(samples);
   w.seed = 20260318;
   return w;
 }
@@ -178,8 +173,9 @@ timing time_mode(const tbi::kronos_model& m, const tb::core::forecast_window& w,
 
 void rss_check(int n, const fs::path& root, int threads) {
   const auto m = load_preset("tiny", root, threads);
-  const auto bars = bars_for_bench(232);
-  std::printf("\nRSS check: %d forecasts, tiny model, lookback 232, pred_len 7, 8 samples, seed varies\n", n);
+  const auto bars = bars_for_bench(tb::bench::bot_lookback());
+  std::printf("\nRSS check: %d forecasts, tiny model, lookback %d, pred_len %d, 8 samples, seed varies\n", n,
+              tb::bench::bot_lookback(), tb::bench::bot_params(8).pred_len);
   const int warm = std::min(1000, n / 10);
   double after_warm = 0;
   const auto start = clock_type::now();
@@ -210,8 +206,11 @@ void rss_check(int n, const fs::path& root, int threads) {
 int main(int argc, char** argv) {
   const args a = parse(argc, argv);
   const fs::path root = temp_root();
-  const auto bars = bars_for_bench(232);
-  std::printf("bench_kronos: lookback = max_context 232, pred_len 7, T 0.152, top_k 20, top_p 0.83, samples 192, clip 1.85\n");
+  const auto bars = bars_for_bench(tb::bench::bot_lookback());
+  const auto bp = tb::bench::bot_params(192);
+  std::printf("bench_kronos: lookback %d, max_context %d, pred_len %d, T %g, top_k %d, top_p %g, samples %d, clip %g\n",
+              tb::bench::bot_lookback(), bp.max_context, bp.pred_len, bp.temperature, bp.top_k, bp.top_p,
+              bp.sample_count, bp.clip);
   std::printf("threads %d, plain port reps %d\n\n", a.threads, a.plain_reps);
   std::printf("%-6s %-6s %6s %12s %14s %10s %16s %14s\n", "model", "mode", "reps", "ms/forecast", "forecasts/s", "speed-up",
               "cpu ms/forecast", "cpu speed-up");

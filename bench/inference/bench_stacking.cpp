@@ -17,7 +17,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
-#include "core/bar_csv.hpp"
+#include "bench/bot_windows.hpp"
 #include "inference/kronos_init.hpp"
 #include "inference/kronos_model.hpp"
 
@@ -64,28 +64,10 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "%s\n", m.error().message.c_str());
     return 1;
   }
-  static const char* files[] = {"JD", "NIO", "PDD", "BIDU", "DKNG", "HIMS", "IBKR", "MSTR", "W", "XPO"};
-  std::vector<tb::core::forecast_window> batch;
-  for (int i = 0; i < windows; ++i) {
-    const std::string sym = files[i % 10];
-    auto s = tb::core::load_bars_csv(std::string(TRADEBOT_SHARED_DIR) + "/data/daily/" + sym + ".csv", sym);
-    if (!s) return 1;
-    const auto end = s->bars.size() - static_cast<std::size_t>(i / 10);
-    tb::core::forecast_window w;
-    w.symbol = sym;
-    w.bars.assign(s->bars.begin() + static_cast<long>(end - 232), s->bars.begin() + static_cast<long>(end));
-    w.params.pred_len = 7;
-    w.params.max_context = 232;
-    w.params.temperature = 0.152;
-    w.params.top_k = 20;
-    w.params.top_p = 0.83;
-    w.params.sample_count = samples;
-    w.params.clip = 1.85;
-    w.seed = static_cast<std::uint64_t>(i);
-    batch.push_back(w);
-  }
-  std::printf("preset %s, %d windows of 232 bars, pred_len 7, %d samples, %d threads\n", preset_name.c_str(), windows,
-              samples, threads);
+  const auto params = tb::bench::bot_params(samples);
+  const auto batch = tb::bench::bot_windows(windows, params);
+  std::printf("preset %s, %d windows of %d bars, pred_len %d, %d samples, %d threads\n", preset_name.c_str(), windows,
+              tb::bench::bot_lookback(), params.pred_len, samples, threads);
   std::printf("%10s %12s %12s %14s %12s\n", "group rows", "ms/forecast", "cpu ms/fc", "vs alone", "max rel diff");
   std::vector<tb::core::forecast> alone;
   double alone_ms = 0;

@@ -1,8 +1,8 @@
 // bench_serving: what the inference actor's batcher buys, with the real model.
 //
-// For a random-weight checkpoint of the given preset, at the trading bot's parameters (lookback =
-// max_context 232, pred_len 7, T 0.152, top_k 20, top_p 0.83, sample_count 192, clip 1.85), on
-// windows of real daily bars:
+// For a random-weight checkpoint of the given preset, at the trading bot's parameters (the config's
+// [forecast] defaults: lookback = max_context 232, pred_len 7, T 0.152, top_k 20, top_p 0.83,
+// sample_count 192, clip 1.85; bench/bot_windows.hpp), on windows of real daily bars:
 //   1. N symbols one after another (each forecast alone through the model), then the same N
 //      symbols asking at once through the model service (dynamic batcher): total times, ratio.
 //   2. A concurrency sweep: C symbols asking at once, repeated; throughput and p50/p95/p99
@@ -25,7 +25,7 @@
 
 #include <unistd.h>
 
-#include "core/bar_csv.hpp"
+#include "bench/bot_windows.hpp"
 #include "inference/kronos_init.hpp"
 #include "inference/model_service.hpp"
 
@@ -91,29 +91,6 @@ double percentile(std::vector<double> v, double q) {
   return v[idx];
 }
 
-// Symbol i's live window: the 232 bars ending i bars before the end of one of the daily files.
-std::vector<tb::core::forecast_window> windows_for(int n, const tb::core::sampling_params& p) {
-  static const char* files[] = {"JD", "NIO", "PDD", "BIDU", "DKNG", "HIMS", "IBKR", "MSTR", "W", "XPO"};
-  std::vector<tb::core::forecast_window> out;
-  for (int i = 0; i < n; ++i) {
-    const std::string sym = files[i % 10];
-    auto series = tb::core::load_bars_csv(std::string(TRADEBOT_SHARED_DIR) + "/data/daily/" + sym + ".csv", sym);
-    if (!series) {
-      std::fprintf(stderr, "%s\n", series.error().message.c_str());
-      std::exit(1);
-    }
-    const auto& bars = series->bars;
-    const auto end = bars.size() - static_cast<std::size_t>(i / 10);
-    tb::core::forecast_window w;
-    w.symbol = sym;
-    w.bars.assign(bars.begin() + static_cast<long>(end - 232), bars.begin() + static_cast<long>(end));
-    w.params = p;
-    w.seed = static_cast<std::uint64_t>(i);
-    out.push_back(std::move(w));
-  }
-  return out;
-}
-
 // All windows submitted at once, one request each; returns per-request latencies (s).
 std::vector<double> at_once(tbi::model_service& svc, const std::vector<tb::core::forecast_window>& ws) {
   std::vector<std::promise<double>> done(ws.size());
@@ -151,14 +128,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "%s\n", w.error().message.c_str());
     return 1;
   }
-  tb::core::sampling_params p;
-  p.pred_len = 7;
-  p.max_context = 232;
-  p.temperature = 0.152;
-  p.top_k = 20;
-  p.top_p = 0.83;
-  p.sample_count = a.samples;
-  p.clip = 1.85;
+  const auto p = tb::bench::bot_params(a.samples);
 
   tbi::service_options o;
   o.model_dir = dir.string();
@@ -167,19 +137,25 @@ int main(int argc, char** argv) {
   o.batching.max_queue_delay = std::chrono::microseconds(a.delay_us);
   o.batching.executors = a.executors;
   o.warmup_params = p;
-  o.warmup_lookback = 232;
+  o.warmup_lookback = tb::bench::bot_lookback();
   auto svc = tbi::model_service::start(o);
   if (!svc) {
     std::fprintf(stderr, "%s\n", svc.error().message.c_str());
     return 1;
   }
+  // The same checkpoint once more for the one-after-another path (the service does not lend its own).
   auto model = tbi::load_checkpoint(dir.string(), o.device);
-  std::printf("preset %s, %d samples, lookback = max_context 232, pred_len 7, %d intra-op threads, "
+  if (!model) {
+    std::fprintf(stderr, "%s\n", model.error().message.c_str());
+    return 1;
+  }
+  std::printf("preset %s, %d samples, lookback %d, max_context %d, pred_len %d, %d intra-op threads, "
               "max_batch_rows %zu, max_queue_delay %ld us, %zu executors\n",
-              a.preset.c_str(), a.samples, a.threads, a.max_batch_rows, a.delay_us, a.executors);
+              a.preset.c_str(), a.samples, tb::bench::bot_lookback(), p.max_context, p.pred_len, a.threads,
+              a.max_batch_rows, a.delay_us, a.executors);
 
   // 1. One after another vs at once, side by side.
-  const auto ws = windows_for(a.symbols, p);
+  const auto ws = tb::bench::bot_windows(a.symbols, p);
   const char* omp_wait = std::getenv("OMP_WAIT_POLICY");
   const char* coretype = std::getenv("OPENBLAS_CORETYPE");
   std::printf("OMP_WAIT_POLICY=%s OPENBLAS_CORETYPE=%s\n", omp_wait ? omp_wait : "(unset)",
@@ -213,7 +189,7 @@ int main(int argc, char** argv) {
     std::vector<double> lat;
     double busy = 0;
     for (int r = 0; r < a.rounds; ++r) {
-      const auto round = windows_for(c, p);
+      const auto round = tb::bench::bot_windows(c, p);
       const auto start = clock_type::now();
       auto l = at_once(**svc, round);
       busy += seconds_since(start);
