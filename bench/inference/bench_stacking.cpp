@@ -53,9 +53,15 @@ int main(int argc, char** argv) {
     }
   }
   auto preset = tbi::preset_by_name(preset_name);
-  if (!preset) return 2;
+  if (!preset) {
+    std::fprintf(stderr, "%s\n", preset.error().message.c_str());
+    return 2;
+  }
   const fs::path dir = fs::temp_directory_path() / ("bench_stacking_" + std::to_string(::getpid()));
-  if (!tbi::write_random_checkpoint(*preset, 1, dir.string())) return 1;
+  if (auto w = tbi::write_random_checkpoint(*preset, 1, dir.string()); !w) {
+    std::fprintf(stderr, "%s\n", w.error().message.c_str());
+    return 1;
+  }
   tbi::device_options o;
   o.cpu_threads = threads;
   auto m = tbi::kronos_model::load((dir / "tokenizer").string(), (dir / "model").string(), o);
