@@ -14,6 +14,7 @@
 #include "inference/kronos_init.hpp"
 #include "inference/kronos_model.hpp"
 #include "inference/safetensors.hpp"
+#include "tests/support/process.hpp"
 
 namespace fs = std::filesystem;
 namespace tbi = tb::inference;
@@ -22,22 +23,7 @@ namespace {
 
 const std::string fixture = std::string(TRADEBOT_SHARED_DIR) + "/fixtures/kronos-parity";
 
-struct temp_dir {
-  fs::path path;
-  temp_dir() {
-    path = fs::temp_directory_path() / ("tb_ckpt_" + std::to_string(::getpid()) + "_" + std::to_string(counter()++));
-    fs::remove_all(path);
-    fs::create_directories(path);
-  }
-  ~temp_dir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-  static int& counter() {
-    static int c = 0;
-    return c;
-  }
-};
+using tb::test::temp_dir;
 
 std::vector<std::uint8_t> read_all(const fs::path& p) {
   std::ifstream in(p, std::ios::binary);
@@ -151,41 +137,29 @@ float from_bf16(std::uint16_t h) {
   return f;
 }
 
-// F32 tensors holding the values a 16-bit file of `dtype` holds (rounded once).
-std::vector<raw_tensor> rounded_f32(const std::vector<raw_tensor>& ts, const std::string& dtype) {
+// The F32 tensors of `ts` rounded once to the 16-bit `dtype` (F16 or BF16), others kept: stored
+// as `dtype` (a 16-bit file), or with as_f32 as the F32 values a 16-bit file holds.
+std::vector<raw_tensor> rounded(const std::vector<raw_tensor>& ts, const std::string& dtype, bool as_f32) {
+  const bool bf16 = dtype == "BF16";
   std::vector<raw_tensor> out;
   for (const auto& t : ts) {
     if (t.dtype != "F32") {
       out.push_back(t);
       continue;
     }
-    raw_tensor r = t;
+    raw_tensor r{t.name, as_f32 ? "F32" : dtype, t.shape, {}};
     for (std::size_t i = 0; i < t.bytes.size() / 4; ++i) {
       float f;
       std::memcpy(&f, t.bytes.data() + 4 * i, 4);
-      f = dtype == "BF16" ? from_bf16(to_bf16(f)) : from_f16(to_f16(f));
-      std::memcpy(r.bytes.data() + 4 * i, &f, 4);
-    }
-    out.push_back(std::move(r));
-  }
-  return out;
-}
-
-std::vector<raw_tensor> convert(const std::vector<raw_tensor>& ts, const std::string& dtype) {
-  std::vector<raw_tensor> out;
-  for (const auto& t : ts) {
-    if (t.dtype != "F32") {
-      out.push_back(t);
-      continue;
-    }
-    raw_tensor r{t.name, dtype, t.shape, {}};
-    const std::size_t n = t.bytes.size() / 4;
-    for (std::size_t i = 0; i < n; ++i) {
-      float f;
-      std::memcpy(&f, t.bytes.data() + 4 * i, 4);
-      const std::uint16_t h = dtype == "BF16" ? to_bf16(f) : to_f16(f);
-      r.bytes.push_back(static_cast<std::uint8_t>(h & 0xff));
-      r.bytes.push_back(static_cast<std::uint8_t>(h >> 8));
+      const std::uint16_t h = bf16 ? to_bf16(f) : to_f16(f);
+      if (as_f32) {
+        const float g = bf16 ? from_bf16(h) : from_f16(h);
+        const auto* b = reinterpret_cast<const std::uint8_t*>(&g);
+        r.bytes.insert(r.bytes.end(), b, b + 4);
+      } else {
+        r.bytes.push_back(static_cast<std::uint8_t>(h & 0xff));
+        r.bytes.push_back(static_cast<std::uint8_t>(h >> 8));
+      }
     }
     out.push_back(std::move(r));
   }
@@ -400,17 +374,17 @@ BOOST_AUTO_TEST_CASE(half_precision_files_load) {
   // A 16-bit file loads to exactly the values it stores: the same model as an F32 file holding
   // those rounded values, so the forecasts are identical.
   for (const std::string dtype : {"F16", "BF16"}) {
-    temp_dir half, rounded;
+    temp_dir half, as_f32;
     copy_fixture(half.path);
-    copy_fixture(rounded.path);
+    copy_fixture(as_f32.path);
     for (const char* sub : {"tokenizer", "model"}) {
       const auto ts = disassemble(fs::path(fixture) / sub / "model.safetensors");
-      write_all(half.path / sub / "model.safetensors", assemble(convert(ts, dtype)));
-      write_all(rounded.path / sub / "model.safetensors", assemble(rounded_f32(ts, dtype)));
+      write_all(half.path / sub / "model.safetensors", assemble(rounded(ts, dtype, false)));
+      write_all(as_f32.path / sub / "model.safetensors", assemble(rounded(ts, dtype, true)));
     }
     auto m = load(half.path);
     if (!m) BOOST_FAIL(m.error().message);
-    auto r = load(rounded.path);
+    auto r = load(as_f32.path);
     if (!r) BOOST_FAIL(r.error().message);
     BOOST_TEST(m->info().stored_dtype == dtype);
     BOOST_TEST(r->info().stored_dtype == "F32");
