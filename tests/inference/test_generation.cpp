@@ -30,23 +30,20 @@ const tbi::kronos_model& model() {
   return *m;
 }
 
-const std::vector<tb::core::bar>& intraday() {
-  static const auto bars = [] {
-    auto s = tb::core::load_bars_csv(shared_dir + "/data/intraday/XSHG_600977_5min.csv");
+// The bars of ../shared/data/FILE, loaded once.
+const std::vector<tb::core::bar>& bars_of(const std::string& file) {
+  static std::map<std::string, std::vector<tb::core::bar>> loaded;
+  auto it = loaded.find(file);
+  if (it == loaded.end()) {
+    auto s = tb::core::load_bars_csv(shared_dir + "/data/" + file);
     BOOST_TEST_REQUIRE(s.has_value());
-    return s->bars;
-  }();
-  return bars;
+    it = loaded.emplace(file, std::move(s->bars)).first;
+  }
+  return it->second;
 }
 
-const std::vector<tb::core::bar>& daily() {
-  static const auto bars = [] {
-    auto s = tb::core::load_bars_csv(shared_dir + "/data/daily/NIO.csv");
-    BOOST_TEST_REQUIRE(s.has_value());
-    return s->bars;
-  }();
-  return bars;
-}
+const std::vector<tb::core::bar>& intraday() { return bars_of("intraday/XSHG_600977_5min.csv"); }
+const std::vector<tb::core::bar>& daily() { return bars_of("daily/NIO.csv"); }
 
 forecast_window window(const std::vector<tb::core::bar>& all, int a, int b, int pred_len, int ctx, int samples,
                        std::uint64_t seed) {
@@ -324,10 +321,8 @@ BOOST_AUTO_TEST_CASE(future_stamps_follow_the_calendar) {
     }
   }
   // Crypto trades on weekends: the day after Friday is Saturday.
-  auto sui = tb::core::load_bars_csv(shared_dir + "/data/daily/SUIUSD.csv");
-  BOOST_TEST_REQUIRE(sui.has_value());
   std::vector<tb::core::bar> sh;
-  for (const auto& b : sui->bars) {
+  for (const auto& b : bars_of("daily/SUIUSD.csv")) {
     sh.push_back(b);
     if (tb::core::stamp_of(b).weekday == 4 && sh.size() > 30) break;
   }
