@@ -208,6 +208,25 @@ BOOST_AUTO_TEST_CASE(forecast_is_denormalised) {
     BOOST_TEST(r[tb::core::f_close] > lo - 10 * span);
     BOOST_TEST(r[tb::core::f_close] < hi + 10 * span);
   }
+  // The bounds above hold for normalised numbers too (lo - 10 span < 0 here). What tells the two
+  // apart: prices scaled by 1024 (exact in float) leave the normalised inputs as they were (but
+  // for the 1e-5 added to the std), so a de-normalised forecast's prices scale by 1024 and a
+  // normalised one's would not.
+  auto scaled = w;
+  for (auto& b : scaled.bars) {
+    b.open *= 1024;
+    b.high *= 1024;
+    b.low *= 1024;
+    b.close *= 1024;
+  }
+  const auto g = run({scaled})[0];
+  BOOST_TEST_REQUIRE(g.rows.size() == f.rows.size());
+  for (std::size_t i = 0; i < f.rows.size(); ++i) {
+    for (int k = tb::core::f_open; k <= tb::core::f_close; ++k) {
+      const double a = f.rows[i][static_cast<std::size_t>(k)], b = g.rows[i][static_cast<std::size_t>(k)] / 1024;
+      BOOST_TEST(std::abs(b - a) < 1e-3 * span, "row " << i << " feature " << k << ": " << a << " vs scaled / 1024 " << b);
+    }
+  }
 }
 
 BOOST_AUTO_TEST_CASE(sampling_filters) {
