@@ -26,6 +26,7 @@
 #include "core/bar_csv.hpp"
 #include "inference/kronos_init.hpp"
 #include "inference/kronos_model.hpp"
+#include "inference/model_service.hpp"  // load_checkpoint
 
 namespace fs = std::filesystem;
 namespace tbi = tb::inference;
@@ -135,7 +136,7 @@ tbi::kronos_model load_preset(const std::string& name, const fs::path& root, int
   }
   tbi::device_options o;
   o.cpu_threads = threads;
-  auto m = tbi::kronos_model::load((dir / "tokenizer").string(), (dir / "model").string(), o);
+  auto m = tbi::load_checkpoint(dir.string(), o);
   if (!m) {
     std::fprintf(stderr, "%s\n", m.error().message.c_str());
     std::exit(1);

@@ -20,6 +20,7 @@
 #include "bench/bot_windows.hpp"
 #include "inference/kronos_init.hpp"
 #include "inference/kronos_model.hpp"
+#include "inference/model_service.hpp"  // load_checkpoint
 
 namespace fs = std::filesystem;
 namespace tbi = tb::inference;
@@ -64,7 +65,7 @@ int main(int argc, char** argv) {
   }
   tbi::device_options o;
   o.cpu_threads = threads;
-  auto m = tbi::kronos_model::load((dir / "tokenizer").string(), (dir / "model").string(), o);
+  auto m = tbi::load_checkpoint(dir.string(), o);
   fs::remove_all(dir);
   if (!m) {
     std::fprintf(stderr, "%s\n", m.error().message.c_str());
