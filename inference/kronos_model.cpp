@@ -990,7 +990,7 @@ tb::expected<std::vector<core::forecast>> kronos_model::generate(const std::vect
     if (options.mode == generation_mode::plain) {
       for (std::size_t b = 0; b < batch.size(); ++b) result[b] = m.generate_plain(prepared[b]);
     } else {
-      const std::int64_t cap = options.max_group_rows >= 0 ? options.max_group_rows : m.device.is_cuda() ? 3072 : 1;
+      const std::int64_t cap = max_group_rows(options);
       std::vector<bool> done(batch.size(), false);
       for (std::size_t b = 0; b < batch.size(); ++b) {
         if (done[b]) continue;
@@ -1035,6 +1035,10 @@ tb::expected<std::vector<core::forecast>> kronos_model::generate(const std::vect
     return torch_error("generate", e);
   }
   return out;
+}
+
+std::int64_t kronos_model::max_group_rows(const generate_options& options) const {
+  return options.max_group_rows >= 0 ? options.max_group_rows : impl_->device.is_cuda() ? 3072 : 1;
 }
 
 tb::expected<token_ids> kronos_model::tokenize(const std::vector<core::bar>& bars, double clip) const {

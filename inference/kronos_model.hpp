@@ -105,6 +105,9 @@ class kronos_model {
   // errc::internal for an unexpected LibTorch failure (its message included).
   tb::expected<std::vector<core::forecast>> generate(const std::vector<core::forecast_window>& batch,
                                                      const generate_options& options = {}) const;
+  // The most rows (samples summed over series) generate() stacks into one computation with
+  // `options` on this model's device: generate_options::max_group_rows resolved (0: no limit).
+  std::int64_t max_group_rows(const generate_options& options = {}) const;
 
   // Diagnostics (parity tests): the tokenizer on bars normalised over all of them and clipped.
   tb::expected<token_ids> tokenize(const std::vector<core::bar>& bars, double clip) const;

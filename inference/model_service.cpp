@@ -61,9 +61,15 @@ tb::expected<std::shared_ptr<model_service>> model_service::start(const service_
   if (!loaded) return loaded.error();
   auto model = std::make_shared<const kronos_model>(std::move(*loaded));
 
-  // Warm-up: one full batch at the configured shapes, before anyone is told we are ready.
+  // Warm-up, before anyone is told we are ready: the largest computation a full batch at the
+  // configured shapes leads to, i.e. one stacked group of it (generate() runs the groups of a
+  // batch one after another): the whole batch on CUDA, one window on the CPU, where every series
+  // runs alone and a full batch would only repeat the same computation.
   const auto rows_per_window = static_cast<std::size_t>(std::max(1, options.warmup_params.sample_count));
-  const auto windows = std::max<std::size_t>(1, options.batching.max_batch_rows / rows_per_window);
+  const auto group_rows = model->max_group_rows();
+  const auto warm_rows = group_rows > 0 ? std::min(options.batching.max_batch_rows, static_cast<std::size_t>(group_rows))
+                                        : options.batching.max_batch_rows;
+  const auto windows = std::max<std::size_t>(1, warm_rows / rows_per_window);
   std::vector<core::forecast_window> batch(windows);
   const auto bars = warmup_bars(options.warmup_lookback);
   for (std::size_t i = 0; i < windows; ++i) {

@@ -2,8 +2,10 @@
 // The model service: one loaded Kronos checkpoint and the dynamic batcher that feeds it.
 // What the inference actor owns (and nothing of actors here).
 //
-// start() loads the checkpoint and warms it up with one full batch at the configured shapes
-// before it returns, so the daemon reports READY only with a model that has run. reload()
+// start() loads the checkpoint and warms it up at the configured shapes (the largest stacked group
+// a full batch forms: the whole batch on CUDA, one window on the CPU, see
+// kronos_model::max_group_rows) before it returns, so the daemon reports READY only with a model
+// that has run. reload()
 // loads another checkpoint on the caller's thread while the old one keeps serving, then swaps
 // it in between batches; a checkpoint that fails to load leaves the old one serving.
 #include <chrono>
@@ -26,8 +28,8 @@ struct service_options {
   device_options device;
   bool compile = false;         // KRONOS_COMPILE: see inference/README.md
   batcher_options batching;
-  // Warm-up: one batch of max_batch_rows rows (whole windows of `warmup_params`), `warmup_lookback`
-  // bars each.
+  // Warm-up: whole windows of `warmup_params`, `warmup_lookback` bars each, as many as one stacked
+  // group of a max_batch_rows batch holds (at least one).
   core::sampling_params warmup_params;
   int warmup_lookback = 232;
 };
