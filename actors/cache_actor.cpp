@@ -126,8 +126,7 @@ void publish(cache_actor* self) {
 void log_throttled(cache_actor* self, const std::string& what) {
   std::uint64_t suppressed = 0;
   if (self->state.log.allow(&suppressed))
-    spdlog::warn("cache: {}{}", what,
-                 suppressed ? fmt::format(" ({} similar messages suppressed)", suppressed) : std::string());
+    spdlog::warn("cache: {}{}", what, cache::suppressed_note(suppressed));
 }
 
 void handle_request(cache_actor* self, caf::response_promise rp, forecast_request req);
