@@ -5,8 +5,8 @@
 
 #include <algorithm>
 #include <condition_variable>
-#include <filesystem>
 #include <ctime>
+#include <filesystem>
 #include <iostream>
 #include <mutex>
 #include <optional>
@@ -18,8 +18,9 @@
 
 #include "actors/inference_actor.hpp"
 #include "actors/supervisor.hpp"
-#include "daemon/actor_tree.hpp"
+#include "core/clock.hpp"
 #include "core/config.hpp"
+#include "daemon/actor_tree.hpp"
 #include "daemon/logging.hpp"
 #include "daemon/notify.hpp"
 #include "daemon/version.hpp"
@@ -29,14 +30,7 @@
 namespace tb::daemon {
 namespace {
 
-std::string utc_now_iso() {
-  std::time_t t = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
+std::string utc_now_iso() { return core::to_iso8601(core::wall_clock().now()); }
 
 // The config as the daemon runs it: the snapshot, its generation and the last reload's outcome.
 // Owned by the main thread.
