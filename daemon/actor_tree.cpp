@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <thread>
 
 #include <spdlog/spdlog.h>
 
@@ -115,6 +116,13 @@ tb::expected<std::string> resolve_model_dir(const core::config& cfg) {
   spdlog::warn("model.dir is empty: using the untrained demo checkpoint {} (random weights; forecasts are "
                "meaningless)", dir.string());
   return dir.string();
+}
+
+void configure_actor_system(caf::actor_system_config& sys_cfg, const core::config& cfg) {
+  actors::register_types(sys_cfg);
+  const auto workers = cfg.scheduler_threads > 0 ? static_cast<std::size_t>(cfg.scheduler_threads)
+                                                 : std::max(2u, std::thread::hardware_concurrency());
+  sys_cfg.set("scheduler.max-threads", workers);
 }
 
 tb::expected<trading_parts> make_trading_parts(const core::config& cfg) {

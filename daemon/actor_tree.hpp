@@ -62,6 +62,10 @@ tb::expected<trading_parts> make_trading_parts(const core::config& cfg);
 // written on first use.
 tb::expected<std::string> resolve_model_dir(const core::config& cfg);
 
+// The actor system's settings for a tree built here: the protocol's message types and
+// daemon.scheduler_threads workers (0 = the number of cores, at least 2).
+void configure_actor_system(caf::actor_system_config& sys_cfg, const core::config& cfg);
+
 // Optional observers of the run, called on the actors' threads (keep them short, thread-safe).
 struct actor_tree_hooks {
   std::function<void(const actors::schedule_progress&)> on_schedule;  // the scheduler's progress

@@ -190,11 +190,8 @@ int run_daemon(const daemon_options& options) {
   }
 
   caf::actor_system_config sys_cfg;
-  actors::register_types(sys_cfg);
+  configure_actor_system(sys_cfg, cfg);
   sys_cfg.load<caf::io::middleman>();
-  const auto workers = cfg.scheduler_threads > 0 ? static_cast<std::size_t>(cfg.scheduler_threads)
-                                                 : std::max(2u, std::thread::hardware_concurrency());
-  sys_cfg.set("scheduler.max-threads", workers);
   auto sys = std::make_unique<caf::actor_system>(sys_cfg);
   auto tree = build_actor_tree(*service, board, trading);
   auto supervisor = actors::spawn_supervisor(*sys, cs.current, board, std::move(tree.children));

@@ -41,7 +41,6 @@
 #include <mutex>
 #include <optional>
 #include <string>
-#include <thread>
 
 #include <caf/all.hpp>
 #include <CLI/CLI.hpp>
@@ -214,10 +213,7 @@ std::optional<run_failure> run_backtest(const backtest_options& o) {
   std::string run_error;
   {
     caf::actor_system_config sys_cfg;
-    actors::register_types(sys_cfg);
-    const auto workers = cfg->scheduler_threads > 0 ? static_cast<std::size_t>(cfg->scheduler_threads)
-                                                    : std::max(2u, std::thread::hardware_concurrency());
-    sys_cfg.set("scheduler.max-threads", workers);
+    configure_actor_system(sys_cfg, *cfg);
     auto sys = std::make_unique<caf::actor_system>(sys_cfg);
     auto tree = build_actor_tree(*service, board, trading, hooks);
     auto portfolio_slot = tree.portfolio;
