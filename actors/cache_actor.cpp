@@ -84,7 +84,8 @@ forecast_reply all_failed(std::size_t n, errc code, const std::string& message) 
 
 void publish(cache_actor* self) {
   auto& st = self->state;
-  nlohmann::json doc = cache::to_json(st.cache ? st.cache->stats() : cache::cache_stats{});
+  const cache::cache_stats stats = st.cache ? st.cache->stats() : cache::cache_stats{};
+  nlohmann::json doc = cache::to_json(stats);
   const auto& n = st.n;
   nlohmann::json identity = nullptr;
   if (st.identity)
@@ -112,7 +113,7 @@ void publish(cache_actor* self) {
 
   core::health_check check;
   if (st.cache) {
-    check = st.cache->health();
+    check = cache::health_of(stats);  // the same snapshot as the section
   } else {
     check.detail = {{"enabled", false}};
   }
