@@ -86,10 +86,11 @@ class shutdown_guard {
   std::thread thread_;
 };
 
-std::string status_line(const http::server& server, const core::config& cfg, const config_state& cs) {
-  return "STATUS=serving http on " + cfg.http_address + ":" + std::to_string(server.port()) +
-         "; config generation " + std::to_string(cs.generation) + "; " +
-         std::to_string(cfg.active_symbols().size()) + " symbols";
+// `listening`: "ADDR:PORT" as bound at start (http.* is read at start only; a reload that
+// changes it does not move the server).
+std::string status_line(const std::string& listening, const config_state& cs) {
+  return "STATUS=serving http on " + listening + "; config generation " + std::to_string(cs.generation) + "; " +
+         std::to_string(cs.current->active_symbols().size()) + " symbols";
 }
 
 void reload(config_state& cs, core::snapshot_board& board, const caf::actor& supervisor) {
@@ -163,6 +164,7 @@ int run_daemon(const daemon_options& options) {
     std::cerr << "tradebotd: " << port.error().message << "\n";
     return 1;
   }
+  const std::string listening = cfg.http_address + ":" + std::to_string(*port);
 
   // The trading loop's feed, clock and broker (issue 5): a bad feed or broker config fails here.
   std::optional<trading_parts> trading;
@@ -201,7 +203,7 @@ int run_daemon(const daemon_options& options) {
   const auto tick = watchdog ? std::chrono::duration_cast<std::chrono::milliseconds>(*watchdog / 2)
                              : std::chrono::milliseconds(1000);
   board->remove_check("startup");
-  notify("READY=1\n" + status_line(server, *cs.current, cs));
+  notify("READY=1\n" + status_line(listening, cs));
   spdlog::info("ready");
 
   for (;;) {
@@ -213,7 +215,7 @@ int run_daemon(const daemon_options& options) {
     }
     if (sig == SIGHUP) {
       reload(cs, *board, supervisor);
-      notify("READY=1\n" + status_line(server, *cs.current, cs));
+      notify("READY=1\n" + status_line(listening, cs));
       continue;
     }
     spdlog::info("{}: stopping", sig == SIGTERM ? "SIGTERM" : "SIGINT");
