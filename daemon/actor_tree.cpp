@@ -235,6 +235,14 @@ actor_tree build_actor_tree(std::shared_ptr<inference::model_service> service,
   return tree;
 }
 
+std::string heartbeat(caf::scoped_actor& self, const caf::actor& supervisor, std::chrono::milliseconds timeout) {
+  std::string error;
+  self->request(supervisor, timeout, actors::heartbeat_atom::value)
+      .receive([](actors::heartbeat_atom, std::uint64_t) {},
+               [&](caf::error& err) { error = self->system().render(err); });
+  return error;
+}
+
 std::string stop_actor_tree(caf::actor_system& sys, caf::actor& supervisor, const actor_tree& tree,
                             std::chrono::milliseconds deadline) {
   std::string error;

@@ -87,6 +87,11 @@ actor_tree build_actor_tree(std::shared_ptr<inference::model_service> service,
                             std::shared_ptr<core::snapshot_board> board, const std::optional<trading_parts>& trading,
                             actor_tree_hooks hooks = {});
 
+// Asks the supervisor for a heartbeat, which it answers only when every child answers its own.
+// Returns "" when it answered within `timeout`, else why not. Blocks: a scoped actor of the main
+// thread, never from an actor.
+std::string heartbeat(caf::scoped_actor& self, const caf::actor& supervisor, std::chrono::milliseconds timeout);
+
 // Stops a running tree: the supervisor stops its children (they finish or persist their work)
 // within `deadline`, then it is ended, the registry names erased and the forecaster slot reset,
 // so that the actor system can shut down. Returns "" when the children stopped in time, else

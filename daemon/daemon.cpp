@@ -115,12 +115,10 @@ void reload(config_state& cs, core::snapshot_board& board, const caf::actor& sup
 }
 
 // The supervisor answers only when every actor under it does: the watchdog's evidence of life.
-bool heartbeat(caf::scoped_actor& self, const caf::actor& supervisor, std::chrono::milliseconds timeout) {
-  bool alive = false;
-  self->request(supervisor, timeout, actors::heartbeat_atom::value)
-      .receive([&](actors::heartbeat_atom, std::uint64_t) { alive = true; },
-               [&](caf::error& err) { spdlog::warn("watchdog: no heartbeat ({})", self->system().render(err)); });
-  return alive;
+bool alive(caf::scoped_actor& self, const caf::actor& supervisor, std::chrono::milliseconds timeout) {
+  const std::string error = heartbeat(self, supervisor, timeout);
+  if (!error.empty()) spdlog::warn("watchdog: no heartbeat ({})", error);
+  return error.empty();
 }
 
 }  // namespace
@@ -210,7 +208,7 @@ int run_daemon(const daemon_options& options) {
     timespec ts{static_cast<time_t>(tick.count() / 1000), static_cast<long>(tick.count() % 1000) * 1000000L};
     const int sig = sigtimedwait(&signals, nullptr, &ts);
     if (sig < 0) {  // tick: the watchdog is fed only while the actors answer
-      if (watchdog && heartbeat(*self, supervisor, tick)) notify("WATCHDOG=1");
+      if (watchdog && alive(*self, supervisor, tick)) notify("WATCHDOG=1");
       continue;
     }
     if (sig == SIGHUP) {

@@ -235,12 +235,10 @@ std::optional<run_failure> run_backtest(const backtest_options& o) {
         break;
       }
       if (!news) {
-        bool alive = false;
-        (*self)->request(supervisor, std::chrono::seconds(30), actors::heartbeat_atom::value)
-            .receive([&](actors::heartbeat_atom, std::uint64_t) { alive = true; }, [&](caf::error& err) {
-              run_error = "the actors stopped answering: " + sys->render(err);
-            });
-        if (!alive) break;
+        if (auto err = heartbeat(*self, supervisor, std::chrono::seconds(30)); !err.empty()) {
+          run_error = "the actors stopped answering: " + err;
+          break;
+        }
       }
     }
     if (run_error.empty()) {
