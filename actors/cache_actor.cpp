@@ -84,7 +84,8 @@ forecast_reply all_failed(std::size_t n, errc code, const std::string& message) 
 
 void publish(cache_actor* self) {
   auto& st = self->state;
-  nlohmann::json doc = cache::to_json(st.cache ? st.cache->stats() : cache::cache_stats{});
+  const cache::cache_stats stats = st.cache ? st.cache->stats() : cache::cache_stats{};
+  nlohmann::json doc = cache::to_json(stats);
   const auto& n = st.n;
   nlohmann::json identity = nullptr;
   if (st.identity)
@@ -112,7 +113,7 @@ void publish(cache_actor* self) {
 
   core::health_check check;
   if (st.cache) {
-    check = st.cache->health();
+    check = cache::health_of(stats);  // the same snapshot as the section
   } else {
     check.detail = {{"enabled", false}};
   }
@@ -126,8 +127,7 @@ void publish(cache_actor* self) {
 void log_throttled(cache_actor* self, const std::string& what) {
   std::uint64_t suppressed = 0;
   if (self->state.log.allow(&suppressed))
-    spdlog::warn("cache: {}{}", what,
-                 suppressed ? fmt::format(" ({} similar messages suppressed)", suppressed) : std::string());
+    spdlog::warn("cache: {}{}", what, cache::suppressed_note(suppressed));
 }
 
 void handle_request(cache_actor* self, caf::response_promise rp, forecast_request req);

@@ -93,6 +93,19 @@ bool is_tmp_name(const std::string& name) {
   return name.size() > 5 && name[0] == '.' && name.compare(name.size() - 4, 4, ".tmp") == 0;
 }
 
+// Calls fn(folder, file) for each entry of the two-hex-digit folders under `dir`, the only
+// folders this tier touches. A folder that cannot be listed (or is not one) is skipped.
+template <class F>
+void for_each_in_entry_folders(const fs::path& dir, F&& fn) {
+  std::error_code ec;
+  for (fs::directory_iterator sub(dir, ec), end; !ec && sub != end; sub.increment(ec)) {
+    if (!is_two_hex(sub->path().filename().string())) continue;
+    std::error_code ec2;
+    for (fs::directory_iterator f(sub->path(), ec2), fend; !ec2 && f != fend; f.increment(ec2))
+      fn(sub->path(), *f);
+  }
+}
+
 }  // namespace
 
 disk_tier::disk_tier(disk_config config, clock_ptr clock)
@@ -136,27 +149,22 @@ void disk_tier::scan() {
     std::uint64_t bytes;
   };
   std::vector<found> files;
-  std::error_code ec;
   const auto stale_tmp = fs::file_time_type::clock::now() - std::chrono::minutes(10);
-  for (fs::directory_iterator sub(config_.dir, ec), end; !ec && sub != end; sub.increment(ec)) {
-    if (!is_two_hex(sub->path().filename().string()) || !sub->is_directory(ec)) continue;
-    std::error_code ec2;
-    for (fs::directory_iterator f(sub->path(), ec2), fend; !ec2 && f != fend; f.increment(ec2)) {
-      const std::string name = f->path().filename().string();
-      std::error_code ec3;
-      if (is_tmp_name(name)) {  // left by a crash (or in flight in another process: keep new ones)
-        if (f->last_write_time(ec3) < stale_tmp && !ec3) fs::remove(f->path(), ec3);
-        continue;
-      }
-      auto key = key_of_name(name);
-      if (!key || !f->is_regular_file(ec3)) continue;
-      const auto size = f->file_size(ec3);
-      if (ec3) continue;
-      const auto mtime = f->last_write_time(ec3);
-      if (ec3) continue;
-      files.push_back({mtime, name, *key, size});
+  for_each_in_entry_folders(config_.dir, [&](const fs::path&, const fs::directory_entry& f) {
+    const std::string name = f.path().filename().string();
+    std::error_code ec;
+    if (is_tmp_name(name)) {  // left by a crash (or in flight in another process: keep new ones)
+      if (f.last_write_time(ec) < stale_tmp && !ec) fs::remove(f.path(), ec);
+      return;
     }
-  }
+    auto key = key_of_name(name);
+    if (!key || !f.is_regular_file(ec)) return;
+    const auto size = f.file_size(ec);
+    if (ec) return;
+    const auto mtime = f.last_write_time(ec);
+    if (ec) return;
+    files.push_back({mtime, name, *key, size});
+  });
   std::sort(files.begin(), files.end(), [](const found& a, const found& b) {
     return a.mtime != b.mtime ? a.mtime < b.mtime : a.name < b.name;
   });
@@ -179,7 +187,7 @@ void disk_tier::mark_degraded(const std::string& why) {
   std::uint64_t held = 0;
   if (log_.allow(&held))
     spdlog::warn("cache disk tier degraded (memory and redis go on): {}{}", why,
-                 held ? fmt::format(" ({} similar messages suppressed)", held) : std::string());
+                 suppressed_note(held));
 }
 
 bool disk_tier::degraded() const {
@@ -231,7 +239,7 @@ std::optional<entry> disk_tier::read_one(const digest& key, tb::error* err) {
   std::uint64_t held = 0;
   if (log_.allow(&held))
     spdlog::warn("cache disk tier: removed corrupt entry {}: {}{}", p.string(), d.detail,
-                 held ? fmt::format(" ({} similar messages suppressed)", held) : std::string());
+                 suppressed_note(held));
   return std::nullopt;
 }
 
@@ -337,22 +345,17 @@ tb::expected<bool> disk_tier::erase(const digest& key) {
 
 tb::expected<std::size_t> disk_tier::clear() {
   std::size_t removed = 0;
-  std::error_code ec;
   std::optional<tb::error> first;
-  for (fs::directory_iterator sub(config_.dir, ec), end; !ec && sub != end; sub.increment(ec)) {
-    if (!is_two_hex(sub->path().filename().string())) continue;
-    std::error_code ec2;
-    for (fs::directory_iterator f(sub->path(), ec2), fend; !ec2 && f != fend; f.increment(ec2)) {
-      const std::string name = f->path().filename().string();
-      if (!key_of_name(name) && !is_tmp_name(name)) continue;  // never touch others' files
-      if (::unlink(f->path().c_str()) == 0) {
-        if (!is_tmp_name(name)) ++removed;
-      } else if (errno != ENOENT && !first) {
-        first = tb::error{errc::io, "cache disk tier: remove " + f->path().string() + ": " +
-                                        errno_text(errno)};
-      }
+  for_each_in_entry_folders(config_.dir, [&](const fs::path&, const fs::directory_entry& f) {
+    const std::string name = f.path().filename().string();
+    if (!key_of_name(name) && !is_tmp_name(name)) return;  // never touch others' files
+    if (::unlink(f.path().c_str()) == 0) {
+      if (!is_tmp_name(name)) ++removed;
+    } else if (errno != ENOENT && !first) {
+      first = tb::error{errc::io,
+                        "cache disk tier: remove " + f.path().string() + ": " + errno_text(errno)};
     }
-  }
+  });
   {
     std::lock_guard<std::mutex> lock(mu_);
     index_.clear();
@@ -372,46 +375,41 @@ verify_report disk_tier::verify(bool remove) {
   auto problem = [&](const fs::path& p, const std::string& why) {
     if (rep.problems.size() < 100) rep.problems.push_back(p.string() + ": " + why);
   };
-  std::error_code ec;
   std::vector<std::pair<digest, std::uint64_t>> good;
-  for (fs::directory_iterator sub(config_.dir, ec), end; !ec && sub != end; sub.increment(ec)) {
-    if (!is_two_hex(sub->path().filename().string())) continue;
-    std::error_code ec2;
-    for (fs::directory_iterator f(sub->path(), ec2), fend; !ec2 && f != fend; f.increment(ec2)) {
-      const auto key = key_of_name(f->path().filename().string());
-      if (!key) continue;
-      ++rep.files;
-      std::string bytes;
-      if (const int e = read_file(f->path(), &bytes); e != 0) {
-        problem(f->path(), "read: " + errno_text(e));
-        continue;
-      }
-      const bool wrong_folder = sub->path().filename().string() != to_hex(*key).substr(0, 2);
-      decode_result d = decode_entry(bytes, &*key);
-      bool drop = false;
-      if (d.status == decode_status::ok && !wrong_folder) {
-        if (d.value.expired(now)) {
-          ++rep.expired;
-          drop = true;
-        } else {
-          ++rep.ok;
-        }
-      } else if (d.status == decode_status::unsupported) {
-        ++rep.unsupported;
-        problem(f->path(), d.detail);
-      } else {
-        ++rep.corrupt;
-        problem(f->path(), wrong_folder ? std::string("in the wrong folder") : d.detail);
-        drop = true;
-      }
-      if (drop && remove && ::unlink(f->path().c_str()) == 0) {
-        ++rep.removed;
-        continue;
-      }
-      rep.bytes += bytes.size();
-      if (!drop && !wrong_folder) good.emplace_back(*key, bytes.size());
+  for_each_in_entry_folders(config_.dir, [&](const fs::path& folder, const fs::directory_entry& f) {
+    const auto key = key_of_name(f.path().filename().string());
+    if (!key) return;
+    ++rep.files;
+    std::string bytes;
+    if (const int e = read_file(f.path(), &bytes); e != 0) {
+      problem(f.path(), "read: " + errno_text(e));
+      return;
     }
-  }
+    const bool wrong_folder = folder.filename().string() != to_hex(*key).substr(0, 2);
+    decode_result d = decode_entry(bytes, &*key);
+    bool drop = false;
+    if (d.status == decode_status::ok && !wrong_folder) {
+      if (d.value.expired(now)) {
+        ++rep.expired;
+        drop = true;
+      } else {
+        ++rep.ok;
+      }
+    } else if (d.status == decode_status::unsupported) {
+      ++rep.unsupported;
+      problem(f.path(), d.detail);
+    } else {
+      ++rep.corrupt;
+      problem(f.path(), wrong_folder ? std::string("in the wrong folder") : d.detail);
+      drop = true;
+    }
+    if (drop && remove && ::unlink(f.path().c_str()) == 0) {
+      ++rep.removed;
+      return;
+    }
+    rep.bytes += bytes.size();
+    if (!drop && !wrong_folder) good.emplace_back(*key, bytes.size());
+  });
   if (remove) {
     counters_.corrupt.fetch_add(rep.corrupt, std::memory_order_relaxed);
     std::lock_guard<std::mutex> lock(mu_);

@@ -421,9 +421,10 @@ cache_stats forecast_cache::stats() const {
   return s;
 }
 
-core::health_check forecast_cache::health() const {
+core::health_check forecast_cache::health() const { return health_of(stats()); }
+
+core::health_check health_of(const cache_stats& s) {
   core::health_check h;
-  const cache_stats s = stats();
   h.detail = {{"enabled", s.enabled}, {"redis_state", s.redis_state}};
   for (const auto& t : s.tiers) {
     h.detail[t.name + "_state"] = t.state;

@@ -94,6 +94,9 @@ struct cache_stats {
 // The /stats "cache" section: every field of cache_stats; tiers as
 // {"memory": {"hits", "misses", "errors", "latency_p50_us", "latency_p99_us", ...}, ...}.
 nlohmann::json to_json(const cache_stats& s);
+// The /health check of those stats: ok, or degraded (disk degraded, Redis not connected); never
+// failing: the daemon forecasts without a cache.
+core::health_check health_of(const cache_stats& s);
 // "Kronos Prediction Cache Stats: hits=X misses=Y hit_rate=Z%" (the daemon logs it on stop).
 std::string summary_line(const cache_stats& s);
 
@@ -148,8 +151,7 @@ class forecast_cache {
 
   // Any thread.
   cache_stats stats() const;
-  // Any thread. ok, or degraded (disk degraded, Redis not connected); never failing: the
-  // daemon forecasts without a cache.
+  // Any thread. health_of(stats()).
   core::health_check health() const;
   const cache_config& config() const { return config_; }
 

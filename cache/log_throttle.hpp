@@ -4,15 +4,21 @@
 #include <chrono>
 #include <cstdint>
 #include <mutex>
+#include <string>
 
 namespace tb::cache {
+
+// What a throttled message appends: " (N similar messages suppressed)", or "" when none were.
+inline std::string suppressed_note(std::uint64_t suppressed) {
+  return suppressed ? " (" + std::to_string(suppressed) + " similar messages suppressed)" : std::string();
+}
 
 class log_throttle {
  public:
   explicit log_throttle(std::chrono::steady_clock::duration interval) : interval_(interval) {}
 
   // True when a message may be logged now. *suppressed receives how many calls were refused
-  // since the last allowed one (include it in the message).
+  // since the last allowed one (append suppressed_note(*suppressed) to the message).
   bool allow(std::uint64_t* suppressed) {
     std::lock_guard<std::mutex> lock(mu_);
     const auto now = std::chrono::steady_clock::now();

@@ -58,7 +58,7 @@ void redis_tier::log_failure(const std::string& msg) {
   std::uint64_t held = 0;
   if (log_.allow(&held))
     spdlog::warn("cache redis tier {}:{}: {}{}", config_.host, config_.port, msg,
-                 held ? fmt::format(" ({} similar messages suppressed)", held) : std::string());
+                 suppressed_note(held));
 }
 
 void redis_tier::fail_connection(const std::string& why) {

@@ -6,23 +6,22 @@
 #include <cmath>
 #include <cstdlib>
 #include <fstream>
-#include <numeric>
+
+#include "core/calendar.hpp"
 
 namespace tb::core {
 namespace {
-
-std::string lower_trim(std::string s) {
-  auto not_space = [](unsigned char c) { return !std::isspace(c); };
-  s.erase(s.begin(), std::find_if(s.begin(), s.end(), not_space));
-  s.erase(std::find_if(s.rbegin(), s.rend(), not_space).base(), s.end());
-  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
 
 std::string trim(std::string s) {
   auto not_space = [](unsigned char c) { return !std::isspace(c); };
   s.erase(s.begin(), std::find_if(s.begin(), s.end(), not_space));
   s.erase(std::find_if(s.rbegin(), s.rend(), not_space).base(), s.end());
+  return s;
+}
+
+std::string lower_trim(std::string s) {
+  s = trim(std::move(s));
+  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return s;
 }
 
@@ -57,18 +56,6 @@ bool split_csv(const std::string& line, std::vector<std::string>& out) {
   out.push_back(std::move(field));
   return true;
 }
-
-// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm).
-std::int64_t days_from_civil(std::int64_t y, unsigned m, unsigned d) {
-  y -= m <= 2;
-  const std::int64_t era = (y >= 0 ? y : y - 399) / 400;
-  const unsigned yoe = static_cast<unsigned>(y - era * 400);
-  const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + static_cast<std::int64_t>(doe) - 719468;
-}
-
-bool leap(std::int64_t y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
 
 bool read_digits(const std::string& s, std::size_t& pos, int n, int& value) {
   if (pos + static_cast<std::size_t>(n) > s.size()) return false;
@@ -116,10 +103,8 @@ bool parse_bar_time(const std::string& text_in, std::int64_t& time_s, std::int32
   if (!read_digits(s, pos, 4, y) || pos >= s.size() || s[pos++] != '-') return false;
   if (!read_digits(s, pos, 2, mo) || pos >= s.size() || s[pos++] != '-') return false;
   if (!read_digits(s, pos, 2, d)) return false;
-  if (mo < 1 || mo > 12) return false;
-  static const int mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-  const int dim = mdays[mo - 1] + ((mo == 2 && leap(y)) ? 1 : 0);
-  if (d < 1 || d > dim) return false;
+  const civil_date date{y, mo, d};
+  if (!is_valid(date)) return false;
   int offset = 0;
   if (pos < s.size()) {
     if (s[pos] != ' ' && s[pos] != 'T' && s[pos] != 't') return false;
@@ -155,8 +140,7 @@ bool parse_bar_time(const std::string& text_in, std::int64_t& time_s, std::int32
     }
     if (pos != s.size()) return false;
   }
-  const std::int64_t local = days_from_civil(y, static_cast<unsigned>(mo), static_cast<unsigned>(d)) * 86400 +
-                             h * 3600 + mi * 60 + se;
+  const std::int64_t local = days_from_civil(date) * seconds_per_day + h * 3600 + mi * 60 + se;
   time_s = local - offset;
   utc_offset_s = offset;
   return true;

@@ -269,6 +269,18 @@ const key_spec* find_key(const std::string& name) {
 
 std::string section_of(const std::string& name) { return name.substr(0, name.find('.')); }
 
+// "[daemon], [http], ...": the schema's sections in declaration order.
+std::string section_list() {
+  std::string out, last;
+  for (const auto& k : schema()) {
+    const std::string section = section_of(k.name);
+    if (section == last) continue;
+    out += (out.empty() ? "[" : ", [") + section + "]";
+    last = section;
+  }
+  return out;
+}
+
 std::size_t edit_distance(const std::string& a, const std::string& b) {
   std::vector<std::size_t> row(b.size() + 1);
   for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
@@ -459,8 +471,7 @@ void read_file(config& c, const std::string& path, std::vector<std::string>& err
     const auto* section_tbl = section_node.as_table();
     if (!section_tbl) {
       errors.push_back(where(path, section_key.source()) + "key '" + section +
-                       "' outside a section; every key belongs to one of [daemon], [http], [model], "
-                       "[inference], [forecast], [cache], [trading], [market], [schedule], [broker], [strategy], [portfolio], [risk]");
+                       "' outside a section; every key belongs to one of " + section_list());
       continue;
     }
     for (const auto& [key, node] : *section_tbl) {

@@ -18,8 +18,9 @@ void snapshot_board::publish(const std::string& name, json doc) {
 }
 
 void snapshot_board::publish_check(const std::string& name, health_check check) {
+  auto ptr = std::make_shared<const health_check>(std::move(check));
   std::lock_guard<std::mutex> lock(mu_);
-  checks_[name] = std::move(check);
+  checks_[name] = std::move(ptr);
 }
 
 void snapshot_board::remove_check(const std::string& name) {
@@ -34,17 +35,26 @@ std::shared_ptr<const nlohmann::json> snapshot_board::section(const std::string&
 }
 
 nlohmann::json snapshot_board::sections() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  std::map<std::string, std::shared_ptr<const json>> docs;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    docs = sections_;  // pointer copies; the documents are copied below, outside the lock
+  }
   json out = json::object();
-  for (const auto& [name, doc] : sections_) out[name] = *doc;
+  for (const auto& [name, doc] : docs) out[name] = *doc;
   return out;
 }
 
 nlohmann::json snapshot_board::checks(health_status* worst) const {
-  std::lock_guard<std::mutex> lock(mu_);
+  std::map<std::string, std::shared_ptr<const health_check>> now;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    now = checks_;
+  }
   json out = json::object();
   health_status w = health_status::ok;
-  for (const auto& [name, check] : checks_) {
+  for (const auto& [name, ptr] : now) {
+    const health_check& check = *ptr;
     json entry = check.detail.is_object() ? check.detail : json{{"detail", check.detail}};
     entry["status"] = to_string(check.status);
     out[name] = std::move(entry);

@@ -42,9 +42,11 @@ class snapshot_board {
   json checks(health_status* worst = nullptr) const;
 
  private:
-  mutable std::mutex mu_;  // guards both maps
+  // Guards both maps. Held only to swap or copy pointers: documents are built before a publish
+  // and rendered after a read, outside it.
+  mutable std::mutex mu_;
   std::map<std::string, std::shared_ptr<const json>> sections_;
-  std::map<std::string, health_check> checks_;
+  std::map<std::string, std::shared_ptr<const health_check>> checks_;
 };
 
 }  // namespace tb::core

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <thread>
 
 #include <spdlog/spdlog.h>
 
@@ -117,6 +118,13 @@ tb::expected<std::string> resolve_model_dir(const core::config& cfg) {
   return dir.string();
 }
 
+void configure_actor_system(caf::actor_system_config& sys_cfg, const core::config& cfg) {
+  actors::register_types(sys_cfg);
+  const auto workers = cfg.scheduler_threads > 0 ? static_cast<std::size_t>(cfg.scheduler_threads)
+                                                 : std::max(2u, std::thread::hardware_concurrency());
+  sys_cfg.set("scheduler.max-threads", workers);
+}
+
 tb::expected<trading_parts> make_trading_parts(const core::config& cfg) {
   trading_parts parts;
   const auto broker_dir = std::filesystem::path(cfg.state_dir) / "broker";
@@ -225,6 +233,14 @@ actor_tree build_actor_tree(std::shared_ptr<inference::model_service> service,
                         }});
   }
   return tree;
+}
+
+std::string heartbeat(caf::scoped_actor& self, const caf::actor& supervisor, std::chrono::milliseconds timeout) {
+  std::string error;
+  self->request(supervisor, timeout, actors::heartbeat_atom::value)
+      .receive([](actors::heartbeat_atom, std::uint64_t) {},
+               [&](caf::error& err) { error = self->system().render(err); });
+  return error;
 }
 
 std::string stop_actor_tree(caf::actor_system& sys, caf::actor& supervisor, const actor_tree& tree,

@@ -62,6 +62,10 @@ tb::expected<trading_parts> make_trading_parts(const core::config& cfg);
 // written on first use.
 tb::expected<std::string> resolve_model_dir(const core::config& cfg);
 
+// The actor system's settings for a tree built here: the protocol's message types and
+// daemon.scheduler_threads workers (0 = the number of cores, at least 2).
+void configure_actor_system(caf::actor_system_config& sys_cfg, const core::config& cfg);
+
 // Optional observers of the run, called on the actors' threads (keep them short, thread-safe).
 struct actor_tree_hooks {
   std::function<void(const actors::schedule_progress&)> on_schedule;  // the scheduler's progress
@@ -82,6 +86,11 @@ struct actor_tree {
 actor_tree build_actor_tree(std::shared_ptr<inference::model_service> service,
                             std::shared_ptr<core::snapshot_board> board, const std::optional<trading_parts>& trading,
                             actor_tree_hooks hooks = {});
+
+// Asks the supervisor for a heartbeat, which it answers only when every child answers its own.
+// Returns "" when it answered within `timeout`, else why not. Blocks: a scoped actor of the main
+// thread, never from an actor.
+std::string heartbeat(caf::scoped_actor& self, const caf::actor& supervisor, std::chrono::milliseconds timeout);
 
 // Stops a running tree: the supervisor stops its children (they finish or persist their work)
 // within `deadline`, then it is ended, the registry names erased and the forecaster slot reset,

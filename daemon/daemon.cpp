@@ -5,8 +5,8 @@
 
 #include <algorithm>
 #include <condition_variable>
-#include <filesystem>
 #include <ctime>
+#include <filesystem>
 #include <iostream>
 #include <mutex>
 #include <optional>
@@ -18,8 +18,9 @@
 
 #include "actors/inference_actor.hpp"
 #include "actors/supervisor.hpp"
-#include "daemon/actor_tree.hpp"
+#include "core/clock.hpp"
 #include "core/config.hpp"
+#include "daemon/actor_tree.hpp"
 #include "daemon/logging.hpp"
 #include "daemon/notify.hpp"
 #include "daemon/version.hpp"
@@ -29,14 +30,7 @@
 namespace tb::daemon {
 namespace {
 
-std::string utc_now_iso() {
-  std::time_t t = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
+std::string utc_now_iso() { return core::to_iso8601(core::wall_clock().now()); }
 
 // The config as the daemon runs it: the snapshot, its generation and the last reload's outcome.
 // Owned by the main thread.
@@ -92,10 +86,11 @@ class shutdown_guard {
   std::thread thread_;
 };
 
-std::string status_line(const http::server& server, const core::config& cfg, const config_state& cs) {
-  return "STATUS=serving http on " + cfg.http_address + ":" + std::to_string(server.port()) +
-         "; config generation " + std::to_string(cs.generation) + "; " +
-         std::to_string(cfg.active_symbols().size()) + " symbols";
+// `listening`: "ADDR:PORT" as bound at start (http.* is read at start only; a reload that
+// changes it does not move the server).
+std::string status_line(const std::string& listening, const config_state& cs) {
+  return "STATUS=serving http on " + listening + "; config generation " + std::to_string(cs.generation) + "; " +
+         std::to_string(cs.current->active_symbols().size()) + " symbols";
 }
 
 void reload(config_state& cs, core::snapshot_board& board, const caf::actor& supervisor) {
@@ -120,12 +115,10 @@ void reload(config_state& cs, core::snapshot_board& board, const caf::actor& sup
 }
 
 // The supervisor answers only when every actor under it does: the watchdog's evidence of life.
-bool heartbeat(caf::scoped_actor& self, const caf::actor& supervisor, std::chrono::milliseconds timeout) {
-  bool alive = false;
-  self->request(supervisor, timeout, actors::heartbeat_atom::value)
-      .receive([&](actors::heartbeat_atom, std::uint64_t) { alive = true; },
-               [&](caf::error& err) { spdlog::warn("watchdog: no heartbeat ({})", self->system().render(err)); });
-  return alive;
+bool alive(caf::scoped_actor& self, const caf::actor& supervisor, std::chrono::milliseconds timeout) {
+  const std::string error = heartbeat(self, supervisor, timeout);
+  if (!error.empty()) spdlog::warn("watchdog: no heartbeat ({})", error);
+  return error.empty();
 }
 
 }  // namespace
@@ -169,6 +162,7 @@ int run_daemon(const daemon_options& options) {
     std::cerr << "tradebotd: " << port.error().message << "\n";
     return 1;
   }
+  const std::string listening = cfg.http_address + ":" + std::to_string(*port);
 
   // The trading loop's feed, clock and broker (issue 5): a bad feed or broker config fails here.
   std::optional<trading_parts> trading;
@@ -196,11 +190,8 @@ int run_daemon(const daemon_options& options) {
   }
 
   caf::actor_system_config sys_cfg;
-  actors::register_types(sys_cfg);
+  configure_actor_system(sys_cfg, cfg);
   sys_cfg.load<caf::io::middleman>();
-  const auto workers = cfg.scheduler_threads > 0 ? static_cast<std::size_t>(cfg.scheduler_threads)
-                                                 : std::max(2u, std::thread::hardware_concurrency());
-  sys_cfg.set("scheduler.max-threads", workers);
   auto sys = std::make_unique<caf::actor_system>(sys_cfg);
   auto tree = build_actor_tree(*service, board, trading);
   auto supervisor = actors::spawn_supervisor(*sys, cs.current, board, std::move(tree.children));
@@ -210,19 +201,19 @@ int run_daemon(const daemon_options& options) {
   const auto tick = watchdog ? std::chrono::duration_cast<std::chrono::milliseconds>(*watchdog / 2)
                              : std::chrono::milliseconds(1000);
   board->remove_check("startup");
-  notify("READY=1\n" + status_line(server, *cs.current, cs));
+  notify("READY=1\n" + status_line(listening, cs));
   spdlog::info("ready");
 
   for (;;) {
     timespec ts{static_cast<time_t>(tick.count() / 1000), static_cast<long>(tick.count() % 1000) * 1000000L};
     const int sig = sigtimedwait(&signals, nullptr, &ts);
     if (sig < 0) {  // tick: the watchdog is fed only while the actors answer
-      if (watchdog && heartbeat(*self, supervisor, tick)) notify("WATCHDOG=1");
+      if (watchdog && alive(*self, supervisor, tick)) notify("WATCHDOG=1");
       continue;
     }
     if (sig == SIGHUP) {
       reload(cs, *board, supervisor);
-      notify("READY=1\n" + status_line(server, *cs.current, cs));
+      notify("READY=1\n" + status_line(listening, cs));
       continue;
     }
     spdlog::info("{}: stopping", sig == SIGTERM ? "SIGTERM" : "SIGINT");

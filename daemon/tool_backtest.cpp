@@ -41,7 +41,6 @@
 #include <mutex>
 #include <optional>
 #include <string>
-#include <thread>
 
 #include <caf/all.hpp>
 #include <CLI/CLI.hpp>
@@ -214,10 +213,7 @@ std::optional<run_failure> run_backtest(const backtest_options& o) {
   std::string run_error;
   {
     caf::actor_system_config sys_cfg;
-    actors::register_types(sys_cfg);
-    const auto workers = cfg->scheduler_threads > 0 ? static_cast<std::size_t>(cfg->scheduler_threads)
-                                                    : std::max(2u, std::thread::hardware_concurrency());
-    sys_cfg.set("scheduler.max-threads", workers);
+    configure_actor_system(sys_cfg, *cfg);
     auto sys = std::make_unique<caf::actor_system>(sys_cfg);
     auto tree = build_actor_tree(*service, board, trading, hooks);
     auto portfolio_slot = tree.portfolio;
@@ -239,12 +235,10 @@ std::optional<run_failure> run_backtest(const backtest_options& o) {
         break;
       }
       if (!news) {
-        bool alive = false;
-        (*self)->request(supervisor, std::chrono::seconds(30), actors::heartbeat_atom::value)
-            .receive([&](actors::heartbeat_atom, std::uint64_t) { alive = true; }, [&](caf::error& err) {
-              run_error = "the actors stopped answering: " + sys->render(err);
-            });
-        if (!alive) break;
+        if (auto err = heartbeat(*self, supervisor, std::chrono::seconds(30)); !err.empty()) {
+          run_error = "the actors stopped answering: " + err;
+          break;
+        }
       }
     }
     if (run_error.empty()) {

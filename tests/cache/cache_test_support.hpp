@@ -1,6 +1,6 @@
 #pragma once
 // Shared helpers of the cache tests and bench: bars and forecasts to cache, a clock the test
-// moves, and a temporary directory. No Boost.Test here (bench/cache uses it too).
+// moves, a bounded poll and a temporary directory. No Boost.Test here (bench/cache uses it too).
 #include <chrono>
 #include <cstdint>
 #include <cstdlib>
@@ -9,6 +9,7 @@
 #include <ostream>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "cache/codec.hpp"
@@ -97,6 +98,17 @@ inline core::forecast make_forecast(double tag, int rows = 7) {
     f.rows.push_back(row);
   }
   return f;
+}
+
+// Polls `cond` until true or `limit` passes (a bounded wait, not a sleep-as-sync).
+template <class F>
+bool eventually(F cond, std::chrono::milliseconds limit = std::chrono::seconds(5)) {
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  while (!cond()) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return true;
 }
 
 // A fresh directory under $TMPDIR (or /tmp), removed with everything in it on destruction.

@@ -17,16 +17,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-template <class F>
-bool eventually(F cond, std::chrono::milliseconds limit = 5s) {
-  const auto deadline = std::chrono::steady_clock::now() + limit;
-  while (!cond()) {
-    if (std::chrono::steady_clock::now() > deadline) return false;
-    std::this_thread::sleep_for(5ms);
-  }
-  return true;
-}
-
 struct facade_fixture {
   redis_server server;
   manual_clock clock;

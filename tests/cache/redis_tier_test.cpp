@@ -27,17 +27,6 @@ redis_config config_for(int port) {
   return c;
 }
 
-// Polls `cond` until true or `limit` passes (a bounded wait, not a sleep-as-sync).
-template <class F>
-bool eventually(F cond, std::chrono::milliseconds limit = 5s) {
-  const auto deadline = std::chrono::steady_clock::now() + limit;
-  while (!cond()) {
-    if (std::chrono::steady_clock::now() > deadline) return false;
-    std::this_thread::sleep_for(5ms);
-  }
-  return true;
-}
-
 struct redis_fixture {
   redis_server server;
   manual_clock clock;

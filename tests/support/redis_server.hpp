@@ -16,17 +16,16 @@
 #include <thread>
 #include <vector>
 
-#include <arpa/inet.h>
 #include <fcntl.h>
-#include <netinet/in.h>
 #include <signal.h>
 #include <sys/prctl.h>
-#include <sys/socket.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <hiredis/hiredis.h>
+
+#include "tests/support/process.hpp"  // free_port
 
 namespace tb::test {
 
@@ -117,24 +116,6 @@ class redis_server {
     if (r) freeReplyObject(r);
     redisFree(c);
     return ok;
-  }
-
-  // A port nothing listens on right now (bind 127.0.0.1:0, read it, close).
-  static int free_port() {
-    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    if (fd < 0) throw std::runtime_error("socket failed");
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    addr.sin_port = 0;
-    socklen_t len = sizeof addr;
-    if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
-        ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
-      ::close(fd);
-      throw std::runtime_error("bind 127.0.0.1:0 failed");
-    }
-    ::close(fd);
-    return ntohs(addr.sin_port);
   }
 
  private:
