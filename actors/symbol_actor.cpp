@@ -201,9 +201,10 @@ strategy::selection_params selection_of(const core::config& c) {
   return p;
 }
 
-// The answers of one forecast request -> the proposal. `n` bars were held when it was sent.
-proposal analyse(symbol_state& st, std::uint64_t cycle, const forecast_reply& reply, std::size_t lookback,
-                 std::size_t wf, std::string* error) {
+// The answers of one forecast request (the live window, then `wf` walk-forward windows) -> the
+// proposal. The bars are the ones held when it was sent (no cycle changes them while it is out).
+proposal analyse(symbol_state& st, std::uint64_t cycle, const forecast_reply& reply, std::size_t wf,
+                 std::string* error) {
   auto p = base_proposal(st, cycle);
   const auto& bars = st.bars;
   const std::size_t n = bars.size();
@@ -285,7 +286,6 @@ proposal analyse(symbol_state& st, std::uint64_t cycle, const forecast_reply& re
   p.side = leg.side;
   p.limit_price = leg.entry_price > 0 ? leg.entry_price : c0;
   p.note = p.strategy + (leg.side > 0 ? " long" : " short");
-  (void)lookback;
   return p;
 }
 
@@ -354,11 +354,11 @@ void continue_cycle(symbol_actor* self, core::time_point now) {
   const auto timeout = std::chrono::milliseconds(static_cast<long>(cfg.forecast_timeout_s * 1000) + 1000);
   self->request(forecaster, timeout, forecast_atom::value, std::move(req))
       .then(
-          [self, lookback, wf](forecast_reply& reply) {
+          [self, wf](forecast_reply& reply) {
             auto& st = self->state;
             st.busy = false;
             std::string error;
-            auto p = analyse(st, st.cycle, reply, lookback, wf, &error);
+            auto p = analyse(st, st.cycle, reply, wf, &error);
             st.last_cycle_ms =
                 std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - st.started).count();
             if (!error.empty()) {
