@@ -44,8 +44,7 @@ struct portfolio_state {
   std::uint64_t cycles = 0, deadline_closes = 0, late_proposals = 0;
   std::uint64_t orders_sent = 0, accepted = 0, rejected = 0, duplicates = 0, failed = 0, risk_rejected = 0;
   std::vector<std::string> last_decisions;  // this cycle's orders and refusals, for /stats
-  std::vector<double> equity_curve;
-  std::vector<std::int64_t> equity_times;  // the cycles' instants, parallel to equity_curve
+  std::vector<equity_mark> equity_curve;  // the broker's equity at each cycle's start, oldest first
   broker_state last_broker;
   std::vector<strategy::trade_record> trades;  // every fill the broker actor reported, oldest first
   std::string last_error;
@@ -91,8 +90,7 @@ void publish(portfolio_actor* self) {
   nlohmann::json metrics = nullptr, symbol_metrics = nlohmann::json::object();
   if (st.equity_curve.size() >= 2) {
     std::vector<strategy::equity_point> curve;
-    for (std::size_t i = 0; i < st.equity_curve.size(); ++i)
-      curve.push_back({st.equity_times[i] / 1000000000LL, st.equity_curve[i]});
+    for (const auto& m : st.equity_curve) curve.push_back({m.at_unix_ns / 1000000000LL, m.equity});
     bool crypto = false;
     for (const auto& t : st.trades) crypto = crypto || market::is_crypto(t.symbol);
     if (auto m = strategy::portfolio_metrics(curve, st.trades, crypto ? 365 : 252)) {
@@ -291,8 +289,7 @@ void close_cycle(portfolio_actor* self) {
               return;
             }
             absorb(st, b);
-            st.equity_curve.push_back(b.equity);
-            st.equity_times.push_back(st.cycle->order.at_unix_ns);
+            st.equity_curve.push_back({st.cycle->order.at_unix_ns, b.equity});
             auto intents = decide(st, b);
             if (intents.empty()) {
               finish(self);
@@ -384,7 +381,7 @@ caf::behavior portfolio_behavior(portfolio_actor* self, portfolio_actor_args arg
       [self](portfolio_summary_atom) {
         const auto& st = self->state;
         portfolio_summary s;
-        for (std::size_t i = 0; i < st.equity_curve.size(); ++i) s.equity_curve.push_back({st.equity_times[i], st.equity_curve[i]});
+        s.equity_curve = st.equity_curve;
         s.cycles = st.cycles;
         s.deadline_closes = st.deadline_closes;
         s.orders_sent = st.orders_sent;
