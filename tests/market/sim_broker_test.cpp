@@ -36,14 +36,7 @@ core::bar daily_bar(core::time_point day, double o, double h, double l, double c
 
 order_request req(const std::string& id, const std::string& sym, side s, double qty, double limit,
                   time_in_force tif = time_in_force::gtc) {
-  order_request r;
-  r.client_order_id = id;
-  r.symbol = sym;
-  r.side = s;
-  r.qty = qty;
-  r.limit_price = limit;
-  r.tif = tif;
-  return r;
+  return {id, sym, s, qty, limit, tif};
 }
 
 struct fixture {
