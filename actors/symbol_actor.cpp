@@ -318,10 +318,13 @@ void continue_cycle(symbol_actor* self, core::time_point now) {
     return;
   }
   if (st.last_analysis && st.last_analysis->bar_time_s == st.bars.back().time_s) {
-    // No new bar since the last analysis: the same decision (same client_order_ids).
+    // No new bar since the last analysis: the same decision (same client_order_ids), with the
+    // quote this cycle's feed update brought (the close back-out prices its exits from it).
     st.busy = false;
     auto again = *st.last_analysis;
     again.cycle = st.cycle;
+    again.bid = st.bid;
+    again.ask = st.ask;
     st.last_cycle_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - st.started).count();
     answer(self, st.portfolio, std::move(again));
     return;
