@@ -195,8 +195,6 @@ std::string query(const std::vector<std::pair<std::string, std::string>>& params
   return q;
 }
 
-std::string iso_seconds(core::time_point t) { return core::to_iso8601(t); }
-
 // A number Alpaca sends as a JSON string ("123.45") or a number; `fallback` for null/missing.
 tb::expected<double> num(const json& obj, const char* key, std::optional<double> fallback = std::nullopt) {
   const auto it = obj.find(key);
@@ -382,8 +380,8 @@ tb::expected<core::bar_series> alpaca_feed::bars(const bar_query& q) {
     std::vector<std::pair<std::string, std::string>> params = {
         {"symbols", asym},
         {"timeframe", s_->timeframe},
-        {"start", iso_seconds(start)},
-        {"end", iso_seconds(last_open)},
+        {"start", core::to_iso8601(start)},
+        {"end", core::to_iso8601(last_open)},
         {"limit", std::to_string(limit)},
         {"sort", newest_first ? "desc" : "asc"}};
     if (!crypto) {
