@@ -296,27 +296,23 @@ void continue_cycle(symbol_actor* self, core::time_point now) {
   const auto& cfg = *st.args.cfg;
   const std::size_t lookback = static_cast<std::size_t>(cfg.lookback);
   const std::size_t wf = static_cast<std::size_t>(cfg.walk_forward_windows);
-  auto p = base_proposal(st, st.cycle);
-  if (st.bars.empty() || now - st.timing->closes_at(st.bars.back()) > st.timing->period * cfg.stale_after_bars) {
+  // Nothing to forecast, and nothing failed: the cycle ends with this state.
+  auto no_forecast = [&](const char* state, std::string note) {
     st.busy = false;
     st.failures = 0;
     st.error.clear();
-    p.state = "stale";
-    p.note = st.bars.empty() ? "no bar yet"
-                             : "last bar closed at " + core::to_iso8601(st.timing->closes_at(st.bars.back())) +
-                                   ", more than " + std::to_string(cfg.stale_after_bars) + " bar periods ago";
+    auto p = base_proposal(st, st.cycle);
+    p.state = state;
+    p.note = std::move(note);
     answer(self, st.portfolio, std::move(p));
-    return;
-  }
-  if (st.bars.size() < lookback + wf + 1) {
-    st.busy = false;
-    st.failures = 0;
-    st.error.clear();
-    p.state = "waiting";
-    p.note = "have " + std::to_string(st.bars.size()) + " bars, need " + std::to_string(lookback + wf + 1);
-    answer(self, st.portfolio, std::move(p));
-    return;
-  }
+  };
+  if (st.bars.empty()) return no_forecast("stale", "no bar yet");
+  if (const auto closed = st.timing->closes_at(st.bars.back()); now - closed > st.timing->period * cfg.stale_after_bars)
+    return no_forecast("stale", "last bar closed at " + core::to_iso8601(closed) + ", more than " +
+                                    std::to_string(cfg.stale_after_bars) + " bar periods ago");
+  if (st.bars.size() < lookback + wf + 1)
+    return no_forecast("waiting", "have " + std::to_string(st.bars.size()) + " bars, need " +
+                                      std::to_string(lookback + wf + 1));
   if (st.last_analysis && st.last_analysis->bar_time_s == st.bars.back().time_s) {
     // No new bar since the last analysis: the same decision (same client_order_ids), with the
     // quote this cycle's feed update brought (the close back-out prices its exits from it).
