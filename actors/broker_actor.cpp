@@ -253,7 +253,7 @@ order_outcome submit_one(broker_actor* self, const order_intent& in,
     ack.client_order_id = in.client_order_id;
     ack.broker_order_id = o->id;
     append(st, ack);
-    if (working) working->push_back(*o);
+    if (working && o->status == market::order_status::open) working->push_back(*o);
     ++st.accepted;
     out.status = "accepted";
     return out;
