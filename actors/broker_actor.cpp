@@ -3,6 +3,7 @@
 #include <signal.h>
 
 #include <cstdlib>
+#include <map>
 #include <optional>
 #include <set>
 
@@ -124,15 +125,25 @@ void follow(broker_actor_state& st, const std::string& id, const market::order& 
   }
 }
 
-// Every journaled order without a final record, asked of the broker. `at_start`: an order the
-// broker never saw is abandoned (it is never sent again).
-void reconcile(broker_actor* self, bool at_start) {
+// Every journaled order without a final record, brought up to date with the broker. One still in
+// `working` (the broker's open orders, when the caller has them) is taken from there; any other is
+// asked of the broker by client_order_id, one request each. `at_start`: an order the broker never
+// saw is abandoned (it is never sent again).
+void reconcile(broker_actor* self, bool at_start, const tb::expected<std::vector<market::order>>& working) {
   auto& st = self->state;
   int found = 0, abandoned = 0, errors = 0;
   std::vector<std::string> open_ids;
   for (const auto& id : st.journal->order_of_intents())
     if (!st.journal->entries().at(id).terminal()) open_ids.push_back(id);
+  std::map<std::string, const market::order*> working_by_id;
+  if (working)
+    for (const auto& o : *working) working_by_id[o.client_order_id] = &o;
   for (const auto& id : open_ids) {
+    if (auto w = working_by_id.find(id); w != working_by_id.end()) {
+      ++found;
+      follow(st, id, *w->second);
+      continue;
+    }
     auto o = st.args.broker->order_by_client_id(id);
     if (!o) {
       ++errors;
@@ -164,10 +175,10 @@ void reconcile(broker_actor* self, bool at_start) {
 broker_state state_of(broker_actor* self) {
   auto& st = self->state;
   broker_state out;
-  reconcile(self, false);
+  auto open = st.args.broker->open_orders();
+  reconcile(self, false, open);
   auto acct = st.args.broker->account();
   auto pos = st.args.broker->positions();
-  auto open = st.args.broker->open_orders();
   if (!acct || !pos || !open) {
     out.error = !acct ? acct.error().message : !pos ? pos.error().message : open.error().message;
     st.last_error = out.error;
@@ -185,7 +196,11 @@ broker_state state_of(broker_actor* self) {
   return out;
 }
 
-order_outcome submit_one(broker_actor* self, const order_intent& in) {
+// `working`: the broker's open orders, fetched once per batch (on its first order that reaches
+// the broker; again on the next one while fetching fails) and kept up to date by submit_one:
+// what it cancels leaves, what it submits joins.
+order_outcome submit_one(broker_actor* self, const order_intent& in,
+                         std::optional<std::vector<market::order>>& working) {
   auto& st = self->state;
   order_outcome out;
   out.client_order_id = in.client_order_id;
@@ -196,16 +211,20 @@ order_outcome submit_one(broker_actor* self, const order_intent& in) {
     return out;
   }
   // Replace, don't stack: the symbol's working orders go first.
-  if (auto open = st.args.broker->open_orders()) {
-    for (const auto& o : *open)
-      if (o.symbol == in.symbol) {
-        auto c = st.args.broker->cancel_order(o.id);
-        if (c) {
-          ++st.canceled;
-          if (st.journal->contains(o.client_order_id)) follow(st, o.client_order_id, *c);
-        }
+  if (!working)
+    if (auto open = st.args.broker->open_orders()) working = std::move(*open);
+  if (working)
+    for (auto o = working->begin(); o != working->end();) {
+      if (o->symbol != in.symbol) {
+        ++o;
+        continue;
       }
-  }
+      if (auto c = st.args.broker->cancel_order(o->id)) {
+        ++st.canceled;
+        if (st.journal->contains(o->client_order_id)) follow(st, o->client_order_id, *c);
+      }
+      o = working->erase(o);  // canceled, or no longer open (a cancel refused)
+    }
   market::order_request req;
   req.client_order_id = in.client_order_id;
   req.symbol = in.symbol;
@@ -234,6 +253,7 @@ order_outcome submit_one(broker_actor* self, const order_intent& in) {
     ack.client_order_id = in.client_order_id;
     ack.broker_order_id = o->id;
     append(st, ack);
+    if (working && o->status == market::order_status::open) working->push_back(*o);
     ++st.accepted;
     out.status = "accepted";
     return out;
@@ -241,6 +261,7 @@ order_outcome submit_one(broker_actor* self, const order_intent& in) {
   // A refused submit may still have landed (a retried POST): the broker knows best.
   if (auto known = st.args.broker->order_by_client_id(in.client_order_id); known && *known) {
     follow(st, in.client_order_id, **known);
+    if (working && (*known)->status == market::order_status::open) working->push_back(**known);
     ++st.accepted;
     out.status = "accepted";
     return out;
@@ -271,7 +292,7 @@ caf::behavior broker_behavior(broker_actor* self, broker_actor_args args) {
   }
   st.journal.emplace(std::move(*j));
   for (const auto& w : st.journal->warnings()) spdlog::warn("broker: {}", w);
-  reconcile(self, true);
+  reconcile(self, true, st.args.broker->open_orders());
   publish(self);
   return {
       [self](broker_state_atom) {
@@ -281,12 +302,13 @@ caf::behavior broker_behavior(broker_actor* self, broker_actor_args args) {
       },
       [self](submit_atom, const std::vector<order_intent>& intents) {
         std::vector<order_outcome> out;
+        std::optional<std::vector<market::order>> working;
         for (const auto& in : intents) {
           if (self->state.journal_broken) {
             out.push_back({in.client_order_id, "failed", "the order journal cannot be written"});
             continue;
           }
-          out.push_back(submit_one(self, in));
+          out.push_back(submit_one(self, in, working));
         }
         publish(self);
         return out;

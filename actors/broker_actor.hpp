@@ -11,9 +11,10 @@
 //   3. the intent is journaled and fsynced BEFORE the submit;
 //   4. submit; the answer is journaled (ack, or reject with the broker's reason).
 // On start it reconciles the journal with the broker: each journaled order without a final
-// record is looked up by client_order_id: found -> ack (and fill/closed as the broker says),
-// never found -> abandoned (it never reached the broker; it is not sent again). Positions, cash
-// and open orders are the broker's: the broker is the truth, the journal the memory of intents.
+// record is looked up (among the broker's open orders, else by client_order_id): found -> ack
+// (and fill/closed as the broker says), never found -> abandoned (it never reached the broker;
+// it is not sent again). Positions, cash and open orders are the broker's: the broker is the
+// truth, the journal the memory of intents.
 // Fills are journaled when a state query sees a journaled order filled, or when an order that
 // ended (canceled, e.g. replaced, or expired) had filled in part: a fill of that part, then closed.
 //

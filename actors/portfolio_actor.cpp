@@ -40,12 +40,10 @@ struct portfolio_state {
   // risk state
   strategy::kill_switch ks;
   strategy::rate_window rate;
-  // counters
-  std::uint64_t cycles = 0, deadline_closes = 0, late_proposals = 0;
-  std::uint64_t orders_sent = 0, accepted = 0, rejected = 0, duplicates = 0, failed = 0, risk_rejected = 0;
+  // counters and the equity curve: what portfolio_summary_atom answers
+  portfolio_summary totals;
+  std::uint64_t late_proposals = 0;
   std::vector<std::string> last_decisions;  // this cycle's orders and refusals, for /stats
-  std::vector<double> equity_curve;
-  std::vector<std::int64_t> equity_times;  // the cycles' instants, parallel to equity_curve
   broker_state last_broker;
   std::vector<strategy::trade_record> trades;  // every fill the broker actor reported, oldest first
   std::string last_error;
@@ -89,10 +87,9 @@ void publish(portfolio_actor* self) {
   // Metrics from what was traded (strategy/fill_metrics.hpp): the portfolio over its daily
   // equity marks and fills, and each traded symbol over its round trips.
   nlohmann::json metrics = nullptr, symbol_metrics = nlohmann::json::object();
-  if (st.equity_curve.size() >= 2) {
+  if (st.totals.equity_curve.size() >= 2) {
     std::vector<strategy::equity_point> curve;
-    for (std::size_t i = 0; i < st.equity_curve.size(); ++i)
-      curve.push_back({st.equity_times[i] / 1000000000LL, st.equity_curve[i]});
+    for (const auto& m : st.totals.equity_curve) curve.push_back({m.at_unix_ns / 1000000000LL, m.equity});
     bool crypto = false;
     for (const auto& t : st.trades) crypto = crypto || market::is_crypto(t.symbol);
     if (auto m = strategy::portfolio_metrics(curve, st.trades, crypto ? 365 : 252)) {
@@ -113,14 +110,14 @@ void publish(portfolio_actor* self) {
                                        {"positions", positions},
                                        {"open_orders", b.open_orders},
                                        {"fills", b.fills},
-                                       {"orders_sent", st.orders_sent},
-                                       {"orders_accepted", st.accepted},
-                                       {"orders_rejected", st.rejected},
-                                       {"orders_duplicate", st.duplicates},
-                                       {"orders_failed", st.failed},
-                                       {"orders_risk_rejected", st.risk_rejected},
-                                       {"cycles", st.cycles},
-                                       {"deadline_closes", st.deadline_closes},
+                                       {"orders_sent", st.totals.orders_sent},
+                                       {"orders_accepted", st.totals.accepted},
+                                       {"orders_rejected", st.totals.rejected},
+                                       {"orders_duplicate", st.totals.duplicates},
+                                       {"orders_failed", st.totals.failed},
+                                       {"orders_risk_rejected", st.totals.risk_rejected},
+                                       {"cycles", st.totals.cycles},
+                                       {"deadline_closes", st.totals.deadline_closes},
                                        {"late_proposals", st.late_proposals},
                                        {"last_cycle", st.cycle ? nlohmann::json(st.cycle->order.id) : nlohmann::json(nullptr)},
                                        {"last_decisions", st.last_decisions},
@@ -137,7 +134,7 @@ void publish(portfolio_actor* self) {
 void finish(portfolio_actor* self) {
   auto& st = self->state;
   if (!st.cycle) return;
-  ++st.cycles;
+  ++st.totals.cycles;
   publish(self);
   st.cycle->promise.deliver(caf::ok_atom::value);
   st.cycle.reset();
@@ -216,13 +213,13 @@ std::vector<order_intent> decide(portfolio_state& st, const broker_state& b) {
     auto check = strategy::check_order(req, acct, st.ks, st.rate, now_ms, limits);
     if (!check) {
       st.last_decisions.push_back(sym + ": risk check failed: " + check.error().message);
-      ++st.risk_rejected;
+      ++st.totals.risk_rejected;
       continue;
     }
     st.rate = check->rate;
     if (check->verdict == strategy::order_verdict::reject || check->notional <= 0) {
       st.last_decisions.push_back(sym + ": refused by risk: " + check->reason);
-      ++st.risk_rejected;
+      ++st.totals.risk_rejected;
       continue;
     }
     // An exit at the close back-out crosses the quote; an entry in the proposal's direction uses
@@ -291,23 +288,22 @@ void close_cycle(portfolio_actor* self) {
               return;
             }
             absorb(st, b);
-            st.equity_curve.push_back(b.equity);
-            st.equity_times.push_back(st.cycle->order.at_unix_ns);
+            st.totals.equity_curve.push_back({st.cycle->order.at_unix_ns, b.equity});
             auto intents = decide(st, b);
             if (intents.empty()) {
               finish(self);
               return;
             }
-            st.orders_sent += intents.size();
+            st.totals.orders_sent += intents.size();
             self->request(broker, portfolio_broker_timeout, submit_atom::value, std::move(intents))
                 .then(
                     [self, broker](std::vector<order_outcome>& outcomes) {
                       auto& st = self->state;
                       for (const auto& o : outcomes) {
-                        if (o.status == "accepted") ++st.accepted;
-                        else if (o.status == "duplicate") ++st.duplicates;
-                        else if (o.status == "rejected") ++st.rejected;
-                        else ++st.failed;
+                        if (o.status == "accepted") ++st.totals.accepted;
+                        else if (o.status == "duplicate") ++st.totals.duplicates;
+                        else if (o.status == "rejected") ++st.totals.rejected;
+                        else ++st.totals.failed;
                         if (o.status != "accepted") st.last_decisions.push_back(o.client_order_id + ": " + o.status + " " + o.error);
                       }
                       // Refresh what /stats shows after the orders.
@@ -375,26 +371,13 @@ caf::behavior portfolio_behavior(portfolio_actor* self, portfolio_actor_args arg
       [self](deadline_atom, std::uint64_t id) {
         auto& st = self->state;
         if (st.cycle && st.cycle->order.id == id && !st.cycle->closing) {
-          ++st.deadline_closes;
+          ++st.totals.deadline_closes;
           spdlog::warn("portfolio: cycle {} closed at its deadline with {} of {} proposals", id,
                        st.cycle->proposals.size(), st.cycle->expected.size());
           close_cycle(self);
         }
       },
-      [self](portfolio_summary_atom) {
-        const auto& st = self->state;
-        portfolio_summary s;
-        for (std::size_t i = 0; i < st.equity_curve.size(); ++i) s.equity_curve.push_back({st.equity_times[i], st.equity_curve[i]});
-        s.cycles = st.cycles;
-        s.deadline_closes = st.deadline_closes;
-        s.orders_sent = st.orders_sent;
-        s.accepted = st.accepted;
-        s.rejected = st.rejected;
-        s.duplicates = st.duplicates;
-        s.failed = st.failed;
-        s.risk_rejected = st.risk_rejected;
-        return s;
-      },
+      [self](portfolio_summary_atom) { return self->state.totals; },
       [self](heartbeat_atom) { return caf::make_message(heartbeat_atom::value, ++self->state.beats); },
       [self](reload_atom, core::config_ptr next) { self->state.args.cfg = std::move(next); },
       [self](stop_atom) {

@@ -201,9 +201,10 @@ strategy::selection_params selection_of(const core::config& c) {
   return p;
 }
 
-// The answers of one forecast request -> the proposal. `n` bars were held when it was sent.
-proposal analyse(symbol_state& st, std::uint64_t cycle, const forecast_reply& reply, std::size_t lookback,
-                 std::size_t wf, std::string* error) {
+// The answers of one forecast request (the live window, then `wf` walk-forward windows) -> the
+// proposal. The bars are the ones held when it was sent (no cycle changes them while it is out).
+proposal analyse(symbol_state& st, std::uint64_t cycle, const forecast_reply& reply, std::size_t wf,
+                 std::string* error) {
   auto p = base_proposal(st, cycle);
   const auto& bars = st.bars;
   const std::size_t n = bars.size();
@@ -285,7 +286,6 @@ proposal analyse(symbol_state& st, std::uint64_t cycle, const forecast_reply& re
   p.side = leg.side;
   p.limit_price = leg.entry_price > 0 ? leg.entry_price : c0;
   p.note = p.strategy + (leg.side > 0 ? " long" : " short");
-  (void)lookback;
   return p;
 }
 
@@ -296,32 +296,31 @@ void continue_cycle(symbol_actor* self, core::time_point now) {
   const auto& cfg = *st.args.cfg;
   const std::size_t lookback = static_cast<std::size_t>(cfg.lookback);
   const std::size_t wf = static_cast<std::size_t>(cfg.walk_forward_windows);
-  auto p = base_proposal(st, st.cycle);
-  if (st.bars.empty() || now - st.timing->closes_at(st.bars.back()) > st.timing->period * cfg.stale_after_bars) {
+  // Nothing to forecast, and nothing failed: the cycle ends with this state.
+  auto no_forecast = [&](const char* state, std::string note) {
     st.busy = false;
     st.failures = 0;
     st.error.clear();
-    p.state = "stale";
-    p.note = st.bars.empty() ? "no bar yet"
-                             : "last bar closed at " + core::to_iso8601(st.timing->closes_at(st.bars.back())) +
-                                   ", more than " + std::to_string(cfg.stale_after_bars) + " bar periods ago";
+    auto p = base_proposal(st, st.cycle);
+    p.state = state;
+    p.note = std::move(note);
     answer(self, st.portfolio, std::move(p));
-    return;
-  }
-  if (st.bars.size() < lookback + wf + 1) {
-    st.busy = false;
-    st.failures = 0;
-    st.error.clear();
-    p.state = "waiting";
-    p.note = "have " + std::to_string(st.bars.size()) + " bars, need " + std::to_string(lookback + wf + 1);
-    answer(self, st.portfolio, std::move(p));
-    return;
-  }
+  };
+  if (st.bars.empty()) return no_forecast("stale", "no bar yet");
+  if (const auto closed = st.timing->closes_at(st.bars.back()); now - closed > st.timing->period * cfg.stale_after_bars)
+    return no_forecast("stale", "last bar closed at " + core::to_iso8601(closed) + ", more than " +
+                                    std::to_string(cfg.stale_after_bars) + " bar periods ago");
+  if (st.bars.size() < lookback + wf + 1)
+    return no_forecast("waiting", "have " + std::to_string(st.bars.size()) + " bars, need " +
+                                      std::to_string(lookback + wf + 1));
   if (st.last_analysis && st.last_analysis->bar_time_s == st.bars.back().time_s) {
-    // No new bar since the last analysis: the same decision (same client_order_ids).
+    // No new bar since the last analysis: the same decision (same client_order_ids), with the
+    // quote this cycle's feed update brought (the close back-out prices its exits from it).
     st.busy = false;
     auto again = *st.last_analysis;
     again.cycle = st.cycle;
+    again.bid = st.bid;
+    again.ask = st.ask;
     st.last_cycle_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - st.started).count();
     answer(self, st.portfolio, std::move(again));
     return;
@@ -354,11 +353,11 @@ void continue_cycle(symbol_actor* self, core::time_point now) {
   const auto timeout = std::chrono::milliseconds(static_cast<long>(cfg.forecast_timeout_s * 1000) + 1000);
   self->request(forecaster, timeout, forecast_atom::value, std::move(req))
       .then(
-          [self, lookback, wf](forecast_reply& reply) {
+          [self, wf](forecast_reply& reply) {
             auto& st = self->state;
             st.busy = false;
             std::string error;
-            auto p = analyse(st, st.cycle, reply, lookback, wf, &error);
+            auto p = analyse(st, st.cycle, reply, wf, &error);
             st.last_cycle_ms =
                 std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - st.started).count();
             if (!error.empty()) {

@@ -138,6 +138,8 @@ tb::expected<trading_parts> make_trading_parts(const core::config& cfg) {
     if (std::filesystem::exists(parts.journal_path)) {
       auto j = market::order_journal::open(parts.journal_path);
       if (!j) return j.error();
+      // This open cuts a torn last line, so the broker actor's own open will not see it: say so here.
+      for (const auto& w : j->warnings()) spdlog::warn("broker: {}", w);
       for (const auto& r : j->records()) at = std::max(at, core::time_point(core::duration(r.at_unix_ns)));
       if (at > *start) spdlog::info("simulated clock resumes at {} (the order journal's last record)", core::to_iso8601(at));
     }

@@ -195,8 +195,6 @@ std::string query(const std::vector<std::pair<std::string, std::string>>& params
   return q;
 }
 
-std::string iso_seconds(core::time_point t) { return core::to_iso8601(t); }
-
 // A number Alpaca sends as a JSON string ("123.45") or a number; `fallback` for null/missing.
 tb::expected<double> num(const json& obj, const char* key, std::optional<double> fallback = std::nullopt) {
   const auto it = obj.find(key);
@@ -281,6 +279,15 @@ struct rest {
     } catch (const std::exception& e) {
       return tb::error{errc::bad_data, name + ": " + what + ": malformed JSON (" + redact(e.what(), secrets) + ")"};
     }
+  }
+
+  // GET `target` and its JSON body; a failed request, an answer other than 200 or malformed JSON
+  // is an error naming `what`.
+  tb::expected<json> get_json(const std::string& what, const std::string& target) {
+    auto res = call("GET", target);
+    if (!res) return res.error();
+    if (res->status != 200) return status_error(what, *res);
+    return parse(what, *res);
   }
 };
 
@@ -373,8 +380,8 @@ tb::expected<core::bar_series> alpaca_feed::bars(const bar_query& q) {
     std::vector<std::pair<std::string, std::string>> params = {
         {"symbols", asym},
         {"timeframe", s_->timeframe},
-        {"start", iso_seconds(start)},
-        {"end", iso_seconds(last_open)},
+        {"start", core::to_iso8601(start)},
+        {"end", core::to_iso8601(last_open)},
         {"limit", std::to_string(limit)},
         {"sort", newest_first ? "desc" : "asc"}};
     if (!crypto) {
@@ -383,10 +390,7 @@ tb::expected<core::bar_series> alpaca_feed::bars(const bar_query& q) {
     }
     if (!token.empty()) params.push_back({"page_token", token});
     const std::string what = "bars of " + sym;
-    auto res = s_->api.call("GET", path + query(params));
-    if (!res) return res.error();
-    if (res->status != 200) return s_->api.status_error(what, *res);
-    auto j = s_->api.parse(what, *res);
+    auto j = s_->api.get_json(what, path + query(params));
     if (!j) return j.error();
     if (!j->is_object() || !j->contains("bars"))
       return tb::error{errc::bad_data, "alpaca data: " + what + ": no 'bars' in the answer"};
@@ -449,10 +453,7 @@ tb::expected<quote> alpaca_feed::latest_quote(const std::string& symbol) {
   std::string target = crypto ? "/v1beta3/crypto/" + s_->opt.crypto_loc + "/latest/quotes" + query({{"symbols", asym}})
                               : "/v2/stocks/quotes/latest" + query({{"symbols", asym}, {"feed", s_->opt.stock_feed}});
   const std::string what = "latest quote of " + sym;
-  auto res = s_->api.call("GET", target);
-  if (!res) return res.error();
-  if (res->status != 200) return s_->api.status_error(what, *res);
-  auto j = s_->api.parse(what, *res);
+  auto j = s_->api.get_json(what, target);
   if (!j) return j.error();
   if (!j->is_object() || !j->contains("quotes") || !(*j)["quotes"].is_object())
     return tb::error{errc::bad_data, "alpaca data: " + what + ": no 'quotes' in the answer"};
@@ -562,10 +563,7 @@ bool safe_path_segment(const std::string& id) {
 }  // namespace
 
 tb::expected<market::account> alpaca_broker::account() {
-  auto res = s_->api.call("GET", "/v2/account");
-  if (!res) return res.error();
-  if (res->status != 200) return s_->api.status_error("account", *res);
-  auto j = s_->api.parse("account", *res);
+  auto j = s_->api.get_json("account", "/v2/account");
   if (!j) return j.error();
   auto cash = num(*j, "cash"), eq = num(*j, "equity"), bp = num(*j, "buying_power");
   for (auto* x : {&cash, &eq, &bp})
@@ -574,10 +572,7 @@ tb::expected<market::account> alpaca_broker::account() {
 }
 
 tb::expected<std::vector<position>> alpaca_broker::positions() {
-  auto res = s_->api.call("GET", "/v2/positions");
-  if (!res) return res.error();
-  if (res->status != 200) return s_->api.status_error("positions", *res);
-  auto j = s_->api.parse("positions", *res);
+  auto j = s_->api.get_json("positions", "/v2/positions");
   if (!j) return j.error();
   if (!j->is_array()) return tb::error{errc::bad_data, "alpaca trading: positions: not an array"};
   std::vector<position> out;
@@ -597,10 +592,7 @@ tb::expected<std::vector<position>> alpaca_broker::positions() {
 }
 
 tb::expected<std::vector<order>> alpaca_broker::open_orders() {
-  auto res = s_->api.call("GET", "/v2/orders?status=open&limit=500&direction=asc&nested=false");
-  if (!res) return res.error();
-  if (res->status != 200) return s_->api.status_error("open orders", *res);
-  auto j = s_->api.parse("open orders", *res);
+  auto j = s_->api.get_json("open orders", "/v2/orders?status=open&limit=500&direction=asc&nested=false");
   if (!j) return j.error();
   if (!j->is_array()) return tb::error{errc::bad_data, "alpaca trading: open orders: not an array"};
   std::vector<order> out;
@@ -703,10 +695,7 @@ tb::expected<order> alpaca_broker::cancel_order(const std::string& order_id) {
   auto res = s_->api.call("DELETE", "/v2/orders/" + order_id);
   if (!res) return res.error();
   if (res->status != 204 && res->status != 200) return s_->api.status_error(what, *res);
-  auto got = s_->api.call("GET", "/v2/orders/" + order_id);
-  if (!got) return got.error();
-  if (got->status != 200) return s_->api.status_error(what, *got);
-  auto j = s_->api.parse(what, *got);
+  auto j = s_->api.get_json(what, "/v2/orders/" + order_id);
   if (!j) return j.error();
   auto o = parse_order(*j);
   if (!o) return tb::error{errc::bad_data, "alpaca trading: " + what + ": " + o.error().message};

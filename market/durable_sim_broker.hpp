@@ -13,6 +13,7 @@
 #include <memory>
 #include <string>
 
+#include "market/jsonl_log.hpp"
 #include "market/sim_broker.hpp"
 
 namespace tb::market {
@@ -25,7 +26,6 @@ class durable_sim_broker final : public broker {
                                                                 std::shared_ptr<const core::clock> clock,
                                                                 std::shared_ptr<feed> feed,
                                                                 const std::string& ledger_path);
-  ~durable_sim_broker() override;
 
   tb::expected<market::account> account() override { return inner_->account(); }
   tb::expected<std::vector<position>> positions() override { return inner_->positions(); }
@@ -43,12 +43,10 @@ class durable_sim_broker final : public broker {
  private:
   class replay_clock;
   durable_sim_broker() = default;
-  std::optional<tb::error> write_line(const std::string& line);
 
   std::shared_ptr<replay_clock> clock_;
   std::unique_ptr<sim_broker> inner_;
-  std::string path_;
-  int fd_ = -1;
+  jsonl_log log_;  // the ledger
   std::size_t replayed_ = 0;
 };
 

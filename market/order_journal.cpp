@@ -1,14 +1,5 @@
 #include "market/order_journal.hpp"
 
-#include <fcntl.h>
-#include <unistd.h>
-
-#include <cerrno>
-#include <cstring>
-#include <filesystem>
-#include <fstream>
-#include <sstream>
-
 #include <nlohmann/json.hpp>
 
 namespace tb::market {
@@ -106,74 +97,17 @@ tb::expected<journal_record> journal_record_from_json(const std::string& line) {
 
 tb::expected<order_journal> order_journal::open(const std::string& path) {
   order_journal j;
-  j.path_ = path;
-  std::error_code ec;
-  const auto parent = std::filesystem::path(path).parent_path();
-  if (!parent.empty()) std::filesystem::create_directories(parent, ec);
-  {
-    std::ifstream in(path, std::ios::binary);
-    if (in) {
-      std::stringstream ss;
-      ss << in.rdbuf();
-      const std::string text = ss.str();
-      std::size_t pos = 0, line_no = 0;
-      while (pos < text.size()) {
-        ++line_no;
-        const auto nl = text.find('\n', pos);
-        const bool torn = nl == std::string::npos;  // no newline: the write did not finish
-        const std::string line = text.substr(pos, torn ? std::string::npos : nl - pos);
-        pos = torn ? text.size() : nl + 1;
-        if (line.empty()) continue;
-        auto rec = journal_record_from_json(line);
-        if (!rec) {
-          if (torn) {
-            j.warnings_.push_back(path + ":" + std::to_string(line_no) + ": torn last line ignored");
-            break;
-          }
-          return tb::error{errc::bad_data, path + ":" + std::to_string(line_no) + ": " + rec.error().message};
-        }
-        j.fold(*rec);
-        j.records_.push_back(std::move(*rec));
-      }
-      if (!j.warnings_.empty()) {
-        // Cut the torn tail so the next record starts on a line of its own.
-        std::size_t keep = text.rfind('\n');
-        keep = keep == std::string::npos ? 0 : keep + 1;
-        std::filesystem::resize_file(path, keep, ec);
-      }
-    }
-  }
-  j.fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-  if (j.fd_ < 0) return tb::error{errc::io, "cannot open the order journal " + path + ": " + std::strerror(errno)};
+  auto log = jsonl_log::open(path, "the order journal", [&j](const std::string& line, std::size_t) {
+    auto rec = journal_record_from_json(line);
+    if (!rec) return std::optional<tb::error>(tb::error{errc::bad_data, rec.error().message});
+    j.fold(*rec);
+    j.records_.push_back(std::move(*rec));
+    return std::optional<tb::error>();
+  });
+  if (!log) return log.error();
+  if (auto torn = log->torn_line()) j.warnings_.push_back(path + ":" + std::to_string(*torn) + ": torn last line ignored");
+  j.log_ = std::move(*log);
   return j;
-}
-
-order_journal::order_journal(order_journal&& o) noexcept
-    : path_(std::move(o.path_)),
-      fd_(o.fd_),
-      records_(std::move(o.records_)),
-      entries_(std::move(o.entries_)),
-      intent_order_(std::move(o.intent_order_)),
-      warnings_(std::move(o.warnings_)) {
-  o.fd_ = -1;
-}
-
-order_journal& order_journal::operator=(order_journal&& o) noexcept {
-  if (this != &o) {
-    if (fd_ >= 0) ::close(fd_);
-    path_ = std::move(o.path_);
-    fd_ = o.fd_;
-    o.fd_ = -1;
-    records_ = std::move(o.records_);
-    entries_ = std::move(o.entries_);
-    intent_order_ = std::move(o.intent_order_);
-    warnings_ = std::move(o.warnings_);
-  }
-  return *this;
-}
-
-order_journal::~order_journal() {
-  if (fd_ >= 0) ::close(fd_);
 }
 
 void order_journal::fold(const journal_record& r) {
@@ -208,18 +142,7 @@ void order_journal::fold(const journal_record& r) {
 std::optional<tb::error> order_journal::append(const journal_record& r) {
   if (r.kind == journal_kind::intent && contains(r.client_order_id))
     return tb::error{errc::invalid_argument, "client_order_id " + r.client_order_id + " is already journaled"};
-  const std::string line = to_json_line(r) + "\n";
-  std::size_t done = 0;
-  while (done < line.size()) {
-    const ssize_t n = ::write(fd_, line.data() + done, line.size() - done);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return tb::error{errc::io, "cannot write the order journal " + path_ + ": " + std::strerror(errno)};
-    }
-    done += static_cast<std::size_t>(n);
-  }
-  if (::fsync(fd_) != 0)
-    return tb::error{errc::io, "cannot fsync the order journal " + path_ + ": " + std::strerror(errno)};
+  if (auto err = log_.append(to_json_line(r))) return err;
   fold(r);
   records_.push_back(r);
   return std::nullopt;

@@ -4,8 +4,9 @@
 // order, then `ack` (the broker accepted it) or `reject` (it refused it), later `fill`, `closed`
 // (canceled/expired) or `abandoned` (found journaled but never submitted after a crash).
 //
-// Reading tolerates a torn last line (a crash in the middle of a write): it is ignored and
-// reported in warnings(); any other unparsable line is errc::bad_data naming the line.
+// The file is a jsonl_log (jsonl_log.hpp): a torn last line (a crash in the middle of a write)
+// is dropped and reported in warnings(); any other unparsable line is errc::bad_data naming the
+// line.
 //
 // client_order_id: derived from (symbol, bar time, side, strategy) only, so the same decision
 // made again (a re-run pass, a restart) produces the same id and the broker actor refuses to
@@ -21,6 +22,7 @@
 
 #include "core/error.hpp"
 #include "market/broker.hpp"
+#include "market/jsonl_log.hpp"
 
 namespace tb::market {
 
@@ -61,10 +63,6 @@ class order_journal {
   // opened; errc::bad_data for a corrupt line other than a torn last one.
   static tb::expected<order_journal> open(const std::string& path);
 
-  order_journal(order_journal&&) noexcept;
-  order_journal& operator=(order_journal&&) noexcept;
-  ~order_journal();
-
   // Writes one line and fsyncs the file before returning. An intent for a client_order_id the
   // journal already holds is errc::invalid_argument (nothing is written). errc::io on failure.
   std::optional<tb::error> append(const journal_record& r);
@@ -75,14 +73,13 @@ class order_journal {
   const std::vector<std::string>& order_of_intents() const { return intent_order_; }
   const std::vector<journal_record>& records() const { return records_; }
   const std::vector<std::string>& warnings() const { return warnings_; }
-  const std::string& path() const { return path_; }
+  const std::string& path() const { return log_.path(); }
 
  private:
   order_journal() = default;
   void fold(const journal_record& r);
 
-  std::string path_;
-  int fd_ = -1;
+  jsonl_log log_;
   std::vector<journal_record> records_;
   std::map<std::string, journal_entry> entries_;
   std::vector<std::string> intent_order_;

@@ -284,7 +284,10 @@ void sim_broker::sync() {
 std::optional<tb::error> sim_broker::catch_up() {
   const core::time_point now = clock_->now();
   std::optional<tb::error> first_error;
-  if (feed_) {
+  // At the instant of the last clean catch-up the feed has no bar this broker has not processed:
+  // a symbol caught up then has none closing after its last one and by now; a symbol whose
+  // first order came since has none closing after the order (submitted at now) and by now.
+  if (feed_ && caught_up_at_ != now) {
     std::set<std::string> symbols;
     for (const order_state& os : orders_)
       if (os.o.status == order_status::open) symbols.insert(os.o.symbol);
@@ -318,6 +321,7 @@ std::optional<tb::error> sim_broker::catch_up() {
       }
       for (const core::bar& b : bars->bars) process_bar(sym, b, *timing);
     }
+    if (!first_error) caught_up_at_ = now;
   }
   for (order_state& os : orders_) {
     if (os.o.status != order_status::open || !os.expires_at) continue;

@@ -29,7 +29,8 @@
 //   it; crossing zero starts anew at the fill price. Marked at the last processed bar's close.
 //
 // Bars reach the broker in one of two ways: from the feed it was given, pulled by catch_up()
-// (every interface call catches up first, up to the clock's now), or pushed by process_bar()
+// (every interface call catches up first, up to the clock's now; not again at the instant of the
+// last catch-up that succeeded: the feed has nothing new then), or pushed by process_bar()
 // (tests, and a broker without a feed). Both are idempotent per symbol: a bar that does not close
 // after the last processed bar of its symbol is ignored. A feed failure of one symbol does not
 // fail the interface calls: that symbol's orders wait for its bars, the others go on; the error
@@ -121,6 +122,9 @@ class sim_broker final : public broker {
   std::map<std::string, double> marks_;                   // symbol -> last processed close
   std::map<std::string, core::time_point> last_closed_;   // symbol -> close of last processed bar
   std::map<std::string, core::duration> periods_;         // symbol -> bar period seen
+  // The clock's now at the last catch_up that asked the feed without an error: another one at
+  // the same instant would get no bar it has not processed (simulated clocks call many at once).
+  std::optional<core::time_point> caught_up_at_;
   std::vector<fill> fills_;
   std::uint64_t next_seq_ = 1;
   std::optional<tb::error> last_feed_error_;

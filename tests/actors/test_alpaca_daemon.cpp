@@ -251,6 +251,54 @@ BOOST_AUTO_TEST_CASE(a_partly_filled_order_that_is_replaced_journals_the_filled_
   self->request(actor, std::chrono::seconds(10), actors::stop_atom::value).receive([](caf::ok_atom) {}, [](caf::error&) {});
 }
 
+BOOST_AUTO_TEST_CASE(a_state_query_takes_working_orders_from_the_open_orders_not_one_lookup_each) {
+  alpaca_world w;
+  temp_dir state;
+  market::alpaca_broker_options o;
+  o.url = w.server.url();
+  o.http = w.pki.client_options(w.server);
+  auto broker = market::alpaca_broker::create(market::alpaca_credentials(test_key_id, test_secret), o);
+  BOOST_REQUIRE(broker);
+  auto cfg = std::make_shared<core::config>();
+  auto board = std::make_shared<core::snapshot_board>();
+  caf::actor_system_config sys_cfg;
+  actors::register_types(sys_cfg);
+  caf::actor_system sys{sys_cfg};
+  caf::scoped_actor self{sys};
+  auto actor = actors::spawn_broker_actor(self.ptr(), {std::shared_ptr<market::broker>(std::move(*broker)),
+                                                       (state.path / "orders.jsonl").string(),
+                                                       std::make_shared<core::wall_clock>(), board, cfg});
+  auto count = [&](const std::string& prefix) {
+    int n = 0;
+    for (const auto& r : w.server.requests())
+      if (r.method == "GET" && r.target.rfind(prefix, 0) == 0) ++n;
+    return n;
+  };
+  // Once the actor answers, its start (reconciling the journal) is done.
+  self->request(actor, 30s, actors::heartbeat_atom::value).receive([](actors::heartbeat_atom, std::uint64_t) {},
+                                                                   [&](caf::error& e) { BOOST_FAIL(sys.render(e)); });
+  const int at_start = count("/v2/orders?status=open");
+  // Two working orders in one batch: the open orders are fetched once for it.
+  std::vector<actors::order_intent> batch = {{"ETHUSD-1-buy-maxdiff", "ETHUSD", 1, 1.0, 3000.0, "maxdiff", 1},
+                                             {"BTCUSD-1-buy-maxdiff", "BTCUSD", 1, 0.1, 50000.0, "maxdiff", 1}};
+  self->request(actor, 30s, actors::submit_atom::value, batch)
+      .receive(
+          [&](const std::vector<actors::order_outcome>& out) {
+            BOOST_REQUIRE_EQUAL(out.size(), 2u);
+            for (const auto& x : out) BOOST_TEST(x.status == "accepted", x.error);
+          },
+          [&](caf::error& e) { BOOST_FAIL(sys.render(e)); });
+  BOOST_TEST(count("/v2/orders?status=open") == at_start + 1);
+  // Both are still working: two state queries reconcile them from the open orders alone.
+  for (int i = 0; i < 2; ++i)
+    self->request(actor, 30s, actors::broker_state_atom::value)
+        .receive([](const actors::broker_state& b) { BOOST_TEST(b.ok, b.error); BOOST_TEST(b.open_orders == 2u); },
+                 [&](caf::error& e) { BOOST_FAIL(sys.render(e)); });
+  BOOST_TEST(count("/v2/orders:by_client_order_id") == 0);
+  BOOST_TEST(count("/v2/orders?status=open") == at_start + 3);
+  self->request(actor, 10s, actors::stop_atom::value).receive([](caf::ok_atom) {}, [](caf::error&) {});
+}
+
 BOOST_AUTO_TEST_CASE(equities_on_a_simulated_clock_over_alpaca_bars_trade_whole_shares_on_the_tick) {
   // A backtest over Alpaca's history: the simulated clock runs Monday 2025-06-02's schedule
   // (open pass 13:30Z, midday 14:30Z, back-out 19:00Z) over daily stock bars stamped at New York

@@ -28,6 +28,30 @@ market::journal_record intent(const std::string& id, const std::string& sym) {
 
 }  // namespace
 
+BOOST_AUTO_TEST_CASE(a_whole_record_without_its_newline_is_torn_too) {
+  // The write stopped just before the newline: the record parses, but its append never returned.
+  test::temp_dir dir;
+  const auto path = (dir.path / "orders.jsonl").string();
+  {
+    auto j = market::order_journal::open(path);
+    BOOST_REQUIRE(j);
+    BOOST_TEST(!j->append(intent("A-1-buy-simple", "AAPL")));
+  }
+  std::ofstream(path, std::ios::app) << market::to_json_line(intent("B-1-buy-simple", "MSFT"));
+  {
+    auto j = market::order_journal::open(path);
+    BOOST_REQUIRE_MESSAGE(j, (j ? "" : j.error().message));
+    BOOST_TEST(j->warnings().size() == 1u);
+    BOOST_TEST(!j->contains("B-1-buy-simple"));
+    BOOST_TEST(!j->append(intent("C-1-buy-simple", "NVDA")));
+  }
+  // The next record started on a line of its own: the file reads back whole.
+  auto again = market::order_journal::open(path);
+  BOOST_REQUIRE_MESSAGE(again, (again ? "" : again.error().message));
+  BOOST_TEST(again->warnings().empty());
+  BOOST_TEST((again->order_of_intents() == std::vector<std::string>{"A-1-buy-simple", "C-1-buy-simple"}));
+}
+
 BOOST_AUTO_TEST_CASE(client_order_id_is_a_function_of_symbol_bar_side_strategy) {
   const auto a = market::client_order_id_for("BTC/USD", 1719878400, market::side::buy, "maxdiff");
   BOOST_TEST(a == "BTC_USD-1719878400-buy-maxdiff");

@@ -5,7 +5,8 @@
 // scheduler); the run is bounded by market.sim_end.
 // The portfolio's orders, cycle by cycle (the test plays scheduler and symbol actors): the close
 // back-out's prices, fractional equity day orders and limits on the tick through the real broker
-// actor. The scheduler's progress: a cycle never closed, or an event overdue on the wall clock,
+// actor. A symbol's proposal reused on the same bar carries the quote of its own cycle. The
+// scheduler's progress: a cycle never closed, or an event overdue on the wall clock,
 // fails the supervisor's heartbeat and the /health check "cycles".
 #define BOOST_TEST_MODULE trading_actors
 #include <boost/test/unit_test.hpp>
@@ -20,8 +21,10 @@
 #include <caf/all.hpp>
 
 #include "actors/broker_actor.hpp"
+#include "actors/feed_actor.hpp"
 #include "actors/portfolio_actor.hpp"
 #include "actors/scheduler.hpp"
+#include "actors/symbol_actor.hpp"
 #include "actors/supervisor.hpp"
 #include "core/calendar.hpp"
 #include "market/durable_sim_broker.hpp"
@@ -425,6 +428,96 @@ BOOST_AUTO_TEST_CASE(a_fractional_equity_order_is_a_day_order_with_its_limit_on_
 
   for (const auto& h : {portfolio, broker_actor})
     self->request(h, 10s, actors::stop_atom::value).receive([](caf::ok_atom) {}, [](caf::error&) {});
+}
+
+namespace {
+
+// The synthetic feed with a quote the test sets (0: the synthetic one).
+class quoted_feed final : public market::feed {
+ public:
+  explicit quoted_feed(std::shared_ptr<market::feed> inner) : inner_(std::move(inner)) {}
+  std::vector<std::string> symbols() const override { return inner_->symbols(); }
+  tb::expected<market::bar_timing> timing(const std::string& s) const override { return inner_->timing(s); }
+  tb::expected<core::bar_series> bars(const market::bar_query& q) override { return inner_->bars(q); }
+  tb::expected<market::quote> latest_quote(const std::string& s) override {
+    const double bid = bid_.load();
+    if (bid > 0) return market::quote{bid, bid + 0.02, {}};
+    return inner_->latest_quote(s);
+  }
+  void set_bid(double bid) { bid_.store(bid); }
+
+ private:
+  std::shared_ptr<market::feed> inner_;
+  std::atomic<double> bid_{0};
+};
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(a_proposal_reused_without_a_new_bar_carries_the_new_quote) {
+  // Two cycles on the same daily bar: the second reuses the first's analysis (one forecast
+  // request), but its bid and ask are the quote of its own feed update.
+  auto cfg = std::make_shared<core::config>();
+  cfg->lookback = 16;
+  cfg->max_context = 16;
+  cfg->pred_len = 1;
+  cfg->walk_forward_windows = 6;
+  cfg->min_sharpe = -10;
+  cfg->min_edge = -1;
+  auto clock = std::make_shared<core::sim_clock>(core::from_unix_seconds(1748872800));  // 2025-06-02T14:00Z
+  market::synthetic_config sc;
+  sc.equity_count = 1;
+  sc.crypto_count = 0;
+  auto synthetic = market::synthetic_feed::create(sc, clock);
+  BOOST_REQUIRE(synthetic);
+  auto feed = std::make_shared<quoted_feed>(*synthetic);
+  auto board = std::make_shared<core::snapshot_board>();
+  auto counts = std::make_shared<forecaster_counts>();
+  caf::actor_system_config sys_cfg;
+  actors::register_types(sys_cfg);
+  caf::actor_system sys{sys_cfg};
+  caf::scoped_actor self{sys};
+  auto forecaster = sys.spawn(fake_forecaster, counts, std::string(), 0, std::string(), 0);
+  auto feed_actor = actors::spawn_feed_actor(self.ptr(), {feed, "test", board});
+  actors::symbol_actor_args a;
+  a.symbol = "DEMO01";
+  a.feed = feed_actor;
+  a.clock = clock;
+  a.forecaster = [=] { return forecaster; };
+  a.stats = std::make_shared<actors::symbol_board>(board);
+  a.cfg = cfg;
+  auto symbol = actors::spawn_symbol_actor(self.ptr(), a);
+  // Plays the scheduler and the portfolio: one cycle, its one proposal.
+  auto cycle = [&](std::uint64_t id) {
+    auto c = cycle_of(id, core::event_kind::open_pass, clock->now());
+    self->send(symbol, actors::cycle_atom::value, c, caf::actor_cast<caf::actor>(self));
+    actors::proposal out;
+    self->receive([&](actors::proposal_atom, actors::proposal& p) { out = std::move(p); },
+                  caf::after(30s) >> [] { BOOST_FAIL("no proposal"); });
+    return out;
+  };
+
+  feed->set_bid(100.0);
+  const auto first = cycle(1);
+  BOOST_TEST_REQUIRE(first.has_opinion(), first.state + ": " + first.note);
+  BOOST_TEST(first.bid == 100.0);
+  BOOST_TEST(first.ask == 100.02);
+  (void)clock->advance_to(core::from_unix_seconds(1748890800));  // 19:00Z, the same daily bar
+  feed->set_bid(90.0);
+  const auto second = cycle(2);
+  BOOST_TEST(second.cycle == 2u);
+  BOOST_TEST(second.bar_time_s == first.bar_time_s);
+  BOOST_TEST(second.state == first.state);
+  BOOST_TEST(second.strategy == first.strategy);
+  BOOST_TEST(second.limit_price == first.limit_price);
+  BOOST_TEST(second.bid == 90.0);
+  BOOST_TEST(second.ask == 90.02);
+  {
+    std::lock_guard<std::mutex> lock(counts->mu);
+    BOOST_TEST(counts->requests["DEMO01"] == 1);  // reused, not forecast again
+  }
+  self->send_exit(symbol, caf::exit_reason::user_shutdown);
+  self->send_exit(feed_actor, caf::exit_reason::user_shutdown);
+  self->send_exit(forecaster, caf::exit_reason::user_shutdown);
 }
 
 BOOST_AUTO_TEST_CASE(a_cycle_the_portfolio_never_closes_fails_the_heartbeat) {

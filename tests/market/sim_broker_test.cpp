@@ -36,14 +36,7 @@ core::bar daily_bar(core::time_point day, double o, double h, double l, double c
 
 order_request req(const std::string& id, const std::string& sym, side s, double qty, double limit,
                   time_in_force tif = time_in_force::gtc) {
-  order_request r;
-  r.client_order_id = id;
-  r.symbol = sym;
-  r.side = s;
-  r.qty = qty;
-  r.limit_price = limit;
-  r.tif = tif;
-  return r;
+  return {id, sym, s, qty, limit, tif};
 }
 
 struct fixture {
@@ -328,14 +321,17 @@ BOOST_AUTO_TEST_CASE(feed_driven_fills_use_the_quote_spread_and_are_deterministi
 }
 
 namespace {
-// A feed that fails for one symbol while `broken` is set, and otherwise asks the synthetic feed.
+// A feed that fails for one symbol while `broken` is set, and otherwise asks the synthetic feed;
+// it counts the bars queries.
 class flaky_feed final : public feed {
  public:
   explicit flaky_feed(std::shared_ptr<feed> inner) : inner_(std::move(inner)) {}
   std::string broken;
+  int bar_queries = 0;
   std::vector<std::string> symbols() const override { return inner_->symbols(); }
   tb::expected<bar_timing> timing(const std::string& s) const override { return inner_->timing(s); }
   tb::expected<core::bar_series> bars(const bar_query& q) override {
+    ++bar_queries;
     if (q.symbol == broken) return tb::error{errc::unavailable, "feed down for " + q.symbol};
     return inner_->bars(q);
   }
@@ -368,6 +364,34 @@ BOOST_AUTO_TEST_CASE(a_failing_symbol_does_not_block_the_others) {
   BOOST_TEST(b.open_orders()->empty());  // caught up once the feed is back
   BOOST_TEST(!b.last_feed_error().has_value());
   BOOST_TEST(b.fills().size() == 2u);
+}
+
+BOOST_AUTO_TEST_CASE(calls_at_one_instant_ask_the_feed_once) {
+  auto clock = std::make_shared<core::sim_clock>(utc(2024, 9, 4, 13, 30));
+  auto counted = std::make_shared<flaky_feed>(synthetic_feed::create(synthetic_config{}, clock).value());
+  sim_broker b(sim_broker_config{}, clock, counted);
+  const double limit = counted->latest_quote("DEMO01").value().bid * 0.5;  // never fills
+  BOOST_REQUIRE(b.submit_limit_order(req("a", "DEMO01", side::buy, 1, limit)).has_value());
+  clock->advance(24h).value();
+  BOOST_REQUIRE(b.open_orders().has_value());
+  const int after_first = counted->bar_queries;
+  BOOST_TEST(after_first == 1);
+  // The same instant: nothing new can have closed, the feed is not asked again.
+  BOOST_REQUIRE(b.account().has_value());
+  BOOST_REQUIRE(b.positions().has_value());
+  BOOST_REQUIRE(b.submit_limit_order(req("b", "DEMO02", side::buy, 1, limit)).has_value());
+  BOOST_REQUIRE(b.open_orders()->size() == 2u);
+  BOOST_TEST(counted->bar_queries == after_first);
+  // A failed catch-up is retried at the same instant.
+  counted->broken = "DEMO01";
+  clock->advance(24h).value();
+  BOOST_REQUIRE(b.open_orders().has_value());
+  BOOST_REQUIRE(b.last_feed_error().has_value());
+  const int after_failure = counted->bar_queries;
+  counted->broken.clear();
+  BOOST_REQUIRE(b.open_orders().has_value());
+  BOOST_TEST(counted->bar_queries > after_failure);
+  BOOST_TEST(!b.last_feed_error().has_value());
 }
 
 BOOST_AUTO_TEST_CASE(config_validation) {

@@ -79,14 +79,7 @@ std::size_t count_path(const fake_alpaca& server, const std::string& prefix) {
 
 order_request req(const std::string& id, const std::string& sym, side s, double qty, double limit,
                   time_in_force tif) {
-  order_request r;
-  r.client_order_id = id;
-  r.symbol = sym;
-  r.side = s;
-  r.qty = qty;
-  r.limit_price = limit;
-  r.tif = tif;
-  return r;
+  return {id, sym, s, qty, limit, tif};
 }
 
 }  // namespace
