@@ -10,6 +10,7 @@
 #include "daemon/tool_commands.hpp"
 #include "inference/kronos_init.hpp"
 #include "inference/kronos_model.hpp"
+#include "inference/model_service.hpp"
 
 namespace tb::daemon {
 
@@ -34,7 +35,7 @@ void run_init(const init_options& o) {
   if (!p) fail(p.error(), exit_bad_input);
   auto w = inference::write_random_checkpoint(*p, o.seed, o.out);
   if (!w) fail(w.error(), exit_failure);
-  auto m = inference::kronos_model::load(o.out + "/tokenizer", o.out + "/model");
+  auto m = inference::load_checkpoint(o.out, {});
   if (!m) fail(m.error(), exit_failure);
   std::cout << "wrote " << o.out << "/tokenizer and " << o.out << "/model: preset " << o.preset << ", seed " << o.seed
             << ", untrained, " << m->info().tokenizer_params + m->info().predictor_params << " parameters, hash "
@@ -48,7 +49,7 @@ std::string millions(std::int64_t n) {
 }
 
 void run_info(const std::string& dir) {
-  auto m = inference::kronos_model::load(dir + "/tokenizer", dir + "/model");
+  auto m = inference::load_checkpoint(dir, {});
   if (!m) fail(m.error(), exit_bad_input);
   const auto& i = m->info();
   const auto& t = i.tokenizer;

@@ -14,6 +14,8 @@
 #include <optional>
 #include <utility>
 
+#include "core/clock.hpp"
+
 namespace tb::strategy {
 
 const char* to_string(trade_side s) { return s == trade_side::sell ? "sell" : "buy"; }
@@ -314,22 +316,6 @@ std::string html_escape(std::string_view s) {
 
 namespace {
 
-// Days since 1970-01-01 to a civil date (H. Hinnant's algorithm), proleptic Gregorian, UTC.
-void civil_from_days(std::int64_t z, int& y, unsigned& m, unsigned& d) {
-  z += 719468;
-  const std::int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-  const unsigned doe = static_cast<unsigned>(z - era * 146097);
-  const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  const std::int64_t yy = static_cast<std::int64_t>(yoe) + era * 400;
-  const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  const unsigned mp = (5 * doy + 2) / 153;
-  d = doy - (153 * mp + 2) / 5 + 1;
-  m = mp < 10 ? mp + 3 : mp - 9;
-  y = static_cast<int>(yy + (m <= 2));
-}
-
-std::int64_t floor_div(std::int64_t a, std::int64_t b) { return a / b - ((a % b != 0) && ((a < 0) != (b < 0))); }
-
 std::string fmt(const char* f, double x) {
   char buf[64];
   std::snprintf(buf, sizeof buf, f, x);
@@ -386,19 +372,12 @@ std::string time_label(std::int64_t t, std::int64_t span_s) {
 }  // namespace
 
 std::string utc_date(std::int64_t time_s) {
-  int y;
-  unsigned m, d;
-  civil_from_days(floor_div(time_s, 86400), y, m, d);
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%04d-%02u-%02u", y, m, d);
-  return buf;
+  return core::to_iso8601(core::from_unix_seconds(time_s)).substr(0, 10);
 }
 
 std::string utc_date_time(std::int64_t time_s) {
-  const std::int64_t sod = time_s - floor_div(time_s, 86400) * 86400;
-  char buf[16];
-  std::snprintf(buf, sizeof buf, " %02d:%02d:%02d", int(sod / 3600), int(sod / 60 % 60), int(sod % 60));
-  return utc_date(time_s) + buf;
+  const std::string iso = core::to_iso8601(core::from_unix_seconds(time_s));  // YYYY-MM-DDTHH:MM:SSZ
+  return iso.substr(0, 10) + " " + iso.substr(11, 8);
 }
 
 // ---------------------------------------------------------------------------------------------
