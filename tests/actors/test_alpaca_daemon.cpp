@@ -63,14 +63,11 @@ struct alpaca_world {
   }
 
   std::string config(const std::string& state_dir) const {
-    return "[daemon]\nlog_level = \"info\"\nshutdown_deadline_s = 5\nstate_dir = \"" + state_dir + "\"\n" +
-           "[forecast]\npred_len = 1\nlookback = 24\nmax_context = 24\nsample_count = 1\n" +
-           "[inference]\nmax_batch_rows = 64\n[cache]\nenabled = false\n" +
-           "[http]\nport = 0\n[trading]\nsymbols = [\"BTCUSD\", \"ETHUSD\"]\nwalk_forward_windows = 8\n" +
-           "[strategy]\nmin_sharpe = -10\nmin_edge = -1\n" +
-           "[market]\nfeed = \"alpaca\"\nclock = \"wall\"\n[broker]\nkind = \"alpaca\"\n" +
-           "[alpaca]\ntrading_url = \"" + server.url() + "\"\ndata_url = \"" + server.url() + "\"\nca_file = \"" +
-           pki.trusted.ca_cert + "\"\ntimeout_s = 5\n";
+    return small_trading_config(state_dir,
+                                "[market]\nfeed = \"alpaca\"\nclock = \"wall\"\n[broker]\nkind = \"alpaca\"\n"
+                                "[alpaca]\ntrading_url = \"" + server.url() + "\"\ndata_url = \"" + server.url() +
+                                    "\"\nca_file = \"" + pki.trusted.ca_cert + "\"\ntimeout_s = 5\n",
+                                "\"BTCUSD\", \"ETHUSD\"");
   }
   static std::map<std::string, std::string> keys(std::map<std::string, std::string> env = {}) {
     env["APCA_API_KEY_ID"] = test_key_id;

@@ -12,7 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "strategy/report.hpp"
-#include "tests/support/process.hpp"
+#include "tests/support/daemon_process.hpp"
 
 using namespace tb::test;
 using nlohmann::json;
@@ -26,12 +26,8 @@ const char* const symbols[] = {"JD", "PDD", "NIO", "SUIUSD"};
 // A config that says nothing about the feed or the clock (the backtest forces them) but points
 // its state somewhere the backtest must NOT use.
 std::string config_text(const std::filesystem::path& decoy_state, bool cache) {
-  return "[daemon]\nlog_level = \"info\"\nshutdown_deadline_s = 5\nstate_dir = \"" + decoy_state.string() + "\"\n" +
-         "[forecast]\npred_len = 1\nlookback = 24\nmax_context = 24\nsample_count = 1\n" +
-         "[inference]\nmax_batch_rows = 64\n[cache]\nenabled = " + (cache ? "true" : "false") + "\ndir = \"" +
-         decoy_state.string() + "/cache\"\n" +
-         "[trading]\nsymbols = [\"JD\", \"PDD\", \"NIO\", \"SUIUSD\"]\nwalk_forward_windows = 8\n" +
-         "[strategy]\nmin_sharpe = -10\nmin_edge = -1\n" + "[market]\nfeed = \"synthetic\"\nsim_start = \"2024-01-02\"\n";
+  return small_trading_config(decoy_state.string(), "[market]\nfeed = \"synthetic\"\nsim_start = \"2024-01-02\"\n",
+                              "\"JD\", \"PDD\", \"NIO\", \"SUIUSD\"", "", cache ? "enabled = true\n" : "enabled = false\n");
 }
 
 struct backtest_run {

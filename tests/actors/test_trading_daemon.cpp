@@ -23,15 +23,6 @@ namespace {
 const std::string daemon_bin = std::string(TRADEBOT_BIN_DIR) + "/tradebotd";
 const std::string daily = std::string(TRADEBOT_SHARED_DIR) + "/data/daily";
 
-std::string config_text(const std::string& state_dir, const std::string& market, const std::string& symbols,
-                        const std::string& extra = "", const std::string& cache = "enabled = false\n") {
-  return "[daemon]\nlog_level = \"info\"\nshutdown_deadline_s = 5\nstate_dir = \"" + state_dir + "\"\n" +
-         "[forecast]\npred_len = 1\nlookback = 24\nmax_context = 24\nsample_count = 1\n" +
-         "[inference]\nmax_batch_rows = 64\n[cache]\n" + cache + "dir = \"" + state_dir + "/cache\"\n" +
-         "[http]\nport = 0\n[trading]\nsymbols = [" + symbols + "]\nwalk_forward_windows = 8\n" +
-         "[strategy]\nmin_sharpe = -10\nmin_edge = -1\n" + market + extra;
-}
-
 struct daemon_run : daemon_process {
   explicit daemon_run(const std::string& config_body, std::map<std::string, std::string> env = {})
       : daemon_process(daemon_bin, config_body, std::move(env)) {}
@@ -74,7 +65,7 @@ replay_result run_replay(bool with_corrupt) {
   temp_dir data;
   auto dir = replay_folder(data, with_corrupt);
   temp_dir state;
-  daemon_run d(config_text(state.path.string(), replay_market(dir, "2025-04-01"),
+  daemon_run d(small_trading_config(state.path.string(), replay_market(dir, "2025-04-01"),
                            std::string("\"JD\", \"PDD\", \"NIO\", \"SUIUSD\"") + (with_corrupt ? ", \"BAD\"" : "")));
   BOOST_REQUIRE_MESSAGE(d.ready(), "no READY=1:\n" << d.proc->output());
   replay_result r;
@@ -168,7 +159,7 @@ BOOST_AUTO_TEST_CASE(sigkill_between_journal_and_broker_ack_never_sends_an_order
   temp_dir state;
   const auto journal_path = state.path / "broker" / "orders.jsonl";
   const auto ledger_path = state.path / "broker" / "sim-ledger.jsonl";
-  const std::string cfg = config_text(state.path.string(), replay_market(dir, "2025-03-01"),
+  const std::string cfg = small_trading_config(state.path.string(), replay_market(dir, "2025-03-01"),
                                       "\"JD\", \"PDD\", \"NIO\", \"SUIUSD\"");
 
   // 1. Killed right after the 3rd intent is fsynced, before it is submitted.
@@ -238,7 +229,7 @@ BOOST_AUTO_TEST_CASE(sighup_adds_and_removes_symbol_actors) {
   // Crypto only: the schedule needs no NYSE calendar, so simulated time never runs out.
   const std::string market =
       "[market]\nfeed = \"synthetic\"\nsynthetic_equities = 0\nsynthetic_crypto = 4\nclock = \"simulated\"\n";
-  daemon_run d(config_text(state.path.string(), market, "\"DEMO01USD\", \"DEMO02USD\""));
+  daemon_run d(small_trading_config(state.path.string(), market, "\"DEMO01USD\", \"DEMO02USD\""));
   BOOST_REQUIRE_MESSAGE(d.ready(), d.proc->output());
   auto cycled = [](const json& s, const char* sym) {
     return s["symbols"].contains(sym) && s["symbols"][sym].value("cycles", 0) > 0;
@@ -247,7 +238,7 @@ BOOST_AUTO_TEST_CASE(sighup_adds_and_removes_symbol_actors) {
   BOOST_REQUIRE_MESSAGE(cycled(s, "DEMO01USD") && cycled(s, "DEMO02USD"), s.dump().substr(0, 2000));
   BOOST_TEST(!s["symbols"].contains("DEMO03USD"));
 
-  std::ofstream(d.config) << config_text(state.path.string(), market, "\"DEMO02USD\", \"DEMO03USD\"");
+  std::ofstream(d.config) << small_trading_config(state.path.string(), market, "\"DEMO02USD\", \"DEMO03USD\"");
   d.proc->signal(SIGHUP);
   auto keys = [](const json& obj) {
     std::set<std::string> out;
@@ -278,13 +269,13 @@ BOOST_AUTO_TEST_CASE(two_daemons_share_forecasts_through_one_redis) {
 
   temp_dir state_a, state_b;
   {
-    daemon_run a(config_text(state_a.path.string(), market, symbols, "", cache));
+    daemon_run a(small_trading_config(state_a.path.string(), market, symbols, "", cache));
     BOOST_REQUIRE_MESSAGE(a.ready(), a.proc->output());
     auto s = a.stats_until([&](const json& s) { return redis_tier(s, "saves") > 0; }, 60s);
     BOOST_REQUIRE_MESSAGE(redis_tier(s, "saves") > 0, s["cache"].dump());
     BOOST_TEST(a.stop() == 0);  // flushes the write-behind queue
   }
-  daemon_run b(config_text(state_b.path.string(), market, symbols, "", cache));
+  daemon_run b(small_trading_config(state_b.path.string(), market, symbols, "", cache));
   BOOST_REQUIRE_MESSAGE(b.ready(), b.proc->output());
   auto s = b.stats_until([&](const json& s) { return redis_tier(s, "hits") > 0; }, 60s);
   BOOST_TEST(redis_tier(s, "hits") > 0, s["cache"].dump());
