@@ -56,7 +56,7 @@ using portfolio_actor = caf::stateful_actor<portfolio_state>;
 strategy::portfolio_params portfolio_params_of(const core::config& c) {
   strategy::portfolio_params p;
   p.max_positions = static_cast<int>(c.max_positions);
-  p.min_positions = static_cast<int>(std::min(c.min_positions, c.max_positions));
+  p.min_positions = static_cast<int>(c.min_positions);  // <= max_positions: config validation
   p.min_score = c.min_score;
   p.kelly_fraction = c.kelly_fraction;
   p.kelly_cap = c.kelly_cap;

@@ -87,15 +87,8 @@ tb::expected<alpaca_credentials> load_alpaca_credentials() {
 // ---------------------------------------------------------------------------------------------
 // symbols, ticks, formatting
 
-namespace {
-std::string upper(std::string s) {
-  for (auto& c : s) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  return s;
-}
-}  // namespace
-
 std::string to_alpaca_symbol(const std::string& symbol) {
-  std::string up = upper(symbol);
+  std::string up = upper_case(symbol);
   if (!is_crypto(up) || up.find('/') != std::string::npos) return up;
   return up.substr(0, up.size() - 3) + "/USD";
 }
@@ -105,7 +98,7 @@ std::string from_alpaca_symbol(const std::string& symbol) {
   out.reserve(symbol.size());
   for (char c : symbol)
     if (c != '/') out.push_back(c);
-  return upper(out);
+  return upper_case(out);
 }
 
 std::string format_decimal(double v, int max_decimals) {
@@ -483,7 +476,7 @@ tb::expected<std::string> alpaca_trading_url(bool live, const std::string& url_o
   if (url_override.empty()) return std::string(live ? alpaca_live_url : alpaca_paper_url);
   auto u = parse_base_url(url_override);
   if (!u) return u.error();
-  if (!live && upper(u->host) == "API.ALPACA.MARKETS")
+  if (!live && upper_case(u->host) == "API.ALPACA.MARKETS")
     return tb::error{errc::bad_config, "alpaca: the trading URL " + url_override +
                                            " is the live endpoint but live trading is not enabled"};
   return url_override;

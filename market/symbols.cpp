@@ -6,10 +6,13 @@
 
 namespace tb::market {
 
+std::string upper_case(std::string s) {
+  for (auto& c : s) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return s;
+}
+
 core::asset_class classify_symbol(const std::string& symbol) {
-  std::string up;
-  up.reserve(symbol.size());
-  for (char c : symbol) up.push_back(static_cast<char>(std::toupper(static_cast<unsigned char>(c))));
+  const std::string up = upper_case(symbol);
   const std::string suffix = "USD";
   if (up.size() > suffix.size() && up.compare(up.size() - suffix.size(), suffix.size(), suffix) == 0)
     return core::asset_class::crypto;  // covers "BTC/USD" too

@@ -14,6 +14,9 @@
 
 namespace tb::market {
 
+// ASCII upper case ("btc/usd" -> "BTC/USD").
+std::string upper_case(std::string s);
+
 core::asset_class classify_symbol(const std::string& symbol);
 inline bool is_crypto(const std::string& symbol) {
   return classify_symbol(symbol) == core::asset_class::crypto;
