@@ -199,42 +199,60 @@ BOOST_AUTO_TEST_CASE(missing_keys_are_a_clear_startup_error) {
   BOOST_TEST(ok.wait(30s) == 0, ok.output());
 }
 
-BOOST_AUTO_TEST_CASE(a_partly_filled_order_that_is_replaced_journals_the_filled_part) {
+// The broker actor in-process over alpaca_broker against the fake server, journal in a temp folder.
+struct broker_over_alpaca {
   alpaca_world w;
   temp_dir state;
-  market::alpaca_broker_options o;
-  o.url = w.server.url();
-  o.http = w.pki.client_options(w.server);
-  auto broker = market::alpaca_broker::create(market::alpaca_credentials(test_key_id, test_secret), o);
-  BOOST_REQUIRE(broker);
-  auto cfg = std::make_shared<core::config>();
-  auto board = std::make_shared<core::snapshot_board>();
+  market::alpaca_broker_options options;
   caf::actor_system_config sys_cfg;
-  actors::register_types(sys_cfg);
-  caf::actor_system sys{sys_cfg};
-  caf::scoped_actor self{sys};
-  const auto journal = state.path / "orders.jsonl";
-  auto actor = actors::spawn_broker_actor(self.ptr(), {std::shared_ptr<market::broker>(std::move(*broker)), journal.string(),
-                                                       std::make_shared<core::wall_clock>(), board, cfg});
-  auto submit = [&](const actors::order_intent& in) {
-    std::string status;
-    self->request(actor, std::chrono::seconds(30), actors::submit_atom::value, std::vector<actors::order_intent>{in})
-        .receive([&](const std::vector<actors::order_outcome>& out) { status = out.at(0).status; },
-                 [&](caf::error& e) { status = sys.render(e); });
-    return status;
-  };
+  std::unique_ptr<caf::actor_system> sys;
+  std::unique_ptr<caf::scoped_actor> self;
+  caf::actor actor;
+
+  broker_over_alpaca() {
+    options.url = w.server.url();
+    options.http = w.pki.client_options(w.server);
+    auto broker = alpaca();
+    actors::register_types(sys_cfg);
+    sys = std::make_unique<caf::actor_system>(sys_cfg);
+    self = std::make_unique<caf::scoped_actor>(*sys);
+    actor = actors::spawn_broker_actor(self->ptr(), {std::move(broker), (state.path / "orders.jsonl").string(),
+                                                     std::make_shared<core::wall_clock>(),
+                                                     std::make_shared<core::snapshot_board>(),
+                                                     std::make_shared<core::config>()});
+  }
+  ~broker_over_alpaca() {
+    (*self)->request(actor, 10s, actors::stop_atom::value).receive([](caf::ok_atom) {}, [](caf::error&) {});
+  }
+  // A client of the fake server of its own (the test's view of the account).
+  std::shared_ptr<market::alpaca_broker> alpaca() const {
+    auto b = market::alpaca_broker::create(market::alpaca_credentials(test_key_id, test_secret), options);
+    BOOST_REQUIRE(b);
+    return std::move(*b);
+  }
+  std::vector<actors::order_outcome> submit(const std::vector<actors::order_intent>& intents) {
+    std::vector<actors::order_outcome> out;
+    (*self)->request(actor, 30s, actors::submit_atom::value, intents)
+        .receive([&](const std::vector<actors::order_outcome>& o) { out = o; },
+                 [&](caf::error& e) { BOOST_FAIL(sys->render(e)); });
+    return out;
+  }
+};
+
+BOOST_AUTO_TEST_CASE(a_partly_filled_order_that_is_replaced_journals_the_filled_part) {
+  broker_over_alpaca t;
+  auto submit = [&](const actors::order_intent& in) { return t.submit({in}).at(0).status; };
   actors::order_intent first{"ETHUSD-1-buy-maxdiff", "ETHUSD", 1, 2.0, 3000.0, "maxdiff", 1};
   BOOST_REQUIRE_EQUAL(submit(first), "accepted");
-  auto at_alpaca = market::alpaca_broker::create(market::alpaca_credentials(test_key_id, test_secret), o);
-  auto order = (*at_alpaca)->order_by_client_id(first.client_order_id);
+  auto order = t.alpaca()->order_by_client_id(first.client_order_id);
   BOOST_REQUIRE(order && *order);
-  BOOST_REQUIRE(w.server.fill((*order)->id, 2999.5, 0.75));  // 0.75 of 2 filled, still open
+  BOOST_REQUIRE(t.w.server.fill((*order)->id, 2999.5, 0.75));  // 0.75 of 2 filled, still open
   // The next order of the symbol replaces the working one: canceled after filling 0.75.
   actors::order_intent second{"ETHUSD-2-buy-maxdiff", "ETHUSD", 1, 1.25, 2990.0, "maxdiff", 2};
   BOOST_REQUIRE_EQUAL(submit(second), "accepted");
   std::vector<std::string> kinds;
   double filled = 0, price = 0;
-  for (const auto& r : journal_of(state.path, "orders.jsonl"))
+  for (const auto& r : journal_of(t.state.path, "orders.jsonl"))
     if (r["client_order_id"] == first.client_order_id) {
       kinds.push_back(r["kind"]);
       if (r["kind"] == "fill") {
@@ -245,29 +263,16 @@ BOOST_AUTO_TEST_CASE(a_partly_filled_order_that_is_replaced_journals_the_filled_
   BOOST_TEST((kinds == std::vector<std::string>{"intent", "ack", "fill", "closed"}));
   BOOST_TEST(filled == 0.75);
   BOOST_TEST(price == 2999.5);
-  self->request(actor, std::chrono::seconds(10), actors::stop_atom::value).receive([](caf::ok_atom) {}, [](caf::error&) {});
 }
 
 BOOST_AUTO_TEST_CASE(a_state_query_takes_working_orders_from_the_open_orders_not_one_lookup_each) {
-  alpaca_world w;
-  temp_dir state;
-  market::alpaca_broker_options o;
-  o.url = w.server.url();
-  o.http = w.pki.client_options(w.server);
-  auto broker = market::alpaca_broker::create(market::alpaca_credentials(test_key_id, test_secret), o);
-  BOOST_REQUIRE(broker);
-  auto cfg = std::make_shared<core::config>();
-  auto board = std::make_shared<core::snapshot_board>();
-  caf::actor_system_config sys_cfg;
-  actors::register_types(sys_cfg);
-  caf::actor_system sys{sys_cfg};
-  caf::scoped_actor self{sys};
-  auto actor = actors::spawn_broker_actor(self.ptr(), {std::shared_ptr<market::broker>(std::move(*broker)),
-                                                       (state.path / "orders.jsonl").string(),
-                                                       std::make_shared<core::wall_clock>(), board, cfg});
+  broker_over_alpaca t;
+  auto& self = *t.self;
+  auto& actor = t.actor;
+  auto& sys = *t.sys;
   auto count = [&](const std::string& prefix) {
     int n = 0;
-    for (const auto& r : w.server.requests())
+    for (const auto& r : t.w.server.requests())
       if (r.method == "GET" && r.target.rfind(prefix, 0) == 0) ++n;
     return n;
   };
@@ -278,13 +283,9 @@ BOOST_AUTO_TEST_CASE(a_state_query_takes_working_orders_from_the_open_orders_not
   // Two working orders in one batch: the open orders are fetched once for it.
   std::vector<actors::order_intent> batch = {{"ETHUSD-1-buy-maxdiff", "ETHUSD", 1, 1.0, 3000.0, "maxdiff", 1},
                                              {"BTCUSD-1-buy-maxdiff", "BTCUSD", 1, 0.1, 50000.0, "maxdiff", 1}};
-  self->request(actor, 30s, actors::submit_atom::value, batch)
-      .receive(
-          [&](const std::vector<actors::order_outcome>& out) {
-            BOOST_REQUIRE_EQUAL(out.size(), 2u);
-            for (const auto& x : out) BOOST_TEST(x.status == "accepted", x.error);
-          },
-          [&](caf::error& e) { BOOST_FAIL(sys.render(e)); });
+  const auto out = t.submit(batch);
+  BOOST_REQUIRE_EQUAL(out.size(), 2u);
+  for (const auto& x : out) BOOST_TEST(x.status == "accepted", x.error);
   BOOST_TEST(count("/v2/orders?status=open") == at_start + 1);
   // Both are still working: two state queries reconcile them from the open orders alone.
   for (int i = 0; i < 2; ++i)
@@ -293,7 +294,6 @@ BOOST_AUTO_TEST_CASE(a_state_query_takes_working_orders_from_the_open_orders_not
                  [&](caf::error& e) { BOOST_FAIL(sys.render(e)); });
   BOOST_TEST(count("/v2/orders:by_client_order_id") == 0);
   BOOST_TEST(count("/v2/orders?status=open") == at_start + 3);
-  self->request(actor, 10s, actors::stop_atom::value).receive([](caf::ok_atom) {}, [](caf::error&) {});
 }
 
 BOOST_AUTO_TEST_CASE(equities_on_a_simulated_clock_over_alpaca_bars_trade_whole_shares_on_the_tick) {
