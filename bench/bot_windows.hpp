@@ -1,7 +1,7 @@
 #pragma once
 // The trading bot's forecast requests, for the inference benchmarks: its sampling parameters (the
 // config's [forecast] defaults, so the benchmarks follow the bot) and live windows of real daily
-// bars from ../shared/data (TRADEBOT_SHARED_DIR). Failures exit with one line on stderr.
+// bars from tests/data (TRADEBOT_TEST_DATA). Failures exit with one line on stderr.
 #include <cstdio>
 #include <cstdlib>
 #include <map>
@@ -36,7 +36,7 @@ inline std::vector<core::forecast_window> bot_windows(int n, const core::samplin
     const std::string sym = files[i % 10];
     auto it = loaded.find(sym);
     if (it == loaded.end()) {
-      auto series = core::load_bars_csv(std::string(TRADEBOT_SHARED_DIR) + "/data/daily/" + sym + ".csv", sym);
+      auto series = core::load_bars_csv(std::string(TRADEBOT_TEST_DATA) + "/daily/" + sym + ".csv", sym);
       if (!series) {
         std::fprintf(stderr, "%s\n", series.error().message.c_str());
         std::exit(1);

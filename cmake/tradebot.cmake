@@ -1,13 +1,13 @@
 # tradebot_add_test(NAME SOURCES a.cpp ... LIBS lib ... [LABELS l ...])
-# One Boost.Test executable registered with CTest. Tests read ../shared through
-# TRADEBOT_SHARED_DIR and built binaries through TRADEBOT_BIN_DIR.
+# One Boost.Test executable registered with CTest. Tests read tests/data through
+# TRADEBOT_TEST_DATA and built binaries through TRADEBOT_BIN_DIR.
 function(tradebot_add_test name)
   cmake_parse_arguments(T "" "" "SOURCES;LIBS;LABELS" ${ARGN})
   add_executable(${name} ${T_SOURCES})
   target_link_libraries(${name} PRIVATE ${T_LIBS} Boost::unit_test_framework)
   target_compile_definitions(${name} PRIVATE
     BOOST_TEST_DYN_LINK
-    TRADEBOT_SHARED_DIR="${TRADEBOT_SHARED_DIR}"
+    TRADEBOT_TEST_DATA="${TRADEBOT_TEST_DATA}"
     TRADEBOT_SOURCE_DIR="${PROJECT_SOURCE_DIR}"
     TRADEBOT_BIN_DIR="${PROJECT_BINARY_DIR}/bin")
   add_test(NAME ${name} COMMAND ${name} --log_level=message)

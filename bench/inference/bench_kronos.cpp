@@ -81,7 +81,7 @@ args parse(int argc, char** argv) {
 
 // The bot's live window: the last n daily bars of a real file, or synthetic bars without it.
 std::vector<tb::core::bar> bars_for_bench(int n) {
-  auto s = tb::core::load_bars_csv(std::string(TRADEBOT_SHARED_DIR) + "/data/daily/NIO.csv");
+  auto s = tb::core::load_bars_csv(std::string(TRADEBOT_TEST_DATA) + "/daily/NIO.csv");
   if (s && static_cast<int>(s->bars.size()) >= n) return std::vector<tb::core::bar>(s->bars.end() - n, s->bars.end());
   std::vector<tb::core::bar> out;
   double p = 20;

@@ -1,5 +1,5 @@
 // `tradebot backtest`, the real binary: the daemon's actors over three months of four daily files
-// of ../shared/data/daily on simulated time. The report reads back and its trades match its order
+// of tests/data/daily on simulated time. The report reads back and its trades match its order
 // counts; the same backtest twice gives the same report.json (run timestamps aside) and `tradebot
 // compare` passes it; the forecast cache on and off gives the same orders (the speed-ups change
 // nothing); bad arguments exit 2 before anything runs.
@@ -20,7 +20,7 @@ using nlohmann::json;
 namespace {
 
 const std::string tradebot_bin = std::string(TRADEBOT_BIN_DIR) + "/tradebot";
-const std::string daily = std::string(TRADEBOT_SHARED_DIR) + "/data/daily";
+const std::string daily = std::string(TRADEBOT_TEST_DATA) + "/daily";
 const char* const symbols[] = {"JD", "PDD", "NIO", "SUIUSD"};
 
 // A config that says nothing about the feed or the clock (the backtest forces them) but points

@@ -1,4 +1,4 @@
-// The trading loop end to end, in the real tradebotd process: replay of ../shared/data/daily on
+// The trading loop end to end, in the real tradebotd process: replay of tests/data/daily on
 // simulated time (the same orders and fills on two runs; a corrupt file fails only its symbol),
 // SIGKILL between the journal write and the broker's acknowledgement (no duplicate order, the
 // account reconciled after a restart), and a SIGHUP that adds and removes symbol actors.
@@ -21,7 +21,7 @@ using nlohmann::json;
 namespace {
 
 const std::string daemon_bin = std::string(TRADEBOT_BIN_DIR) + "/tradebotd";
-const std::string daily = std::string(TRADEBOT_SHARED_DIR) + "/data/daily";
+const std::string daily = std::string(TRADEBOT_TEST_DATA) + "/daily";
 
 struct daemon_run : daemon_process {
   explicit daemon_run(const std::string& config_body, std::map<std::string, std::string> env = {})

@@ -1,4 +1,4 @@
-// The CSV bar loader on every file of ../shared/data and on broken files.
+// The CSV bar loader on every file of tests/data and on broken files.
 #define BOOST_TEST_MODULE bar_csv
 #include <boost/test/unit_test.hpp>
 
@@ -12,7 +12,7 @@ using tb::core::load_bars_csv;
 
 namespace {
 
-const std::string data_dir = std::string(TRADEBOT_SHARED_DIR) + "/data";
+const std::string data_dir = std::string(TRADEBOT_TEST_DATA);
 
 tb::expected<tb::core::bar_series> from_text(const std::string& text, std::vector<std::string>* warnings = nullptr) {
   std::istringstream in(text);
@@ -29,7 +29,7 @@ void expect_bad(const std::string& text, const std::string& where, const std::st
 
 }  // namespace
 
-BOOST_AUTO_TEST_CASE(every_shared_file_loads) {
+BOOST_AUTO_TEST_CASE(every_data_file_loads) {
   int files = 0;
   for (const char* sub : {"daily", "intraday"}) {
     for (const auto& e : fs::directory_iterator(data_dir + "/" + sub)) {

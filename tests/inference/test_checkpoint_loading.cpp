@@ -21,7 +21,7 @@ namespace tbi = tb::inference;
 
 namespace {
 
-const std::string fixture = std::string(TRADEBOT_SHARED_DIR) + "/fixtures/kronos-parity";
+const std::string fixture = std::string(TRADEBOT_TEST_DATA) + "/kronos-parity";
 
 using tb::test::temp_dir;
 

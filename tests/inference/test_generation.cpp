@@ -16,8 +16,8 @@ using tb::core::forecast_window;
 
 namespace {
 
-const std::string shared_dir = TRADEBOT_SHARED_DIR;
-const std::string fixture = shared_dir + "/fixtures/kronos-parity";
+const std::string data_dir = TRADEBOT_TEST_DATA;
+const std::string fixture = data_dir + "/kronos-parity";
 
 const tbi::kronos_model& model() {
   static const tbi::kronos_model* m = [] {
@@ -30,12 +30,12 @@ const tbi::kronos_model& model() {
   return *m;
 }
 
-// The bars of ../shared/data/FILE, loaded once.
+// The bars of tests/data/FILE, loaded once.
 const std::vector<tb::core::bar>& bars_of(const std::string& file) {
   static std::map<std::string, std::vector<tb::core::bar>> loaded;
   auto it = loaded.find(file);
   if (it == loaded.end()) {
-    auto s = tb::core::load_bars_csv(shared_dir + "/data/" + file);
+    auto s = tb::core::load_bars_csv(data_dir + "/" + file);
     BOOST_TEST_REQUIRE(s.has_value());
     it = loaded.emplace(file, std::move(s->bars)).first;
   }

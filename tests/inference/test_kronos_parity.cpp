@@ -1,5 +1,5 @@
 // Parity with the public Kronos reference implementation on every case of
-// ../shared/fixtures/kronos-parity/cases.json: token ids equal; logits and forecasts within 1e-4
+// tests/data/kronos-parity/cases.json: token ids equal; logits and forecasts within 1e-4
 // relative (max abs error / max abs reference), in both generation modes.
 #define BOOST_TEST_MODULE kronos_parity
 #include <boost/test/unit_test.hpp>
@@ -19,7 +19,7 @@ using tb::core::bar;
 
 namespace {
 
-const std::string fixture = std::string(TRADEBOT_SHARED_DIR) + "/fixtures/kronos-parity";
+const std::string fixture = std::string(TRADEBOT_TEST_DATA) + "/kronos-parity";
 
 struct env {
   nlohmann::json cases;
@@ -32,7 +32,7 @@ env& shared_env() {
     std::ifstream in(fixture + "/cases.json");
     BOOST_TEST_REQUIRE(static_cast<bool>(in));
     auto j = nlohmann::json::parse(in);
-    auto series = tb::core::load_bars_csv(std::string(TRADEBOT_SHARED_DIR) + "/data/intraday/XSHG_600977_5min.csv");
+    auto series = tb::core::load_bars_csv(std::string(TRADEBOT_TEST_DATA) + "/intraday/XSHG_600977_5min.csv");
     BOOST_TEST_REQUIRE(series.has_value());
     tbi::device_options opt;
     opt.cpu_threads = std::getenv("TB_THREADS") ? std::atoi(std::getenv("TB_THREADS")) : 1;

@@ -1,4 +1,4 @@
-// market/replay_feed on ../shared/data: bars released on the simulated clock, period and label,
+// market/replay_feed on tests/data: bars released on the simulated clock, period and label,
 // per-file errors, and a scheduled replay through the sim broker that is the same on every run.
 #define BOOST_TEST_MODULE replay_feed
 #include <boost/test/unit_test.hpp>
@@ -21,8 +21,8 @@ namespace fs = std::filesystem;
 
 namespace {
 
-const std::string shared_dir = TRADEBOT_SHARED_DIR;
-std::string data(const std::string& rel) { return shared_dir + "/data/" + rel; }
+const std::string data_dir = TRADEBOT_TEST_DATA;
+std::string data(const std::string& rel) { return data_dir + "/" + rel; }
 
 replay_source source(const std::string& symbol, const std::string& path) {
   replay_source s;

@@ -1,6 +1,6 @@
 #pragma once
 // Test support for tests that run the real model: a tiny random-weight checkpoint made once per
-// test module, a config with small forecast shapes for it, and real daily bars from ../shared.
+// test module, a config with small forecast shapes for it, and real daily bars from tests/data.
 #include <functional>
 #include <map>
 #include <memory>
@@ -45,12 +45,12 @@ inline core::config_ptr tiny_model_config(const std::function<void(core::config&
   return c;
 }
 
-// A daily file of ../shared/data, loaded once.
+// A daily file of tests/data, loaded once.
 inline const std::vector<core::bar>& daily_bars(const std::string& symbol) {
   static std::map<std::string, core::bar_series> loaded;
   auto it = loaded.find(symbol);
   if (it == loaded.end()) {
-    auto series = core::load_bars_csv(std::string(TRADEBOT_SHARED_DIR) + "/data/daily/" + symbol + ".csv", symbol);
+    auto series = core::load_bars_csv(std::string(TRADEBOT_TEST_DATA) + "/daily/" + symbol + ".csv", symbol);
     BOOST_REQUIRE_MESSAGE(series, (series ? "" : series.error().message));
     it = loaded.emplace(symbol, std::move(*series)).first;
   }
