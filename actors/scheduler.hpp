@@ -49,6 +49,7 @@
 #include "actors/protocol.hpp"
 #include "actors/portfolio_actor.hpp"
 #include "actors/symbol_actor.hpp"
+#include "core/calendar.hpp"
 #include "core/clock.hpp"
 #include "core/snapshot_board.hpp"
 #include "market/feed.hpp"
@@ -85,8 +86,9 @@ struct scheduler_args {
 // every symbol the feed serves is traded.
 std::vector<std::string> symbols_of(const core::config& cfg, const market::feed& feed);
 
-// Parses "YYYY-MM-DD" or "YYYY-MM-DDTHH:MM:SSZ" (UTC). errc::bad_config naming `key`.
-tb::expected<core::time_point> parse_utc_instant(const std::string& text, const std::string& key);
+// Parses "YYYY-MM-DD" or "YYYY-MM-DDTHH:MM:SSZ" (UTC) inside the calendar's years
+// (core/calendar.hpp). errc::bad_config naming `key`.
+using core::parse_utc_instant;
 
 caf::actor spawn_scheduler(caf::local_actor* parent, scheduler_args args);
 

@@ -72,64 +72,181 @@ civil_date nth_weekday(int year, int month, int weekday, int n) {
   return civil_date{year, month, 1 + delta + 7 * (n - 1)};
 }
 
-// DST start and end of `year` as Unix seconds: second Sunday of March 02:00 EST (07:00 UTC),
-// first Sunday of November 02:00 EDT (06:00 UTC).
-std::int64_t dst_start_s(int year) {
-  return days_from_civil(nth_weekday(year, 3, 6, 2)) * seconds_per_day + 7 * 3600;
-}
-std::int64_t dst_end_s(int year) {
-  return days_from_civil(nth_weekday(year, 11, 6, 1)) * seconds_per_day + 6 * 3600;
+// The last `weekday` (Monday = 0) of year/month.
+civil_date last_weekday(int year, int month, int weekday) {
+  const civil_date last = add_days(month == 12 ? civil_date{year + 1, 1, 1} : civil_date{year, month + 1, 1}, -1);
+  return add_days(last, -((weekday_of(last) - weekday + 7) % 7));
 }
 
-// ---- the NYSE table ----
-// Sources: NYSE "Holidays and Trading Hours" (nyse.com/markets/hours-calendars) as published for
-// 2024-2027; NYSE notice of 2024-12-23 closing the market on 2025-01-09 (National Day of Mourning
-// for President Jimmy Carter). Observance: a Saturday holiday closes the Friday before, a Sunday
-// holiday the Monday after, except New Year's Day on a Saturday (no closure; 2028-01-01 does not
-// close 2027-12-31). Early closes (13:00): the day before Independence Day when that is a
-// trading day and July 4 itself is a weekday after it, the day after Thanksgiving, and Christmas
-// Eve when it is a trading day. tests/market/calendar_test.cpp re-derives the table from these
-// rules.
-struct dated {
+// US daylight saving time of `year`, as Unix seconds: it starts at 02:00 local standard time
+// (07:00 UTC) and ends at 02:00 local daylight time (06:00 UTC). Rules: Uniform Time Act of 1966
+// (last Sunday of April to last Sunday of October; 1974-75 differed, the rule is applied
+// anyway), Public Law 99-359 from 1987 (first Sunday of April), Energy Policy Act of 2005 from
+// 2007 (second Sunday of March to first Sunday of November).
+civil_date dst_start_date(int year) {
+  if (year >= 2007) return nth_weekday(year, 3, 6, 2);
+  if (year >= 1987) return nth_weekday(year, 4, 6, 1);
+  return last_weekday(year, 4, 6);
+}
+civil_date dst_end_date(int year) {
+  if (year >= 2007) return nth_weekday(year, 11, 6, 1);
+  return last_weekday(year, 10, 6);
+}
+std::int64_t dst_start_s(int year) { return days_from_civil(dst_start_date(year)) * seconds_per_day + 7 * 3600; }
+std::int64_t dst_end_s(int year) { return days_from_civil(dst_end_date(year)) * seconds_per_day + 6 * 3600; }
+
+// ---- the NYSE calendar by rule ----
+//
+// Sources:
+// [A] NYSE, "Holidays and Trading Hours" (nyse.com/markets/hours-calendars), the published lists
+//     of holidays and early closes (2024-2027 as published in 2024-2025).
+// [B] NYSE's history of market closings ("Stocks.NYSE-Closings.pdf", NYSE Group), as transcribed
+//     date by date in pandas_market_calendars (github.com/rsheftel/pandas_market_calendars,
+//     calendars/nyse.py and holidays/nyse.py): every full closure, early close and late opening
+//     1885-2011 and the published calendars after it.
+// [C] LA Times, 1985-07-11, "NYSE Votes to Extend Trading, Open at 9:30": 09:30 from 1985-09-30.
+// [D] NYSE notices of the national days of mourning: 2004-06-11 (Reagan), 2007-01-02 (Ford),
+//     2018-12-05 (G. H. W. Bush), 2025-01-09 (Carter); 1994-04-27 (Nixon) from [B].
+//
+// Holidays (full closures) by rule, 1980 onward [A][B]: New Year's Day, Washington's Birthday
+// (third Monday of February since 1971), Good Friday (every year of the range; NYSE last traded on
+// a Good Friday in 1907), Memorial Day (last Monday of May since 1971), Independence Day, Labor
+// Day (first Monday of September), Thanksgiving (fourth Thursday of November since 1942),
+// Christmas; Martin Luther King Jr. Day (third Monday of January) from 1998; Juneteenth from
+// 2022. Observance: Saturday -> the Friday before, Sunday -> the Monday after; New Year's Day on
+// a Saturday is not observed (1983, 1994, 2000, 2005, 2011, 2022: December 31 traded).
+//
+// Scheduled early closes [B]: 14:00 until 1992, 13:00 from 1993.
+// - the day after Thanksgiving: from 1992 (none before);
+// - Christmas Eve, when it is Monday..Thursday: from 1990 (1980-1989 traded the full day; on a
+//   Friday it is the observed Christmas holiday);
+// - Independence Day: from 1995, July 3 when it is Monday, Tuesday or Thursday (July 4 then a
+//   weekday after it); when July 4 is a Thursday, July 5 (Friday) until 2012 (1996, 2002) and
+//   July 3 (Wednesday) from 2013;
+// - one-off: Friday December 26 in 1997 and 2003 (not 2008, 2014 or 2025).
+// Unscheduled partial closures [B] are listed below with the time trading stopped.
+
+struct one_off {
   int year, month, day;
+  std::int32_t close_s;  // 0: closed all day; else the New York time trading stopped
+  const char* reason;
 };
 
-constexpr dated holidays[] = {
-    // 2024
-    {2024, 1, 1}, {2024, 1, 15}, {2024, 2, 19}, {2024, 3, 29}, {2024, 5, 27}, {2024, 6, 19},
-    {2024, 7, 4}, {2024, 9, 2}, {2024, 11, 28}, {2024, 12, 25},
-    // 2025 (Jan 9: National Day of Mourning, President Carter)
-    {2025, 1, 1}, {2025, 1, 9}, {2025, 1, 20}, {2025, 2, 17}, {2025, 4, 18}, {2025, 5, 26},
-    {2025, 6, 19}, {2025, 7, 4}, {2025, 9, 1}, {2025, 11, 27}, {2025, 12, 25},
-    // 2026 (Independence Day on a Saturday: observed Friday Jul 3)
-    {2026, 1, 1}, {2026, 1, 19}, {2026, 2, 16}, {2026, 4, 3}, {2026, 5, 25}, {2026, 6, 19},
-    {2026, 7, 3}, {2026, 9, 7}, {2026, 11, 26}, {2026, 12, 25},
-    // 2027 (Juneteenth on a Saturday: Fri Jun 18; Independence Day on a Sunday: Mon Jul 5;
-    // Christmas on a Saturday: Fri Dec 24)
-    {2027, 1, 1}, {2027, 1, 18}, {2027, 2, 15}, {2027, 3, 26}, {2027, 5, 31}, {2027, 6, 18},
-    {2027, 7, 5}, {2027, 9, 6}, {2027, 11, 25}, {2027, 12, 24},
+constexpr std::int32_t hm(int h, int m) { return (h * 60 + m) * 60; }
+
+// Full closures and early closes NYSE recorded that follow no yearly rule [B][D]. Sorted.
+constexpr one_off one_offs[] = {
+    {1980, 11, 4, 0, "Election Day (closed in presidential election years through 1980)"},
+    {1981, 3, 30, hm(15, 17), "attempted assassination of President Reagan"},
+    {1981, 9, 9, hm(15, 28), "Con Edison power failure"},
+    {1985, 9, 27, 0, "Hurricane Gloria"},
+    {1987, 10, 23, hm(14, 0), "shortened hours after the October 19 crash"},
+    {1987, 10, 26, hm(14, 0), "shortened hours after the October 19 crash"},
+    {1987, 10, 27, hm(14, 0), "shortened hours after the October 19 crash"},
+    {1987, 10, 28, hm(14, 0), "shortened hours after the October 19 crash"},
+    {1987, 10, 29, hm(14, 0), "shortened hours after the October 19 crash"},
+    {1987, 10, 30, hm(14, 0), "shortened hours after the October 19 crash"},
+    {1987, 11, 2, hm(14, 30), "shortened hours after the October 19 crash"},
+    {1987, 11, 3, hm(14, 30), "shortened hours after the October 19 crash"},
+    {1987, 11, 4, hm(14, 30), "shortened hours after the October 19 crash"},
+    {1987, 11, 5, hm(15, 0), "shortened hours after the October 19 crash"},
+    {1987, 11, 6, hm(15, 0), "shortened hours after the October 19 crash"},
+    {1987, 11, 9, hm(15, 30), "shortened hours after the October 19 crash"},
+    {1987, 11, 10, hm(15, 30), "shortened hours after the October 19 crash"},
+    {1987, 11, 11, hm(15, 30), "shortened hours after the October 19 crash"},
+    {1994, 2, 11, hm(14, 30), "snowstorm"},
+    {1994, 4, 27, 0, "National Day of Mourning, President Nixon"},
+    {1996, 1, 8, hm(14, 0), "snowstorm"},
+    {1997, 10, 27, hm(15, 30), "circuit breaker halt"},
+    {1997, 12, 26, hm(13, 0), "day after Christmas"},
+    {2001, 9, 11, 0, "September 11 attacks"},
+    {2001, 9, 12, 0, "September 11 attacks"},
+    {2001, 9, 13, 0, "September 11 attacks"},
+    {2001, 9, 14, 0, "September 11 attacks"},
+    {2003, 12, 26, hm(13, 0), "day after Christmas"},
+    {2004, 6, 11, 0, "National Day of Mourning, President Reagan"},
+    {2005, 6, 1, hm(15, 56), "systems communication problem"},
+    {2007, 1, 2, 0, "National Day of Mourning, President Ford"},
+    {2012, 10, 29, 0, "Hurricane Sandy"},
+    {2012, 10, 30, 0, "Hurricane Sandy"},
+    {2018, 12, 5, 0, "National Day of Mourning, President George H. W. Bush"},
+    {2025, 1, 9, 0, "National Day of Mourning, President Carter"},
 };
 
-constexpr dated early_closes[] = {
-    {2024, 7, 3}, {2024, 11, 29}, {2024, 12, 24},
-    {2025, 7, 3}, {2025, 11, 28}, {2025, 12, 24},
-    {2026, 11, 27}, {2026, 12, 24},
-    {2027, 11, 26},
-};
-
-template <std::size_t N>
-bool in_table(const dated (&table)[N], civil_date d) {
-  return std::any_of(std::begin(table), std::end(table), [&](const dated& x) {
-    return x.year == d.year && x.month == d.month && x.day == d.day;
-  });
+// Easter Sunday of `year` (Gregorian): the anonymous Gregorian computus (Meeus, "Astronomical
+// Algorithms", ch. 8).
+civil_date easter_sunday(int year) {
+  const int a = year % 19, b = year / 100, c = year % 100, d = b / 4, e = b % 4, f = (b + 8) / 25,
+            g = (b - f + 1) / 3, h = (19 * a + b - d - g + 15) % 30, i = c / 4, k = c % 4,
+            l = (32 + 2 * e + 2 * i - h - k) % 7, m = (a + 11 * h + 22 * l) / 451;
+  const int month = (h + l - 7 * m + 114) / 31, day = (h + l - 7 * m + 114) % 31 + 1;
+  return civil_date{year, month, day};
 }
 
-template <std::size_t N>
-std::vector<civil_date> of_year(const dated (&table)[N], int year) {
-  std::vector<civil_date> out;
-  for (const dated& x : table)
-    if (x.year == year) out.push_back(civil_date{x.year, x.month, x.day});
+// One special day of a year: a full closure (close_s 0) or an early close.
+struct special_day {
+  civil_date date;
+  std::int32_t close_s;
+  const char* reason;
+};
+
+// The holidays and early closes of `year` by the rules above plus the one-offs, in date order.
+std::vector<special_day> special_days_of(int year) {
+  std::vector<special_day> out;
+  auto closed = [&](civil_date d, const char* why) {
+    if (weekday_of(d) < 5) out.push_back({d, 0, why});
+  };
+  // Fixed-date holidays move to Friday (Saturday) or Monday (Sunday).
+  auto observed = [&](int month, int day, const char* why) {
+    const civil_date d{year, month, day};
+    const int wd = weekday_of(d);
+    closed(wd == 5 ? add_days(d, -1) : wd == 6 ? add_days(d, 1) : d, why);
+  };
+  const civil_date new_year{year, 1, 1};
+  if (weekday_of(new_year) != 5) observed(1, 1, "New Year's Day");  // Saturday: not observed
+  if (year >= 1998) closed(nth_weekday(year, 1, 0, 3), "Martin Luther King Jr. Day");
+  closed(nth_weekday(year, 2, 0, 3), "Washington's Birthday");
+  closed(add_days(easter_sunday(year), -2), "Good Friday");
+  closed(last_weekday(year, 5, 0), "Memorial Day");
+  if (year >= 2022) observed(6, 19, "Juneteenth");
+  observed(7, 4, "Independence Day");
+  closed(nth_weekday(year, 9, 0, 1), "Labor Day");
+  const civil_date thanksgiving = nth_weekday(year, 11, 3, 4);
+  closed(thanksgiving, "Thanksgiving Day");
+  observed(12, 25, "Christmas Day");
+
+  const std::int32_t early = year >= 1993 ? nyse_early_close_s : nyse_early_close_before_1993_s;
+  auto early_close = [&](civil_date d, const char* why) { out.push_back({d, early, why}); };
+  if (year >= 1995) {
+    const int jul3 = weekday_of({year, 7, 3});
+    if (jul3 == 0 || jul3 == 1 || jul3 == 3 || (jul3 == 2 && year >= 2013))
+      early_close({year, 7, 3}, "day before Independence Day");
+    if (jul3 == 2 && year <= 2012) early_close({year, 7, 5}, "day after Independence Day");
+  }
+  if (year >= 1992) early_close(add_days(thanksgiving, 1), "day after Thanksgiving");
+  if (year >= 1990 && weekday_of({year, 12, 24}) <= 3) early_close({year, 12, 24}, "Christmas Eve");
+
+  for (const one_off& o : one_offs)
+    if (o.year == year) out.push_back({civil_date{o.year, o.month, o.day}, o.close_s, o.reason});
+  std::sort(out.begin(), out.end(), [](const special_day& x, const special_day& y) { return x.date < y.date; });
   return out;
+}
+
+// Every covered year's special days, built once.
+const std::vector<special_day>& special_days(int year) {
+  static const std::vector<std::vector<special_day>> all = [] {
+    std::vector<std::vector<special_day>> v;
+    for (int y = calendar_first_year; y <= calendar_last_year; ++y) v.push_back(special_days_of(y));
+    return v;
+  }();
+  return all[static_cast<std::size_t>(year - calendar_first_year)];
+}
+
+const special_day* find_special(civil_date d) {
+  const auto& days = special_days(d.year);
+  auto it = std::lower_bound(days.begin(), days.end(), d,
+                             [](const special_day& x, const civil_date& v) { return x.date < v; });
+  return it != days.end() && it->date == d ? &*it : nullptr;
 }
 
 tb::error out_of_range(const std::string& what) {
@@ -140,6 +257,13 @@ tb::error out_of_range(const std::string& what) {
 }
 
 bool year_covered(int y) { return y >= calendar_first_year && y <= calendar_last_year; }
+
+std::vector<civil_date> dates_of(int year, bool early) {
+  std::vector<civil_date> out;
+  for (const special_day& s : special_days(year))
+    if ((s.close_s != 0) == early) out.push_back(s.date);
+  return out;
+}
 
 }  // namespace
 
@@ -207,25 +331,64 @@ tb::expected<session> nyse_session(civil_date date) {
     s.kind = day_kind::weekend;
     return s;
   }
-  if (in_table(holidays, date)) {
+  const special_day* special = find_special(date);
+  if (special && special->close_s == 0) {
     s.kind = day_kind::holiday;
+    s.reason = special->reason;
     return s;
   }
-  s.kind = in_table(early_closes, date) ? day_kind::early_close : day_kind::regular;
-  // 09:30, 13:00 and 16:00 always exist and are unambiguous in New York.
-  s.open = from_new_york(date, nyse_open_s).value();
-  s.close = from_new_york(date, s.kind == day_kind::early_close ? nyse_early_close_s : nyse_close_s).value();
+  s.kind = special ? day_kind::early_close : day_kind::regular;
+  if (special) s.reason = special->reason;
+  const std::int32_t open_s = date < civil_date{1985, 9, 30} ? nyse_open_before_1985_10_s : nyse_open_s;
+  // 09:30..16:00 always exist and are unambiguous in New York (the DST switch is at 02:00).
+  s.open = from_new_york(date, open_s).value();
+  s.close = from_new_york(date, special ? special->close_s : nyse_close_s).value();
   return s;
 }
 
 tb::expected<std::vector<civil_date>> nyse_holidays(int year) {
   if (!year_covered(year)) return out_of_range("year " + std::to_string(year));
-  return of_year(holidays, year);
+  return dates_of(year, false);
 }
 
 tb::expected<std::vector<civil_date>> nyse_early_closes(int year) {
   if (!year_covered(year)) return out_of_range("year " + std::to_string(year));
-  return of_year(early_closes, year);
+  return dates_of(year, true);
+}
+
+namespace {
+
+tb::error outside_years(const std::string& text, const std::string& key) {
+  return tb::error{errc::bad_config, key + " = \"" + text + "\" is outside the years the NYSE calendar covers (" +
+                                         std::to_string(calendar_first_year) + "-" +
+                                         std::to_string(calendar_last_year) + ")"};
+}
+
+}  // namespace
+
+tb::expected<civil_date> parse_calendar_date(const std::string& text, const std::string& key) {
+  int y = 0, mo = 0, d = 0;
+  char tail = 0;
+  const bool ok = text.size() == 10 && std::sscanf(text.c_str(), "%4d-%2d-%2d%c", &y, &mo, &d, &tail) == 3;
+  const civil_date date{y, mo, d};
+  if (!ok || !is_valid(date))
+    return tb::error{errc::bad_config, key + " = \"" + text + "\" is not a date (YYYY-MM-DD)"};
+  if (!year_covered(y)) return outside_years(text, key);
+  return date;
+}
+
+tb::expected<time_point> parse_utc_instant(const std::string& text, const std::string& key) {
+  int y = 0, mo = 0, d = 0, h = 0, mi = 0, s = 0;
+  char tail = 0;
+  bool ok = false;
+  if (text.size() == 10) ok = std::sscanf(text.c_str(), "%4d-%2d-%2d%c", &y, &mo, &d, &tail) == 3;
+  else if (text.size() == 20)
+    ok = std::sscanf(text.c_str(), "%4d-%2d-%2dT%2d:%2d:%2dZ", &y, &mo, &d, &h, &mi, &s) == 6;
+  const civil_date date{y, mo, d};
+  if (!ok || !is_valid(date) || h < 0 || h > 23 || mi < 0 || mi > 59 || s < 0 || s > 59)
+    return tb::error{errc::bad_config, key + " = \"" + text + "\" is not YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ"};
+  if (!year_covered(y)) return outside_years(text, key);
+  return at_seconds(days_from_civil(date) * seconds_per_day + h * 3600 + mi * 60 + s);
 }
 
 tb::expected<bool> is_open(asset_class c, time_point t) {
@@ -238,8 +401,8 @@ tb::expected<bool> is_open(asset_class c, time_point t) {
 namespace {
 
 // Walks New York dates from the date of `t` and returns the first session instant (open or
-// close, chosen by `pick`) strictly after `t`. A gap between trading days is at most 4 days in
-// the table; 10 leaves room.
+// close, chosen by `pick`) strictly after `t`. The longest gap between trading days is 7 days
+// (2001-09-10 to 2001-09-17); 10 leaves room.
 template <class Pick>
 tb::expected<time_point> next_session_instant(time_point t, Pick pick, const char* what) {
   civil_date d = to_new_york(t).date;

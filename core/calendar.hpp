@@ -1,17 +1,27 @@
 #pragma once
-// Market calendar: civil dates, New York time, NYSE sessions 2024-2027, and the analysis schedule.
+// Market calendar: civil dates, New York time, NYSE sessions 1980-2099 by rule, and the analysis
+// schedule.
 //
-// Time zone: America/New_York by the US rule in force since 2007 (daylight time from the second
-// Sunday of March, 02:00 local standard time, to the first Sunday of November, 02:00 local
-// daylight time; UTC-4 in daylight time, UTC-5 otherwise). No tz database is read. The rule is
-// applied to any year; it is exact for 2007 onwards.
+// Time zone: America/New_York by the US daylight-saving rule in force each year (no tz database is
+// read): until 1986 (exact from 1976) from the last Sunday of April to the last Sunday of October;
+// 1987-2006 from the first Sunday of April to the last Sunday of October; from 2007 from the
+// second Sunday of March to the first Sunday of November. Daylight time starts at 02:00 local
+// standard time and ends at 02:00 local daylight time; UTC-4 in daylight time, UTC-5 otherwise.
 //
-// NYSE sessions: regular hours 09:30-16:00 New York time; early closes at 13:00; full holidays
-// and early closes as NYSE published them for 2024-2027 (the table lives in calendar.cpp with its
-// sources). Any question about an equity session outside 2024-2027 is answered with
-// errc::invalid_argument, never with a guess. Crypto trades 24/7 and needs no table.
+// NYSE sessions, 1980-2099 (calendar_first_year..calendar_last_year): regular hours 09:30-16:00
+// New York time (10:00-16:00 before 1985-09-30); holidays by their rules for the years they
+// applied (Martin Luther King Jr. Day from 1998, Juneteenth from 2022, Good Friday from the
+// Gregorian Easter), observed as NYSE observes them (Saturday -> the Friday before, Sunday -> the
+// Monday after, except New Year's Day on a Saturday: not observed); scheduled early closes by
+// their rules for the years they applied (14:00 until 1992, 13:00 from 1993); one-off full and
+// partial closures as NYSE records them (2001-09-11..14, Hurricane Sandy, national days of
+// mourning, ...). The rules, the one-off list and their sources live in calendar.cpp. Late
+// openings (minutes of silence, snow) are not modelled: a session opens at the regular time.
+// Any question about an equity session outside 1980-2099 is answered with
+// errc::invalid_argument, never with a guess. Crypto trades 24/7 and needs no calendar.
 //
-// Thread: pure functions over constant tables, safe from any thread.
+// Thread: pure functions over tables built once (thread-safe static initialisation), safe from
+// any thread.
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -73,41 +83,58 @@ tb::expected<time_point> from_new_york(civil_date date, std::int32_t seconds_of_
 enum class asset_class { equity, crypto };
 const char* to_string(asset_class c);
 
-constexpr int calendar_first_year = 2024;  // NYSE holiday table covers these years, inclusive
-constexpr int calendar_last_year = 2027;
+constexpr int calendar_first_year = 1980;  // the NYSE calendar covers these years, inclusive
+constexpr int calendar_last_year = 2099;
 
-constexpr std::int32_t nyse_open_s = (9 * 60 + 30) * 60;   // 09:30 New York
-constexpr std::int32_t nyse_close_s = 16 * 60 * 60;        // 16:00 New York
-constexpr std::int32_t nyse_early_close_s = 13 * 60 * 60;  // 13:00 New York
+constexpr std::int32_t nyse_open_s = (9 * 60 + 30) * 60;             // 09:30 New York, from 1985-09-30
+constexpr std::int32_t nyse_open_before_1985_10_s = 10 * 60 * 60;    // 10:00 New York, until 1985-09-27
+constexpr std::int32_t nyse_close_s = 16 * 60 * 60;                  // 16:00 New York
+constexpr std::int32_t nyse_early_close_s = 13 * 60 * 60;            // 13:00 New York, from 1993
+constexpr std::int32_t nyse_early_close_before_1993_s = 14 * 60 * 60; // 14:00 New York, until 1992
 
+// early_close: the session closes before 16:00 (a scheduled early close at 13:00, 14:00 until
+// 1992, or an unscheduled partial closure at the time NYSE stopped trading that day).
 enum class day_kind { weekend, holiday, regular, early_close };
 const char* to_string(day_kind k);
 
 // One New York calendar day of NYSE. open/close are set (as UTC instants) on trading days only.
+// `reason` names a holiday or early close ("Good Friday", "Christmas Eve", "Hurricane Sandy");
+// it is "" on regular days and weekends. It points to a string literal (static storage).
 struct session {
   civil_date date;
   day_kind kind = day_kind::weekend;
   time_point open{};
   time_point close{};
+  const char* reason = "";
   bool is_trading_day() const { return kind == day_kind::regular || kind == day_kind::early_close; }
 };
 
-// The session of New York date `date`; errc::invalid_argument outside 2024-2027.
+// The session of New York date `date`; errc::invalid_argument outside 1980-2099.
 tb::expected<session> nyse_session(civil_date date);
 
 // Full-day closures (weekday holidays, observed dates, special closures) and 13:00 early closes
-// of one year, in date order; errc::invalid_argument outside 2024-2027.
+// of one year, in date order; errc::invalid_argument outside 1980-2099.
 tb::expected<std::vector<civil_date>> nyse_holidays(int year);
 tb::expected<std::vector<civil_date>> nyse_early_closes(int year);
 
 // Whether the market of `c` trades at `t`: equity: a session's open <= t < its close (errors
-// outside 2024-2027); crypto: always true (never an error).
+// outside 1980-2099); crypto: always true (never an error).
 tb::expected<bool> is_open(asset_class c, time_point t);
 // The first NYSE session open strictly after `t`, and the first close strictly after `t` (the
 // running session's close while open). errc::invalid_argument when `t` or the answer falls
-// outside 2024-2027.
+// outside 1980-2099.
 tb::expected<time_point> nyse_next_open(time_point t);
 tb::expected<time_point> nyse_next_close(time_point t);
+
+// Parses "YYYY-MM-DD" (a New York date for the calendar). errc::bad_config naming `key` and the
+// text when it is not a valid date or its year is outside calendar_first_year..calendar_last_year.
+tb::expected<civil_date> parse_calendar_date(const std::string& text, const std::string& key);
+// Parses "YYYY-MM-DD" (00:00 UTC) or "YYYY-MM-DDTHH:MM:SSZ" (UTC): a simulated clock's start or
+// end (market.sim_start, market.sim_end, `tradebot backtest --from/--to`). errc::bad_config naming
+// `key` and the text when it is malformed or its UTC year is outside the calendar's years, so a
+// run is refused when its config or arguments are read rather than stopped when the schedule
+// reaches a year the calendar cannot answer.
+tb::expected<time_point> parse_utc_instant(const std::string& text, const std::string& key);
 
 // ---- the analysis schedule ----
 //
@@ -157,7 +184,7 @@ struct scheduled_event {
 // (at least one must be asked). Equity events exist on NYSE trading days only, in session
 // (open pass at open + delay if before the close; midday if inside [open, close); back-out at
 // max(open, close - lead)). An invalid config is errc::bad_config. When the answer depends on
-// equity sessions outside 2024-2027: errc::invalid_argument. With equities not asked, only
+// equity sessions outside 1980-2099: errc::invalid_argument. With equities not asked, only
 // crypto_refresh events occur, the calendar is not read and no date is out of range.
 tb::expected<scheduled_event> next_scheduled_event(const schedule_config& cfg, time_point after,
                                                    bool equities = true, bool crypto = true);

@@ -7,9 +7,12 @@
 #include <cstdlib>
 #include <set>
 #include <sstream>
+#include <utility>
 #include <variant>
 
 #include <toml++/toml.h>
+
+#include "core/calendar.hpp"
 
 namespace tb::core {
 namespace {
@@ -533,6 +536,13 @@ void validate(const config& c, std::vector<std::string>& errors) {
   if (c.alpaca_bar_period_min != 1440 && c.alpaca_bar_period_min >= 60 && c.alpaca_bar_period_min % 60 != 0)
     errors.push_back("alpaca.bar_period_min (" + std::to_string(c.alpaca_bar_period_min) +
                      ") must be 1..59, a whole number of hours up to 23 h, or 1440");
+  // The simulated clock's bounds and the synthetic feed's first bar: well-formed and inside the
+  // NYSE calendar's years, so a run is refused here rather than stopped on a year it cannot answer.
+  for (const auto& [key, text] : {std::pair<const char*, const std::string*>{"market.sim_start", &c.sim_start},
+                                  {"market.sim_end", &c.sim_end},
+                                  {"market.synthetic_start", &c.synthetic_start}})
+    if (!text->empty())
+      if (auto t = parse_utc_instant(*text, key); !t) errors.push_back(t.error().message);
   if (c.market_feed == "replay" && c.replay_dir.empty())
     errors.push_back("market.feed = \"replay\" needs market.replay_dir (a folder of CSV files)");
   if (c.cache_redis_backoff_initial_ms > c.cache_redis_backoff_max_ms)

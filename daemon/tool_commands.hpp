@@ -33,4 +33,9 @@ void add_cache_commands(CLI::App& app);
 // CLI::RuntimeError: 2 on bad arguments or config, 1 when the run fails.
 void add_backtest_commands(CLI::App& app);
 
+// `tradebot calendar --from DATE --to DATE [--json]` (daemon/tool_calendar.cpp): the NYSE
+// sessions between two New York dates, a table or a JSON array on stdout. Exit codes through
+// CLI::RuntimeError: 2 on a bad or out-of-range date.
+void add_calendar_commands(CLI::App& app);
+
 }  // namespace tb::daemon

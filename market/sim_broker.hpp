@@ -22,7 +22,7 @@
 //   (cash minus what open buys reserve the same way); crypto: never short (a sell may not exceed
 //   the held qty minus open sells) and time in force gtc only; equity: the part of a sell that
 //   opens a short is allowed when cfg.allow_short_equity and its notional <= buying power.
-//   Day orders (equities) expire at the close of their NYSE session (calendar 2024-2027; outside
+//   Day orders (equities) expire at the close of their NYSE session (calendar 1980-2099; outside
 //   it a day order is refused): when a bar opening at or after that close is processed, or when
 //   the clock is one bar period past it (see catch_up).
 // Position: avg_entry_price is the quantity-weighted fill price while it grows; reducing keeps

@@ -55,8 +55,8 @@ struct day_session {
   core::time_point open, close;
 };
 
-// The equity session of New York date `d`: the NYSE calendar inside 2024-2027, every weekday as a
-// regular 09:30-16:00 session outside it (invented data needs no holiday table).
+// The equity session of New York date `d`: the NYSE calendar inside its years (1980-2099), every
+// weekday as a regular 09:30-16:00 session outside them (invented data needs no holiday table).
 std::optional<day_session> equity_session(core::civil_date d) {
   if (d.year >= core::calendar_first_year && d.year <= core::calendar_last_year) {
     auto s = core::nyse_session(d);

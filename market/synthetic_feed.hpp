@@ -19,11 +19,11 @@
 //   mean(o, h, l, c);
 // - spread (for quotes): equities 2..10 bps, crypto 5..30 bps, times the regime factor.
 // Equities trade on NYSE sessions (09:30 to the close, early closes and holidays honoured for
-// 2024-2027; outside those years every weekday is a regular session: the data is invented, no
-// calendar error stops a demo). Crypto trades 24/7. Daily bars are dated 00:00 UTC of their day
-// (as the daily CSV files; label period_start, period 24 h, visible at the next 00:00 UTC);
-// intraday bars carry their period start as a UTC instant with utc_offset_s = New York's offset
-// for equities (Kronos reads New York wall time) and 0 for crypto.
+// 1980-2099, core/calendar.hpp; outside those years every weekday is a regular session: the data
+// is invented, no calendar error stops a demo). Crypto trades 24/7. Daily bars are dated 00:00
+// UTC of their day (as the daily CSV files; label period_start, period 24 h, visible at the next
+// 00:00 UTC); intraday bars carry their period start as a UTC instant with utc_offset_s = New
+// York's offset for equities (Kronos reads New York wall time) and 0 for crypto.
 //
 // Thread: safe to share between threads (one mutex).
 #include <cstdint>
