@@ -112,8 +112,9 @@ struct session {
 // The session of New York date `date`; errc::invalid_argument outside 1980-2099.
 tb::expected<session> nyse_session(civil_date date);
 
-// Full-day closures (weekday holidays, observed dates, special closures) and 13:00 early closes
-// of one year, in date order; errc::invalid_argument outside 1980-2099.
+// Full-day closures (weekday holidays, observed dates, one-off closures) and early closes (any
+// session closing before 16:00) of one year, in date order; errc::invalid_argument outside
+// 1980-2099.
 tb::expected<std::vector<civil_date>> nyse_holidays(int year);
 tb::expected<std::vector<civil_date>> nyse_early_closes(int year);
 

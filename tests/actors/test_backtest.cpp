@@ -11,6 +11,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/calendar.hpp"
 #include "strategy/report.hpp"
 #include "tests/support/daemon_process.hpp"
 
@@ -195,4 +196,63 @@ BOOST_AUTO_TEST_CASE(bad_arguments_exit_2_with_a_message) {
   BOOST_TEST(run_tool({tradebot_bin, "backtest", "--config", (d.path / "missing.toml").string(), "--to", "2025-04-01",
                        "--report", (d.path / "r").string()},
                       d.path / "4.log", &out) == 2);
+}
+
+// A descending, Quandl-layout daily file (tests/data/quandl/AAPL.csv: synthetic prices, see
+// tests/data/README.md) over 2001-08..11 and 2012-10..11: the backtest runs on the NYSE calendar of
+// those years, so no cycle falls on a day NYSE was closed (2001-09-11..14, Hurricane Sandy,
+// Thanksgiving), cycles resume on the next session, and it trades.
+namespace {
+
+struct quandl_run {
+  int code = -1;
+  std::string output;
+  std::optional<tb::strategy::backtest_report> report;
+  std::set<std::string> cycle_days;  // New York dates of the equity curve's points (one per cycle)
+};
+
+quandl_run run_quandl(const std::string& from, const std::string& to) {
+  auto& d = data();
+  quandl_run r;
+  const auto cfg = d.dir.write("quandl.toml", small_trading_config((d.dir.path / "quandl-decoy").string(),
+                                                                   "[market]\nfeed = \"synthetic\"\n", "\"AAPL\""));
+  const auto report_dir = d.dir.path / ("quandl-" + from);
+  r.code = run_tool({tradebot_bin, "backtest", "--config", cfg.string(), "--data",
+                     std::string(TRADEBOT_TEST_DATA) + "/quandl", "--from", from, "--to", to, "--report",
+                     report_dir.string()},
+                    d.dir.path / ("quandl-" + from + ".log"), &r.output);
+  const auto text = read_file(report_dir / "report.json");
+  if (!text.empty())
+    if (auto parsed = tb::strategy::report_from_json(json::parse(text))) r.report = *parsed;
+  if (r.report)
+    for (const auto& p : r.report->equity_curve)
+      r.cycle_days.insert(tb::core::to_string(tb::core::to_new_york(tb::core::from_unix_seconds(p.time_s)).date));
+  return r;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(a_quandl_file_over_september_2001_follows_the_nyse_calendar) {
+  const auto r = run_quandl("2001-08-01", "2001-11-30");
+  BOOST_REQUIRE_MESSAGE(r.code == 0, r.output);
+  BOOST_REQUIRE_MESSAGE(r.report, r.output);
+  BOOST_TEST_MESSAGE("2001: " << r.output);
+  for (const char* closed : {"2001-09-11", "2001-09-12", "2001-09-13", "2001-09-14", "2001-11-22", "2001-09-03"})
+    BOOST_TEST(r.cycle_days.count(closed) == 0u, closed);
+  for (const char* open : {"2001-08-01", "2001-09-10", "2001-09-17", "2001-11-21", "2001-11-23", "2001-11-29"})
+    BOOST_TEST(r.cycle_days.count(open) == 1u, open);
+  // The NYSE sessions from 2001-08-01 to 2001-11-29 (the run ends at 2001-11-30T00:00:00Z).
+  BOOST_TEST(r.cycle_days.size() == 81u);
+  BOOST_TEST(r.report->orders.sent > 0);
+  BOOST_TEST(!r.report->trades.empty());
+}
+
+BOOST_AUTO_TEST_CASE(a_quandl_file_over_hurricane_sandy_follows_the_nyse_calendar) {
+  const auto r = run_quandl("2012-10-01", "2012-11-30");
+  BOOST_REQUIRE_MESSAGE(r.code == 0, r.output);
+  BOOST_REQUIRE_MESSAGE(r.report, r.output);
+  for (const char* closed : {"2012-10-29", "2012-10-30", "2012-11-22"}) BOOST_TEST(r.cycle_days.count(closed) == 0u, closed);
+  for (const char* open : {"2012-10-26", "2012-10-31", "2012-11-23"}) BOOST_TEST(r.cycle_days.count(open) == 1u, open);
+  BOOST_TEST(r.report->orders.sent > 0);
+  BOOST_TEST(!r.report->trades.empty());
 }

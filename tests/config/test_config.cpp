@@ -201,6 +201,21 @@ BOOST_AUTO_TEST_CASE(cross_key_rules) {
   BOOST_TEST(contains(msg, "forecast.pred_len (300) must be <= forecast.max_context (256)"), msg);
 }
 
+BOOST_AUTO_TEST_CASE(simulated_dates_are_checked_when_the_config_is_read) {
+  // Outside the NYSE calendar's years, or not a date: refused at load, every one named.
+  auto msg = error_of("[market]\nsim_start = \"1979-12-31\"\nsim_end = \"2100-01-01T00:00:00Z\"\n"
+                      "synthetic_start = \"2024-02-30\"\n");
+  BOOST_TEST(contains(msg, "market.sim_start = \"1979-12-31\" is outside the years the NYSE calendar covers (1980-2099)"),
+             msg);
+  BOOST_TEST(contains(msg, "market.sim_end = \"2100-01-01T00:00:00Z\" is outside the years the NYSE calendar covers"),
+             msg);
+  BOOST_TEST(contains(msg, "market.synthetic_start = \"2024-02-30\" is not YYYY-MM-DD"), msg);
+  // The edges of the range load.
+  temp_file ok("[market]\nsim_start = \"1980-01-02\"\nsim_end = \"2099-12-31T21:00:00Z\"\n");
+  auto c = load_config(ok.path.string(), no_env);
+  BOOST_TEST(c.has_value(), (c ? "" : c.error().message));
+}
+
 BOOST_AUTO_TEST_CASE(example_file_documents_every_key_and_is_in_sync) {
   const std::string example = tb::core::example_toml();
   auto defaults = tb::core::describe(**load_config("", no_env));

@@ -90,7 +90,7 @@ std::map<std::int64_t, closure_row> published_closures() {
 
 std::string ny_hhmm(time_point t) {
   const auto lt = to_new_york(t);
-  char buf[8];
+  char buf[16];
   std::snprintf(buf, sizeof buf, "%02d:%02d", lt.seconds_of_day / 3600, lt.seconds_of_day / 60 % 60);
   return buf;
 }
