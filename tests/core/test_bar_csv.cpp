@@ -133,6 +133,27 @@ BOOST_AUTO_TEST_CASE(descending_and_case_insensitive) {
   BOOST_TEST(s->bars[0].amount == 0);
 }
 
+// The Quandl WIKI layout, newest row first: the raw Open/High/Low/Close/Volume columns are read
+// (not the "Adj. ..." ones), the rows come back oldest first.
+BOOST_AUTO_TEST_CASE(quandl_layout_newest_first) {
+  auto s = load_bars_csv(data_dir + "/quandl/AAPL.csv");
+  if (!s) BOOST_FAIL(s.error().message);
+  BOOST_TEST(s->symbol == "AAPL");
+  BOOST_TEST_REQUIRE(s->bars.size() > 3000u);
+  for (std::size_t i = 1; i < s->bars.size(); ++i) BOOST_TEST_REQUIRE(s->bars[i].time_s > s->bars[i - 1].time_s);
+  // 2000-06-01,52.72,53.23,52.62,53.00,5098465.0,0.0,1.0,0.941429,...
+  const auto& first = s->bars.front();
+  BOOST_TEST(first.time_s == 959817600);  // 2000-06-01
+  BOOST_TEST(first.open == 52.72);
+  BOOST_TEST(first.high == 53.23);
+  BOOST_TEST(first.low == 52.62);
+  BOOST_TEST(first.close == 53.00);
+  BOOST_TEST(first.volume == 5098465.0);
+  // 2012-12-31,578.56,589.02,566.56,570.90,31399486.0,...
+  BOOST_TEST(s->bars.back().time_s == 1356912000);  // 2012-12-31
+  BOOST_TEST(s->bars.back().close == 570.90);
+}
+
 BOOST_AUTO_TEST_CASE(duplicates) {
   std::vector<std::string> warnings;
   auto s = from_text(
