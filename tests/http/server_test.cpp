@@ -371,7 +371,7 @@ BOOST_AUTO_TEST_CASE(many_concurrent_connections) {
 BOOST_AUTO_TEST_CASE(connections_over_the_limit_get_503) {
   server_options o;
   o.max_connections = 2;
-  o.probe_reserve = 4;
+  o.probe_reserve = 0;
   running_server s(o);
   raw_client a(s.port), b(s.port);
   for (raw_client* c : {&a, &b}) {  // both are being served once they answered
