@@ -6,7 +6,7 @@
 
 #include <spdlog/spdlog.h>
 
-#include "cache/log_throttle.hpp"
+#include "core/log_throttle.hpp"
 
 namespace tb::actors {
 namespace {
@@ -59,7 +59,7 @@ struct cache_state {
   std::uint64_t next_job = 0;
   std::uint64_t beats = 0;
   actor_counters n;
-  cache::log_throttle log{std::chrono::seconds(60)};
+  core::log_throttle log{std::chrono::seconds(60)};
   static inline const char* name = "cache";
 };
 
@@ -127,7 +127,7 @@ void publish(cache_actor* self) {
 void log_throttled(cache_actor* self, const std::string& what) {
   std::uint64_t suppressed = 0;
   if (self->state.log.allow(&suppressed))
-    spdlog::warn("cache: {}{}", what, cache::suppressed_note(suppressed));
+    spdlog::warn("cache: {}{}", what, core::suppressed_note(suppressed));
 }
 
 void handle_request(cache_actor* self, caf::response_promise rp, forecast_request req);

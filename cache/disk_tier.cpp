@@ -187,7 +187,7 @@ void disk_tier::mark_degraded(const std::string& why) {
   std::uint64_t held = 0;
   if (log_.allow(&held))
     spdlog::warn("cache disk tier degraded (memory and redis go on): {}{}", why,
-                 suppressed_note(held));
+                 core::suppressed_note(held));
 }
 
 bool disk_tier::degraded() const {
@@ -239,7 +239,7 @@ std::optional<entry> disk_tier::read_one(const digest& key, tb::error* err) {
   std::uint64_t held = 0;
   if (log_.allow(&held))
     spdlog::warn("cache disk tier: removed corrupt entry {}: {}{}", p.string(), d.detail,
-                 suppressed_note(held));
+                 core::suppressed_note(held));
   return std::nullopt;
 }
 

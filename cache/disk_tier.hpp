@@ -27,7 +27,7 @@
 #include <string>
 #include <unordered_map>
 
-#include "cache/log_throttle.hpp"
+#include "core/log_throttle.hpp"
 #include "cache/tier.hpp"
 
 namespace tb::cache {
@@ -101,7 +101,7 @@ class disk_tier final : public tier {
   std::chrono::steady_clock::time_point retry_at_{};          // guarded by mu_
   std::atomic<std::uint64_t> tmp_seq_{0};
   tier_counters counters_;
-  log_throttle log_;
+  core::log_throttle log_;
 };
 
 }  // namespace tb::cache

@@ -3,6 +3,8 @@
 #include <sys/time.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 
 #include <hiredis/hiredis.h>
 #include <spdlog/spdlog.h>
@@ -27,6 +29,14 @@ std::string glob_escape(const std::string& s) {
     out.push_back(c);
   }
   return out;
+}
+
+// What went wrong on an established connection, for the log and the error: a read that timed
+// out (hiredis reports it as an I/O error with EAGAIN's text) says so with the limit.
+std::string io_failure(const redisContext* c, std::chrono::milliseconds command_timeout) {
+  if (c->err == REDIS_ERR_IO && std::strcmp(c->errstr, std::strerror(EAGAIN)) == 0)
+    return "no reply within " + std::to_string(command_timeout.count()) + " ms";
+  return c->errstr;
 }
 
 }  // namespace
@@ -58,7 +68,7 @@ void redis_tier::log_failure(const std::string& msg) {
   std::uint64_t held = 0;
   if (log_.allow(&held))
     spdlog::warn("cache redis tier {}:{}: {}{}", config_.host, config_.port, msg,
-                 suppressed_note(held));
+                 core::suppressed_note(held));
 }
 
 void redis_tier::fail_connection(const std::string& why) {
@@ -70,9 +80,17 @@ void redis_tier::fail_connection(const std::string& why) {
   const bool transition = state_.load(std::memory_order_relaxed) != redis_state::down;
   state_.store(redis_state::down, std::memory_order_relaxed);
   next_attempt_ = std::chrono::steady_clock::now() + backoff_;
-  if (transition) log_.reset();
-  log_failure(fmt::format("down ({}); memory and disk go on; next attempt in {} ms", why,
-                          backoff_.count()));
+  if (transition) {
+    failures_while_down_ = 0;
+    log_.reset();
+    log_failure(fmt::format("down ({}); memory and disk go on; next attempt in {} ms", why,
+                            backoff_.count()));
+  } else {
+    ++failures_while_down_;
+    log_failure(fmt::format("still down ({}); {} failed attempts since it went down; next "
+                            "attempt in {} ms",
+                            why, failures_while_down_, backoff_.count()));
+  }
   backoff_ = std::min(backoff_ * 2, config_.backoff_max);
 }
 
@@ -129,6 +147,9 @@ bool redis_tier::ensure_connected(tb::error* err) {
     if (!setup(argv)) return false;
   }
   if (config_.db != 0 && !setup({"SELECT", std::to_string(config_.db)})) return false;
+  // A stopped (SIGSTOP) or wedged server still completes the TCP handshake: only an answer
+  // proves it is back, so a timeout here keeps the circuit open and the backoff growing.
+  if (!setup({"PING"})) return false;
   backoff_ = config_.backoff_initial;
   state_.store(redis_state::connected, std::memory_order_relaxed);
   if (was_connected_) {
@@ -151,7 +172,7 @@ redis_tier::reply_ptr redis_tier::command(const std::vector<std::string>& argv, 
   auto* raw = static_cast<redisReply*>(
       redisCommandArgv(ctx_, static_cast<int>(args.size()), args.data(), lens.data()));
   if (!raw) {
-    const std::string why = std::string(argv[0]) + ": " + ctx_->errstr;
+    const std::string why = argv[0] + ": " + io_failure(ctx_, config_.command_timeout);
     fail_connection(why);
     *err = tb::error{errc::unavailable, "redis " + why};
     return nullptr;
@@ -272,7 +293,7 @@ tb::expected<std::size_t> redis_tier::put_many(const std::vector<entry>& es) {
   for (std::size_t i = 0; i < sent; ++i) {
     void* raw = nullptr;
     if (redisGetReply(ctx_, &raw) != REDIS_OK || !raw) {
-      const std::string why = std::string("SET: ") + ctx_->errstr;
+      const std::string why = "SET: " + io_failure(ctx_, config_.command_timeout);
       fail_connection(why);
       return tb::error{errc::unavailable, "redis " + why};
     }

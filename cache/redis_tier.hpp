@@ -8,12 +8,15 @@
 // The forecast_cache facade owns two instances: one for reads on the owner's thread, one for
 // writes on its write-behind thread.
 //
-// Faults: a connect or I/O failure closes the connection, counts an error and opens the circuit:
-// no connection attempt is made until the backoff has passed (initial, doubling up to max; reset
-// by a success); calls meanwhile fail fast with errc::unavailable and count as `rejected`. An
-// error reply (e.g. OOM) counts an error and keeps the connection. A value that fails to decode
-// is a miss, counted `corrupt` and deleted. Failures are logged at most once per log_interval;
-// going down and coming back are always logged.
+// Faults: a connect or I/O failure, a command timeout included, closes the connection, counts an
+// error and opens the circuit: no connection attempt is made until the backoff has passed
+// (initial, doubling up to max); calls meanwhile fail fast with errc::unavailable and count as
+// `rejected`. A connection counts as up, and the backoff is reset, only once the server answered
+// (AUTH, SELECT, then PING), so a hung server (SIGSTOP: the kernel still accepts) stays down
+// with a growing backoff instead of flapping. An error reply (e.g. OOM) counts an error and
+// keeps the connection. A value that fails to decode is a miss, counted `corrupt` and deleted.
+// Logging: one line on going down, one on coming back ("reconnected"), and in between failures
+// ("still down", with the count of failed attempts) at most once per log_interval.
 //
 // Time: entry expiry reads the injected clock (the PX of a SET is the entry's remaining life by
 // that clock); the backoff and timeouts read the steady clock.
@@ -23,7 +26,7 @@
 #include <memory>
 #include <string>
 
-#include "cache/log_throttle.hpp"
+#include "core/log_throttle.hpp"
 #include "cache/tier.hpp"
 
 struct redisContext;
@@ -104,9 +107,10 @@ class redis_tier final : public tier {
   std::chrono::milliseconds backoff_;
   std::chrono::steady_clock::time_point next_attempt_{};
   bool was_connected_ = false;
+  std::uint64_t failures_while_down_ = 0;  // failed attempts since the last transition to down
   std::atomic<redis_state> state_{redis_state::connecting};
   tier_counters counters_;
-  log_throttle log_;
+  core::log_throttle log_;
 };
 
 }  // namespace tb::cache

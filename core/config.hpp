@@ -38,6 +38,10 @@ struct config {
   std::int64_t http_max_header_bytes = 8192;
   std::int64_t http_max_body_bytes = 4096;
   std::int64_t http_timeout_ms = 5000;      // every read and write
+  std::int64_t http_max_connections = 256;  // the general pool
+  std::int64_t http_max_connections_per_client = 64;  // general-pool connections per remote address
+  std::int64_t http_probe_reserve = 8;      // extra connections that serve /health only
+  std::int64_t http_probe_timeout_ms = 1000;  // every read and write of a reserve connection
   // [model]
   std::string model_dir;                    // holds tokenizer/ and model/; "" = demo checkpoint
   std::string dtype = "float32";            // KRONOS_DTYPE

@@ -156,6 +156,10 @@ int run_daemon(const daemon_options& options) {
   http_opts.max_header_bytes = static_cast<std::size_t>(cfg.http_max_header_bytes);
   http_opts.max_body_bytes = static_cast<std::size_t>(cfg.http_max_body_bytes);
   http_opts.io_timeout = std::chrono::milliseconds(cfg.http_timeout_ms);
+  http_opts.max_connections = static_cast<std::size_t>(cfg.http_max_connections);
+  http_opts.max_connections_per_client = static_cast<std::size_t>(cfg.http_max_connections_per_client);
+  http_opts.probe_reserve = static_cast<std::size_t>(cfg.http_probe_reserve);
+  http_opts.probe_timeout = std::chrono::milliseconds(cfg.http_probe_timeout_ms);
   http::server server(http_opts, board, http::server_info{version, started_at});
   auto port = server.start();
   if (!port) {

@@ -71,6 +71,10 @@ json render_stats(const core::snapshot_board& board, const server_info& info,
   return out;
 }
 
+std::string_view request_path(std::string_view target) {
+  return target.substr(0, target.find('?'));
+}
+
 response error_response(bhttp::status status, const std::string& message, unsigned version,
                         bool keep_alive) {
   return make_response(status, dump_json(json{{"error", message}}) + "\n", json_content_type,
@@ -83,7 +87,7 @@ response handle_request(const request& req, const core::snapshot_board& board,
   const bool keep_alive = req.keep_alive();
   try {
     std::string_view target(req.target().data(), req.target().size());
-    const std::string_view path = target.substr(0, target.find('?'));
+    const std::string_view path = request_path(target);
 
     enum class route { health, stats, metrics, none };
     route r = route::none;

@@ -13,6 +13,7 @@
 // HTTP version and its keep-alive choice. The query string is ignored.
 #include <chrono>
 #include <string>
+#include <string_view>
 
 #include <boost/beast/http.hpp>
 #include <nlohmann/json.hpp>
@@ -49,6 +50,9 @@ nlohmann::json render_health(const core::snapshot_board& board, const server_inf
 // The /stats document.
 nlohmann::json render_stats(const core::snapshot_board& board, const server_info& info,
                             const nlohmann::json& extra_sections = nlohmann::json::object());
+
+// The path of a request target: the target up to its query string ("/health?x=1" -> "/health").
+std::string_view request_path(std::string_view target);
 
 // A JSON error response {"error": message}. Also used by the server for 400/413/431/503.
 response error_response(boost::beast::http::status status, const std::string& message,

@@ -1,8 +1,10 @@
 #include "http/server.hpp"
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <condition_variable>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <thread>
@@ -17,6 +19,8 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <spdlog/spdlog.h>
+
+#include "core/log_throttle.hpp"
 
 namespace tb::http {
 namespace {
@@ -43,6 +47,16 @@ std::string endpoint_text(const std::string& address, std::uint16_t port) {
   return (v6 ? "[" + address + "]" : address) + ":" + std::to_string(port);
 }
 
+// Where an accepted connection was put.
+enum class slot {
+  general,  // the general pool: every path, keep-alive, io_timeout
+  probe,    // the probe reserve: one request, /health only, probe_timeout
+  shed,     // answered the overload 503 at once, then closed
+};
+
+// A shed connection's 503 is logged at most this often (with the count held back).
+constexpr std::chrono::seconds overload_log_interval{10};
+
 class session;
 class listener;
 
@@ -57,22 +71,33 @@ struct server::impl {
         info_(std::move(i)),
         ioc_(static_cast<int>(opts_.threads == 0 ? 1 : opts_.threads)) {}
 
-  // Called on the listener's strand with a freshly accepted socket.
+  // Called on the listener's strand with a freshly accepted socket: puts it in a slot.
   void on_accept(tcp::socket socket);
   // Called from a session's destructor (any io thread).
-  void unregister(session* s, bool serving);
+  void unregister(session* s, slot kind, const net::ip::address& peer);
   nlohmann::json counters() const;
+  // Any io thread: counts one connection shed with the overload 503 and logs it (throttled).
+  void note_shed(const std::string& why);
+  // The overload 503: JSON body naming why, `Retry-After`, connection closed.
+  response overload_response(const std::string& why, unsigned version) const;
+  // A reserve connection that has not sent a whole request yet, oldest first, taken out of
+  // probes_ (the caller evicts it); null when there is none. mu_ must be held.
+  std::shared_ptr<session> take_idle_probe();
 
   const server_options opts_;
   const std::shared_ptr<const core::snapshot_board> board_;
   const server_info info_;
 
-  std::atomic<std::uint64_t> accepted_{0}, rejected_{0}, requests_{0}, bad_requests_{0},
-      timeouts_{0}, responses_2xx_{0}, responses_4xx_{0}, responses_5xx_{0};
+  std::atomic<std::uint64_t> accepted_{0}, rejected_{0}, over_client_limit_{0}, probes_total_{0},
+      probe_evictions_{0}, requests_{0}, bad_requests_{0}, timeouts_{0}, responses_2xx_{0},
+      responses_4xx_{0}, responses_5xx_{0};
+  core::log_throttle shed_log_{overload_log_interval};
 
-  mutable std::mutex mu_;  // guards sessions_, serving_, stopping_
+  mutable std::mutex mu_;  // guards sessions_, serving_, per_client_, probes_, stopping_
   std::unordered_map<session*, std::weak_ptr<session>> sessions_;
-  std::size_t serving_ = 0;  // sessions_ minus the ones only sending a 503
+  std::size_t serving_ = 0;  // sessions in the general pool
+  std::map<net::ip::address, std::size_t> per_client_;  // general-pool sessions by remote address
+  std::vector<session*> probes_;  // sessions holding a reserve slot, oldest first
   bool stopping_ = false;
 
   std::mutex run_mu_;  // guards running_threads_
@@ -93,20 +118,39 @@ namespace {
 // a lingering drain so the client sees the last response rather than a reset.
 class session : public std::enable_shared_from_this<session> {
  public:
-  session(server::impl& srv, tcp::socket&& socket, bool serving)
-      : srv_(srv), stream_(std::move(socket)), serving_(serving) {}
+  // `overload`: why the connection is not in the general pool (probe and shed slots).
+  session(server::impl& srv, tcp::socket&& socket, slot kind, net::ip::address peer,
+          std::string overload)
+      : srv_(srv),
+        stream_(std::move(socket)),
+        kind_(kind),
+        peer_(std::move(peer)),
+        overload_(std::move(overload)) {}
 
-  ~session() { srv_.unregister(this, serving_); }
+  ~session() { srv_.unregister(this, kind_, peer_); }
 
-  // Any thread: starts on the strand, either serving or only answering 503.
+  // Any thread: starts on the strand, either reading a request or only answering 503.
   void start() {
     net::dispatch(stream_.get_executor(), [self = shared_from_this()] {
-      if (self->serving_) {
-        self->do_read();
+      if (self->kind_ == slot::shed) {
+        self->send(self->srv_.overload_response(self->overload_, 11));
       } else {
-        self->send(error_response(bhttp::status::service_unavailable, "too many connections",
-                                  11, false));
+        self->do_read();
       }
+    });
+  }
+
+  // Any thread: true once the first read finished (a request, an error or a timeout); a
+  // reserve slot is then no longer taken back.
+  bool read_done() const { return read_done_.load(std::memory_order_relaxed); }
+
+  // Any thread: a reserve connection that lost its slot to a newer one. Its read is cancelled
+  // and it gets the overload 503, unless its read finished meanwhile (then it goes on).
+  void evict() {
+    net::post(stream_.get_executor(), [self = shared_from_this()] {
+      if (self->closing_ || self->read_done()) return;
+      self->evicted_ = true;
+      self->stream_.cancel();  // on_read runs with operation_aborted and sends the 503
     });
   }
 
@@ -134,12 +178,18 @@ class session : public std::enable_shared_from_this<session> {
     parser_->header_limit(static_cast<std::uint32_t>(
         std::min<std::size_t>(srv_.opts_.max_header_bytes, UINT32_MAX)));
     parser_->body_limit(srv_.opts_.max_body_bytes);
-    stream_.expires_after(srv_.opts_.io_timeout);
+    stream_.expires_after(timeout());
     bhttp::async_read(stream_, buffer_, *parser_,
                       beast::bind_front_handler(&session::on_read, shared_from_this()));
   }
 
   void on_read(error_code ec, std::size_t) {
+    if (evicted_ && !closing_) {
+      const std::string why = overload_ + " (a newer connection took this reserve slot)";
+      srv_.note_shed(why);
+      return send(srv_.overload_response(why, 11));
+    }
+    read_done_.store(true, std::memory_order_relaxed);
     if (ec == beast::error::timeout) {
       ++srv_.timeouts_;  // tcp_stream already closed the socket
       return fail(ec, "read");
@@ -159,8 +209,17 @@ class session : public std::enable_shared_from_this<session> {
     if (ec) return fail(ec, "read");
 
     ++srv_.requests_;
-    send(handle_request(parser_->get(), *srv_.board_, srv_.info_,
-                        nlohmann::json{{"http", srv_.counters()}}));
+    const request& req = parser_->get();
+    if (kind_ == slot::probe &&
+        request_path({req.target().data(), req.target().size()}) != "/health") {
+      const std::string why = overload_ + " (a reserve connection serves /health only)";
+      srv_.note_shed(why);
+      return send(srv_.overload_response(why, req.version()));
+    }
+    response res =
+        handle_request(req, *srv_.board_, srv_.info_, nlohmann::json{{"http", srv_.counters()}});
+    if (kind_ == slot::probe) res.keep_alive(false);  // one request per reserve slot
+    send(std::move(res));
   }
 
   // A request the parser refused: answer, then close (the rest of the stream cannot be trusted).
@@ -176,7 +235,7 @@ class session : public std::enable_shared_from_this<session> {
     if (cls == 2) ++srv_.responses_2xx_;
     else if (cls == 4) ++srv_.responses_4xx_;
     else if (cls == 5) ++srv_.responses_5xx_;
-    stream_.expires_after(srv_.opts_.io_timeout);
+    stream_.expires_after(timeout());
     bhttp::async_write(stream_, res_,
                        beast::bind_front_handler(&session::on_write, shared_from_this(),
                                                  res_.keep_alive()));
@@ -191,13 +250,13 @@ class session : public std::enable_shared_from_this<session> {
   }
 
   // Lingering close: send FIN, then read and discard what the client still sends (bounded in
-  // bytes and by io_timeout) so that closing does not reset the connection under a response
+  // bytes and by timeout()) so that closing does not reset the connection under a response
   // the client has not read yet.
   void do_close() {
     error_code ec;
     stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
     if (ec) return;  // already gone; the destructor closes the socket
-    stream_.expires_after(srv_.opts_.io_timeout);
+    stream_.expires_after(timeout());
     do_drain();
   }
 
@@ -213,6 +272,12 @@ class session : public std::enable_shared_from_this<session> {
     do_drain();
   }
 
+  // Every operation's bound: io_timeout in the general pool, the short probe_timeout for the
+  // reserve and for shed connections.
+  std::chrono::milliseconds timeout() const {
+    return kind_ == slot::general ? srv_.opts_.io_timeout : srv_.opts_.probe_timeout;
+  }
+
   static constexpr std::size_t max_drain_bytes = 1 << 20;
 
   server::impl& srv_;
@@ -222,7 +287,11 @@ class session : public std::enable_shared_from_this<session> {
   response res_;
   std::array<char, 4096> drain_{};
   std::size_t drained_ = 0;
-  const bool serving_;
+  const slot kind_;
+  const net::ip::address peer_;
+  const std::string overload_;
+  std::atomic<bool> read_done_{false};
+  bool evicted_ = false;
   bool closing_ = false;
 };
 
@@ -296,43 +365,114 @@ class listener : public std::enable_shared_from_this<listener> {
 }  // namespace
 
 void server::impl::on_accept(tcp::socket socket) {
-  std::shared_ptr<session> s;
+  error_code ec;
+  const net::ip::address peer = socket.remote_endpoint(ec).address();
+  if (ec) {  // the client is already gone
+    socket.close(ec);
+    return;
+  }
+  std::shared_ptr<session> s, evicted;
+  slot kind = slot::general;
+  std::string overload;
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (stopping_) {
-      error_code ec;
       socket.close(ec);
       return;
     }
-    const bool serving = serving_ < opts_.max_connections;
-    if (serving) {
+    const auto mine = per_client_.find(peer);
+    const bool client_full =
+        mine != per_client_.end() && mine->second >= opts_.max_connections_per_client;
+    const bool pool_full = serving_ >= opts_.max_connections;
+    if (!pool_full && !client_full) {
       ++serving_;
+      ++per_client_[peer];
       ++accepted_;
     } else {
-      ++rejected_;
+      if (pool_full) {
+        overload = "all " + std::to_string(opts_.max_connections) + " connections are in use";
+      } else {
+        ++over_client_limit_;
+        overload = peer.to_string() + " holds " + std::to_string(mine->second) +
+                   " connections, the per-client limit";
+      }
+      if (probes_.size() < opts_.probe_reserve || (evicted = take_idle_probe())) {
+        kind = slot::probe;
+        ++probes_total_;
+        if (evicted) ++probe_evictions_;
+      } else {
+        kind = slot::shed;
+      }
     }
-    s = std::make_shared<session>(*this, std::move(socket), serving);
+    s = std::make_shared<session>(*this, std::move(socket), kind, peer, overload);
     sessions_.emplace(s.get(), s);
+    if (kind == slot::probe) probes_.push_back(s.get());
   }
+  if (evicted) evicted->evict();
+  if (kind == slot::shed) note_shed(overload);
   s->start();
 }
 
-void server::impl::unregister(session* s, bool serving) {
+std::shared_ptr<session> server::impl::take_idle_probe() {
+  for (auto it = probes_.begin(); it != probes_.end(); ++it) {
+    if ((*it)->read_done()) continue;
+    const auto found = sessions_.find(*it);
+    if (found == sessions_.end()) continue;
+    if (auto s = found->second.lock()) {  // else being destroyed: it unregisters itself
+      probes_.erase(it);
+      return s;
+    }
+  }
+  return nullptr;
+}
+
+void server::impl::unregister(session* s, slot kind, const net::ip::address& peer) {
   std::lock_guard<std::mutex> lock(mu_);
   sessions_.erase(s);
-  if (serving) --serving_;
+  if (kind == slot::general) {
+    --serving_;
+    const auto mine = per_client_.find(peer);
+    if (mine != per_client_.end() && --mine->second == 0) per_client_.erase(mine);
+  } else if (kind == slot::probe) {
+    const auto it = std::find(probes_.begin(), probes_.end(), s);
+    if (it != probes_.end()) probes_.erase(it);  // else already taken back by take_idle_probe
+  }
+}
+
+void server::impl::note_shed(const std::string& why) {
+  ++rejected_;
+  std::uint64_t held = 0;
+  if (shed_log_.allow(&held))
+    spdlog::warn("http: overloaded, shedding connections with 503: {}{}", why,
+                 core::suppressed_note(held));
+}
+
+response server::impl::overload_response(const std::string& why, unsigned version) const {
+  // A general-pool slot frees within io_timeout at the latest, unless its client keeps it busy.
+  const auto retry_s = std::max<long long>(1, (opts_.io_timeout.count() + 999) / 1000);
+  response res = error_response(bhttp::status::service_unavailable,
+                                "server overloaded: " + why + "; retry after " +
+                                    std::to_string(retry_s) + " s",
+                                version, false);
+  res.set(bhttp::field::retry_after, std::to_string(retry_s));
+  return res;
 }
 
 nlohmann::json server::impl::counters() const {
-  std::size_t open = 0;
+  std::size_t open = 0, probes_open = 0;
   {
     std::lock_guard<std::mutex> lock(mu_);
     open = serving_;
+    probes_open = probes_.size();
   }
   return nlohmann::json{
       {"connections_accepted_total", accepted_.load()},
       {"connections_rejected_total", rejected_.load()},
+      {"connections_over_client_limit_total", over_client_limit_.load()},
       {"connections_open", open},
+      {"probe_connections_total", probes_total_.load()},
+      {"probe_connections_open", probes_open},
+      {"probe_evictions_total", probe_evictions_.load()},
       {"requests_total", requests_.load()},
       {"responses_2xx_total", responses_2xx_.load()},
       {"responses_4xx_total", responses_4xx_.load()},
@@ -357,8 +497,8 @@ tb::expected<std::uint16_t> server::start() {
   if (m.state_ != impl::state::idle)
     return tb::error{errc::invalid_argument, "http: server already started"};
   if (!m.board_) return tb::error{errc::invalid_argument, "http: no snapshot board"};
-  if (m.opts_.io_timeout.count() <= 0)
-    return tb::error{errc::bad_config, "http: io_timeout must be positive"};
+  if (m.opts_.io_timeout.count() <= 0 || m.opts_.probe_timeout.count() <= 0)
+    return tb::error{errc::bad_config, "http: io_timeout and probe_timeout must be positive"};
 
   error_code ec;
   const auto address = net::ip::make_address(m.opts_.address, ec);

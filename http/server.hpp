@@ -32,8 +32,20 @@ struct server_options {
   // keep-alive connection), on writing one response, and on the lingering close after a
   // response with `Connection: close`. A client that sends nothing is closed after it.
   std::chrono::milliseconds io_timeout{5000};
-  // Open connections served at once; one more is answered 503 and closed.
+  // The general pool: connections served at once, every path, keep-alive. A connection past it
+  // (or past max_connections_per_client) goes to the probe reserve, else is shed (503).
   std::size_t max_connections = 256;
+  // General-pool connections one remote address may hold (loopback clients are all 127.0.0.1).
+  std::size_t max_connections_per_client = 64;
+  // Connections kept for probes while the general pool is full or the client is at its limit.
+  // A reserve connection serves one request, GET|HEAD /health only (anything else gets the
+  // overload 503), then closes. When every reserve slot is taken, a new connection takes the
+  // slot of the oldest one that has not sent a whole request yet, which is closed. 0: no reserve.
+  std::size_t probe_reserve = 8;
+  // Bound on reading the one request of a reserve connection, on writing its response, and on
+  // the lingering close of a reserve or shed connection. Kept short: idle or slow clients do
+  // not hold the reserve.
+  std::chrono::milliseconds probe_timeout{1000};
   // io_context threads; one is plenty for rendering snapshots.
   std::size_t threads = 1;
   // How long stop() waits for sessions to finish closing before it stops the io_context hard.
@@ -64,7 +76,13 @@ class server {
   std::uint16_t port() const;
 
   // The server's own counters, served as the `http` section of /stats and /metrics:
-  // connections_accepted_total, connections_rejected_total, connections_open, requests_total,
+  // connections_accepted_total (general pool), connections_open (general pool),
+  // connections_rejected_total (shed with the overload 503: general pool and reserve full, or
+  // a non-/health request on a reserve connection), connections_over_client_limit_total
+  // (connections refused a general slot, while the pool had room, because their address held
+  // max_connections_per_client),
+  // probe_connections_total, probe_connections_open, probe_evictions_total (reserve
+  // connections closed to make room for a newer one), requests_total,
   // responses_{2xx,4xx,5xx}_total, bad_requests_total (400/413/431), timeouts_total.
   // Thread-safe.
   nlohmann::json counters() const;

@@ -1,10 +1,14 @@
 // The Redis tier against a real redis-server on a loopback port.
 #define BOOST_TEST_MODULE cache_redis_tier
+#include <algorithm>
+#include <thread>
+
 #include <boost/test/unit_test.hpp>
 
 #include "cache/codec.hpp"
 #include "cache/redis_tier.hpp"
 #include "tests/cache/cache_test_support.hpp"
+#include "tests/support/log_capture.hpp"
 #include "tests/support/redis_server.hpp"
 
 using namespace tb::cache;
@@ -25,6 +29,13 @@ redis_config config_for(int port) {
   c.backoff_initial = 20ms;
   c.backoff_max = 160ms;
   return c;
+}
+
+// How many times `what` occurs in `text`.
+std::size_t count_in(const std::string& text, const std::string& what) {
+  std::size_t n = 0;
+  for (auto at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
+  return n;
 }
 
 struct redis_fixture {
@@ -207,4 +218,64 @@ BOOST_FIXTURE_TEST_CASE(a_hung_server_times_out_and_opens_the_circuit, redis_fix
   BOOST_TEST(r.stats().state == "down");
   server.resume();
   BOOST_TEST(eventually([&] { return r.get(key_of("AAPL", 0).id).has_value(); }));
+}
+
+// A server that stops answering (SIGSTOP: the kernel still completes TCP handshakes) must stay
+// down with a growing backoff: a connection counts only once the server answered, so the tier
+// neither flaps nor logs each attempt, and lookups while it is down are refused at once.
+BOOST_FIXTURE_TEST_CASE(a_stopped_server_stays_down_with_growing_backoff_and_few_log_lines,
+                        redis_fixture) {
+  tb::test::log_capture logs;
+  redis_config cfg = config_for(server.port());
+  cfg.command_timeout = 50ms;
+  cfg.connect_timeout = 50ms;
+  cfg.backoff_initial = 50ms;
+  cfg.backoff_max = 800ms;
+  cfg.log_interval = 1000ms;
+  redis_tier r(cfg, clock.ptr());
+  BOOST_TEST_REQUIRE(r.connect());
+  const cache_key a = key_of("AAPL", 0);
+  server.pause();
+
+  // 3 s of lookups, one every 2 ms (bounded in count and time).
+  constexpr auto down_for = 3s;
+  const auto t0 = std::chrono::steady_clock::now();
+  const auto errors_before = r.stats().errors;
+  int lookups = 0, slow = 0;
+  while (std::chrono::steady_clock::now() - t0 < down_for && lookups < 5000) {
+    const auto s0 = std::chrono::steady_clock::now();
+    const lookup got = r.get(a.id);
+    const auto took = std::chrono::steady_clock::now() - s0;
+    BOOST_TEST_REQUIRE(!got.has_value());  // never a hit, never a hang
+    ++lookups;
+    if (took >= 20ms) ++slow;  // this one made a connection attempt (connect + PING, <= 100 ms)
+    BOOST_TEST_REQUIRE(r.stats().state == "down");
+    std::this_thread::sleep_for(2ms);
+  }
+  // Attempts at about 0.05, 0.15, 0.35, 0.75, 1.55, 2.35 s (backoff 50 ms doubling, 800 ms cap)
+  // after the first timeout; flapping (reconnect on the TCP handshake, backoff reset) tried every
+  // ~100 ms: about 30.
+  const auto attempts = r.stats().errors - errors_before;
+  BOOST_TEST_MESSAGE("down " << down_for.count() << " s: " << lookups << " lookups, " << attempts
+                             << " failed attempts, " << slow << " slow lookups");
+  BOOST_TEST(attempts >= 3u);
+  BOOST_TEST(attempts <= 9u);
+  // Only the lookups that made an attempt waited (+2: a refusal preempted on a busy machine);
+  // every other one was refused at once by the open circuit.
+  BOOST_TEST(slow <= static_cast<int>(attempts) + 2);
+  BOOST_TEST(r.stats().rejected + attempts >= static_cast<std::uint64_t>(lookups));
+
+  // One line on going down, then "still down" at most once per log_interval (1 s over 3 s).
+  const std::string text = logs.text();
+  BOOST_TEST_MESSAGE("log:\n" << text);
+  BOOST_TEST(count_in(text, ": down (") == 1u);
+  BOOST_TEST(count_in(text, "still down") <= 3u);
+  BOOST_TEST(count_in(text, "reconnected") == 0u);
+  BOOST_TEST(count_in(text, "cache redis tier") <= 4u);
+
+  server.resume();
+  // The next attempt (at most backoff_max away) finds it answering.
+  BOOST_TEST(eventually([&] { return r.get(a.id).has_value(); }, 3s));
+  BOOST_TEST(r.stats().state == "connected");
+  BOOST_TEST(count_in(logs.text(), "reconnected") == 1u);
 }

@@ -1,7 +1,11 @@
 // The real server on 127.0.0.1, port 0: keep-alive, error statuses, limits, timeouts, load,
-// start/stop. Every wait is a bounded blocking read on the client socket (test_client.hpp);
-// no sleeps.
+// overload (connection floods, slowloris, per-client limits, the probe reserve), start/stop.
+// Every wait is a bounded blocking read on the client socket (test_client.hpp) or a bounded
+// poll of the server's counters; the only sleeps pace a slow client's bytes.
 #define BOOST_TEST_MODULE http_server
+#include <sys/resource.h>
+
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <memory>
@@ -49,6 +53,71 @@ long long ms_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
                                                                t0)
       .count();
+}
+
+// Polls the server's counters until `ready` holds (at most `limit`).
+template <class F>
+bool counters_reach(const server& srv, F ready, std::chrono::milliseconds limit = 10s) {
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  while (!ready(srv.counters())) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(5ms);
+  }
+  return true;
+}
+
+// Raises the soft RLIMIT_NOFILE towards `wanted` as far as the hard limit allows; returns the
+// soft limit in force.
+rlim_t raise_fd_limit(rlim_t wanted) {
+  rlimit lim{};
+  if (::getrlimit(RLIMIT_NOFILE, &lim) != 0) return 0;
+  if (lim.rlim_cur < wanted) {
+    lim.rlim_cur = std::min(wanted, lim.rlim_max);
+    ::setrlimit(RLIMIT_NOFILE, &lim);
+    ::getrlimit(RLIMIT_NOFILE, &lim);
+  }
+  return lim.rlim_cur;
+}
+
+// A general pool of 256 that one client may fill (so the floods below exhaust it by capacity),
+// a reserve of 4 for probes, and an io_timeout longer than the test so the flood keeps the pool.
+server_options overload_options() {
+  server_options o;
+  o.max_connections = 256;
+  o.max_connections_per_client = 256;
+  o.probe_reserve = 4;
+  o.probe_timeout = 1000ms;
+  o.io_timeout = 30s;
+  o.stop_timeout = 5s;
+  return o;
+}
+
+// GET /health on a fresh connection from `from`: true when it answers 200 with status "ok".
+// `closes`: whether the server said it closes the connection after it (a reserve slot does).
+bool health_ok(std::uint16_t port, bool* closes = nullptr, const std::string& from = "") {
+  raw_client c(port, 5s, from);
+  if (!c.connected() || !c.send_all(get_request("/health"))) return false;
+  auto res = c.read_response();
+  if (!res) {
+    BOOST_TEST_MESSAGE("/health: no response: " << c.last_end());
+    return false;
+  }
+  if (closes) *closes = !res->keep_alive();
+  const bool ok = res->result_int() == 200 && json::parse(res->body())["status"] == "ok";
+  if (!ok) BOOST_TEST_MESSAGE("/health: " << res->result_int() << " " << res->body());
+  return ok;
+}
+
+// The overload 503: a JSON error naming the cause, Retry-After, the connection closed.
+void expect_overload_503(const std::optional<tb::http::test::client_response>& res,
+                         const std::string& cause) {
+  BOOST_REQUIRE(res);
+  BOOST_TEST(res->result_int() == 503);
+  BOOST_TEST(!res->keep_alive());
+  BOOST_TEST(std::string((*res)[boost::beast::http::field::retry_after]) == "30");
+  const std::string error = json::parse(res->body())["error"];
+  BOOST_TEST(error.find("server overloaded: ") == 0u, error);
+  BOOST_TEST(error.find(cause) != std::string::npos, error);
 }
 
 // The server answers a fresh connection.
@@ -302,6 +371,7 @@ BOOST_AUTO_TEST_CASE(many_concurrent_connections) {
 BOOST_AUTO_TEST_CASE(connections_over_the_limit_get_503) {
   server_options o;
   o.max_connections = 2;
+  o.probe_reserve = 0;
   running_server s(o);
   raw_client a(s.port), b(s.port);
   for (raw_client* c : {&a, &b}) {  // both are being served once they answered
@@ -314,8 +384,166 @@ BOOST_AUTO_TEST_CASE(connections_over_the_limit_get_503) {
   auto res = third.read_response();
   BOOST_REQUIRE_MESSAGE(res, third.last_end());
   BOOST_TEST(res->result_int() == 503);
+  BOOST_TEST(std::string((*res)[boost::beast::http::field::retry_after]) == "5");  // io_timeout
+  BOOST_TEST(json::parse(res->body())["error"] ==
+             "server overloaded: all 2 connections are in use; retry after 5 s");
   BOOST_TEST(third.wait_closed() == "eof");
   BOOST_TEST(s.srv->counters()["connections_rejected_total"] == 1);
+}
+
+BOOST_AUTO_TEST_CASE(health_answers_while_2000_idle_connections_hold_the_pool) {
+  // Client and server side of each connection, plus slack.
+  constexpr int wanted = 2000;
+  const rlim_t fds = raise_fd_limit(2 * wanted + 256);
+  const int flood = std::min<int>(wanted, static_cast<int>(fds) / 2 - 128);
+  if (flood < wanted)
+    BOOST_TEST_MESSAGE("RLIMIT_NOFILE is " << fds << ": " << flood << " idle connections, not "
+                                           << wanted);
+  BOOST_TEST_REQUIRE(flood > 400);
+
+  running_server s(overload_options());
+  std::vector<std::unique_ptr<raw_client>> idle;
+  idle.reserve(flood);
+  for (int i = 0; i < flood; ++i) {
+    idle.push_back(std::make_unique<raw_client>(s.port, 5s));
+    BOOST_REQUIRE_MESSAGE(idle.back()->connected(), "connection " << i);
+  }
+  // Probes still get an answer, each from a reserve slot, with the process reported healthy.
+  // (The listener accepts in order: a probe is placed after every connection of the flood.)
+  for (int i = 0; i < 5; ++i) {
+    bool closes = false;
+    BOOST_TEST(health_ok(s.port, &closes), "probe " << i);
+    BOOST_TEST(closes);
+  }
+  // Anything else is refused while overloaded, with the reason and when to come back.
+  raw_client stats(s.port);
+  BOOST_REQUIRE(stats.send_all(get_request("/stats")));
+  expect_overload_503(stats.read_response(), "all 256 connections are in use");
+  // An idle connection past the pool and the reserve was shed with the same 503.
+  expect_overload_503(idle[flood / 2]->read_response(), "all 256 connections are in use");
+
+  // Past the pool, every connection of the flood but the last few in the reserve was shed.
+  BOOST_TEST(counters_reach(*s.srv, [&](const json& j) {
+    return j["connections_rejected_total"].get<int>() >= flood - 256 - 4;
+  }));
+  const json c = s.srv->counters();
+  BOOST_TEST_MESSAGE("counters: " << c.dump());
+  BOOST_TEST(c["connections_open"] == 256);
+  BOOST_TEST(c["connections_accepted_total"] == 256);
+  BOOST_TEST(c["probe_evictions_total"].get<int>() > 0);
+  BOOST_TEST(c["connections_over_client_limit_total"] == 0);
+
+  // Once the flood leaves, the general pool serves everything again and /metrics shows the
+  // shed connections.
+  idle.clear();
+  BOOST_REQUIRE(counters_reach(*s.srv, [](const json& j) { return j["connections_open"] == 0; }));
+  raw_client m(s.port);
+  BOOST_REQUIRE(m.send_all(get_request("/metrics")));
+  auto metrics = m.read_response();
+  BOOST_REQUIRE(metrics);
+  BOOST_TEST(metrics->result_int() == 200);
+  BOOST_TEST(metrics->body().find("\ntradebotd_http_connections_rejected_total ") !=
+             std::string::npos);
+  BOOST_TEST(metrics->body().find("\ntradebotd_http_connections_rejected_total 0\n") ==
+             std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(health_answers_while_300_slowloris_connections_trickle_headers) {
+  running_server s(overload_options());
+  constexpr int attackers = 300;
+  std::vector<std::unique_ptr<raw_client>> slow;
+  for (int i = 0; i < attackers; ++i) {
+    slow.push_back(std::make_unique<raw_client>(s.port, 2s));
+    BOOST_REQUIRE(slow.back()->connected());
+    BOOST_REQUIRE(slow.back()->send_all("GET /stats HTTP/1.1\r\nHost: 127.0.0.1\r\n"));
+  }
+  // 20 rounds of one header line per connection every 50 ms (the attack's pace, not a
+  // synchronisation); a probe every 4th round.
+  int probes = 0, healthy = 0;
+  const auto t0 = std::chrono::steady_clock::now();
+  for (int round = 0; round < 20 && ms_since(t0) < 10000; ++round) {
+    for (auto& c : slow) c->send_all("X-Slow-" + std::to_string(round) + ": x\r\n");  // may fail once shed
+    if (round % 4 == 0) {
+      ++probes;
+      if (health_ok(s.port)) ++healthy;
+    }
+    std::this_thread::sleep_for(50ms);
+  }
+  BOOST_TEST(healthy == probes);
+  const json c = s.srv->counters();
+  BOOST_TEST_MESSAGE("counters: " << c.dump());
+  BOOST_TEST(c["connections_open"] == 256);  // still held: io_timeout is 30 s here
+  BOOST_TEST(counters_reach(*s.srv, [&](const json& j) {
+    return j["connections_rejected_total"].get<int>() >= attackers - 256 - 4;
+  }));
+  BOOST_TEST(c["responses_2xx_total"] == probes);
+}
+
+BOOST_AUTO_TEST_CASE(a_slow_client_cannot_hold_a_reserve_slot) {
+  server_options o = overload_options();
+  o.max_connections = 1;
+  o.probe_reserve = 1;
+  running_server s(o);
+  raw_client holder(s.port);  // takes the whole general pool
+  BOOST_REQUIRE(holder.send_all(get_request("/health")));
+  BOOST_REQUIRE(holder.read_response());
+  raw_client slow(s.port, 5s);  // the reserve slot
+  BOOST_REQUIRE(slow.send_all("GET /health HTTP/1.1\r\nHo"));  // never finished
+  const auto t0 = std::chrono::steady_clock::now();
+  BOOST_TEST(slow.wait_closed() == "eof");
+  const long long elapsed = ms_since(t0);
+  BOOST_TEST(elapsed >= 900);   // probe_timeout 1 s, not io_timeout 30 s
+  BOOST_TEST(elapsed < 3000);
+  BOOST_REQUIRE(counters_reach(*s.srv, [](const json& j) { return j["probe_connections_open"] == 0; }));
+  BOOST_TEST(health_ok(s.port));  // the freed slot, nobody evicted
+  const json c = s.srv->counters();
+  BOOST_TEST(c["timeouts_total"] == 1);
+  BOOST_TEST(c["probe_evictions_total"] == 0);
+  BOOST_TEST(c["probe_connections_total"] == 2);
+}
+
+BOOST_AUTO_TEST_CASE(connections_over_the_per_client_limit_only_get_health) {
+  server_options o = overload_options();
+  o.max_connections = 16;
+  o.max_connections_per_client = 2;
+  o.probe_reserve = 2;
+  running_server s(o);
+  const std::string greedy = "127.0.0.2";  // another loopback address: another client
+  raw_client a(s.port, 5s, greedy), b(s.port, 5s, greedy);
+  for (raw_client* c : {&a, &b}) {
+    BOOST_REQUIRE(c->send_all(get_request("/stats")));
+    auto res = c->read_response();
+    BOOST_REQUIRE_MESSAGE(res, c->last_end());
+    BOOST_TEST(res->result_int() == 200);
+    BOOST_TEST(res->keep_alive());
+  }
+  // A third from the same address: a reserve slot, /stats refused with the reason.
+  raw_client third(s.port, 5s, greedy);
+  BOOST_REQUIRE(third.send_all(get_request("/stats")));
+  expect_overload_503(third.read_response(),
+                      "127.0.0.2 holds 2 connections, the per-client limit");
+  BOOST_TEST(third.wait_closed() == "eof");
+  // ... but /health is answered, once per connection.
+  bool closes = false;
+  BOOST_TEST(health_ok(s.port, &closes, greedy));
+  BOOST_TEST(closes);
+  // Another client is not affected: the general pool serves it, keep-alive.
+  raw_client other(s.port);
+  for (int i = 0; i < 2; ++i) {
+    BOOST_REQUIRE(other.send_all(get_request("/stats")));
+    auto res = other.read_response();
+    BOOST_REQUIRE(res);
+    BOOST_TEST(res->result_int() == 200);
+    BOOST_TEST(res->keep_alive());
+    if (i == 1) {
+      const json http = json::parse(res->body())["http"];
+      BOOST_TEST(http["connections_accepted_total"] == 3);
+      BOOST_TEST(http["connections_open"] == 3);
+      BOOST_TEST(http["connections_over_client_limit_total"] == 2);
+      BOOST_TEST(http["probe_connections_total"] == 2);
+      BOOST_TEST(http["connections_rejected_total"] == 1);
+    }
+  }
 }
 
 BOOST_AUTO_TEST_CASE(start_on_a_port_in_use_returns_the_error) {

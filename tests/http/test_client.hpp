@@ -24,14 +24,23 @@ using client_response = bhttp::response<bhttp::string_body>;
 
 class raw_client {
  public:
+  // `from`: the local IPv4 address to connect from (any of 127.0.0.0/8 is loopback), so a test
+  // can act as several clients; empty = the kernel's choice (127.0.0.1).
   explicit raw_client(std::uint16_t port,
-                      std::chrono::milliseconds bound = std::chrono::milliseconds(5000)) {
+                      std::chrono::milliseconds bound = std::chrono::milliseconds(5000),
+                      const std::string& from = "") {
     fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
     timeval tv{};
     tv.tv_sec = static_cast<time_t>(bound.count() / 1000);
     tv.tv_usec = static_cast<suseconds_t>((bound.count() % 1000) * 1000);
     ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
     ::setsockopt(fd_, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+    if (!from.empty()) {
+      sockaddr_in local{};
+      local.sin_family = AF_INET;
+      ::inet_pton(AF_INET, from.c_str(), &local.sin_addr);
+      if (::bind(fd_, reinterpret_cast<sockaddr*>(&local), sizeof local) != 0) return;
+    }
     sockaddr_in addr{};
     addr.sin_family = AF_INET;
     addr.sin_port = htons(port);

@@ -2,9 +2,6 @@
 // Shared by the tests of this folder (and the daemon's Alpaca test): a temp directory with two throwaway PKIs (the one the fake
 // server uses and an unrelated one), the fake server's credentials, https options that keep
 // every delay small, and a spdlog capture to check that logs never hold the keys.
-#include <spdlog/sinks/ostream_sink.h>
-#include <spdlog/spdlog.h>
-
 #include <cstdlib>
 #include <filesystem>
 #include <memory>
@@ -15,6 +12,7 @@
 #include "market/https_client.hpp"
 #include "tests/market_alpaca/fake_alpaca.hpp"
 #include "tests/market_alpaca/test_pki.hpp"
+#include "tests/support/log_capture.hpp"
 #include "tests/support/process.hpp"
 
 namespace tb::test {
@@ -55,23 +53,6 @@ struct pki_fixture {
     o.rate_burst = 100;
     o.jitter_seed = 42;
     return o;
-  }
-};
-
-// Routes the default spdlog logger into a string for the lifetime of the object.
-struct log_capture {
-  std::ostringstream out;
-  std::shared_ptr<spdlog::logger> previous = spdlog::default_logger();
-  log_capture() {
-    auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(out);
-    auto logger = std::make_shared<spdlog::logger>("capture", sink);
-    logger->set_level(spdlog::level::trace);
-    spdlog::set_default_logger(logger);
-  }
-  ~log_capture() { spdlog::set_default_logger(previous); }
-  std::string text() {
-    spdlog::default_logger()->flush();
-    return out.str();
   }
 };
 

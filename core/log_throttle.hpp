@@ -6,7 +6,7 @@
 #include <mutex>
 #include <string>
 
-namespace tb::cache {
+namespace tb::core {
 
 // What a throttled message appends: " (N similar messages suppressed)", or "" when none were.
 inline std::string suppressed_note(std::uint64_t suppressed) {
@@ -47,4 +47,4 @@ class log_throttle {
   std::uint64_t held_ = 0;
 };
 
-}  // namespace tb::cache
+}  // namespace tb::core
