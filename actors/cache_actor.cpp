@@ -24,7 +24,7 @@ struct job {
   forecast_reply reply;                                 // one answer per window, filled as known
   std::vector<std::optional<cache::cache_key>> keys;    // nullopt: the key could not be made
   std::vector<std::size_t> misses;                      // indices forwarded to the inference actor
-  std::vector<std::uint8_t> priorities;                 // window_priority per window
+  std::vector<bool> closed;                             // window_request::closed() per window
   core::model_identity identity;                        // the identity the keys were made with
 };
 using job_ptr = std::shared_ptr<job>;
@@ -35,6 +35,7 @@ struct actor_counters {
   std::uint64_t windows = 0;           // windows received
   std::uint64_t answered_from_cache = 0;
   std::uint64_t forwarded_windows = 0;  // sent to the inference actor
+  std::uint64_t computed_windows = 0;   // of those, answered with a forecast (the model computed them)
   std::uint64_t bypassed_windows = 0;   // forwarded because the cache is off
   std::uint64_t key_errors = 0;         // windows answered with make_key's error
   std::uint64_t inference_errors = 0;   // windows the inference actor answered with an error
@@ -96,6 +97,7 @@ void publish(cache_actor* self) {
                   {"windows", n.windows},
                   {"answered_from_cache", n.answered_from_cache},
                   {"forwarded_windows", n.forwarded_windows},
+                  {"computed_windows", n.computed_windows},
                   {"bypassed_windows", n.bypassed_windows},
                   {"key_errors", n.key_errors},
                   {"inference_errors", n.inference_errors},
@@ -190,9 +192,8 @@ void store(cache_actor* self, const job& j) {
     cache::put_request p;
     p.key = *j.keys[i];
     p.value = a.forecast;
-    // The rule: a window asked with live priority has a newest bar that may still change.
-    p.kind = j.priorities[i] == static_cast<std::uint8_t>(window_priority::live) ? cache::window_kind::live
-                                                                                 : cache::window_kind::closed;
+    // By closure, not by who asked: only a window holding a still-forming bar is live.
+    p.kind = j.closed[i] ? cache::window_kind::closed : cache::window_kind::live;
     puts.push_back(std::move(p));
   }
   if (puts.empty()) return;
@@ -218,7 +219,9 @@ void finish(cache_actor* self, std::uint64_t id, forecast_reply inf_reply) {
                                " windows for " + std::to_string(j->misses.size()));
   }
   for (std::size_t k = 0; k < j->misses.size(); ++k) {
-    if (!inf_reply.answers[k].ok) ++st.n.inference_errors;
+    if (inf_reply.answers[k].ok) ++st.n.computed_windows;
+    else ++st.n.inference_errors;
+    inf_reply.answers[k].cached = false;
     j->reply.answers[j->misses[k]] = std::move(inf_reply.answers[k]);
   }
   auto deliver = [self, id, j] {
@@ -262,13 +265,13 @@ void handle_request(cache_actor* self, caf::response_promise rp, forecast_reques
   j->identity = *st.identity;
   j->reply.answers.resize(n);
   j->keys.resize(n);
-  j->priorities.resize(n);
+  j->closed.resize(n);
   const int decimals = st.cache_cfg.decimals;
   std::vector<std::size_t> keyed;
   std::vector<cache::cache_key> lookup;
   for (std::size_t i = 0; i < n; ++i) {
     auto& w = req.windows[i];
-    j->priorities[i] = w.priority;
+    j->closed[i] = w.closed();
     auto k = cache::make_key(w.window, j->identity, decimals);
     if (!k) {
       ++st.n.key_errors;
@@ -287,6 +290,7 @@ void handle_request(cache_actor* self, caf::response_promise rp, forecast_reques
       if (!found[k]) continue;
       auto& a = j->reply.answers[keyed[k]];
       a.ok = true;
+      a.cached = true;
       a.forecast = std::move(found[k]->value);
       hit[keyed[k]] = true;
       ++st.n.answered_from_cache;

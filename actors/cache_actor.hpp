@@ -9,11 +9,13 @@
 //   2. hits come from forecast_cache::get_many (memory -> disk -> Redis);
 //   3. the misses go to the inference actor in ONE forecast_request (priorities and deadlines
 //      kept); its per-window errors pass through unchanged;
-//   4. successful forecasts are stored with put_many (live priority -> window_kind::live, ttl;
-//      backfill -> window_kind::closed, history_ttl), but only if the inference actor still
+//   4. successful forecasts are stored with put_many (by closure, whatever the priority: a window
+//      whose newest bar has closed, window_request::closed(), -> window_kind::closed, history_ttl;
+//      one holding a still-forming bar -> window_kind::live, ttl), but only if the inference actor still
 //      serves the model the keys were made with (asked right after the answers arrive: a reload
 //      that swapped the checkpoint mid-batch stores nothing); then the reply is delivered, so a
-//      repeated request after the reply is a hit.
+//      repeated request after the reply is a hit. Answers from the cache say so
+//      (window_answer::cached); the computed ones count in /stats -> cache.actor.computed_windows.
 // A window whose key cannot be made (no bars, a NaN value, an empty symbol) is answered with that
 // error (bad_data / invalid_argument) and not forwarded.
 // cache.enabled = false: no lookups, no stores; keys and seeds are still computed, every window is

@@ -62,8 +62,15 @@ enum class window_priority : std::uint8_t { live = 0, backfill = 1 };
 
 struct window_request {
   core::forecast_window window;
-  std::uint8_t priority = 0;          // window_priority
+  std::uint8_t priority = 0;          // window_priority: batching order only, never the cache TTL
   std::int64_t deadline_unix_ns = 0;  // wall clock; 0 = none
+  // Closure of the window's newest bar, on the requester's clock (simulated or wall): when its
+  // period ends (market::bar_timing::closes_at) and the requester's now when it asked. 0 = unknown.
+  std::int64_t newest_bar_closes_unix_ns = 0;
+  std::int64_t as_of_unix_ns = 0;
+  // Every bar of the window is final: the newest one's period ended at or before as_of. A window
+  // with unknown closure counts as still forming.
+  bool closed() const { return newest_bar_closes_unix_ns > 0 && newest_bar_closes_unix_ns <= as_of_unix_ns; }
 };
 
 // (forecast_atom, forecast_request) -> (forecast_reply): one answer per window, in order.
@@ -73,6 +80,7 @@ struct forecast_request {
 
 struct window_answer {
   bool ok = false;
+  bool cached = false;         // when ok: answered from the forecast cache, not computed now
   core::forecast forecast;     // when ok
   std::string error_code;      // when not ok: tb::to_string(errc), e.g. "overloaded", "timeout"
   std::string error;           // when not ok: what happened, for a person
@@ -86,7 +94,8 @@ using forecast_atom = caf::atom_constant<caf::atom("forecast")>;
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, window_request& x) {
-  return f(caf::meta::type_name("window_request"), x.window, x.priority, x.deadline_unix_ns);
+  return f(caf::meta::type_name("window_request"), x.window, x.priority, x.deadline_unix_ns,
+           x.newest_bar_closes_unix_ns, x.as_of_unix_ns);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, forecast_request& x) {
@@ -94,7 +103,7 @@ typename Inspector::result_type inspect(Inspector& f, forecast_request& x) {
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, window_answer& x) {
-  return f(caf::meta::type_name("window_answer"), x.ok, x.forecast, x.error_code, x.error);
+  return f(caf::meta::type_name("window_answer"), x.ok, x.cached, x.forecast, x.error_code, x.error);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, forecast_reply& x) {
@@ -105,8 +114,9 @@ typename Inspector::result_type inspect(Inspector& f, forecast_reply& x) {
 // The cache actor speaks the inference protocol above: (forecast_atom, forecast_request) ->
 // forecast_reply, one answer per window, in order. It sets every window's seed from its cache key
 // (cache::seed_of), answers hits itself and forwards the misses to the inference actor in one
-// request. A window whose priority is `live` is cached as a live window (ttl), a `backfill`
-// window as closed history (history_ttl). See actors/README.md.
+// request. A window whose newest bar has closed (window_request::closed()) is cached as closed
+// history (history_ttl); only a window holding a still-forming bar as a live window (ttl).
+// Priority decides nothing there. See actors/README.md.
 //
 // (model_identity_atom) -> (core::model_identity): the model the inference actor serves now
 // (checkpoint content hash, dtype, compile flag): part of every cache key.

@@ -82,6 +82,8 @@ struct symbol_state {
   std::string note;
   std::int64_t cycles = 0;
   std::int64_t windows_asked = 0;
+  std::int64_t windows_computed = 0;      // answered by the model, not the cache
+  std::int64_t last_cycle_computed = -1;  // of the last cycle that asked for forecasts; -1 none yet
   std::int64_t last_cycle_at_ns = 0;
   double last_cycle_ms = 0;
   nlohmann::json forecast = nullptr;
@@ -110,6 +112,8 @@ void publish(symbol_actor* self) {
                                             : nlohmann::json(nullptr)},
       {"last_cycle_ms", st.last_cycle_ms},
       {"windows_asked", st.windows_asked},
+      {"windows_computed", st.windows_computed},
+      {"last_cycle_computed", st.last_cycle_computed < 0 ? nlohmann::json(nullptr) : nlohmann::json(st.last_cycle_computed)},
       {"failures", st.failures},
       {"forecast", st.forecast},
       {"proposal", st.last_proposal},
@@ -345,6 +349,9 @@ void continue_cycle(symbol_actor* self, core::time_point now) {
     w.window.params = cfg.sampling();
     w.priority = static_cast<std::uint8_t>(i == 0 ? window_priority::live : window_priority::backfill);
     w.deadline_unix_ns = deadline_ns;
+    // The cache's TTL follows the closure of the newest bar on this actor's clock.
+    w.newest_bar_closes_unix_ns = core::to_unix_nanoseconds(st.timing->closes_at(st.bars[end - 1]));
+    w.as_of_unix_ns = core::to_unix_nanoseconds(now);
     req.windows.push_back(std::move(w));
   }
   st.windows_asked += static_cast<std::int64_t>(req.windows.size());
@@ -356,6 +363,10 @@ void continue_cycle(symbol_actor* self, core::time_point now) {
           [self, wf](forecast_reply& reply) {
             auto& st = self->state;
             st.busy = false;
+            std::int64_t computed = 0;
+            for (const auto& a : reply.answers) computed += a.ok && !a.cached ? 1 : 0;
+            st.windows_computed += computed;
+            st.last_cycle_computed = computed;
             std::string error;
             auto p = analyse(st, st.cycle, reply, wf, &error);
             st.last_cycle_ms =

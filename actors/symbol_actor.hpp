@@ -5,7 +5,8 @@
 // stale or too few, form the live window (the last `forecast.lookback` bars) and the walk-forward
 // windows (window i drops the last i+1 bars, i < trading.walk_forward_windows), send ONE
 // (forecast_atom, forecast_request) to the forecaster (the live window first with priority live,
-// the walk-forward ones backfill, each with a wall-clock deadline), evaluate the strategies over
+// the walk-forward ones backfill, each with a wall-clock deadline and the closure of its newest
+// bar on this actor's clock, which decides the cache TTL), evaluate the strategies over
 // the walk-forward windows (strategy/: make_window, evaluate_all, choose_strategy, plan_next_bar)
 // and answer the cycle with exactly one (proposal_atom, proposal) to the portfolio, whatever
 // happened: state ok (a side and a score), flat (no strategy passed the gates), stale (last bar
@@ -20,7 +21,9 @@
 // symbol is busy and later cycles are skipped for it.
 //
 // /stats → symbols.<SYM> (through symbol_board): state, error, last_bar_time, bars_held,
-// last_cycle_at, last_cycle_ms, cycles, windows_asked, forecast {close, high, low}, proposal.
+// last_cycle_at, last_cycle_ms, cycles, windows_asked, windows_computed (answered by the model,
+// not the cache), last_cycle_computed (of the last cycle that asked; null before one), forecast
+// {close, high, low}, proposal.
 // /health check "symbols": degraded while any symbol is in state error (listing them under
 // "failing" with their error); "stale" lists the symbols whose feed has no fresh bar.
 #include <functional>

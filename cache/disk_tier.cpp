@@ -1,6 +1,7 @@
 #include "cache/disk_tier.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <system_error>
@@ -83,6 +84,10 @@ std::optional<digest> key_of_name(const std::string& name) {
   return digest_from_hex(std::string_view(name).substr(0, 64));
 }
 
+// Temp file names are unique per process and write: every disk_tier of the process draws from
+// this one sequence, so two tiers on one folder (or two threads) never pick the same name.
+std::atomic<std::uint64_t> tmp_seq{0};
+
 bool is_two_hex(const std::string& s) {
   return s.size() == 2 && std::isxdigit(static_cast<unsigned char>(s[0])) &&
          std::isxdigit(static_cast<unsigned char>(s[1])) && !std::isupper(s[0]) &&
@@ -117,7 +122,7 @@ disk_tier::disk_tier(disk_config config, clock_ptr clock)
                   (ec ? ec.message() : std::string("not a directory")));
     return;
   }
-  scan();
+  resync();
 }
 
 fs::path disk_tier::path_of(const digest& key) const {
@@ -141,7 +146,20 @@ void disk_tier::index_erase_locked(const digest& key) {
   index_.erase(it);
 }
 
-void disk_tier::scan() {
+void disk_tier::maintain() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (std::chrono::steady_clock::now() < next_resync_) return;
+  }
+  resync();
+}
+
+void disk_tier::resync() {
+  std::uint64_t listing_from;  // entries written from this rank on may be missing from the listing
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    listing_from = next_rank_;
+  }
   struct found {
     fs::file_time_type mtime;
     std::string name;
@@ -170,7 +188,15 @@ void disk_tier::scan() {
   });
   {
     std::lock_guard<std::mutex> lock(mu_);
+    std::vector<std::pair<digest, std::uint64_t>> written_meanwhile;
+    for (auto it = by_rank_.lower_bound(listing_from); it != by_rank_.end(); ++it)
+      written_meanwhile.emplace_back(it->second, index_.at(it->second).bytes);
+    index_.clear();
+    by_rank_.clear();
+    bytes_ = 0;
     for (const auto& f : files) index_put_locked(f.key, f.bytes);
+    for (const auto& [k, b] : written_meanwhile) index_put_locked(k, b);
+    next_resync_ = std::chrono::steady_clock::now() + config_.resync_interval;
   }
   evict();
 }
@@ -288,8 +314,12 @@ tb::expected<std::size_t> disk_tier::put(const entry& e) {
   const std::string hex = final_path.stem().string();
   const fs::path tmp =
       folder / ("." + hex + "." + std::to_string(::getpid()) + "." +
-                std::to_string(tmp_seq_.fetch_add(1, std::memory_order_relaxed)) + ".tmp");
+                std::to_string(tmp_seq.fetch_add(1, std::memory_order_relaxed)) + ".tmp");
   int err = write_new_file(tmp, bytes);
+  if (err == EEXIST) {  // our pid and a sequence number we never used: a crashed process's file
+    ::unlink(tmp.c_str());
+    err = write_new_file(tmp, bytes);
+  }
   if (err == 0 && ::rename(tmp.c_str(), final_path.c_str()) != 0) err = errno;
   if (err != 0) {
     ::unlink(tmp.c_str());

@@ -2,7 +2,7 @@
 // Disk tier: one file per entry under a directory, in the codec's binary format.
 //
 // Layout: <dir>/<first two hex digits of the key>/<64 hex digits>.tbfc; a write goes to
-// <same folder>/.<hex>.<pid>.<n>.tmp and is renamed over the final name (readers see the old or
+// <same folder>/.<hex>.<pid>.<n>.tmp (n: a sequence shared by the process's tiers) and is renamed over the final name (readers see the old or
 // the new complete file, never a partial one; no fsync: a file torn by a crash fails its
 // checksum and is a miss). Only files matching these names are ever read or removed.
 //
@@ -17,8 +17,16 @@
 //
 // Thread: thread-safe. Designed for the owner's thread (reads) plus the facade's write-behind
 // thread (writes); the index is under one mutex, file I/O runs outside it.
-// Sharing one directory between processes is safe for correctness (atomic renames, checksums)
-// but each process budgets only the files it knows of; give each daemon its own directory.
+//
+// Processes: several (daemons, backtests, `tradebot cache`) may share one directory.
+//   - writes: a temp name unique per process and write (pid, sequence) renamed over the final
+//     name, so a reader sees a whole old or a whole new file, never part of one;
+//   - reads: a file unlinked (evicted, replaced) after a reader opened it is still read whole;
+//     one gone before is a miss, never an error; bytes that fail the checksum are a miss;
+//   - budget: each process indexes what it writes and reads, and resync() (on maintain(), every
+//     resync_interval) re-reads the folder, so the oldest-first eviction applies max_bytes to what
+//     every process wrote; files another process removed are forgotten there. Between resyncs the
+//     folder may exceed max_bytes by what the other processes wrote meanwhile.
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
@@ -37,6 +45,8 @@ struct disk_config {
   std::uint64_t max_bytes = 1000ull << 20;       // KRONOS_PREDICTION_CACHE_MAX_SIZE_MB (MiB)
   std::chrono::milliseconds retry_after{30000};  // degraded: next write attempt after this
   std::chrono::milliseconds log_interval{60000};
+  // maintain(): re-read the folder this often (a listing and a stat per file: seconds for millions)
+  std::chrono::milliseconds resync_interval{300000};
 };
 
 // What verify() found.
@@ -66,6 +76,12 @@ class disk_tier final : public tier {
   tier_stats stats() const override;
 
   bool degraded() const;
+  // Re-indexes the folder (one directory entry and one stat per file) in modification-time order:
+  // files other processes wrote count in the budget, files they removed are forgotten; then
+  // evicts down to max_bytes. Removes temp files older than 10 minutes (left by a crash).
+  void resync();
+  // resync() when resync_interval has passed since the last one (or construction); else nothing.
+  void maintain();
   // Decodes every entry file; with remove, deletes corrupt and expired ones (operators:
   // `tradebot cache verify`). Also re-syncs the index with what is on disk.
   verify_report verify(bool remove);
@@ -82,7 +98,6 @@ class disk_tier final : public tier {
   };
 
   std::optional<entry> read_one(const digest& key, tb::error* err);
-  void scan();
   // mu_ must be held.
   void index_put_locked(const digest& key, std::uint64_t bytes);
   void index_erase_locked(const digest& key);
@@ -99,7 +114,7 @@ class disk_tier final : public tier {
   std::uint64_t bytes_ = 0;                                   // guarded by mu_
   bool degraded_ = false;                                     // guarded by mu_
   std::chrono::steady_clock::time_point retry_at_{};          // guarded by mu_
-  std::atomic<std::uint64_t> tmp_seq_{0};
+  std::chrono::steady_clock::time_point next_resync_{};        // guarded by mu_
   tier_counters counters_;
   log_throttle log_;
 };

@@ -296,6 +296,7 @@ verify_report forecast_cache::verify(bool remove) {
 }
 
 void forecast_cache::maintain() {
+  if (disk_) disk_->maintain();  // learns what other processes sharing the folder wrote
   if (redis_read_ && redis_read_->state() == redis_state::down &&
       std::chrono::steady_clock::now() >= redis_read_->next_attempt())
     redis_read_->connect();

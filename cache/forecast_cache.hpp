@@ -146,7 +146,9 @@ class forecast_cache {
   // ones when `remove`. An empty report when the disk tier is off.
   verify_report verify(bool remove);
   // Owner thread, optional: call on a timer (e.g. every second). Re-opens the Redis read
-  // connection once its backoff has passed, so state recovers without read traffic.
+  // connection once its backoff has passed, so state recovers without read traffic, and lets the
+  // disk tier re-read its folder every resync_interval (disk_tier::maintain: other processes'
+  // files count in the budget).
   void maintain();
 
   // Any thread.

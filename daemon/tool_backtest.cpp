@@ -5,9 +5,12 @@
 //
 // What it forces: market.feed = "replay", market.clock = "simulated", market.sim_cycle_interval_ms
 // = 0, trading.enabled = true; daemon.state_dir = DIR/.backtest-state (emptied first: journal,
-// broker ledger, demo model) and cache.dir = DIR/.backtest-state/cache, so a backtest never
-// touches a live daemon's state. No HTTP server. An empty trading.symbols trades every file of
-// the replay folder. Everything else is the config's.
+// broker ledger, demo model), so a backtest never touches a live daemon's journal or ledger.
+// The forecast cache (--cache): shared (default) = the config's, so a repeated or overlapping
+// backtest computes each window once; fresh = cache.dir DIR/.backtest-state/cache without Redis;
+// off = cache.enabled false. The demo model (tiny, seed 0) is byte-identical in every state
+// folder, so its identity and the keys are the same in every run. No HTTP server. An empty
+// trading.symbols trades every file of the replay folder. Everything else is the config's.
 //
 // Where the report's numbers come from:
 //   equity_curve   the portfolio actor (portfolio_summary_atom): the broker's equity at each cycle
@@ -28,6 +31,14 @@
 //                  of both fees / the starting equity; trades = its entries (as above, so the
 //                  symbols' trades add up to the portfolio's),
 //                  turnover = its traded notional / starting equity / days
+//   cache          the cache actor's counters when it stopped (/stats -> cache): hits and misses
+//                  of its lookups, hit_rate_percent, computed = windows the model answered
+//                  (actor.computed_windows), stored = forecasts handed to the cache (actor.stores)
+//   timing         elapsed_s = wall-clock seconds from the start to the report; inference_s = the
+//                  model's compute time (inference stats compute_s_total); cycles = the
+//                  portfolio's closed cycles
+// The last line on stdout is the cache summary: "Kronos Prediction Cache Stats: hits=X misses=Y
+// hit_rate=Z%" (the original bot's form).
 // Exit codes: 0 report written, 2 bad arguments or config, 1 the run failed.
 #include <unistd.h>
 
@@ -52,8 +63,10 @@
 #include "actors/protocol.hpp"
 #include "actors/scheduler.hpp"
 #include "actors/supervisor.hpp"
+#include "cache/forecast_cache.hpp"
 #include "core/config.hpp"
 #include "daemon/actor_tree.hpp"
+#include "daemon/tool_backtest.hpp"
 #include "daemon/tool_commands.hpp"
 #include "market/order_journal.hpp"
 #include "market/symbols.hpp"
@@ -65,10 +78,6 @@ namespace {
 
 constexpr int exit_run_failed = 1;
 constexpr int exit_bad_input = 2;
-
-struct backtest_options {
-  std::string config_path, data_dir, from, to, report_dir;
-};
 
 struct run_failure {
   int code;
@@ -146,10 +155,26 @@ tb::expected<strategy::symbol_report> symbol_row(const std::string& sym, const s
   return row;
 }
 
+// The report's cache figures from the cache actor's /stats section (null when it never published).
+strategy::cache_figures cache_figures_of(const std::shared_ptr<const nlohmann::json>& section) {
+  strategy::cache_figures c;
+  if (!section) return c;
+  const auto& s = *section;
+  c.hits = s.value("hits", std::int64_t{0});
+  c.misses = s.value("misses", std::int64_t{0});
+  c.hit_rate_percent = s.value("hit_rate_percent", 0.0);
+  if (s.contains("actor")) {
+    c.computed = s["actor"].value("computed_windows", std::int64_t{0});
+    c.stored = s["actor"].value("stores", std::int64_t{0});
+  }
+  return c;
+}
+
 // ---- the run -------------------------------------------------------------------------------
 
-std::optional<run_failure> run_backtest(const backtest_options& o) {
+std::optional<run_failure> run(const backtest_options& o, backtest_outcome& out) {
   const auto started = wall_now_s();
+  const auto started_steady = std::chrono::steady_clock::now();
   auto loaded = core::load_config(o.config_path);
   if (!loaded) return run_failure{exit_bad_input, "invalid configuration " + o.config_path + ":\n" + loaded.error().message};
   auto cfg = std::make_shared<core::config>(**loaded);
@@ -175,7 +200,7 @@ std::optional<run_failure> run_backtest(const backtest_options& o) {
   if (*to <= *from)
     return run_failure{exit_bad_input, "the end (" + cfg->sim_end + ") is not after the start (" + cfg->sim_start + ")"};
 
-  // A fresh state folder next to the report: journal, ledger, demo model, disk cache.
+  // A fresh state folder next to the report: journal, ledger, demo model (and a fresh cache).
   const auto state = std::filesystem::absolute(std::filesystem::path(o.report_dir) / ".backtest-state");
   std::error_code ec;
   std::filesystem::remove_all(state, ec);
@@ -183,7 +208,12 @@ std::optional<run_failure> run_backtest(const backtest_options& o) {
   std::filesystem::create_directories(state, ec);
   if (ec) return run_failure{exit_run_failed, "cannot create " + state.string() + ": " + ec.message()};
   cfg->state_dir = state.string();
-  cfg->cache_dir = (state / "cache").string();
+  if (o.cache == backtest_cache::fresh) {
+    cfg->cache_dir = (state / "cache").string();
+    cfg->cache_redis_enabled = false;
+  } else if (o.cache == backtest_cache::off) {
+    cfg->cache_enabled = false;
+  }
 
   auto parts = make_trading_parts(*cfg);
   if (!parts)
@@ -200,8 +230,11 @@ std::optional<run_failure> run_backtest(const backtest_options& o) {
   if (!service) return run_failure{exit_run_failed, "cannot start the model: " + service.error().message};
   const auto identity = (*service)->identity();
   core::config_ptr frozen = cfg;
-  std::cerr << "backtest: " << symbols.size() << " symbols from " << cfg->replay_dir << ", " << cfg->sim_start << " to "
-            << cfg->sim_end << "; state in " << state.string() << "\n";
+  if (o.progress)
+    std::cerr << "backtest: " << symbols.size() << " symbols from " << cfg->replay_dir << ", " << cfg->sim_start
+              << " to " << cfg->sim_end << "; state in " << state.string() << "; forecast cache "
+              << (!cfg->cache_enabled ? std::string("off") : cfg->cache_dir + (cfg->cache_redis_enabled ? " + redis" : ""))
+              << "\n";
 
   auto board = std::make_shared<core::snapshot_board>();
   auto progress = std::make_shared<progress_box>();
@@ -229,7 +262,7 @@ std::optional<run_failure> run_backtest(const backtest_options& o) {
       const auto p = progress->last;
       progress->changed = false;
       lock.unlock();
-      if (news) display.show(p);
+      if (news && o.progress) display.show(p);
       if (p.finished) {
         if (p.finished_reason != "reached market.sim_end") run_error = "the scheduler stopped: " + p.finished_reason;
         break;
@@ -256,6 +289,8 @@ std::optional<run_failure> run_backtest(const backtest_options& o) {
     sys.reset();
   }
   if (!run_error.empty()) return run_failure{exit_run_failed, run_error};
+  const auto cache_figures = cache_figures_of(board->section("cache"));
+  const double inference_s = (*service)->stats().value("compute_s_total", 0.0);
   if (summary.equity_curve.empty()) return run_failure{exit_run_failed, "no cycle ran between the start and the end"};
 
   // The journal the broker actor wrote (closed now that the actors are gone).
@@ -295,19 +330,47 @@ std::optional<run_failure> run_backtest(const backtest_options& o) {
   r.orders.rejected = rejected + static_cast<std::int64_t>(summary.risk_rejected);
   r.run.started_s = started;
   r.run.finished_s = std::max(started, wall_now_s());
+  r.cache = cache_figures;
+  r.timing.elapsed_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - started_steady).count();
+  r.timing.inference_s = inference_s;
+  r.timing.cycles = static_cast<std::int64_t>(summary.cycles);
   auto written = strategy::write_report(r, o.report_dir);
   if (!written) return run_failure{exit_run_failed, written.error().message};
-  std::cout << "backtest: " << summary.cycles << " cycles, " << r.orders.sent << " orders, " << r.trades.size()
-            << " fills; total return " << r.metrics.total_return << ", sharpe " << r.metrics.sharpe << ", win rate "
-            << r.metrics.win_rate << ", max drawdown " << r.metrics.max_drawdown << "\n"
-            << "report: " << written->json << "\n        " << written->html << "\n";
+  cache::cache_stats line;  // the cache actor's stop line, from the same counters
+  line.hits = static_cast<std::uint64_t>(r.cache.hits);
+  line.misses = static_cast<std::uint64_t>(r.cache.misses);
+  line.hit_rate_percent = r.cache.hit_rate_percent;
+  out.cache_line = cache::summary_line(line);
+  out.report = std::move(r);
+  out.paths = *written;
   return std::nullopt;
+}
+
+}  // namespace
+
+backtest_outcome run_backtest(const backtest_options& o) {
+  backtest_outcome out;
+  if (auto failed = run(o, out)) {
+    out.exit_code = failed->code;
+    out.error = std::move(failed->message);
+  }
+  return out;
+}
+
+namespace {
+
+tb::expected<backtest_cache> cache_mode_of(const std::string& s) {
+  if (s == "shared") return backtest_cache::shared;
+  if (s == "fresh") return backtest_cache::fresh;
+  if (s == "off") return backtest_cache::off;
+  return tb::error{errc::invalid_argument, "--cache " + s + ": expected shared, fresh or off"};
 }
 
 }  // namespace
 
 void add_backtest_commands(CLI::App& app) {
   auto opts = std::make_shared<backtest_options>();
+  auto cache_mode = std::make_shared<std::string>("shared");
   auto* cmd = app.add_subcommand(
       "backtest",
       "Run tradebotd's actors on replay data and simulated time as fast as possible; write DIR/report.json and "
@@ -318,15 +381,33 @@ void add_backtest_commands(CLI::App& app) {
   cmd->add_option("--from", opts->from, "start, YYYY-MM-DD (overrides market.sim_start)");
   cmd->add_option("--to", opts->to, "end, YYYY-MM-DD (overrides market.sim_end)");
   cmd->add_option("--report", opts->report_dir, "output folder for report.json and report.html")->required();
-  cmd->callback([opts] {
+  cmd->add_option("--cache", *cache_mode,
+                  "forecast cache: shared (the config's memory, cache.dir and Redis; default), fresh (an empty "
+                  "folder in DIR/.backtest-state, no Redis) or off");
+  cmd->callback([opts, cache_mode] {
     auto logger = spdlog::stderr_logger_mt("backtest");
     logger->set_pattern("%Y-%m-%d %H:%M:%S.%e [%l] %v");
     spdlog::set_default_logger(logger);
     spdlog::set_level(spdlog::level::warn);  // the actors' info lines would drown the progress
-    if (auto failed = run_backtest(*opts)) {
-      std::cerr << "tradebot backtest: " << failed->message << "\n";
-      throw CLI::RuntimeError(failed->code);
+    auto mode = cache_mode_of(*cache_mode);
+    if (!mode) {
+      std::cerr << "tradebot backtest: " << mode.error().message << "\n";
+      throw CLI::RuntimeError(exit_bad_input);
     }
+    opts->cache = *mode;
+    const auto out = run_backtest(*opts);
+    if (out.exit_code != 0) {
+      std::cerr << "tradebot backtest: " << out.error << "\n";
+      throw CLI::RuntimeError(out.exit_code);
+    }
+    const auto& r = out.report;
+    std::cout << "backtest: " << r.timing.cycles << " cycles, " << r.orders.sent << " orders, " << r.trades.size()
+              << " fills; total return " << r.metrics.total_return << ", sharpe " << r.metrics.sharpe << ", win rate "
+              << r.metrics.win_rate << ", max drawdown " << r.metrics.max_drawdown << "\n"
+              << "time: " << r.timing.elapsed_s << " s, inference " << r.timing.inference_s << " s; windows computed "
+              << r.cache.computed << "\n"
+              << "report: " << out.paths.json << "\n        " << out.paths.html << "\n"
+              << out.cache_line << std::endl;
   });
 }
 

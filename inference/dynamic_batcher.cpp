@@ -200,6 +200,7 @@ void dynamic_batcher::execute(const model_fn& model, std::vector<item> batch) {
     {
       std::lock_guard<std::mutex> lock(mu_);
       ++batches_;
+      compute_ns_ += std::chrono::duration_cast<std::chrono::nanoseconds>(elapsed).count();
       batch_rows_ += rows;
       windows_ += batch.size();
       host_syncs_ += run->host_syncs;
@@ -255,6 +256,7 @@ nlohmann::json dynamic_batcher::stats() const {
           {"avg_batch_windows", batches_ ? static_cast<double>(windows_) / b : 0.0},
           {"queue_us", pct(queue_us_)},
           {"compute_us", pct(compute_us_)},
+          {"compute_s_total", static_cast<double>(compute_ns_) * 1e-9},
           {"d2h_us", pct(d2h_us_)},
           {"host_syncs_per_batch", batches_ ? static_cast<double>(host_syncs_) / b : 0.0},
           {"oom_splits", oom_splits_},

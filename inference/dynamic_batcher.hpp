@@ -87,7 +87,8 @@ class dynamic_batcher {
   // is left with errc::unavailable, joins the executors. Idempotent.
   void stop(std::chrono::milliseconds drain);
 
-  // Counters for /stats → inference. Thread-safe.
+  // Counters for /stats → inference (compute_s_total: seconds the model spent on successful
+  // batches). Thread-safe.
   nlohmann::json stats() const;
 
  private:
@@ -123,6 +124,7 @@ class dynamic_batcher {
   // Counters (mu_ held to update).
   std::uint64_t request_success_ = 0, request_failure_ = 0, windows_ = 0, batches_ = 0, batch_rows_ = 0;
   std::uint64_t oom_splits_ = 0, overloaded_ = 0, timeouts_ = 0, host_syncs_ = 0, isolated_reruns_ = 0;
+  std::int64_t compute_ns_ = 0;  // model time of the successful batches (stats: compute_s_total)
   std::deque<std::pair<steady::time_point, std::size_t>> recent_;  // completions in the last minute
   core::latency_histogram queue_us_, compute_us_, d2h_us_;
 };

@@ -93,6 +93,16 @@ expected<backtest_report> validate(const backtest_report& r) {
   if (r.orders.sent < 0) return bad("orders.sent", "negative");
   if (r.orders.filled < 0) return bad("orders.filled", "negative");
   if (r.orders.rejected < 0) return bad("orders.rejected", "negative");
+  for (const auto& [name, v] : {std::pair<const char*, std::int64_t>{"cache.hits", r.cache.hits},
+                                {"cache.misses", r.cache.misses},
+                                {"cache.computed", r.cache.computed},
+                                {"cache.stored", r.cache.stored},
+                                {"timing.cycles", r.timing.cycles}})
+    if (v < 0) return bad(name, "negative");
+  for (const auto& [name, v] : {std::pair<const char*, double>{"cache.hit_rate_percent", r.cache.hit_rate_percent},
+                                {"timing.elapsed_s", r.timing.elapsed_s},
+                                {"timing.inference_s", r.timing.inference_s}})
+    if (!std::isfinite(v) || v < 0) return bad(name, "must be a finite number >= 0");
   return r;
 }
 
@@ -124,6 +134,11 @@ nlohmann::json to_json(const backtest_report& r) {
                           {"client_order_id", t.client_order_id}});
   j["trades"] = std::move(trades);
   j["orders"] = json{{"sent", r.orders.sent}, {"filled", r.orders.filled}, {"rejected", r.orders.rejected}};
+  j["cache"] = json{{"hits", r.cache.hits},         {"misses", r.cache.misses},
+                    {"hit_rate_percent", r.cache.hit_rate_percent},
+                    {"computed", r.cache.computed}, {"stored", r.cache.stored}};
+  j["timing"] = json{{"elapsed_s", r.timing.elapsed_s}, {"inference_s", r.timing.inference_s},
+                     {"cycles", r.timing.cycles}};
   return j;
 }
 
@@ -289,6 +304,20 @@ expected<backtest_report> report_from_json(const nlohmann::json& j) {
     o.read("sent", r.orders.sent);
     o.read("filled", r.orders.filled);
     o.read("rejected", r.orders.rejected);
+  }
+  if (!err && j.contains("cache")) {  // optional: reports older than it read as zeros
+    object_reader o(j["cache"], "cache", err);
+    o.read("hits", r.cache.hits);
+    o.read("misses", r.cache.misses);
+    o.read("hit_rate_percent", r.cache.hit_rate_percent);
+    o.read("computed", r.cache.computed);
+    o.read("stored", r.cache.stored);
+  }
+  if (!err && j.contains("timing")) {
+    object_reader o(j["timing"], "timing", err);
+    o.read("elapsed_s", r.timing.elapsed_s);
+    o.read("inference_s", r.timing.inference_s);
+    o.read("cycles", r.timing.cycles);
   }
 
   if (err) return *err;
@@ -695,6 +724,19 @@ std::string render_html(const backtest_report& r, const html_options& opt) {
   o += row({"fills", std::to_string(r.trades.size())});
   if (!r.equity_curve.empty())
     o += row({"equity", money(r.equity_curve.front().equity) + " &rarr; " + money(r.equity_curve.back().equity)});
+  o += "</table>\n";
+
+  // Forecast cache and time.
+  const auto& c = r.cache;
+  o += "<h2>Forecast cache and time</h2>\n<table class=\"kv\" id=\"cache\">\n";
+  o += row({"cache hits", std::to_string(c.hits)});
+  o += row({"cache misses", std::to_string(c.misses)});
+  o += row({"hit rate", num(c.hit_rate_percent, 1) + " %"});
+  o += row({"windows computed", std::to_string(c.computed)});
+  o += row({"forecasts stored", std::to_string(c.stored)});
+  o += row({"elapsed", num(r.timing.elapsed_s, 2) + " s"});
+  o += row({"inference", num(r.timing.inference_s, 2) + " s"});
+  o += row({"cycles", std::to_string(r.timing.cycles)});
   o += "</table>\n";
 
   o += "<p class=\"note\">Written by tradebot from report.json (format " + std::string(report_format) + " v" +

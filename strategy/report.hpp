@@ -74,6 +74,22 @@ struct order_counts {
   std::int64_t rejected = 0;  // orders the risk checks or the broker refused
 };
 
+// What the forecast cache did during the run (the cache actor's counters when it stopped).
+struct cache_figures {
+  std::int64_t hits = 0;          // windows a cache tier answered
+  std::int64_t misses = 0;        // windows looked up that no tier answered (0 with the cache off)
+  double hit_rate_percent = 0;    // 100 * hits / (hits + misses); 0 without lookups
+  std::int64_t computed = 0;      // windows the model computed
+  std::int64_t stored = 0;        // computed forecasts handed to the cache
+};
+
+// How long the run took.
+struct run_timing {
+  double elapsed_s = 0;      // wall-clock seconds from the start of the run to the report
+  double inference_s = 0;    // seconds the model spent computing forecasts
+  std::int64_t cycles = 0;   // analysis cycles the scheduler closed
+};
+
 struct backtest_report {
   run_info run;
   strategy::metrics metrics;           // the portfolio's, over all bars
@@ -81,6 +97,8 @@ struct backtest_report {
   std::vector<equity_point> equity_curve;
   std::vector<trade_record> trades;    // every fill, oldest first
   order_counts orders;
+  cache_figures cache;
+  run_timing timing;
 };
 
 // The drawdown curve of an equity curve (same times). Empty in, empty out.
@@ -88,14 +106,16 @@ std::vector<drawdown_point> drawdown_curve(const std::vector<equity_point>& curv
 
 // Checks what to_json would write: finite numbers, equity > 0, curve and trade times
 // non-decreasing, trades with qty > 0, price > 0, fee >= 0, a symbol and a known side,
-// finished_s >= started_s, order counts >= 0. errc::bad_data naming the field
+// finished_s >= started_s, order counts >= 0, cache and timing figures finite and >= 0.
+// errc::bad_data naming the field
 // (e.g. "trades[3].price").
 expected<backtest_report> validate(const backtest_report& r);
 
 // The report.json value (README.md, "report.json"). Does not validate; write_report does.
 nlohmann::json to_json(const backtest_report& r);
 // Reads it back (format "tradebot-report", version 1) and validates it. errc::bad_data naming the
-// field, e.g. "report.trades[3].price: not a number".
+// field, e.g. "report.trades[3].price: not a number". `cache` and `timing` are optional (reports
+// written before they existed read as zeros); when present every key is required.
 expected<backtest_report> report_from_json(const nlohmann::json& j);
 
 struct html_options {

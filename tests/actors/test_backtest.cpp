@@ -2,11 +2,16 @@
 // of tests/data/daily on simulated time. The report reads back and its trades match its order
 // counts; the same backtest twice gives the same report.json (run timestamps aside) and `tradebot
 // compare` passes it; the forecast cache on and off gives the same orders (the speed-ups change
-// nothing); bad arguments exit 2 before anything runs.
+// nothing); over a shared cache (--cache shared, the default) the same backtest again computes
+// nothing, makes no miss, is at least 10x faster and trades the same, one more trading day
+// computes at most one window per symbol, and two backtests at once on one cache folder finish
+// with the reports of runs made one after the other and leave nothing corrupt; bad arguments
+// exit 2 before anything runs.
 // The demo checkpoint (tiny, seed 0: the same weights in every state folder) with small windows.
 #define BOOST_TEST_MODULE backtest
 #include <boost/test/unit_test.hpp>
 
+#include <regex>
 #include <set>
 
 #include <nlohmann/json.hpp>
@@ -25,9 +30,14 @@ const char* const symbols[] = {"JD", "PDD", "NIO", "SUIUSD"};
 
 // A config that says nothing about the feed or the clock (the backtest forces them) but points
 // its state somewhere the backtest must NOT use.
-std::string config_text(const std::filesystem::path& decoy_state, bool cache) {
-  return small_trading_config(decoy_state.string(), "[market]\nfeed = \"synthetic\"\nsim_start = \"2024-01-02\"\n",
-                              "\"JD\", \"PDD\", \"NIO\", \"SUIUSD\"", "", cache ? "enabled = true\n" : "enabled = false\n");
+// `cache_dir`: where [cache] dir points (default: the decoy state's cache folder); a 1 s TTL for
+// still-forming windows, so a window stored by the wrong rule would expire between runs.
+std::string config_text(const std::filesystem::path& decoy_state, bool cache, const std::string& cache_dir = "") {
+  auto text = small_trading_config(decoy_state.string(), "[market]\nfeed = \"synthetic\"\nsim_start = \"2024-01-02\"\n",
+                                   "\"JD\", \"PDD\", \"NIO\", \"SUIUSD\"", "",
+                                   cache ? "enabled = true\nttl_s = 1\n" : "enabled = false\n");
+  if (!cache_dir.empty()) text = std::regex_replace(text, std::regex("dir = \"[^\"]*/cache\""), "dir = \"" + cache_dir + "\"");
+  return text;
 }
 
 struct backtest_run {
@@ -36,7 +46,10 @@ struct backtest_run {
   std::filesystem::path report_dir;
   std::string report_json, journal;
   std::optional<tb::strategy::backtest_report> report;
+  double wall_s = 0;  // the tool's whole run, start to exit
 };
+
+const tb::strategy::cache_figures& cache_of(const backtest_run& r) { return r.report->cache; }
 
 int run_tool(const std::vector<std::string>& args, const std::filesystem::path& log, std::string* output) {
   child_process p(args, {}, log);
@@ -54,18 +67,44 @@ struct fixture_data {
     std::filesystem::create_directories(replay);
     for (const char* s : symbols) std::filesystem::copy_file(daily + "/" + s + ".csv", replay / (std::string(s) + ".csv"));
   }
-  backtest_run run(const std::string& name, bool cache) {
+  std::filesystem::path shared_config(const std::string& cache_folder) const {
+    return dir.write(cache_folder + ".toml", config_text(decoy, true, (dir.path / cache_folder).string()));
+  }
+  // A started backtest; finish() waits for it and reads what it wrote.
+  struct started {
     backtest_run r;
-    const auto cfg = dir.write(cache ? "cache-on.toml" : "cache-off.toml", config_text(decoy, cache));
-    r.report_dir = dir.path / name;
-    r.code = run_tool({tradebot_bin, "backtest", "--config", cfg.string(), "--data", replay.string(), "--from",
-                       "2025-01-02", "--to", "2025-04-01", "--report", r.report_dir.string()},
-                      dir.path / (name + ".log"), &r.output);
+    std::unique_ptr<child_process> proc;
+    std::chrono::steady_clock::time_point t0 = std::chrono::steady_clock::now();
+  };
+  started start(const std::string& name, const std::filesystem::path& cfg, const std::string& cache_mode,
+                const std::string& to = "2025-04-01") {
+    started s;
+    s.r.report_dir = dir.path / name;
+    std::vector<std::string> args{tradebot_bin, "backtest", "--config", cfg.string(), "--data", replay.string(), "--from",
+                                  "2025-01-02", "--to", to, "--report", s.r.report_dir.string()};
+    if (!cache_mode.empty()) args.insert(args.end(), {"--cache", cache_mode});
+    s.proc = std::make_unique<child_process>(args, std::map<std::string, std::string>{}, dir.path / (name + ".log"));
+    return s;
+  }
+  static backtest_run finish(started s) {
+    auto& r = s.r;
+    r.code = s.proc->wait(180s);
+    r.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - s.t0).count();
+    r.output = s.proc->output();
     r.report_json = read_file(r.report_dir / "report.json");
     r.journal = read_file(r.report_dir / ".backtest-state" / "broker" / "orders.jsonl");
     if (!r.report_json.empty())
       if (auto parsed = tb::strategy::report_from_json(json::parse(r.report_json))) r.report = *parsed;
-    return r;
+    return std::move(r);
+  }
+  backtest_run run(const std::string& name, bool cache) {
+    // The cache-on run keeps its cache in its own state folder (--cache fresh): the config's
+    // state folder (the decoy) stays untouched.
+    const auto cfg = dir.write(cache ? "cache-on.toml" : "cache-off.toml", config_text(decoy, cache));
+    return finish(start(name, cfg, cache ? "fresh" : ""));
+  }
+  backtest_run run_shared(const std::string& name, const std::string& cache_folder, const std::string& to = "2025-04-01") {
+    return finish(start(name, shared_config(cache_folder), "shared", to));
   }
 };
 
@@ -87,16 +126,30 @@ const backtest_run& cache_on() {
   static backtest_run r = data().run("cache-on", true);
   return r;
 }
+// The same backtest twice over one shared cache folder: cold, then warm.
+const backtest_run& shared_cold() {
+  static backtest_run r = data().run_shared("shared-cold", "shared-cache");
+  return r;
+}
+const backtest_run& shared_warm() {
+  shared_cold();
+  static backtest_run r = data().run_shared("shared-warm", "shared-cache");
+  return r;
+}
 
+// What two runs of the same backtest share: everything but the run's wall-clock times and what
+// its cache did.
 json without_run_times(const std::string& text) {
   auto j = json::parse(text);
   j["run"].erase("started_s");
   j["run"].erase("finished_s");
+  j.erase("timing");
+  j.erase("cache");
   return j;
 }
 
 json without_config_path(json j) {
-  j["run"].erase("config");  // cache-on.toml and cache-off.toml differ only in [cache]
+  j["run"].erase("config");  // the configs differ only in [cache]
   return j;
 }
 
@@ -150,6 +203,13 @@ BOOST_AUTO_TEST_CASE(the_same_backtest_twice_gives_the_same_report_and_compare_p
   BOOST_TEST(a.journal == b.journal);
   BOOST_TEST(without_run_times(a.report_json) == without_run_times(b.report_json));
   std::string out;
+  // What each run computed: everything (no cache), with the figures in report.json.
+  BOOST_TEST(a.report->cache.hits == 0);
+  BOOST_TEST(a.report->cache.computed > 0);
+  BOOST_TEST(a.report->cache.computed == b.report->cache.computed);
+  BOOST_TEST(a.report->timing.cycles > 100);
+  BOOST_TEST(a.report->timing.elapsed_s > 0);
+  BOOST_TEST(a.report->timing.inference_s > 0);
   const int code = run_tool({tradebot_bin, "compare", (a.report_dir / "report.json").string(),
                              (b.report_dir / "report.json").string()},
                             data().dir.path / "compare.log", &out);
@@ -172,6 +232,80 @@ BOOST_AUTO_TEST_CASE(the_forecast_cache_changes_no_order) {
   BOOST_TEST(entries > 0u);
 }
 
+BOOST_AUTO_TEST_CASE(the_same_backtest_again_over_a_shared_cache_computes_nothing_and_trades_the_same) {
+  const auto& cold = shared_cold();
+  const auto& warm = shared_warm();
+  BOOST_REQUIRE_MESSAGE(cold.code == 0 && warm.code == 0, cold.output << "\n" << warm.output);
+  BOOST_REQUIRE(cold.report && warm.report);
+  const auto &c = cache_of(cold), &w = cache_of(warm);
+  BOOST_TEST_MESSAGE("cold: " << cold.report->timing.elapsed_s << " s in the run (" << cold.wall_s << " s with the "
+                              << "process), inference " << cold.report->timing.inference_s << " s, " << c.computed
+                              << " windows computed, " << c.hits << " hits, " << c.misses << " misses\nwarm: "
+                              << warm.report->timing.elapsed_s << " s in the run (" << warm.wall_s
+                              << " s with the process), inference " << warm.report->timing.inference_s << " s, "
+                              << w.computed << " computed, " << w.hits << " hits, " << w.misses << " misses; "
+                              << cold.report->timing.elapsed_s / warm.report->timing.elapsed_s << "x faster");
+  BOOST_TEST(c.computed > 0);
+  BOOST_TEST(c.misses == c.computed);
+  BOOST_TEST(c.stored == c.computed);
+  // The second run: every window from the cache, none computed.
+  BOOST_TEST(w.misses == 0);
+  BOOST_TEST(w.computed == 0);
+  BOOST_TEST(w.hits == c.hits + c.misses);
+  BOOST_TEST(w.hit_rate_percent == 100.0);
+  BOOST_TEST(warm.report->timing.inference_s == 0.0);
+  // The same trades: the journal byte for byte, the report but for times and cache figures.
+  BOOST_TEST(!cold.journal.empty());
+  BOOST_TEST(warm.journal == cold.journal);
+  BOOST_TEST(without_run_times(warm.report_json) == without_run_times(cold.report_json));
+  // And the same as with no cache at all.
+  BOOST_TEST(cold.journal == cache_off().journal);
+  // At least 10x faster (the run, model start to report; the measured ratio is printed above).
+  BOOST_TEST(cold.report->timing.elapsed_s >= 10 * warm.report->timing.elapsed_s);
+  // The last line keeps the original bot's form.
+  const std::string last = "Kronos Prediction Cache Stats: hits=" + std::to_string(w.hits) + " misses=0 hit_rate=100.0%\n";
+  BOOST_TEST(warm.output.size() >= last.size());
+  BOOST_TEST(warm.output.compare(warm.output.size() - last.size(), last.size(), last) == 0, warm.output);
+}
+
+BOOST_AUTO_TEST_CASE(one_more_trading_day_computes_at_most_one_window_per_symbol) {
+  const auto& cold = shared_cold();
+  BOOST_REQUIRE_MESSAGE(cold.code == 0, cold.output);
+  const auto next = data().run_shared("shared-next-day", "shared-cache", "2025-04-02");
+  BOOST_REQUIRE_MESSAGE(next.code == 0 && next.report, next.output);
+  BOOST_TEST_MESSAGE("one more day: " << cache_of(next).computed << " windows computed, " << cache_of(next).misses
+                                      << " misses, " << cache_of(next).hits << " hits");
+  BOOST_TEST(next.report->timing.cycles > cold.report->timing.cycles);
+  BOOST_TEST(cache_of(next).computed >= 1);
+  BOOST_TEST(cache_of(next).computed <= 4);  // one window per symbol at most
+  BOOST_TEST(cache_of(next).misses == cache_of(next).computed);
+}
+
+BOOST_AUTO_TEST_CASE(two_backtests_at_once_on_one_cache_equal_runs_one_after_the_other) {
+  const auto& cold = shared_cold();
+  BOOST_REQUIRE_MESSAGE(cold.code == 0, cold.output);
+  // Both cold, on one new cache folder: they compute and write the same keys at the same time.
+  auto& d = data();
+  const auto cfg = d.shared_config("racing-cache");
+  auto started_a = d.start("racing-a", cfg, "shared");
+  auto started_b = d.start("racing-b", cfg, "shared");
+  const auto a = fixture_data::finish(std::move(started_a));
+  const auto b = fixture_data::finish(std::move(started_b));
+  BOOST_REQUIRE_MESSAGE(a.code == 0 && b.code == 0, a.output << "\n" << b.output);
+  BOOST_TEST_MESSAGE("at once: " << cache_of(a).computed << " and " << cache_of(b).computed << " windows computed, "
+                                 << cache_of(a).hits << " and " << cache_of(b).hits << " hits");
+  for (const auto* r : {&a, &b}) {
+    BOOST_TEST(r->journal == cold.journal);
+    BOOST_TEST(without_config_path(without_run_times(r->report_json)) ==
+               without_config_path(without_run_times(cold.report_json)));
+  }
+  // Nothing in the shared folder is corrupt.
+  std::string out;
+  const int code = run_tool({tradebot_bin, "cache", "verify", "--config", cfg.string()}, d.dir.path / "verify.log", &out);
+  BOOST_TEST(code == 0, out);
+  BOOST_TEST(out.find(" 0 corrupt") != std::string::npos, out);
+}
+
 BOOST_AUTO_TEST_CASE(bad_arguments_exit_2_with_a_message) {
   temp_dir d;
   const auto cfg = d.write("c.toml", config_text(d.path / "state", false));
@@ -191,6 +325,11 @@ BOOST_AUTO_TEST_CASE(bad_arguments_exit_2_with_a_message) {
                        "--to", "2025-04-01", "--report", (d.path / "r").string()},
                       d.path / "3.log", &out) == 2);
   BOOST_TEST(out.find("nope") != std::string::npos, out);
+  // An unknown cache mode.
+  BOOST_TEST(run_tool({tradebot_bin, "backtest", "--config", cfg.string(), "--data", data().replay.string(), "--to",
+                       "2025-04-01", "--cache", "sometimes", "--report", (d.path / "r").string()},
+                      d.path / "5.log", &out) == 2);
+  BOOST_TEST(out.find("--cache sometimes") != std::string::npos, out);
   // A missing config file.
   BOOST_TEST(run_tool({tradebot_bin, "backtest", "--config", (d.path / "missing.toml").string(), "--to", "2025-04-01",
                        "--report", (d.path / "r").string()},

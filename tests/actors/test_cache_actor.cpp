@@ -1,7 +1,7 @@
 // The cache actor in front of the real (tiny) inference actor, with a real redis-server on a
 // loopback port: a repeated request is answered without a second inference and with the same
-// forecasts; seeds derive from keys (a disabled cache computes the same forecasts); a changed
-// column misses; inference errors pass through and are not stored; Redis killed mid-test keeps the
+// forecasts; seeds derive from keys (a disabled cache computes the same forecasts); the TTL follows
+// the closure of the newest bar, not the priority; a changed column misses; inference errors pass through and are not stored; Redis killed mid-test keeps the
 // cache serving (degraded); a second cache sharing only Redis gets hits.
 #define BOOST_TEST_MODULE cache_actor
 #include <boost/test/unit_test.hpp>
@@ -217,6 +217,56 @@ BOOST_AUTO_TEST_CASE(a_changed_column_misses_and_errors_pass_through_unstored) {
   r = fx.ask(cache, late);
   BOOST_TEST(r.answers[0].ok);
   BOOST_TEST(fx.inferences() == 6);
+}
+
+// The TTL follows the closure of a window's newest bar, not its priority: yesterday's live window,
+// all of whose bars closed, is today's first walk-forward window and still a hit after the live
+// TTL; only a window holding a still-forming bar expires with the live TTL.
+BOOST_AUTO_TEST_CASE(ttl_follows_the_closure_of_the_newest_bar_not_the_priority) {
+  test::temp_dir dir;
+  auto c = test_config(dir.path / "cache", 0, [](core::config& x) {
+    x.cache_ttl_s = 300;
+    x.cache_history_ttl_s = 7 * 86400;
+  });
+  fixture fx(c);
+  auto board = std::make_shared<core::snapshot_board>();
+  auto cache = fx.add_cache(c, board);
+  constexpr std::int64_t day_ns = 86400LL * 1000000000LL;
+  // The live window ending at bar `end` and three walk-forward windows, as a symbol actor asks on
+  // the day after bar end-1 (daily bars labelled at their period start close a day later); with
+  // `forming`, the live window's newest bar is still open at the time of asking.
+  auto cycle = [&](std::size_t end, bool forming) {
+    actors::forecast_request req;
+    for (std::size_t i = 0; i < 4; ++i) {
+      auto w = window_at(end - i, *c, i == 0);
+      w.newest_bar_closes_unix_ns = w.window.bars.back().time_s * 1000000000LL + day_ns;
+      req.windows.push_back(std::move(w));
+    }
+    const auto live_closes = req.windows[0].newest_bar_closes_unix_ns;
+    for (auto& w : req.windows) w.as_of_unix_ns = forming ? live_closes - 3600LL * 1000000000LL : live_closes;
+    return req;
+  };
+  const std::size_t end = jd_bars().size() - 100;
+  auto r = fx.ask(cache, cycle(end, false));
+  BOOST_TEST(fx.inferences() == 4);
+  // A day later (far past the live TTL): only the new live window is computed.
+  BOOST_REQUIRE(fx.clock->advance(std::chrono::hours(24)));
+  r = fx.ask(cache, cycle(end + 1, false));
+  BOOST_TEST(fx.inferences() == 5);
+  BOOST_TEST(!r.answers[0].cached);
+  for (std::size_t i = 1; i < 4; ++i) BOOST_TEST(r.answers[i].cached, "window " << i);
+  // A live window whose newest bar is still forming: stored with the live TTL ...
+  r = fx.ask(cache, cycle(end + 2, true));
+  BOOST_TEST(fx.inferences() == 6);
+  // ... so once that passed, it is computed again as the next cycle's first walk-forward window.
+  BOOST_REQUIRE(fx.clock->advance(std::chrono::seconds(600)));
+  r = fx.ask(cache, cycle(end + 3, false));
+  BOOST_TEST(fx.inferences() == 8);
+  BOOST_TEST(!r.answers[1].cached);
+  BOOST_TEST(r.answers[2].cached);
+  BOOST_TEST(wait_for_cache(*board, [](const nlohmann::json& d) {
+    return d["cache"]["actor"]["computed_windows"] == 8 && d["cache"]["misses"] == 8;
+  }), board->sections().dump());
 }
 
 BOOST_AUTO_TEST_CASE(redis_killed_mid_test_keeps_serving_and_a_second_cache_shares_redis) {

@@ -1,7 +1,8 @@
 // The trading loop end to end, in the real tradebotd process: replay of tests/data/daily on
 // simulated time (the same orders and fills on two runs; a corrupt file fails only its symbol),
 // SIGKILL between the journal write and the broker's acknowledgement (no duplicate order, the
-// account reconciled after a restart), and a SIGHUP that adds and removes symbol actors.
+// account reconciled after a restart), a SIGHUP that adds and removes symbol actors, and a new
+// trading day that computes one window per symbol (/stats).
 // The demo checkpoint (tiny, seed 0: the same weights in every state folder) with small windows keeps each daemon run to seconds.
 #define BOOST_TEST_MODULE trading_daemon
 #include <boost/test/unit_test.hpp>
@@ -280,4 +281,33 @@ BOOST_AUTO_TEST_CASE(two_daemons_share_forecasts_through_one_redis) {
   auto s = b.stats_until([&](const json& s) { return redis_tier(s, "hits") > 0; }, 60s);
   BOOST_TEST(redis_tier(s, "hits") > 0, s["cache"].dump());
   BOOST_TEST(b.stop() == 0);
+}
+
+// The daemon on a simulated clock, cache on, a 1 s TTL for still-forming windows and cycles paced
+// 400 ms apart (a day's three passes take over a second): after each symbol's first forecast
+// (every window computed), a new trading day computes exactly ONE window per symbol, because
+// yesterday's live window, all of whose bars closed, was stored with the history TTL. /stats
+// shows it per symbol: last_cycle_computed and windows_computed.
+BOOST_AUTO_TEST_CASE(a_new_trading_day_computes_one_window_per_symbol) {
+  temp_dir data;
+  auto dir = replay_folder(data, false);
+  temp_dir state;
+  const std::string market = replay_market(dir, "2025-01-15") + "sim_cycle_interval_ms = 400\n";
+  daemon_run d(small_trading_config(state.path.string(), market, "\"JD\", \"PDD\", \"NIO\"", "",
+                                    "enabled = true\nttl_s = 1\n"));
+  BOOST_REQUIRE_MESSAGE(d.ready(), "no READY=1:\n" << d.proc->output());
+  const auto s = d.stats_until(finished, 120s);
+  BOOST_REQUIRE_MESSAGE(finished(s), "the replay did not finish:\n" << s.dump().substr(0, 3000));
+  constexpr int windows_per_request = 1 + 8;  // the live window + trading.walk_forward_windows
+  for (const char* sym : {"JD", "PDD", "NIO"}) {
+    const auto& st = s["symbols"][sym];
+    const int requests = st["windows_asked"].get<int>() / windows_per_request;
+    BOOST_TEST_MESSAGE(sym << ": " << requests << " forecast requests, " << st["windows_computed"] << " windows computed, "
+                           << "last cycle computed " << st["last_cycle_computed"]);
+    BOOST_TEST(requests >= 5, st.dump());
+    BOOST_TEST(st["last_cycle_computed"] == 1, st.dump());
+    BOOST_TEST(st["windows_computed"].get<int>() == windows_per_request + (requests - 1), st.dump());
+  }
+  BOOST_TEST(s["cache"]["actor"]["computed_windows"].get<int>() == s["cache"]["misses"].get<int>(), s["cache"].dump());
+  BOOST_TEST(d.stop() == 0, d.proc->output());
 }

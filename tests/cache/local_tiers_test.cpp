@@ -1,12 +1,18 @@
 // The memory and disk tiers: hits, TTLs on an injected clock, eviction order, corrupt and
-// truncated files, an unwritable directory, a full disk, verify and clear.
+// truncated files, an unwritable directory, a full disk, verify and clear; one folder shared by
+// several tiers and processes (the budget counts every writer's files; racing puts, gets and
+// evictions never serve a torn or wrong entry).
 #define BOOST_TEST_MODULE cache_local_tiers
 #include <boost/test/unit_test.hpp>
 
+#include <atomic>
 #include <csignal>
 #include <fstream>
+#include <thread>
 
 #include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "cache/codec.hpp"
 #include "cache/disk_tier.hpp"
@@ -323,4 +329,116 @@ BOOST_AUTO_TEST_CASE(disk_full_degrades_then_recovers) {
   BOOST_TEST(d.put(entry_of(b, 2, window_kind::live, clock)).has_value());
   BOOST_TEST(!d.degraded());
   BOOST_TEST(hit(d, b).has_value());
+}
+
+// ---------------------------------------------------------------- one folder, several writers
+
+BOOST_AUTO_TEST_CASE(disk_budget_counts_what_other_writers_put_in_the_folder) {
+  manual_clock clock;
+  temp_dir dir;
+  std::vector<cache_key> k;
+  for (int i = 0; i < 16; ++i) k.push_back(key_of("AAPL", i));
+  const std::uint64_t one = encode_entry(entry_of(k[0], 0, window_kind::closed, clock)).size();
+  const std::uint64_t budget = one * 10;
+  // Two processes' tiers on one folder (two instances here): each writes 8 entries.
+  disk_tier a(disk_in(dir.path(), budget), clock.ptr());
+  disk_tier b(disk_in(dir.path(), budget), clock.ptr());
+  for (int i = 0; i < 8; ++i) BOOST_TEST_REQUIRE(b.put(entry_of(k[i], i, window_kind::closed, clock)).has_value());
+  for (int i = 8; i < 16; ++i) BOOST_TEST_REQUIRE(a.put(entry_of(k[i], i, window_kind::closed, clock)).has_value());
+  auto on_disk = [&] {
+    std::uint64_t bytes = 0, files = 0;
+    for (const auto& e : fs::recursive_directory_iterator(dir.path()))
+      if (e.is_regular_file()) bytes += e.file_size(), ++files;
+    return std::make_pair(files, bytes);
+  };
+  BOOST_TEST(on_disk().second == one * 16);  // each tier is within its own budget
+  // A re-reads the folder: 16 entries against a budget of 10, the oldest go.
+  a.resync();
+  BOOST_TEST(on_disk().second <= budget);
+  BOOST_TEST(a.stats().bytes == on_disk().second);
+  BOOST_TEST(a.stats().entries == on_disk().first);
+  BOOST_TEST(a.stats().evictions == 6u);
+  // B forgets what A removed, and a missing file is a plain miss for it.
+  b.resync();
+  BOOST_TEST(b.stats().entries == on_disk().first);
+  std::uint64_t misses = 0;
+  for (const auto& key : k) {
+    auto r = b.get(key.id);
+    BOOST_TEST_REQUIRE(r.has_value(), (r ? "" : r.error().message));
+    if (!*r) ++misses;
+  }
+  BOOST_TEST(misses == 6u);
+  BOOST_TEST(b.stats().errors == 0u);
+  BOOST_TEST(b.stats().corrupt == 0u);
+  // maintain() resyncs only once resync_interval has passed.
+  disk_config lazy = disk_in(dir.path(), budget);
+  lazy.resync_interval = std::chrono::hours(1);
+  disk_tier c(lazy, clock.ptr());
+  const auto before = c.stats().entries;
+  BOOST_TEST_REQUIRE(b.put(entry_of(k[0], 0, window_kind::closed, clock)).has_value());
+  c.maintain();
+  BOOST_TEST(c.stats().entries == before);
+}
+
+// Processes (fork) x instances (threads) on one small folder: puts, gets and eviction race; every
+// hit is the entry of its key, bit for bit, and no read is an error or a corrupt file.
+BOOST_AUTO_TEST_CASE(disk_concurrent_processes_and_instances_never_serve_a_torn_or_wrong_entry) {
+  temp_dir dir;
+  constexpr int n_keys = 60, n_procs = 4, n_threads = 2, n_ops = 1500;
+  std::vector<cache_key> keys;
+  for (int i = 0; i < n_keys; ++i) keys.push_back(key_of("NVDA", i));
+  const std::uint64_t one = encode_entry(make_entry(keys[0], make_forecast(0), window_kind::closed, {}, 0)).size();
+  const std::uint64_t budget = one * 20;  // a third of the keys: eviction all the time
+  std::vector<pid_t> children;
+  for (int p = 0; p < n_procs; ++p) {
+    const pid_t pid = ::fork();
+    BOOST_REQUIRE(pid >= 0);
+    if (pid > 0) {
+      children.push_back(pid);
+      continue;
+    }
+    // Child: exit codes say what went wrong (no Boost.Test here).
+    std::atomic<int> failure{0};
+    std::vector<std::thread> threads;
+    for (int t = 0; t < n_threads; ++t)
+      threads.emplace_back([&, t] {
+        manual_clock clock;
+        disk_tier d(disk_in(dir.path(), budget), clock.ptr());
+        std::uint64_t x = 0x9e3779b97f4a7c15ull * static_cast<std::uint64_t>(::getpid() * 4 + t + 1);
+        for (int op = 0; op < n_ops && !failure; ++op) {
+          x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+          const int i = static_cast<int>(x % n_keys);
+          if (x >> 60 < 6) {
+            if (!d.put(make_entry(keys[i], make_forecast(i), window_kind::closed, {}, clock.now()))) failure = 2;
+          } else {
+            auto r = d.get(keys[i].id);
+            if (!r) failure = 3;  // a read error, not a miss
+            else if (*r && (*r)->value.rows != make_forecast(i).rows) failure = 4;
+          }
+          if (op % 200 == 199) d.resync();
+        }
+        const auto s = d.stats();
+        if (!failure && (s.corrupt != 0 || s.errors != 0)) failure = 5;
+        if (!failure && s.hits == 0) failure = 6;  // the test must really read entries
+      });
+    for (auto& th : threads) th.join();
+    ::_exit(failure);
+  }
+  for (const pid_t c : children) {
+    int status = 0;
+    BOOST_REQUIRE(::waitpid(c, &status, 0) == c);
+    BOOST_TEST(WIFEXITED(status));
+    BOOST_TEST(WEXITSTATUS(status) == 0, "child " << c << " failed with " << WEXITSTATUS(status)
+                                                   << " (2 put, 3 read error, 4 wrong entry, 5 corrupt/errors, 6 no hit)");
+  }
+  manual_clock clock;
+  disk_tier d(disk_in(dir.path(), budget), clock.ptr());
+  const auto rep = d.verify(false);
+  BOOST_TEST(rep.corrupt == 0u);
+  BOOST_TEST(rep.ok == rep.files);
+  BOOST_TEST(rep.files > 0u);
+  std::size_t temp_files = 0;
+  for (const auto& e : fs::recursive_directory_iterator(dir.path()))
+    if (e.path().filename().string().front() == '.') ++temp_files;
+  BOOST_TEST(temp_files == 0u);  // every write was renamed or removed
 }

@@ -83,6 +83,8 @@ backtest_report sample_report(std::size_t points = 40, std::size_t trades = 12) 
                         i % 2 ? trade_side::sell : trade_side::buy, 10.0 + double(i) * 0.5, 187.25 + double(i),
                         0.0052 * double(i), "tb-" + std::to_string(1000 + i)});
   r.orders = {int(trades) + 3, int(trades), 3};
+  r.cache = {270, 30, 90.0, 30, 30};
+  r.timing = {12.5, 9.75, 41};
   return r;
 }
 
@@ -150,6 +152,8 @@ BOOST_AUTO_TEST_CASE(json_round_trip_is_exact) {
   BOOST_TEST(j["equity_curve"].size() == 40u);
   BOOST_TEST(j["trades"][1]["side"] == "sell");
   BOOST_TEST(j["orders"]["rejected"] == 3);
+  BOOST_TEST(j["cache"] == json({{"hits", 270}, {"misses", 30}, {"hit_rate_percent", 90.0}, {"computed", 30}, {"stored", 30}}));
+  BOOST_TEST(j["timing"] == json({{"elapsed_s", 12.5}, {"inference_s", 9.75}, {"cycles", 41}}));
 
   auto back = report_from_json(json::parse(j.dump()));
   BOOST_REQUIRE_MESSAGE(back, (back ? "" : back.error().message));
@@ -161,6 +165,18 @@ BOOST_AUTO_TEST_CASE(json_round_trip_is_exact) {
   BOOST_TEST(back->equity_curve[7].equity == r.equity_curve[7].equity);  // bit-exact doubles
   BOOST_TEST(back->trades[5].client_order_id == "tb-1005");
   BOOST_TEST(back->trades[5].fee == r.trades[5].fee);
+  BOOST_TEST(back->cache.misses == 30);
+  BOOST_TEST(back->timing.inference_s == 9.75);
+}
+
+BOOST_AUTO_TEST_CASE(a_report_without_cache_and_timing_reads_as_zeros) {
+  json j = to_json(sample_report());
+  j.erase("cache");
+  j.erase("timing");
+  auto back = report_from_json(j);
+  BOOST_REQUIRE_MESSAGE(back, (back ? "" : back.error().message));
+  BOOST_TEST(back->cache.hits == 0);
+  BOOST_TEST(back->timing.cycles == 0);
 }
 
 BOOST_AUTO_TEST_CASE(empty_report_round_trips) {
@@ -212,6 +228,10 @@ BOOST_AUTO_TEST_CASE(from_json_errors_name_the_field) {
   { json j = good; j["run"]["finished_s"] = 1; expect_error(j, "report.run.finished_s"); }
   { json j = good; j.erase("orders"); expect_error(j, "report.orders"); }
   { json j = good; j["orders"]["sent"] = -1; expect_error(j, "report.orders.sent"); }
+  { json j = good; j["cache"].erase("computed"); expect_error(j, "report.cache.computed"); }
+  { json j = good; j["cache"]["misses"] = -2; expect_error(j, "report.cache.misses"); }
+  { json j = good; j["timing"]["elapsed_s"] = "fast"; expect_error(j, "report.timing.elapsed_s"); }
+  { json j = good; j["timing"]["inference_s"] = -1.0; expect_error(j, "report.timing.inference_s"); }
   { json j = good; j["format"] = "something-else"; expect_error(j, "report.format"); }
   { json j = good; j["version"] = 2; expect_error(j, "report.version"); }
   { json j = good; j["trades"] = json::object(); expect_error(j, "report.trades"); }
@@ -369,6 +389,14 @@ BOOST_AUTO_TEST_CASE(html_tables_show_the_metrics) {
   BOOST_TEST(html.find(">entry_takeprofit<") != std::string::npos);
   BOOST_TEST(html.find("15 sent, 12 filled, 3 rejected") != std::string::npos);
   BOOST_TEST(html.find("100,000.00") != std::string::npos);
+  BOOST_TEST(html.find("<td>cache hits</td><td>270</td>") != std::string::npos);
+  BOOST_TEST(html.find("<td>cache misses</td><td>30</td>") != std::string::npos);
+  BOOST_TEST(html.find("<td>hit rate</td><td>90.0 %</td>") != std::string::npos);
+  BOOST_TEST(html.find("<td>windows computed</td><td>30</td>") != std::string::npos);
+  BOOST_TEST(html.find("<td>forecasts stored</td><td>30</td>") != std::string::npos);
+  BOOST_TEST(html.find("<td>elapsed</td><td>12.50 s</td>") != std::string::npos);
+  BOOST_TEST(html.find("<td>inference</td><td>9.75 s</td>") != std::string::npos);
+  BOOST_TEST(html.find("<td>cycles</td><td>41</td>") != std::string::npos);
 }
 
 BOOST_AUTO_TEST_CASE(output_is_deterministic) {

@@ -1,0 +1,40 @@
+#pragma once
+// `tradebot backtest` as a function: one run over replay data and simulated time, returning its
+// report (daemon/tool_backtest.cpp says how each number is computed). The CLI command and other
+// tools that run backtests in-process call run_backtest.
+#include <string>
+
+#include "strategy/report.hpp"
+
+namespace tb::daemon {
+
+// Which forecast cache a backtest uses (--cache). Forecasts are the same with any of them: keys
+// cover the data, every forecast parameter and the model identity, and seeds derive from keys.
+enum class backtest_cache {
+  shared,  // the config's cache: memory, cache.dir on disk, Redis when enabled (safe to share
+           // with other backtests and a live daemon)
+  fresh,   // memory and an empty disk folder DIR/.backtest-state/cache; no Redis
+  off,     // no cache: every window is computed
+};
+
+struct backtest_options {
+  std::string config_path, data_dir, from, to, report_dir;
+  backtest_cache cache = backtest_cache::shared;
+  bool progress = true;  // the progress bar (a terminal) or lines on stderr
+};
+
+// What a run produced: the report written to report_dir, or why not.
+struct backtest_outcome {
+  int exit_code = 0;    // 0 report written; 2 bad arguments or config; 1 the run failed
+  std::string error;    // when exit_code != 0
+  strategy::backtest_report report;
+  strategy::report_paths paths;
+  std::string cache_line;  // "Kronos Prediction Cache Stats: hits=X misses=Y hit_rate=Z%"
+};
+
+// Runs one backtest (blocking; the caller's thread waits on the actors) and writes
+// report_dir/report.json and report.html. Journal, ledger and demo model go to a fresh
+// report_dir/.backtest-state. Needs spdlog's default logger set up by the caller.
+backtest_outcome run_backtest(const backtest_options& o);
+
+}  // namespace tb::daemon
