@@ -33,4 +33,10 @@ void add_cache_commands(CLI::App& app);
 // CLI::RuntimeError: 2 on bad arguments or config, 1 when the run fails.
 void add_backtest_commands(CLI::App& app);
 
+// `tradebot sweep --config FILE ... --grid KEY=V1,V2 [--grid ...] [--set KEY=VALUE] --report DIR`
+// (daemon/tool_sweep.cpp): one backtest per combination of the grids over the shared forecast
+// cache, DIR/run-NNN/report.*, DIR/summary.json and summary.html ranked by Sharpe. Exit codes
+// through CLI::RuntimeError: 2 on bad arguments, config, --set or --grid; 1 when a run fails.
+void add_sweep_commands(CLI::App& app);
+
 }  // namespace tb::daemon

@@ -109,6 +109,18 @@ expected<backtest_report> validate(const backtest_report& r) {
 // ---------------------------------------------------------------------------------------------
 // JSON
 
+nlohmann::json to_json(const cache_figures& c) {
+  return {{"hits", c.hits},
+          {"misses", c.misses},
+          {"hit_rate_percent", c.hit_rate_percent},
+          {"computed", c.computed},
+          {"stored", c.stored}};
+}
+
+nlohmann::json to_json(const run_timing& t) {
+  return {{"elapsed_s", t.elapsed_s}, {"inference_s", t.inference_s}, {"cycles", t.cycles}};
+}
+
 nlohmann::json to_json(const backtest_report& r) {
   using nlohmann::json;
   json j;
@@ -134,11 +146,8 @@ nlohmann::json to_json(const backtest_report& r) {
                           {"client_order_id", t.client_order_id}});
   j["trades"] = std::move(trades);
   j["orders"] = json{{"sent", r.orders.sent}, {"filled", r.orders.filled}, {"rejected", r.orders.rejected}};
-  j["cache"] = json{{"hits", r.cache.hits},         {"misses", r.cache.misses},
-                    {"hit_rate_percent", r.cache.hit_rate_percent},
-                    {"computed", r.cache.computed}, {"stored", r.cache.stored}};
-  j["timing"] = json{{"elapsed_s", r.timing.elapsed_s}, {"inference_s", r.timing.inference_s},
-                     {"cycles", r.timing.cycles}};
+  j["cache"] = to_json(r.cache);
+  j["timing"] = to_json(r.timing);
   return j;
 }
 

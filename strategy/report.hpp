@@ -113,6 +113,9 @@ expected<backtest_report> validate(const backtest_report& r);
 
 // The report.json value (README.md, "report.json"). Does not validate; write_report does.
 nlohmann::json to_json(const backtest_report& r);
+// Its `cache` and `timing` objects.
+nlohmann::json to_json(const cache_figures& c);
+nlohmann::json to_json(const run_timing& t);
 // Reads it back (format "tradebot-report", version 1) and validates it. errc::bad_data naming the
 // field, e.g. "report.trades[3].price: not a number". `cache` and `timing` are optional (reports
 // written before they existed read as zeros); when present every key is required.

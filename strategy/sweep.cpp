@@ -44,7 +44,6 @@ nlohmann::json to_json(const sweep_summary& s) {
   const auto order = rank_by_sharpe(s.runs);
   for (std::size_t rank = 0; rank < order.size(); ++rank) {
     const auto& r = s.runs[order[rank]];
-    const auto lookups = r.cache_hits + r.cache_misses;
     runs.push_back({{"rank", rank + 1},
                     {"run", r.number},
                     {"report", r.report_dir + "/report.json"},
@@ -52,12 +51,8 @@ nlohmann::json to_json(const sweep_summary& s) {
                     {"metrics", to_json(r.metrics)},
                     {"orders", {{"sent", r.orders.sent}, {"filled", r.orders.filled}, {"rejected", r.orders.rejected}}},
                     {"fills", r.fills},
-                    {"cache",
-                     {{"hits", r.cache_hits},
-                      {"misses", r.cache_misses},
-                      {"hit_rate_percent", lookups ? 100.0 * static_cast<double>(r.cache_hits) / static_cast<double>(lookups) : 0.0},
-                      {"computed", r.computed_windows}}},
-                    {"elapsed_s", r.elapsed_s}});
+                    {"cache", to_json(r.cache)},
+                    {"timing", to_json(r.timing)}});
   }
   nlohmann::json winner = nullptr;
   if (!order.empty()) {
@@ -111,9 +106,9 @@ std::string render_html(const sweep_summary& s) {
     o += cell(format_fixed(m.sharpe, 3)) + cell(format_percent(m.total_return), sign) +
          cell(format_percent(m.max_drawdown)) + cell(format_percent(m.win_rate, 1)) + cell(std::to_string(m.trades)) +
          cell(format_fixed(m.sortino, 3)) + cell(format_fixed(m.profit_factor, 3)) + cell(std::to_string(r.orders.sent)) +
-         cell(std::to_string(r.fills)) + cell(std::to_string(r.computed_windows)) +
-         cell(std::to_string(r.cache_hits) + " / " + std::to_string(r.cache_hits + r.cache_misses)) +
-         cell(format_fixed(r.elapsed_s, 1)) + "</tr>\n";
+         cell(std::to_string(r.fills)) + cell(std::to_string(r.cache.computed)) +
+         cell(std::to_string(r.cache.hits) + " / " + std::to_string(r.cache.hits + r.cache.misses)) +
+         cell(format_fixed(r.timing.elapsed_s, 1)) + "</tr>\n";
   }
   o += "</table>\n";
   o += "<h2>Sweep</h2>\n<table class=\"kv\">\n";

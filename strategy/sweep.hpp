@@ -32,10 +32,8 @@ struct sweep_run {
   strategy::metrics metrics;            // the backtest's portfolio metrics
   order_counts orders;
   std::int64_t fills = 0;
-  std::int64_t computed_windows = 0;    // forecasts the model computed during this run
-  std::int64_t cache_hits = 0;          // windows answered by the forecast cache
-  std::int64_t cache_misses = 0;
-  double elapsed_s = 0;                 // wall seconds of this run
+  cache_figures cache;                  // what the forecast cache did during this run
+  run_timing timing;
 };
 
 struct sweep_summary {
@@ -50,7 +48,7 @@ struct sweep_summary {
 std::vector<std::size_t> rank_by_sharpe(const std::vector<sweep_run>& runs);
 
 // summary.json: format, version, the sweep's arguments, `runs` in rank order (each with its
-// rank, report, settings, metrics as to_json(metrics), orders, fills, cache, elapsed_s) and
+// rank, report, settings, metrics as to_json(metrics), orders, fills, cache, timing) and
 // `winner` (the first of them: run, report, settings, sharpe); winner is null without runs.
 nlohmann::json to_json(const sweep_summary& s);
 

@@ -32,10 +32,11 @@ sweep_run run_of(int number, double sharpe, double total_return, double min_shar
   r.metrics.trades = 10 + number;
   r.orders = {20, 18, 2};
   r.fills = 18;
-  r.computed_windows = number == 1 ? 96 : 0;
-  r.cache_hits = number == 1 ? 0 : 96;
-  r.cache_misses = number == 1 ? 96 : 0;
-  r.elapsed_s = 1.5;
+  r.cache.computed = number == 1 ? 96 : 0;
+  r.cache.hits = number == 1 ? 0 : 96;
+  r.cache.misses = number == 1 ? 96 : 0;
+  r.cache.hit_rate_percent = number == 1 ? 0 : 100;
+  r.timing.elapsed_s = 1.5;
   return r;
 }
 
@@ -87,6 +88,7 @@ BOOST_AUTO_TEST_CASE(summary_json_lists_runs_in_rank_order_and_names_the_winners
   BOOST_TEST(first["metrics"]["trades"] == 14);
   BOOST_TEST(first["orders"]["sent"] == 20);
   BOOST_TEST(first["cache"]["computed"] == 0);
+  BOOST_TEST(first["timing"]["elapsed_s"] == 1.5);
   BOOST_TEST(first["cache"]["hit_rate_percent"] == 100.0);
   BOOST_TEST(j["runs"][2]["cache"]["computed"] == 96);  // run 1
   BOOST_TEST(j["runs"][5]["metrics"]["sharpe"] == -2.0);
