@@ -1,7 +1,8 @@
-// `tradebot backtest --config FILE [--data DIR] [--from DATE] [--to DATE] --report DIR`: the
-// daemon's own actors (daemon/actor_tree.hpp: inference, cache, broker, portfolio, scheduler and
-// the symbol actors) on replay data and simulated time, as fast as the cycles complete; then
-// DIR/report.json and DIR/report.html (strategy::write_report).
+// `tradebot backtest --config FILE [--data DIR] [--from DATE] [--to DATE] [--set KEY=VALUE ...]
+// --report DIR`: the daemon's own actors (daemon/actor_tree.hpp: inference, cache, broker,
+// portfolio, scheduler and the symbol actors) on replay data and simulated time, as fast as the
+// cycles complete; then DIR/report.json and DIR/report.html (strategy::write_report). --set
+// overrides config keys after the file and the environment (core::load_config's overrides).
 //
 // What it forces: market.feed = "replay", market.clock = "simulated", market.sim_cycle_interval_ms
 // = 0, trading.enabled = true; daemon.state_dir = DIR/.backtest-state (emptied first: journal,
