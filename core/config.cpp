@@ -464,6 +464,57 @@ std::optional<raw_value> from_env(const key_spec& k, const std::string& text) {
       k.member);
 }
 
+// An override's text as the raw value its key takes: a TOML value (the file's rules), else, for
+// a string or list key, the text as the environment gives it; nullopt when it does not parse.
+std::optional<raw_value> from_override(const key_spec& k, const std::string& text) {
+  std::optional<raw_value> raw;
+  try {
+    const auto tbl = toml::parse("v = " + text);
+    if (tbl.size() == 1 && tbl.get("v")) raw = from_toml(*tbl.get("v"));  // one value, no smuggled keys
+  } catch (const toml::parse_error&) {
+  }
+  if (std::holds_alternative<std::string config::*>(k.member) && !(raw && std::holds_alternative<std::string>(*raw)))
+    return from_env(k, text);
+  if (std::holds_alternative<std::vector<std::string> config::*>(k.member) &&
+      !(raw && std::holds_alternative<std::vector<std::string>>(*raw)))
+    return from_env(k, text);
+  return raw;
+}
+
+// "unknown key 'x.y'" with the nearest known key, or the section's keys, or "no such section".
+std::string unknown_key(const std::string& name) {
+  const std::string section = section_of(name);
+  std::string best, in_section;
+  std::size_t best_d = 3;
+  for (const auto& k : schema()) {
+    auto d = edit_distance(name, k.name);
+    if (d < best_d) best_d = d, best = k.name;
+    if (section_of(k.name) == section) in_section += std::string(in_section.empty() ? "" : ", ") + k.name;
+  }
+  std::string msg = "unknown key '" + name + "'";
+  if (!best.empty()) msg += "; did you mean '" + best + "'?";
+  else if (!in_section.empty()) msg += "; keys of [" + section + "]: " + in_section;
+  else msg += "; there is no section [" + section + "]";
+  return msg;
+}
+
+void read_overrides(config& c, const std::vector<config_override>& overrides, std::vector<std::string>& errors) {
+  for (const auto& o : overrides) {
+    const key_spec* spec = find_key(o.key);
+    if (!spec) {
+      errors.push_back(o.origin + ": " + unknown_key(o.key));
+      continue;
+    }
+    auto raw = from_override(*spec, o.value);
+    std::string problem = raw ? assign(c, *spec, std::move(*raw)) : "expected " + allowed(*spec);
+    if (!problem.empty()) {
+      errors.push_back(o.origin + ": key '" + o.key + "': " + problem);
+      continue;
+    }
+    c.sources[o.key] = value_source::command_line;
+  }
+}
+
 std::string where(const std::string& path, const toml::source_region& src) {
   return path + ":" + std::to_string(src.begin.line) + ": ";
 }
@@ -490,18 +541,7 @@ void read_file(config& c, const std::string& path, std::vector<std::string>& err
       const std::string name = section + "." + std::string(key.str());
       const key_spec* spec = find_key(name);
       if (!spec) {
-        std::string best, in_section;
-        std::size_t best_d = 3;
-        for (const auto& k : schema()) {
-          auto d = edit_distance(name, k.name);
-          if (d < best_d) best_d = d, best = k.name;
-          if (section_of(k.name) == section) in_section += std::string(in_section.empty() ? "" : ", ") + k.name;
-        }
-        std::string msg = where(path, key.source()) + "unknown key '" + name + "'";
-        if (!best.empty()) msg += "; did you mean '" + best + "'?";
-        else if (!in_section.empty()) msg += "; keys of [" + section + "]: " + in_section;
-        else msg += "; there is no section [" + section + "]";
-        errors.push_back(msg);
+        errors.push_back(where(path, key.source()) + unknown_key(name));
         continue;
       }
       auto raw = from_toml(node);
@@ -598,6 +638,7 @@ const char* to_string(value_source s) {
     case value_source::default_value: return "default";
     case value_source::file: return "file";
     case value_source::env: return "env";
+    case value_source::command_line: return "cli";
   }
   return "default";
 }
@@ -630,13 +671,9 @@ env_lookup process_env() {
   };
 }
 
-tb::expected<config_ptr> load_config(const std::string& path, const env_lookup& env) {
-  auto c = std::make_shared<config>();
-  c->path = path;
-  for (const auto& k : schema()) c->sources[k.name] = value_source::default_value;
-  std::vector<std::string> errors;
-  if (!path.empty()) read_file(*c, path, errors);
-  read_env(*c, env, errors);
+namespace {
+
+tb::expected<config_ptr> validated(std::shared_ptr<config> c, std::vector<std::string>& errors) {
   if (errors.empty()) validate(*c, errors);
   if (!errors.empty()) {
     std::string msg;
@@ -644,6 +681,44 @@ tb::expected<config_ptr> load_config(const std::string& path, const env_lookup& 
     return tb::error{errc::bad_config, msg};
   }
   return config_ptr(std::move(c));
+}
+
+}  // namespace
+
+tb::expected<config_override> parse_override(const std::string& text, const std::string& origin) {
+  const auto eq = text.find('=');
+  if (eq == std::string::npos)
+    return tb::error{errc::bad_config, origin + ": expected KEY=VALUE (e.g. strategy.min_sharpe=0.3)"};
+  config_override o{trim(text.substr(0, eq)), text.substr(eq + 1), origin};
+  if (o.key.empty()) return tb::error{errc::bad_config, origin + ": no key before '='"};
+  return o;
+}
+
+tb::expected<config_ptr> load_config(const std::string& path, const env_lookup& env,
+                                     const std::vector<config_override>& overrides) {
+  auto c = std::make_shared<config>();
+  c->path = path;
+  for (const auto& k : schema()) c->sources[k.name] = value_source::default_value;
+  std::vector<std::string> errors;
+  if (!path.empty()) read_file(*c, path, errors);
+  read_env(*c, env, errors);
+  read_overrides(*c, overrides, errors);
+  return validated(std::move(c), errors);
+}
+
+tb::expected<config_ptr> apply_overrides(const config& base, const std::vector<config_override>& overrides) {
+  auto c = std::make_shared<config>(base);
+  std::vector<std::string> errors;
+  read_overrides(*c, overrides, errors);
+  return validated(std::move(c), errors);
+}
+
+tb::expected<bool> check_override(const config_override& o) {
+  config scratch;
+  std::vector<std::string> errors;
+  read_overrides(scratch, {o}, errors);
+  if (!errors.empty()) return tb::error{errc::bad_config, errors.front()};
+  return true;
 }
 
 std::vector<std::string> restart_required(const config& running, const config& next) {

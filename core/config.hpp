@@ -20,7 +20,9 @@
 
 namespace tb::core {
 
-enum class value_source { default_value, file, env };
+// Where a key's value came from: its default, the file, the environment, or the command line
+// (`tradebot backtest --set`, `tradebot sweep --grid`: config_override).
+enum class value_source { default_value, file, env, command_line };
 const char* to_string(value_source s);
 inline std::ostream& operator<<(std::ostream& os, value_source s) { return os << to_string(s); }
 
@@ -182,9 +184,35 @@ using config_ptr = std::shared_ptr<const config>;
 using env_lookup = std::function<std::optional<std::string>(const std::string&)>;
 env_lookup process_env();
 
-// Loads `path` (may be "" for defaults plus environment), applies the environment, validates.
-// Every problem is reported, one per line, naming the file, line, key and what is allowed.
-tb::expected<config_ptr> load_config(const std::string& path, const env_lookup& env = process_env());
+// One `KEY=VALUE` given on a command line (tradebot's --set, one value of a --grid). `origin` is
+// how the user wrote it ("--set portfolio.max_positions=5"); every error about it starts with it.
+struct config_override {
+  std::string key;     // dotted name, "portfolio.max_positions"
+  std::string value;   // as typed, read by the key's type (apply_overrides)
+  std::string origin;
+};
+
+// Splits `text` = "KEY=VALUE" at its first '='; errc::bad_config "<origin>: ..." when there is no
+// '=' or no key. The key is not checked here (apply_overrides does, with a suggestion).
+tb::expected<config_override> parse_override(const std::string& text, const std::string& origin);
+
+// Loads `path` (may be "" for defaults plus environment), applies the environment, then the
+// overrides (they win over both), validates. Every problem is reported, one per line, naming the
+// file, line, key and what is allowed (for an override: its origin).
+tb::expected<config_ptr> load_config(const std::string& path, const env_lookup& env = process_env(),
+                                     const std::vector<config_override>& overrides = {});
+
+// `base` with the overrides applied in order (a later one for the same key wins), then the
+// cross-key rules checked again. A value is read as the key's type exactly as the file's TOML
+// would be (`5` is an integer, `5.0` is not; `0.3`, `1e-3`, `true`), with the same bounds and
+// choices; a string key also takes unquoted text (`model.dtype=bfloat16`), a list key a comma
+// list (`trading.symbols=AAPL,NVDA`). Sources become value_source::command_line. Every problem,
+// one per line, starts with the override's origin; errc::bad_config.
+tb::expected<config_ptr> apply_overrides(const config& base, const std::vector<config_override>& overrides);
+
+// Whether the override names a key and its value reads by the key's type, bounds and choices
+// (as apply_overrides reads it), without the cross-key rules. The error as apply_overrides says it.
+tb::expected<bool> check_override(const config_override& o);
 
 // Keys read at start only whose values differ between the two snapshots (a reload warns).
 std::vector<std::string> restart_required(const config& running, const config& next);

@@ -1,7 +1,8 @@
-// `tradebot backtest --config FILE [--data DIR] [--from DATE] [--to DATE] --report DIR`: the
-// daemon's own actors (daemon/actor_tree.hpp: inference, cache, broker, portfolio, scheduler and
-// the symbol actors) on replay data and simulated time, as fast as the cycles complete; then
-// DIR/report.json and DIR/report.html (strategy::write_report).
+// `tradebot backtest --config FILE [--data DIR] [--from DATE] [--to DATE] [--set KEY=VALUE ...]
+// --report DIR`: the daemon's own actors (daemon/actor_tree.hpp: inference, cache, broker,
+// portfolio, scheduler and the symbol actors) on replay data and simulated time, as fast as the
+// cycles complete; then DIR/report.json and DIR/report.html (strategy::write_report). --set
+// overrides config keys after the file and the environment (core::load_config's overrides).
 //
 // What it forces: market.feed = "replay", market.clock = "simulated", market.sim_cycle_interval_ms
 // = 0, trading.enabled = true; daemon.state_dir = DIR/.backtest-state (emptied first: journal,
@@ -106,9 +107,12 @@ struct progress_box {
   }
 };
 
+// The run's progress on stderr: a bar redrawn in place on a terminal, else a line per 10%.
+// `label` names the run ("backtest", "sweep run 2/6").
 class progress_display {
  public:
-  progress_display(std::int64_t from_ns, std::int64_t to_ns) : from_(from_ns), to_(to_ns), tty_(::isatty(2) == 1) {}
+  progress_display(std::int64_t from_ns, std::int64_t to_ns, std::string label)
+      : from_(from_ns), to_(to_ns), tty_(::isatty(2) == 1), label_(std::move(label)) {}
   void show(const actors::schedule_progress& p) {
     const double span = static_cast<double>(std::max<std::int64_t>(1, to_ - from_));
     const double frac = std::clamp(static_cast<double>(p.now_unix_ns - from_) / span, 0.0, 1.0);
@@ -117,11 +121,11 @@ class progress_display {
     if (tty_) {
       constexpr int width = 30;
       const int filled = pct * width / 100;
-      std::cerr << "\r[" << std::string(filled, '#') << std::string(width - filled, '.') << "] " << pct << "% "
+      std::cerr << "\r" << label_ << " [" << std::string(filled, '#') << std::string(width - filled, '.') << "] " << pct << "% "
                 << date << " " << p.cycles << " cycles" << std::flush;
       if (p.finished) std::cerr << "\n";
     } else if (pct >= next_line_pct_ || p.finished) {
-      std::cerr << "backtest: " << pct << "% (" << date << ", " << p.cycles << " cycles)\n";
+      std::cerr << label_ << ": " << pct << "% (" << date << ", " << p.cycles << " cycles)\n";
       next_line_pct_ = (pct / 10 + 1) * 10;
     }
   }
@@ -129,6 +133,7 @@ class progress_display {
  private:
   std::int64_t from_, to_;
   bool tty_;
+  std::string label_;
   int next_line_pct_ = 0;
 };
 
@@ -175,11 +180,22 @@ strategy::cache_figures cache_figures_of(const std::shared_ptr<const nlohmann::j
 std::optional<run_failure> run(const backtest_options& o, backtest_outcome& out) {
   const auto started = wall_now_s();
   const auto started_steady = std::chrono::steady_clock::now();
-  auto loaded = core::load_config(o.config_path);
-  if (!loaded) return run_failure{exit_bad_input, "invalid configuration " + o.config_path + ":\n" + loaded.error().message};
-  auto cfg = std::make_shared<core::config>(**loaded);
+  std::shared_ptr<core::config> cfg;
+  if (o.config) {
+    cfg = std::make_shared<core::config>(*o.config);
+  } else {
+    std::vector<core::config_override> overrides;
+    for (const auto& text : o.sets) {
+      auto parsed = core::parse_override(text, "--set " + text);
+      if (!parsed) return run_failure{exit_bad_input, parsed.error().message};
+      overrides.push_back(*parsed);
+    }
+    auto loaded = core::load_config(o.config_path, core::process_env(), overrides);
+    if (!loaded) return run_failure{exit_bad_input, "invalid configuration " + o.config_path + ":\n" + loaded.error().message};
+    cfg = std::make_shared<core::config>(**loaded);
+  }
   if (cfg->market_feed != "replay" || cfg->market_clock != "simulated")
-    std::cerr << "backtest: market.feed = \"" << cfg->market_feed << "\" and market.clock = \"" << cfg->market_clock
+    std::cerr << o.label << ": market.feed = \"" << cfg->market_feed << "\" and market.clock = \"" << cfg->market_clock
               << "\" in the config; a backtest forces feed = \"replay\" and clock = \"simulated\"\n";
   cfg->market_feed = "replay";
   cfg->market_clock = "simulated";
@@ -231,7 +247,7 @@ std::optional<run_failure> run(const backtest_options& o, backtest_outcome& out)
   const auto identity = (*service)->identity();
   core::config_ptr frozen = cfg;
   if (o.progress)
-    std::cerr << "backtest: " << symbols.size() << " symbols from " << cfg->replay_dir << ", " << cfg->sim_start
+    std::cerr << o.label << ": " << symbols.size() << " symbols from " << cfg->replay_dir << ", " << cfg->sim_start
               << " to " << cfg->sim_end << "; state in " << state.string() << "; forecast cache "
               << (!cfg->cache_enabled ? std::string("off") : cfg->cache_dir + (cfg->cache_redis_enabled ? " + redis" : ""))
               << "\n";
@@ -255,7 +271,7 @@ std::optional<run_failure> run(const backtest_options& o, backtest_outcome& out)
 
     // Wait for the scheduler to reach the end; every second without news, the actors must
     // still answer a heartbeat (a wedged or dead tree fails the run instead of hanging it).
-    progress_display display(core::to_unix_nanoseconds(*from), core::to_unix_nanoseconds(*to));
+    progress_display display(core::to_unix_nanoseconds(*from), core::to_unix_nanoseconds(*to), o.label);
     for (;;) {
       std::unique_lock<std::mutex> lock(progress->mu);
       const bool news = progress->cv.wait_for(lock, std::chrono::seconds(1), [&] { return progress->changed; });
@@ -348,6 +364,13 @@ std::optional<run_failure> run(const backtest_options& o, backtest_outcome& out)
 
 }  // namespace
 
+void quiet_actor_logs(const std::string& name) {
+  auto logger = spdlog::stderr_logger_mt(name);
+  logger->set_pattern("%Y-%m-%d %H:%M:%S.%e [%l] %v");
+  spdlog::set_default_logger(logger);
+  spdlog::set_level(spdlog::level::warn);  // the actors' info lines would drown the progress
+}
+
 backtest_outcome run_backtest(const backtest_options& o) {
   backtest_outcome out;
   if (auto failed = run(o, out)) {
@@ -384,11 +407,10 @@ void add_backtest_commands(CLI::App& app) {
   cmd->add_option("--cache", *cache_mode,
                   "forecast cache: shared (the config's memory, cache.dir and Redis; default), fresh (an empty "
                   "folder in DIR/.backtest-state, no Redis) or off");
+  cmd->add_option("--set", opts->sets,
+                  "KEY=VALUE: override a config key (repeatable), read and checked as the file's value would be");
   cmd->callback([opts, cache_mode] {
-    auto logger = spdlog::stderr_logger_mt("backtest");
-    logger->set_pattern("%Y-%m-%d %H:%M:%S.%e [%l] %v");
-    spdlog::set_default_logger(logger);
-    spdlog::set_level(spdlog::level::warn);  // the actors' info lines would drown the progress
+    quiet_actor_logs("backtest");
     auto mode = cache_mode_of(*cache_mode);
     if (!mode) {
       std::cerr << "tradebot backtest: " << mode.error().message << "\n";

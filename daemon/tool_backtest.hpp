@@ -3,7 +3,9 @@
 // report (daemon/tool_backtest.cpp says how each number is computed). The CLI command and other
 // tools that run backtests in-process call run_backtest.
 #include <string>
+#include <vector>
 
+#include "core/config.hpp"
 #include "strategy/report.hpp"
 
 namespace tb::daemon {
@@ -21,6 +23,10 @@ struct backtest_options {
   std::string config_path, data_dir, from, to, report_dir;
   backtest_cache cache = backtest_cache::shared;
   bool progress = true;  // the progress bar (a terminal) or lines on stderr
+  std::string label = "backtest";  // names the run on its progress bar and lines
+  std::vector<std::string> sets;   // --set KEY=VALUE, as given (core::parse_override)
+  core::config_ptr config;         // when set: the config to run, already loaded with its
+                                   // overrides (tradebot sweep); config_path is then only named
 };
 
 // What a run produced: the report written to report_dir, or why not.
@@ -36,5 +42,9 @@ struct backtest_outcome {
 // report_dir/report.json and report.html. Journal, ledger and demo model go to a fresh
 // report_dir/.backtest-state. Needs spdlog's default logger set up by the caller.
 backtest_outcome run_backtest(const backtest_options& o);
+
+// spdlog's default logger for a tool that runs backtests: stderr at warn, so the actors' info
+// lines do not drown the progress bar. `name` names the logger (once per process).
+void quiet_actor_logs(const std::string& name);
 
 }  // namespace tb::daemon

@@ -27,8 +27,8 @@ void add_forecast_commands(CLI::App& app);
 // (also with --remove); clear exits 1 when a tier could not be cleared (the message names it).
 void add_cache_commands(CLI::App& app);
 
-// `tradebot backtest --config FILE [--data DIR] [--from DATE] [--to DATE] --report DIR`
-// (daemon/tool_backtest.cpp): the daemon's actors (daemon/actor_tree.hpp) on replay data and
+// `tradebot backtest --config FILE [--data DIR] [--from DATE] [--to DATE] [--set KEY=VALUE ...]
+// --report DIR` (daemon/tool_backtest.cpp): the daemon's actors (daemon/actor_tree.hpp) on replay data and
 // simulated time; writes DIR/report.json and DIR/report.html. Exit codes through
 // CLI::RuntimeError: 2 on bad arguments or config, 1 when the run fails.
 void add_backtest_commands(CLI::App& app);
@@ -37,5 +37,11 @@ void add_backtest_commands(CLI::App& app);
 // sessions between two New York dates, a table or a JSON array on stdout. Exit codes through
 // CLI::RuntimeError: 2 on a bad or out-of-range date.
 void add_calendar_commands(CLI::App& app);
+
+// `tradebot sweep --config FILE ... --grid KEY=V1,V2 [--grid ...] [--set KEY=VALUE] --report DIR`
+// (daemon/tool_sweep.cpp): one backtest per combination of the grids over the shared forecast
+// cache, DIR/run-NNN/report.*, DIR/summary.json and summary.html ranked by Sharpe. Exit codes
+// through CLI::RuntimeError: 2 on bad arguments, config, --set or --grid; 1 when a run fails.
+void add_sweep_commands(CLI::App& app);
 
 }  // namespace tb::daemon

@@ -109,6 +109,18 @@ expected<backtest_report> validate(const backtest_report& r) {
 // ---------------------------------------------------------------------------------------------
 // JSON
 
+nlohmann::json to_json(const cache_figures& c) {
+  return {{"hits", c.hits},
+          {"misses", c.misses},
+          {"hit_rate_percent", c.hit_rate_percent},
+          {"computed", c.computed},
+          {"stored", c.stored}};
+}
+
+nlohmann::json to_json(const run_timing& t) {
+  return {{"elapsed_s", t.elapsed_s}, {"inference_s", t.inference_s}, {"cycles", t.cycles}};
+}
+
 nlohmann::json to_json(const backtest_report& r) {
   using nlohmann::json;
   json j;
@@ -134,11 +146,8 @@ nlohmann::json to_json(const backtest_report& r) {
                           {"client_order_id", t.client_order_id}});
   j["trades"] = std::move(trades);
   j["orders"] = json{{"sent", r.orders.sent}, {"filled", r.orders.filled}, {"rejected", r.orders.rejected}};
-  j["cache"] = json{{"hits", r.cache.hits},         {"misses", r.cache.misses},
-                    {"hit_rate_percent", r.cache.hit_rate_percent},
-                    {"computed", r.cache.computed}, {"stored", r.cache.stored}};
-  j["timing"] = json{{"elapsed_s", r.timing.elapsed_s}, {"inference_s", r.timing.inference_s},
-                     {"cycles", r.timing.cycles}};
+  j["cache"] = to_json(r.cache);
+  j["timing"] = to_json(r.timing);
   return j;
 }
 
@@ -602,16 +611,10 @@ std::string or_dash(const std::string& s) { return s.empty() ? "&ndash;" : html_
 
 }  // namespace
 
-std::string render_html(const backtest_report& r, const html_options& opt) {
-  std::string o;
-  o.reserve(64 * 1024);
-  const auto& run = r.run;
-  std::string period = run.from_date.empty() && run.to_date.empty()
-                           ? std::string("all data")
-                           : or_dash(run.from_date) + " to " + or_dash(run.to_date);
-  o += "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n";
+std::string html_page_start(std::string_view title) {
+  std::string o = "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n";
   o += "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n";
-  o += "<title>tradebot backtest: " + period + "</title>\n";
+  o += "<title>" + std::string(title) + "</title>\n";
   o += "<style>\n"
        "body{font-family:-apple-system,'Segoe UI',Helvetica,Arial,sans-serif;margin:24px auto;max-width:1100px;color:#1b1b1b;padding:0 12px}\n"
        "h1{font-size:22px;margin:0 0 4px}h2{font-size:17px;margin:28px 0 8px;border-bottom:1px solid #ddd;padding-bottom:4px}\n"
@@ -622,6 +625,20 @@ std::string render_html(const backtest_report& r, const html_options& opt) {
        "svg .lbl{font-size:12px;fill:#444}svg .ctitle{font-size:14px;font-weight:600;fill:#1b1b1b}svg .mk{font-size:12px;fill:#111}\n"
        ".headline{font-size:15px;margin:6px 0 0}.note{font-size:12px;color:#666}.pos{color:#116329}.neg{color:#b42318}\n"
        "</style>\n</head>\n<body>\n";
+  return o;
+}
+
+std::string format_fixed(double x, int decimals) { return num(x, decimals); }
+std::string format_percent(double fraction, int decimals) { return pct(fraction, decimals); }
+
+std::string render_html(const backtest_report& r, const html_options& opt) {
+  std::string o;
+  o.reserve(64 * 1024);
+  const auto& run = r.run;
+  std::string period = run.from_date.empty() && run.to_date.empty()
+                           ? std::string("all data")
+                           : or_dash(run.from_date) + " to " + or_dash(run.to_date);
+  o += html_page_start("tradebot backtest: " + period);
   o += "<h1>tradebot backtest</h1>\n";
   o += "<p class=\"note\">" + period + " &middot; " + std::to_string(run.symbols.size()) + " symbols &middot; model " +
        or_dash(run.model) + "</p>\n";
@@ -740,10 +757,7 @@ std::string render_html(const backtest_report& r, const html_options& opt) {
 // ---------------------------------------------------------------------------------------------
 // Files
 
-namespace {
-
-// Writes `data` to a temporary file next to `path`, then renames it over `path`.
-expected<bool> write_atomically(const std::string& path, const std::string& data) {
+expected<bool> write_file_atomically(const std::string& path, const std::string& data) {
   std::string tmpl = path + ".tmp.XXXXXX";
   std::vector<char> name(tmpl.begin(), tmpl.end());
   name.push_back('\0');
@@ -782,21 +796,24 @@ expected<bool> write_atomically(const std::string& path, const std::string& data
   return true;
 }
 
-}  // namespace
-
-expected<report_paths> write_report(const backtest_report& r, const std::string& dir, const html_options& o) {
-  auto v = validate(r);
-  if (!v) return v.error();
+expected<bool> create_report_dir(const std::string& dir) {
   if (dir.empty()) return tb::error{errc::invalid_argument, "report directory is empty"};
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
   if (ec) return tb::error{errc::io, "cannot create report directory " + dir + ": " + ec.message()};
   if (!std::filesystem::is_directory(dir, ec))
     return tb::error{errc::io, "report directory " + dir + " is not a directory"};
+  return true;
+}
+
+expected<report_paths> write_report(const backtest_report& r, const std::string& dir, const html_options& o) {
+  auto v = validate(r);
+  if (!v) return v.error();
+  if (auto made = create_report_dir(dir); !made) return made.error();
   report_paths paths{(std::filesystem::path(dir) / "report.json").string(),
                      (std::filesystem::path(dir) / "report.html").string()};
-  if (auto w = write_atomically(paths.json, to_json(r).dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n"); !w) return w.error();
-  if (auto w = write_atomically(paths.html, render_html(r, o)); !w) return w.error();
+  if (auto w = write_file_atomically(paths.json, to_json(r).dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n"); !w) return w.error();
+  if (auto w = write_file_atomically(paths.html, render_html(r, o)); !w) return w.error();
   return paths;
 }
 

@@ -113,6 +113,9 @@ expected<backtest_report> validate(const backtest_report& r);
 
 // The report.json value (README.md, "report.json"). Does not validate; write_report does.
 nlohmann::json to_json(const backtest_report& r);
+// Its `cache` and `timing` objects.
+nlohmann::json to_json(const cache_figures& c);
+nlohmann::json to_json(const run_timing& t);
 // Reads it back (format "tradebot-report", version 1) and validates it. errc::bad_data naming the
 // field, e.g. "report.trades[3].price: not a number". `cache` and `timing` are optional (reports
 // written before they existed read as zeros); when present every key is required.
@@ -130,9 +133,24 @@ std::string render_html(const backtest_report& r, const html_options& o = {});
 // & < > " ' as entities; everything else as is.
 std::string html_escape(std::string_view s);
 
+// The pages' shared parts (report.html, the sweep's summary.html): the document up to and
+// including <body> with the common style, and numbers as the pages show them ("-1.23",
+// "12.34%"; NaN "&ndash;", infinities "&infin;"; never "-0.00"). Locale-independent.
+std::string html_page_start(std::string_view title);
+std::string format_fixed(double x, int decimals = 2);
+std::string format_percent(double fraction, int decimals = 2);
+
 // "YYYY-MM-DD" / "YYYY-MM-DD HH:MM:SS" in UTC, from seconds since the epoch.
 std::string utc_date(std::int64_t time_s);
 std::string utc_date_time(std::int64_t time_s);
+
+// Writes `data` to a temporary file next to `path` (mode 0644, fsync), then renames it over
+// `path`, so a reader never sees half a file. errc::io naming the path.
+expected<bool> write_file_atomically(const std::string& path, const std::string& data);
+
+// Creates `dir` and its parents when missing; errc::invalid_argument for "", errc::io naming it
+// when it cannot be created or is not a directory.
+expected<bool> create_report_dir(const std::string& dir);
 
 struct report_paths {
   std::string json;  // DIR/report.json

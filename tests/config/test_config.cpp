@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "core/config.hpp"
+#include "core/config_grid.hpp"
 
 namespace fs = std::filesystem;
 using tb::core::load_config;
@@ -45,6 +46,25 @@ std::string error_of(const std::string& text, std::map<std::string, std::string>
 }
 
 bool contains(const std::string& hay, const std::string& needle) { return hay.find(needle) != std::string::npos; }
+
+// `--set` arguments as the tool reads them.
+std::vector<tb::core::config_override> sets(std::initializer_list<std::string> texts) {
+  std::vector<tb::core::config_override> out;
+  for (const auto& t : texts) {
+    auto o = tb::core::parse_override(t, "--set " + t);
+    BOOST_REQUIRE_MESSAGE(o, (o ? "" : o.error().message));
+    out.push_back(*o);
+  }
+  return out;
+}
+
+std::string override_error(const std::string& file_text, std::initializer_list<std::string> texts) {
+  temp_file f(file_text);
+  auto r = load_config(f.path.string(), no_env, sets(texts));
+  BOOST_REQUIRE_MESSAGE(!r, "expected an error");
+  BOOST_TEST(r.error().code == tb::errc::bad_config);
+  return r.error().message;
+}
 
 }  // namespace
 
@@ -298,4 +318,146 @@ BOOST_AUTO_TEST_CASE(cache_keys_are_read_at_start_only) {
   auto rb = load_config(b.path.string(), no_env);
   BOOST_REQUIRE(ra && rb);
   BOOST_TEST((tb::core::restart_required(**ra, **rb) == std::vector<std::string>{"cache.ttl_s", "cache.redis_enabled"}));
+}
+
+BOOST_AUTO_TEST_CASE(set_overrides_win_over_file_and_environment_read_as_toml) {
+  temp_file f("[portfolio]\nmax_positions = 8\n[cache]\nttl_s = 60\n[trading]\nsymbols = [\"AAPL\"]\n");
+  auto r = load_config(f.path.string(), env_of({{"KRONOS_PREDICTION_CACHE_TTL", "120"}}),
+                       sets({"portfolio.max_positions=5", "cache.ttl_s=30", "strategy.min_sharpe=0.6",
+                             "forecast.temperature=1", "risk.crypto_long_only=false", "model.dtype=BFloat16",
+                             "daemon.state_dir=/tmp/x=y", "trading.symbols=nvda, AAPL", "market.sim_start=\"2025-01-02\"",
+                             "market.sim_end=2025-04-01",
+                             "risk.max_order_notional=1e4", "strategy.min_sharpe=0.3"}));
+  BOOST_REQUIRE_MESSAGE(r, (r ? "" : r.error().message));
+  const auto& c = **r;
+  BOOST_TEST(c.max_positions == 5);
+  BOOST_TEST(c.cache_ttl_s == 30);  // over the environment too
+  BOOST_TEST(c.min_sharpe == 0.3);  // the later of two wins
+  BOOST_TEST(c.temperature == 1.0);
+  BOOST_TEST(!c.crypto_long_only);
+  BOOST_TEST(c.dtype == "bfloat16");  // choices normalised as from the file
+  BOOST_TEST(c.state_dir == "/tmp/x=y");  // unquoted text for a string; only the first '=' splits
+  BOOST_TEST((c.symbols == std::vector<std::string>{"NVDA", "AAPL"}));
+  BOOST_TEST(c.sim_start == "2025-01-02");
+  BOOST_TEST(c.sim_end == "2025-04-01");  // a TOML date is no string: the text is
+  BOOST_TEST(c.max_order_notional == 1e4);
+  BOOST_TEST(c.sources.at("portfolio.max_positions") == value_source::command_line);
+  BOOST_TEST(c.sources.at("cache.ttl_s") == value_source::command_line);
+  BOOST_TEST(c.sources.at("http.port") == value_source::default_value);
+  auto d = tb::core::describe(c);
+  BOOST_TEST(d["portfolio.max_positions"]["value"] == 5);
+  BOOST_TEST(d["portfolio.max_positions"]["source"] == "cli");
+
+  // The same through apply_overrides on a loaded config.
+  auto again = tb::core::apply_overrides(c, sets({"portfolio.max_positions=7"}));
+  BOOST_REQUIRE(again);
+  BOOST_TEST((*again)->max_positions == 7);
+  BOOST_TEST((*again)->cache_ttl_s == 30);
+}
+
+BOOST_AUTO_TEST_CASE(set_errors_name_the_argument_as_the_file_names_its_line) {
+  auto msg = override_error("", {"portfolio.max_positions=ten"});
+  BOOST_TEST(contains(msg, "--set portfolio.max_positions=ten: key 'portfolio.max_positions': expected an integer in [1, 1000]"), msg);
+  msg = override_error("", {"portfolio.max_positions=5.0"});  // TOML: 5.0 is not an integer
+  BOOST_TEST(contains(msg, "--set portfolio.max_positions=5.0: key 'portfolio.max_positions': expected an integer"), msg);
+  msg = override_error("", {"portfolio.max_positions=5000"});
+  BOOST_TEST(contains(msg, "--set portfolio.max_positions=5000: key 'portfolio.max_positions': 5000 is out of range"), msg);
+  msg = override_error("", {"strategy.min_sharpe=.3"});  // not a TOML number
+  BOOST_TEST(contains(msg, "--set strategy.min_sharpe=.3: key 'strategy.min_sharpe': expected a number in [-10.0, 10.0]"), msg);
+  msg = override_error("", {"forecast.temperature=nan"});
+  BOOST_TEST(contains(msg, "--set forecast.temperature=nan: key 'forecast.temperature': nan is out of range"), msg);
+  msg = override_error("", {"risk.crypto_long_only=1"});
+  BOOST_TEST(contains(msg, "key 'risk.crypto_long_only': expected true or false"), msg);
+  msg = override_error("", {"model.dtype=float64"});
+  BOOST_TEST(contains(msg, "--set model.dtype=float64: key 'model.dtype': \"float64\" is not allowed"), msg);
+  msg = override_error("", {"strategy.min_sharp=0.3"});
+  BOOST_TEST(contains(msg, "--set strategy.min_sharp=0.3: unknown key 'strategy.min_sharp'; did you mean 'strategy.min_sharpe'?"), msg);
+  msg = override_error("", {"portfolio.max_positions=1\nhttp.port=1"});  // one value, nothing smuggled
+  BOOST_TEST(contains(msg, "key 'portfolio.max_positions': expected an integer"), msg);
+  // Every problem, the file's too.
+  msg = override_error("[http]\nport = -1\n", {"cache.ttl_s=x", "nope.key=1"});
+  BOOST_TEST(contains(msg, ":2: key 'http.port'"), msg);
+  BOOST_TEST(contains(msg, "--set cache.ttl_s=x"), msg);
+  BOOST_TEST(contains(msg, "--set nope.key=1: unknown key 'nope.key'; there is no section [nope]"), msg);
+  // The cross-key rules see the overridden values.
+  msg = override_error("[portfolio]\nmin_positions = 4\n", {"portfolio.max_positions=2"});
+  BOOST_TEST(contains(msg, "portfolio.min_positions (4) must be <= portfolio.max_positions (2)"), msg);
+  temp_file f("[portfolio]\nmax_positions = 2\n[trading]\nsymbols = [\"AAPL\"]\n");  // invalid alone
+  BOOST_TEST(!load_config(f.path.string(), no_env));
+  BOOST_TEST(load_config(f.path.string(), no_env, sets({"portfolio.min_positions=1"})).has_value());  // made valid
+
+  auto bad = tb::core::parse_override("strategy.min_sharpe", "--set strategy.min_sharpe");
+  BOOST_REQUIRE(!bad);
+  BOOST_TEST(contains(bad.error().message, "--set strategy.min_sharpe: expected KEY=VALUE"), bad.error().message);
+  BOOST_TEST(!tb::core::parse_override("=3", "--set =3"));
+}
+
+BOOST_AUTO_TEST_CASE(a_grid_expands_to_every_combination_first_axis_slowest) {
+  auto base = load_config("", no_env);
+  BOOST_REQUIRE(base);
+  auto a = tb::core::parse_grid_axis("strategy.min_sharpe=0,0.3,0.6", "--grid A");
+  auto b = tb::core::parse_grid_axis("portfolio.max_positions=5,10", "--grid B");
+  auto c = tb::core::parse_grid_axis("trading.symbols=[\"AAPL\",\"NVDA\"],[\"JD\"]", "--grid C");
+  BOOST_REQUIRE(a && b && c);
+  BOOST_TEST((a->values == std::vector<std::string>{"0", "0.3", "0.6"}));
+  BOOST_TEST((c->values == std::vector<std::string>{"[\"AAPL\",\"NVDA\"]", "[\"JD\"]"}));
+  auto points = tb::core::expand_grid(**base, {*a, *b});
+  BOOST_REQUIRE_MESSAGE(points, (points ? "" : points.error().message));
+  BOOST_REQUIRE_EQUAL(points->size(), 6u);
+  const double sharpe[] = {0, 0, 0.3, 0.3, 0.6, 0.6};
+  const std::int64_t positions[] = {5, 10, 5, 10, 5, 10};
+  for (std::size_t i = 0; i < 6; ++i) {
+    BOOST_TEST((*points)[i].config->min_sharpe == sharpe[i]);
+    BOOST_TEST((*points)[i].config->max_positions == positions[i]);
+    BOOST_TEST((*points)[i].config->sources.at("strategy.min_sharpe") == value_source::command_line);
+  }
+  BOOST_TEST(tb::core::settings_text((*points)[3].settings) == "strategy.min_sharpe=0.3 portfolio.max_positions=10");
+  auto lists = tb::core::expand_grid(**base, {*c});
+  BOOST_REQUIRE(lists);
+  BOOST_TEST(((*lists)[0].config->symbols == std::vector<std::string>{"AAPL", "NVDA"}));
+  BOOST_TEST(((*lists)[1].config->symbols == std::vector<std::string>{"JD"}));
+  auto none = tb::core::expand_grid(**base, {});
+  BOOST_REQUIRE(none);
+  BOOST_TEST(none->size() == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(a_bad_grid_names_the_argument_and_the_value) {
+  auto base = load_config("", no_env);
+  BOOST_REQUIRE(base);
+  auto expand_error = [&](std::vector<std::string> texts) {
+    std::vector<tb::core::grid_axis> axes;
+    for (const auto& t : texts) {
+      auto a = tb::core::parse_grid_axis(t, "--grid " + t);
+      BOOST_REQUIRE_MESSAGE(a, (a ? "" : a.error().message));
+      axes.push_back(*a);
+    }
+    auto r = tb::core::expand_grid(**base, axes);
+    BOOST_REQUIRE(!r);
+    BOOST_TEST(r.error().code == tb::errc::bad_config);
+    return r.error().message;
+  };
+  auto msg = expand_error({"portfolio.max_positions=5,ten"});
+  BOOST_TEST(contains(msg, "--grid portfolio.max_positions=5,ten (value ten): key 'portfolio.max_positions': expected an integer"), msg);
+  msg = expand_error({"strategy.min_sharp=0,0.3"});
+  BOOST_TEST(contains(msg, "--grid strategy.min_sharp=0,0.3 (value 0): unknown key 'strategy.min_sharp'; did you mean 'strategy.min_sharpe'?"), msg);
+  msg = expand_error({"strategy.min_sharpe=0,11"});
+  BOOST_TEST(contains(msg, "(value 11): key 'strategy.min_sharpe': 11.0 is out of range"), msg);
+  msg = expand_error({"strategy.min_sharpe=0", "strategy.min_sharpe=1"});
+  BOOST_TEST(contains(msg, "--grid strategy.min_sharpe=1: key 'strategy.min_sharpe' is in another --grid too"), msg);
+  // A combination breaking a cross-key rule is named by its settings (min_positions is 4).
+  msg = expand_error({"portfolio.max_positions=2,10"});
+  BOOST_TEST(contains(msg, "the combination portfolio.max_positions=2: portfolio.min_positions (4) must be <= "
+                           "portfolio.max_positions (2)"), msg);
+  BOOST_TEST(!contains(msg, "max_positions=10"), msg);
+  // ... and one that is fine with another axis' value is not an error.
+  BOOST_TEST(tb::core::expand_grid(**base, {*tb::core::parse_grid_axis("portfolio.max_positions=2", "g1"),
+                                           *tb::core::parse_grid_axis("portfolio.min_positions=1", "g2")})
+                 .has_value());
+  auto bad = tb::core::parse_grid_axis("strategy.min_sharpe=0,,1", "--grid strategy.min_sharpe=0,,1");
+  BOOST_REQUIRE(!bad);
+  BOOST_TEST(contains(bad.error().message, "--grid strategy.min_sharpe=0,,1: an empty value"), bad.error().message);
+  bad = tb::core::parse_grid_axis("strategy.min_sharpe=0,1,0", "--grid X");
+  BOOST_REQUIRE(!bad);
+  BOOST_TEST(contains(bad.error().message, "--grid X: the value 0 is listed twice"), bad.error().message);
+  BOOST_TEST(!tb::core::parse_grid_axis("strategy.min_sharpe", "--grid strategy.min_sharpe"));
 }
