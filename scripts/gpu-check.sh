@@ -71,7 +71,8 @@ say() { printf 'gpu-check [%4ss] %s\n' "$(( $(date +%s) - T0 ))" "$*"; }
 # run NAME TIMEOUT CMD...: runs one check, its output in $LOGS/NAME.log, its result in results.tsv.
 run() {
   local name="$1" limit="$2"; shift 2
-  local log="$LOGS/$name.log" t=$(date +%s) status=pass
+  local log="$LOGS/$name.log" t status=pass
+  t=$(date +%s)
   say "$name: $*"
   if ! timeout "$limit" "$@" >"$log" 2>&1; then status=fail; fi
   printf '%s\t%s\t%s\t%s\n' "$name" "$status" "$(( $(date +%s) - t ))" "$log" >> "$RESULTS"
@@ -154,6 +155,7 @@ if ! build; then
   fi
 fi
 grep -h "tradebot: LibTorch" "$LOGS/configure.log" | sed 's/^-- //'
+GRAPHS_BUILT="$(grep -o 'CUDA graphs built [A-Z]*' "$LOGS/configure.log" | tail -n 1 | awk '{print $4}')"
 BIN="$BUILD/bin"
 say "built"
 
@@ -184,7 +186,7 @@ else
 fi
 
 # ---- report -----------------------------------------------------------------------------------
-python3 - "$MODE" "$LOGS" "$REPORT_DIR/gpu-report.json" "$GRAPHS" <<'EOF'
+python3 - "$MODE" "$LOGS" "$REPORT_DIR/gpu-report.json" "$GRAPHS_BUILT" <<'EOF'
 import json, re, sys, os, subprocess
 mode, logs, out, graphs = sys.argv[1:5]
 checks = []
