@@ -50,7 +50,9 @@ core::forecast_window warmup_window(const service_options& options) {
 // "compile": the CUDA graphs of `model` at the configured shapes (after its warm-up). Returns how
 // many it replays. Where compile changes nothing (CPU, a LibTorch without CUDA, a mode without
 // graphs) it says so once when `at_start`; a failed capture is logged and the model serves
-// eagerly.
+// eagerly. Graphs are captured at start only, before the executors run: a capture while other
+// threads run CUDA work can fail it and theirs (LibTorch captures in CUDA's global mode), so a
+// reloaded model serves eagerly until the next start.
 std::size_t compile_graphs(const kronos_model& model, const service_options& options, bool at_start) {
   if (!options.compile) return 0;
   const auto buckets =
@@ -70,6 +72,11 @@ std::size_t compile_graphs(const kronos_model& model, const service_options& opt
                    "those of compile = false",
                    idle);
     }
+    return 0;
+  }
+  if (!at_start) {
+    spdlog::warn("inference: model.compile: CUDA graphs are captured at start only; the reloaded model serves "
+                 "without them (compile off in its cache key) until the next start");
     return 0;
   }
   const auto t0 = std::chrono::steady_clock::now();

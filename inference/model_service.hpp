@@ -4,8 +4,8 @@
 //
 // start() loads the checkpoint and warms it up at the configured shapes (the largest stacked group
 // a full batch forms: the whole batch on CUDA, one window on the CPU, see
-// kronos_model::max_group_rows), and with `compile` captures its CUDA graphs (graph_buckets),
-// before it returns, so the daemon reports READY only with a model that has run. reload()
+// kronos_model::max_group_rows), and with `compile` captures its CUDA graphs (graph_buckets; at
+// start only, a reloaded model serves without them), before it returns, so the daemon reports READY only with a model that has run. reload()
 // loads another checkpoint on the caller's thread while the old one keeps serving, then swaps
 // it in between batches; a checkpoint that fails to load leaves the old one serving.
 #include <chrono>
