@@ -5,21 +5,30 @@
 
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
+#include <c10/core/Event.h>
 #include <c10/core/InferenceMode.h>
+#include <c10/core/Stream.h>
+#include <c10/core/StreamGuard.h>
+#include <c10/core/impl/VirtualGuardImpl.h>
 #include <c10/util/Exception.h>
 
 #include <openssl/evp.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstring>
+#include <mutex>
+#include <optional>
 #include <random>
 #include <set>
 #include <sstream>
+#include <thread>
 
 #include <nlohmann/json.hpp>
 
 #include "inference/bar_calendar.hpp"
+#include "inference/cuda_graph.hpp"
 #include "inference/safetensors.hpp"
 
 namespace tb::inference {
@@ -419,6 +428,57 @@ std::string sha256_hex(const std::vector<const std::vector<std::uint8_t>*>& part
   return out;
 }
 
+// The calling thread's stream on `device`, through LibTorch's device-generic API (c10::Stream and
+// VirtualGuardImpl, the same in LibTorch 1.13 and 2.x): on CUDA one stream from the pool, taken at
+// the thread's first call and kept for the thread's life (each batcher executor is a thread, so
+// each owns its stream); on the CPU the default CPU stream (its work is synchronous, and every
+// stream operation on it is a no-op).
+c10::Stream thread_stream(const at::Device& device) {
+  thread_local std::vector<std::pair<at::Device, c10::Stream>> streams;
+  for (const auto& [d, s] : streams) {
+    if (d == device) return s;
+  }
+  const c10::impl::VirtualGuardImpl guard_impl(device.type());
+  const c10::Stream s = device.is_cpu() ? guard_impl.getStream(device) : guard_impl.getStreamFromGlobalPool(device);
+  streams.emplace_back(device, s);
+  return s;
+}
+
+// Copies `rows` (on the device, any float dtype) to the host with ONE non-blocking copy on
+// `stream` into one float32 buffer (pinned on CUDA), and waits for it: the only point where
+// generate() waits for the device. On a device with events (CUDA) an event marks the end of the
+// computation and one the end of the copy; the thread polls them (c10::Event::query: LibTorch
+// 1.13's c10::Event has no synchronize(), and polling keeps CUDA's sync-debug mode quiet) and
+// d2h is the time between the two. On the CPU (no c10 events) the copy is synchronous: d2h is
+// the copy itself and the wait (stream.synchronize(), a no-op there) is counted all the same.
+Tensor copy_to_host(const Tensor& rows, const c10::Stream& stream, generate_stats& stats) {
+  const Tensor src = rows.to(at::kFloat);
+  auto opts = at::TensorOptions().dtype(at::kFloat);
+  if (src.is_cuda()) opts = opts.pinned_memory(true);
+  Tensor host = at::empty(src.sizes(), opts);
+  const bool has_events = !src.is_cpu();
+  std::optional<c10::Event> computed, copied;
+  if (has_events) {
+    computed.emplace(src.device().type());
+    computed->record(stream);
+  }
+  const auto t0 = std::chrono::steady_clock::now();
+  host.copy_(src, /*non_blocking=*/true);
+  if (has_events) {
+    copied.emplace(src.device().type());
+    copied->record(stream);
+    while (!computed->query()) std::this_thread::yield();
+    const auto t1 = std::chrono::steady_clock::now();
+    while (!copied->query()) std::this_thread::yield();
+    stats.d2h += std::chrono::steady_clock::now() - t1;
+  } else {
+    stream.synchronize();
+    stats.d2h += std::chrono::steady_clock::now() - t0;
+  }
+  ++stats.host_syncs;
+  return host;
+}
+
 tb::error torch_error(const std::string& where, const std::exception& e) {
   std::string msg = e.what();
   const auto nl = msg.find("\nException raised from");
@@ -442,6 +502,15 @@ struct kronos_model::impl {
 
   at::TensorOptions fopts() const { return at::TensorOptions().dtype(dtype).device(device); }
   at::TensorOptions lopts() const { return at::TensorOptions().dtype(at::kLong).device(device); }
+
+  // A host tensor on the model's device (dtype unchanged). On CUDA through pinned memory with a
+  // non-blocking copy on the current stream: no host synchronisation (a pageable copy would make
+  // LibTorch synchronise the stream); the pinned block returns to LibTorch's host cache only once
+  // the copy is done. On the CPU the tensor itself.
+  Tensor upload(const Tensor& host) const {
+    if (!device.is_cuda()) return host;
+    return host.pin_memory().to(device, /*non_blocking=*/true);
+  }
 
   // ---- tokenizer ----
   // x [R, L, d_in] normalised -> s1, s2 [R, L] int64.
@@ -566,7 +635,7 @@ struct kronos_model::impl {
         v = std::min(std::max(v, -clip), clip);
       }
     }
-    s.x = at::from_blob(raw.data(), {1, n, core::n_features}, at::kFloat).clone().to(fopts());
+    s.x = upload(at::from_blob(raw.data(), {1, n, core::n_features}, at::kFloat).clone()).to(dtype);
     const int pred_len = with_draws ? w.params.pred_len : 0;
     std::vector<core::bar_stamp> future;
     if (fut && static_cast<int>(fut->size()) >= pred_len) {
@@ -581,7 +650,7 @@ struct kronos_model::impl {
     };
     for (const auto& b : w.bars) push(core::stamp_of(b));
     for (const auto& t : future) push(t);
-    s.stamps = at::from_blob(st.data(), {n + pred_len, 5}, at::kLong).clone().to(device);
+    s.stamps = upload(at::from_blob(st.data(), {n + pred_len, 5}, at::kLong).clone());
     if (with_draws) {
       // All draws of the series up front, from its own generator, in a fixed order:
       // step-major, then s1 before s2, then sample. Independent of the batch and of the mode.
@@ -594,7 +663,7 @@ struct kronos_model::impl {
       for (std::int64_t i = 0; i < pred_len * 2 * S; ++i) {
         up[i] = static_cast<float>(gen() >> 40) * (1.0f / 16777216.0f);  // 24 random bits, [0, 1)
       }
-      s.u = device.is_cuda() ? u.to(device, /*non_blocking=*/true) : u;
+      s.u = upload(u);
     }
     return s;
   }
@@ -637,38 +706,46 @@ struct kronos_model::impl {
   // so this changes nothing but the work (on CUDA, where finding the distinct paths would need a
   // host synchronisation per step, every sample is its own path). Paths stay grouped by series
   // (sorted unique keys lead with the parent path), so `pseg` (paths per series) segments them.
-  std::vector<Tensor> generate_cached(const std::vector<const series*>& g) const {
-    const auto B = static_cast<std::int64_t>(g.size());
-    const std::int64_t n = g[0]->n, C = g[0]->p.max_context, P = g[0]->p.pred_len;
+  // A group's inputs: shapes, sample segments and sampling runs on the host; the stacked
+  // series on the device. Every series of the group has the same history length n, pred_len P
+  // and max_context C.
+  struct group_in {
+    std::int64_t B = 0, n = 0, C = 0, P = 0, S = 0;
+    std::vector<std::int64_t> sseg, soff;  // samples per series, first sample of each series
+    std::vector<sample_run> runs;          // consecutive series with equal sampling parameters
+    Tensor x, stamps, u, sser;             // [B, n, 6], [B, n + P, 5], [P, 2, S], sample -> series [S]
+  };
+
+  group_in group_inputs(const std::vector<const series*>& g) const {
+    group_in in;
+    in.B = static_cast<std::int64_t>(g.size());
+    in.n = g[0]->n;
+    in.C = g[0]->p.max_context;
+    in.P = g[0]->p.pred_len;
     for (const series* s : g) {
-      if (s->n != n || s->p.max_context != C || s->p.pred_len != P) {
+      if (s->n != in.n || s->p.max_context != in.C || s->p.pred_len != in.P) {
         throw tb::exception(errc::internal, "generate_cached: a group needs equal lengths, pred_len and max_context");
       }
     }
-    const std::int64_t V2 = std::int64_t{1} << info.predictor.s2_bits;
-    const std::int64_t V12 = (std::int64_t{1} << info.predictor.s1_bits) * V2;
-    const bool dedup = !device.is_cuda();
     // Samples: series-major offsets; runs of equal sampling parameters.
-    std::vector<std::int64_t> sseg(static_cast<std::size_t>(B)), soff(static_cast<std::size_t>(B));
-    std::vector<sample_run> runs;
-    std::int64_t S = 0;
-    for (std::int64_t b = 0; b < B; ++b) {
+    std::vector<std::int64_t> sample_series;
+    for (std::int64_t b = 0; b < in.B; ++b) {
       const auto& p = g[static_cast<std::size_t>(b)]->p;
-      soff[static_cast<std::size_t>(b)] = S;
-      sseg[static_cast<std::size_t>(b)] = p.sample_count;
-      if (!runs.empty() && runs.back().temperature == p.temperature && runs.back().top_k == p.top_k &&
-          runs.back().top_p == p.top_p) {
-        runs.back().rows += p.sample_count;
+      in.soff.push_back(in.S);
+      in.sseg.push_back(p.sample_count);
+      if (!in.runs.empty() && in.runs.back().temperature == p.temperature && in.runs.back().top_k == p.top_k &&
+          in.runs.back().top_p == p.top_p) {
+        in.runs.back().rows += p.sample_count;
       } else {
-        runs.push_back({S, p.sample_count, p.temperature, p.top_k, p.top_p});
+        in.runs.push_back({in.S, p.sample_count, p.temperature, p.top_k, p.top_p});
       }
-      S += p.sample_count;
+      in.S += p.sample_count;
+      sample_series.insert(sample_series.end(), static_cast<std::size_t>(p.sample_count), b);
     }
-    Tensor h1, h2, stamps, u;
-    if (B == 1) {
-      std::tie(h1, h2) = encode(g[0]->x);  // [1, n], once per series
-      stamps = g[0]->stamps.unsqueeze(0);
-      u = g[0]->u;
+    if (in.B == 1) {
+      in.x = g[0]->x;
+      in.stamps = g[0]->stamps.unsqueeze(0);
+      in.u = g[0]->u;
     } else {
       std::vector<Tensor> xs, sts, us;
       for (const series* s : g) {
@@ -676,11 +753,31 @@ struct kronos_model::impl {
         sts.push_back(s->stamps);
         us.push_back(s->u);
       }
-      std::tie(h1, h2) = encode(at::cat(xs, 0));  // [B, n]
-      stamps = at::stack(sts, 0);                 // [B, n + P, 5]
-      u = at::cat(us, 2);                         // [P, 2, S]
+      in.x = at::cat(xs, 0);
+      in.stamps = at::stack(sts, 0);
+      in.u = at::cat(us, 2);
     }
-    Tensor sser = at::repeat_interleave(at::arange(B, lopts()), at::tensor(sseg, at::kLong).to(device));  // sample -> series
+    // Built on the host: repeat_interleave with a tensor of counts would read them back from the
+    // device (a host synchronisation on CUDA).
+    in.sser = upload(at::tensor(sample_series, at::kLong));
+    return in;
+  }
+
+  // Device work only: on CUDA it reads nothing back to the host (so it can be captured into a
+  // CUDA graph, cuda_graph.hpp). Returns per series the averaged decoded rows [P, 6].
+  std::vector<Tensor> generate_cached(const group_in& in) const {
+    const std::int64_t B = in.B, n = in.n, C = in.C, P = in.P, S = in.S;
+    const std::vector<std::int64_t>& sseg = in.sseg;
+    const std::vector<std::int64_t>& soff = in.soff;
+    const std::vector<sample_run>& runs = in.runs;
+    const std::int64_t V2 = std::int64_t{1} << info.predictor.s2_bits;
+    const std::int64_t V12 = (std::int64_t{1} << info.predictor.s1_bits) * V2;
+    const bool dedup = !device.is_cuda();
+    Tensor h1, h2;
+    std::tie(h1, h2) = encode(in.x);  // [B, n], once per series
+    const Tensor& stamps = in.stamps;
+    const Tensor& u = in.u;
+    const Tensor& sser = in.sser;
     Tensor g1 = at::empty({B, 0}, lopts()), g2 = at::empty({B, 0}, lopts());  // paths [U, i]
     Tensor pser = at::arange(B, lopts());                                     // path -> series
     std::vector<std::int64_t> pseg(static_cast<std::size_t>(B), 1);           // paths per series
@@ -784,6 +881,64 @@ struct kronos_model::impl {
       out.push_back(dec.narrow(0, soff[static_cast<std::size_t>(b)], sseg[static_cast<std::size_t>(b)]).mean(0));  // [P, 6]
     }
     return out;
+  }
+
+  // ---- CUDA graphs ("compile") ----
+  // One captured generation of a group of `series` windows (a bucket): the static inputs the
+  // graph reads and the static output it writes. Replays of one bucket are serialised: `mu` on
+  // the host, and on the device every user's stream waits for the previous user's `released`
+  // (recorded once it has copied `out` away) before it overwrites the inputs.
+  struct graph_bucket {
+    std::int64_t series = 0;
+    group_in in;  // x, stamps, u: rewritten before each replay (rows beyond the group keep old data)
+    Tensor out;   // [series, P, 6]
+    std::unique_ptr<detail::device_graph> graph;
+    std::mutex mu;
+    c10::Event released{c10::DeviceType::CUDA};
+  };
+  // The shape every bucket was captured at: a group replays only when all of its series have it.
+  struct graph_set {
+    std::int64_t n = 0, P = 0, C = 0, S = 0;
+    sample_run run;
+    std::vector<std::unique_ptr<graph_bucket>> buckets;  // ascending series
+  };
+  mutable std::mutex graphs_mu;                // guards graphs (set once by capture_graphs)
+  mutable std::shared_ptr<graph_set> graphs;
+
+  // The group's forecasts through the smallest captured bucket that holds it (padded: rows of
+  // the bucket beyond the group compute on stale inputs and are not read), on `stream`; nullopt
+  // when no bucket fits its shape.
+  std::optional<std::vector<Tensor>> replay_graph(const group_in& in, const c10::Stream& stream) const {
+    std::shared_ptr<graph_set> gs;
+    {
+      std::lock_guard<std::mutex> lock(graphs_mu);
+      gs = graphs;
+    }
+    if (!gs || in.n != gs->n || in.P != gs->P || in.C != gs->C || in.runs.size() != 1) return std::nullopt;
+    const sample_run& r = in.runs[0];
+    if (r.temperature != gs->run.temperature || r.top_k != gs->run.top_k || r.top_p != gs->run.top_p) return std::nullopt;
+    for (auto c : in.sseg) {
+      if (c != gs->S) return std::nullopt;
+    }
+    graph_bucket* bucket = nullptr;
+    for (const auto& b : gs->buckets) {
+      if (b->series >= in.B) {
+        bucket = b.get();
+        break;
+      }
+    }
+    if (!bucket) return std::nullopt;
+    std::lock_guard<std::mutex> lock(bucket->mu);
+    bucket->released.block(stream);  // the previous replay's output has been copied away
+    bucket->in.x.narrow(0, 0, in.B).copy_(in.x, /*non_blocking=*/true);
+    bucket->in.stamps.narrow(0, 0, in.B).copy_(in.stamps, /*non_blocking=*/true);
+    bucket->in.u.narrow(2, 0, in.S).copy_(in.u, /*non_blocking=*/true);
+    bucket->graph->replay();
+    const Tensor out = bucket->out.narrow(0, 0, in.B).clone();
+    bucket->released.record(stream);
+    std::vector<Tensor> rs;
+    for (std::int64_t b = 0; b < in.B; ++b) rs.push_back(out.select(0, b));
+    return rs;
   }
 
   // Plain port of the reference: every step recomputes the whole window for every sample.
@@ -962,7 +1117,8 @@ std::string check_window(const core::forecast_window& w) {
 }  // namespace
 
 tb::expected<std::vector<core::forecast>> kronos_model::generate(const std::vector<core::forecast_window>& batch,
-                                                                 const generate_options& options) const {
+                                                                 const generate_options& options,
+                                                                 generate_stats* stats) const {
   for (std::size_t b = 0; b < batch.size(); ++b) {
     const std::string why = check_window(batch[b]);
     if (!why.empty()) {
@@ -973,8 +1129,11 @@ tb::expected<std::vector<core::forecast>> kronos_model::generate(const std::vect
   const impl& m = *impl_;
   std::vector<core::forecast> out;
   out.reserve(batch.size());
+  generate_stats cost;
   try {
     c10::InferenceMode guard;
+    const c10::Stream stream = thread_stream(m.device);
+    const c10::StreamGuard on_stream(stream);  // every kernel and copy below goes to this thread's stream
     // Series with the same history length, pred_len and max_context share a window schedule and
     // are stacked into one computation (generate_cached), in groups of at most
     // generate_options::max_group_rows samples; the others form their own groups. Results depend
@@ -1009,21 +1168,24 @@ tb::expected<std::vector<core::forecast>> kronos_model::generate(const std::vect
         }
         std::vector<const impl::series*> group;
         for (auto c : members) group.push_back(&prepared[c]);
-        auto rs = m.generate_cached(group);
-        for (std::size_t k = 0; k < members.size(); ++k) result[members[k]] = std::move(rs[k]);
+        const auto in = m.group_inputs(group);
+        std::optional<std::vector<Tensor>> rs;
+        if (options.graphs) rs = m.replay_graph(in, stream);
+        if (!rs) rs = m.generate_cached(in);
+        for (std::size_t k = 0; k < members.size(); ++k) result[members[k]] = std::move((*rs)[k]);
       }
     }
+    // Every series' rows [pred_len, 6] in one tensor, one copy to the host, one wait.
+    const Tensor host = copy_to_host(at::cat(result, 0), stream, cost).contiguous();
+    const float* r = host.data_ptr<float>();
     for (std::size_t b = 0; b < batch.size(); ++b) {
       const auto& w = batch[b];
       const auto& s = prepared[b];
-      Tensor rows = result[b].to(at::kCPU, at::kDouble).contiguous();  // host synchronisation
-      const double* r = rows.data_ptr<double>();
       core::forecast f;
-      for (int i = 0; i < w.params.pred_len; ++i) {
+      for (int i = 0; i < w.params.pred_len; ++i, r += core::n_features) {
         core::feature_row row{};
         for (int k = 0; k < core::n_features; ++k) {
-          const float z = static_cast<float>(r[i * core::n_features + k]);
-          row[static_cast<std::size_t>(k)] = static_cast<double>(z * (s.std_[k] + 1e-5f) + s.mean[k]);
+          row[static_cast<std::size_t>(k)] = static_cast<double>(r[k] * (s.std_[k] + 1e-5f) + s.mean[k]);
         }
         f.rows.push_back(row);
       }
@@ -1034,7 +1196,85 @@ tb::expected<std::vector<core::forecast>> kronos_model::generate(const std::vect
   } catch (const std::exception& e) {
     return torch_error("generate", e);
   }
+  if (stats) {
+    stats->host_syncs += cost.host_syncs;
+    stats->d2h += cost.d2h;
+  }
   return out;
+}
+
+bool cuda_graphs_built() {
+#ifdef TRADEBOT_WITH_CUDA
+  return true;
+#else
+  return false;
+#endif
+}
+
+#ifndef TRADEBOT_WITH_CUDA
+void set_cuda_sync_check(bool) {}
+#endif
+
+tb::expected<std::size_t> kronos_model::capture_graphs(const core::forecast_window& shape,
+                                                       const std::vector<std::int64_t>& series_per_graph) const {
+  const impl& m = *impl_;
+  if (!m.device.is_cuda() || !cuda_graphs_built() || series_per_graph.empty()) return std::size_t{0};
+  const std::string why = check_window(shape);
+  if (!why.empty()) return tb::error{errc::invalid_argument, "capture_graphs: " + why};
+  {
+    std::lock_guard<std::mutex> lock(m.graphs_mu);
+    m.graphs = nullptr;
+  }
+  auto gs = std::make_shared<impl::graph_set>();
+  try {
+    c10::InferenceMode guard;
+    const c10::Stream stream = thread_stream(m.device);
+    const c10::StreamGuard on_stream(stream);  // capture needs a stream other than the default one
+    std::vector<std::int64_t> sizes = series_per_graph;
+    std::sort(sizes.begin(), sizes.end());
+    sizes.erase(std::unique(sizes.begin(), sizes.end()), sizes.end());
+    for (const std::int64_t count : sizes) {
+      if (count < 1) continue;
+      std::vector<impl::series> prepared;
+      for (std::int64_t k = 0; k < count; ++k) {
+        core::forecast_window w = shape;
+        w.seed = static_cast<std::uint64_t>(k);
+        prepared.push_back(m.prepare(w, nullptr, true));
+      }
+      std::vector<const impl::series*> group;
+      for (const auto& s : prepared) group.push_back(&s);
+      auto bucket = std::make_unique<impl::graph_bucket>();
+      bucket->series = count;
+      bucket->in = m.group_inputs(group);
+      // Inputs of their own (the graph keeps reading these addresses).
+      bucket->in.x = bucket->in.x.clone();
+      bucket->in.stamps = bucket->in.stamps.clone();
+      bucket->in.u = bucket->in.u.clone();
+      (void)m.generate_cached(bucket->in);  // eager run first: workspaces and caches exist before capture
+      impl::graph_bucket* b = bucket.get();
+#ifdef TRADEBOT_WITH_CUDA
+      b->graph = detail::capture_graph([&m, b] { b->out = at::stack(m.generate_cached(b->in), 0); });
+#endif
+      if (!b->graph) return std::size_t{0};
+      if (gs->buckets.empty()) {
+        gs->n = b->in.n;
+        gs->P = b->in.P;
+        gs->C = b->in.C;
+        gs->S = shape.params.sample_count;
+        gs->run = b->in.runs[0];
+      }
+      gs->buckets.push_back(std::move(bucket));
+    }
+    stream.synchronize();  // warm-up only: the captures are complete before anyone replays them
+  } catch (const tb::exception& e) {
+    return e.to_error();
+  } catch (const std::exception& e) {
+    return torch_error("capturing CUDA graphs", e);
+  }
+  const std::size_t captured = gs->buckets.size();
+  std::lock_guard<std::mutex> lock(m.graphs_mu);
+  m.graphs = captured ? gs : nullptr;
+  return captured;
 }
 
 std::int64_t kronos_model::max_group_rows(const generate_options& options) const {

@@ -19,6 +19,7 @@
 // may be called from several threads at once (intra-op threads are process-wide, see
 // device_options). Each call blocks its thread for the whole computation: callers on an actor
 // system run it on a detached actor or their own executor.
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -62,6 +63,22 @@ struct generate_options {
   // bitwise same forecast whatever else is in the batch, which keeps replays and backtests
   // identical with the cache on or off), 3072 on CUDA. 0: no limit. 1: every series alone.
   std::int64_t max_group_rows = -1;
+  // Replay a captured CUDA graph (capture_graphs) for a group whose shape one was captured at.
+  // false: always run eagerly (benchmarks compare both on one model).
+  bool graphs = true;
+};
+
+// What one generate() call cost its thread, measured where it happens.
+struct generate_stats {
+  // Times the calling thread waited for the device: the one wait per call for the event that
+  // marks the batch's forecasts copied to the host (counted on the CPU device too, where the
+  // wait returns at once: the same code), plus any read of a device tensor. On the CPU device
+  // reading a CPU tensor is not a synchronisation and is not counted.
+  std::uint64_t host_syncs = 0;
+  // Copying the forecasts to the host: on CUDA from the moment the device finished computing
+  // (an event) to the moment the copy's event completed, as seen by the waiting thread; on the
+  // CPU the copy itself.
+  std::chrono::nanoseconds d2h{0};
 };
 
 // Token ids of a sequence (one pair per bar).
@@ -103,11 +120,32 @@ class kronos_model {
   // and symbol) when its bars or parameters are out of contract (empty, NaN, pred_len outside
   // 1..max_context, T <= 0, top_p outside (0, 1], sample_count < 1, clip <= 0); errc::out_of_memory;
   // errc::internal for an unexpected LibTorch failure (its message included).
+  // Device work runs on the calling thread's own stream (on CUDA one from LibTorch's pool, taken
+  // at the thread's first call; on the CPU the default CPU stream, where work is synchronous);
+  // the forecasts of the whole call come back through ONE non-blocking copy into one host buffer
+  // (pinned on CUDA) and an event, which the thread waits for only to deliver. `stats`, when
+  // given, receives what the call cost (added to what it holds).
   tb::expected<std::vector<core::forecast>> generate(const std::vector<core::forecast_window>& batch,
-                                                     const generate_options& options = {}) const;
+                                                     const generate_options& options = {},
+                                                     generate_stats* stats = nullptr) const;
   // The most rows (samples summed over series) generate() stacks into one computation with
   // `options` on this model's device: generate_options::max_group_rows resolved (0: no limit).
   std::int64_t max_group_rows(const generate_options& options = {}) const;
+
+  // "compile" on CUDA: captures the whole cached generation of a group of `count` windows shaped
+  // like `shape` (its bars' count, pred_len, max_context, sample_count and sampling parameters)
+  // into a CUDA graph, for each count of `series_per_graph` (the buckets). Afterwards generate()
+  // runs a group of that shape (same history length, pred_len, max_context, sample_count and
+  // sampling parameters in every series, at most the largest count of series) as a replay of the
+  // smallest bucket that holds it, padded: one launch instead of thousands of kernels. A replayed
+  // forecast may differ from the eager one in the last bits (hence model_identity::compile).
+  // Returns how many graphs were captured: 0 on the CPU or in a build without CUDA graphs
+  // (cuda_graphs_built()). Call it before serving (LibTorch 2.x captures in the global mode,
+  // where other threads' CUDA calls during the capture fail it). A second call replaces the
+  // graphs. Errors: errc::invalid_argument (a bad shape), errc::out_of_memory, errc::internal
+  // (CUDA's message); the model then replays no graph.
+  tb::expected<std::size_t> capture_graphs(const core::forecast_window& shape,
+                                           const std::vector<std::int64_t>& series_per_graph) const;
 
   // Diagnostics (parity tests): the tokenizer on bars normalised over all of them and clipped.
   tb::expected<token_ids> tokenize(const std::vector<core::bar>& bars, double clip) const;

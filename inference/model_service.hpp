@@ -4,8 +4,8 @@
 //
 // start() loads the checkpoint and warms it up at the configured shapes (the largest stacked group
 // a full batch forms: the whole batch on CUDA, one window on the CPU, see
-// kronos_model::max_group_rows) before it returns, so the daemon reports READY only with a model
-// that has run. reload()
+// kronos_model::max_group_rows), and with `compile` captures its CUDA graphs (graph_buckets; at
+// start only, a reloaded model serves without them), before it returns, so the daemon reports READY only with a model that has run. reload()
 // loads another checkpoint on the caller's thread while the old one keeps serving, then swaps
 // it in between batches; a checkpoint that fails to load leaves the old one serving.
 #include <chrono>
@@ -13,6 +13,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -26,13 +27,20 @@ namespace tb::inference {
 struct service_options {
   std::string model_dir;        // holds tokenizer/ and model/
   device_options device;
-  bool compile = false;         // KRONOS_COMPILE: see inference/README.md
+  bool compile = false;                // KRONOS_COMPILE: CUDA graphs, see inference/README.md
+  std::string compile_mode = "default";  // KRONOS_COMPILE_MODE: which buckets (graph_buckets)
   batcher_options batching;
   // Warm-up: whole windows of `warmup_params`, `warmup_lookback` bars each, as many as one stacked
   // group of a max_batch_rows batch holds (at least one).
   core::sampling_params warmup_params;
   int warmup_lookback = 232;
 };
+
+// The buckets (series per captured group) CUDA graphs are captured for, for `max_series` series
+// per group at most (a full batch's stacked group): "default" and "reduce-overhead": 1, 4 and
+// max_series; "max-autotune": every power of two below max_series, and max_series;
+// "max-autotune-no-cudagraphs" (and anything else): none. Ascending, distinct, each <= max_series.
+std::vector<std::int64_t> graph_buckets(const std::string& compile_mode, std::int64_t max_series);
 
 class model_service {
  public:
@@ -58,12 +66,14 @@ class model_service {
   void stop(std::chrono::milliseconds drain);
 
  private:
-  model_service(service_options options, std::shared_ptr<const kronos_model> model, std::chrono::milliseconds warmup);
+  model_service(service_options options, std::shared_ptr<const kronos_model> model, std::chrono::milliseconds warmup,
+                std::size_t graphs);
   static model_fn runner(std::shared_ptr<const kronos_model> model);
 
   service_options options_;
-  mutable std::mutex mu_;  // guards model_, model_dir_, warmup_, last_reload_error_
+  mutable std::mutex mu_;  // guards model_, model_dir_, warmup_, graphs_, last_reload_error_
   std::shared_ptr<const kronos_model> model_;
+  std::size_t graphs_ = 0;  // CUDA graphs model_ replays (compile in effect when > 0)
   std::string model_dir_;
   std::chrono::milliseconds warmup_;
   std::string last_reload_error_;

@@ -5,6 +5,11 @@
 //
 //   bench_kronos [--presets mini,small] [--threads 2] [--plain-reps 1] [--min-seconds 5]
 //                [--plain-samples 192] [--rss-check 10000]
+//                [--device cpu|cuda] [--dtype float32|bfloat16|float16] [--graphs] [--json FILE]
+//
+// --graphs (CUDA builds on a CUDA device): also times ours replaying a CUDA graph captured for the
+// bot window ("graphs" rows; kronos_model::capture_graphs), beside ours eager. --json writes the
+// rows as a JSON array (scripts/gpu-check.sh reads it).
 //
 // The plain port at 192 samples takes tens of seconds per forecast (minutes for small): its
 // repetition count is small (1), and it runs at S samples with its time scaled by 192 / S (its
@@ -22,8 +27,11 @@
 #include <unistd.h>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "bench/bot_windows.hpp"
 #include "core/bar_csv.hpp"
+#include "inference/cuda_graph.hpp"
 #include "inference/kronos_init.hpp"
 #include "inference/kronos_model.hpp"
 #include "inference/model_service.hpp"  // load_checkpoint
@@ -41,6 +49,10 @@ struct args {
   double min_seconds = 5;
   int plain_samples = 0;  // 0: 192 for mini and tiny, 48 (time scaled by 4) for bigger models
   int rss_check = 0;
+  std::string device = "cpu";
+  std::string dtype = "float32";
+  bool graphs = false;
+  std::string json;
 };
 
 args parse(int argc, char** argv) {
@@ -69,10 +81,19 @@ args parse(int argc, char** argv) {
       a.plain_samples = std::stoi(next());
     } else if (k == "--rss-check") {
       a.rss_check = std::stoi(next());
+    } else if (k == "--device") {
+      a.device = next();
+    } else if (k == "--dtype") {
+      a.dtype = next();
+    } else if (k == "--graphs") {
+      a.graphs = true;
+    } else if (k == "--json") {
+      a.json = next();
     } else {
       std::fprintf(stderr,
                    "usage: bench_kronos [--presets mini,small] [--threads N] [--plain-reps N] [--min-seconds X]\n"
-                   "                    [--plain-samples S] [--rss-check N]\n");
+                   "                    [--plain-samples S] [--rss-check N] [--device D] [--dtype T] [--graphs]\n"
+                   "                    [--json FILE]\n");
       std::exit(2);
     }
   }
@@ -122,7 +143,7 @@ fs::path temp_root() {
   return p;
 }
 
-tbi::kronos_model load_preset(const std::string& name, const fs::path& root, int threads) {
+tbi::kronos_model load_preset(const std::string& name, const fs::path& root, const args& a) {
   auto preset = tbi::preset_by_name(name);
   if (!preset) {
     std::fprintf(stderr, "%s\n", preset.error().message.c_str());
@@ -135,7 +156,9 @@ tbi::kronos_model load_preset(const std::string& name, const fs::path& root, int
     std::exit(1);
   }
   tbi::device_options o;
-  o.cpu_threads = threads;
+  o.cpu_threads = a.threads;
+  o.device = a.device;
+  o.dtype = a.dtype;
   auto m = tbi::load_checkpoint(dir.string(), o);
   if (!m) {
     std::fprintf(stderr, "%s\n", m.error().message.c_str());
@@ -152,9 +175,10 @@ struct timing {
 };
 
 timing time_mode(const tbi::kronos_model& m, const tb::core::forecast_window& w, tbi::generation_mode mode,
-                 int min_reps, double min_seconds) {
+                 int min_reps, double min_seconds, bool graphs = false) {
   tbi::generate_options o;
   o.mode = mode;
+  o.graphs = graphs;
   timing t;
   const auto start = clock_type::now();
   const std::clock_t cpu_start = std::clock();
@@ -172,8 +196,8 @@ timing time_mode(const tbi::kronos_model& m, const tb::core::forecast_window& w,
   return t;
 }
 
-void rss_check(int n, const fs::path& root, int threads) {
-  const auto m = load_preset("tiny", root, threads);
+void rss_check(int n, const fs::path& root, const args& a) {
+  const auto m = load_preset("tiny", root, a);
   const auto bars = bars_for_bench(tb::bench::bot_lookback());
   std::printf("\nRSS check: %d forecasts, tiny model, lookback %d, pred_len %d, 8 samples, seed varies\n", n,
               tb::bench::bot_lookback(), tb::bench::bot_params(8).pred_len);
@@ -212,17 +236,46 @@ int main(int argc, char** argv) {
   std::printf("bench_kronos: lookback %d, max_context %d, pred_len %d, T %g, top_k %d, top_p %g, samples %d, clip %g\n",
               tb::bench::bot_lookback(), bp.max_context, bp.pred_len, bp.temperature, bp.top_k, bp.top_p,
               bp.sample_count, bp.clip);
-  std::printf("threads %d, plain port reps %d\n\n", a.threads, a.plain_reps);
+  std::printf("threads %d, plain port reps %d, device %s, dtype %s\n\n", a.threads, a.plain_reps, a.device.c_str(),
+              a.dtype.c_str());
+  nlohmann::json rows = nlohmann::json::array();
+  auto row = [&rows](const std::string& model, const std::string& mode, const timing& t, double scale) {
+    rows.push_back({{"model", model}, {"mode", mode}, {"reps", t.reps},
+                    {"ms_per_forecast", 1000 * t.seconds / t.reps * scale},
+                    {"forecasts_per_s", t.reps / (t.seconds * scale)},
+                    {"cpu_ms_per_forecast", 1000 * t.cpu_seconds / t.reps * scale}});
+  };
   std::printf("%-6s %-6s %6s %12s %14s %10s %16s %14s\n", "model", "mode", "reps", "ms/forecast", "forecasts/s", "speed-up",
               "cpu ms/forecast", "cpu speed-up");
   for (const auto& name : a.presets) {
-    const auto m = load_preset(name, root, a.threads);
+    const auto m = load_preset(name, root, a);
     const auto w = bot_window(bars, 192);
     // Ours: one warm-up, then at least 3 reps and min_seconds.
     (void)time_mode(m, w, tbi::generation_mode::cached, 1, 0);
     const timing ours = time_mode(m, w, tbi::generation_mode::cached, 3, a.min_seconds);
     const double ours_ms = 1000 * ours.seconds / ours.reps;
     const double ours_cpu = 1000 * ours.cpu_seconds / ours.reps;
+    row(name, "ours", ours, 1);
+    if (a.graphs) {
+      auto captured = m.capture_graphs(w, {1});
+      if (!captured) {
+        std::fprintf(stderr, "capture_graphs: %s\n", captured.error().message.c_str());
+        std::exit(1);
+      }
+      if (*captured == 0) {
+        std::printf("%-6s %-6s  no CUDA graph here (device %s, CUDA graphs built: %s)\n", name.c_str(), "graphs",
+                    a.device.c_str(), tbi::cuda_graphs_built() ? "yes" : "no");
+      } else {
+        const timing g = time_mode(m, w, tbi::generation_mode::cached, 3, a.min_seconds, true);
+        const double g_ms = 1000 * g.seconds / g.reps;
+        std::printf("%-6s %-6s %6d %12.1f %14.3f %9.1fx %16.1f %14s  (vs ours eager)\n", name.c_str(), "graphs", g.reps,
+                    g_ms, 1000 / g_ms, ours_ms / g_ms, 1000 * g.cpu_seconds / g.reps, "-");
+        std::printf("       graphs vs eager, same draws: max relative difference of the forecasts %.2e\n",
+                    tb::core::relative_difference(g.last, ours.last));
+        row(name, "graphs", g, 1);
+        rows.back()["max_rel_diff_vs_ours"] = tb::core::relative_difference(g.last, ours.last);
+      }
+    }
     if (a.plain_reps <= 0) {
       std::printf("%-6s %-6s %6d %12.1f %14.3f %10s %16.1f %14s\n", name.c_str(), "ours", ours.reps, ours_ms, 1000 / ours_ms,
                   "-", ours_cpu, "-");
@@ -231,6 +284,7 @@ int main(int argc, char** argv) {
     const int plain_samples = a.plain_samples > 0 ? a.plain_samples : (name == "mini" || name == "tiny") ? 192 : 48;
     const auto wp = bot_window(bars, plain_samples);
     const timing plain = time_mode(m, wp, tbi::generation_mode::plain, a.plain_reps, 0);
+    row(name, "plain", plain, 192.0 / plain_samples);
     const double plain_ms = 1000 * plain.seconds / plain.reps * (192.0 / plain_samples);
     const double plain_cpu = 1000 * plain.cpu_seconds / plain.reps * (192.0 / plain_samples);
     if (plain_samples != 192) {
@@ -246,7 +300,15 @@ int main(int argc, char** argv) {
     }
     std::fflush(stdout);
   }
-  if (a.rss_check > 0) rss_check(a.rss_check, root, a.threads);
+  if (a.rss_check > 0) rss_check(a.rss_check, root, a);
+  if (!a.json.empty()) {
+    std::ofstream out(a.json);
+    out << rows.dump(2) << "\n";
+    if (!out) {
+      std::fprintf(stderr, "cannot write %s\n", a.json.c_str());
+      return 1;
+    }
+  }
   std::error_code ec;
   fs::remove_all(root, ec);
   return 0;

@@ -11,6 +11,7 @@
 //   bench_serving [--preset mini] [--symbols 27] [--sweep 1,4,16,64] [--samples 192]
 //                 [--threads 2] [--max-batch-rows 3072] [--delay-us 2000] [--rounds 1]
 //                 [--executors 1]   (batches in flight at once; --sweep "" skips the sweep)
+//                 [--device cpu|cuda] [--dtype float32] [--compile 0|1] [--compile-mode default]
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -45,6 +46,10 @@ struct args {
   long delay_us = 2000;
   int rounds = 1;
   std::size_t executors = 1;
+  std::string device = "cpu";
+  std::string dtype = "float32";
+  bool compile = false;
+  std::string compile_mode = "default";
 };
 
 std::vector<int> int_list(const std::string& s) {
@@ -72,6 +77,10 @@ args parse(int argc, char** argv) {
     else if (k == "--delay-us") a.delay_us = std::stol(v);
     else if (k == "--rounds") a.rounds = std::stoi(v);
     else if (k == "--executors") a.executors = static_cast<std::size_t>(std::stoul(v));
+    else if (k == "--device") a.device = v;
+    else if (k == "--dtype") a.dtype = v;
+    else if (k == "--compile") a.compile = v == "1";
+    else if (k == "--compile-mode") a.compile_mode = v;
     else {
       std::fprintf(stderr, "unknown option %s\n", k.c_str());
       std::exit(2);
@@ -133,6 +142,10 @@ int main(int argc, char** argv) {
   tbi::service_options o;
   o.model_dir = dir.string();
   o.device.cpu_threads = a.threads;
+  o.device.device = a.device;
+  o.device.dtype = a.dtype;
+  o.compile = a.compile;
+  o.compile_mode = a.compile_mode;
   o.batching.max_batch_rows = a.max_batch_rows;
   o.batching.max_queue_delay = std::chrono::microseconds(a.delay_us);
   o.batching.executors = a.executors;

@@ -1,6 +1,12 @@
 // Parity with the public Kronos reference implementation on every case of
 // tests/data/kronos-parity/cases.json: token ids equal; logits and forecasts within 1e-4
 // relative (max abs error / max abs reference), in both generation modes.
+//
+// On the CPU by default. TB_DEVICE (cuda) and TB_DTYPE (bfloat16, float16) run the same cases on
+// another device or dtype (scripts/gpu-check.sh); TB_PARITY_TOL replaces the 1e-4 bound. Below
+// float32 token ids may flip where the tokenizer's value is near zero: then at least 90 % of them
+// must match, and the logits and forecasts must stay within TB_PARITY_TOL (gpu-check.sh uses 5e-2
+// for bfloat16: 8 mantissa bits, 3.9e-3 per rounding, over a dozen layers).
 #define BOOST_TEST_MODULE kronos_parity
 #include <boost/test/unit_test.hpp>
 
@@ -36,6 +42,8 @@ env& shared_env() {
     BOOST_TEST_REQUIRE(series.has_value());
     tbi::device_options opt;
     opt.cpu_threads = std::getenv("TB_THREADS") ? std::atoi(std::getenv("TB_THREADS")) : 1;
+    if (const char* d = std::getenv("TB_DEVICE")) opt.device = d;
+    if (const char* t = std::getenv("TB_DTYPE")) opt.dtype = t;
     auto m = tbi::kronos_model::load(fixture + "/tokenizer", fixture + "/model", opt);
     if (!m) BOOST_FAIL(m.error().message);
     return new env{j, series->bars, *m};
@@ -55,6 +63,25 @@ std::vector<bar> rows_of(int a, int b) {
   const auto& all = shared_env().bars;
   BOOST_TEST_REQUIRE(b <= static_cast<int>(all.size()));
   return std::vector<bar>(all.begin() + a, all.begin() + b);
+}
+
+// The relative bound (TB_PARITY_TOL, default 1e-4) and whether token ids must match exactly (float32).
+double tol() {
+  const char* t = std::getenv("TB_PARITY_TOL");
+  return t && *t ? std::atof(t) : 1e-4;
+}
+bool exact_tokens() { return shared_env().model.identity().dtype == "float32"; }
+
+void check_tokens(const std::vector<std::int64_t>& ours, const std::vector<std::int64_t>& ref, const char* what) {
+  if (exact_tokens()) {
+    BOOST_TEST(ours == ref, boost::test_tools::per_element());
+    return;
+  }
+  BOOST_TEST_REQUIRE(ours.size() == ref.size());
+  std::size_t same = 0;
+  for (std::size_t i = 0; i < ref.size(); ++i) same += ours[i] == ref[i];
+  BOOST_TEST_MESSAGE(what << ": " << same << " of " << ref.size() << " token ids equal");
+  BOOST_TEST(same >= ref.size() * 9 / 10, what << ": " << same << " of " << ref.size() << " token ids equal");
 }
 
 // max |ours - ref| / max |ref|
@@ -78,8 +105,8 @@ BOOST_AUTO_TEST_CASE(tokenizer_roundtrip) {
   BOOST_TEST_REQUIRE(ids.has_value());
   const auto ref_s1 = c["s1"].get<std::vector<std::int64_t>>();
   const auto ref_s2 = c["s2"].get<std::vector<std::int64_t>>();
-  BOOST_TEST(ids->s1 == ref_s1, boost::test_tools::per_element());
-  BOOST_TEST(ids->s2 == ref_s2, boost::test_tools::per_element());
+  check_tokens(ids->s1, ref_s1, "s1");
+  check_tokens(ids->s2, ref_s2, "s2");
   auto dec = shared_env().model.detokenize(*ids);
   BOOST_TEST_REQUIRE(dec.has_value());
   const auto ref = c["decoded"].get<std::vector<std::vector<double>>>();
@@ -92,7 +119,7 @@ BOOST_AUTO_TEST_CASE(tokenizer_roundtrip) {
   }
   const double e = rel_error(a, b);
   BOOST_TEST_MESSAGE("tokenizer decode rel error " << e);
-  BOOST_TEST(e < 1e-4);
+  BOOST_TEST(e < tol());
 }
 
 BOOST_AUTO_TEST_CASE(predictor_step) {
@@ -100,12 +127,12 @@ BOOST_AUTO_TEST_CASE(predictor_step) {
   const auto bars = rows_of(c["rows"][0], c["rows"][1]);
   auto l = shared_env().model.next_logits(bars, 5.0, 512);
   BOOST_TEST_REQUIRE(l.has_value());
-  BOOST_TEST(l->s1_argmax == c["s1_argmax"].get<std::int64_t>());
+  if (exact_tokens()) BOOST_TEST(l->s1_argmax == c["s1_argmax"].get<std::int64_t>());
   const double e1 = rel_error(l->s1, c["s1_logits_last"].get<std::vector<double>>());
   const double e2 = rel_error(l->s2, c["s2_logits_last"].get<std::vector<double>>());
   BOOST_TEST_MESSAGE("s1 logits rel error " << e1 << ", s2 logits rel error " << e2);
-  BOOST_TEST(e1 < 1e-4);
-  BOOST_TEST(e2 < 1e-4);
+  BOOST_TEST(e1 < tol());
+  BOOST_TEST(e2 < tol());
 }
 
 namespace {
@@ -151,7 +178,8 @@ void check_greedy(const std::string& name, tbi::generation_mode mode) {
         b.push_back(ref[s][i][static_cast<std::size_t>(k)]);
       }
       const double e = rel_error(a, b);
-      BOOST_TEST(e < 1e-4, name << " series " << s << " feature " << k << " rel error " << e);
+      BOOST_TEST_MESSAGE(name << " series " << s << " feature " << k << " rel error " << e);
+      BOOST_TEST(e < tol(), name << " series " << s << " feature " << k << " rel error " << e);
     }
   }
 }
