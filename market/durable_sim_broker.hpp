@@ -4,10 +4,15 @@
 // the broker had (as a real broker would), and its order journal can be reconciled against it.
 //
 // How: every request the broker ACCEPTED (submit, cancel) is appended to a ledger file, one JSON
-// line with the clock time, and fsynced before the call returns. open() replays the ledger into a
-// fresh sim_broker on a replay clock stepped to each recorded time; the sim broker is a pure
-// function of its config, the feed's bars and the (time, request) sequence, so the replayed state
-// is the state it had. After the replay the clock reads the injected clock again.
+// line with the clock time, and fsynced before the call returns. A submit also records the
+// relative spread the order got from the feed's quote: the one input that is not a function of the
+// bars up to its time (a quote is taken at the feed clock's now, which on replay is the restart's).
+// open() replays the ledger into a fresh sim_broker on a replay clock stepped to each recorded
+// time, each order with its recorded spread; the sim broker is then a pure function of its config,
+// the feed's bars and the (time, request, spread) sequence, so the replayed state is the state it
+// had, whatever the time of the restart (feeds give the same bars for a closed period; a feed that
+// failed then and answers now can differ: a recorded cancel refused on replay is logged, a refused
+// submit fails open()). After the replay the clock reads the injected clock again.
 //
 // Thread: not thread-safe; one owner (the broker actor, on its own thread). Calls block on fsync.
 #include <memory>
