@@ -9,6 +9,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include <cstdlib>
+#include <iomanip>
 #include <iostream>
 #include <map>
 #include <random>
@@ -83,13 +84,14 @@ agreement require_agreement(const std::filesystem::path& config_path, const std:
     if (e.state == "filled") {
       ++out.fills;
       BOOST_REQUIRE_MESSAGE(o && o->status == market::order_status::filled, what);
-      BOOST_TEST(o->filled_qty == e.filled_qty, what);
-      BOOST_TEST(o->filled_avg_price == e.filled_price, what);
+      BOOST_TEST(o->filled_qty == e.filled_qty, what << ": qty " << o->filled_qty << " at the broker, " << e.filled_qty);
+      BOOST_TEST(o->filled_avg_price == e.filled_price,
+                 what << ": price " << o->filled_avg_price << " at the broker, " << e.filled_price);
       add_fill(e.intent.order, e.filled_qty, e.filled_price);
     } else if (e.state == "closed") {
       BOOST_REQUIRE_MESSAGE(o && (o->status == market::order_status::canceled || o->status == market::order_status::expired),
                             what);
-      BOOST_TEST(o->filled_qty == e.filled_qty, what);
+      BOOST_TEST(o->filled_qty == e.filled_qty, what << ": filled " << o->filled_qty << " at the broker, " << e.filled_qty);
       if (e.filled_qty > 0) add_fill(e.intent.order, e.filled_qty, e.filled_price);
     } else if (e.state == "rejected" || e.state == "abandoned") {
       BOOST_TEST(!o, what);
@@ -122,30 +124,40 @@ agreement require_agreement(const std::filesystem::path& config_path, const std:
 // One more start must succeed, and after its clean stop the files agree as well.
 void restart_rounds(bool kill, int rounds) {
   const std::uint64_t seed = seed_of_run();
-  std::cout << (kill ? "kill" : "clean stop") << " rounds: seed " << seed << " (TRADEBOT_RESTART_SEED)" << std::endl;
+  std::cout << std::setprecision(17) << (kill ? "kill" : "clean stop") << " rounds: seed " << seed << " (TRADEBOT_RESTART_SEED)" << std::endl;
   std::mt19937_64 rng(seed);
-  std::uniform_int_distribution<int> pause_ms(0, 1200);
+  std::uniform_int_distribution<int> pause_ms(0, 800);
   spdlog::set_level(spdlog::level::warn);  // make_trading_parts's info lines, once per round
 
   temp_dir state;
   const std::string body = small_trading_config(state.path.string(), market_section, symbols);
   const auto config_path = state.write("check.toml", body);
   agreement last;
+  using ms = std::chrono::duration<double, std::milli>;
+  ms starting{0}, stopping{0}, checking{0};
   for (int round = 0; round <= rounds; ++round) {
     const std::string when = std::string(kill ? "kill" : "stop") + " round " + std::to_string(round) + " (seed " +
                              std::to_string(seed) + ")";
+    auto t0 = std::chrono::steady_clock::now();
     daemon_process d(daemon_bin, body);
     BOOST_REQUIRE_MESSAGE(d.ready(), when << ": the start failed:\n" << d.proc->output());
+    starting += std::chrono::steady_clock::now() - t0;
     if (round < rounds) std::this_thread::sleep_for(std::chrono::milliseconds(pause_ms(rng)));  // the random moment
     else d.stats_until([](const nlohmann::json& s) { return s.contains("portfolio") && s["portfolio"].value("cycles", 0) > 0; }, 30s);
+    t0 = std::chrono::steady_clock::now();
     if (kill && round < rounds) {
       d.proc->signal(SIGKILL);
       BOOST_REQUIRE_EQUAL(d.proc->wait(30s), 128 + SIGKILL);
     } else {
       BOOST_REQUIRE_MESSAGE(d.stop() == 0, when << ": the stop failed:\n" << d.proc->output());
     }
+    stopping += std::chrono::steady_clock::now() - t0;
+    t0 = std::chrono::steady_clock::now();
     last = require_agreement(config_path, when);
+    checking += std::chrono::steady_clock::now() - t0;
   }
+  std::cout << "  " << rounds + 1 << " starts " << starting.count() << " ms, stops " << stopping.count()
+            << " ms, checks " << checking.count() << " ms" << std::endl;
   std::cout << "  " << last.orders << " orders journaled, " << last.fills << " filled, " << last.in_flight
             << " outcomes not yet journaled at the last stop" << std::endl;
   // Something was at stake: orders went to the broker and filled across the restarts.

@@ -152,7 +152,7 @@ namespace {
 // Everything a broker's account is made of, to compare a replayed one with the one that ran.
 void require_same_account(market::durable_sim_broker& a, market::durable_sim_broker& b) {
   const auto acct_a = a.account().value(), acct_b = b.account().value();
-  BOOST_TEST(acct_a.cash == acct_b.cash);
+  BOOST_TEST(acct_a.cash == acct_b.cash, acct_a.cash << " vs " << acct_b.cash);
   BOOST_TEST(acct_a.equity == acct_b.equity);
   BOOST_TEST(acct_a.buying_power == acct_b.buying_power);
   const auto pa = a.positions().value(), pb = b.positions().value();
@@ -169,7 +169,8 @@ void require_same_account(market::durable_sim_broker& a, market::durable_sim_bro
     BOOST_TEST(oa[i].client_order_id == ob[i].client_order_id);
     BOOST_TEST(market::to_string(oa[i].status) == market::to_string(ob[i].status), oa[i].client_order_id);
     BOOST_TEST(oa[i].filled_qty == ob[i].filled_qty, oa[i].client_order_id);
-    BOOST_TEST(oa[i].filled_avg_price == ob[i].filled_avg_price, oa[i].client_order_id);
+    BOOST_TEST(oa[i].filled_avg_price == ob[i].filled_avg_price,
+               oa[i].client_order_id << ": " << oa[i].filled_avg_price << " vs " << ob[i].filled_avg_price);
     BOOST_TEST((oa[i].updated_at == ob[i].updated_at), oa[i].client_order_id);
   }
   const auto& fa = a.inner().fills();
@@ -177,7 +178,7 @@ void require_same_account(market::durable_sim_broker& a, market::durable_sim_bro
   BOOST_REQUIRE_EQUAL(fa.size(), fb.size());
   for (std::size_t i = 0; i < fa.size(); ++i) {
     BOOST_TEST(fa[i].client_order_id == fb[i].client_order_id);
-    BOOST_TEST(fa[i].price == fb[i].price, fa[i].client_order_id);
+    BOOST_TEST(fa[i].price == fb[i].price, fa[i].client_order_id << ": " << fa[i].price << " vs " << fb[i].price);
     BOOST_TEST(fa[i].fee == fb[i].fee, fa[i].client_order_id);
   }
 }

@@ -543,3 +543,59 @@ BOOST_AUTO_TEST_CASE(an_event_overdue_on_the_wall_clock_fails_the_heartbeat) {
   auto health = tree.board->checks();
   BOOST_TEST(health["cycles"]["status"] == "failing", health.dump());
 }
+
+BOOST_AUTO_TEST_CASE(a_fill_in_the_journal_is_never_journaled_over_when_the_broker_disagrees) {
+  // The journal holds X filled; the broker (its ledger) holds X open, as a broker that lost a fill
+  // would. A new order of the symbol cancels X at the broker first: the journal keeps X's fill
+  // and nothing after it, and the broker check says they disagree.
+  test::temp_dir state;
+  auto cfg = std::make_shared<core::config>();
+  auto clock = std::make_shared<core::sim_clock>(core::from_unix_seconds(1748883600));  // 2025-06-02T17:00Z
+  auto broker = market::durable_sim_broker::open({}, clock, nullptr, (state.path / "ledger.jsonl").string());
+  BOOST_REQUIRE(broker);
+  const market::order_request x{"X", "DEMO01", market::side::buy, 2, 10, market::time_in_force::gtc};
+  auto placed = (*broker)->submit_limit_order(x);
+  BOOST_REQUIRE(placed);
+  const auto journal_path = (state.path / "orders.jsonl").string();
+  {
+    auto journal = market::order_journal::open(journal_path);
+    BOOST_REQUIRE(journal);
+    market::journal_record r;
+    r.client_order_id = "X";
+    r.order = x;
+    BOOST_REQUIRE(!journal->append(r));  // intent
+    r.kind = market::journal_kind::ack;
+    r.broker_order_id = placed->id;
+    BOOST_REQUIRE(!journal->append(r));
+    r.kind = market::journal_kind::fill;
+    r.fill_qty = 2;
+    r.fill_price = 10;
+    BOOST_REQUIRE(!journal->append(r));
+  }
+  auto board = std::make_shared<core::snapshot_board>();
+  caf::actor_system_config sys_cfg;
+  actors::register_types(sys_cfg);
+  caf::actor_system sys{sys_cfg};
+  caf::scoped_actor self{sys};
+  auto broker_actor = actors::spawn_broker_actor(
+      self.ptr(), {std::shared_ptr<market::broker>(std::move(*broker)), journal_path, clock, board, cfg});
+  std::vector<actors::order_outcome> outcomes;
+  self->request(broker_actor, 10s, actors::submit_atom::value,
+                std::vector<actors::order_intent>{{"Y", "DEMO01", 1, 1, 11, "simple", 1748822400}})
+      .receive([&](std::vector<actors::order_outcome>& v) { outcomes = std::move(v); },
+               [](caf::error& e) { BOOST_FAIL(caf::to_string(e)); });
+  BOOST_REQUIRE(outcomes.size() == 1u);
+  BOOST_TEST(outcomes[0].status == "accepted");
+  const auto journal = market::order_journal::open(journal_path);
+  BOOST_REQUIRE(journal);
+  BOOST_TEST(journal->entries().at("X").state == "filled");
+  int x_records = 0;
+  for (const auto& r : journal->records()) x_records += r.client_order_id == "X";
+  BOOST_TEST(x_records == 3);
+  const auto checks = board->checks();
+  BOOST_TEST(checks["broker"]["status"] == "degraded", checks.dump());
+  BOOST_TEST(checks["broker"]["last_error"].get<std::string>().find("disagree on X: journal filled, broker canceled") !=
+                 std::string::npos,
+             checks.dump());
+  self->request(broker_actor, 10s, actors::stop_atom::value).receive([](caf::ok_atom) {}, [](caf::error&) {});
+}
