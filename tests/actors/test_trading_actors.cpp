@@ -366,6 +366,25 @@ BOOST_AUTO_TEST_CASE(the_close_backout_exits_unsupported_equity_positions_near_t
   self->send_exit(broker, caf::exit_reason::user_shutdown);
 }
 
+namespace {
+
+// An actor system with the real broker actor over `broker` and the journal at `journal_path`.
+struct broker_actor_system {
+  std::shared_ptr<core::snapshot_board> board = std::make_shared<core::snapshot_board>();
+  caf::actor_system_config sys_cfg;
+  caf::actor_system sys;
+  caf::scoped_actor self;
+  caf::actor broker;
+  broker_actor_system(std::unique_ptr<market::durable_sim_broker> b, const std::string& journal_path,
+                      std::shared_ptr<const core::clock> clock, core::config_ptr cfg)
+      : sys((actors::register_types(sys_cfg), sys_cfg)),
+        self(sys),
+        broker(actors::spawn_broker_actor(
+            self.ptr(), {std::shared_ptr<market::broker>(std::move(b)), journal_path, std::move(clock), board, std::move(cfg)})) {}
+};
+
+}  // namespace
+
 BOOST_AUTO_TEST_CASE(a_fractional_equity_order_is_a_day_order_with_its_limit_on_the_tick) {
   test::temp_dir state;
   auto cfg = std::make_shared<core::config>();
@@ -382,13 +401,10 @@ BOOST_AUTO_TEST_CASE(a_fractional_equity_order_is_a_day_order_with_its_limit_on_
   auto broker = market::durable_sim_broker::open({}, clock, *feed, (state.path / "ledger.jsonl").string());
   BOOST_REQUIRE(broker);
   const auto journal_path = (state.path / "orders.jsonl").string();
-  auto board = std::make_shared<core::snapshot_board>();
-  caf::actor_system_config sys_cfg;
-  actors::register_types(sys_cfg);
-  caf::actor_system sys{sys_cfg};
-  caf::scoped_actor self{sys};
-  auto broker_actor = actors::spawn_broker_actor(
-      self.ptr(), {std::shared_ptr<market::broker>(std::move(*broker)), journal_path, clock, board, cfg});
+  broker_actor_system actors_of{std::move(*broker), journal_path, clock, cfg};
+  auto& self = actors_of.self;
+  auto& board = actors_of.board;
+  auto& broker_actor = actors_of.broker;
   auto portfolio = actors::spawn_portfolio_actor(self.ptr(), {[=] { return broker_actor; }, clock, board, cfg});
 
   // A long entry whose limit (half the last close, off the tick) the market never comes down to.
@@ -572,13 +588,9 @@ BOOST_AUTO_TEST_CASE(a_fill_in_the_journal_is_never_journaled_over_when_the_brok
     r.fill_price = 10;
     BOOST_REQUIRE(!journal->append(r));
   }
-  auto board = std::make_shared<core::snapshot_board>();
-  caf::actor_system_config sys_cfg;
-  actors::register_types(sys_cfg);
-  caf::actor_system sys{sys_cfg};
-  caf::scoped_actor self{sys};
-  auto broker_actor = actors::spawn_broker_actor(
-      self.ptr(), {std::shared_ptr<market::broker>(std::move(*broker)), journal_path, clock, board, cfg});
+  broker_actor_system actors_of{std::move(*broker), journal_path, clock, cfg};
+  auto& self = actors_of.self;
+  auto& broker_actor = actors_of.broker;
   std::vector<actors::order_outcome> outcomes;
   self->request(broker_actor, 10s, actors::submit_atom::value,
                 std::vector<actors::order_intent>{{"Y", "DEMO01", 1, 1, 11, "simple", 1748822400}})
@@ -592,7 +604,7 @@ BOOST_AUTO_TEST_CASE(a_fill_in_the_journal_is_never_journaled_over_when_the_brok
   int x_records = 0;
   for (const auto& r : journal->records()) x_records += r.client_order_id == "X";
   BOOST_TEST(x_records == 3);
-  const auto checks = board->checks();
+  const auto checks = actors_of.board->checks();
   BOOST_TEST(checks["broker"]["status"] == "degraded", checks.dump());
   BOOST_TEST(checks["broker"]["last_error"].get<std::string>().find("disagree on X: journal filled, broker canceled") !=
                  std::string::npos,
