@@ -133,6 +133,7 @@ void restart_rounds(bool kill, int rounds) {
   const std::string body = small_trading_config(state.path.string(), market_section, symbols);
   const auto config_path = state.write("check.toml", body);
   agreement last;
+  std::size_t in_flight = 0;  // over all rounds: how often a stop came between a broker outcome and its record
   using ms = std::chrono::duration<double, std::milli>;
   ms starting{0}, stopping{0}, checking{0};
   for (int round = 0; round <= rounds; ++round) {
@@ -154,12 +155,13 @@ void restart_rounds(bool kill, int rounds) {
     stopping += std::chrono::steady_clock::now() - t0;
     t0 = std::chrono::steady_clock::now();
     last = require_agreement(config_path, when);
+    in_flight += last.in_flight;
     checking += std::chrono::steady_clock::now() - t0;
   }
   std::cout << "  " << rounds + 1 << " starts " << starting.count() << " ms, stops " << stopping.count()
             << " ms, checks " << checking.count() << " ms" << std::endl;
-  std::cout << "  " << last.orders << " orders journaled, " << last.fills << " filled, " << last.in_flight
-            << " outcomes not yet journaled at the last stop" << std::endl;
+  std::cout << "  " << last.orders << " orders journaled, " << last.fills << " filled; " << in_flight
+            << " broker outcomes not yet journaled found after the stops" << std::endl;
   // Something was at stake: orders went to the broker and filled across the restarts.
   BOOST_TEST(last.orders > 20u);
   BOOST_TEST(last.fills > 5u);
