@@ -1,7 +1,9 @@
 #include "market/durable_sim_broker.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <cmath>
+#include <filesystem>
 
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
@@ -79,6 +81,22 @@ tb::expected<std::unique_ptr<durable_sim_broker>> durable_sim_broker::open(sim_b
   if (!log) return log.error();
   b->log_ = std::move(*log);
   return b;
+}
+
+tb::expected<std::optional<core::time_point>> durable_sim_broker::last_recorded_at(const std::string& ledger_path) {
+  std::optional<core::time_point> last;
+  if (!std::filesystem::exists(ledger_path)) return last;
+  auto log = jsonl_log::open(ledger_path, "the broker ledger", [&last](const std::string& line, std::size_t) {
+    try {
+      const core::time_point at(core::duration(nlohmann::json::parse(line).at("at_ns").get<std::int64_t>()));
+      last = last ? std::max(*last, at) : at;
+      return std::optional<tb::error>();
+    } catch (const std::exception& e) {
+      return std::optional<tb::error>(tb::error{errc::bad_data, e.what()});
+    }
+  });
+  if (!log) return log.error();
+  return last;
 }
 
 tb::expected<order> durable_sim_broker::submit_limit_order(const order_request& req) {

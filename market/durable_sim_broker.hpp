@@ -16,6 +16,7 @@
 //
 // Thread: not thread-safe; one owner (the broker actor, on its own thread). Calls block on fsync.
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "market/jsonl_log.hpp"
@@ -40,6 +41,11 @@ class durable_sim_broker final : public broker {
   tb::expected<std::optional<order>> order_by_client_id(const std::string& client_order_id) override {
     return inner_->order_by_client_id(client_order_id);
   }
+
+  // The instant of the last request recorded in the ledger at `ledger_path`; nullopt when there is
+  // none (or no file). A simulated clock must not resume before it: a replayed catch-up reads bars
+  // up to each recorded instant, and a feed gives none past its clock's now. Errors as open().
+  static tb::expected<std::optional<core::time_point>> last_recorded_at(const std::string& ledger_path);
 
   sim_broker& inner() { return *inner_; }
   // Requests replayed from the ledger at open().

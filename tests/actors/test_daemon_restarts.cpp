@@ -4,7 +4,7 @@
 // the order journal and the broker, as the next start finds them (the state files read through
 // daemon::make_trading_parts, the daemon's own code), agree on every order, every position and on
 // cash. The random moments come from a seed printed at the start; TRADEBOT_RESTART_SEED=<seed>
-// replays a run.
+// replays a run. A simulated clock resumes no earlier than the sim broker ledger's last request.
 #define BOOST_TEST_MODULE daemon_restarts
 #include <boost/test/unit_test.hpp>
 
@@ -173,4 +173,33 @@ BOOST_AUTO_TEST_CASE(twenty_kills_at_random_moments_each_restart_resumes_and_agr
 
 BOOST_AUTO_TEST_CASE(twenty_clean_stops_at_random_moments_each_restart_resumes_and_agrees) {
   restart_rounds(false, 20);
+}
+
+BOOST_AUTO_TEST_CASE(a_simulated_clock_resumes_no_earlier_than_the_ledgers_last_request) {
+  // The journal's last record at T1, the sim broker's last submit at T2 > T1 (the clock moved on
+  // between them): a start resumes at T2, so the replay of that submit sees every bar up to it.
+  temp_dir state;
+  const auto config_path =
+      state.write("check.toml", small_trading_config(state.path.string(), market_section, symbols));
+  const auto t1 = core::from_unix_seconds(1749049200);  // 2025-06-04T15:00Z
+  const auto t2 = t1 + std::chrono::hours(24);
+  const auto broker_dir = state.path / "broker";
+  {
+    auto journal = market::order_journal::open((broker_dir / "orders.jsonl").string());
+    BOOST_REQUIRE(journal);
+    market::journal_record r;
+    r.client_order_id = "DEMO01-1-buy-simple";
+    r.order = {r.client_order_id, "DEMO01", market::side::buy, 1, 1, market::time_in_force::gtc};
+    r.at_unix_ns = core::to_unix_nanoseconds(t1);
+    BOOST_REQUIRE(!journal->append(r));
+    auto clock = std::make_shared<core::sim_clock>(t2);
+    auto broker = market::durable_sim_broker::open({}, clock, nullptr, (broker_dir / "sim-ledger.jsonl").string());
+    BOOST_REQUIRE(broker);
+    BOOST_REQUIRE((*broker)->submit_limit_order(r.order));
+  }
+  auto cfg = core::load_config(config_path.string());
+  BOOST_REQUIRE(cfg);
+  auto parts = daemon::make_trading_parts(**cfg);
+  BOOST_REQUIRE_MESSAGE(parts, (parts ? "" : parts.error().message));
+  BOOST_TEST(core::to_iso8601(parts->clock->now()) == core::to_iso8601(t2));
 }
