@@ -96,6 +96,14 @@ void maybe_die(const broker_actor_state& st, const char* point, long count) {
 // Brings the journal up to date with what the broker says about one journaled order.
 void follow(broker_actor_state& st, const std::string& id, const market::order& o) {
   const auto& e = st.journal->entries().at(id);
+  // A final record stays final. A broker that reports another outcome for that order (one that
+  // forgot a fill, say) disagrees with the journal: said in /health, never journaled over.
+  if (e.terminal()) {
+    st.last_error = "the journal and the broker disagree on " + id + ": journal " + e.state + ", broker " +
+                    market::to_string(o.status);
+    spdlog::error("broker: {}", st.last_error);
+    return;
+  }
   if (e.state == "intent") {
     market::journal_record ack;
     ack.kind = market::journal_kind::ack;

@@ -17,6 +17,9 @@
 // truth, the journal the memory of intents.
 // Fills are journaled when a state query sees a journaled order filled, or when an order that
 // ended (canceled, e.g. replaced, or expired) had filled in part: a fill of that part, then closed.
+// A final record (filled, closed, rejected, abandoned) is never followed by another: a broker that
+// later reports another outcome for the order disagrees with the journal, which is logged and
+// shown in /health (broker degraded, last_error), and the journal is left as it is.
 //
 // Messages: (broker_state_atom) -> broker_state; (submit_atom, std::vector<order_intent>) ->
 // std::vector<order_outcome>; heartbeat_atom; reload_atom; stop_atom.

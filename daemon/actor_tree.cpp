@@ -129,6 +129,7 @@ tb::expected<trading_parts> make_trading_parts(const core::config& cfg) {
   trading_parts parts;
   const auto broker_dir = std::filesystem::path(cfg.state_dir) / "broker";
   parts.journal_path = (broker_dir / "orders.jsonl").string();
+  const auto ledger_path = (broker_dir / "sim-ledger.jsonl").string();  // the sim broker's
   if (cfg.market_clock == "simulated") {
     auto start = actors::parse_utc_instant(cfg.sim_start, "market.sim_start");
     if (!start) return start.error();
@@ -141,8 +142,16 @@ tb::expected<trading_parts> make_trading_parts(const core::config& cfg) {
       // This open cuts a torn last line, so the broker actor's own open will not see it: say so here.
       for (const auto& w : j->warnings()) spdlog::warn("broker: {}", w);
       for (const auto& r : j->records()) at = std::max(at, core::time_point(core::duration(r.at_unix_ns)));
-      if (at > *start) spdlog::info("simulated clock resumes at {} (the order journal's last record)", core::to_iso8601(at));
     }
+    // Nor before the sim broker's last request: its replay reads bars up to that instant.
+    if (cfg.broker_kind != "alpaca") {
+      auto last = market::durable_sim_broker::last_recorded_at(ledger_path);
+      if (!last) return last.error();
+      if (*last) at = std::max(at, **last);
+    }
+    if (at > *start)
+      spdlog::info("simulated clock resumes at {} (the last record of the order journal or the broker ledger)",
+                   core::to_iso8601(at));
     parts.sim_clock = std::make_shared<core::sim_clock>(at);
     parts.clock = parts.sim_clock;
   } else {
@@ -172,7 +181,7 @@ tb::expected<trading_parts> make_trading_parts(const core::config& cfg) {
   bc.default_spread = cfg.broker_default_spread;
   bc.allow_short_equity = cfg.broker_allow_short_equity;
   // The sim broker keeps its account in the state folder, as a real broker keeps it on its side.
-  auto broker = market::durable_sim_broker::open(bc, parts.clock, parts.feed, (broker_dir / "sim-ledger.jsonl").string());
+  auto broker = market::durable_sim_broker::open(bc, parts.clock, parts.feed, ledger_path);
   if (!broker) return broker.error();
   parts.broker = std::shared_ptr<market::broker>(std::move(*broker));
   return parts;

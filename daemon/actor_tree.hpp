@@ -54,7 +54,8 @@ struct trading_parts {
 };
 
 // From market.* and broker.*; the broker's ledger and the order journal live in
-// cfg.state_dir/broker. A simulated clock resumes after the journal's last record.
+// cfg.state_dir/broker. A simulated clock resumes at the last record of the journal or (sim
+// broker) of its ledger.
 // errc::bad_config for a feed/broker the daemon does not wire or a bad setting.
 tb::expected<trading_parts> make_trading_parts(const core::config& cfg);
 

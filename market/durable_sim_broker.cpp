@@ -1,8 +1,12 @@
 #include "market/durable_sim_broker.hpp"
 
+#include <algorithm>
 #include <atomic>
+#include <cmath>
+#include <filesystem>
 
 #include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
 
 namespace tb::market {
 
@@ -35,7 +39,8 @@ tb::expected<std::unique_ptr<durable_sim_broker>> durable_sim_broker::open(sim_b
   b->clock_ = std::make_shared<replay_clock>(std::move(clock));
   b->inner_ = std::make_unique<sim_broker>(cfg, b->clock_, std::move(feed));
   auto* replay = b.get();
-  auto log = jsonl_log::open(ledger_path, "the broker ledger", [replay](const std::string& line, std::size_t) {
+  auto log = jsonl_log::open(ledger_path, "the broker ledger", [replay, &ledger_path](const std::string& line,
+                                                                                    std::size_t line_no) {
     try {
       const auto j = nlohmann::json::parse(line);
       replay->clock_->replay_at(j.at("at_ns").get<std::int64_t>());
@@ -48,12 +53,23 @@ tb::expected<std::unique_ptr<durable_sim_broker>> durable_sim_broker::open(sim_b
         r.qty = j.at("qty").get<double>();
         r.limit_price = j.at("limit_price").get<double>();
         r.tif = j.at("tif").get<std::string>() == "day" ? time_in_force::day : time_in_force::gtc;
-        auto o = replay->inner_->submit_limit_order(r);
+        // The spread it was submitted with (the feed's quote now is another one); ledgers written
+        // before the spread was recorded replay with the feed's quote, as they did then.
+        std::optional<double> spread;
+        if (j.contains("spread")) {
+          spread = j.at("spread").get<double>();
+          if (!std::isfinite(*spread))
+            return std::optional<tb::error>(tb::error{errc::bad_data, "the recorded spread is not finite"});
+        }
+        auto o = spread ? replay->inner_->submit_limit_order(r, *spread) : replay->inner_->submit_limit_order(r);
         if (!o)
           return std::optional<tb::error>(
               tb::error{errc::bad_data, "a recorded order is refused on replay: " + o.error().message});
       } else if (op == "cancel") {
-        (void)replay->inner_->cancel_order(j.at("order_id").get<std::string>());  // may have filled since
+        // It was accepted when recorded; refused now, the replay differs from what happened (a
+        // ledger without spreads, or a feed that failed then): said, and the start goes on.
+        if (auto c = replay->inner_->cancel_order(j.at("order_id").get<std::string>()); !c)
+          spdlog::warn("{}:{}: a recorded cancel is refused on replay: {}", ledger_path, line_no, c.error().message);
       }
       ++replay->replayed_;
       return std::optional<tb::error>();
@@ -67,6 +83,22 @@ tb::expected<std::unique_ptr<durable_sim_broker>> durable_sim_broker::open(sim_b
   return b;
 }
 
+tb::expected<std::optional<core::time_point>> durable_sim_broker::last_recorded_at(const std::string& ledger_path) {
+  std::optional<core::time_point> last;
+  if (!std::filesystem::exists(ledger_path)) return last;
+  auto log = jsonl_log::open(ledger_path, "the broker ledger", [&last](const std::string& line, std::size_t) {
+    try {
+      const core::time_point at(core::duration(nlohmann::json::parse(line).at("at_ns").get<std::int64_t>()));
+      last = last ? std::max(*last, at) : at;
+      return std::optional<tb::error>();
+    } catch (const std::exception& e) {
+      return std::optional<tb::error>(tb::error{errc::bad_data, e.what()});
+    }
+  });
+  if (!log) return log.error();
+  return last;
+}
+
 tb::expected<order> durable_sim_broker::submit_limit_order(const order_request& req) {
   const auto at = core::to_unix_nanoseconds(clock_->now());
   auto o = inner_->submit_limit_order(req);
@@ -74,7 +106,8 @@ tb::expected<order> durable_sim_broker::submit_limit_order(const order_request& 
   nlohmann::json j = {{"op", "submit"},          {"at_ns", at},
                       {"client_order_id", req.client_order_id}, {"symbol", req.symbol},
                       {"side", to_string(req.side)}, {"qty", req.qty},
-                      {"limit_price", req.limit_price}, {"tif", to_string(req.tif)}};
+                      {"limit_price", req.limit_price}, {"tif", to_string(req.tif)},
+                      {"spread", *inner_->spread_of(o->id)}};
   if (auto err = log_.append(j.dump())) return *err;
   return o;
 }

@@ -4,13 +4,19 @@
 // the broker had (as a real broker would), and its order journal can be reconciled against it.
 //
 // How: every request the broker ACCEPTED (submit, cancel) is appended to a ledger file, one JSON
-// line with the clock time, and fsynced before the call returns. open() replays the ledger into a
-// fresh sim_broker on a replay clock stepped to each recorded time; the sim broker is a pure
-// function of its config, the feed's bars and the (time, request) sequence, so the replayed state
-// is the state it had. After the replay the clock reads the injected clock again.
+// line with the clock time, and fsynced before the call returns. A submit also records the
+// relative spread the order got from the feed's quote: the one input that is not a function of the
+// bars up to its time (a quote is taken at the feed clock's now, which on replay is the restart's).
+// open() replays the ledger into a fresh sim_broker on a replay clock stepped to each recorded
+// time, each order with its recorded spread; the sim broker is then a pure function of its config,
+// the feed's bars and the (time, request, spread) sequence, so the replayed state is the state it
+// had, whatever the time of the restart (feeds give the same bars for a closed period; a feed that
+// failed then and answers now can differ: a recorded cancel refused on replay is logged, a refused
+// submit fails open()). After the replay the clock reads the injected clock again.
 //
 // Thread: not thread-safe; one owner (the broker actor, on its own thread). Calls block on fsync.
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "market/jsonl_log.hpp"
@@ -35,6 +41,11 @@ class durable_sim_broker final : public broker {
   tb::expected<std::optional<order>> order_by_client_id(const std::string& client_order_id) override {
     return inner_->order_by_client_id(client_order_id);
   }
+
+  // The instant of the last request recorded in the ledger at `ledger_path`; nullopt when there is
+  // none (or no file). A simulated clock must not resume before it: a replayed catch-up reads bars
+  // up to each recorded instant, and a feed gives none past its clock's now. Errors as open().
+  static tb::expected<std::optional<core::time_point>> last_recorded_at(const std::string& ledger_path);
 
   sim_broker& inner() { return *inner_; }
   // Requests replayed from the ledger at open().

@@ -117,7 +117,20 @@ tb::expected<std::optional<order>> sim_broker::order_by_client_id(const std::str
   return std::optional<order>{orders_[it->second].o};
 }
 
-tb::expected<order> sim_broker::submit_limit_order(const order_request& req) {
+std::optional<double> sim_broker::spread_of(const std::string& order_id) const {
+  auto it = by_id_.find(order_id);
+  if (it == by_id_.end()) return std::nullopt;
+  return orders_[it->second].spread;
+}
+
+tb::expected<order> sim_broker::submit_limit_order(const order_request& req) { return submit(req, std::nullopt); }
+
+tb::expected<order> sim_broker::submit_limit_order(const order_request& req, double spread) {
+  assert(std::isfinite(spread));
+  return submit(req, spread);
+}
+
+tb::expected<order> sim_broker::submit(const order_request& req, std::optional<double> spread) {
   sync();
   if (req.client_order_id.empty() || req.client_order_id.size() > 128)
     return refuse("client_order_id must have 1..128 characters (got " +
@@ -174,11 +187,11 @@ tb::expected<order> sim_broker::submit_limit_order(const order_request& req) {
     if (!close) return refuse(req.symbol + ": day order: " + close.error().message);
     os.expires_at = *close;
   }
-  os.spread = cfg_.default_spread;
-  if (feed_) {
+  os.spread = spread.value_or(cfg_.default_spread);
+  if (feed_ && !spread) {
     auto q = feed_->latest_quote(req.symbol);
     if (q) {
-      os.spread = q->relative_spread();
+      if (std::isfinite(q->relative_spread())) os.spread = q->relative_spread();
     } else if (q.error().code != errc::unavailable) {
       return q.error();
     }
@@ -293,6 +306,12 @@ std::optional<tb::error> sim_broker::catch_up() {
       if (os.o.status == order_status::open) symbols.insert(os.o.symbol);
     for (const auto& [sym, p] : positions_) symbols.insert(sym);
 
+    struct pending_bar {
+      const std::string* symbol;
+      core::bar b;
+      bar_timing timing;
+    };
+    std::vector<pending_bar> pending;
     for (const std::string& sym : symbols) {
       auto timing = feed_->timing(sym);
       if (!timing) {
@@ -319,8 +338,13 @@ std::optional<tb::error> sim_broker::catch_up() {
         if (!first_error) first_error = bars.error();
         continue;
       }
-      for (const core::bar& b : bars->bars) process_bar(sym, b, *timing);
+      for (const core::bar& b : bars->bars) pending.push_back({&sym, b, *timing});
     }
+    // In the order of their close, whatever the symbols (stable: ties keep the symbol order).
+    std::stable_sort(pending.begin(), pending.end(), [](const pending_bar& x, const pending_bar& y) {
+      return x.timing.closes_at(x.b) < y.timing.closes_at(y.b);
+    });
+    for (const pending_bar& p : pending) process_bar(*p.symbol, p.b, p.timing);
     if (!first_error) caught_up_at_ = now;
   }
   for (order_state& os : orders_) {

@@ -13,7 +13,10 @@
 //   Orders fill completely in one fill (bar volume is not consulted); several open orders of a
 //   symbol are checked in submission order. The fill's time is the bar's close.
 // Spread: the relative spread of the feed's latest quote at submission ((ask - bid) / mid); when
-//   the broker has no feed or the feed has no quote yet, cfg.default_spread.
+//   the broker has no feed, the feed has no quote yet or its quote gives no finite spread,
+//   cfg.default_spread. A replay passes the
+//   spread an order was submitted with instead (submit_limit_order(req, spread)): the feed's quote
+//   at replay time is another one.
 // Fees, as the original bot: fee rate x notional of every fill, 0.0000278 for equities and
 //   0.008 for crypto (market/symbols.hpp decides which); paid from cash.
 // Cash: a buy pays qty x price + fee, a sell receives qty x price - fee.
@@ -32,7 +35,10 @@
 // (every interface call catches up first, up to the clock's now; not again at the instant of the
 // last catch-up that succeeded: the feed has nothing new then), or pushed by process_bar()
 // (tests, and a broker without a feed). Both are idempotent per symbol: a bar that does not close
-// after the last processed bar of its symbol is ignored. A feed failure of one symbol does not
+// after the last processed bar of its symbol is ignored. A catch-up applies the bars of all its
+// symbols in the order of their close (ties: by symbol), so cash is summed in the same order
+// whatever the instants of the catch-ups: a replay that catches up less often reaches the same
+// account, bit for bit. A feed failure of one symbol does not
 // fail the interface calls: that symbol's orders wait for its bars, the others go on; the error
 // is logged (spdlog warn) and kept in last_feed_error() until a catch-up succeeds. With a feed,
 // orders for symbols the feed cannot time (unknown, unreadable file) are refused.
@@ -72,6 +78,12 @@ class sim_broker final : public broker {
   tb::expected<std::vector<position>> positions() override;
   tb::expected<std::vector<order>> open_orders() override;
   tb::expected<order> submit_limit_order(const order_request& req) override;
+  // The same with the order's relative spread given, not taken from the feed's quote: the replay
+  // of a recorded order (durable_sim_broker) passes the spread it was submitted with.
+  // Precondition: spread finite (asserted).
+  tb::expected<order> submit_limit_order(const order_request& req, double spread);
+  // The relative spread order `order_id` was submitted with; nullopt for an unknown id.
+  std::optional<double> spread_of(const std::string& order_id) const;
   tb::expected<order> cancel_order(const std::string& order_id) override;
   tb::expected<std::optional<order>> order_by_client_id(const std::string& client_order_id) override;
 
@@ -104,6 +116,8 @@ class sim_broker final : public broker {
   };
 
   void sync();  // catch_up() for interface calls: logs and keeps the error, never fails them
+  // submit_limit_order with the given spread, or the feed's (default_spread without a quote).
+  tb::expected<order> submit(const order_request& req, std::optional<double> spread);
   double fee_rate(const std::string& symbol) const;
   double reserved_for_buys() const;
   market::account account_now() const;

@@ -1,14 +1,18 @@
 // market/order_journal and market/durable_sim_broker, the library pieces of the crash-safe order
 // path: records survive a reopen, a torn last line is dropped, an intent is never journaled twice,
 // client_order_id is a function of (symbol, bar, side, strategy); the durable sim broker comes
-// back with the same orders, fills and cash, and still refuses a client_order_id it already took.
+// back with the same orders, fills and cash, and still refuses a client_order_id it already took;
+// over the synthetic feed its replay is the account it had, bit for bit, whatever the restart time.
 #define BOOST_TEST_MODULE order_journal
 #include <boost/test/unit_test.hpp>
 
+#include <cmath>
 #include <fstream>
 
 #include "market/durable_sim_broker.hpp"
 #include "market/order_journal.hpp"
+#include "market/symbols.hpp"
+#include "market/synthetic_feed.hpp"
 #include "tests/support/process.hpp"
 
 using namespace tb;
@@ -141,4 +145,106 @@ BOOST_AUTO_TEST_CASE(durable_sim_broker_comes_back_with_its_account) {
   BOOST_TEST((*b)->account()->cash == cash);
   auto dup = (*b)->submit_limit_order({"X-1-buy-simple", "AAPL", market::side::buy, 10, 97, market::time_in_force::gtc});
   BOOST_TEST(!dup);
+}
+
+namespace {
+
+// Everything a broker's account is made of, to compare a replayed one with the one that ran.
+void require_same_account(market::durable_sim_broker& a, market::durable_sim_broker& b) {
+  const auto acct_a = a.account().value(), acct_b = b.account().value();
+  BOOST_TEST(acct_a.cash == acct_b.cash, acct_a.cash << " vs " << acct_b.cash);
+  BOOST_TEST(acct_a.equity == acct_b.equity);
+  BOOST_TEST(acct_a.buying_power == acct_b.buying_power);
+  const auto pa = a.positions().value(), pb = b.positions().value();
+  BOOST_REQUIRE_EQUAL(pa.size(), pb.size());
+  for (std::size_t i = 0; i < pa.size(); ++i) {
+    BOOST_TEST(pa[i].symbol == pb[i].symbol);
+    BOOST_TEST(pa[i].qty == pb[i].qty, pa[i].symbol);
+    BOOST_TEST(pa[i].avg_entry_price == pb[i].avg_entry_price, pa[i].symbol);
+    BOOST_TEST(pa[i].market_price == pb[i].market_price, pa[i].symbol);
+  }
+  const auto oa = a.inner().all_orders(), ob = b.inner().all_orders();
+  BOOST_REQUIRE_EQUAL(oa.size(), ob.size());
+  for (std::size_t i = 0; i < oa.size(); ++i) {
+    BOOST_TEST(oa[i].client_order_id == ob[i].client_order_id);
+    BOOST_TEST(market::to_string(oa[i].status) == market::to_string(ob[i].status), oa[i].client_order_id);
+    BOOST_TEST(oa[i].filled_qty == ob[i].filled_qty, oa[i].client_order_id);
+    BOOST_TEST(oa[i].filled_avg_price == ob[i].filled_avg_price,
+               oa[i].client_order_id << ": " << oa[i].filled_avg_price << " vs " << ob[i].filled_avg_price);
+    BOOST_TEST((oa[i].updated_at == ob[i].updated_at), oa[i].client_order_id);
+  }
+  const auto& fa = a.inner().fills();
+  const auto& fb = b.inner().fills();
+  BOOST_REQUIRE_EQUAL(fa.size(), fb.size());
+  for (std::size_t i = 0; i < fa.size(); ++i) {
+    BOOST_TEST(fa[i].client_order_id == fb[i].client_order_id);
+    BOOST_TEST(fa[i].price == fb[i].price, fa[i].client_order_id << ": " << fa[i].price << " vs " << fb[i].price);
+    BOOST_TEST(fa[i].fee == fb[i].fee, fa[i].client_order_id);
+  }
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(durable_sim_broker_replays_the_same_account_whatever_the_restart_time) {
+  // Orders on the synthetic feed (its spread changes bar by bar) over two weeks, the account
+  // caught up once a day; then the ledger replayed by brokers started at its last instant and 45
+  // days later, on fresh feeds: the same orders, fills, prices and cash, bit for bit.
+  test::temp_dir dir;
+  const auto ledger = (dir.path / "ledger.jsonl").string();
+  market::synthetic_config scfg;
+  scfg.seed = 7;
+  scfg.equity_count = 4;
+  scfg.crypto_count = 1;
+  const auto start = core::from_unix_seconds(1748876400);  // 2025-06-02T15:00Z, NYSE in session
+  auto clock = std::make_shared<core::sim_clock>(start);
+  auto feed = market::synthetic_feed::create(scfg, clock).value();
+  auto live = market::durable_sim_broker::open({}, clock, feed, ledger).value();
+  const auto names = market::synthetic_feed::symbol_names(scfg);
+  for (int day = 0; day < 14; ++day) {
+    for (std::size_t i = 0; i < names.size(); ++i) {
+      const std::string& sym = names[i];
+      const auto q = feed->latest_quote(sym).value();
+      const bool crypto = market::is_crypto(sym);
+      double held = 0;
+      for (const auto& p : live->positions().value())
+        if (p.symbol == sym) held = p.qty;
+      const std::string id = sym + "-" + std::to_string(day);
+      if (held > 0 && (day + i) % 3 == 2) {
+        // Through the bid: fills at the next open's bid, which depends on the spread.
+        auto o = live->submit_limit_order({id + "-sell", sym, market::side::sell, held, q.bid * 0.98,
+                                           market::time_in_force::gtc});
+        BOOST_REQUIRE_MESSAGE(o, (o ? "" : o.error().message));
+      } else if (held == 0) {
+        const double qty = crypto ? std::floor(3000 / q.ask * 1e6) / 1e6 : std::floor(3000 / q.ask);
+        auto o = live->submit_limit_order({id + "-buy", sym, market::side::buy, qty, q.ask * 1.02,
+                                           market::time_in_force::gtc});
+        BOOST_REQUIRE_MESSAGE(o, (o ? "" : o.error().message));
+      }
+    }
+    // A day order far below the market (expires) and one canceled the next day.
+    if (!market::is_crypto(names[day % 4])) {
+      const auto q = feed->latest_quote(names[day % 4]).value();
+      BOOST_REQUIRE(live->submit_limit_order({"day-" + std::to_string(day), names[day % 4], market::side::buy, 1.5,
+                                              q.bid * 0.5, market::time_in_force::day}));
+    }
+    if (day > 0) {
+      auto prev = live->order_by_client_id("keep-" + std::to_string(day - 1)).value();
+      BOOST_REQUIRE(prev);
+      BOOST_REQUIRE(live->cancel_order(prev->id));
+    }
+    BOOST_REQUIRE(live->submit_limit_order({"keep-" + std::to_string(day), names[0], market::side::buy, 1,
+                                            feed->latest_quote(names[0])->bid * 0.5, market::time_in_force::gtc}));
+    clock->advance(std::chrono::hours(24)).value();
+    (void)live->account();  // catches up once a day
+  }
+  BOOST_TEST(live->inner().fills().size() > 20u);
+  for (const auto later : {std::chrono::hours(0), std::chrono::hours(45 * 24)}) {
+    clock->advance(later).value();
+    auto restart_clock = std::make_shared<core::sim_clock>(clock->now());
+    auto restart_feed = market::synthetic_feed::create(scfg, restart_clock).value();
+    auto replayed = market::durable_sim_broker::open({}, restart_clock, restart_feed, ledger);
+    BOOST_REQUIRE_MESSAGE(replayed, (replayed ? "" : replayed.error().message));
+    BOOST_TEST((*replayed)->replayed() == live->inner().all_orders().size() + 13u);  // + the cancels
+    require_same_account(*live, **replayed);
+  }
 }

@@ -366,6 +366,25 @@ BOOST_AUTO_TEST_CASE(the_close_backout_exits_unsupported_equity_positions_near_t
   self->send_exit(broker, caf::exit_reason::user_shutdown);
 }
 
+namespace {
+
+// An actor system with the real broker actor over `broker` and the journal at `journal_path`.
+struct broker_actor_system {
+  std::shared_ptr<core::snapshot_board> board = std::make_shared<core::snapshot_board>();
+  caf::actor_system_config sys_cfg;
+  caf::actor_system sys;
+  caf::scoped_actor self;
+  caf::actor broker;
+  broker_actor_system(std::unique_ptr<market::durable_sim_broker> b, const std::string& journal_path,
+                      std::shared_ptr<const core::clock> clock, core::config_ptr cfg)
+      : sys((actors::register_types(sys_cfg), sys_cfg)),
+        self(sys),
+        broker(actors::spawn_broker_actor(
+            self.ptr(), {std::shared_ptr<market::broker>(std::move(b)), journal_path, std::move(clock), board, std::move(cfg)})) {}
+};
+
+}  // namespace
+
 BOOST_AUTO_TEST_CASE(a_fractional_equity_order_is_a_day_order_with_its_limit_on_the_tick) {
   test::temp_dir state;
   auto cfg = std::make_shared<core::config>();
@@ -382,13 +401,10 @@ BOOST_AUTO_TEST_CASE(a_fractional_equity_order_is_a_day_order_with_its_limit_on_
   auto broker = market::durable_sim_broker::open({}, clock, *feed, (state.path / "ledger.jsonl").string());
   BOOST_REQUIRE(broker);
   const auto journal_path = (state.path / "orders.jsonl").string();
-  auto board = std::make_shared<core::snapshot_board>();
-  caf::actor_system_config sys_cfg;
-  actors::register_types(sys_cfg);
-  caf::actor_system sys{sys_cfg};
-  caf::scoped_actor self{sys};
-  auto broker_actor = actors::spawn_broker_actor(
-      self.ptr(), {std::shared_ptr<market::broker>(std::move(*broker)), journal_path, clock, board, cfg});
+  broker_actor_system actors_of{std::move(*broker), journal_path, clock, cfg};
+  auto& self = actors_of.self;
+  auto& board = actors_of.board;
+  auto& broker_actor = actors_of.broker;
   auto portfolio = actors::spawn_portfolio_actor(self.ptr(), {[=] { return broker_actor; }, clock, board, cfg});
 
   // A long entry whose limit (half the last close, off the tick) the market never comes down to.
@@ -542,4 +558,56 @@ BOOST_AUTO_TEST_CASE(an_event_overdue_on_the_wall_clock_fails_the_heartbeat) {
   BOOST_TEST(err.find("overdue without having fired") != std::string::npos, err);
   auto health = tree.board->checks();
   BOOST_TEST(health["cycles"]["status"] == "failing", health.dump());
+}
+
+BOOST_AUTO_TEST_CASE(a_fill_in_the_journal_is_never_journaled_over_when_the_broker_disagrees) {
+  // The journal holds X filled; the broker (its ledger) holds X open, as a broker that lost a fill
+  // would. A new order of the symbol cancels X at the broker first: the journal keeps X's fill
+  // and nothing after it, and the broker check says they disagree.
+  test::temp_dir state;
+  auto cfg = std::make_shared<core::config>();
+  auto clock = std::make_shared<core::sim_clock>(core::from_unix_seconds(1748883600));  // 2025-06-02T17:00Z
+  auto broker = market::durable_sim_broker::open({}, clock, nullptr, (state.path / "ledger.jsonl").string());
+  BOOST_REQUIRE(broker);
+  const market::order_request x{"X", "DEMO01", market::side::buy, 2, 10, market::time_in_force::gtc};
+  auto placed = (*broker)->submit_limit_order(x);
+  BOOST_REQUIRE(placed);
+  const auto journal_path = (state.path / "orders.jsonl").string();
+  {
+    auto journal = market::order_journal::open(journal_path);
+    BOOST_REQUIRE(journal);
+    market::journal_record r;
+    r.client_order_id = "X";
+    r.order = x;
+    BOOST_REQUIRE(!journal->append(r));  // intent
+    r.kind = market::journal_kind::ack;
+    r.broker_order_id = placed->id;
+    BOOST_REQUIRE(!journal->append(r));
+    r.kind = market::journal_kind::fill;
+    r.fill_qty = 2;
+    r.fill_price = 10;
+    BOOST_REQUIRE(!journal->append(r));
+  }
+  broker_actor_system actors_of{std::move(*broker), journal_path, clock, cfg};
+  auto& self = actors_of.self;
+  auto& broker_actor = actors_of.broker;
+  std::vector<actors::order_outcome> outcomes;
+  self->request(broker_actor, 10s, actors::submit_atom::value,
+                std::vector<actors::order_intent>{{"Y", "DEMO01", 1, 1, 11, "simple", 1748822400}})
+      .receive([&](std::vector<actors::order_outcome>& v) { outcomes = std::move(v); },
+               [](caf::error& e) { BOOST_FAIL(caf::to_string(e)); });
+  BOOST_REQUIRE(outcomes.size() == 1u);
+  BOOST_TEST(outcomes[0].status == "accepted");
+  const auto journal = market::order_journal::open(journal_path);
+  BOOST_REQUIRE(journal);
+  BOOST_TEST(journal->entries().at("X").state == "filled");
+  int x_records = 0;
+  for (const auto& r : journal->records()) x_records += r.client_order_id == "X";
+  BOOST_TEST(x_records == 3);
+  const auto checks = actors_of.board->checks();
+  BOOST_TEST(checks["broker"]["status"] == "degraded", checks.dump());
+  BOOST_TEST(checks["broker"]["last_error"].get<std::string>().find("disagree on X: journal filled, broker canceled") !=
+                 std::string::npos,
+             checks.dump());
+  self->request(broker_actor, 10s, actors::stop_atom::value).receive([](caf::ok_atom) {}, [](caf::error&) {});
 }
