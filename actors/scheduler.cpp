@@ -27,19 +27,6 @@ std::vector<std::string> symbols_of(const core::config& cfg, const market::feed&
   return out;
 }
 
-tb::expected<core::time_point> parse_utc_instant(const std::string& text, const std::string& key) {
-  int y = 0, mo = 0, d = 0, h = 0, mi = 0, s = 0;
-  char tail = 0;
-  bool ok = false;
-  if (text.size() == 10) ok = std::sscanf(text.c_str(), "%4d-%2d-%2d%c", &y, &mo, &d, &tail) == 3;
-  else if (text.size() == 20)
-    ok = std::sscanf(text.c_str(), "%4d-%2d-%2dT%2d:%2d:%2dZ", &y, &mo, &d, &h, &mi, &s) == 6;
-  const core::civil_date date{y, mo, d};
-  if (!ok || !core::is_valid(date) || h > 23 || mi > 59 || s > 59)
-    return tb::error{errc::bad_config, key + " = \"" + text + "\" is not YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ"};
-  return core::from_unix_seconds(core::days_from_civil(date) * core::seconds_per_day + h * 3600 + mi * 60 + s);
-}
-
 namespace {
 
 using tick_atom = caf::atom_constant<caf::atom("sch_tick")>;
@@ -346,7 +333,7 @@ caf::behavior scheduler_behavior(scheduler_actor* self, scheduler_args args) {
   auto& st = self->state;
   st.args = std::move(args);
   if (!st.args.cfg->sim_end.empty() && st.args.sim_clock)
-    if (auto end = parse_utc_instant(st.args.cfg->sim_end, "market.sim_end")) st.sim_end = *end;
+    if (auto end = core::parse_utc_instant(st.args.cfg->sim_end, "market.sim_end")) st.sim_end = *end;
   st.last_event_at = clock_of(st).now();
   st.start_pass_pending = !st.args.sim_clock && st.args.cfg->pass_at_start;
   st.feed = spawn_feed_actor(self, {st.args.feed, st.args.cfg->market_feed, st.args.board});

@@ -85,9 +85,6 @@ struct scheduler_args {
 // every symbol the feed serves is traded.
 std::vector<std::string> symbols_of(const core::config& cfg, const market::feed& feed);
 
-// Parses "YYYY-MM-DD" or "YYYY-MM-DDTHH:MM:SSZ" (UTC). errc::bad_config naming `key`.
-tb::expected<core::time_point> parse_utc_instant(const std::string& text, const std::string& key);
-
 caf::actor spawn_scheduler(caf::local_actor* parent, scheduler_args args);
 
 }  // namespace tb::actors

@@ -52,6 +52,20 @@ std::string to_string(civil_date d) {
   return buf;
 }
 
+tb::expected<time_point> parse_utc_instant(const std::string& text, const std::string& key) {
+  int y = 0, mo = 0, d = 0, h = 0, mi = 0, s = 0;
+  char tail = 0;
+  bool ok = false;
+  if (text.size() == 10) ok = std::sscanf(text.c_str(), "%4d-%2d-%2d%c", &y, &mo, &d, &tail) == 3;
+  else if (text.size() == 20)
+    ok = std::sscanf(text.c_str(), "%4d-%2d-%2dT%2d:%2d:%2dZ", &y, &mo, &d, &h, &mi, &s) == 6;
+  const civil_date date{y, mo, d};
+  if (!ok) return tb::error{errc::bad_config, key + " = \"" + excerpt(text) + "\" is not YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ"};
+  if (!is_valid(date) || h > 23 || mi > 59 || s > 59)
+    return tb::error{errc::bad_config, key + " = \"" + text + "\" is not a real date and time (UTC)"};
+  return from_unix_seconds(days_from_civil(date) * seconds_per_day + h * 3600 + mi * 60 + s);
+}
+
 namespace {
 
 constexpr std::int64_t ns_per_s = 1000000000;

@@ -47,6 +47,9 @@ bool is_valid(civil_date d);
 int weekday_of(civil_date d);
 civil_date add_days(civil_date d, std::int64_t n);
 std::string to_string(civil_date d);  // "YYYY-MM-DD"
+// Parses "YYYY-MM-DD" or "YYYY-MM-DDTHH:MM:SSZ" (UTC), a real date. errc::bad_config naming `key`
+// (a config key or command-line option) and the text.
+tb::expected<time_point> parse_utc_instant(const std::string& text, const std::string& key);
 
 // ---- New York time ----
 

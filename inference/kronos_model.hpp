@@ -19,6 +19,7 @@
 // may be called from several threads at once (intra-op threads are process-wide, see
 // device_options). Each call blocks its thread for the whole computation: callers on an actor
 // system run it on a detached actor or their own executor.
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -62,6 +63,10 @@ struct generate_options {
   // bitwise same forecast whatever else is in the batch, which keeps replays and backtests
   // identical with the cache on or off), 3072 on CUDA. 0: no limit. 1: every series alone.
   std::int64_t max_group_rows = -1;
+  // When set (by another thread), generate() stops before its next stacked group (on the CPU:
+  // before its next series) and returns errc::unavailable; nothing computed so far is returned.
+  // Owned by the caller; must outlive the call.
+  const std::atomic<bool>* cancel = nullptr;
 };
 
 // Token ids of a sequence (one pair per bar).
