@@ -407,9 +407,14 @@ caf::behavior scheduler_behavior(scheduler_actor* self, scheduler_args args) {
       [self](stop_atom) {
         auto& st = self->state;
         st.stopping = true;
+        // Urgent: ahead of queued cycle work (the feed actor may hold a request of every symbol,
+        // answered in turn), so the stop does not wait for a backlog to drain.
+        const auto stop_now = [self](const caf::actor& a) {
+          self->send<caf::message_priority::high>(a, caf::exit_msg{self->address(), caf::exit_reason::user_shutdown});
+        };
         for (auto& [s, c] : st.symbols)
-          if (c.handle) self->send_exit(c.handle, caf::exit_reason::user_shutdown);
-        self->send_exit(st.feed, caf::exit_reason::user_shutdown);
+          if (c.handle) stop_now(c.handle);
+        stop_now(st.feed);
         publish(self);
         self->quit();
         return caf::ok_atom::value;

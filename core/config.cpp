@@ -43,9 +43,11 @@ key_spec restart_only(key_spec k) {
 
 constexpr double int_max = 9.0e15;
 // The largest universe: one symbol actor each and up to walk_forward_windows + 1 forecasts per
-// symbol and cycle; past this a start takes longer than any deadline (and a typo of a generated
-// list is more likely than an intent).
-constexpr double max_symbols = 1000;
+// symbol and cycle. Measured on 2 shared cores: 500 symbols get ready in 2-9 s and stop in
+// 0.5-7 s, within the default 10 s deadline; 1000 stopped in 1-7 s, past a 5 s one (every symbol
+// update re-renders the whole /stats symbols section, so a cycle's cost grows with the square of
+// the universe: actors/symbol_actor.cpp symbol_board).
+constexpr double max_symbols = 500;
 
 // THE table: every key tradebotd reads, once.
 const std::vector<key_spec>& schema() {

@@ -197,6 +197,25 @@ BOOST_AUTO_TEST_CASE(check_refuses_what_start_refuses_with_exit_2) {
   }
 }
 
+BOOST_AUTO_TEST_CASE(the_largest_universe_gets_ready_and_stops_within_its_deadline) {
+  // trading.symbols at its bound (500): READY, and a SIGTERM while the first cycle floods the feed
+  // and the model still stops within daemon.shutdown_deadline_s (the default 10 s; exit 1 if not).
+  std::string symbols;
+  for (int i = 0; i < 500; ++i) symbols += (i ? ", \"S" : "\"S") + std::to_string(i) + "\"";
+  auto text = config_text("warn", "[trading]\nsymbols = [" + symbols + "]\n");
+  text.replace(text.find("shutdown_deadline_s = 5"), 23, "shutdown_deadline_s = 10");
+  running_daemon d(text);
+  auto stats = d.stats_until([](const json& s) { return s.contains("feed") && s["feed"]["requests"].get<int>() > 0; },
+                             20s);
+  BOOST_REQUIRE_MESSAGE(stats.contains("feed") && stats["feed"]["requests"].get<int>() > 0, stats.dump().substr(0, 400));
+  const auto t0 = std::chrono::steady_clock::now();
+  d.proc->signal(SIGTERM);
+  const int code = d.proc->wait(20s);
+  const std::string out = d.proc->output();
+  BOOST_TEST(code == 0, out.substr(out.size() > 4000 ? out.size() - 4000 : 0));
+  BOOST_TEST_MESSAGE("stop took " << std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() << " s");
+}
+
 BOOST_AUTO_TEST_CASE(port_in_use_fails_start_with_one_line) {
   running_daemon first(config_text("warn"));
   temp_dir dir;
