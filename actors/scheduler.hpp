@@ -34,6 +34,9 @@
 // the reason, so the supervisor's heartbeat fails, the daemon stops feeding the watchdog and
 // systemd restarts it. The check runs with each heartbeat and every second.
 //
+// (stop_atom) ends the symbol actors and the feed actor with urgent exit messages, ahead of any
+// queued cycle work (the feed actor may hold a request of every symbol), then quits.
+//
 // Runs on CAF's scheduler and never blocks. /stats → schedule: clock, now, cycles, last_event,
 // next_event, finished, symbols, restarts. /health check "cycles": failing when the calendar
 // cannot answer or while stalled (detail "stalled": the reason); degraded while a symbol actor
