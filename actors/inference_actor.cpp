@@ -165,8 +165,10 @@ caf::behavior inference_behavior(inference_actor* self, std::shared_ptr<inferenc
       },
       [self](stop_atom) {
         auto& st = self->state;
-        // In-flight and queued work finishes (the daemon bounds the whole stop by its deadline).
-        st.service->stop(std::chrono::milliseconds(static_cast<long>(st.cfg->shutdown_deadline_s * 1000)));
+        // Queued work is cancelled and a batch in flight stops before its next series, so the
+        // stop fits daemon.shutdown_deadline_s however much work was queued; the requesters
+        // get errc::unavailable.
+        st.service->stop();
         for (auto& [id, pending] : st.pending)
           pending.first.deliver(refused(pending.second, tb::error{errc::unavailable, "inference: stopped"}));
         st.pending.clear();

@@ -333,7 +333,7 @@ caf::behavior scheduler_behavior(scheduler_actor* self, scheduler_args args) {
   auto& st = self->state;
   st.args = std::move(args);
   if (!st.args.cfg->sim_end.empty() && st.args.sim_clock)
-    if (auto end = parse_utc_instant(st.args.cfg->sim_end, "market.sim_end")) st.sim_end = *end;
+    if (auto end = core::parse_utc_instant(st.args.cfg->sim_end, "market.sim_end")) st.sim_end = *end;
   st.last_event_at = clock_of(st).now();
   st.start_pass_pending = !st.args.sim_clock && st.args.cfg->pass_at_start;
   st.feed = spawn_feed_actor(self, {st.args.feed, st.args.cfg->market_feed, st.args.board});
@@ -407,9 +407,14 @@ caf::behavior scheduler_behavior(scheduler_actor* self, scheduler_args args) {
       [self](stop_atom) {
         auto& st = self->state;
         st.stopping = true;
+        // Urgent: ahead of queued cycle work (the feed actor may hold a request of every symbol,
+        // answered in turn), so the stop does not wait for a backlog to drain.
+        const auto stop_now = [self](const caf::actor& a) {
+          self->send<caf::message_priority::high>(a, caf::exit_msg{self->address(), caf::exit_reason::user_shutdown});
+        };
         for (auto& [s, c] : st.symbols)
-          if (c.handle) self->send_exit(c.handle, caf::exit_reason::user_shutdown);
-        self->send_exit(st.feed, caf::exit_reason::user_shutdown);
+          if (c.handle) stop_now(c.handle);
+        stop_now(st.feed);
         publish(self);
         self->quit();
         return caf::ok_atom::value;

@@ -34,6 +34,9 @@
 // the reason, so the supervisor's heartbeat fails, the daemon stops feeding the watchdog and
 // systemd restarts it. The check runs with each heartbeat and every second.
 //
+// (stop_atom) ends the symbol actors and the feed actor with urgent exit messages, ahead of any
+// queued cycle work (the feed actor may hold a request of every symbol), then quits.
+//
 // Runs on CAF's scheduler and never blocks. /stats → schedule: clock, now, cycles, last_event,
 // next_event, finished, symbols, restarts. /health check "cycles": failing when the calendar
 // cannot answer or while stalled (detail "stalled": the reason); degraded while a symbol actor
@@ -85,10 +88,6 @@ struct scheduler_args {
 // is empty: none, except without a config file (cfg.path empty, the embedded default), where
 // every symbol the feed serves is traded.
 std::vector<std::string> symbols_of(const core::config& cfg, const market::feed& feed);
-
-// Parses "YYYY-MM-DD" or "YYYY-MM-DDTHH:MM:SSZ" (UTC) inside the calendar's years
-// (core/calendar.hpp). errc::bad_config naming `key`.
-using core::parse_utc_instant;
 
 caf::actor spawn_scheduler(caf::local_actor* parent, scheduler_args args);
 

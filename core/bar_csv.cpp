@@ -212,10 +212,11 @@ tb::expected<bar_series> load_bars_csv(std::istream& in, const std::string& name
       int col;
       double* value;
       const char* what;
+      bool price;  // must be > 0
     };
-    const target targets[] = {{c_open, &r.b.open, "open"},     {c_high, &r.b.high, "high"},
-                              {c_low, &r.b.low, "low"},        {c_close, &r.b.close, "close"},
-                              {c_vol, &r.b.volume, "volume"}, {c_amt, &r.b.amount, "amount"}};
+    const target targets[] = {{c_open, &r.b.open, "open", true},       {c_high, &r.b.high, "high", true},
+                              {c_low, &r.b.low, "low", true},          {c_close, &r.b.close, "close", true},
+                              {c_vol, &r.b.volume, "volume", false}, {c_amt, &r.b.amount, "amount", false}};
     for (const auto& t : targets) {
       if (t.col < 0) continue;
       const std::string& text = fields[static_cast<std::size_t>(t.col)];
@@ -224,6 +225,9 @@ tb::expected<bar_series> load_bars_csv(std::istream& in, const std::string& name
       }
       if (!std::isfinite(*t.value)) {
         return data_error(name, line_no, std::string(t.what) + " is not finite ('" + text + "')");
+      }
+      if (t.price && *t.value <= 0) {
+        return data_error(name, line_no, std::string(t.what) + " " + text + " is not a positive price");
       }
     }
     if (r.b.high < r.b.low) return data_error(name, line_no, "high < low");

@@ -17,7 +17,8 @@
 //
 // Validation (every error names the file and the 1-based line number)
 // - A row with a field count other than the header's, an unparsable or empty number or time,
-//   a NaN or infinite value, high < low, or a negative volume or amount: errc::bad_data.
+//   a NaN or infinite value, an open, high, low or close <= 0, high < low, or a negative volume
+//   or amount: errc::bad_data.
 //   open or close outside [low, high] is accepted as the vendor wrote it.
 // - Rows may come in ascending or descending (or any) order: they are sorted by time on load.
 // - Two rows at the same instant: identical in every value -> the later line is dropped and a

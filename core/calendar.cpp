@@ -375,7 +375,7 @@ tb::expected<civil_date> parse_calendar_date(const std::string& text, const std:
   const bool ok = text.size() == 10 && std::sscanf(text.c_str(), "%4d-%2d-%2d%c", &y, &mo, &d, &tail) == 3;
   const civil_date date{y, mo, d};
   if (!ok || !is_valid(date))
-    return tb::error{errc::bad_config, key + " = \"" + text + "\" is not a date (YYYY-MM-DD)"};
+    return tb::error{errc::bad_config, key + " = \"" + excerpt(text) + "\" is not a date (YYYY-MM-DD)"};
   if (!year_covered(y)) return outside_years(text, key);
   return date;
 }
@@ -388,8 +388,10 @@ tb::expected<time_point> parse_utc_instant(const std::string& text, const std::s
   else if (text.size() == 20)
     ok = std::sscanf(text.c_str(), "%4d-%2d-%2dT%2d:%2d:%2dZ", &y, &mo, &d, &h, &mi, &s) == 6;
   const civil_date date{y, mo, d};
-  if (!ok || !is_valid(date) || h < 0 || h > 23 || mi < 0 || mi > 59 || s < 0 || s > 59)
-    return tb::error{errc::bad_config, key + " = \"" + text + "\" is not YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ"};
+  if (!ok)
+    return tb::error{errc::bad_config, key + " = \"" + excerpt(text) + "\" is not YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ"};
+  if (!is_valid(date) || h < 0 || h > 23 || mi < 0 || mi > 59 || s < 0 || s > 59)
+    return tb::error{errc::bad_config, key + " = \"" + text + "\" is not a real date and time (UTC)"};
   if (!year_covered(y)) return outside_years(text, key);
   return at_seconds(days_from_civil(date) * seconds_per_day + h * 3600 + mi * 60 + s);
 }

@@ -1,10 +1,14 @@
 #include "core/config.hpp"
 
+#include <arpa/inet.h>
+
 #include <algorithm>
 #include <cctype>
 #include <charconv>
 #include <cmath>
 #include <cstdlib>
+#include <filesystem>
+#include <fstream>
 #include <set>
 #include <sstream>
 #include <utility>
@@ -12,6 +16,7 @@
 
 #include <toml++/toml.h>
 
+#include "core/base_url.hpp"
 #include "core/calendar.hpp"
 
 namespace tb::core {
@@ -26,7 +31,7 @@ struct key_spec {
   member_ptr member;
   const char* description;  // one line
   const char* env = nullptr;
-  double min = 0, max = 0;  // inclusive bounds of integers and reals
+  double min = 0, max = 0;  // inclusive bounds of integers and reals; max: most entries of a list
   std::vector<std::string> choices = {};  // allowed strings (normalised to lower case); {} = any
   bool secret = false;
   bool restart = false;  // read at start only: a reload that changes it warns instead
@@ -38,6 +43,12 @@ key_spec restart_only(key_spec k) {
 }
 
 constexpr double int_max = 9.0e15;
+// The largest universe: one symbol actor each and up to walk_forward_windows + 1 forecasts per
+// symbol and cycle. Measured on 2 shared cores: 500 symbols get ready in 2-9 s and stop in
+// 0.5-7 s, within the default 10 s deadline; 1000 stopped in 1-7 s, past a 5 s one (every symbol
+// update re-renders the whole /stats symbols section, so a cycle's cost grows with the square of
+// the universe: actors/symbol_actor.cpp symbol_board).
+constexpr double max_symbols = 500;
 
 // THE table: every key tradebotd reads, once.
 const std::vector<key_spec>& schema() {
@@ -154,9 +165,10 @@ const std::vector<key_spec>& schema() {
        "cache failures are logged at most once per this interval", "KRONOS_CACHE_LOG_INTERVAL_MS", 0, 86400000}),
       {"trading.paper", &config::paper, "paper trading; false also needs live = true", "PAPER"},
       {"trading.live", &config::live, "allow live trading with real money (only with PAPER=0)"},
-      {"trading.symbols", &config::symbols, "the universe: equity tickers and crypto pairs (e.g. BTCUSD); [] = trade nothing (without a config file: every symbol of the feed)"},
+      {"trading.symbols", &config::symbols, "the universe: equity tickers and crypto pairs (e.g. BTCUSD); [] = trade nothing (without a config file: every symbol of the feed)",
+       nullptr, 0, max_symbols},
       {"trading.tradable_pairs", &config::tradable_pairs,
-       "filter on trading.symbols; [] = all of them", "TRADABLE_PAIRS"},
+       "filter on trading.symbols; [] = all of them", "TRADABLE_PAIRS", 0, max_symbols},
       // --- the trading loop (issue 5) ---
       restart_only({"trading.enabled", &config::trading_enabled,
                     "run the trading loop (symbol, portfolio and broker actors, the schedule)"}),
@@ -353,7 +365,7 @@ std::string allowed(const key_spec& k) {
           for (const auto& c : k.choices) s += " " + quote(c);
           return s;
         } else
-          return "a list of strings";
+          return "a list of at most " + std::to_string(static_cast<long long>(k.max)) + " strings";
       },
       k.member);
 }
@@ -388,11 +400,13 @@ std::string assign(config& c, const key_spec& k, raw_value raw) {
           if (!k.choices.empty()) {
             v = lower(trim(v));
             if (std::find(k.choices.begin(), k.choices.end(), v) == k.choices.end())
-              return quote(std::get<std::string>(raw)) + " is not allowed; expected " + allowed(k);
+              return quote(excerpt(std::get<std::string>(raw))) + " is not allowed; expected " + allowed(k);
           }
           c.*m = v;
         } else {
           if (!std::holds_alternative<std::vector<std::string>>(raw)) return "expected " + allowed(k);
+          const auto n = std::get<std::vector<std::string>>(raw).size();
+          if (n > k.max) return std::to_string(n) + " entries; expected " + allowed(k);
           std::vector<std::string> out;
           std::set<std::string> seen;
           for (auto s : std::get<std::vector<std::string>>(raw)) {
@@ -401,7 +415,7 @@ std::string assign(config& c, const key_spec& k, raw_value raw) {
             bool ok = !s.empty() && s.size() <= 16 && std::all_of(s.begin(), s.end(), [](char ch) {
               return std::isalnum(static_cast<unsigned char>(ch)) || ch == '.' || ch == '/' || ch == '-';
             });
-            if (!ok) return quote(s) + " is not a symbol (letters, digits, '.', '/', '-'; at most 16)";
+            if (!ok) return quote(excerpt(s)) + " is not a symbol (letters, digits, '.', '/', '-'; at most 16)";
             if (!seen.insert(s).second) return quote(s) + " is listed twice";
             out.push_back(s);
           }
@@ -487,14 +501,16 @@ std::string unknown_key(const std::string& name) {
   std::string best, in_section;
   std::size_t best_d = 3;
   for (const auto& k : schema()) {
-    auto d = edit_distance(name, k.name);
+    // A suggestion is at most 2 edits away: a name that much longer than every key has none
+    // (and a huge one would cost its length times every key's).
+    auto d = name.size() <= 64 ? edit_distance(name, k.name) : best_d;
     if (d < best_d) best_d = d, best = k.name;
     if (section_of(k.name) == section) in_section += std::string(in_section.empty() ? "" : ", ") + k.name;
   }
-  std::string msg = "unknown key '" + name + "'";
+  std::string msg = "unknown key '" + excerpt(name) + "'";
   if (!best.empty()) msg += "; did you mean '" + best + "'?";
-  else if (!in_section.empty()) msg += "; keys of [" + section + "]: " + in_section;
-  else msg += "; there is no section [" + section + "]";
+  else if (!in_section.empty()) msg += "; keys of [" + excerpt(section) + "]: " + in_section;
+  else msg += "; there is no section [" + excerpt(section) + "]";
   return msg;
 }
 
@@ -521,9 +537,38 @@ std::string where(const std::string& path, const toml::source_region& src) {
 
 // Reads the file into `c`; appends one line per problem to `errors`.
 void read_file(config& c, const std::string& path, std::vector<std::string>& errors) {
+  // Only a regular file with content is a config: a directory reads as empty on some systems, and
+  // an empty file (a truncated copy, a failed deploy) would silently drop every setting, the
+  // universe included, on a reload as at a start.
+  std::error_code ec;
+  const auto status = std::filesystem::status(path, ec);
+  if (!std::filesystem::exists(status)) {
+    errors.push_back(path + ": cannot read the config file: " + (ec ? ec.message() : "no such file"));
+    return;
+  }
+  if (std::filesystem::is_directory(status)) {
+    errors.push_back(path + ": is a directory, not a config file");
+    return;
+  }
+  if (!std::filesystem::is_regular_file(status)) {
+    errors.push_back(path + ": is not a regular file");
+    return;
+  }
+  std::ifstream in(path, std::ios::binary);
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (!in && !in.eof()) {
+    errors.push_back(path + ": cannot read the config file");
+    return;
+  }
+  if (trim(text).empty()) {
+    errors.push_back(path + ": the file is empty; refusing it (it would drop every setting, trading.symbols "
+                            "included). For the built-in defaults start without --config; the generated example "
+                            "(tradebotd --print-config, every key commented out) is a valid file");
+    return;
+  }
   toml::table tbl;
   try {
-    tbl = toml::parse_file(path);
+    tbl = toml::parse(text, path);
   } catch (const toml::parse_error& e) {
     errors.push_back(path + ":" + std::to_string(e.source().begin.line) + ":" +
                      std::to_string(e.source().begin.column) + ": " + std::string(e.description()));
@@ -533,7 +578,7 @@ void read_file(config& c, const std::string& path, std::vector<std::string>& err
     const std::string section(section_key.str());
     const auto* section_tbl = section_node.as_table();
     if (!section_tbl) {
-      errors.push_back(where(path, section_key.source()) + "key '" + section +
+      errors.push_back(where(path, section_key.source()) + "key '" + excerpt(section) +
                        "' outside a section; every key belongs to one of " + section_list());
       continue;
     }
@@ -563,7 +608,7 @@ void read_env(config& c, const env_lookup& env, std::vector<std::string>& errors
     auto raw = from_env(k, *text);
     std::string problem = raw ? assign(c, k, std::move(*raw)) : "expected " + allowed(k);
     if (!problem.empty()) {
-      errors.push_back("environment " + std::string(k.env) + "=" + quote(*text) + " (key '" + k.name +
+      errors.push_back("environment " + std::string(k.env) + "=" + quote(excerpt(*text)) + " (key '" + k.name +
                        "'): " + problem);
       continue;
     }
@@ -585,15 +630,10 @@ void validate(const config& c, std::vector<std::string>& errors) {
   if (c.alpaca_bar_period_min != 1440 && c.alpaca_bar_period_min >= 60 && c.alpaca_bar_period_min % 60 != 0)
     errors.push_back("alpaca.bar_period_min (" + std::to_string(c.alpaca_bar_period_min) +
                      ") must be 1..59, a whole number of hours up to 23 h, or 1440");
-  // The simulated clock's bounds and the synthetic feed's first bar: well-formed and inside the
-  // NYSE calendar's years, so a run is refused here rather than stopped on a year it cannot answer.
-  for (const auto& [key, text] : {std::pair<const char*, const std::string*>{"market.sim_start", &c.sim_start},
-                                  {"market.sim_end", &c.sim_end},
-                                  {"market.synthetic_start", &c.synthetic_start}})
-    if (!text->empty())
-      if (auto t = parse_utc_instant(*text, key); !t) errors.push_back(t.error().message);
   if (c.market_feed == "replay" && c.replay_dir.empty())
     errors.push_back("market.feed = \"replay\" needs market.replay_dir (a folder of CSV files)");
+  else if (c.market_feed == "replay" && !std::filesystem::is_directory(c.replay_dir))
+    errors.push_back("market.replay_dir " + c.replay_dir + " is not a directory");
   if (c.cache_redis_backoff_initial_ms > c.cache_redis_backoff_max_ms)
     errors.push_back("cache.redis_backoff_initial_ms (" + std::to_string(c.cache_redis_backoff_initial_ms) +
                      ") must be <= cache.redis_backoff_max_ms (" + std::to_string(c.cache_redis_backoff_max_ms) + ")");
@@ -607,6 +647,46 @@ void validate(const config& c, std::vector<std::string>& errors) {
     if (std::find(c.symbols.begin(), c.symbols.end(), s) == c.symbols.end())
       errors.push_back("TRADABLE_PAIRS / trading.tradable_pairs names '" + s +
                        "', which is not in trading.symbols");
+  // What the start-up would refuse later (feed, clock, broker, HTTP listener), said here so that
+  // `--check` and a reload refuse it too. Dates must be real and inside the NYSE calendar's years,
+  // so a run is refused here rather than stopped on a year the calendar cannot answer.
+  const auto instant = [&](const std::string& text, const char* key) -> std::optional<time_point> {
+    auto t = parse_utc_instant(text, key);
+    if (!t) errors.push_back(t.error().message);
+    return t ? std::optional<time_point>(*t) : std::nullopt;
+  };
+  const auto start = instant(c.sim_start, "market.sim_start");
+  const auto end = c.sim_end.empty() ? std::nullopt : instant(c.sim_end, "market.sim_end");
+  if (c.market_clock == "simulated" && start && end && *end <= *start)
+    errors.push_back("market.sim_end (" + c.sim_end + ") must be after market.sim_start (" + c.sim_start + ")");
+  instant(c.synthetic_start, "market.synthetic_start");
+  if (c.synthetic_period_min != 1440 && 30 % c.synthetic_period_min != 0)
+    errors.push_back("market.synthetic_period_min (" + std::to_string(c.synthetic_period_min) +
+                     ") must be 1440 (daily) or divide 30 (1, 2, 3, 5, 6, 10, 15, 30)");
+  const auto generated = c.synthetic_equities + c.synthetic_crypto;
+  if (c.market_feed == "synthetic" && c.symbols.empty() && generated < 1)
+    errors.push_back("market.synthetic_equities + market.synthetic_crypto is 0: the synthetic feed has no symbol "
+                     "(set one of them, or trading.symbols)");
+  if (generated > 999)
+    errors.push_back("market.synthetic_equities + market.synthetic_crypto (" + std::to_string(generated) +
+                     ") must be <= 999");
+  unsigned char addr[16];
+  if (inet_pton(AF_INET, c.http_address.c_str(), addr) != 1 && inet_pton(AF_INET6, c.http_address.c_str(), addr) != 1)
+    errors.push_back("http.address \"" + excerpt(c.http_address) +
+                     "\" is not an IPv4 or IPv6 address literal (e.g. 127.0.0.1, 0.0.0.0, ::1)");
+  const bool alpaca = c.market_feed == "alpaca" || c.broker_kind == "alpaca";
+  for (const auto& [key, url] : {std::pair<const char*, const std::string&>{"alpaca.trading_url", c.alpaca_trading_url},
+                                 std::pair<const char*, const std::string&>{"alpaca.data_url", c.alpaca_data_url}}) {
+    if (url.empty()) continue;
+    auto u = parse_base_url(url);
+    if (!u) errors.push_back(std::string(key) + ": " + u.error().message);
+    else if (u->scheme != "https") errors.push_back(std::string(key) + " (" + excerpt(url) + ") must be https://");
+    else if (key == std::string("alpaca.trading_url") && lower(u->host) == "api.alpaca.markets" && !(!c.paper && c.live))
+      errors.push_back("alpaca.trading_url " + url + " is the live endpoint but live trading is not enabled "
+                       "(PAPER=0 and trading.live = true)");
+  }
+  if (alpaca && !c.alpaca_ca_file.empty() && !std::ifstream(c.alpaca_ca_file))
+    errors.push_back("alpaca.ca_file " + c.alpaca_ca_file + " cannot be read");
 }
 
 nlohmann::json value_json(const config& c, const key_spec& k) {

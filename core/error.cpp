@@ -18,4 +18,9 @@ const char* to_string(errc code) {
   return "unknown";
 }
 
+std::string excerpt(const std::string& text, std::size_t max_chars) {
+  if (text.size() <= max_chars) return text;
+  return text.substr(0, max_chars) + "... (" + std::to_string(text.size()) + " bytes)";
+}
+
 }  // namespace tb

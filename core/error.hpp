@@ -2,6 +2,7 @@
 // Errors as values at library boundaries: an error code a caller can branch on, and a message a
 // user can act on (it names what and where: file, line, key, tensor, symbol).
 #include <cassert>
+#include <cstddef>
 #include <optional>
 #include <ostream>
 #include <stdexcept>
@@ -25,6 +26,10 @@ enum class errc {
 };
 
 const char* to_string(errc code);
+
+// `text` as a message may echo it: whole when it is at most `max_chars` long, else its first
+// `max_chars` characters then "... (N bytes)", so a huge value cannot flood a log or /health.
+std::string excerpt(const std::string& text, std::size_t max_chars = 80);
 inline std::ostream& operator<<(std::ostream& os, errc code) { return os << to_string(code); }
 
 struct error {

@@ -11,6 +11,7 @@
 #include "actors/inference_actor.hpp"
 #include "actors/portfolio_actor.hpp"
 #include "actors/symbol_actor.hpp"
+#include "core/calendar.hpp"
 #include "inference/kronos_init.hpp"
 #include "market/alpaca.hpp"
 #include "market/durable_sim_broker.hpp"
@@ -67,7 +68,7 @@ tb::expected<std::shared_ptr<market::feed>> make_feed(const core::config& cfg, s
     }
     sc.period = cfg.synthetic_period_min == 1440 ? core::duration(std::chrono::hours(24))
                                                  : core::duration(std::chrono::minutes(cfg.synthetic_period_min));
-    auto start = actors::parse_utc_instant(cfg.synthetic_start, "market.synthetic_start");
+    auto start = core::parse_utc_instant(cfg.synthetic_start, "market.synthetic_start");
     if (!start) return start.error();
     sc.start = *start;
     auto f = market::synthetic_feed::create(sc, std::move(clock));
@@ -131,7 +132,7 @@ tb::expected<trading_parts> make_trading_parts(const core::config& cfg) {
   parts.journal_path = (broker_dir / "orders.jsonl").string();
   const auto ledger_path = (broker_dir / "sim-ledger.jsonl").string();  // the sim broker's
   if (cfg.market_clock == "simulated") {
-    auto start = actors::parse_utc_instant(cfg.sim_start, "market.sim_start");
+    auto start = core::parse_utc_instant(cfg.sim_start, "market.sim_start");
     if (!start) return start.error();
     // A restarted simulated run resumes after the last instant its journal recorded, so the
     // cycles it already ran (and their orders) are not decided again on a changed account.

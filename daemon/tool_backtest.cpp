@@ -65,6 +65,7 @@
 #include "actors/scheduler.hpp"
 #include "actors/supervisor.hpp"
 #include "cache/forecast_cache.hpp"
+#include "core/calendar.hpp"
 #include "core/config.hpp"
 #include "daemon/actor_tree.hpp"
 #include "daemon/tool_backtest.hpp"
@@ -209,9 +210,9 @@ std::optional<run_failure> run(const backtest_options& o, backtest_outcome& out)
     return run_failure{exit_bad_input, "replay data folder " + cfg->replay_dir + " is not a directory"};
   if (cfg->sim_end.empty())
     return run_failure{exit_bad_input, "no end date: give --to DATE or market.sim_end (a backtest must end)"};
-  auto from = actors::parse_utc_instant(cfg->sim_start, o.from.empty() ? "market.sim_start" : "--from");
+  auto from = core::parse_utc_instant(cfg->sim_start, o.from.empty() ? "market.sim_start" : "--from");
   if (!from) return run_failure{exit_bad_input, from.error().message};
-  auto to = actors::parse_utc_instant(cfg->sim_end, o.to.empty() ? "market.sim_end" : "--to");
+  auto to = core::parse_utc_instant(cfg->sim_end, o.to.empty() ? "market.sim_end" : "--to");
   if (!to) return run_failure{exit_bad_input, to.error().message};
   if (*to <= *from)
     return run_failure{exit_bad_input, "the end (" + cfg->sim_end + ") is not after the start (" + cfg->sim_start + ")"};

@@ -12,8 +12,9 @@ int main(int argc, char** argv) {
   CLI::App app{"tradebotd: trades a universe of stocks and crypto from Kronos forecasts"};
   std::string config_path;
   bool check = false, print_config = false;
-  app.add_option("-c,--config", config_path, "TOML config file (default: built-in defaults plus environment)")
-      ->check(CLI::ExistingFile);
+  // Not CLI::ExistingFile: a missing file, a directory or an empty file is a config error like
+  // any other (load_config names it; exit 2), not a command-line one.
+  app.add_option("-c,--config", config_path, "TOML config file (default: built-in defaults plus environment)");
   app.add_flag("--check", check, "validate the config (file and environment, and the Alpaca keys when Alpaca is configured) and exit: 0 valid, 2 invalid");
   app.add_flag("--print-config", print_config, "print the documented example config with every default and exit");
   app.set_version_flag("-V,--version", std::string("tradebotd ") + tb::daemon::version);

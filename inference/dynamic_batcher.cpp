@@ -1,6 +1,7 @@
 #include "inference/dynamic_batcher.hpp"
 
 #include <algorithm>
+#include <cmath>
 
 namespace tb::inference {
 
@@ -16,6 +17,16 @@ namespace {
 
 std::size_t rows_of(const core::forecast_window& w) {
   return static_cast<std::size_t>(std::max(1, w.params.sample_count));
+}
+
+// "" when every value of `f` is finite; else what is wrong, naming the window.
+std::string non_finite(const core::forecast& f, std::size_t index, const core::forecast_window& w) {
+  for (std::size_t r = 0; r < f.rows.size(); ++r)
+    for (double v : f.rows[r])
+      if (!std::isfinite(v))
+        return "inference: the forecast of window " + std::to_string(index) + " (" + w.symbol + ") holds a non-finite value (" +
+               (std::isnan(v) ? "NaN" : "inf") + ") in row " + std::to_string(r) + "; not used";
+  return {};
 }
 
 template <class List>
@@ -73,14 +84,18 @@ void dynamic_batcher::replace_model(model_fn model) {
 }
 
 void dynamic_batcher::stop(std::chrono::milliseconds drain) {
+  fire_list ready;
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (!stopping_) {
       stopping_ = true;
       drain_until_ = steady::now() + drain;
     }
+    // No drain time: what is queued is answered now, not after the batches in flight.
+    if (steady::now() >= drain_until_) cancel_queued(ready);
   }
   cv_.notify_all();
+  fire(ready);
   for (auto& t : executors_)
     if (t.joinable()) t.join();
 }
@@ -95,6 +110,17 @@ void dynamic_batcher::complete(item& it, window_result result, fire_list& ready)
   results.reserve(req.results.size());
   for (auto& r : req.results) results.push_back(std::move(*r));
   ready.emplace_back(std::move(req.done), std::move(results));
+}
+
+void dynamic_batcher::cancel_queued(fire_list& ready) {
+  for (auto* q : {&live_, &backfill_}) {
+    for (auto& it : *q) {
+      ++cancelled_;
+      complete(it, tb::error{errc::unavailable, "inference: stopped before this window was computed"}, ready);
+    }
+    q->clear();
+  }
+  queued_rows_ = 0;
 }
 
 std::vector<dynamic_batcher::item> dynamic_batcher::take_batch(steady::time_point now, std::size_t cap) {
@@ -139,21 +165,16 @@ void dynamic_batcher::run_executor() {
     }
     const auto now = steady::now();
     // Expired windows are answered, never computed; after the drain time, so is everything left.
-    const bool abandon = stopping_ && now >= drain_until_;
+    if (stopping_ && now >= drain_until_) cancel_queued(ready);
     for (auto* q : {&live_, &backfill_}) {
       for (auto it = q->begin(); it != q->end();) {
-        const auto& w = it->req->windows[it->index];
-        if (abandon || w.deadline <= now) {
-          if (abandon) {
-            complete(*it, tb::error{errc::unavailable, "inference: stopped before this window was computed"}, ready);
-          } else {
-            ++timeouts_;
-            complete(*it, tb::error{errc::timeout, "inference: deadline passed after " +
-                                                      std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                                                         now - it->enqueued).count()) +
-                                                      " ms in the queue; not computed"},
-                     ready);
-          }
+        if (it->req->windows[it->index].deadline <= now) {
+          ++timeouts_;
+          complete(*it, tb::error{errc::timeout, "inference: deadline passed after " +
+                                                    std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                                                       now - it->enqueued).count()) +
+                                                    " ms in the queue; not computed"},
+                   ready);
           queued_rows_ -= it->rows;
           it = q->erase(it);
         } else {
@@ -208,7 +229,16 @@ void dynamic_batcher::execute(const model_fn& model, std::vector<item> batch) {
       recent_.emplace_back(now, batch.size());
       while (!recent_.empty() && now - recent_.front().first > std::chrono::seconds(60)) recent_.pop_front();
     }
-    finish_all([&](std::size_t i) -> window_result { return std::move(run->forecasts[i]); });
+    // A NaN or inf forecast (a degenerate window, a broken model) fails its own window only.
+    finish_all([&](std::size_t i) -> window_result {
+      const auto& it = batch[i];
+      auto why = non_finite(run->forecasts[i], it.index, it.req->windows[it.index].window);
+      if (!why.empty()) {
+        ++non_finite_;
+        return tb::error{errc::internal, std::move(why)};
+      }
+      return std::move(run->forecasts[i]);
+    });
   } else if (run.error().code == errc::out_of_memory && batch.size() > 1) {
     {
       std::lock_guard<std::mutex> lock(mu_);
@@ -220,7 +250,7 @@ void dynamic_batcher::execute(const model_fn& model, std::vector<item> batch) {
     std::vector<item> second(std::make_move_iterator(batch.begin() + half), std::make_move_iterator(batch.end()));
     execute(model, std::move(first));
     execute(model, std::move(second));
-  } else if (batch.size() > 1) {
+  } else if (batch.size() > 1 && run.error().code != errc::unavailable) {  // unavailable: no window can run now
     {
       std::lock_guard<std::mutex> lock(mu_);
       ++isolated_reruns_;
@@ -263,6 +293,8 @@ nlohmann::json dynamic_batcher::stats() const {
           {"overloaded", overloaded_},
           {"timeouts", timeouts_},
           {"isolated_reruns", isolated_reruns_},
+          {"non_finite", non_finite_},
+          {"cancelled", cancelled_},
           {"forecasts_per_s", span_s > 0 ? static_cast<double>(recent) / span_s : 0.0},
           {"queued_windows", live_.size() + backfill_.size()},
           {"queued_rows", queued_rows_},

@@ -15,6 +15,8 @@
 //   a single window that does not fit fails with errc::out_of_memory. sample_count is never
 //   lowered. Any other failure of a multi-window batch re-runs its windows one by one, so one
 //   bad window fails alone.
+// - A forecast holding a NaN or inf is not handed out: its window fails (errc::internal naming
+//   the window's index in its request and its symbol); the batch's other windows are answered.
 // - The model can be replaced at any time; the change takes effect between batches.
 //
 // Knows nothing of actors: completion is a callback, run on an executor thread.
@@ -56,8 +58,8 @@ struct model_run {
 
 using model_fn = std::function<tb::expected<model_run>(const std::vector<core::forecast_window>&)>;
 using window_result = tb::expected<core::forecast>;
-// Called exactly once per accepted submission, on an executor thread, with one result per
-// window in submission order.
+// Called exactly once per accepted submission, on an executor thread (or on the thread calling
+// stop(), for windows it cancels), with one result per window in submission order.
 using done_fn = std::function<void(std::vector<window_result>)>;
 
 struct batcher_options {
@@ -84,7 +86,8 @@ class dynamic_batcher {
   void replace_model(model_fn model);
 
   // Stops taking work, lets queued and running batches finish for at most `drain`, answers what
-  // is left with errc::unavailable, joins the executors. Idempotent.
+  // is left queued with errc::unavailable (with a zero drain: at once, before the batches in
+  // flight finish), joins the executors. Idempotent.
   void stop(std::chrono::milliseconds drain);
 
   // Counters for /stats → inference (compute_s_total: seconds the model spent on successful
@@ -107,6 +110,8 @@ class dynamic_batcher {
   void execute(const model_fn& model, std::vector<item> batch);
   // Completed requests whose callbacks run once mu_ is released.
   using fire_list = std::vector<std::pair<done_fn, std::vector<window_result>>>;
+  // Answers every queued window errc::unavailable (stopping). mu_ held.
+  void cancel_queued(fire_list& ready);
   // Stores one window's result; queues the request's callback when it was the last. mu_ held.
   void complete(item& it, window_result result, fire_list& ready);
 
@@ -125,6 +130,8 @@ class dynamic_batcher {
   std::uint64_t request_success_ = 0, request_failure_ = 0, windows_ = 0, batches_ = 0, batch_rows_ = 0;
   std::uint64_t oom_splits_ = 0, overloaded_ = 0, timeouts_ = 0, host_syncs_ = 0, isolated_reruns_ = 0;
   std::int64_t compute_ns_ = 0;  // model time of the successful batches (stats: compute_s_total)
+  std::uint64_t non_finite_ = 0;  // forecasts refused for a NaN or inf value
+  std::uint64_t cancelled_ = 0;   // queued windows answered unavailable by stop()
   std::deque<std::pair<steady::time_point, std::size_t>> recent_;  // completions in the last minute
   core::latency_histogram queue_us_, compute_us_, d2h_us_;
 };

@@ -118,7 +118,15 @@ class weight_source {
     params_ += t.numel();
     Tensor raw = at::empty(shape, at::TensorOptions().dtype(st));
     if (t.bytes) std::memcpy(raw.data_ptr(), f_.data() + t.offset, t.bytes);
-    return raw.to(at::kFloat).to(opts_);
+    Tensor weights = raw.to(at::kFloat);
+    // A NaN or inf weight makes every forecast NaN (or sends orders on garbage): refuse it here.
+    const std::int64_t bad = weights.numel() - at::isfinite(weights).sum().item<std::int64_t>();
+    if (bad > 0) {
+      throw tb::exception(errc::bad_checkpoint, f_.path() + ": tensor '" + name + "' holds " + std::to_string(bad) +
+                                                    " non-finite value" + (bad > 1 ? "s" : "") + " (NaN or inf) of " +
+                                                    std::to_string(weights.numel()));
+    }
+    return weights.to(opts_);
   }
 
   // Learnable tensors that exist in the file but are unused at inference.
@@ -1145,14 +1153,23 @@ tb::expected<std::vector<core::forecast>> kronos_model::generate(const std::vect
           b < options.future_stamps.size() && !options.future_stamps[b].empty() ? &options.future_stamps[b] : nullptr;
       prepared.push_back(m.prepare(batch[b], fut, true));
     }
+    const auto stop_if_cancelled = [&](std::size_t b) {
+      if (options.cancel && options.cancel->load())
+        throw tb::exception(errc::unavailable, "generate: cancelled before series " + std::to_string(b) + " (" +
+                                                   batch[b].symbol + ") of " + std::to_string(batch.size()));
+    };
     std::vector<Tensor> result(batch.size());
     if (options.mode == generation_mode::plain) {
-      for (std::size_t b = 0; b < batch.size(); ++b) result[b] = m.generate_plain(prepared[b]);
+      for (std::size_t b = 0; b < batch.size(); ++b) {
+        stop_if_cancelled(b);
+        result[b] = m.generate_plain(prepared[b]);
+      }
     } else {
       const std::int64_t cap = max_group_rows(options);
       std::vector<bool> done(batch.size(), false);
       for (std::size_t b = 0; b < batch.size(); ++b) {
         if (done[b]) continue;
+        stop_if_cancelled(b);
         std::vector<std::size_t> members;
         std::int64_t rows = 0;
         for (std::size_t c = b; c < batch.size(); ++c) {

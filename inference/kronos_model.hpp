@@ -19,6 +19,7 @@
 // may be called from several threads at once (intra-op threads are process-wide, see
 // device_options). Each call blocks its thread for the whole computation: callers on an actor
 // system run it on a detached actor or their own executor.
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -66,6 +67,10 @@ struct generate_options {
   // Replay a captured CUDA graph (capture_graphs) for a group whose shape one was captured at.
   // false: always run eagerly (benchmarks compare both on one model).
   bool graphs = true;
+  // When set (by another thread), generate() stops before its next stacked group (on the CPU:
+  // before its next series) and returns errc::unavailable; nothing computed so far is returned.
+  // Owned by the caller; must outlive the call.
+  const std::atomic<bool>* cancel = nullptr;
 };
 
 // What one generate() call cost its thread, measured where it happens.

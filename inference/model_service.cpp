@@ -116,12 +116,15 @@ tb::expected<kronos_model> load_checkpoint(const std::string& model_dir, const d
   return kronos_model::load((dir / "tokenizer").string(), (dir / "model").string(), device);
 }
 
-model_fn model_service::runner(std::shared_ptr<const kronos_model> model) {
-  return [model](const std::vector<core::forecast_window>& batch) -> tb::expected<model_run> {
+model_fn model_service::runner(std::shared_ptr<const kronos_model> model,
+                               std::shared_ptr<const std::atomic<bool>> cancel) {
+  return [model, cancel](const std::vector<core::forecast_window>& batch) -> tb::expected<model_run> {
     // On the executor's thread, hence on its own device stream (kronos_model::generate); the
     // host synchronisations and the copy time are measured there.
+    generate_options opt;
+    opt.cancel = cancel.get();
     generate_stats cost;
-    auto forecasts = model->generate(batch, {}, &cost);
+    auto forecasts = model->generate(batch, opt, &cost);
     if (!forecasts) return forecasts.error();
     model_run run;
     run.forecasts = std::move(*forecasts);
@@ -138,9 +141,9 @@ model_service::model_service(service_options options, std::shared_ptr<const kron
       graphs_(graphs),
       model_dir_(options_.model_dir),
       warmup_(warmup),
-      batcher_(options_.batching, runner(model)) {}
+      batcher_(options_.batching, runner(model, cancel_)) {}
 
-model_service::~model_service() { batcher_.stop(std::chrono::milliseconds(0)); }
+model_service::~model_service() { stop(); }
 
 tb::expected<std::shared_ptr<model_service>> model_service::start(const service_options& options) {
   auto loaded = load_checkpoint(options.model_dir, options.device);
@@ -186,7 +189,7 @@ tb::expected<core::model_identity> model_service::reload(const std::string& mode
   graphs_ = graphs;
   model_dir_ = model_dir;
   last_reload_error_.clear();
-  batcher_.replace_model(runner(model_));
+  batcher_.replace_model(runner(model_, cancel_));
   return model_->identity();
 }
 
@@ -225,6 +228,9 @@ nlohmann::json model_service::health() const {
   return h;
 }
 
-void model_service::stop(std::chrono::milliseconds drain) { batcher_.stop(drain); }
+void model_service::stop() {
+  cancel_->store(true);
+  batcher_.stop(std::chrono::milliseconds(0));
+}
 
 }  // namespace tb::inference

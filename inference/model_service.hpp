@@ -5,9 +5,11 @@
 // start() loads the checkpoint and warms it up at the configured shapes (the largest stacked group
 // a full batch forms: the whole batch on CUDA, one window on the CPU, see
 // kronos_model::max_group_rows), and with `compile` captures its CUDA graphs (graph_buckets; at
-// start only, a reloaded model serves without them), before it returns, so the daemon reports READY only with a model that has run. reload()
+// start only, a reloaded model serves without them), before it returns, so the daemon reports
+// READY only with a model that has run. reload()
 // loads another checkpoint on the caller's thread while the old one keeps serving, then swaps
 // it in between batches; a checkpoint that fails to load leaves the old one serving.
+#include <atomic>
 #include <chrono>
 #include <memory>
 #include <mutex>
@@ -62,13 +64,17 @@ class model_service {
   nlohmann::json stats() const;
   nlohmann::json health() const;
 
-  // See dynamic_batcher::stop.
-  void stop(std::chrono::milliseconds drain);
+  // Stops now (a daemon stop must fit its deadline): new work is refused, queued windows are
+  // answered errc::unavailable at once, a batch in flight stops before its next series (its
+  // windows answered errc::unavailable), then the executors are joined. Idempotent.
+  void stop();
 
  private:
   model_service(service_options options, std::shared_ptr<const kronos_model> model, std::chrono::milliseconds warmup,
                 std::size_t graphs);
-  static model_fn runner(std::shared_ptr<const kronos_model> model);
+  // The batcher's model function over `model`; generate() gives up before its next series once
+  // `cancel` is set.
+  static model_fn runner(std::shared_ptr<const kronos_model> model, std::shared_ptr<const std::atomic<bool>> cancel);
 
   service_options options_;
   mutable std::mutex mu_;  // guards model_, model_dir_, warmup_, graphs_, last_reload_error_
@@ -77,7 +83,8 @@ class model_service {
   std::string model_dir_;
   std::chrono::milliseconds warmup_;
   std::string last_reload_error_;
-  dynamic_batcher batcher_;
+  std::shared_ptr<std::atomic<bool>> cancel_ = std::make_shared<std::atomic<bool>>(false);  // set by stop()
+  dynamic_batcher batcher_;  // last: its executors use the members above
 };
 
 // Loads a checkpoint folder (DIR/tokenizer + DIR/model).

@@ -48,37 +48,6 @@ std::string redact(std::string text, const std::vector<std::string>& secrets) {
   return text;
 }
 
-tb::expected<base_url> parse_base_url(const std::string& url) {
-  const auto bad = [&](const std::string& why) {
-    return tb::error{errc::bad_config, "URL '" + url + "': " + why};
-  };
-  base_url out;
-  const auto sep = url.find("://");
-  if (sep == std::string::npos) return bad("expected scheme://host[:port]");
-  out.scheme = url.substr(0, sep);
-  for (auto& c : out.scheme) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  if (out.scheme != "https" && out.scheme != "http") return bad("scheme must be https or http");
-  std::string rest = url.substr(sep + 3);
-  while (!rest.empty() && rest.back() == '/') rest.pop_back();
-  if (rest.find('/') != std::string::npos || rest.find('?') != std::string::npos)
-    return bad("no path allowed, only scheme://host[:port]");
-  if (rest.find('@') != std::string::npos) return bad("user info is not allowed");
-  out.port = out.scheme == "https" ? 443 : 80;
-  const auto colon = rest.rfind(':');
-  if (colon != std::string::npos && rest.find(']') == std::string::npos) {
-    const std::string p = rest.substr(colon + 1);
-    if (p.empty() || p.size() > 5 || !std::all_of(p.begin(), p.end(), ::isdigit))
-      return bad("bad port");
-    const long v = std::stol(p);
-    if (v < 1 || v > 65535) return bad("port out of 1..65535");
-    out.port = static_cast<std::uint16_t>(v);
-    rest = rest.substr(0, colon);
-  }
-  if (rest.empty()) return bad("empty host");
-  out.host = rest;
-  return out;
-}
-
 token_bucket::token_bucket(double rate_per_s, double burst, time_point start)
     : rate_per_s_(rate_per_s), burst_(burst), tokens_(burst), last_(start) {}
 
@@ -184,6 +153,11 @@ struct https_client::impl {
   token_bucket bucket;
   std::mt19937_64 rng;
   https_stats stats;
+  // The origin's reachability as the last request found it (mu held): logged on its transitions
+  // only, so an outage is one line when it starts and one when it ends, whatever the request rate.
+  bool unreachable = false;
+  std::chrono::steady_clock::time_point down_since;
+  std::uint64_t failed_while_down = 0;
 
   explicit impl(https_options o, base_url u)
       : opt(std::move(o)),
@@ -192,6 +166,27 @@ struct https_client::impl {
         rng(opt.jitter_seed ? opt.jitter_seed : std::random_device{}()) {}
 
   std::string where() const { return url.host + ":" + std::to_string(url.port); }
+
+  // Called with every request's final outcome (mu held). A connection failure, a timeout or a 5xx
+  // after every attempt makes the origin unreachable; any HTTP answer makes it reachable again.
+  void note_reachability(const tb::expected<http_response>& r) {
+    const bool down = !r && (r.error().code == errc::unavailable || r.error().code == errc::timeout);
+    if (down && !unreachable) {
+      unreachable = true;
+      down_since = std::chrono::steady_clock::now();
+      failed_while_down = 0;
+      ++stats.outages;
+      spdlog::error("{}", scrub(opt.log_name + ": " + where() + " is unreachable (" + r.error().message +
+                                "); its further failures are not logged until it answers again"));
+    } else if (down) {
+      ++failed_while_down;
+    } else if (r && unreachable) {
+      unreachable = false;
+      const auto s = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - down_since);
+      spdlog::info("{}: {} answers again after {} s unreachable ({} more requests failed meanwhile)", opt.log_name,
+                   where(), s.count(), failed_while_down);
+    }
+  }
   std::string scrub(const std::string& s) const { return redact(s, opt.secrets); }
 
   beast::tcp_stream& lowest() {
@@ -456,9 +451,10 @@ struct https_client::impl {
         if (asked) delay = std::max(delay, *asked);
         reason = status_text;
       }
-      spdlog::warn("{}", scrub(opt.log_name + ": " + what + ": " + reason + "; attempt " + std::to_string(attempt) +
-                               "/" + std::to_string(opt.max_attempts) + ", retrying in " +
-                               std::to_string(delay.count()) + " ms"));
+      // While the origin is known to be unreachable, retries are debug lines (its outage was logged).
+      spdlog::log(unreachable ? spdlog::level::debug : spdlog::level::warn, "{}",
+                  scrub(opt.log_name + ": " + what + ": " + reason + "; attempt " + std::to_string(attempt) + "/" +
+                        std::to_string(opt.max_attempts) + ", retrying in " + std::to_string(delay.count()) + " ms"));
       std::this_thread::sleep_for(delay);  // backoff is the behaviour under test, not synchronisation
     }
   }
@@ -509,13 +505,16 @@ https_client::~https_client() {
 
 tb::expected<http_response> https_client::request(const http_request& req) {
   std::lock_guard<std::mutex> lock(impl_->mu);
+  tb::expected<http_response> r = tb::error{errc::internal, ""};
   try {
-    return impl_->request(req);
+    r = impl_->request(req);
   } catch (const std::exception& e) {
     impl_->close();
-    return tb::error{errc::internal, impl_->scrub(impl_->opt.log_name + ": " + req.method + " " + req.target +
-                                                  ": " + e.what())};
+    r = tb::error{errc::internal,
+                  impl_->scrub(impl_->opt.log_name + ": " + req.method + " " + req.target + ": " + e.what())};
   }
+  impl_->note_reachability(r);
+  return r;
 }
 
 https_stats https_client::stats() const {

@@ -13,6 +13,9 @@
 //   client_order_id).
 // - Rate: a client-side token bucket (default 200 requests per minute, Alpaca's documented limit)
 //   paces every attempt, retries included.
+// - Reachability: a request that fails for lack of an answer (connection, TLS, timeout, or a 5xx
+//   on its last attempt) marks the origin unreachable: one error line when that starts, one info
+//   line when it answers again, nothing per request in between (retry lines become debug).
 // - Secrets: every string in `secrets` (API keys) is replaced by "***" in every error message and
 //   log line this client writes; request headers never appear in them.
 //
@@ -25,17 +28,13 @@
 #include <string>
 #include <vector>
 
+#include "core/base_url.hpp"
 #include "core/error.hpp"
 
 namespace tb::market {
 
-// "https://host[:port]" or "http://host[:port]", no path. Port defaults to 443 / 80.
-struct base_url {
-  std::string scheme;  // "https" or "http"
-  std::string host;
-  std::uint16_t port = 443;
-};
-tb::expected<base_url> parse_base_url(const std::string& url);
+using core::base_url;
+using core::parse_base_url;
 
 struct https_options {
   std::string url;  // the origin, e.g. "https://data.alpaca.markets"
@@ -96,6 +95,7 @@ struct https_stats {
   std::uint64_t server_errors = 0;    // 5xx answers
   std::uint64_t timeouts = 0;         // connect, write or read deadlines passed
   std::uint64_t throttle_waits = 0;   // times the token bucket made a request wait
+  std::uint64_t outages = 0;          // times the origin became unreachable (each logged once)
 };
 
 class https_client {

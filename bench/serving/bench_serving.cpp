@@ -212,7 +212,7 @@ int main(int argc, char** argv) {
                 1e3 * percentile(lat, 0.50), 1e3 * percentile(lat, 0.95), 1e3 * percentile(lat, 0.99));
   }
   std::printf("\nbatcher: %s\n", (*svc)->stats().dump().c_str());
-  (*svc)->stop(std::chrono::milliseconds(0));
+  (*svc)->stop();
   fs::remove_all(dir);
   return 0;
 }

@@ -4,6 +4,9 @@
 #define BOOST_TEST_MODULE inference_actor
 #include <boost/test/unit_test.hpp>
 
+#include <cmath>
+#include <fstream>
+
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>
 
@@ -12,6 +15,7 @@
 #include "actors/inference_actor.hpp"
 #include "core/bar_csv.hpp"
 #include "inference/kronos_init.hpp"
+#include "inference/safetensors.hpp"
 #include "tests/support/inference_fixture.hpp"
 #include "tests/support/process.hpp"
 #include "tests/support/tiny_model.hpp"
@@ -127,16 +131,57 @@ BOOST_AUTO_TEST_CASE(overload_and_timeout_are_answered_per_window) {
   BOOST_TEST(stats["timeouts"] == 1);
 }
 
-BOOST_AUTO_TEST_CASE(a_reload_to_a_broken_checkpoint_keeps_the_old_one_serving) {
+BOOST_AUTO_TEST_CASE(a_stop_under_heavy_inference_cancels_the_queued_work_within_its_deadline) {
+  // Far more work queued than the stop's deadline (daemon.shutdown_deadline_s = 10) could finish:
+  // the stop answers the queued windows `unavailable` and the batch in flight stops before its
+  // next series, so it returns in well under the deadline.
+  auto c = test_config([](core::config& c) {
+    c.sample_count = 32;
+    c.inference_max_batch_rows = 32 * 20;
+  });
+  fixture fx(c);
+  caf::scoped_actor self{*fx.sys};
+  actors::forecast_request req;
+  constexpr int windows = 3000;
+  for (int i = 0; i < windows; ++i)
+    req.windows.push_back({window_at(500 + static_cast<std::size_t>(i % 400), static_cast<std::uint64_t>(i), *c), 0, 0});
+  auto collector = caf::actor(self);
+  fx.sys->spawn([req, collector, inf = fx.inference](caf::event_based_actor* a) {
+    a->request(inf, 300s, actors::forecast_atom::value, req).then([=](actors::forecast_reply& reply) {
+      a->send(collector, reply);
+    });
+  });
+  const auto busy_until = std::chrono::steady_clock::now() + 30s;
+  while (fx.service->stats()["inference_count"].get<int>() == 0 && std::chrono::steady_clock::now() < busy_until)
+    std::this_thread::sleep_for(10ms);  // polling a condition, bounded: the first batch is done
+  BOOST_REQUIRE(fx.service->stats()["inference_count"].get<int>() > 0);
+  const auto t0 = std::chrono::steady_clock::now();
+  fx.stop(fx.inference);
+  const double stop_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  BOOST_TEST_MESSAGE("stop took " << stop_s << " s");
+  BOOST_TEST(stop_s < 3.0);
+  self->receive(
+      [&](actors::forecast_reply& reply) {
+        BOOST_REQUIRE(reply.answers.size() == static_cast<std::size_t>(windows));
+        std::size_t ok = 0, cancelled = 0;
+        for (const auto& a : reply.answers) {
+          if (a.ok) ++ok;
+          else if (a.error_code == "unavailable") ++cancelled;
+        }
+        BOOST_TEST(ok + cancelled == static_cast<std::size_t>(windows));
+        BOOST_TEST(cancelled > static_cast<std::size_t>(windows / 2), "ok " << ok << ", cancelled " << cancelled);
+      },
+      caf::after(std::chrono::seconds(10)) >> [] { BOOST_FAIL("no answer to the cancelled request"); });
+}
+
+// Reloads the inference actor onto `model_dir`, which must be refused: the failed load shows in
+// the model check (waited for, bounded) with every one of `words`, and the old model still serves.
+void expect_reload_refused(const std::string& model_dir, const std::vector<std::string>& words) {
   auto c = test_config();
   fixture fx(c);
-  test::temp_dir broken;
-  std::filesystem::create_directories(broken.path / "tokenizer");
-  std::filesystem::create_directories(broken.path / "model");
   auto next = std::make_shared<core::config>(*c);
-  next->model_dir = broken.path.string();
+  next->model_dir = model_dir;
   caf::anon_send(fx.inference, actors::reload_atom::value, core::config_ptr(next));
-  // The failed load shows in the model check; wait for it (bounded), then forecast as before.
   const auto end = std::chrono::steady_clock::now() + 30s;
   nlohmann::json health;
   while (std::chrono::steady_clock::now() < end) {
@@ -145,6 +190,8 @@ BOOST_AUTO_TEST_CASE(a_reload_to_a_broken_checkpoint_keeps_the_old_one_serving) 
     std::this_thread::sleep_for(10ms);  // polling a condition, bounded
   }
   BOOST_REQUIRE_MESSAGE(health.contains("last_reload_error"), health.dump());
+  for (const auto& w : words)
+    BOOST_TEST(health["last_reload_error"].get<std::string>().find(w) != std::string::npos, health.dump());
   BOOST_TEST(health["dir"] == c->model_dir);
   caf::scoped_actor self{*fx.sys};
   actors::forecast_request req;
@@ -152,6 +199,32 @@ BOOST_AUTO_TEST_CASE(a_reload_to_a_broken_checkpoint_keeps_the_old_one_serving) 
   self->request(fx.inference, 30s, actors::forecast_atom::value, req)
       .receive([&](actors::forecast_reply& reply) { BOOST_TEST(reply.answers.at(0).ok); },
                [&](caf::error& e) { BOOST_FAIL(fx.sys->render(e)); });
+}
+
+BOOST_AUTO_TEST_CASE(a_reload_to_a_broken_checkpoint_keeps_the_old_one_serving) {
+  test::temp_dir broken;
+  std::filesystem::create_directories(broken.path / "tokenizer");
+  std::filesystem::create_directories(broken.path / "model");
+  expect_reload_refused(broken.path.string(), {broken.path.string()});
+}
+
+BOOST_AUTO_TEST_CASE(a_reload_to_a_checkpoint_of_nan_weights_keeps_the_old_one_serving) {
+  // A copy of the tiny checkpoint with one NaN weight in the predictor: it parses, has every
+  // tensor at its shape, and must still be refused.
+  test::temp_dir nan_ckpt;
+  std::filesystem::copy(test::tiny_checkpoint().path, nan_ckpt.path, std::filesystem::copy_options::recursive);
+  const auto file = nan_ckpt.path / "model" / "model.safetensors";
+  auto st = inference::safetensors_file::open(file.string());
+  BOOST_REQUIRE_MESSAGE(st, (st ? "" : st.error().message));
+  const auto& t = st->tensors().at("norm.weight");
+  const auto at = static_cast<std::streamoff>(st->data() - st->bytes().data()) + static_cast<std::streamoff>(t.offset) + 4;
+  const float nan = std::nanf("");
+  std::fstream f(file, std::ios::in | std::ios::out | std::ios::binary);
+  f.seekp(at);
+  f.write(reinterpret_cast<const char*>(&nan), sizeof nan);
+  f.close();
+  BOOST_REQUIRE(f);
+  expect_reload_refused(nan_ckpt.path.string(), {file.string(), "'norm.weight'", "non-finite"});
 }
 
 BOOST_AUTO_TEST_CASE(one_forecast_across_two_processes) {

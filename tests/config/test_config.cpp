@@ -158,7 +158,7 @@ BOOST_AUTO_TEST_CASE(wrong_types_and_ranges_name_what_is_allowed) {
   BOOST_TEST(contains(msg, "\"float64\" is not allowed; expected one of \"float32\" \"bfloat16\" \"float16\""), msg);
 
   msg = error_of("[trading]\nsymbols = [\"AAPL\", 3]\n");
-  BOOST_TEST(contains(msg, "key 'trading.symbols': expected a list of strings"), msg);
+  BOOST_TEST(contains(msg, "key 'trading.symbols': expected a list of at most 500 strings"), msg);
 
   msg = error_of("[trading]\nsymbols = [\"AAPL\", \"aapl\"]\n");
   BOOST_TEST(contains(msg, "\"AAPL\" is listed twice"), msg);
@@ -229,11 +229,99 @@ BOOST_AUTO_TEST_CASE(simulated_dates_are_checked_when_the_config_is_read) {
              msg);
   BOOST_TEST(contains(msg, "market.sim_end = \"2100-01-01T00:00:00Z\" is outside the years the NYSE calendar covers"),
              msg);
-  BOOST_TEST(contains(msg, "market.synthetic_start = \"2024-02-30\" is not YYYY-MM-DD"), msg);
+  BOOST_TEST(contains(msg, "market.synthetic_start = \"2024-02-30\" is not a real date"), msg);
   // The edges of the range load.
   temp_file ok("[market]\nsim_start = \"1980-01-02\"\nsim_end = \"2099-12-31T21:00:00Z\"\n");
   auto c = load_config(ok.path.string(), no_env);
   BOOST_TEST(c.has_value(), (c ? "" : c.error().message));
+}
+
+BOOST_AUTO_TEST_CASE(an_empty_file_or_a_directory_is_refused_and_a_commented_file_is_not) {
+  for (const std::string text : {"", " \n\n\t\n"}) {
+    auto msg = error_of(text);
+    BOOST_TEST(contains(msg, ": the file is empty; refusing it"), msg);
+  }
+  const fs::path dir = fs::temp_directory_path() / ("tb_config_dir_" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  auto r = load_config(dir.string(), no_env);
+  fs::remove(dir);
+  BOOST_REQUIRE(!r);
+  BOOST_TEST(r.error().code == tb::errc::bad_config);
+  BOOST_TEST(contains(r.error().message, dir.string() + ": is a directory, not a config file"), r.error().message);
+  // Comments and empty sections (the generated example as shipped) are a deliberate file.
+  temp_file commented("# every key at its default\n[daemon]\n# log_level = \"info\"\n");
+  BOOST_TEST(static_cast<bool>(load_config(commented.path.string(), no_env)));
+}
+
+BOOST_AUTO_TEST_CASE(what_the_start_would_refuse_is_refused_by_validation) {
+  const std::pair<const char*, std::vector<std::string>> cases[] = {
+      {"[market]\nsim_start = \"2025-02-30\"\n", {"market.sim_start = \"2025-02-30\" is not a real date"}},
+      {"[market]\nsim_end = \"2025-13-01\"\nsynthetic_start = \"yesterday\"\n",
+       {"market.sim_end = \"2025-13-01\"", "market.synthetic_start = \"yesterday\" is not YYYY-MM-DD"}},
+      {"[market]\nsim_start = \"2025-06-02\"\nsim_end = \"2025-06-01T23:59:59Z\"\n",
+       {"market.sim_end (2025-06-01T23:59:59Z) must be after market.sim_start (2025-06-02)"}},
+      {"[market]\nsynthetic_period_min = 7\n", {"market.synthetic_period_min (7) must be 1440 (daily) or divide 30"}},
+      {"[market]\nsynthetic_equities = 0\nsynthetic_crypto = 0\n", {"the synthetic feed has no symbol"}},
+      {"[market]\nsynthetic_equities = 999\nsynthetic_crypto = 1\n", {"(1000) must be <= 999"}},
+      {"[http]\naddress = \"localhost\"\n", {"http.address \"localhost\" is not an IPv4 or IPv6 address literal"}},
+      {"[market]\nfeed = \"replay\"\nreplay_dir = \"/nonexistent/bars\"\n",
+       {"market.replay_dir /nonexistent/bars is not a directory"}},
+      {"[alpaca]\ndata_url = \"data.alpaca.markets\"\ntrading_url = \"http://127.0.0.1:9\"\n",
+       {"alpaca.data_url: URL 'data.alpaca.markets': expected scheme://host[:port]",
+        "alpaca.trading_url (http://127.0.0.1:9) must be https://"}},
+      {"[alpaca]\ntrading_url = \"https://API.alpaca.markets\"\n",
+       {"is the live endpoint but live trading is not enabled"}},
+      {"[broker]\nkind = \"alpaca\"\n[alpaca]\nca_file = \"/nonexistent/ca.pem\"\n",
+       {"alpaca.ca_file /nonexistent/ca.pem cannot be read"}},
+  };
+  for (const auto& [text, words] : cases) {
+    const auto msg = error_of(text);
+    for (const auto& w : words) BOOST_TEST(contains(msg, w), msg);
+  }
+  // The same values are fine where they are valid.
+  temp_file ok("[market]\nsim_start = \"2024-02-29\"\nsim_end = \"2024-03-01T00:00:00Z\"\nsynthetic_period_min = 15\n"
+               "[http]\naddress = \"::1\"\n[alpaca]\ntrading_url = \"https://paper-api.alpaca.markets\"\n");
+  auto r = load_config(ok.path.string(), no_env);
+  BOOST_TEST(static_cast<bool>(r), (r ? "" : r.error().message));
+}
+
+BOOST_AUTO_TEST_CASE(huge_values_are_echoed_shortened) {
+  const std::string huge(10 << 20, 'x');
+  auto msg = error_of("[daemon]\nlog_level = \"" + huge + "\"\n");
+  BOOST_TEST(msg.size() < 1000u, msg.size());
+  BOOST_TEST(contains(msg, "key 'daemon.log_level': \"" + std::string(80, 'x') + "... (10485760 bytes)\" is not allowed"),
+             msg.substr(0, 400));
+  msg = error_of("[trading]\nsymbols = [\"" + huge + "\"]\n");
+  BOOST_TEST(msg.size() < 1000u, msg.size());
+  BOOST_TEST(contains(msg, "... (10485760 bytes)\" is not a symbol"), msg.substr(0, 400));
+  msg = error_of("[daemon]\n" + huge + " = 1\n");  // an unknown key that long: no suggestion search
+  BOOST_TEST(msg.size() < 1000u, msg.size());
+  BOOST_TEST(contains(msg, "unknown key 'daemon." + std::string(73, 'x') + "... (10485767 bytes)'"), msg.substr(0, 400));
+  temp_file f("[daemon]\nlog_level = \"info\"\n");
+  auto r = load_config(f.path.string(), env_of({{"KRONOS_DTYPE", huge}}));
+  BOOST_REQUIRE(!r);
+  BOOST_TEST(r.error().message.size() < 1000u, r.error().message.size());
+  BOOST_TEST(contains(r.error().message, "environment KRONOS_DTYPE=\"" + std::string(80, 'x') + "... (10485760 bytes)\""),
+             r.error().message.substr(0, 400));
+}
+
+BOOST_AUTO_TEST_CASE(the_universe_is_bounded) {
+  const auto list = [](int n) {
+    std::string s = "[trading]\nsymbols = [";
+    for (int i = 0; i < n; ++i) s += (i ? ", \"S" : "\"S") + std::to_string(i) + "\"";
+    return s + "]\n";
+  };
+  temp_file ok(list(500));
+  auto r = load_config(ok.path.string(), no_env);
+  BOOST_REQUIRE_MESSAGE(r, (r ? "" : r.error().message));
+  BOOST_TEST((*r)->symbols.size() == 500u);
+  auto msg = error_of(list(501));
+  BOOST_TEST(contains(msg, "key 'trading.symbols': 501 entries; expected a list of at most 500 strings"), msg);
+  std::string pairs;
+  for (int i = 0; i < 501; ++i) pairs += "P" + std::to_string(i) + ",";
+  msg = error_of("[trading]\nsymbols = [\"AAPL\"]\n", {{"TRADABLE_PAIRS", pairs}});
+  BOOST_TEST(contains(msg, "TRADABLE_PAIRS"), msg.substr(0, 400));
+  BOOST_TEST(contains(msg, "501 entries"), msg.substr(0, 400));
 }
 
 BOOST_AUTO_TEST_CASE(example_file_documents_every_key_and_is_in_sync) {

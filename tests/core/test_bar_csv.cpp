@@ -189,6 +189,8 @@ BOOST_AUTO_TEST_CASE(bad_rows_name_file_and_line) {
   expect_bad(h + "2024-01-01,1,2,1,,10,20\n", "mem.csv:2", "close");
   expect_bad(h + "2024-01-01,1,1,2,1,10,20\n", "mem.csv:2", "high < low");
   expect_bad(h + "2024-01-01,1,2,1,2,-10,20\n", "mem.csv:2", "volume");
+  expect_bad(h + "2024-01-01,1,2,1,2,10,20\n2024-01-02,1,2,-3,-2.5,10,20\n", "mem.csv:3", "low -3 is not a positive price");
+  expect_bad(h + "2024-01-01,0,2,1,2,10,20\n", "mem.csv:2", "open 0 is not a positive price");
   expect_bad(h + "2024-01-01,1,2,1,2,10,-20\n", "mem.csv:2", "amount");
   expect_bad(h + "01/02/2024,1,2,1,2,10,20\n", "mem.csv:2", "time");
   expect_bad(h + "2024-01-01,1,2,1,2,10,\"20\n", "mem.csv:2", "quote");

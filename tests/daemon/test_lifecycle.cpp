@@ -3,6 +3,8 @@
 #define BOOST_TEST_MODULE lifecycle
 #include <boost/test/unit_test.hpp>
 
+#include <filesystem>
+#include <fstream>
 #include <regex>
 
 #include <nlohmann/json.hpp>
@@ -146,6 +148,72 @@ BOOST_AUTO_TEST_CASE(bad_config_fails_start_with_a_clear_error) {
   child_process live({daemon_bin, "--config", good.string(), "--check"}, {{"PAPER", "0"}}, dir.path / "live.log");
   BOOST_TEST(live.wait(15s) == 2);
   BOOST_TEST(live.output().find("refusing to start") != std::string::npos, live.output());
+}
+
+BOOST_AUTO_TEST_CASE(an_empty_file_or_a_directory_is_refused_on_reload) {
+  running_daemon d(config_text("info", "[trading]\nsymbols = [\"DEMO01\", \"DEMO02\"]\n"));
+  const auto refused = [&](const std::string& words) {
+    d.proc->signal(SIGHUP);
+    BOOST_REQUIRE(d.notify.wait_for("RELOADING=1", 10s));
+    BOOST_REQUIRE(d.notify.wait_for("READY=1", 10s));
+    auto health = d.get_json("/health");
+    BOOST_TEST(health["status"] == "degraded", health.dump());
+    BOOST_TEST(health["config"]["generation"] == 1);
+    BOOST_TEST(health["config"]["last_reload"]["ok"] == false);
+    BOOST_TEST(health["config"]["last_reload"]["error"].get<std::string>().find(words) != std::string::npos,
+               health.dump());
+    BOOST_TEST(d.get_json("/stats")["config"]["values"]["trading.symbols"]["value"].size() == 2u);
+  };
+  std::ofstream(d.config, std::ios::trunc).close();  // empty: a truncated copy, a failed deploy
+  refused(d.config.string() + ": the file is empty; refusing it");
+  std::filesystem::remove(d.config);
+  std::filesystem::create_directory(d.config);
+  refused(d.config.string() + ": is a directory, not a config file");
+  BOOST_TEST(d.proc->output().find("reload rejected") != std::string::npos, d.proc->output());
+  d.proc->signal(SIGTERM);
+  BOOST_TEST(d.proc->wait(15s) == 0, d.proc->output());
+}
+
+BOOST_AUTO_TEST_CASE(check_refuses_what_start_refuses_with_exit_2) {
+  temp_dir dir;
+  const auto bad_date = dir.write("date.toml", "[market]\nsim_start = \"2025-02-30\"\n");
+  const auto empty = dir.write("empty.toml", "");
+  const auto folder = dir.path / "folder.toml";
+  std::filesystem::create_directory(folder);
+  const std::pair<std::filesystem::path, std::string> cases[] = {
+      {bad_date, "market.sim_start = \"2025-02-30\" is not a real date"},
+      {empty, "the file is empty"},
+      {folder, "is a directory"},
+      {dir.path / "missing.toml", "missing.toml: cannot read the config file"}};
+  int n = 0;
+  for (const auto& [cfg, words] : cases) {
+    for (const bool check : {true, false}) {
+      std::vector<std::string> argv = {daemon_bin, "--config", cfg.string()};
+      if (check) argv.push_back("--check");
+      child_process p(argv, {}, dir.path / ("out" + std::to_string(n++) + ".log"));
+      BOOST_TEST(p.wait(15s) == 2, cfg.string() << (check ? " --check" : ""));
+      BOOST_TEST(p.output().find(words) != std::string::npos, p.output());
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(the_largest_universe_gets_ready_and_stops_within_its_deadline) {
+  // trading.symbols at its bound (500): READY, and a SIGTERM while the first cycle floods the feed
+  // and the model still stops within daemon.shutdown_deadline_s (the default 10 s; exit 1 if not).
+  std::string symbols;
+  for (int i = 0; i < 500; ++i) symbols += (i ? ", \"S" : "\"S") + std::to_string(i) + "\"";
+  auto text = config_text("warn", "[trading]\nsymbols = [" + symbols + "]\n");
+  text.replace(text.find("shutdown_deadline_s = 5"), 23, "shutdown_deadline_s = 10");
+  running_daemon d(text);
+  auto stats = d.stats_until([](const json& s) { return s.contains("feed") && s["feed"]["requests"].get<int>() > 0; },
+                             20s);
+  BOOST_REQUIRE_MESSAGE(stats.contains("feed") && stats["feed"]["requests"].get<int>() > 0, stats.dump().substr(0, 400));
+  const auto t0 = std::chrono::steady_clock::now();
+  d.proc->signal(SIGTERM);
+  const int code = d.proc->wait(20s);
+  const std::string out = d.proc->output();
+  BOOST_TEST(code == 0, out.substr(out.size() > 4000 ? out.size() - 4000 : 0));
+  BOOST_TEST_MESSAGE("stop took " << std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() << " s");
 }
 
 BOOST_AUTO_TEST_CASE(port_in_use_fails_start_with_one_line) {

@@ -292,6 +292,42 @@ BOOST_AUTO_TEST_CASE(config_and_weights_disagree) {
   expect_error(t.path, {"unexpected", "transformer.1."});
 }
 
+BOOST_AUTO_TEST_CASE(non_finite_weights_are_refused_naming_file_and_tensor) {
+  // One NaN in a predictor weight, one inf in a tokenizer weight, one -inf in a 16-bit file:
+  // each is refused at load (it would make every forecast NaN), naming the file and the tensor.
+  const auto poke = [](std::vector<raw_tensor>& ts, const std::string& name, std::size_t index, float v) {
+    auto it = std::find_if(ts.begin(), ts.end(), [&](const raw_tensor& r) { return r.name == name; });
+    BOOST_TEST_REQUIRE((it != ts.end()), name);
+    BOOST_TEST_REQUIRE(it->bytes.size() >= 4 * (index + 1));
+    std::memcpy(it->bytes.data() + 4 * index, &v, 4);
+  };
+  {
+    temp_dir t;
+    copy_fixture(t.path);
+    auto ts = disassemble(t.path / "model" / "model.safetensors");
+    poke(ts, "transformer.1.ffn.w2.weight", 17, std::nanf(""));
+    write_all(t.path / "model" / "model.safetensors", assemble(ts));
+    expect_error(t.path, {"model/model.safetensors", "'transformer.1.ffn.w2.weight'", "1 non-finite value"});
+  }
+  {
+    temp_dir t;
+    copy_fixture(t.path);
+    auto ts = disassemble(t.path / "tokenizer" / "model.safetensors");
+    poke(ts, "embed.weight", 0, INFINITY);
+    poke(ts, "embed.weight", 3, -INFINITY);
+    write_all(t.path / "tokenizer" / "model.safetensors", assemble(ts));
+    expect_error(t.path, {"tokenizer/model.safetensors", "'embed.weight'", "2 non-finite values"});
+  }
+  {
+    temp_dir t;
+    copy_fixture(t.path);
+    auto ts = disassemble(t.path / "model" / "model.safetensors");
+    poke(ts, "norm.weight", 1, -INFINITY);
+    write_all(t.path / "model" / "model.safetensors", assemble(rounded(ts, "F16", false)));
+    expect_error(t.path, {"model/model.safetensors", "'norm.weight'", "non-finite"});
+  }
+}
+
 BOOST_AUTO_TEST_CASE(mismatched_pair) {
   temp_dir t;
   copy_fixture(t.path);

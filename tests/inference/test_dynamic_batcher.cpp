@@ -4,6 +4,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include <atomic>
+#include <cmath>
 #include <condition_variable>
 #include <future>
 #include <mutex>
@@ -291,6 +292,41 @@ BOOST_AUTO_TEST_CASE(one_bad_window_fails_alone) {
   BOOST_TEST(b.stats()["request_failure"] == 1);
 }
 
+BOOST_AUTO_TEST_CASE(a_non_finite_forecast_fails_its_window_only) {
+  // The model answers the whole batch, but one window's forecast holds a NaN and another an inf:
+  // those two fail naming their window and symbol, the others are answered.
+  model_fn model = [](const std::vector<tb::core::forecast_window>& ws) -> tb::expected<model_run> {
+    model_run run;
+    for (const auto& w : ws) {
+      tb::core::forecast f;
+      f.rows.push_back({1, 2, 0.5, static_cast<double>(w.seed), 10, 10});
+      f.rows.push_back({1, 2, 0.5, static_cast<double>(w.seed), 10, 10});
+      if (w.symbol == "NANSYM") f.rows[1][3] = std::nan("");
+      if (w.symbol == "INFSYM") f.rows[0][1] = HUGE_VAL;
+      run.forecasts.push_back(f);
+    }
+    return run;
+  };
+  batcher_options o;
+  o.max_queue_delay = 50ms;
+  dynamic_batcher b(o, model);
+  collector c1, c2;
+  BOOST_REQUIRE(!b.submit({window("A", 1), window("NANSYM", 2), window("C", 3)}, c1.fn()));
+  BOOST_REQUIRE(!b.submit({window("INFSYM", 4), window("E", 5)}, c2.fn()));
+  auto r1 = c1.get();
+  auto r2 = c2.get();
+  BOOST_TEST(static_cast<bool>(r1[0]));
+  BOOST_TEST(static_cast<bool>(r1[2]));
+  BOOST_TEST(static_cast<bool>(r2[1]));
+  BOOST_REQUIRE(!r1[1]);
+  BOOST_TEST(r1[1].error().message.find("window 1 (NANSYM)") != std::string::npos, r1[1].error().message);
+  BOOST_TEST(r1[1].error().message.find("NaN") != std::string::npos, r1[1].error().message);
+  BOOST_REQUIRE(!r2[0]);
+  BOOST_TEST(r2[0].error().message.find("window 0 (INFSYM)") != std::string::npos, r2[0].error().message);
+  BOOST_TEST(r2[0].error().message.find("inf") != std::string::npos, r2[0].error().message);
+  BOOST_TEST(b.stats()["non_finite"] == 2);
+}
+
 BOOST_AUTO_TEST_CASE(replacing_the_model_takes_effect_on_the_next_batch) {
   gated_model a, z;
   a.release();
@@ -308,7 +344,10 @@ BOOST_AUTO_TEST_CASE(replacing_the_model_takes_effect_on_the_next_batch) {
   BOOST_TEST(z.batches.size() == 1u);
 }
 
-BOOST_AUTO_TEST_CASE(stop_answers_what_it_cannot_finish_and_refuses_new_work) {
+BOOST_AUTO_TEST_CASE(stop_cancels_queued_work_at_once_and_refuses_new_work) {
+  // A batch is in flight (its model blocked) and more is queued: stop(0) answers the queued work
+  // unavailable at once, without waiting for the batch in flight, which still completes; then
+  // new work is refused.
   gated_model m;
   batcher_options o;
   o.max_queue_delay = 0us;
@@ -317,13 +356,19 @@ BOOST_AUTO_TEST_CASE(stop_answers_what_it_cannot_finish_and_refuses_new_work) {
   collector running, queued;
   BOOST_REQUIRE(!b->submit({window("RUN", 1)}, running.fn()));
   BOOST_REQUIRE(m.wait_calls(1));
-  BOOST_REQUIRE(!b->submit({window("Q", 2)}, queued.fn()));
+  BOOST_REQUIRE(!b->submit({window("Q1", 2), window("Q2", 3, 1, priority::backfill)}, queued.fn()));
   std::thread stopper([&] { b->stop(0ms); });
+  auto q = queued.get();  // the gate is still closed
+  for (const auto& r : q) {
+    BOOST_REQUIRE(!r);
+    BOOST_TEST(r.error().code == tb::errc::unavailable);
+  }
+  BOOST_TEST(b->stats()["cancelled"] == 2);
+  BOOST_TEST(b->stats()["queued_windows"] == 0);
   m.release();
   stopper.join();
-  BOOST_TEST(static_cast<bool>(running.get()[0]));  // in flight: finished
-  auto q = queued.get();
-  if (!q[0]) BOOST_TEST(q[0].error().code == tb::errc::unavailable);  // or computed, if it raced in first
+  BOOST_TEST(static_cast<bool>(running.get()[0]));
+  BOOST_TEST(m.batches.size() == 1u);
   auto err = b->submit({window("LATE", 3)}, [](std::vector<window_result>) {});
   BOOST_REQUIRE(err);
   BOOST_TEST(err->code == tb::errc::unavailable);

@@ -4,6 +4,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <map>
 
@@ -314,6 +315,29 @@ BOOST_AUTO_TEST_CASE(arguments_are_checked) {
     BOOST_TEST((r.error().code == tb::errc::invalid_argument));
     BOOST_TEST(r.error().message.find("series 1 (BAD)") != std::string::npos, r.error().message);
     BOOST_TEST(r.error().message.find(c.what) != std::string::npos, r.error().message);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(a_set_cancel_flag_stops_generate_before_the_next_series) {
+  // The flag is read before every series (CPU: every series is its own group) in both modes; a
+  // clear flag changes nothing.
+  const std::vector<forecast_window> batch = {window(intraday(), 0, 50, 4, 64, 2, 1),
+                                              window(intraday(), 10, 60, 4, 64, 2, 2)};
+  std::atomic<bool> cancel{false};
+  tbi::generate_options opt;
+  opt.cancel = &cancel;
+  auto ok = model().generate(batch, opt);
+  BOOST_TEST_REQUIRE(ok.has_value());
+  auto plain = model().generate(batch);
+  BOOST_TEST_REQUIRE(plain.has_value());
+  BOOST_TEST(tb::core::relative_difference((*ok)[1], (*plain)[1]) == 0.0);
+  cancel = true;
+  for (auto mode : {tbi::generation_mode::cached, tbi::generation_mode::plain}) {
+    opt.mode = mode;
+    auto r = model().generate(batch, opt);
+    BOOST_TEST_REQUIRE(!r.has_value());
+    BOOST_TEST((r.error().code == tb::errc::unavailable));
+    BOOST_TEST(r.error().message.find("cancelled before series 0 (s0)") != std::string::npos, r.error().message);
   }
 }
 

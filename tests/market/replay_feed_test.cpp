@@ -158,12 +158,15 @@ BOOST_AUTO_TEST_CASE(a_corrupt_or_missing_file_fails_only_its_symbol) {
   const std::string bad = s.write("BAD.csv", "Date,open,high,low,close,volume\n"
                                              "2024-01-02,10,11,9,10.5,100\n"
                                              "2024-01-03,10,9,11,10.5,100\n");  // high < low
+  const std::string negative = s.write("NEG.csv", "Date,open,high,low,close,volume\n"
+                                                  "2024-01-02,10,11,9,10.5,100\n"
+                                                  "2024-01-03,10,11,9,-10.5,100\n");
   auto clock = std::make_shared<core::sim_clock>(utc(2024, 6, 1));
   replay_config cfg;
-  cfg.sources = {source("", data("daily/JD.csv")), source("", bad),
+  cfg.sources = {source("", data("daily/JD.csv")), source("", bad), source("", negative),
                  source("GONE", s.dir.string() + "/missing.csv")};
   auto f = make(cfg, clock);
-  BOOST_TEST(f->symbols().size() == 3u);
+  BOOST_TEST(f->symbols().size() == 4u);
   BOOST_TEST(visible(*f, "JD", clock->now()) > 1000u);
   bar_query q;
   q.symbol = "BAD";
@@ -171,9 +174,14 @@ BOOST_AUTO_TEST_CASE(a_corrupt_or_missing_file_fails_only_its_symbol) {
   auto e = f->bars(q);
   BOOST_REQUIRE(!e.has_value());
   BOOST_TEST((e.error().code == errc::bad_data));
-  BOOST_TEST(e.error().message.find("BAD.csv") != std::string::npos);
+  BOOST_TEST(e.error().message.find("BAD.csv:3") != std::string::npos, e.error().message);
   BOOST_TEST(!f->timing("BAD").has_value());
   BOOST_TEST(!f->latest_quote("BAD").has_value());
+  q.symbol = "NEG";  // a negative price names its file and line like any bad row
+  auto n = f->bars(q);
+  BOOST_REQUIRE(!n.has_value());
+  BOOST_TEST(n.error().message.find("NEG.csv:3: close -10.5 is not a positive price") != std::string::npos,
+             n.error().message);
   q.symbol = "GONE";
   auto g = f->bars(q);
   BOOST_REQUIRE(!g.has_value());

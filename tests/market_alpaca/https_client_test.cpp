@@ -288,3 +288,58 @@ BOOST_AUTO_TEST_CASE(secrets_never_reach_errors_or_logs) {
   BOOST_TEST(log.find(test_key_id) == std::string::npos, log);  // ...without the keys
   BOOST_TEST(log.find(test_secret) == std::string::npos, log);
 }
+
+namespace {
+
+std::size_t count_of(const std::string& text, const std::string& needle) {
+  std::size_t n = 0;
+  for (auto pos = text.find(needle); pos != std::string::npos; pos = text.find(needle, pos + 1)) ++n;
+  return n;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(an_unreachable_origin_is_logged_when_it_goes_and_when_it_comes_back_not_per_request) {
+  {
+    // Nothing listens on the port any more: every request fails to connect.
+    std::uint16_t dead_port = 0;
+    {
+      fake_alpaca gone(pki().server_options());
+      dead_port = gone.port();
+    }
+    fake_alpaca model(pki().server_options());
+    auto o = pki().client_options(model);
+    o.url = "https://127.0.0.1:" + std::to_string(dead_port);
+    o.max_attempts = 1;
+    auto c = client(o);
+    log_capture logs;
+    for (int i = 0; i < 5; ++i) BOOST_TEST(!c->request(account_request()).has_value());
+    const std::string log = logs.text();
+    BOOST_TEST(count_of(log, "is unreachable") == 1u, log);
+    BOOST_TEST(log.find("cannot connect") != std::string::npos, log);
+    BOOST_TEST(c->stats().outages == 1u);
+  }
+  // Answers 503 on every attempt for a while (unavailable after the retries), then recovers.
+  fake_alpaca server(pki().server_options());
+  auto o = pki().client_options(server);
+  o.max_attempts = 2;
+  o.log_name = "alpaca trading (paper)";
+  auto c = client(o);
+  log_capture logs;
+  fault f;
+  f.status = 503;
+  server.fail_next(6, f);
+  for (int i = 0; i < 3; ++i) {
+    auto r = c->request(account_request());
+    BOOST_TEST_REQUIRE(!r.has_value());
+    BOOST_TEST(r.error().code == errc::unavailable);
+  }
+  for (int i = 0; i < 2; ++i) BOOST_TEST(c->request(account_request()).has_value());
+  const std::string log = logs.text();
+  BOOST_TEST(count_of(log, "alpaca trading (paper): 127.0.0.1:" + std::to_string(server.port()) + " is unreachable") == 1u,
+             log);
+  BOOST_TEST(count_of(log, "answers again after") == 1u, log);
+  BOOST_TEST(log.find("(2 more requests failed meanwhile)") != std::string::npos, log);
+  BOOST_TEST(count_of(log, "[warning]") == 1u, log);  // the first request's retry; later ones are debug
+  BOOST_TEST(c->stats().outages == 1u);
+}

@@ -1,0 +1,39 @@
+#include "core/base_url.hpp"
+
+#include <algorithm>
+#include <cctype>
+
+namespace tb::core {
+
+tb::expected<base_url> parse_base_url(const std::string& url) {
+  const auto bad = [&](const std::string& why) {
+    return tb::error{errc::bad_config, "URL '" + excerpt(url) + "': " + why};
+  };
+  base_url out;
+  const auto sep = url.find("://");
+  if (sep == std::string::npos) return bad("expected scheme://host[:port]");
+  out.scheme = url.substr(0, sep);
+  for (auto& c : out.scheme) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (out.scheme != "https" && out.scheme != "http") return bad("scheme must be https or http");
+  std::string rest = url.substr(sep + 3);
+  while (!rest.empty() && rest.back() == '/') rest.pop_back();
+  if (rest.find('/') != std::string::npos || rest.find('?') != std::string::npos)
+    return bad("no path allowed, only scheme://host[:port]");
+  if (rest.find('@') != std::string::npos) return bad("user info is not allowed");
+  out.port = out.scheme == "https" ? 443 : 80;
+  const auto colon = rest.rfind(':');
+  if (colon != std::string::npos && rest.find(']') == std::string::npos) {
+    const std::string p = rest.substr(colon + 1);
+    if (p.empty() || p.size() > 5 || !std::all_of(p.begin(), p.end(), ::isdigit))
+      return bad("bad port");
+    const long v = std::stol(p);
+    if (v < 1 || v > 65535) return bad("port out of 1..65535");
+    out.port = static_cast<std::uint16_t>(v);
+    rest = rest.substr(0, colon);
+  }
+  if (rest.empty()) return bad("empty host");
+  out.host = rest;
+  return out;
+}
+
+}  // namespace tb::core
