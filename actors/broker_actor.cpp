@@ -231,7 +231,9 @@ order_outcome submit_one(broker_actor* self, const order_intent& in,
         ++st.canceled;
         if (st.journal->contains(o->client_order_id)) follow(st, o->client_order_id, *c);
       }
-      o = working->erase(o);  // canceled, or no longer open (a cancel refused)
+      // Canceled; or still pending_cancel (Alpaca), followed by later reconciles until it ends
+      // (canceled, or filled by a fill that raced the cancel); or no longer open (cancel refused).
+      o = working->erase(o);
     }
   market::order_request req;
   req.client_order_id = in.client_order_id;

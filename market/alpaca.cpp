@@ -692,9 +692,9 @@ tb::expected<order> alpaca_broker::cancel_order(const std::string& order_id) {
   if (!j) return j.error();
   auto o = parse_order(*j);
   if (!o) return tb::error{errc::bad_data, "alpaca trading: " + what + ": " + o.error().message};
-  // Accepted for cancellation (Alpaca may still say pending_cancel); a fill racing the cancel
-  // shows as filled.
-  if (o->status == order_status::open) o->status = order_status::canceled;
+  // The order as Alpaca has it now: canceled, or still open (pending_cancel) until Alpaca confirms
+  // the cancel, and a fill may still race it. Never reported canceled before Alpaca says so: a
+  // caller that took it for final would miss that fill.
   return *o;
 }
 

@@ -175,8 +175,10 @@ class alpaca_broker final : public broker {
   // have landed) and Alpaca then answers "duplicate client_order_id", the order is looked up and
   // returned: it is this one. On a first attempt the duplicate is is_already_submitted().
   tb::expected<order> submit_limit_order(const order_request& req) override;
-  // DELETE /v2/orders/{id} (204), then the order as it stands, with status canceled. Alpaca's 404
-  // (unknown id) and 422 (no longer cancelable) are invalid_argument.
+  // DELETE /v2/orders/{id} (204), then the order as it stands: canceled, or still open while
+  // Alpaca says pending_cancel (the cancel is asynchronous there, and a fill may race it; the
+  // caller follows the order until it ends). Alpaca's 404 (unknown id) and 422 (no longer
+  // cancelable) are invalid_argument.
   tb::expected<order> cancel_order(const std::string& order_id) override;
   // GET /v2/orders:by_client_order_id?client_order_id=...; 404 -> nullopt.
   tb::expected<std::optional<order>> order_by_client_id(const std::string& client_order_id) override;

@@ -100,9 +100,11 @@ class broker {
   virtual tb::expected<std::vector<order>> open_orders() = 0;
   // Accepts (status open) or refuses with an error; a refused request leaves no order behind.
   virtual tb::expected<order> submit_limit_order(const order_request& req) = 0;
-  // Cancels the open order with broker id `order_id` and returns it (status canceled). An order
-  // that is no longer open (filled, canceled, expired) is errc::invalid_argument; so is an
-  // unknown id.
+  // Asks the broker to cancel the open order with broker id `order_id` and returns it as the
+  // broker has it then: canceled, or still open where cancels are asynchronous (Alpaca's
+  // pending_cancel; a fill may still race the cancel, so the order is not final until the broker
+  // says so). An order that is no longer open (filled, canceled, expired) is
+  // errc::invalid_argument; so is an unknown id.
   virtual tb::expected<order> cancel_order(const std::string& order_id) = 0;
   // The order submitted with `client_order_id`, whatever its status; nullopt when none was.
   virtual tb::expected<std::optional<order>> order_by_client_id(const std::string& client_order_id) = 0;

@@ -265,6 +265,56 @@ BOOST_AUTO_TEST_CASE(a_partly_filled_order_that_is_replaced_journals_the_filled_
   BOOST_TEST(price == 2999.5);
 }
 
+BOOST_AUTO_TEST_CASE(a_fill_that_races_an_asynchronous_cancel_is_journaled) {
+  // Alpaca cancels asynchronously: DELETE leaves the order pending_cancel, and the exchange may
+  // still fill it. The journal must not close it as canceled before Alpaca does.
+  broker_over_alpaca t;
+  t.w.server.set_asynchronous_cancels(true);
+  auto submit = [&](const actors::order_intent& in) { return t.submit({in}).at(0).status; };
+  auto records_of = [&](const std::string& id) {
+    std::vector<nlohmann::json> out;
+    for (const auto& r : journal_of(t.state.path, "orders.jsonl"))
+      if (r["client_order_id"] == id) out.push_back(r);
+    return out;
+  };
+  auto kinds_of = [&](const std::string& id) {
+    std::vector<std::string> kinds;
+    for (const auto& r : records_of(id)) kinds.push_back(r["kind"]);
+    return kinds;
+  };
+  auto reconcile = [&] {
+    (*t.self)->request(t.actor, 30s, actors::broker_state_atom::value)
+        .receive([](const actors::broker_state& b) { BOOST_TEST(b.ok, b.error); },
+                 [&](caf::error& e) { BOOST_FAIL(t.sys->render(e)); });
+  };
+  actors::order_intent first{"ETHUSD-1-buy-maxdiff", "ETHUSD", 1, 2.0, 3000.0, "maxdiff", 1};
+  BOOST_REQUIRE_EQUAL(submit(first), "accepted");
+  auto order = t.alpaca()->order_by_client_id(first.client_order_id);
+  BOOST_REQUIRE(order && *order);
+  // The next order of the symbol asks Alpaca to cancel the first: pending_cancel, not final.
+  actors::order_intent second{"ETHUSD-2-buy-maxdiff", "ETHUSD", 1, 1.25, 2990.0, "maxdiff", 2};
+  BOOST_REQUIRE_EQUAL(submit(second), "accepted");
+  BOOST_TEST((kinds_of(first.client_order_id) == std::vector<std::string>{"intent", "ack"}));
+  reconcile();  // still pending_cancel: nothing to write
+  BOOST_TEST((kinds_of(first.client_order_id) == std::vector<std::string>{"intent", "ack"}));
+  // The exchange fills it before the cancel lands: the fill is journaled, whole.
+  BOOST_REQUIRE(t.w.server.fill((*order)->id, 2999.5));
+  reconcile();
+  const auto recs = records_of(first.client_order_id);
+  BOOST_TEST((kinds_of(first.client_order_id) == std::vector<std::string>{"intent", "ack", "fill"}));
+  BOOST_REQUIRE_EQUAL(recs.size(), 3u);
+  BOOST_TEST(recs[2]["qty"].get<double>() == 2.0);
+  BOOST_TEST(recs[2]["price"].get<double>() == 2999.5);
+  // A cancel that Alpaca completes is closed once it has.
+  actors::order_intent third{"ETHUSD-3-buy-maxdiff", "ETHUSD", 1, 1.0, 2980.0, "maxdiff", 3};
+  BOOST_REQUIRE_EQUAL(submit(third), "accepted");  // asks to cancel the second
+  BOOST_TEST((kinds_of(second.client_order_id) == std::vector<std::string>{"intent", "ack"}));
+  t.w.server.settle_cancels();
+  reconcile();
+  BOOST_TEST((kinds_of(second.client_order_id) == std::vector<std::string>{"intent", "ack", "closed"}));
+  BOOST_TEST(records_of(second.client_order_id).back()["reason"] == "canceled");
+}
+
 BOOST_AUTO_TEST_CASE(a_state_query_takes_working_orders_from_the_open_orders_not_one_lookup_each) {
   broker_over_alpaca t;
   auto& self = *t.self;

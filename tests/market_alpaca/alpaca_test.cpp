@@ -293,6 +293,20 @@ BOOST_AUTO_TEST_CASE(broker_submit_list_lookup_cancel) {
   BOOST_TEST_REQUIRE(!unknown.has_value());
   BOOST_TEST(unknown.error().code == errc::invalid_argument);
   BOOST_TEST(!broker->cancel_order("../account").has_value());
+  // Alpaca's cancels are asynchronous: the order stays open (pending_cancel) until Alpaca says
+  // canceled, and is never reported canceled before.
+  server.set_asynchronous_cancels(true);
+  auto pending = broker->submit_limit_order(req("cyc1-AAPL-buy-2", "AAPL", side::buy, 2, 190.0, time_in_force::day));
+  BOOST_TEST_REQUIRE(pending.has_value(), (pending ? "" : pending.error().message));
+  auto asked = broker->cancel_order(pending->id);
+  BOOST_TEST_REQUIRE(asked.has_value(), (asked ? "" : asked.error().message));
+  BOOST_TEST((asked->status == order_status::open));
+  BOOST_TEST(!broker->cancel_order(pending->id).has_value());  // already pending_cancel: 422
+  server.settle_cancels();
+  found = broker->order_by_client_id("cyc1-AAPL-buy-2");
+  BOOST_TEST_REQUIRE((found && *found));
+  BOOST_TEST(((*found)->status == order_status::canceled));
+  server.set_asynchronous_cancels(false);
 
   BOOST_TEST(server.fill(btc->id, 61240.0));
   found = broker->order_by_client_id("cyc1-BTC-sell");

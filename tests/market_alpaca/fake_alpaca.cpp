@@ -115,6 +115,7 @@ struct fake_alpaca::impl {
   std::vector<seen_request> seen;
   std::size_t connections = 0;
   std::uint64_t next_id = 1;
+  bool asynchronous_cancels = false;
 
   // ---- routing (pure on the state; caller holds mu) ----
 
@@ -166,10 +167,14 @@ struct fake_alpaca::impl {
       if (o == orders.end()) return error_reply(404, 40410000, "order not found");
       if (m == http::verb::get) return {200, o->second.dump()};
       if (m == http::verb::delete_) {
-        if (!is_open(o->second["status"].get<std::string>()))
-          return error_reply(422, 42210000, "order is not cancelable");
-        o->second["status"] = "canceled";
-        o->second["canceled_at"] = now_iso();
+        const std::string st = o->second["status"].get<std::string>();
+        if (!is_open(st) || st == "pending_cancel") return error_reply(422, 42210000, "order is not cancelable");
+        if (asynchronous_cancels) {
+          o->second["status"] = "pending_cancel";
+        } else {
+          o->second["status"] = "canceled";
+          o->second["canceled_at"] = now_iso();
+        }
         o->second["updated_at"] = now_iso();
         return {204, ""};
       }
@@ -178,7 +183,8 @@ struct fake_alpaca::impl {
   }
 
   static bool is_open(const std::string& st) {
-    return st == "new" || st == "accepted" || st == "pending_new" || st == "partially_filled";
+    return st == "new" || st == "accepted" || st == "pending_new" || st == "partially_filled" ||
+           st == "pending_cancel";
   }
 
   reply get_bars(const std::map<std::string, std::string>& q, bool crypto) {
@@ -511,6 +517,21 @@ bool fake_alpaca::fill(const std::string& order_id, double price, double qty) {
   if (!partial) it->second["filled_at"] = now_iso();
   it->second["updated_at"] = now_iso();
   return true;
+}
+
+void fake_alpaca::set_asynchronous_cancels(bool on) {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  impl_->asynchronous_cancels = on;
+}
+
+void fake_alpaca::settle_cancels() {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  for (auto& [id, o] : impl_->orders)
+    if (o["status"] == "pending_cancel") {
+      o["status"] = "canceled";
+      o["canceled_at"] = now_iso();
+      o["updated_at"] = now_iso();
+    }
 }
 
 void fake_alpaca::fail_next(int n, const fault& f) {

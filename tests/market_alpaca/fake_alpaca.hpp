@@ -62,6 +62,12 @@ class fake_alpaca {
   // Marks an open order filled at `price` (as the exchange would); with 0 < qty < the order's qty,
   // partially filled (status partially_filled, still open).
   bool fill(const std::string& order_id, double price, double qty = 0);
+  // Cancels as Alpaca makes them: DELETE answers 204 and leaves the order pending_cancel (still
+  // open: listed, and a fill may race the cancel) until settle_cancels(). Off by default: DELETE
+  // cancels at once.
+  void set_asynchronous_cancels(bool on);
+  // Every pending_cancel order becomes canceled.
+  void settle_cancels();
 
   // The next `n` requests get `f`.
   void fail_next(int n, const fault& f);
