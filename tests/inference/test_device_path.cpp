@@ -180,7 +180,7 @@ BOOST_AUTO_TEST_CASE(executor_streams_give_the_same_forecasts, *boost::unit_test
   const auto st = (*svc)->stats();
   BOOST_TEST(st["exec_count"].get<std::uint64_t>() >= 1u);
   BOOST_TEST(st["host_syncs_per_batch"].get<double>() == 1.0);
-  (*svc)->stop(std::chrono::milliseconds(0));
+  (*svc)->stop();
 }
 
 // compile = true where no CUDA graph can run (the CPU, or a build without CUDA graphs) changes
