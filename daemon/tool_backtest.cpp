@@ -78,9 +78,6 @@
 namespace tb::daemon {
 namespace {
 
-constexpr int exit_run_failed = 1;
-constexpr int exit_bad_input = 2;
-
 struct run_failure {
   int code;
   std::string message;
@@ -139,7 +136,6 @@ class progress_display {
 };
 
 // ---- the report from the run's results ---------------------------------------------------
-
 
 tb::expected<strategy::symbol_report> symbol_row(const std::string& sym, const std::vector<strategy::trade_record>& trades,
                                                  const market::order_journal& j, double start_equity, double days) {
@@ -221,9 +217,9 @@ std::optional<run_failure> run(const backtest_options& o, backtest_outcome& out)
   const auto state = std::filesystem::absolute(std::filesystem::path(o.report_dir) / ".backtest-state");
   std::error_code ec;
   std::filesystem::remove_all(state, ec);
-  if (ec) return run_failure{exit_run_failed, "cannot empty " + state.string() + ": " + ec.message()};
+  if (ec) return run_failure{exit_failed, "cannot empty " + state.string() + ": " + ec.message()};
   std::filesystem::create_directories(state, ec);
-  if (ec) return run_failure{exit_run_failed, "cannot create " + state.string() + ": " + ec.message()};
+  if (ec) return run_failure{exit_failed, "cannot create " + state.string() + ": " + ec.message()};
   cfg->state_dir = state.string();
   if (o.cache == backtest_cache::fresh) {
     cfg->cache_dir = (state / "cache").string();
@@ -234,17 +230,17 @@ std::optional<run_failure> run(const backtest_options& o, backtest_outcome& out)
 
   auto parts = make_trading_parts(*cfg);
   if (!parts)
-    return run_failure{parts.error().code == errc::bad_config ? exit_bad_input : exit_run_failed, parts.error().message};
+    return run_failure{parts.error().code == errc::bad_config ? exit_bad_input : exit_failed, parts.error().message};
   if (cfg->symbols.empty()) cfg->symbols = parts->feed->symbols();  // the whole replay folder
   const auto symbols = actors::symbols_of(*cfg, *parts->feed);
   if (symbols.empty()) return run_failure{exit_bad_input, "no symbol to trade (trading.symbols, trading.tradable_pairs)"};
 
   auto service_opts = actors::service_options_of(*cfg);
   auto model_dir = resolve_model_dir(*cfg);
-  if (!model_dir) return run_failure{exit_run_failed, model_dir.error().message};
+  if (!model_dir) return run_failure{exit_failed, model_dir.error().message};
   service_opts.model_dir = *model_dir;
   auto service = inference::model_service::start(service_opts);
-  if (!service) return run_failure{exit_run_failed, "cannot start the model: " + service.error().message};
+  if (!service) return run_failure{exit_failed, "cannot start the model: " + service.error().message};
   const auto identity = (*service)->identity();
   core::config_ptr frozen = cfg;
   if (o.progress)
@@ -305,14 +301,14 @@ std::optional<run_failure> run(const backtest_options& o, backtest_outcome& out)
       spdlog::error("backtest: the actors did not stop within {} ms ({})", deadline.count(), err);
     sys.reset();
   }
-  if (!run_error.empty()) return run_failure{exit_run_failed, run_error};
+  if (!run_error.empty()) return run_failure{exit_failed, run_error};
   const auto cache_figures = cache_figures_of(board->section("cache"));
   const double inference_s = (*service)->stats().value("compute_s_total", 0.0);
-  if (summary.equity_curve.empty()) return run_failure{exit_run_failed, "no cycle ran between the start and the end"};
+  if (summary.equity_curve.empty()) return run_failure{exit_failed, "no cycle ran between the start and the end"};
 
   // The journal the broker actor wrote (closed now that the actors are gone).
   auto journal = market::order_journal::open(parts->journal_path);
-  if (!journal) return run_failure{exit_run_failed, journal.error().message};
+  if (!journal) return run_failure{exit_failed, journal.error().message};
   std::size_t first_record = 0;
   const auto fills = actors::journal_fills(*journal, *cfg, first_record);
 
@@ -328,13 +324,13 @@ std::optional<run_failure> run(const backtest_options& o, backtest_outcome& out)
   bool any_crypto = false;
   for (const auto& s : symbols) any_crypto = any_crypto || market::is_crypto(s);
   auto m = strategy::portfolio_metrics(r.equity_curve, r.trades, any_crypto ? 365 : 252);
-  if (!m) return run_failure{exit_run_failed, "metrics: " + m.error().message};
+  if (!m) return run_failure{exit_failed, "metrics: " + m.error().message};
   r.metrics = *m;
   const double start_equity = r.equity_curve.front().equity;
   const double days = static_cast<double>(std::max<std::int64_t>(1, r.metrics.bars));
   for (const auto& s : symbols) {
     auto row = symbol_row(s, r.trades, *journal, start_equity, days);
-    if (!row) return run_failure{exit_run_failed, "metrics of " + s + ": " + row.error().message};
+    if (!row) return run_failure{exit_failed, "metrics of " + s + ": " + row.error().message};
     r.symbols.push_back(std::move(*row));
   }
   std::int64_t rejected = 0, filled = 0;
@@ -352,7 +348,7 @@ std::optional<run_failure> run(const backtest_options& o, backtest_outcome& out)
   r.timing.inference_s = inference_s;
   r.timing.cycles = static_cast<std::int64_t>(summary.cycles);
   auto written = strategy::write_report(r, o.report_dir);
-  if (!written) return run_failure{exit_run_failed, written.error().message};
+  if (!written) return run_failure{exit_failed, written.error().message};
   cache::cache_stats line;  // the cache actor's stop line, from the same counters
   line.hits = static_cast<std::uint64_t>(r.cache.hits);
   line.misses = static_cast<std::uint64_t>(r.cache.misses);

@@ -15,9 +15,6 @@
 namespace tb::daemon {
 namespace {
 
-constexpr int exit_corrupt = 1;     // verify found corrupt entries; clear failed
-constexpr int exit_bad_input = 2;   // unreadable or invalid config
-
 [[noreturn]] void fail(const std::string& message, int code) {
   std::cerr << "tradebot cache: " << message << "\n";
   throw CLI::RuntimeError(code);
@@ -80,7 +77,7 @@ void add_cache_commands(CLI::App& app) {
     for (const auto& p : r.problems) std::cout << p << "\n";
     std::cout << c->config().dir << ": " << r.files << " entries, " << r.ok << " ok, " << r.corrupt << " corrupt, "
               << r.expired << " expired, " << r.unsupported << " of another version, " << r.removed << " removed\n";
-    if (r.corrupt > 0) throw CLI::RuntimeError(exit_corrupt);
+    if (r.corrupt > 0) throw CLI::RuntimeError(exit_failed);
   });
 
   CLI::App* clear = cache_cmd->add_subcommand(
@@ -89,7 +86,7 @@ void add_cache_commands(CLI::App& app) {
   clear->callback([config] {
     auto c = open_cache(*config);
     auto removed = c->clear();
-    if (!removed) fail(c->config().dir + ": " + removed.error().message, exit_corrupt);
+    if (!removed) fail(c->config().dir + ": " + removed.error().message, exit_failed);
     std::cout << "removed " << *removed << " entries (" << (c->config().disk_enabled ? c->config().dir : "no disk tier")
               << (c->config().redis_enabled ? ", Redis keys " + c->config().redis.key_prefix + "*" : std::string()) << ")\n";
   });

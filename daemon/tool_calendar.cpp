@@ -18,8 +18,6 @@
 namespace tb::daemon {
 namespace {
 
-constexpr int exit_bad_input = 2;
-
 struct calendar_options {
   std::string from, to;
   bool json = false;

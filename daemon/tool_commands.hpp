@@ -7,6 +7,12 @@ class App;
 
 namespace tb::daemon {
 
+// The exit codes every subcommand uses (through CLI::RuntimeError): 0 done; 1 the work failed (a
+// run, a corrupt cache entry found, a model that cannot be written); 2 bad arguments, config or
+// input, said before anything runs.
+constexpr int exit_failed = 1;
+constexpr int exit_bad_input = 2;
+
 // `tradebot compare BASE/report.json NEW/report.json` (daemon/tool_compare.cpp). Exit codes
 // through CLI::RuntimeError: 1 on ROLLBACK, 2 on an unreadable or malformed report; 0 otherwise.
 void add_compare_commands(CLI::App& app);

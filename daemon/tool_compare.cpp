@@ -22,8 +22,6 @@ namespace tb::daemon {
 
 namespace {
 
-constexpr int exit_bad_input = 2;
-
 struct compare_options {
   std::string base_path, new_path;
   strategy::compare_params params;

@@ -30,9 +30,6 @@ namespace tb::daemon {
 
 namespace {
 
-constexpr int exit_failure = 1;
-constexpr int exit_bad_input = 2;
-
 struct forecast_options {
   std::string model_dir, tokenizer_dir, csv;
   std::vector<std::string> rows;
@@ -118,7 +115,7 @@ void run(const forecast_options& o) {
   const auto start = std::chrono::steady_clock::now();
   auto out = model->generate(batch, gen);
   const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
-  if (!out) fail(out.error().message, out.error().code == errc::invalid_argument ? exit_bad_input : exit_failure);
+  if (!out) fail(out.error().message, out.error().code == errc::invalid_argument ? exit_bad_input : exit_failed);
 
   if (o.json) {
     nlohmann::json j;

@@ -16,9 +16,6 @@ namespace tb::daemon {
 
 namespace {
 
-constexpr int exit_failure = 1;
-constexpr int exit_bad_input = 2;
-
 [[noreturn]] void fail(const tb::error& e, int code) {
   std::cerr << "tradebot model: " << e.message << "\n";
   throw CLI::RuntimeError(code);
@@ -34,9 +31,9 @@ void run_init(const init_options& o) {
   auto p = inference::preset_by_name(o.preset);
   if (!p) fail(p.error(), exit_bad_input);
   auto w = inference::write_random_checkpoint(*p, o.seed, o.out);
-  if (!w) fail(w.error(), exit_failure);
+  if (!w) fail(w.error(), exit_failed);
   auto m = inference::load_checkpoint(o.out, {});
-  if (!m) fail(m.error(), exit_failure);
+  if (!m) fail(m.error(), exit_failed);
   std::cout << "wrote " << o.out << "/tokenizer and " << o.out << "/model: preset " << o.preset << ", seed " << o.seed
             << ", untrained, " << m->info().tokenizer_params + m->info().predictor_params << " parameters, hash "
             << m->identity().checkpoint_hash << "\n";

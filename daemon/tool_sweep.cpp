@@ -30,9 +30,6 @@
 namespace tb::daemon {
 namespace {
 
-constexpr int exit_run_failed = 1;
-constexpr int exit_bad_input = 2;
-
 struct sweep_options {
   std::string config_path, data_dir, from, to, report_dir;
   std::vector<std::string> grids, sets;
@@ -124,7 +121,7 @@ int run_sweep(const sweep_options& o) {
   auto written = strategy::write_summary(summary, o.report_dir);
   if (!written) {
     std::cerr << "tradebot sweep: " << written.error().message << "\n";
-    return exit_run_failed;
+    return exit_failed;
   }
   const auto& winner = summary.runs[strategy::rank_by_sharpe(summary.runs).front()];
   std::cout << "winner: " << winner.report_dir << " " << core::settings_text((*points)[winner.number - 1].settings)
