@@ -115,10 +115,16 @@ void reload(config_state& cs, core::snapshot_board& board, const caf::actor& sup
 }
 
 // The supervisor answers only when every actor under it does: the watchdog's evidence of life.
-bool alive(caf::scoped_actor& self, const caf::actor& supervisor, std::chrono::milliseconds timeout) {
-  const std::string error = heartbeat(self, supervisor, timeout);
-  if (!error.empty()) spdlog::warn("watchdog: no heartbeat ({})", error);
-  return error.empty();
+// An answer is published for /health/live, stale after three ticks without another.
+bool alive(caf::scoped_actor& self, const caf::actor& supervisor, std::chrono::milliseconds tick,
+           core::snapshot_board& board) {
+  const std::string error = heartbeat(self, supervisor, tick);
+  if (!error.empty()) {
+    spdlog::warn("no heartbeat from the actors ({})", error);
+    return false;
+  }
+  http::publish_heartbeat(board, std::chrono::steady_clock::now(), 3 * tick);
+  return true;
 }
 
 }  // namespace
@@ -204,6 +210,7 @@ int run_daemon(const daemon_options& options) {
   const auto watchdog = watchdog_interval();
   const auto tick = watchdog ? std::chrono::duration_cast<std::chrono::milliseconds>(*watchdog / 2)
                              : std::chrono::milliseconds(1000);
+  alive(*self, supervisor, tick, *board);  // /health/live answers from READY on
   board->remove_check("startup");
   notify("READY=1\n" + status_line(listening, cs));
   spdlog::info("ready");
@@ -212,7 +219,7 @@ int run_daemon(const daemon_options& options) {
     timespec ts{static_cast<time_t>(tick.count() / 1000), static_cast<long>(tick.count() % 1000) * 1000000L};
     const int sig = sigtimedwait(&signals, nullptr, &ts);
     if (sig < 0) {  // tick: the watchdog is fed only while the actors answer
-      if (watchdog && alive(*self, supervisor, tick)) notify("WATCHDOG=1");
+      if (alive(*self, supervisor, tick, *board) && watchdog) notify("WATCHDOG=1");
       continue;
     }
     if (sig == SIGHUP) {

@@ -1,5 +1,6 @@
 #include "http/request_handler.hpp"
 
+#include <cstdint>
 #include <exception>
 
 #include "http/metrics.hpp"
@@ -42,7 +43,49 @@ double uptime_s(const server_info& info) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - info.started_at).count();
 }
 
+std::int64_t steady_ms(std::chrono::steady_clock::time_point t) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+}
+
+// /health/live: {"live", "heartbeat_age_ms", "stale_after_ms"} or {"live": false, "reason"}.
+json render_live(const core::snapshot_board& board, bool* live) {
+  *live = false;
+  auto doc = board.section(liveness_section);
+  if (!doc || !doc->is_object() || !doc->contains("heartbeat_steady_ms"))
+    return json{{"live", false}, {"reason", "no heartbeat answered yet (starting)"}};
+  const std::int64_t age =
+      steady_ms(std::chrono::steady_clock::now()) - doc->at("heartbeat_steady_ms").get<std::int64_t>();
+  const std::int64_t limit = doc->at("stale_after_ms").get<std::int64_t>();
+  *live = age <= limit;
+  json out{{"live", *live}, {"heartbeat_age_ms", age}, {"stale_after_ms", limit}};
+  if (!*live) out["reason"] = "the actors have not answered a heartbeat for " + std::to_string(age) + " ms";
+  return out;
+}
+
+// /health/ready: live, and no /health check failing (the "startup" check fails until the model
+// is warm; "config", "model", "cycles", ... fail when their component cannot serve).
+json render_ready(const core::snapshot_board& board, bool* ready) {
+  bool live = false;
+  render_live(board, &live);
+  json failing = json::array();
+  const json checks = board.checks();
+  for (const auto& [name, check] : checks.items())
+    if (check.value("status", "") == core::to_string(core::health_status::failing)) failing.push_back(name);
+  *ready = live && failing.empty();
+  return json{{"ready", *ready}, {"live", live}, {"failing_checks", std::move(failing)}};
+}
+
 }  // namespace
+
+void publish_heartbeat(core::snapshot_board& board, std::chrono::steady_clock::time_point answered_at,
+                       std::chrono::milliseconds stale_after) {
+  board.publish(liveness_section,
+                {{"heartbeat_steady_ms", steady_ms(answered_at)}, {"stale_after_ms", stale_after.count()}});
+}
+
+bool is_probe_path(std::string_view path) {
+  return path == "/health" || path == "/health/live" || path == "/health/ready";
+}
 
 std::string dump_json(const json& doc) {
   return doc.dump(-1, ' ', false, json::error_handler_t::replace);
@@ -89,9 +132,11 @@ response handle_request(const request& req, const core::snapshot_board& board,
     std::string_view target(req.target().data(), req.target().size());
     const std::string_view path = request_path(target);
 
-    enum class route { health, stats, metrics, none };
+    enum class route { health, live, ready, stats, metrics, none };
     route r = route::none;
     if (path == "/health") r = route::health;
+    else if (path == "/health/live") r = route::live;
+    else if (path == "/health/ready") r = route::ready;
     else if (path == "/stats") r = route::stats;
     else if (path == "/metrics") r = route::metrics;
 
@@ -116,6 +161,14 @@ response handle_request(const request& req, const core::snapshot_board& board,
         res = make_response(worst == core::health_status::failing
                                 ? bhttp::status::service_unavailable
                                 : bhttp::status::ok,
+                            dump_json(doc) + "\n", json_content_type, version, keep_alive);
+        break;
+      }
+      case route::live:
+      case route::ready: {
+        bool ok = false;
+        json doc = r == route::live ? render_live(board, &ok) : render_ready(board, &ok);
+        res = make_response(ok ? bhttp::status::ok : bhttp::status::service_unavailable,
                             dump_json(doc) + "\n", json_content_type, version, keep_alive);
         break;
       }

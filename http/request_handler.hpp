@@ -3,6 +3,8 @@
 // Beast's handle_request. No sockets, no threads; tested directly (tests/http/request_handler_test).
 //
 //   GET|HEAD /health   200 (503 when the worst check is failing), JSON
+//   GET|HEAD /health/live   200 while the liveness heartbeat is fresh, else 503; small JSON
+//   GET|HEAD /health/ready  200 when live and no check is failing, else 503; small JSON
 //   GET|HEAD /stats    200, JSON: every board section + `process` + the http server's own
 //                      counters (`extra_sections`); config/cache/inference/symbols/portfolio are
 //                      always present ({} until published)
@@ -50,6 +52,17 @@ nlohmann::json render_health(const core::snapshot_board& board, const server_inf
 // The /stats document.
 nlohmann::json render_stats(const core::snapshot_board& board, const server_info& info,
                             const nlohmann::json& extra_sections = nlohmann::json::object());
+
+// The board section the daemon's main thread publishes each time the supervisor's heartbeat
+// comes back (every child answered): {"heartbeat_steady_ms": steady_clock ms of that answer,
+// "stale_after_ms": the age past which /health/live says 503}. Only this process's steady clock
+// is compared with it, so wall-clock jumps do not matter.
+inline constexpr const char* liveness_section = "liveness";
+void publish_heartbeat(core::snapshot_board& board, std::chrono::steady_clock::time_point answered_at,
+                       std::chrono::milliseconds stale_after);
+
+// Probe paths: served by the server's probe reserve too (see server_options::probe_reserve).
+bool is_probe_path(std::string_view path);
 
 // The path of a request target: the target up to its query string ("/health?x=1" -> "/health").
 std::string_view request_path(std::string_view target);

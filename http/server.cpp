@@ -50,7 +50,7 @@ std::string endpoint_text(const std::string& address, std::uint16_t port) {
 // Where an accepted connection was put.
 enum class slot {
   general,  // the general pool: every path, keep-alive, io_timeout
-  probe,    // the probe reserve: one request, /health only, probe_timeout
+  probe,    // the probe reserve: one request, /health[/live|/ready] only, probe_timeout
   shed,     // answered the overload 503 at once, then closed
 };
 
@@ -210,9 +210,8 @@ class session : public std::enable_shared_from_this<session> {
 
     ++srv_.requests_;
     const request& req = parser_->get();
-    if (kind_ == slot::probe &&
-        request_path({req.target().data(), req.target().size()}) != "/health") {
-      const std::string why = overload_ + " (a reserve connection serves /health only)";
+    if (kind_ == slot::probe && !is_probe_path(request_path({req.target().data(), req.target().size()}))) {
+      const std::string why = overload_ + " (a reserve connection serves /health, /health/live and /health/ready only)";
       srv_.note_shed(why);
       return send(srv_.overload_response(why, req.version()));
     }

@@ -38,7 +38,8 @@ struct server_options {
   // General-pool connections one remote address may hold (loopback clients are all 127.0.0.1).
   std::size_t max_connections_per_client = 64;
   // Connections kept for probes while the general pool is full or the client is at its limit.
-  // A reserve connection serves one request, GET|HEAD /health only (anything else gets the
+  // A reserve connection serves one request, GET|HEAD /health, /health/live or /health/ready
+  // only (is_probe_path; anything else gets the
   // overload 503), then closes. When every reserve slot is taken, a new connection takes the
   // slot of the oldest one that has not sent a whole request yet, which is closed. 0: no reserve.
   std::size_t probe_reserve = 8;
@@ -78,7 +79,7 @@ class server {
   // The server's own counters, served as the `http` section of /stats and /metrics:
   // connections_accepted_total (general pool), connections_open (general pool),
   // connections_rejected_total (shed with the overload 503: general pool and reserve full, or
-  // a non-/health request on a reserve connection), connections_over_client_limit_total
+  // a non-probe request on a reserve connection), connections_over_client_limit_total
   // (connections refused a general slot, while the pool had room, because their address held
   // max_connections_per_client),
   // probe_connections_total, probe_connections_open, probe_evictions_total (reserve

@@ -1,5 +1,5 @@
 // The real tradebotd binary under a notify socket this test owns: READY, /health, /stats,
-// /metrics, SIGHUP with a valid and an invalid file, the watchdog, SIGTERM; start-up failures.
+// /metrics, /health/live and /health/ready, SIGHUP with a valid and an invalid file, the watchdog, SIGTERM; start-up failures.
 #define BOOST_TEST_MODULE lifecycle
 #include <boost/test/unit_test.hpp>
 
@@ -46,6 +46,14 @@ struct running_daemon : daemon_process {
 
 BOOST_AUTO_TEST_CASE(ready_reload_and_stop) {
   running_daemon d(config_text("info"));
+
+  // The probes, from READY on: the actors answered a heartbeat, the model is warm.
+  auto live = d.get_json("/health/live");
+  BOOST_TEST(live["live"] == true, live.dump());
+  BOOST_TEST(live["stale_after_ms"] == 3000);  // three 1 s ticks without a watchdog
+  auto ready = d.get_json("/health/ready");
+  BOOST_TEST(ready["ready"] == true, ready.dump());
+  BOOST_TEST(ready["failing_checks"] == json::array());
 
   auto health = d.get_json("/health");
   BOOST_TEST(health["status"] == "ok");

@@ -130,6 +130,65 @@ BOOST_AUTO_TEST_CASE(metrics_is_prometheus_text) {
   BOOST_TEST(res.body().find("tradebotd_build_info{version=\"1.2.3\"} 1\n") != std::string::npos);
 }
 
+BOOST_AUTO_TEST_CASE(live_follows_the_age_of_the_last_heartbeat) {
+  snapshot_board board;
+  response res = get(board, "/health/live");  // no heartbeat yet: starting
+  BOOST_TEST(res.result_int() == 503);
+  BOOST_TEST(body_json(res)["live"] == false);
+  BOOST_TEST(body_json(res)["reason"].get<std::string>().find("no heartbeat") != std::string::npos);
+
+  const auto now = std::chrono::steady_clock::now();
+  tb::http::publish_heartbeat(board, now, std::chrono::milliseconds(3000));
+  res = get(board, "/health/live");
+  BOOST_TEST(res.result_int() == 200, res.body());
+  json doc = body_json(res);
+  BOOST_TEST(doc["live"] == true);
+  BOOST_TEST(doc["stale_after_ms"] == 3000);
+  BOOST_TEST(doc["heartbeat_age_ms"].get<long>() >= 0);
+  BOOST_TEST(header(res, bhttp::field::content_type) == "application/json");
+
+  tb::http::publish_heartbeat(board, now - std::chrono::seconds(10), std::chrono::milliseconds(3000));
+  res = get(board, "/health/live");
+  BOOST_TEST(res.result_int() == 503);
+  doc = body_json(res);
+  BOOST_TEST(doc["live"] == false);
+  BOOST_TEST(doc["heartbeat_age_ms"].get<long>() >= 10000);
+  // Failing checks do not make the process dead: liveness is the heartbeat only.
+  tb::http::publish_heartbeat(board, now, std::chrono::milliseconds(3000));
+  board.publish_check("model", health_check{health_status::failing, {}});
+  BOOST_TEST(get(board, "/health/live").result_int() == 200);
+}
+
+BOOST_AUTO_TEST_CASE(ready_needs_a_live_heartbeat_and_no_failing_check) {
+  snapshot_board board;
+  board.publish_check("startup", health_check{health_status::failing, {{"phase", "loading the model"}}});
+  board.publish_check("config", health_check{health_status::ok, {}});
+  response res = get(board, "/health/ready");
+  BOOST_TEST(res.result_int() == 503);
+  BOOST_TEST(body_json(res)["live"] == false);
+
+  tb::http::publish_heartbeat(board, std::chrono::steady_clock::now(), std::chrono::milliseconds(60000));
+  res = get(board, "/health/ready");
+  BOOST_TEST(res.result_int() == 503);
+  BOOST_TEST(body_json(res)["failing_checks"] == json::array({"startup"}));
+
+  board.remove_check("startup");  // the model is warm
+  board.publish_check("cycles", health_check{health_status::degraded, {}});
+  res = get(board, "/health/ready");
+  BOOST_TEST(res.result_int() == 200, res.body());
+  BOOST_TEST(body_json(res)["ready"] == true);
+  BOOST_TEST(body_json(res)["failing_checks"] == json::array());
+
+  board.publish_check("cycles", health_check{health_status::failing, {{"error", "stalled"}}});
+  res = get(board, "/health/ready");
+  BOOST_TEST(res.result_int() == 503);
+  BOOST_TEST(body_json(res)["ready"] == false);
+  BOOST_TEST(body_json(res)["failing_checks"] == json::array({"cycles"}));
+  const response head = handle_request(make(bhttp::verb::head, "/health/ready"), board, server_info{});
+  BOOST_TEST(head.result_int() == 503);
+  BOOST_TEST(head.body().empty());
+}
+
 BOOST_AUTO_TEST_CASE(unknown_path_is_404_with_a_json_error) {
   snapshot_board board;
   for (const char* target : {"/", "/nope", "/health/", "/HEALTH", "*", "http://x/health"}) {

@@ -546,6 +546,31 @@ BOOST_AUTO_TEST_CASE(connections_over_the_per_client_limit_only_get_health) {
   }
 }
 
+BOOST_AUTO_TEST_CASE(the_probe_reserve_serves_live_and_ready) {
+  server_options o = overload_options();
+  o.max_connections = 16;
+  o.max_connections_per_client = 1;
+  o.probe_reserve = 2;
+  running_server s(o);
+  tb::http::publish_heartbeat(*s.board, std::chrono::steady_clock::now(), 60s);
+  const std::string greedy = "127.0.0.2";
+  raw_client holder(s.port, 5s, greedy);  // takes the client's one general slot
+  BOOST_REQUIRE(holder.send_all(get_request("/stats")));
+  BOOST_REQUIRE(holder.read_response());
+  // Each further connection from that address gets a reserve slot: one probe, then closed.
+  for (const char* path : {"/health/live", "/health/ready"}) {
+    raw_client c(s.port, 5s, greedy);
+    BOOST_REQUIRE(c.send_all(get_request(path)));
+    auto res = c.read_response();
+    BOOST_REQUIRE_MESSAGE(res, path << ": " << c.last_end());
+    BOOST_TEST(res->result_int() == 200, path << ": " << res->body());
+    BOOST_TEST(!res->keep_alive(), path);
+    BOOST_TEST(c.wait_closed() == "eof", path);
+  }
+  BOOST_TEST(s.srv->counters()["probe_connections_total"] == 2);
+  BOOST_TEST(s.srv->counters()["connections_rejected_total"] == 0);
+}
+
 BOOST_AUTO_TEST_CASE(start_on_a_port_in_use_returns_the_error) {
   running_server first;
   server_options o;
