@@ -20,6 +20,7 @@
 #include "actors/supervisor.hpp"
 #include "core/clock.hpp"
 #include "core/config.hpp"
+#include "core/log_throttle.hpp"
 #include "daemon/actor_tree.hpp"
 #include "daemon/logging.hpp"
 #include "daemon/notify.hpp"
@@ -120,7 +121,10 @@ bool alive(caf::scoped_actor& self, const caf::actor& supervisor, std::chrono::m
            core::snapshot_board& board) {
   const std::string error = heartbeat(self, supervisor, tick);
   if (!error.empty()) {
-    spdlog::warn("no heartbeat from the actors ({})", error);
+    // Asked every tick (1 s without a watchdog): a stall says so once per 10 s, not per tick.
+    static core::log_throttle quiet(std::chrono::seconds(10));
+    if (std::uint64_t held = 0; quiet.allow(&held))
+      spdlog::warn("no heartbeat from the actors ({}){}", error, core::suppressed_note(held));
     return false;
   }
   http::publish_heartbeat(board, std::chrono::steady_clock::now(), 3 * tick);
