@@ -35,6 +35,9 @@
 //   cache          the cache actor's counters when it stopped (/stats -> cache): hits and misses
 //                  of its lookups, hit_rate_percent, computed = windows the model answered
 //                  (actor.computed_windows), stored = forecasts handed to the cache (actor.stores)
+//   inference      the inference service's stats at the end: errors = requests that failed
+//                  (request_failure) + requests refused with the queue full (overloaded);
+//                  oom_splits = batches split after the device ran out of memory
 //   timing         elapsed_s = wall-clock seconds from the start to the report; inference_s = the
 //                  model's compute time (inference stats compute_s_total); cycles = the
 //                  portfolio's closed cycles
@@ -303,7 +306,8 @@ std::optional<run_failure> run(const backtest_options& o, backtest_outcome& out)
   }
   if (!run_error.empty()) return run_failure{exit_failed, run_error};
   const auto cache_figures = cache_figures_of(board->section("cache"));
-  const double inference_s = (*service)->stats().value("compute_s_total", 0.0);
+  const auto inference_stats = (*service)->stats();
+  const double inference_s = inference_stats.value("compute_s_total", 0.0);
   if (summary.equity_curve.empty()) return run_failure{exit_failed, "no cycle ran between the start and the end"};
 
   // The journal the broker actor wrote (closed now that the actors are gone).
@@ -344,6 +348,9 @@ std::optional<run_failure> run(const backtest_options& o, backtest_outcome& out)
   r.run.started_s = started;
   r.run.finished_s = std::max(started, wall_now_s());
   r.cache = cache_figures;
+  r.inference.errors = inference_stats.value("request_failure", std::int64_t{0}) +
+                       inference_stats.value("overloaded", std::int64_t{0});
+  r.inference.oom_splits = inference_stats.value("oom_splits", std::int64_t{0});
   r.timing.elapsed_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - started_steady).count();
   r.timing.inference_s = inference_s;
   r.timing.cycles = static_cast<std::int64_t>(summary.cycles);

@@ -72,22 +72,41 @@ void add_compare_commands(CLI::App& app) {
   auto opts = std::make_shared<compare_options>();
   auto* cmd = app.add_subcommand(
       "compare",
-      "Compare two backtest reports: ROLLBACK (exit 1) if the Sharpe drops more than 10% or the win rate "
-      "more than 5 points, WARN if more than 5% or 3 points, else OK (exit 0); exit 2 on unreadable input");
+      "Compare two backtest reports: ROLLBACK (exit 1) or WARN by the original bot's criteria (Sharpe, "
+      "win rate, average return, max drawdown, inference errors; OOM splits and cache hit rate WARN only), "
+      "else OK (exit 0); exit 2 on unreadable input");
   cmd->add_option("base", opts->base_path, "the baseline's report.json")->required();
   cmd->add_option("new", opts->new_path, "the candidate's report.json")->required();
-  cmd->add_option("--rollback-sharpe-drop-pct", opts->params.rollback_sharpe_drop_pct,
-                  "ROLLBACK when the Sharpe drops more than this % of |base|")
-      ->capture_default_str();
-  cmd->add_option("--rollback-win-rate-drop", opts->params.rollback_win_rate_drop_points,
-                  "ROLLBACK when the win rate drops more than this many points")
-      ->capture_default_str();
-  cmd->add_option("--warn-sharpe-drop-pct", opts->params.warn_sharpe_drop_pct,
-                  "WARN when the Sharpe drops more than this % of |base|")
-      ->capture_default_str();
-  cmd->add_option("--warn-win-rate-drop", opts->params.warn_win_rate_drop_points,
-                  "WARN when the win rate drops more than this many points")
-      ->capture_default_str();
+  auto& p = opts->params;
+  const struct {
+    const char* name;
+    double* value;
+    const char* help;
+  } thresholds[] = {
+      {"--rollback-sharpe-drop-pct", &p.rollback_sharpe_drop_pct, "ROLLBACK when the Sharpe drops more than this % of |base|"},
+      {"--warn-sharpe-drop-pct", &p.warn_sharpe_drop_pct, "WARN when the Sharpe drops more than this % of |base|"},
+      {"--rollback-win-rate-drop", &p.rollback_win_rate_drop_points, "ROLLBACK when the win rate drops more than this many points"},
+      {"--warn-win-rate-drop", &p.warn_win_rate_drop_points, "WARN when the win rate drops more than this many points"},
+      {"--rollback-avg-return-drop-pct", &p.rollback_avg_return_drop_pct,
+       "ROLLBACK when the average per-bar return drops more than this % of |base| (and the floor)"},
+      {"--warn-avg-return-drop-pct", &p.warn_avg_return_drop_pct,
+       "WARN when the average per-bar return drops more than this % of |base| (and the floor)"},
+      {"--avg-return-floor", &p.avg_return_floor_points,
+       "an average-return drop of at most this many percentage points per bar never trips"},
+      {"--rollback-drawdown-increase-pct", &p.rollback_drawdown_increase_pct,
+       "ROLLBACK when the max drawdown deepens more than this % of the base's (and the floor)"},
+      {"--warn-drawdown-increase-pct", &p.warn_drawdown_increase_pct,
+       "WARN when the max drawdown deepens more than this % of the base's (and the floor)"},
+      {"--drawdown-floor", &p.drawdown_floor_points,
+       "a max-drawdown deepening of at most this many percentage points never trips"},
+      {"--rollback-inference-errors-increase", &p.rollback_inference_errors_increase,
+       "ROLLBACK when the new run has more than this many inference errors beyond the base's"},
+      {"--warn-oom-splits-increase", &p.warn_oom_splits_increase,
+       "WARN when the new run has more than this many out-of-memory batch splits beyond the base's"},
+      {"--warn-cache-hit-rate-drop", &p.warn_cache_hit_rate_drop_points,
+       "WARN when the cache hit rate drops more than this many points"},
+  };
+  for (const auto& t : thresholds) cmd->add_option(t.name, *t.value, t.help)->capture_default_str();
   cmd->callback([opts] {
     if (auto p = strategy::validate(opts->params); !p) {
       std::cerr << "tradebot compare: " << p.error().message << "\n";

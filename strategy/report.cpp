@@ -97,6 +97,8 @@ expected<backtest_report> validate(const backtest_report& r) {
                                 {"cache.misses", r.cache.misses},
                                 {"cache.computed", r.cache.computed},
                                 {"cache.stored", r.cache.stored},
+                                {"inference.errors", r.inference.errors},
+                                {"inference.oom_splits", r.inference.oom_splits},
                                 {"timing.cycles", r.timing.cycles}})
     if (v < 0) return bad(name, "negative");
   for (const auto& [name, v] : {std::pair<const char*, double>{"cache.hit_rate_percent", r.cache.hit_rate_percent},
@@ -115,6 +117,10 @@ nlohmann::json to_json(const cache_figures& c) {
           {"hit_rate_percent", c.hit_rate_percent},
           {"computed", c.computed},
           {"stored", c.stored}};
+}
+
+nlohmann::json to_json(const inference_figures& f) {
+  return {{"errors", f.errors}, {"oom_splits", f.oom_splits}};
 }
 
 nlohmann::json to_json(const run_timing& t) {
@@ -147,6 +153,7 @@ nlohmann::json to_json(const backtest_report& r) {
   j["trades"] = std::move(trades);
   j["orders"] = json{{"sent", r.orders.sent}, {"filled", r.orders.filled}, {"rejected", r.orders.rejected}};
   j["cache"] = to_json(r.cache);
+  j["inference"] = to_json(r.inference);
   j["timing"] = to_json(r.timing);
   return j;
 }
@@ -321,6 +328,11 @@ expected<backtest_report> report_from_json(const nlohmann::json& j) {
     o.read("hit_rate_percent", r.cache.hit_rate_percent);
     o.read("computed", r.cache.computed);
     o.read("stored", r.cache.stored);
+  }
+  if (!err && j.contains("inference")) {
+    object_reader o(j["inference"], "inference", err);
+    o.read("errors", r.inference.errors);
+    o.read("oom_splits", r.inference.oom_splits);
   }
   if (!err && j.contains("timing")) {
     object_reader o(j["timing"], "timing", err);
@@ -743,6 +755,8 @@ std::string render_html(const backtest_report& r, const html_options& opt) {
   o += row({"hit rate", num(c.hit_rate_percent, 1) + " %"});
   o += row({"windows computed", std::to_string(c.computed)});
   o += row({"forecasts stored", std::to_string(c.stored)});
+  o += row({"inference errors", std::to_string(r.inference.errors)});
+  o += row({"out-of-memory splits", std::to_string(r.inference.oom_splits)});
   o += row({"elapsed", num(r.timing.elapsed_s, 2) + " s"});
   o += row({"inference", num(r.timing.inference_s, 2) + " s"});
   o += row({"cycles", std::to_string(r.timing.cycles)});

@@ -83,6 +83,13 @@ struct cache_figures {
   std::int64_t stored = 0;        // computed forecasts handed to the cache
 };
 
+// What the inference service did during the run (its stats when the run ended).
+struct inference_figures {
+  std::int64_t errors = 0;      // requests that failed (a window errored or timed out) or were
+                                // refused (queue full)
+  std::int64_t oom_splits = 0;  // batches split in two after the device ran out of memory
+};
+
 // How long the run took.
 struct run_timing {
   double elapsed_s = 0;      // wall-clock seconds from the start of the run to the report
@@ -98,6 +105,7 @@ struct backtest_report {
   std::vector<trade_record> trades;    // every fill, oldest first
   order_counts orders;
   cache_figures cache;
+  inference_figures inference;
   run_timing timing;
 };
 
@@ -106,18 +114,19 @@ std::vector<drawdown_point> drawdown_curve(const std::vector<equity_point>& curv
 
 // Checks what to_json would write: finite numbers, equity > 0, curve and trade times
 // non-decreasing, trades with qty > 0, price > 0, fee >= 0, a symbol and a known side,
-// finished_s >= started_s, order counts >= 0, cache and timing figures finite and >= 0.
+// finished_s >= started_s, order counts >= 0, cache, inference and timing figures finite and >= 0.
 // errc::bad_data naming the field
 // (e.g. "trades[3].price").
 expected<backtest_report> validate(const backtest_report& r);
 
 // The report.json value (README.md, "report.json"). Does not validate; write_report does.
 nlohmann::json to_json(const backtest_report& r);
-// Its `cache` and `timing` objects.
+// Its `cache`, `inference` and `timing` objects.
 nlohmann::json to_json(const cache_figures& c);
+nlohmann::json to_json(const inference_figures& f);
 nlohmann::json to_json(const run_timing& t);
 // Reads it back (format "tradebot-report", version 1) and validates it. errc::bad_data naming the
-// field, e.g. "report.trades[3].price: not a number". `cache` and `timing` are optional (reports
+// field, e.g. "report.trades[3].price: not a number". `cache`, `inference` and `timing` are optional (reports
 // written before they existed read as zeros); when present every key is required.
 expected<backtest_report> report_from_json(const nlohmann::json& j);
 

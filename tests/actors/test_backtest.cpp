@@ -220,11 +220,15 @@ BOOST_AUTO_TEST_CASE(the_same_backtest_twice_gives_the_same_report_and_compare_p
   BOOST_TEST(a.report->timing.cycles > 100);
   BOOST_TEST(a.report->timing.elapsed_s > 0);
   BOOST_TEST(a.report->timing.inference_s > 0);
+  BOOST_TEST(a.report->inference.errors == 0);
+  BOOST_TEST(a.report->inference.oom_splits == 0);
   const int code = run_tool({tradebot_bin, "compare", (a.report_dir / "report.json").string(),
                              (b.report_dir / "report.json").string()},
                             data().dir.path / "compare.log", &out);
   BOOST_TEST(code == 0, out);
-  BOOST_TEST(out.find("OK") != std::string::npos, out);
+  BOOST_TEST(out.find("verdict: OK") != std::string::npos, out);
+  BOOST_TEST(out.find("OK       inference_errors: 0 -> 0") != std::string::npos, out);
+  BOOST_TEST(out.find("not judged: cache_hit_rate") != std::string::npos, out);  // the cache was off
 }
 
 BOOST_AUTO_TEST_CASE(the_forecast_cache_changes_no_order) {

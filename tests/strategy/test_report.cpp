@@ -84,6 +84,7 @@ backtest_report sample_report(std::size_t points = 40, std::size_t trades = 12) 
                         0.0052 * double(i), "tb-" + std::to_string(1000 + i)});
   r.orders = {int(trades) + 3, int(trades), 3};
   r.cache = {270, 30, 90.0, 30, 30};
+  r.inference = {2, 1};
   r.timing = {12.5, 9.75, 41};
   return r;
 }
@@ -153,6 +154,7 @@ BOOST_AUTO_TEST_CASE(json_round_trip_is_exact) {
   BOOST_TEST(j["trades"][1]["side"] == "sell");
   BOOST_TEST(j["orders"]["rejected"] == 3);
   BOOST_TEST(j["cache"] == json({{"hits", 270}, {"misses", 30}, {"hit_rate_percent", 90.0}, {"computed", 30}, {"stored", 30}}));
+  BOOST_TEST(j["inference"] == json({{"errors", 2}, {"oom_splits", 1}}));
   BOOST_TEST(j["timing"] == json({{"elapsed_s", 12.5}, {"inference_s", 9.75}, {"cycles", 41}}));
 
   auto back = report_from_json(json::parse(j.dump()));
@@ -167,16 +169,19 @@ BOOST_AUTO_TEST_CASE(json_round_trip_is_exact) {
   BOOST_TEST(back->trades[5].fee == r.trades[5].fee);
   BOOST_TEST(back->cache.misses == 30);
   BOOST_TEST(back->timing.inference_s == 9.75);
+  BOOST_TEST(back->inference.oom_splits == 1);
 }
 
 BOOST_AUTO_TEST_CASE(a_report_without_cache_and_timing_reads_as_zeros) {
   json j = to_json(sample_report());
   j.erase("cache");
+  j.erase("inference");
   j.erase("timing");
   auto back = report_from_json(j);
   BOOST_REQUIRE_MESSAGE(back, (back ? "" : back.error().message));
   BOOST_TEST(back->cache.hits == 0);
   BOOST_TEST(back->timing.cycles == 0);
+  BOOST_TEST(back->inference.errors == 0);
 }
 
 BOOST_AUTO_TEST_CASE(empty_report_round_trips) {
@@ -201,6 +206,16 @@ BOOST_AUTO_TEST_CASE(compare_reads_what_the_writer_writes) {
   auto same = compare(to_json(base), to_json(base));
   BOOST_REQUIRE(same);
   BOOST_TEST(same->result == verdict::ok);
+  // The writer's inference and cache figures are judged: one more inference error rolls back.
+  BOOST_TEST(same->table.find("OK       inference_errors: 2 -> 2") != std::string::npos);
+  BOOST_TEST(same->table.find("OK       cache_hit_rate: 90.00% -> 90.00%") != std::string::npos);
+  auto errors = sample_report();
+  errors.inference.errors = 3;
+  auto e = compare(to_json(base), to_json(errors));
+  BOOST_REQUIRE(e);
+  BOOST_TEST(e->result == verdict::rollback);
+  BOOST_REQUIRE(e->reasons.size() == 1u);
+  BOOST_TEST(e->reasons[0] == "ROLLBACK inference_errors: 2 -> 3, increase 1 (ROLLBACK over 0)");
 }
 
 BOOST_AUTO_TEST_CASE(from_json_errors_name_the_field) {
@@ -230,6 +245,8 @@ BOOST_AUTO_TEST_CASE(from_json_errors_name_the_field) {
   { json j = good; j["orders"]["sent"] = -1; expect_error(j, "report.orders.sent"); }
   { json j = good; j["cache"].erase("computed"); expect_error(j, "report.cache.computed"); }
   { json j = good; j["cache"]["misses"] = -2; expect_error(j, "report.cache.misses"); }
+  { json j = good; j["inference"].erase("oom_splits"); expect_error(j, "report.inference.oom_splits"); }
+  { json j = good; j["inference"]["errors"] = -1; expect_error(j, "report.inference.errors"); }
   { json j = good; j["timing"]["elapsed_s"] = "fast"; expect_error(j, "report.timing.elapsed_s"); }
   { json j = good; j["timing"]["inference_s"] = -1.0; expect_error(j, "report.timing.inference_s"); }
   { json j = good; j["format"] = "something-else"; expect_error(j, "report.format"); }
@@ -308,6 +325,7 @@ BOOST_AUTO_TEST_CASE(html_is_self_contained) {
   // The only URL is the SVG namespace name, which is never fetched.
   BOOST_TEST(count(html, "http://") == count(html, "xmlns=\"http://www.w3.org/2000/svg\""));
   BOOST_TEST(count(html, "<svg ") == 2u);
+  BOOST_TEST(html.find("<td>out-of-memory splits</td><td>1</td>") != std::string::npos);
 }
 
 BOOST_AUTO_TEST_CASE(svg_has_one_point_per_equity_point) {
@@ -698,7 +716,7 @@ BOOST_AUTO_TEST_CASE(compare_tool_verdicts_and_exit_codes) {
   };
   const auto base = write("base", sample_report());
   auto warn_r = sample_report();
-  warn_r.metrics.sharpe = 1.31 * 0.93;  // down 7%
+  warn_r.metrics.sharpe = 1.31 * 0.965;  // down 3.5%
   auto rollback_r = sample_report();
   rollback_r.metrics.win_rate = 0.54 - 0.06;  // down 6 points
   auto better_r = sample_report();
@@ -718,11 +736,20 @@ BOOST_AUTO_TEST_CASE(compare_tool_verdicts_and_exit_codes) {
   auto rb = run_tool({"compare", base, write("rollback", rollback_r)});
   BOOST_TEST(rb.exit_code == 1);
   BOOST_TEST(rb.out.find("verdict: ROLLBACK") != std::string::npos, rb.out);
-  BOOST_TEST(rb.out.find("win rate down") != std::string::npos);
+  BOOST_TEST(rb.out.find("\n  ROLLBACK win_rate: 54.00% -> 48.00%, drop 6.0000 points (WARN over 1.5 points, "
+                         "ROLLBACK over 3 points)\n") != std::string::npos, rb.out);
 
-  // Thresholds from the command line: a 7% drop is a rollback at 6%.
-  auto strict = run_tool({"compare", "--rollback-sharpe-drop-pct", "6", base, (t.path / "warn" / "report.json").string()});
+  // Thresholds from the command line: a 3.5% drop is a rollback at 3%, a 6-point one a warning at 10.
+  auto strict = run_tool({"compare", "--rollback-sharpe-drop-pct", "3", base, (t.path / "warn" / "report.json").string()});
   BOOST_TEST(strict.exit_code == 1);
+  auto lenient = run_tool({"compare", "--rollback-win-rate-drop", "10", base, (t.path / "rollback" / "report.json").string()});
+  BOOST_TEST(lenient.exit_code == 0);
+  BOOST_TEST(lenient.out.find("verdict: WARN") != std::string::npos, lenient.out);
+  auto errors_r = sample_report();
+  errors_r.inference.errors += 2;
+  const auto errors = write("errors", errors_r);
+  BOOST_TEST(run_tool({"compare", base, errors}).exit_code == 1);
+  BOOST_TEST(run_tool({"compare", "--rollback-inference-errors-increase", "2", base, errors}).exit_code == 0);
   auto bad_params = run_tool({"compare", "--warn-sharpe-drop-pct", "20", base, base});
   BOOST_TEST(bad_params.exit_code == 2);
   BOOST_TEST(bad_params.err.find("warn") != std::string::npos, bad_params.err);
@@ -742,6 +769,7 @@ BOOST_AUTO_TEST_CASE(compare_tool_bad_input_exits_2_naming_the_file) {
   const std::string not_json = file("broken.json", "{\"metrics\": {\"sharpe\": 1.0,");
   const std::string no_sharpe = file("nosharpe.json", R"({"metrics": {"win_rate": 0.5}})");
   const std::string bad_symbols = file("badsyms.json", R"({"metrics": {"sharpe": 1, "win_rate": 0.5}, "symbols": 3})");
+  const std::string bad_cache = file("badcache.json", R"({"metrics": {"sharpe": 1, "win_rate": 0.5}, "cache": {"hits": 1}})");
 
   struct cas {
     std::vector<std::string> args;
@@ -749,7 +777,8 @@ BOOST_AUTO_TEST_CASE(compare_tool_bad_input_exits_2_naming_the_file) {
   };
   for (const auto& c : {cas{{"compare", missing, base}, missing}, cas{{"compare", base, missing}, missing},
                         cas{{"compare", base, not_json}, not_json}, cas{{"compare", not_json, base}, not_json},
-                        cas{{"compare", base, no_sharpe}, no_sharpe}, cas{{"compare", bad_symbols, base}, bad_symbols}}) {
+                        cas{{"compare", base, no_sharpe}, no_sharpe}, cas{{"compare", bad_symbols, base}, bad_symbols},
+                        cas{{"compare", base, bad_cache}, bad_cache}}) {
     auto res = run_tool(c.args);
     BOOST_TEST(res.exit_code == 2, c.args[1] << " vs " << c.args[2]);
     BOOST_TEST(res.err.find(c.names) != std::string::npos, res.err);
