@@ -102,8 +102,12 @@ BOOST_AUTO_TEST_CASE(trades_through_alpaca_data_and_trading_apis) {
   alpaca_world w;
   temp_dir state;
   // The first data request gets a 503 and the second a 429: both are retried.
-  w.server.fail_next(1, fault{503});
-  w.server.fail_next(1, fault{429, "0"});
+  fault unavailable, too_many;
+  unavailable.status = 503;
+  too_many.status = 429;
+  too_many.retry_after = "0";
+  w.server.fail_next(1, unavailable);
+  w.server.fail_next(1, too_many);
   daemon_process d(daemon_bin, w.config(state.path.string()), alpaca_world::keys());
   BOOST_REQUIRE_MESSAGE(d.ready(), "no READY=1:\n" << d.proc->output());
   auto s = d.stats_until(first_cycle_closed, 60s);
