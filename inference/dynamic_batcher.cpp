@@ -44,7 +44,7 @@ dynamic_batcher::dynamic_batcher(batcher_options options, model_fn model)
     executors_.emplace_back([this] { run_executor(); });
 }
 
-dynamic_batcher::~dynamic_batcher() { stop(std::chrono::milliseconds(0)); }
+dynamic_batcher::~dynamic_batcher() { stop(); }
 
 std::optional<tb::error> dynamic_batcher::submit(std::vector<batch_window> windows, done_fn done) {
   if (windows.empty()) {
@@ -83,16 +83,13 @@ void dynamic_batcher::replace_model(model_fn model) {
   model_ = std::move(model);
 }
 
-void dynamic_batcher::stop(std::chrono::milliseconds drain) {
+void dynamic_batcher::stop() {
   fire_list ready;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    if (!stopping_) {
-      stopping_ = true;
-      drain_until_ = steady::now() + drain;
-    }
-    // No drain time: what is queued is answered now, not after the batches in flight.
-    if (steady::now() >= drain_until_) cancel_queued(ready);
+    stopping_ = true;
+    // What is queued is answered now, not after the batches in flight; nothing is queued after.
+    cancel_queued(ready);
   }
   cv_.notify_all();
   fire(ready);
@@ -164,8 +161,7 @@ void dynamic_batcher::run_executor() {
       cv_.wait_until(lock, oldest + opts_.max_queue_delay);
     }
     const auto now = steady::now();
-    // Expired windows are answered, never computed; after the drain time, so is everything left.
-    if (stopping_ && now >= drain_until_) cancel_queued(ready);
+    // Expired windows are answered, never computed (stop() has already answered the queue).
     for (auto* q : {&live_, &backfill_}) {
       for (auto it = q->begin(); it != q->end();) {
         if (it->req->windows[it->index].deadline <= now) {

@@ -74,7 +74,7 @@ struct batcher_options {
 class dynamic_batcher {
  public:
   dynamic_batcher(batcher_options options, model_fn model);
-  ~dynamic_batcher();  // stop(0)
+  ~dynamic_batcher();  // stop()
   dynamic_batcher(const dynamic_batcher&) = delete;
   dynamic_batcher& operator=(const dynamic_batcher&) = delete;
 
@@ -85,10 +85,9 @@ class dynamic_batcher {
   // Thread-safe. The next batch runs on `model`.
   void replace_model(model_fn model);
 
-  // Stops taking work, lets queued and running batches finish for at most `drain`, answers what
-  // is left queued with errc::unavailable (with a zero drain: at once, before the batches in
-  // flight finish), joins the executors. Idempotent.
-  void stop(std::chrono::milliseconds drain);
+  // Stops taking work, answers what is queued with errc::unavailable at once (before the
+  // batches in flight finish), joins the executors. Idempotent.
+  void stop();
 
   // Counters for /stats → inference (compute_s_total: seconds the model spent on successful
   // batches). Thread-safe.
@@ -123,7 +122,6 @@ class dynamic_batcher {
   std::size_t queued_rows_ = 0;
   std::size_t row_cap_;  // lowered after an out-of-memory split
   bool stopping_ = false;
-  steady::time_point drain_until_ = steady::time_point::max();
   std::vector<std::thread> executors_;
 
   // Counters (mu_ held to update).

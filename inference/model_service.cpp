@@ -230,7 +230,7 @@ nlohmann::json model_service::health() const {
 
 void model_service::stop() {
   cancel_->store(true);
-  batcher_.stop(std::chrono::milliseconds(0));
+  batcher_.stop();
 }
 
 }  // namespace tb::inference

@@ -345,7 +345,7 @@ BOOST_AUTO_TEST_CASE(replacing_the_model_takes_effect_on_the_next_batch) {
 }
 
 BOOST_AUTO_TEST_CASE(stop_cancels_queued_work_at_once_and_refuses_new_work) {
-  // A batch is in flight (its model blocked) and more is queued: stop(0) answers the queued work
+  // A batch is in flight (its model blocked) and more is queued: stop() answers the queued work
   // unavailable at once, without waiting for the batch in flight, which still completes; then
   // new work is refused.
   gated_model m;
@@ -357,7 +357,7 @@ BOOST_AUTO_TEST_CASE(stop_cancels_queued_work_at_once_and_refuses_new_work) {
   BOOST_REQUIRE(!b->submit({window("RUN", 1)}, running.fn()));
   BOOST_REQUIRE(m.wait_calls(1));
   BOOST_REQUIRE(!b->submit({window("Q1", 2), window("Q2", 3, 1, priority::backfill)}, queued.fn()));
-  std::thread stopper([&] { b->stop(0ms); });
+  std::thread stopper([&] { b->stop(); });
   auto q = queued.get();  // the gate is still closed
   for (const auto& r : q) {
     BOOST_REQUIRE(!r);
