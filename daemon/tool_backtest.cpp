@@ -184,14 +184,8 @@ std::optional<run_failure> run(const backtest_options& o, backtest_outcome& out)
   if (o.config) {
     cfg = std::make_shared<core::config>(*o.config);
   } else {
-    std::vector<core::config_override> overrides;
-    for (const auto& text : o.sets) {
-      auto parsed = core::parse_override(text, "--set " + text);
-      if (!parsed) return run_failure{exit_bad_input, parsed.error().message};
-      overrides.push_back(*parsed);
-    }
-    auto loaded = core::load_config(o.config_path, core::process_env(), overrides);
-    if (!loaded) return run_failure{exit_bad_input, "invalid configuration " + o.config_path + ":\n" + loaded.error().message};
+    auto loaded = load_config_with_sets(o.config_path, o.sets);
+    if (!loaded) return run_failure{exit_bad_input, loaded.error().message};
     cfg = std::make_shared<core::config>(**loaded);
   }
   if (cfg->market_feed != "replay" || cfg->market_clock != "simulated")
@@ -394,6 +388,18 @@ tb::expected<backtest_cache> cache_mode_of(const std::string& s) {
 }
 
 }  // namespace
+
+tb::expected<core::config_ptr> load_config_with_sets(const std::string& path, const std::vector<std::string>& sets) {
+  std::vector<core::config_override> overrides;
+  for (const auto& text : sets) {
+    auto parsed = core::parse_override(text, "--set " + text);
+    if (!parsed) return parsed.error();
+    overrides.push_back(*parsed);
+  }
+  auto loaded = core::load_config(path, core::process_env(), overrides);
+  if (!loaded) return tb::error{errc::bad_config, "invalid configuration " + path + ":\n" + loaded.error().message};
+  return loaded;
+}
 
 void add_backtest_commands(CLI::App& app) {
   auto opts = std::make_shared<backtest_options>();

@@ -38,6 +38,11 @@ struct backtest_outcome {
   std::string cache_line;  // "Kronos Prediction Cache Stats: hits=X misses=Y hit_rate=Z%"
 };
 
+// The config file with each --set KEY=VALUE applied after the file and the environment
+// (core::load_config's overrides), as tradebot backtest and sweep read it. errc::bad_config naming
+// the bad --set, or "invalid configuration PATH:" and the file's errors.
+tb::expected<core::config_ptr> load_config_with_sets(const std::string& path, const std::vector<std::string>& sets);
+
 // Runs one backtest (blocking; the caller's thread waits on the actors) and writes
 // report_dir/report.json and report.html. Journal, ledger and demo model go to a fresh
 // report_dir/.backtest-state. Needs spdlog's default logger set up by the caller.

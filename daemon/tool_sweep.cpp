@@ -42,18 +42,9 @@ std::string run_dir_name(std::size_t number) {
 }
 
 int run_sweep(const sweep_options& o) {
-  std::vector<core::config_override> overrides;
-  for (const auto& text : o.sets) {
-    auto parsed = core::parse_override(text, "--set " + text);
-    if (!parsed) {
-      std::cerr << "tradebot sweep: " << parsed.error().message << "\n";
-      return exit_bad_input;
-    }
-    overrides.push_back(*parsed);
-  }
-  auto base = core::load_config(o.config_path, core::process_env(), overrides);
+  auto base = load_config_with_sets(o.config_path, o.sets);
   if (!base) {
-    std::cerr << "tradebot sweep: invalid configuration " << o.config_path << ":\n" << base.error().message << "\n";
+    std::cerr << "tradebot sweep: " << base.error().message << "\n";
     return exit_bad_input;
   }
   std::vector<core::grid_axis> axes;

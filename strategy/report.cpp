@@ -111,6 +111,10 @@ expected<backtest_report> validate(const backtest_report& r) {
 // ---------------------------------------------------------------------------------------------
 // JSON
 
+nlohmann::json to_json(const order_counts& o) {
+  return {{"sent", o.sent}, {"filled", o.filled}, {"rejected", o.rejected}};
+}
+
 nlohmann::json to_json(const cache_figures& c) {
   return {{"hits", c.hits},
           {"misses", c.misses},
@@ -151,7 +155,7 @@ nlohmann::json to_json(const backtest_report& r) {
                           {"qty", t.qty}, {"price", t.price}, {"fee", t.fee},
                           {"client_order_id", t.client_order_id}});
   j["trades"] = std::move(trades);
-  j["orders"] = json{{"sent", r.orders.sent}, {"filled", r.orders.filled}, {"rejected", r.orders.rejected}};
+  j["orders"] = to_json(r.orders);
   j["cache"] = to_json(r.cache);
   j["inference"] = to_json(r.inference);
   j["timing"] = to_json(r.timing);

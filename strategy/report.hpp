@@ -121,7 +121,8 @@ expected<backtest_report> validate(const backtest_report& r);
 
 // The report.json value (README.md, "report.json"). Does not validate; write_report does.
 nlohmann::json to_json(const backtest_report& r);
-// Its `cache`, `inference` and `timing` objects.
+// Its `orders`, `cache`, `inference` and `timing` objects.
+nlohmann::json to_json(const order_counts& o);
 nlohmann::json to_json(const cache_figures& c);
 nlohmann::json to_json(const inference_figures& f);
 nlohmann::json to_json(const run_timing& t);

@@ -49,7 +49,7 @@ nlohmann::json to_json(const sweep_summary& s) {
                     {"report", r.report_dir + "/report.json"},
                     {"settings", settings_json(r.settings)},
                     {"metrics", to_json(r.metrics)},
-                    {"orders", {{"sent", r.orders.sent}, {"filled", r.orders.filled}, {"rejected", r.orders.rejected}}},
+                    {"orders", to_json(r.orders)},
                     {"fills", r.fills},
                     {"cache", to_json(r.cache)},
                     {"timing", to_json(r.timing)}});
