@@ -52,7 +52,6 @@
 #include "actors/protocol.hpp"
 #include "actors/portfolio_actor.hpp"
 #include "actors/symbol_actor.hpp"
-#include "core/calendar.hpp"
 #include "core/clock.hpp"
 #include "core/snapshot_board.hpp"
 #include "market/feed.hpp"

@@ -120,6 +120,16 @@ void expect_overload_503(const std::optional<tb::http::test::client_response>& r
   BOOST_TEST(error.find(cause) != std::string::npos, error);
 }
 
+// GET `path` on the open connection `c`: a 200 that keeps the connection alive. Returns it.
+tb::http::test::client_response get_kept_alive(raw_client& c, const std::string& path) {
+  BOOST_REQUIRE(c.send_all(get_request(path)));
+  auto res = c.read_response();
+  BOOST_REQUIRE_MESSAGE(res, c.last_end());
+  BOOST_TEST(res->result_int() == 200);
+  BOOST_TEST(res->keep_alive());
+  return std::move(*res);
+}
+
 // The server answers a fresh connection.
 void expect_serving(std::uint16_t port) {
   raw_client c(port);
@@ -510,13 +520,7 @@ BOOST_AUTO_TEST_CASE(connections_over_the_per_client_limit_only_get_health) {
   running_server s(o);
   const std::string greedy = "127.0.0.2";  // another loopback address: another client
   raw_client a(s.port, 5s, greedy), b(s.port, 5s, greedy);
-  for (raw_client* c : {&a, &b}) {
-    BOOST_REQUIRE(c->send_all(get_request("/stats")));
-    auto res = c->read_response();
-    BOOST_REQUIRE_MESSAGE(res, c->last_end());
-    BOOST_TEST(res->result_int() == 200);
-    BOOST_TEST(res->keep_alive());
-  }
+  for (raw_client* c : {&a, &b}) get_kept_alive(*c, "/stats");
   // A third from the same address: a reserve slot, /stats refused with the reason.
   raw_client third(s.port, 5s, greedy);
   BOOST_REQUIRE(third.send_all(get_request("/stats")));
@@ -530,13 +534,9 @@ BOOST_AUTO_TEST_CASE(connections_over_the_per_client_limit_only_get_health) {
   // Another client is not affected: the general pool serves it, keep-alive.
   raw_client other(s.port);
   for (int i = 0; i < 2; ++i) {
-    BOOST_REQUIRE(other.send_all(get_request("/stats")));
-    auto res = other.read_response();
-    BOOST_REQUIRE(res);
-    BOOST_TEST(res->result_int() == 200);
-    BOOST_TEST(res->keep_alive());
+    const auto res = get_kept_alive(other, "/stats");
     if (i == 1) {
-      const json http = json::parse(res->body())["http"];
+      const json http = json::parse(res.body())["http"];
       BOOST_TEST(http["connections_accepted_total"] == 3);
       BOOST_TEST(http["connections_open"] == 3);
       BOOST_TEST(http["connections_over_client_limit_total"] == 2);
