@@ -324,7 +324,7 @@ caf::behavior broker_behavior(broker_actor* self, broker_actor_args args) {
         return out;
       },
       [self](heartbeat_atom) { return caf::make_message(heartbeat_atom::value, ++self->state.beats); },
-      [self](reload_atom, core::config_ptr next) { self->state.args.cfg = std::move(next); },
+      [self](reload_atom, config_ptr next) { self->state.args.cfg = std::move(next); },
       [self](stop_atom) {
         publish(self);
         self->quit();
@@ -339,7 +339,7 @@ caf::actor spawn_broker_actor(caf::local_actor* parent, broker_actor_args args) 
   return parent->spawn<caf::detached>(broker_behavior, std::move(args));
 }
 
-std::vector<fill_report> journal_fills(const market::order_journal& journal, const core::config& cfg,
+std::vector<fill_report> journal_fills(const market::order_journal& journal, const config& cfg,
                                        std::size_t& from) {
   std::vector<fill_report> out;
   const auto& records = journal.records();
@@ -347,7 +347,7 @@ std::vector<fill_report> journal_fills(const market::order_journal& journal, con
     const auto& r = records[from];
     if (r.kind != market::journal_kind::fill || r.fill_qty <= 0) continue;
     const auto& order = journal.entries().at(r.client_order_id).intent.order;
-    const double rate = market::is_crypto(order.symbol) ? cfg.broker_crypto_fee_rate : cfg.broker_equity_fee_rate;
+    const double rate = market::is_crypto(order.symbol) ? cfg.broker.sim.crypto_fee_rate : cfg.broker.sim.equity_fee_rate;
     out.push_back({r.at_unix_ns, order.symbol, order.side == market::side::buy, r.fill_qty, r.fill_price,
                    rate * r.fill_qty * r.fill_price, r.client_order_id});
   }

@@ -50,7 +50,7 @@ struct broker_actor_args {
   std::string journal_path;
   std::shared_ptr<const core::clock> clock;
   std::shared_ptr<core::snapshot_board> board;
-  core::config_ptr cfg;
+  config_ptr cfg;
 };
 
 caf::actor spawn_broker_actor(caf::local_actor* parent, broker_actor_args args);
@@ -58,7 +58,7 @@ caf::actor spawn_broker_actor(caf::local_actor* parent, broker_actor_args args);
 // The fills of `journal` from record index `from` on, oldest first, with the side and symbol of
 // their intents and the fee at the configured rate of the asset class; `from` moves past the
 // records read. The one reader of fills: broker_state (for the portfolio) and the backtest report.
-std::vector<fill_report> journal_fills(const market::order_journal& journal, const core::config& cfg,
+std::vector<fill_report> journal_fills(const market::order_journal& journal, const config& cfg,
                                        std::size_t& from);
 
 // A fill as the strategy library's metrics and reports take it.

@@ -48,7 +48,7 @@ struct actor_counters {
 struct cache_state {
   actor_resolver inference;
   std::shared_ptr<core::snapshot_board> board;
-  core::config_ptr cfg;
+  config_ptr cfg;
   cache::clock_ptr clock;
   cache::cache_config cache_cfg;
   std::unique_ptr<cache::forecast_cache> cache;  // null when cache.enabled = false or invalid
@@ -329,13 +329,13 @@ void handle_request(cache_actor* self, caf::response_promise rp, forecast_reques
 }
 
 caf::behavior cache_behavior(cache_actor* self, actor_resolver inference, std::shared_ptr<core::snapshot_board> board,
-                             core::config_ptr cfg, cache::clock_ptr clock) {
+                             config_ptr cfg, cache::clock_ptr clock) {
   auto& st = self->state;
   st.inference = std::move(inference);
   st.board = std::move(board);
   st.cfg = std::move(cfg);
   st.clock = std::move(clock);
-  st.cache_cfg = cache::cache_config_of(*st.cfg);
+  st.cache_cfg = st.cfg->cache;
   if (st.cache_cfg.enabled) {
     auto valid = cache::validate(st.cache_cfg);
     if (valid) {
@@ -379,7 +379,7 @@ caf::behavior cache_behavior(cache_actor* self, actor_resolver inference, std::s
         self->delayed_send(self, tick_interval, tick_atom::value);
       },
       [self](heartbeat_atom) { return caf::make_message(heartbeat_atom::value, ++self->state.beats); },
-      [self](reload_atom, core::config_ptr next) {
+      [self](reload_atom, config_ptr next) {
         // Every cache.* key is read at start only (the daemon warns about changed ones); a reload
         // may swap the checkpoint, so the identity is asked again (and every second after).
         self->state.cfg = std::move(next);
@@ -397,7 +397,7 @@ caf::behavior cache_behavior(cache_actor* self, actor_resolver inference, std::s
         st.in_flight.clear();
         if (st.cache) {
           // Half the shutdown deadline: the daemon bounds the whole stop by it.
-          const auto limit = std::chrono::milliseconds(static_cast<long>(st.cfg->shutdown_deadline_s * 500));
+          const auto limit = std::chrono::milliseconds(static_cast<long>(st.cfg->daemon.shutdown_deadline_s * 500));
           if (!st.cache->flush(limit))
             spdlog::warn("cache: {} queued writes not flushed within {} ms", st.cache->stats().write_queue_depth,
                          limit.count());
@@ -414,7 +414,7 @@ caf::behavior cache_behavior(cache_actor* self, actor_resolver inference, std::s
 }  // namespace
 
 caf::actor spawn_cache_actor(caf::local_actor* parent, actor_resolver inference,
-                             std::shared_ptr<core::snapshot_board> board, core::config_ptr cfg,
+                             std::shared_ptr<core::snapshot_board> board, config_ptr cfg,
                              cache::clock_ptr clock) {
   return parent->spawn<caf::detached>(cache_behavior, std::move(inference), std::move(board), std::move(cfg),
                                       std::move(clock));

@@ -82,7 +82,7 @@ caf::behavior feed_behavior(feed_actor* self, feed_actor_args args) {
         return out;
       },
       [self](heartbeat_atom) { return caf::make_message(heartbeat_atom::value, ++self->state.beats); },
-      [](reload_atom, const core::config_ptr&) {},
+      [](reload_atom, const config_ptr&) {},
   };
 }
 

@@ -19,7 +19,7 @@ constexpr auto publish_interval = std::chrono::seconds(1);
 struct inference_state {
   std::shared_ptr<inference::model_service> service;
   std::shared_ptr<core::snapshot_board> board;
-  core::config_ptr cfg;
+  config_ptr cfg;
   std::map<std::uint64_t, std::pair<caf::response_promise, std::size_t>> pending;  // id -> (promise, windows)
   std::uint64_t next_id = 0;
   std::uint64_t beats = 0;
@@ -85,27 +85,30 @@ void publish(inference_actor* self) {
   st.board->publish_check("model", std::move(check));
 }
 
-bool model_changed(const core::config& a, const core::config& b) {
-  return a.model_dir != b.model_dir || a.dtype != b.dtype || a.device != b.device || a.threads != b.threads;
+bool model_changed(const config& a, const config& b) {
+  const auto& x = a.inference;
+  const auto& y = b.inference;
+  return x.model_dir != y.model_dir || x.device.dtype != y.device.dtype || x.device.device != y.device.device ||
+         x.device.cpu_threads != y.device.cpu_threads;
 }
 
 caf::behavior inference_behavior(inference_actor* self, std::shared_ptr<inference::model_service> service,
-                                 std::shared_ptr<core::snapshot_board> board, core::config_ptr cfg) {
+                                 std::shared_ptr<core::snapshot_board> board, config_ptr cfg) {
   auto& st = self->state;
   st.service = std::move(service);
   st.board = std::move(board);
   st.cfg = std::move(cfg);
-  if (st.cfg->inference_publish) {
+  if (st.cfg->inference.publish.enabled) {
     auto port = self->system().middleman().publish(caf::actor_cast<caf::actor>(self),
-                                                   static_cast<std::uint16_t>(st.cfg->inference_publish_port),
-                                                   st.cfg->inference_publish_address.c_str(), true);
+                                                   static_cast<std::uint16_t>(st.cfg->inference.publish.port),
+                                                   st.cfg->inference.publish.address.c_str(), true);
     if (port) {
       st.published_port = *port;
-      spdlog::info("inference: published on {}:{}", st.cfg->inference_publish_address, *port);
+      spdlog::info("inference: published on {}:{}", st.cfg->inference.publish.address, *port);
     } else {
       st.publish_error = self->system().render(port.error());
-      spdlog::error("inference: cannot publish on {}:{}: {}", st.cfg->inference_publish_address,
-                    st.cfg->inference_publish_port, st.publish_error);
+      spdlog::error("inference: cannot publish on {}:{}: {}", st.cfg->inference.publish.address,
+                    st.cfg->inference.publish.port, st.publish_error);
     }
   }
   publish(self);
@@ -138,7 +141,7 @@ caf::behavior inference_behavior(inference_actor* self, std::shared_ptr<inferenc
       // The model serving now (the cache actor keys forecasts with it; a reload may change it).
       [self](model_identity_atom) { return self->state.service->identity(); },
       [self](heartbeat_atom) { return caf::make_message(heartbeat_atom::value, ++self->state.beats); },
-      [self](reload_atom, core::config_ptr next) {
+      [self](reload_atom, config_ptr next) {
         auto& st = self->state;
         const bool changed = model_changed(*st.cfg, *next);
         st.cfg = next;
@@ -147,10 +150,10 @@ caf::behavior inference_behavior(inference_actor* self, std::shared_ptr<inferenc
           spdlog::warn("inference: a checkpoint reload is already running; reload again when it is done");
           return;
         }
-        auto opts = service_options_of(*next);
+        const auto& opts = next->inference;
         auto me = caf::actor_cast<caf::actor>(self);
-        std::thread([service = st.service, opts, me, loading = st.loading] {
-          auto id = service->reload(opts.model_dir, opts.device);
+        std::thread([service = st.service, dir = opts.model_dir, device = opts.device, me, loading = st.loading] {
+          auto id = service->reload(dir, device);
           loading->store(false);
           caf::anon_send(me, reloaded_atom::value, id ? std::string() : id.error().message);
         }).detach();
@@ -181,26 +184,8 @@ caf::behavior inference_behavior(inference_actor* self, std::shared_ptr<inferenc
 
 }  // namespace
 
-inference::service_options service_options_of(const core::config& cfg) {
-  inference::service_options o;
-  o.model_dir = cfg.model_dir;
-  o.device.device = cfg.device;
-  o.device.dtype = cfg.dtype;
-  o.device.cpu_threads = static_cast<int>(cfg.threads > 0 ? cfg.threads : std::thread::hardware_concurrency());
-  o.compile = cfg.compile;
-  o.compile_mode = cfg.compile_mode;
-  o.batching.max_batch_rows = static_cast<std::size_t>(cfg.inference_max_batch_rows);
-  o.batching.max_queue_delay = std::chrono::microseconds(cfg.inference_max_queue_delay_us);
-  o.batching.max_queue_rows = static_cast<std::size_t>(cfg.inference_max_queue_rows);
-  o.batching.backfill_max_wait = std::chrono::milliseconds(cfg.inference_backfill_max_wait_ms);
-  o.batching.executors = static_cast<std::size_t>(cfg.inference_executors);
-  o.warmup_params = cfg.sampling();
-  o.warmup_lookback = static_cast<int>(cfg.lookback);
-  return o;
-}
-
 caf::actor spawn_inference_actor(caf::local_actor* parent, std::shared_ptr<inference::model_service> service,
-                                 std::shared_ptr<core::snapshot_board> board, core::config_ptr cfg) {
+                                 std::shared_ptr<core::snapshot_board> board, config_ptr cfg) {
   return parent->spawn<caf::detached>(inference_behavior, std::move(service), std::move(board), std::move(cfg));
 }
 

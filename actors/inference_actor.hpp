@@ -20,9 +20,6 @@
 namespace tb::actors {
 
 caf::actor spawn_inference_actor(caf::local_actor* parent, std::shared_ptr<inference::model_service> service,
-                                 std::shared_ptr<core::snapshot_board> board, core::config_ptr cfg);
-
-// The service options a config asks for (model folder, device, batching, warm-up shapes).
-inference::service_options service_options_of(const core::config& cfg);
+                                 std::shared_ptr<core::snapshot_board> board, config_ptr cfg);
 
 }  // namespace tb::actors

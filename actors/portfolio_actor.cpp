@@ -53,28 +53,6 @@ struct portfolio_state {
 
 using portfolio_actor = caf::stateful_actor<portfolio_state>;
 
-strategy::portfolio_params portfolio_params_of(const core::config& c) {
-  strategy::portfolio_params p;
-  p.max_positions = static_cast<int>(c.max_positions);
-  p.min_positions = static_cast<int>(c.min_positions);  // <= max_positions: config validation
-  p.min_score = c.min_score;
-  p.kelly_fraction = c.kelly_fraction;
-  p.kelly_cap = c.kelly_cap;
-  return p;
-}
-
-strategy::risk_limits risk_limits_of(const core::config& c) {
-  strategy::risk_limits l;
-  l.max_symbol_weight = c.max_symbol_weight;
-  l.max_total_exposure = c.max_total_exposure;
-  l.max_leverage = c.max_leverage;
-  l.crypto_long_only = c.crypto_long_only;
-  l.max_daily_loss = c.max_daily_loss;
-  l.max_orders_per_minute = static_cast<int>(c.max_orders_per_minute);
-  l.max_order_notional = c.max_order_notional;
-  return l;
-}
-
 void publish(portfolio_actor* self) {
   auto& st = self->state;
   const auto& b = st.last_broker;
@@ -150,7 +128,7 @@ void absorb(portfolio_state& st, const broker_state& b) {
 
 std::vector<order_intent> decide(portfolio_state& st, const broker_state& b) {
   const auto& cfg = *st.args.cfg;
-  const auto limits = risk_limits_of(cfg);
+  const auto& limits = cfg.risk;
   std::vector<order_intent> out;
   st.last_decisions.clear();
   const auto now = st.args.clock->now();
@@ -167,7 +145,7 @@ std::vector<order_intent> decide(portfolio_state& st, const broker_state& b) {
   }
   std::map<std::string, double> target;  // symbol -> signed notional
   if (!cands.empty()) {
-    auto targets = strategy::build_portfolio(cands, b.equity, portfolio_params_of(cfg), limits);
+    auto targets = strategy::build_portfolio(cands, b.equity, cfg.portfolio, limits);
     if (!targets) {
       st.last_error = "build_portfolio: " + targets.error().message;
       return out;
@@ -229,18 +207,18 @@ std::vector<order_intent> decide(portfolio_state& st, const broker_state& b) {
     const bool entry = side == p.side && !backout_exit;
     double limit = price;
     if (backout_exit)
-      limit = strategy::backout_limit_price(side > 0, p.bid, p.ask, price, cfg.broker_default_spread,
-                                            cfg.backout_cross_bps);
+      limit = strategy::backout_limit_price(side > 0, p.bid, p.ask, price, cfg.broker.sim.default_spread,
+                                            cfg.schedule.backout_cross_bps);
     else if (entry && p.limit_price > 0)
       limit = p.limit_price;
     limit = market::round_limit_price(sym, limit, side > 0 ? market::side::buy : market::side::sell,
-                                      cfg.alpaca_crypto_price_increment);
+                                      cfg.alpaca.crypto_price_increment);
     // A whole exit trades exactly what is held (its limit is not the price it was valued at).
     // Otherwise: whole shares (gtc orders), or 1e-6 of a coin or, with trading.fractional_equity,
     // of a share (a fractional equity quantity is a day order: market::default_time_in_force).
     const bool whole_exit = want == 0 && check->verdict == strategy::order_verdict::accept;
     double qty = whole_exit ? std::abs(held) : check->notional / limit;
-    if (!whole_exit) qty = !p.crypto && !cfg.fractional_equity ? std::floor(qty) : std::floor(qty * 1e6) / 1e6;
+    if (!whole_exit) qty = !p.crypto && !cfg.trading.fractional_equity ? std::floor(qty) : std::floor(qty * 1e6) / 1e6;
     if (qty <= 0) continue;
     const std::string strat = backout_exit ? "backout" : entry && !p.strategy.empty() ? p.strategy : "rebalance";
     order_intent in;
@@ -363,7 +341,7 @@ caf::behavior portfolio_behavior(portfolio_actor* self, portfolio_actor_args arg
         if (symbols.empty()) close_cycle(self);
         for (auto& p : early) take(self, std::move(p));
         if (st.cycle && !st.cycle->closing)
-          self->delayed_send(self, std::chrono::milliseconds(static_cast<long>(st.args.cfg->cycle_deadline_s * 1000)),
+          self->delayed_send(self, std::chrono::milliseconds(static_cast<long>(st.args.cfg->trading.cycle_deadline_s * 1000)),
                              deadline_atom::value, c.id);
         return rp;
       },
@@ -379,7 +357,7 @@ caf::behavior portfolio_behavior(portfolio_actor* self, portfolio_actor_args arg
       },
       [self](portfolio_summary_atom) { return self->state.totals; },
       [self](heartbeat_atom) { return caf::make_message(heartbeat_atom::value, ++self->state.beats); },
-      [self](reload_atom, core::config_ptr next) { self->state.args.cfg = std::move(next); },
+      [self](reload_atom, config_ptr next) { self->state.args.cfg = std::move(next); },
       [self](stop_atom) {
         auto& st = self->state;
         if (st.cycle) st.cycle->promise.deliver(caf::ok_atom::value);

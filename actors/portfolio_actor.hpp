@@ -58,7 +58,7 @@ struct portfolio_actor_args {
   actor_lookup broker;  // the broker actor
   std::shared_ptr<const core::clock> clock;
   std::shared_ptr<core::snapshot_board> board;
-  core::config_ptr cfg;
+  config_ptr cfg;
 };
 
 caf::actor spawn_portfolio_actor(caf::local_actor* parent, portfolio_actor_args args);

@@ -11,7 +11,7 @@
 
 #include <caf/all.hpp>
 
-#include "core/config.hpp"
+#include "actors/config.hpp"
 #include "core/forecast.hpp"
 
 // --- inspect overloads of the core types that cross the middleman ----------------------------
@@ -51,7 +51,7 @@ namespace tb::actors {
 // --- lifecycle (daemon <-> supervisor <-> every child) ---------------------------------------
 // (heartbeat_atom) -> (heartbeat_atom, std::uint64_t beats): proves the actor is scheduled.
 using heartbeat_atom = caf::atom_constant<caf::atom("heartbeat")>;
-// (reload_atom, core::config_ptr): a new frozen config snapshot. In-process only.
+// (reload_atom, config_ptr): a new frozen config snapshot. In-process only.
 using reload_atom = caf::atom_constant<caf::atom("reload")>;
 // (stop_atom) -> (caf::ok_atom): stop taking work, finish or persist in-flight work, then quit.
 using stop_atom = caf::atom_constant<caf::atom("stop")>;
@@ -309,4 +309,4 @@ void register_types(caf::actor_system_config& cfg);
 }  // namespace tb::actors
 
 // Config snapshots are shared in-process only; they never cross the middleman.
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(tb::core::config_ptr)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(tb::actors::config_ptr)

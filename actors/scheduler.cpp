@@ -14,16 +14,16 @@
 
 namespace tb::actors {
 
-std::vector<std::string> symbols_of(const core::config& cfg, const market::feed& feed) {
+std::vector<std::string> symbols_of(const config& cfg, const market::feed& feed) {
   // No config file at all: the embedded demo trades every symbol of the feed. With a file, the
   // universe is what it lists (an empty list trades nothing: tests and tools start fast).
-  std::vector<std::string> base = !cfg.symbols.empty() ? cfg.symbols
+  std::vector<std::string> base = !cfg.trading.symbols.empty() ? cfg.trading.symbols
                                   : cfg.path.empty()    ? feed.symbols()
                                                         : std::vector<std::string>{};
-  if (cfg.tradable_pairs.empty()) return base;
+  if (cfg.trading.tradable_pairs.empty()) return base;
   std::vector<std::string> out;
   for (const auto& s : base)
-    if (std::find(cfg.tradable_pairs.begin(), cfg.tradable_pairs.end(), s) != cfg.tradable_pairs.end()) out.push_back(s);
+    if (std::find(cfg.trading.tradable_pairs.begin(), cfg.trading.tradable_pairs.end(), s) != cfg.trading.tradable_pairs.end()) out.push_back(s);
   return out;
 }
 
@@ -108,15 +108,6 @@ void publish(scheduler_actor* self) {
     st.args.on_progress({core::to_unix_nanoseconds(clock_of(st).now()), st.cycles, st.finished, st.finished_reason});
 }
 
-core::schedule_config schedule_of(const core::config& c) {
-  core::schedule_config s;
-  s.open_pass_delay_min = static_cast<int>(c.open_pass_delay_min);
-  s.midday_pass_min = static_cast<int>(c.midday_pass_min);
-  s.close_backout_lead_min = static_cast<int>(c.close_backout_lead_min);
-  s.crypto_refresh_interval_min = static_cast<int>(c.crypto_refresh_interval_min);
-  return s;
-}
-
 void spawn_symbol(scheduler_actor* self, const std::string& sym, symbol_child& c) {
   auto& st = self->state;
   symbol_actor_args a;
@@ -183,7 +174,7 @@ std::string seconds_text(std::chrono::duration<double> d) {
 
 // Why cycles are not making progress (the header's rule), or "".
 std::string stall_of(const scheduler_state& st) {
-  const auto bound = std::chrono::duration<double>(st.args.cfg->cycle_deadline_s) + st.args.progress_slack;
+  const auto bound = std::chrono::duration<double>(st.args.cfg->trading.cycle_deadline_s) + st.args.progress_slack;
   const std::string rule = seconds_text(bound) + " (trading.cycle_deadline_s + " +
                            seconds_text(st.args.progress_slack) + ")";
   if (st.in_cycle) {
@@ -238,7 +229,7 @@ void tick(scheduler_actor* self) {
       return;
     }
   }
-  auto ev = core::next_scheduled_event(schedule_of(*st.args.cfg), st.last_event_at, eq, cr);
+  auto ev = core::next_scheduled_event(st.args.cfg->schedule.passes, st.last_event_at, eq, cr);
   if (!ev) {
     st.calendar_error = ev.error().message;
     st.finished = true;
@@ -258,7 +249,7 @@ void tick(scheduler_actor* self) {
   st.next_at = ev->at;
   if (st.args.sim_clock) {
     // market.sim_cycle_interval_ms paces a demo: wait (a delayed message) for the rest of it.
-    const auto pace = std::chrono::milliseconds(st.args.cfg->sim_cycle_interval_ms);
+    const auto pace = std::chrono::milliseconds(st.args.cfg->market.sim_cycle_interval_ms);
     const auto since = std::chrono::steady_clock::now() - st.cycle_started;
     if (st.cycles > 0 && since < pace) {
       st.waiting = true;
@@ -332,11 +323,11 @@ void run_event(scheduler_actor* self, const core::scheduled_event& ev) {
 caf::behavior scheduler_behavior(scheduler_actor* self, scheduler_args args) {
   auto& st = self->state;
   st.args = std::move(args);
-  if (!st.args.cfg->sim_end.empty() && st.args.sim_clock)
-    if (auto end = core::parse_utc_instant(st.args.cfg->sim_end, "market.sim_end")) st.sim_end = *end;
+  if (!st.args.cfg->market.sim_end.empty() && st.args.sim_clock)
+    if (auto end = core::parse_utc_instant(st.args.cfg->market.sim_end, "market.sim_end")) st.sim_end = *end;
   st.last_event_at = clock_of(st).now();
-  st.start_pass_pending = !st.args.sim_clock && st.args.cfg->pass_at_start;
-  st.feed = spawn_feed_actor(self, {st.args.feed, st.args.cfg->market_feed, st.args.board});
+  st.start_pass_pending = !st.args.sim_clock && st.args.cfg->schedule.pass_at_start;
+  st.feed = spawn_feed_actor(self, {st.args.feed, st.args.cfg->market.feed, st.args.board});
   self->set_down_handler([self](caf::down_msg& dm) {
     auto& st = self->state;
     for (auto& [sym, c] : st.symbols) {
@@ -395,7 +386,7 @@ caf::behavior scheduler_behavior(scheduler_actor* self, scheduler_args args) {
         if (!stalled.empty()) return caf::make_error(caf::sec::runtime_error, "scheduler stalled: " + stalled);
         return {heartbeat_atom::value, ++self->state.beats};
       },
-      [self](reload_atom, core::config_ptr next) {
+      [self](reload_atom, config_ptr next) {
         auto& st = self->state;
         st.args.cfg = std::move(next);
         match_symbols(self);

@@ -76,7 +76,7 @@ struct scheduler_args {
   actor_lookup portfolio;
   std::shared_ptr<core::snapshot_board> board;
   std::shared_ptr<symbol_board> symbol_stats;
-  core::config_ptr cfg;
+  config_ptr cfg;
   // Optional: called on the scheduler's thread with its progress (keep it short).
   std::function<void(const schedule_progress&)> on_progress;
   // Added to trading.cycle_deadline_s to make the progress bound (above). Tests shorten it.
@@ -86,7 +86,7 @@ struct scheduler_args {
 // The symbols to trade: trading.symbols filtered by trading.tradable_pairs. When trading.symbols
 // is empty: none, except without a config file (cfg.path empty, the embedded default), where
 // every symbol the feed serves is traded.
-std::vector<std::string> symbols_of(const core::config& cfg, const market::feed& feed);
+std::vector<std::string> symbols_of(const config& cfg, const market::feed& feed);
 
 caf::actor spawn_scheduler(caf::local_actor* parent, scheduler_args args);
 

@@ -17,7 +17,7 @@ struct child_state {
 };
 
 struct supervisor_state {
-  core::config_ptr cfg;
+  config_ptr cfg;
   std::shared_ptr<core::snapshot_board> board;
   supervisor_options opts;
   std::vector<child_state> children;
@@ -91,7 +91,7 @@ void on_child_down(supervisor_actor* self, caf::down_msg& dm) {
   publish(st);
 }
 
-caf::behavior supervisor(supervisor_actor* self, core::config_ptr cfg, std::shared_ptr<core::snapshot_board> board,
+caf::behavior supervisor(supervisor_actor* self, config_ptr cfg, std::shared_ptr<core::snapshot_board> board,
                          std::vector<child_spec> specs, supervisor_options opts) {
   auto& st = self->state;
   st.cfg = std::move(cfg);
@@ -144,7 +144,7 @@ caf::behavior supervisor(supervisor_actor* self, core::config_ptr cfg, std::shar
                   });
         return rp;
       },
-      [self](reload_atom, core::config_ptr cfg) {
+      [self](reload_atom, config_ptr cfg) {
         auto& st = self->state;
         st.cfg = cfg;
         for (const auto& c : st.children)
@@ -167,7 +167,7 @@ caf::behavior supervisor(supervisor_actor* self, core::config_ptr cfg, std::shar
 
 }  // namespace
 
-caf::actor spawn_supervisor(caf::actor_system& sys, core::config_ptr cfg, std::shared_ptr<core::snapshot_board> board,
+caf::actor spawn_supervisor(caf::actor_system& sys, config_ptr cfg, std::shared_ptr<core::snapshot_board> board,
                             std::vector<child_spec> children, supervisor_options opts) {
   return sys.spawn(supervisor, std::move(cfg), std::move(board), std::move(children), opts);
 }

@@ -22,7 +22,7 @@ namespace tb::actors {
 struct child_spec {
   std::string name;
   // Spawns the child with the current config snapshot; called at start and after each failure.
-  std::function<caf::actor(caf::local_actor* self, const core::config_ptr& cfg)> spawn;
+  std::function<caf::actor(caf::local_actor* self, const config_ptr& cfg)> spawn;
 };
 
 struct supervisor_options {
@@ -32,7 +32,7 @@ struct supervisor_options {
 };
 
 // Spawns the supervisor. It publishes the /health check "actors" on `board`.
-caf::actor spawn_supervisor(caf::actor_system& sys, core::config_ptr cfg,
+caf::actor spawn_supervisor(caf::actor_system& sys, config_ptr cfg,
                             std::shared_ptr<core::snapshot_board> board,
                             std::vector<child_spec> children, supervisor_options opts = {});
 

@@ -94,8 +94,8 @@ struct symbol_state {
 
 using symbol_actor = caf::stateful_actor<symbol_state>;
 
-std::size_t keep_bars(const core::config& c) {
-  return static_cast<std::size_t>(c.lookback + c.walk_forward_windows + 1) + 16;
+std::size_t keep_bars(const config& c) {
+  return static_cast<std::size_t>(c.inference.lookback + c.trading.walk_forward_windows + 1) + 16;
 }
 
 void publish(symbol_actor* self) {
@@ -195,16 +195,6 @@ std::optional<std::string> apply_update(symbol_state& st, feed_update& u) {
   return std::nullopt;
 }
 
-strategy::selection_params selection_of(const core::config& c) {
-  strategy::selection_params p;
-  p.min_sharpe = c.min_sharpe;
-  p.recent_windows = static_cast<int>(c.recent_windows);
-  p.min_edge = c.min_edge;
-  p.spread_penalty_weight = c.spread_penalty_weight;
-  p.allow_buy_hold = c.allow_buy_hold;
-  return p;
-}
-
 // The answers of one forecast request (the live window, then `wf` walk-forward windows) -> the
 // proposal. The bars are the ones held when it was sent (no cycle changes them while it is out).
 proposal analyse(symbol_state& st, std::uint64_t cycle, const forecast_reply& reply, std::size_t wf,
@@ -223,7 +213,7 @@ proposal analyse(symbol_state& st, std::uint64_t cycle, const forecast_reply& re
       *error = "forecast failed (" + a.error_code + "): " + a.error;
       return p;
     }
-  double spread = st.args.cfg->broker_default_spread;
+  double spread = st.args.cfg->broker.sim.default_spread;
   if (st.bid > 0 && st.ask >= st.bid) spread = market::quote{st.bid, st.ask, {}}.relative_spread();
   std::vector<strategy::window> windows;
   windows.reserve(wf);
@@ -252,14 +242,14 @@ proposal analyse(symbol_state& st, std::uint64_t cycle, const forecast_reply& re
   st.forecast = {{"close", live.rows[0][core::f_close]}, {"high", live.rows[0][core::f_high]},
                  {"low", live.rows[0][core::f_low]}};
   strategy::strategy_params sp;
-  sp.equity_fee = st.args.cfg->broker_equity_fee_rate;
-  sp.crypto_fee = st.args.cfg->broker_crypto_fee_rate;
+  sp.equity_fee = st.args.cfg->broker.sim.equity_fee_rate;
+  sp.crypto_fee = st.args.cfg->broker.sim.crypto_fee_rate;
   auto results = strategy::evaluate_all(windows, sp);
   if (!results) {
     *error = "strategies: " + results.error().message;
     return p;
   }
-  auto choice = strategy::choose_strategy(*results, selection_of(*st.args.cfg));
+  auto choice = strategy::choose_strategy(*results, st.args.cfg->strategy);
   if (!choice) {
     *error = "selection: " + choice.error().message;
     return p;
@@ -298,8 +288,8 @@ proposal analyse(symbol_state& st, std::uint64_t cycle, const forecast_reply& re
 void continue_cycle(symbol_actor* self, core::time_point now) {
   auto& st = self->state;
   const auto& cfg = *st.args.cfg;
-  const std::size_t lookback = static_cast<std::size_t>(cfg.lookback);
-  const std::size_t wf = static_cast<std::size_t>(cfg.walk_forward_windows);
+  const std::size_t lookback = static_cast<std::size_t>(cfg.inference.lookback);
+  const std::size_t wf = static_cast<std::size_t>(cfg.trading.walk_forward_windows);
   // Nothing to forecast, and nothing failed: the cycle ends with this state.
   auto no_forecast = [&](const char* state, std::string note) {
     st.busy = false;
@@ -311,9 +301,9 @@ void continue_cycle(symbol_actor* self, core::time_point now) {
     answer(self, st.portfolio, std::move(p));
   };
   if (st.bars.empty()) return no_forecast("stale", "no bar yet");
-  if (const auto closed = st.timing->closes_at(st.bars.back()); now - closed > st.timing->period * cfg.stale_after_bars)
+  if (const auto closed = st.timing->closes_at(st.bars.back()); now - closed > st.timing->period * cfg.trading.stale_after_bars)
     return no_forecast("stale", "last bar closed at " + core::to_iso8601(closed) + ", more than " +
-                                    std::to_string(cfg.stale_after_bars) + " bar periods ago");
+                                    std::to_string(cfg.trading.stale_after_bars) + " bar periods ago");
   if (st.bars.size() < lookback + wf + 1)
     return no_forecast("waiting", "have " + std::to_string(st.bars.size()) + " bars, need " +
                                       std::to_string(lookback + wf + 1));
@@ -337,7 +327,7 @@ void continue_cycle(symbol_actor* self, core::time_point now) {
   }
   forecast_request req;
   const auto deadline = std::chrono::system_clock::now() +
-                        std::chrono::milliseconds(static_cast<long>(cfg.forecast_timeout_s * 1000));
+                        std::chrono::milliseconds(static_cast<long>(cfg.trading.forecast_timeout_s * 1000));
   const auto deadline_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(deadline.time_since_epoch()).count();
   const auto n = st.bars.size();
   for (std::size_t i = 0; i <= wf; ++i) {
@@ -346,7 +336,7 @@ void continue_cycle(symbol_actor* self, core::time_point now) {
     w.window.symbol = st.args.symbol;
     const std::size_t end = n - i;
     w.window.bars.assign(st.bars.begin() + static_cast<long>(end - lookback), st.bars.begin() + static_cast<long>(end));
-    w.window.params = cfg.sampling();
+    w.window.params = cfg.inference.sampling;
     w.priority = static_cast<std::uint8_t>(i == 0 ? window_priority::live : window_priority::backfill);
     w.deadline_unix_ns = deadline_ns;
     // The cache's TTL follows the closure of the newest bar on this actor's clock.
@@ -357,7 +347,7 @@ void continue_cycle(symbol_actor* self, core::time_point now) {
   st.windows_asked += static_cast<std::int64_t>(req.windows.size());
   st.state = "forecasting";
   publish(self);
-  const auto timeout = std::chrono::milliseconds(static_cast<long>(cfg.forecast_timeout_s * 1000) + 1000);
+  const auto timeout = std::chrono::milliseconds(static_cast<long>(cfg.trading.forecast_timeout_s * 1000) + 1000);
   self->request(forecaster, timeout, forecast_atom::value, std::move(req))
       .then(
           [self, wf](forecast_reply& reply) {
@@ -426,7 +416,7 @@ caf::behavior symbol_behavior(symbol_actor* self, symbol_actor_args args) {
         st.portfolio = portfolio;
         st.started = std::chrono::steady_clock::now();
         const auto now = st.args.clock->now();
-        const auto timeout = std::chrono::milliseconds(static_cast<long>(st.args.cfg->cycle_deadline_s * 1000));
+        const auto timeout = std::chrono::milliseconds(static_cast<long>(st.args.cfg->trading.cycle_deadline_s * 1000));
         self->request(st.args.feed, timeout, feed_atom::value, query_of(st, now))
             .then(
                 [self, now](feed_update& u) {
@@ -446,7 +436,7 @@ caf::behavior symbol_behavior(symbol_actor* self, symbol_actor_args args) {
                 });
       },
       [self](heartbeat_atom) { return caf::make_message(heartbeat_atom::value, ++self->state.beats); },
-      [self](reload_atom, core::config_ptr next) {
+      [self](reload_atom, config_ptr next) {
         self->state.args.cfg = std::move(next);
         self->state.last_analysis.reset();  // parameters may have changed
       },

@@ -69,7 +69,7 @@ struct symbol_actor_args {
   std::shared_ptr<const core::clock> clock;    // the injected clock: "now" of every cycle
   actor_lookup forecaster;                     // speaks (forecast_atom, forecast_request)
   std::shared_ptr<symbol_board> stats;
-  core::config_ptr cfg;
+  config_ptr cfg;
 };
 
 caf::actor spawn_symbol_actor(caf::local_actor* parent, symbol_actor_args args);

@@ -9,21 +9,21 @@
 #include <vector>
 
 #include "core/bar_csv.hpp"
-#include "core/config.hpp"
 #include "core/forecast.hpp"
+#include "inference/model_service.hpp"
 
 namespace tb::bench {
 
 // The bot's sampling parameters (pred_len, max_context, T, top_k, top_p, clip) with `samples`
 // samples per forecast.
 inline core::sampling_params bot_params(int samples) {
-  auto p = core::config{}.sampling();
+  auto p = inference::service_options{}.sampling;
   p.sample_count = samples;
   return p;
 }
 
 // The bot's lookback (bars per window).
-inline int bot_lookback() { return static_cast<int>(core::config{}.lookback); }
+inline int bot_lookback() { return inference::service_options{}.lookback; }
 
 // Symbol i's live window: the bot_lookback() bars ending i / 10 bars before the end of one of ten
 // daily files (in turn), seed i. Each file is read once per process.

@@ -7,10 +7,6 @@
 namespace tb::cache {
 namespace {
 
-tb::error bad(const std::string& key, const std::string& why) {
-  return tb::error{errc::bad_config, key + ": " + why};
-}
-
 int severity(const std::string& redis_state) {
   if (redis_state == "down") return 2;
   if (redis_state == "connecting") return 1;
@@ -21,67 +17,83 @@ constexpr double mib = 1024.0 * 1024.0;
 
 }  // namespace
 
-tb::expected<cache_config> validate(cache_config c) {
-  if (c.decimals < 0 || c.decimals > max_decimals)
-    return bad("KRONOS_CACHE_DECIMALS", "must be in [0, 15], got " + std::to_string(c.decimals));
-  if (c.ttl_s < 0) return bad("KRONOS_PREDICTION_CACHE_TTL", "must be >= 0 (0 = never expires)");
-  if (c.history_ttl_s < 0)
-    return bad("KRONOS_PREDICTION_CACHE_HISTORY_TTL", "must be >= 0 (0 = never expires)");
-  if (c.memory_enabled && (c.memory_max_mb < 1 || c.memory_max_mb > (1u << 20)))
-    return bad("KRONOS_CACHE_MEMORY_MAX_MB", "must be in [1, 1048576]");
-  if (c.disk_enabled && c.dir.empty())
-    return bad("cache.dir", "must not be empty when the disk tier is on");
-  if (c.disk_enabled && c.max_size_mb < 1)
-    return bad("KRONOS_PREDICTION_CACHE_MAX_SIZE_MB", "must be >= 1");
-  if (c.disk_retry_after.count() < 0) return bad("KRONOS_CACHE_DISK_RETRY_MS", "must be >= 0");
-  if (c.log_interval.count() < 0) return bad("KRONOS_CACHE_LOG_INTERVAL_MS", "must be >= 0");
-  if (c.redis_enabled) {
-    const redis_config& r = c.redis;
-    if (r.host.empty()) return bad("KRONOS_REDIS_HOST", "must not be empty");
-    if (r.port < 1 || r.port > 65535) return bad("KRONOS_REDIS_PORT", "must be in [1, 65535]");
-    if (r.db < 0) return bad("KRONOS_REDIS_DB", "must be >= 0");
-    if (r.key_prefix.empty())
-      return bad("KRONOS_REDIS_KEY_PREFIX", "must not be empty (clear deletes <prefix>*)");
-    if (r.connect_timeout.count() < 1 || r.command_timeout.count() < 1)
-      return bad("KRONOS_REDIS_TIMEOUT_MS", "timeouts must be >= 1 ms");
-    if (r.backoff_initial.count() < 1 || r.backoff_max < r.backoff_initial)
-      return bad("KRONOS_REDIS_BACKOFF_MS", "need 1 <= initial <= max");
-  }
-  if (c.write_queue_max < 1 || c.write_queue_max > 10'000'000)
-    return bad("KRONOS_CACHE_WRITE_QUEUE_MAX", "must be in [1, 10000000]");
-  if (c.write_batch_max < 1 || c.write_batch_max > 10'000)
-    return bad("KRONOS_CACHE_WRITE_BATCH_MAX", "must be in [1, 10000]");
-  return c;
+const core::rows<cache_config>& config_rows() {
+  using c = cache_config;
+  using core::key;
+  using core::member;
+  using core::restart_only;
+  static const core::rows<cache_config> rows = {
+      restart_only(key("cache.enabled", &c::enabled,
+       "forecast cache on or off; off: no lookups or stores, forecasts are still seeded from their keys",
+       "KRONOS_PREDICTION_CACHE_ENABLED")),
+      restart_only(key("cache.ttl_s", &c::ttl_s, "lifetime of a forecast whose window holds a still-forming bar; 0 = never expires",
+       "KRONOS_PREDICTION_CACHE_TTL", 0, 31536000)),
+      restart_only(key("cache.history_ttl_s", &c::history_ttl_s,
+       "lifetime of a forecast whose bars have all closed (newest bar period ended); 0 = never expires", "KRONOS_PREDICTION_CACHE_HISTORY_TTL",
+       0, 31536000)),
+      restart_only(key("cache.max_size_mb", &c::max_size_mb, "disk tier size cap (MiB), oldest evicted first",
+       "KRONOS_PREDICTION_CACHE_MAX_SIZE_MB", 1, 1 << 24)),
+      restart_only(key("cache.decimals", &c::decimals, "values rounded to this many decimals in cache keys",
+       "KRONOS_CACHE_DECIMALS", 0, max_decimals)),
+      restart_only(key("cache.dir", &c::dir, "disk tier folder (systemd CacheDirectory)")),
+      restart_only(key("cache.memory_enabled", &c::memory_enabled, "memory tier (LRU) on or off",
+       "KRONOS_CACHE_MEMORY_ENABLED")),
+      restart_only(key("cache.memory_max_mb", &c::memory_max_mb, "memory tier budget (MiB), least recently used evicted first",
+       "KRONOS_CACHE_MEMORY_MAX_MB", 1, 1 << 20)),
+      restart_only(key("cache.disk_enabled", &c::disk_enabled, "disk tier (one file per entry) on or off",
+       "KRONOS_CACHE_DISK_ENABLED")),
+      restart_only(key("cache.redis_enabled", &c::redis_enabled,
+       "Redis tier on or off; an unreachable Redis degrades the cache, never stops the daemon", "KRONOS_REDIS_ENABLED")),
+      restart_only(key("cache.redis_host", member(&c::redis, &redis_config::host), "Redis host name or address",
+       "KRONOS_REDIS_HOST")),
+      restart_only(key("cache.redis_port", member(&c::redis, &redis_config::port), "Redis port", "KRONOS_REDIS_PORT", 1,
+       65535)),
+      restart_only(key("cache.redis_username", member(&c::redis, &redis_config::username),
+       "Redis ACL user; empty = the default user", "KRONOS_REDIS_USERNAME")),
+      restart_only(key("cache.redis_password", member(&c::redis, &redis_config::password),
+       "Redis password; empty = no AUTH (masked in /stats)", "KRONOS_REDIS_PASSWORD", 0, 0, {}, true)),
+      restart_only(key("cache.redis_db", member(&c::redis, &redis_config::db), "Redis database (SELECT)",
+       "KRONOS_REDIS_DB", 0, 65535)),
+      restart_only(key("cache.redis_key_prefix", member(&c::redis, &redis_config::key_prefix),
+       "prefix of every Redis key; `tradebot cache clear` removes only keys under it", "KRONOS_REDIS_KEY_PREFIX")),
+      restart_only(key("cache.redis_connect_timeout_ms", member(&c::redis, &redis_config::connect_timeout),
+       "Redis connect timeout", "KRONOS_REDIS_CONNECT_TIMEOUT_MS", 1, 60000)),
+      restart_only(key("cache.redis_command_timeout_ms", member(&c::redis, &redis_config::command_timeout),
+       "Redis command timeout; also the longest a cache lookup blocks the cache actor", "KRONOS_REDIS_COMMAND_TIMEOUT_MS", 1,
+       60000)),
+      restart_only(key("cache.redis_backoff_initial_ms", member(&c::redis, &redis_config::backoff_initial),
+       "first reconnect delay after a Redis failure (doubles up to the max)", "KRONOS_REDIS_BACKOFF_INITIAL_MS", 1, 3600000)),
+      restart_only(key("cache.redis_backoff_max_ms", member(&c::redis, &redis_config::backoff_max),
+       "longest reconnect delay", "KRONOS_REDIS_BACKOFF_MAX_MS", 1, 3600000)),
+      restart_only(key("cache.write_queue_max", &c::write_queue_max,
+       "disk and Redis writes queued behind the requester; beyond it a write is dropped (memory keeps the entry)",
+       "KRONOS_CACHE_WRITE_QUEUE_MAX", 1, 10000000)),
+      restart_only(key("cache.write_batch_max", &c::write_batch_max, "entries per pipelined Redis write batch",
+       "KRONOS_CACHE_WRITE_BATCH_MAX", 1, 10000)),
+      restart_only(key("cache.disk_retry_ms", &c::disk_retry_after,
+       "a failing disk tier refuses writes this long before it tries again", "KRONOS_CACHE_DISK_RETRY_MS", 0, 86400000)),
+      restart_only(key("cache.log_interval_ms", &c::log_interval,
+       "cache failures are logged at most once per this interval", "KRONOS_CACHE_LOG_INTERVAL_MS", 0, 86400000)),
+  };
+  return rows;
 }
 
-cache_config cache_config_of(const core::config& cfg) {
-  using ms = std::chrono::milliseconds;
-  cache_config c;
-  c.enabled = cfg.cache_enabled;
-  c.decimals = static_cast<int>(cfg.cache_decimals);
-  c.ttl_s = cfg.cache_ttl_s;
-  c.history_ttl_s = cfg.cache_history_ttl_s;
-  c.memory_enabled = cfg.cache_memory_enabled;
-  c.memory_max_mb = static_cast<std::uint64_t>(cfg.cache_memory_max_mb);
-  c.disk_enabled = cfg.cache_disk_enabled;
-  c.dir = cfg.cache_dir;
-  c.max_size_mb = static_cast<std::uint64_t>(cfg.cache_max_size_mb);
-  c.disk_retry_after = ms(cfg.cache_disk_retry_ms);
-  c.redis_enabled = cfg.cache_redis_enabled;
-  c.redis.host = cfg.cache_redis_host;
-  c.redis.port = static_cast<int>(cfg.cache_redis_port);
-  c.redis.username = cfg.cache_redis_username;
-  c.redis.password = cfg.cache_redis_password;
-  c.redis.db = static_cast<int>(cfg.cache_redis_db);
-  c.redis.key_prefix = cfg.cache_redis_key_prefix;
-  c.redis.connect_timeout = ms(cfg.cache_redis_connect_timeout_ms);
-  c.redis.command_timeout = ms(cfg.cache_redis_command_timeout_ms);
-  c.redis.backoff_initial = ms(cfg.cache_redis_backoff_initial_ms);
-  c.redis.backoff_max = ms(cfg.cache_redis_backoff_max_ms);
-  c.redis.log_interval = ms(cfg.cache_log_interval_ms);
-  c.write_queue_max = static_cast<std::size_t>(cfg.cache_write_queue_max);
-  c.write_batch_max = static_cast<std::size_t>(cfg.cache_write_batch_max);
-  c.log_interval = ms(cfg.cache_log_interval_ms);
+void check(const cache_config& c, std::vector<std::string>& errors) {
+  const auto& r = c.redis;
+  if (r.backoff_initial > r.backoff_max)
+    errors.push_back("cache.redis_backoff_initial_ms (" + std::to_string(r.backoff_initial.count()) +
+                     ") must be <= cache.redis_backoff_max_ms (" + std::to_string(r.backoff_max.count()) + ")");
+  if (r.key_prefix.empty())
+    errors.push_back("cache.redis_key_prefix must not be empty (`tradebot cache clear` removes <prefix>*)");
+  if (c.redis_enabled && r.host.empty())
+    errors.push_back("cache.redis_host must not be empty when cache.redis_enabled = true");
+  if (c.disk_enabled && c.dir.empty()) errors.push_back("cache.dir must not be empty when cache.disk_enabled = true");
+}
+
+tb::expected<cache_config> validate(cache_config c) {
+  auto errors = core::check_values(config_rows(), c);
+  check(c, errors);
+  if (!errors.empty()) return tb::error{errc::bad_config, errors.front()};
   return c;
 }
 

@@ -44,34 +44,38 @@
 
 namespace tb::cache {
 
-// Every knob, with its default; bounds are checked by validate(). Names in comments are the
-// config keys the daemon exposes (see README.md, "Configuration").
+// Every knob, with its default: the [cache] section of the daemon's config (config_rows() names
+// each key, its bounds and its environment variable).
 struct cache_config {
-  bool enabled = true;                          // KRONOS_PREDICTION_CACHE_ENABLED
-  int decimals = default_decimals;              // KRONOS_CACHE_DECIMALS, 0..15
-  std::int64_t ttl_s = 300;                     // KRONOS_PREDICTION_CACHE_TTL, >= 0, 0 = never
-  std::int64_t history_ttl_s = 7 * 86400;       // KRONOS_PREDICTION_CACHE_HISTORY_TTL, >= 0
-  bool memory_enabled = true;                   // KRONOS_CACHE_MEMORY_ENABLED
-  std::uint64_t memory_max_mb = 256;            // KRONOS_CACHE_MEMORY_MAX_MB, 1..1048576 (MiB)
-  bool disk_enabled = true;                     // KRONOS_CACHE_DISK_ENABLED
-  std::string dir = "/var/cache/tradebotd";  // [cache] dir (systemd CacheDirectory)
-  std::uint64_t max_size_mb = 1000;             // KRONOS_PREDICTION_CACHE_MAX_SIZE_MB, >= 1 (MiB)
+  bool enabled = true;
+  int decimals = default_decimals;
+  std::int64_t ttl_s = 300;                     // 0 = never expires
+  std::int64_t history_ttl_s = 7 * 86400;       // 0 = never expires
+  bool memory_enabled = true;
+  std::uint64_t memory_max_mb = 256;            // MiB
+  bool disk_enabled = true;
+  std::string dir = "/var/cache/tradebotd";     // systemd CacheDirectory
+  std::uint64_t max_size_mb = 1000;             // MiB
   std::chrono::milliseconds disk_retry_after{30000};  // degraded disk: next write attempt after
-  bool redis_enabled = false;                   // KRONOS_REDIS_ENABLED
-  redis_config redis;                           // KRONOS_REDIS_* (see redis_tier.hpp)
-  std::size_t write_queue_max = 10000;          // write-behind queue bound, 1..10^7 entries
-  std::size_t write_batch_max = 256;            // entries per pipelined Redis batch, 1..10000
+  bool redis_enabled = false;
+  redis_config redis;                           // its log_interval is this log_interval
+  std::size_t write_queue_max = 10000;          // write-behind queue bound (entries)
+  std::size_t write_batch_max = 256;            // entries per pipelined Redis batch
   std::chrono::milliseconds log_interval{60000};  // failures are logged at most once per this
 
   ttl_policy ttl() const { return {ttl_s, history_ttl_s}; }
 };
 
-// Checks every bound; returns the config unchanged or errc::bad_config naming the key.
-tb::expected<cache_config> validate(cache_config config);
+// The [cache] keys, one row per member above; every one is read at start only (the cache actor
+// builds its forecast_cache once).
+const core::rows<cache_config>& config_rows();
 
-// The cache settings of a daemon config snapshot (its [cache] keys; see core/config.cpp). Pure.
-// The result still goes through validate() (the schema's bounds already keep it valid).
-cache_config cache_config_of(const core::config& cfg);
+// The cross-key rules of the [cache] keys: one line per problem appended to `errors`.
+void check(const cache_config& c, std::vector<std::string>& errors);
+
+// The bounds of config_rows() and check(); returns the config unchanged or errc::bad_config naming
+// the first problem (its environment variable, or its key).
+tb::expected<cache_config> validate(cache_config config);
 
 struct cache_stats {
   bool enabled = false;

@@ -1,8 +1,15 @@
 #pragma once
-// The configuration: one TOML file plus the environment variables users of the original bot
-// already set. Every key is declared once (config.cpp: name, type, bounds, description,
-// environment variable); loading normalises and validates, then freezes the result into an
-// immutable snapshot handed to the actors as `std::shared_ptr<const config>`.
+// The configuration machinery: one TOML file plus the environment variables users of the
+// original bot already set, plus command-line overrides. core/ knows no setting: each library
+// declares the rows of its own options struct (name, type, bounds, description, environment
+// variable, read-at-start-only flag; the struct's member initialisers are the defaults), the
+// application binds those structs into its config (`bind`) and gives the rows, in order, with
+// its cross-key rules, to a `config_schema<C>`. Loading normalises and validates, then freezes
+// the result into an immutable snapshot `std::shared_ptr<const C>`.
+//
+// Adding a setting: a member (with its default) in the component's options struct and one row
+// beside the others of that struct (CONTRIBUTING.md, "How to add a setting").
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -10,13 +17,14 @@
 #include <optional>
 #include <ostream>
 #include <string>
-#include <string_view>
+#include <type_traits>
+#include <utility>
+#include <variant>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
 #include "core/error.hpp"
-#include "core/forecast.hpp"
 
 namespace tb::core {
 
@@ -26,159 +34,8 @@ enum class value_source { default_value, file, env, command_line };
 const char* to_string(value_source s);
 inline std::ostream& operator<<(std::ostream& os, value_source s) { return os << to_string(s); }
 
-// One snapshot of every setting. Default member initialisers ARE the defaults; the schema in
-// config.cpp declares name, bounds and description of each member once.
-struct config {
-  // [daemon]
-  std::string log_level = "info";           // trace|debug|info|warn|error|critical|off
-  double shutdown_deadline_s = 10.0;        // in-flight work gets this long after SIGTERM
-  std::int64_t scheduler_threads = 0;       // CAF scheduler workers; 0 = number of cores
-  std::string state_dir = "/var/lib/tradebotd";
-  // [http]
-  std::string http_address = "127.0.0.1";
-  std::int64_t http_port = 8787;            // 0 picks a free port (logged and in STATUS=)
-  std::int64_t http_max_header_bytes = 8192;
-  std::int64_t http_max_body_bytes = 4096;
-  std::int64_t http_timeout_ms = 5000;      // every read and write
-  std::int64_t http_max_connections = 256;  // the general pool
-  std::int64_t http_max_connections_per_client = 64;  // general-pool connections per remote address
-  std::int64_t http_probe_reserve = 8;      // extra connections that serve /health only
-  std::int64_t http_probe_timeout_ms = 1000;  // every read and write of a reserve connection
-  // [model]
-  std::string model_dir;                    // holds tokenizer/ and model/; "" = demo checkpoint
-  std::string dtype = "float32";            // KRONOS_DTYPE
-  bool compile = false;                     // KRONOS_COMPILE
-  std::string compile_mode = "default";     // KRONOS_COMPILE_MODE
-  std::int64_t threads = 0;                 // LibTorch intra-op threads; 0 = number of cores
-  std::string device = "auto";              // auto|cpu|cuda
-  // [inference] the dynamic batcher and the middleman
-  std::int64_t inference_max_batch_rows = 3072;      // series x samples per batch
-  std::int64_t inference_max_queue_delay_us = 2000;
-  std::int64_t inference_max_queue_rows = 1 << 20;   // queued rows before `overloaded`
-  std::int64_t inference_backfill_max_wait_ms = 2000;
-  std::int64_t inference_executors = 1;              // batches in flight at once
-  bool inference_publish = false;                    // serve other tradebotd processes
-  std::string inference_publish_address = "127.0.0.1";
-  std::int64_t inference_publish_port = 4242;        // 0 picks a free one (in /stats)
-  // [forecast] the trading bot's sampling parameters
-  std::int64_t pred_len = 7;
-  std::int64_t lookback = 232;
-  std::int64_t max_context = 232;
-  double temperature = 0.152;
-  std::int64_t top_k = 20;
-  double top_p = 0.83;
-  std::int64_t sample_count = 192;
-  double clip = 1.85;
-  // [cache]
-  bool cache_enabled = true;                // KRONOS_PREDICTION_CACHE_ENABLED
-  std::int64_t cache_ttl_s = 300;           // KRONOS_PREDICTION_CACHE_TTL; 0 = never expires
-  std::int64_t cache_history_ttl_s = 7 * 24 * 3600;
-  std::int64_t cache_max_size_mb = 1000;    // KRONOS_PREDICTION_CACHE_MAX_SIZE_MB
-  std::int64_t cache_decimals = 8;          // KRONOS_CACHE_DECIMALS
-  std::string cache_dir = "/var/cache/tradebotd";
-  // [cache] tiers and Redis (cache::cache_config; every cache key is read at start only)
-  bool cache_memory_enabled = true;         // KRONOS_CACHE_MEMORY_ENABLED
-  std::int64_t cache_memory_max_mb = 256;   // KRONOS_CACHE_MEMORY_MAX_MB (MiB)
-  bool cache_disk_enabled = true;           // KRONOS_CACHE_DISK_ENABLED
-  bool cache_redis_enabled = false;         // KRONOS_REDIS_ENABLED
-  std::string cache_redis_host = "127.0.0.1";           // KRONOS_REDIS_HOST
-  std::int64_t cache_redis_port = 6379;                 // KRONOS_REDIS_PORT
-  std::string cache_redis_username;                     // KRONOS_REDIS_USERNAME; "" = default user
-  std::string cache_redis_password;                     // KRONOS_REDIS_PASSWORD (secret); "" = no AUTH
-  std::int64_t cache_redis_db = 0;                      // KRONOS_REDIS_DB
-  std::string cache_redis_key_prefix = "tradebot:forecast:";  // KRONOS_REDIS_KEY_PREFIX
-  std::int64_t cache_redis_connect_timeout_ms = 200;    // KRONOS_REDIS_CONNECT_TIMEOUT_MS
-  std::int64_t cache_redis_command_timeout_ms = 200;    // KRONOS_REDIS_COMMAND_TIMEOUT_MS
-  std::int64_t cache_redis_backoff_initial_ms = 250;    // KRONOS_REDIS_BACKOFF_INITIAL_MS
-  std::int64_t cache_redis_backoff_max_ms = 30000;      // KRONOS_REDIS_BACKOFF_MAX_MS
-  std::int64_t cache_write_queue_max = 10000;           // KRONOS_CACHE_WRITE_QUEUE_MAX (entries)
-  std::int64_t cache_write_batch_max = 256;             // KRONOS_CACHE_WRITE_BATCH_MAX (entries)
-  std::int64_t cache_disk_retry_ms = 30000;             // KRONOS_CACHE_DISK_RETRY_MS
-  std::int64_t cache_log_interval_ms = 60000;           // KRONOS_CACHE_LOG_INTERVAL_MS
-  // [trading]
-  bool paper = true;                        // PAPER; paper = false also needs live = true
-  bool live = false;
-  std::vector<std::string> symbols;         // the universe
-  std::vector<std::string> tradable_pairs;  // TRADABLE_PAIRS: a filter on symbols; [] = all
-  // --- the trading loop (issue 5): symbol actors, portfolio, broker actor, schedule ---
-  bool trading_enabled = true;              // false: no symbol, portfolio, broker actors at all
-  std::int64_t walk_forward_windows = 70;   // walk-forward windows per cycle (window i drops i+1 bars)
-  std::int64_t stale_after_bars = 5;        // no proposal when the last bar closed longer ago (bar periods)
-  double forecast_timeout_s = 120.0;        // a symbol's forecast request fails after this (wall s)
-  double cycle_deadline_s = 180.0;          // the portfolio closes a cycle after this (wall s)
-  bool fractional_equity = false;           // equity orders in 1e-6 shares (day); false: whole shares (gtc)
-  // [market]
-  std::string market_feed = "synthetic";    // synthetic | replay | alpaca
-  std::int64_t synthetic_seed = 42;
-  std::int64_t synthetic_equities = 18;
-  std::int64_t synthetic_crypto = 2;
-  std::int64_t synthetic_period_min = 1440; // 1440 = daily; else minutes dividing 30
-  std::string synthetic_start = "2024-01-02";
-  std::string replay_dir;                   // every *.csv in it; symbol = file name
-  std::string market_clock = "simulated";   // simulated | wall
-  std::string sim_start = "2025-06-02";     // simulated clock start (UTC date or date-time)
-  std::string sim_end;                      // "" = never stops; else the schedule stops there
-  std::int64_t sim_cycle_interval_ms = 0;   // simulated clock: at least this much wall time per cycle
-  // [schedule] (core::schedule_config)
-  std::int64_t open_pass_delay_min = 0;
-  std::int64_t midday_pass_min = 630;
-  std::int64_t close_backout_lead_min = 60;
-  double backout_cross_bps = 5.0;           // close back-out: exits cross the bid / ask by this (bps)
-  std::int64_t crypto_refresh_interval_min = 1440;
-  bool pass_at_start = true;                // wall clock: one pass when the daemon starts
-  // [broker]
-  std::string broker_kind = "sim";          // sim | alpaca
-  double broker_initial_cash = 100000.0;
-  double broker_equity_fee_rate = 0.0000278;
-  double broker_crypto_fee_rate = 0.008;
-  double broker_default_spread = 0.0005;
-  bool broker_allow_short_equity = true;
-  // [alpaca] market.feed = "alpaca" and/or broker.kind = "alpaca" (keys: APCA_API_KEY_ID /
-  // APCA_API_SECRET_KEY or systemd credentials alpaca_key_id / alpaca_secret_key, never here)
-  std::string alpaca_trading_url;           // "" = paper, or live with PAPER=0 and live = true
-  std::string alpaca_data_url;              // "" = https://data.alpaca.markets
-  std::string alpaca_stock_feed = "iex";    // iex | sip
-  std::string alpaca_adjustment = "raw";    // raw | split | dividend | all
-  std::string alpaca_crypto_loc = "us";
-  std::int64_t alpaca_bar_period_min = 1440;
-  std::string alpaca_ca_file;               // "" = the system's trust store
-  double alpaca_timeout_s = 15.0;
-  std::int64_t alpaca_max_attempts = 4;
-  double alpaca_rate_per_minute = 200.0;
-  double alpaca_crypto_price_increment = 0.0;  // 0 = 6 significant digits of the price
-  // [strategy] selection_params
-  double min_sharpe = 0.3;
-  std::int64_t recent_windows = 5;
-  double min_edge = 0.0;
-  double spread_penalty_weight = 1.0;
-  bool allow_buy_hold = true;
-  // [portfolio] portfolio_params
-  std::int64_t max_positions = 10;
-  std::int64_t min_positions = 4;
-  double min_score = 0.0;
-  double kelly_fraction = 0.2;
-  double kelly_cap = 0.15;
-  // [risk] risk_limits
-  double max_symbol_weight = 0.60;
-  double max_total_exposure = 1.20;
-  double max_leverage = 1.0;
-  bool crypto_long_only = true;
-  double max_daily_loss = 0.03;
-  std::int64_t max_orders_per_minute = 60;
-  double max_order_notional = 50000;
-
-  // Where each key's effective value came from, by dotted name ("http.port").
-  std::map<std::string, value_source> sources;
-  std::string path;  // the file it was loaded from ("" when none)
-
-  // The [forecast] keys as the model's sampling parameters.
-  sampling_params sampling() const;
-
-  // `symbols` after the `tradable_pairs` filter: the symbols to trade.
-  std::vector<std::string> active_symbols() const;
-};
-
-using config_ptr = std::shared_ptr<const config>;
+// Where each key's effective value came from, by dotted name ("http.port").
+using config_sources = std::map<std::string, value_source>;
 
 // Reads an environment variable; tests inject their own.
 using env_lookup = std::function<std::optional<std::string>(const std::string&)>;
@@ -196,31 +53,251 @@ struct config_override {
 // '=' or no key. The key is not checked here (apply_overrides does, with a suggestion).
 tb::expected<config_override> parse_override(const std::string& text, const std::string& origin);
 
-// Loads `path` (may be "" for defaults plus environment), applies the environment, then the
-// overrides (they win over both), validates. Every problem is reported, one per line, naming the
-// file, line, key and what is allowed (for an override: its origin).
-tb::expected<config_ptr> load_config(const std::string& path, const env_lookup& env = process_env(),
-                                     const std::vector<config_override>& overrides = {});
+// A setting's value as the file, the environment or the command line give it: true/false, an
+// integer, a number, a string, a list of strings (the kinds of key, in this order).
+using config_value = std::variant<bool, std::int64_t, double, std::string, std::vector<std::string>>;
+enum class value_kind { boolean, integer, real, string, list };
 
-// `base` with the overrides applied in order (a later one for the same key wins), then the
-// cross-key rules checked again. A value is read as the key's type exactly as the file's TOML
-// would be (`5` is an integer, `5.0` is not; `0.3`, `1e-3`, `true`), with the same bounds and
-// choices; a string key also takes unquoted text (`model.dtype=bfloat16`), a list key a comma
-// list (`trading.symbols=AAPL,NVDA`). Sources become value_source::command_line. Every problem,
-// one per line, starts with the override's origin; errc::bad_config.
-tb::expected<config_ptr> apply_overrides(const config& base, const std::vector<config_override>& overrides);
+// One declared key, type-erased: get/set reach its member from a pointer to the struct the rows
+// are declared (or bound) for. set only ever receives a value of the key's kind within its
+// bounds and choices (the schema checks first).
+struct key_spec {
+  std::string name;         // "section.key"
+  value_kind kind = value_kind::string;
+  const char* description = "";  // one line
+  const char* env = nullptr;
+  double min = 0, max = 0;  // inclusive bounds of integers and reals; max: most entries of a list
+  std::vector<std::string> choices;  // allowed strings (normalised to lower case); {} = any
+  bool secret = false;
+  bool restart = false;  // read at start only: a reload that changes it warns instead
+  std::function<config_value(const void*)> get;
+  std::function<void(void*, config_value)> set;
+};
 
-// Whether the override names a key and its value reads by the key's type, bounds and choices
-// (as apply_overrides reads it), without the cross-key rules. The error as apply_overrides says it.
-tb::expected<bool> check_override(const config_override& o);
+// The rows of options struct S.
+template <class S>
+struct row {
+  key_spec spec;
+};
+template <class S>
+using rows = std::vector<row<S>>;
 
-// Keys read at start only whose values differ between the two snapshots (a reload warns).
-std::vector<std::string> restart_required(const config& running, const config& next);
+namespace detail {
+template <class T>
+struct is_duration : std::false_type {};
+template <class R, class P>
+struct is_duration<std::chrono::duration<R, P>> : std::true_type {};
 
-// Effective values with their sources, for /stats → config.values. Secrets are masked.
-nlohmann::json describe(const config& c);
+// How a member of type T is read and shown: bool, any integer or duration (its count, in the
+// duration's own unit), any floating point, std::string, std::vector<std::string>.
+template <class T>
+constexpr value_kind kind_of() {
+  if constexpr (std::is_same_v<T, bool>) return value_kind::boolean;
+  else if constexpr (std::is_integral_v<T> || is_duration<T>::value) return value_kind::integer;
+  else if constexpr (std::is_floating_point_v<T>) return value_kind::real;
+  else if constexpr (std::is_same_v<T, std::string>) return value_kind::string;
+  else {
+    static_assert(std::is_same_v<T, std::vector<std::string>>, "a config member is bool, integer, duration, "
+                                                                "floating point, string or list of strings");
+    return value_kind::list;
+  }
+}
 
-// The documented example file: every key with its description, bounds and default.
-std::string example_toml();
+template <class T>
+config_value to_value(const T& v) {
+  if constexpr (std::is_same_v<T, bool> || std::is_same_v<T, std::string> ||
+                std::is_same_v<T, std::vector<std::string>>)
+    return v;
+  else if constexpr (is_duration<T>::value) return static_cast<std::int64_t>(v.count());
+  else if constexpr (std::is_integral_v<T>) return static_cast<std::int64_t>(v);
+  else return static_cast<double>(v);
+}
+
+template <class T>
+void from_value(T& out, config_value v) {
+  if constexpr (std::is_same_v<T, bool> || std::is_same_v<T, std::string> ||
+                std::is_same_v<T, std::vector<std::string>>)
+    out = std::get<T>(std::move(v));
+  else if constexpr (is_duration<T>::value) out = T(static_cast<typename T::rep>(std::get<std::int64_t>(v)));
+  else if constexpr (std::is_integral_v<T>) out = static_cast<T>(std::get<std::int64_t>(v));
+  else out = static_cast<T>(std::get<double>(v));
+}
+}  // namespace detail
+
+// A member of S, possibly nested (`member(&cache_config::redis, &redis_config::host)`).
+template <class S, class T, class F>
+struct field {
+  F at;  // at(S&) -> T&, at(const S&) -> const T&
+};
+template <class S, class T>
+auto member(T S::*m) {
+  auto at = [m](auto& s) -> auto& { return s.*m; };
+  return field<S, T, decltype(at)>{at};
+}
+template <class S, class A, class T>
+auto member(A S::*a, T A::*m) {
+  auto at = [a, m](auto& s) -> auto& { return (s.*a).*m; };
+  return field<S, T, decltype(at)>{at};
+}
+
+// One row: a key of options struct S. min/max: inclusive bounds of an integer or a number, the
+// most entries of a list; choices: the allowed strings (compared in lower case).
+template <class S, class T, class F>
+row<S> key(const char* name, field<S, T, F> f, const char* description, const char* env = nullptr, double min = 0,
+           double max = 0, std::vector<std::string> choices = {}, bool secret = false) {
+  key_spec k;
+  k.name = name;
+  k.kind = detail::kind_of<T>();
+  k.description = description;
+  k.env = env;
+  k.min = min;
+  k.max = max;
+  k.choices = std::move(choices);
+  k.secret = secret;
+  k.get = [at = f.at](const void* s) { return detail::to_value<T>(at(*static_cast<const S*>(s))); };
+  k.set = [at = f.at](void* s, config_value v) { detail::from_value<T>(at(*static_cast<S*>(s)), std::move(v)); };
+  return {std::move(k)};
+}
+template <class S, class T>
+row<S> key(const char* name, T S::*m, const char* description, const char* env = nullptr, double min = 0,
+           double max = 0, std::vector<std::string> choices = {}, bool secret = false) {
+  return key(name, member(m), description, env, min, max, std::move(choices), secret);
+}
+
+// The key is read at start only: a reload that changes it warns instead.
+template <class S>
+row<S> restart_only(row<S> r) {
+  r.spec.restart = true;
+  return r;
+}
+
+// The rows of a section struct S as rows of the application config C that holds it at `at`.
+template <class C, class S>
+rows<C> bind(S C::*at, const rows<S>& section) {
+  rows<C> out;
+  for (const auto& r : section) {
+    key_spec k = r.spec;
+    k.get = [at, get = r.spec.get](const void* c) { return get(&(static_cast<const C*>(c)->*at)); };
+    k.set = [at, set = r.spec.set](void* c, config_value v) { set(&(static_cast<C*>(c)->*at), std::move(v)); };
+    out.push_back({std::move(k)});
+  }
+  return out;
+}
+
+// The problems of the values `s` holds now, checked against its rows (a library's own check of
+// options built in code, not read by the schema), one line each: "<ENV or key>: <value> is out of
+// range; expected ...".
+std::vector<std::string> check_values(const std::vector<key_spec>& keys, const void* s);
+template <class S>
+std::vector<std::string> check_values(const rows<S>& section, const S& s) {
+  std::vector<key_spec> specs;
+  for (const auto& r : section) specs.push_back(r.spec);
+  return check_values(specs, &s);
+}
+
+// The schema engine over type-erased keys (config.cpp); config_schema<C> is its typed face.
+class schema_engine {
+ public:
+  explicit schema_engine(std::vector<key_spec> keys);
+  const std::vector<key_spec>& keys() const { return keys_; }
+  const key_spec* find(const std::string& name) const;
+  void read_file(void* c, config_sources& sources, const std::string& path, std::vector<std::string>& errors) const;
+  void read_env(void* c, config_sources& sources, const env_lookup& env, std::vector<std::string>& errors) const;
+  void read_overrides(void* c, config_sources& sources, const std::vector<config_override>& overrides,
+                      std::vector<std::string>& errors) const;
+  std::vector<std::string> restart_required(const void* running, const void* next) const;
+  nlohmann::json describe(const void* c, const config_sources& sources) const;
+  std::string example_toml(const void* defaults) const;
+
+ private:
+  std::string unknown_key(const std::string& name) const;
+  std::string section_list() const;
+  std::vector<key_spec> keys_;
+};
+
+// Every problem, one per line, as errc::bad_config; nullopt when there is none.
+std::optional<tb::error> joined(const std::vector<std::string>& errors);
+
+// The schema of an application config C: C holds its options structs (each read by its rows,
+// bound with `bind`), `config_sources sources` and `std::string path`; `check` adds the cross-key
+// rules' problems (run only once every key read cleanly).
+template <class C>
+class config_schema {
+ public:
+  using ptr = std::shared_ptr<const C>;
+  using check_fn = std::function<void(const C&, std::vector<std::string>& errors)>;
+
+  config_schema(const std::vector<rows<C>>& parts, check_fn check) : engine_(flatten(parts)), check_(std::move(check)) {}
+
+  const std::vector<key_spec>& keys() const { return engine_.keys(); }
+
+  // Loads `path` (may be "" for defaults plus environment), applies the environment, then the
+  // overrides (they win over both), validates. Every problem is reported, one per line, naming
+  // the file, line, key and what is allowed (for an override: its origin).
+  tb::expected<ptr> load(const std::string& path, const env_lookup& env,
+                         const std::vector<config_override>& overrides) const {
+    auto c = std::make_shared<C>();
+    c->path = path;
+    for (const auto& k : keys()) c->sources[k.name] = value_source::default_value;
+    std::vector<std::string> errors;
+    if (!path.empty()) engine_.read_file(c.get(), c->sources, path, errors);
+    engine_.read_env(c.get(), c->sources, env, errors);
+    engine_.read_overrides(c.get(), c->sources, overrides, errors);
+    return validated(std::move(c), errors);
+  }
+
+  // `base` with the overrides applied in order (a later one for the same key wins), then the
+  // cross-key rules checked again. A value is read as the key's type exactly as the file's TOML
+  // would be (`5` is an integer, `5.0` is not; `0.3`, `1e-3`, `true`), with the same bounds and
+  // choices; a string key also takes unquoted text (`model.dtype=bfloat16`), a list key a comma
+  // list (`trading.symbols=AAPL,NVDA`). Sources become value_source::command_line. Every problem,
+  // one per line, starts with the override's origin; errc::bad_config.
+  tb::expected<ptr> apply(const C& base, const std::vector<config_override>& overrides) const {
+    auto c = std::make_shared<C>(base);
+    std::vector<std::string> errors;
+    engine_.read_overrides(c.get(), c->sources, overrides, errors);
+    return validated(std::move(c), errors);
+  }
+
+  // Whether the override names a key and its value reads by the key's type, bounds and choices
+  // (as apply reads it), without the cross-key rules. The error as apply says it.
+  tb::expected<bool> check_override(const config_override& o) const {
+    C scratch;
+    std::vector<std::string> errors;
+    engine_.read_overrides(&scratch, scratch.sources, {o}, errors);
+    if (!errors.empty()) return tb::error{errc::bad_config, errors.front()};
+    return true;
+  }
+
+  // Keys read at start only whose values differ between the two snapshots (a reload warns).
+  std::vector<std::string> restart_required(const C& running, const C& next) const {
+    return engine_.restart_required(&running, &next);
+  }
+
+  // Effective values with their sources, for /stats → config.values. Secrets are masked.
+  nlohmann::json describe(const C& c) const { return engine_.describe(&c, c.sources); }
+
+  // The documented example file: every key with its description, bounds and default.
+  std::string example_toml() const {
+    const C defaults;
+    return engine_.example_toml(&defaults);
+  }
+
+ private:
+  static std::vector<key_spec> flatten(const std::vector<rows<C>>& parts) {
+    std::vector<key_spec> out;
+    for (const auto& part : parts)
+      for (const auto& r : part) out.push_back(r.spec);
+    return out;
+  }
+  tb::expected<ptr> validated(std::shared_ptr<C> c, std::vector<std::string>& errors) const {
+    if (errors.empty()) check_(*c, errors);
+    if (auto e = joined(errors)) return *e;
+    return ptr(std::move(c));
+  }
+
+  schema_engine engine_;
+  check_fn check_;
+};
 
 }  // namespace tb::core

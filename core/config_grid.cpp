@@ -8,12 +8,6 @@ namespace {
 
 tb::error bad(const std::string& origin, const std::string& what) { return {errc::bad_config, origin + ": " + what}; }
 
-tb::error joined(const std::vector<std::string>& lines) {
-  std::string msg;
-  for (const auto& l : lines) msg += (msg.empty() ? "" : "\n") + l;
-  return {errc::bad_config, msg};
-}
-
 // Splits at commas outside [...] and "..." / '...'.
 std::vector<std::string> split_values(const std::string& s) {
   std::vector<std::string> out(1);
@@ -59,32 +53,27 @@ std::string settings_text(const std::vector<config_override>& settings) {
   return out;
 }
 
-tb::expected<std::vector<grid_point>> expand_grid(const config& base, const std::vector<grid_axis>& axes) {
+std::optional<tb::error> expand_grid(const std::vector<grid_axis>& axes, const override_check& check,
+                                     const combination_fn& apply) {
   std::vector<std::string> errors;
   std::set<std::string> keys;
   for (const auto& a : axes) {
     if (!keys.insert(a.key).second) errors.push_back(a.origin + ": key '" + a.key + "' is in another --grid too");
     // Each value alone first, so a bad one is named once, not in every combination holding it.
     for (const auto& v : a.values)
-      if (auto ok = check_override({a.key, v, a.origin + " (value " + v + ")"}); !ok)
-        errors.push_back(ok.error().message);
+      if (auto ok = check({a.key, v, a.origin + " (value " + v + ")"}); !ok) errors.push_back(ok.error().message);
   }
   if (!errors.empty()) return joined(errors);
-  std::vector<grid_point> points;
   std::vector<std::size_t> at(axes.size(), 0);  // an odometer over the axes, the last one fastest
   for (;;) {
-    grid_point p;
-    for (std::size_t i = 0; i < axes.size(); ++i)
-      p.settings.push_back({axes[i].key, axes[i].values[at[i]], axes[i].origin});
-    auto cfg = apply_overrides(base, p.settings);
-    if (!cfg) errors.push_back("the combination " + settings_text(p.settings) + ": " + cfg.error().message);
-    else p.config = *cfg, points.push_back(std::move(p));
+    std::vector<config_override> settings;
+    for (std::size_t i = 0; i < axes.size(); ++i) settings.push_back({axes[i].key, axes[i].values[at[i]], axes[i].origin});
+    if (auto e = apply(settings)) errors.push_back("the combination " + settings_text(settings) + ": " + e->message);
     std::size_t i = axes.size();
     while (i > 0 && ++at[i - 1] == axes[i - 1].values.size()) at[--i] = 0;
     if (i == 0) break;
   }
-  if (!errors.empty()) return joined(errors);
-  return points;
+  return joined(errors);
 }
 
 }  // namespace tb::core

@@ -22,79 +22,79 @@
 namespace tb::daemon {
 namespace {
 
-market::https_options alpaca_http(const core::config& cfg, const char* log_name) {
+market::https_options alpaca_http(const actors::config& cfg, const char* log_name) {
   market::https_options o;
-  o.ca_file = cfg.alpaca_ca_file;
-  o.connect_timeout = o.io_timeout = std::chrono::milliseconds(static_cast<long>(cfg.alpaca_timeout_s * 1000));
-  o.max_attempts = static_cast<int>(cfg.alpaca_max_attempts);
-  o.rate_per_minute = cfg.alpaca_rate_per_minute;
+  o.ca_file = cfg.alpaca.ca_file;
+  o.connect_timeout = o.io_timeout = std::chrono::milliseconds(static_cast<long>(cfg.alpaca.timeout_s * 1000));
+  o.max_attempts = static_cast<int>(cfg.alpaca.max_attempts);
+  o.rate_per_minute = cfg.alpaca.rate_per_minute;
   o.log_name = log_name;
   return o;
 }
 
-tb::expected<market::alpaca_credentials> alpaca_keys(const core::config& cfg) {
+tb::expected<market::alpaca_credentials> alpaca_keys(const actors::config& cfg) {
   auto creds = market::load_alpaca_credentials();
   if (!creds)
-    return tb::error{errc::bad_config, "market.feed = \"" + cfg.market_feed + "\", broker.kind = \"" + cfg.broker_kind +
+    return tb::error{errc::bad_config, "market.feed = \"" + cfg.market.feed + "\", broker.kind = \"" + cfg.broker.kind +
                                            "\": " + creds.error().message};
   return creds;
 }
 
-tb::expected<std::shared_ptr<market::feed>> make_feed(const core::config& cfg, std::shared_ptr<const core::clock> clock) {
-  if (cfg.market_feed == "alpaca") {
+tb::expected<std::shared_ptr<market::feed>> make_feed(const actors::config& cfg, std::shared_ptr<const core::clock> clock) {
+  if (cfg.market.feed == "alpaca") {
     auto creds = alpaca_keys(cfg);
     if (!creds) return creds.error();
     market::alpaca_feed_options o;
-    o.url = cfg.alpaca_data_url;
+    o.url = cfg.alpaca.data_url;
     o.http = alpaca_http(cfg, "alpaca data");
-    o.bar_period = std::chrono::minutes(cfg.alpaca_bar_period_min);
-    o.stock_feed = cfg.alpaca_stock_feed;
-    o.adjustment = cfg.alpaca_adjustment;
-    o.crypto_loc = cfg.alpaca_crypto_loc;
+    o.bar_period = std::chrono::minutes(cfg.alpaca.bar_period_min);
+    o.stock_feed = cfg.alpaca.stock_feed;
+    o.adjustment = cfg.alpaca.adjustment;
+    o.crypto_loc = cfg.alpaca.crypto_loc;
     auto f = market::alpaca_feed::create(*clock, *creds, o);
     if (!f) return f.error();
     // The feed reads the clock by reference: its deleter keeps the clock alive as long as it.
     return std::shared_ptr<market::feed>(f->release(), [clock](market::feed* p) { delete p; });
   }
-  if (cfg.market_feed == "synthetic") {
+  if (cfg.market.feed == "synthetic") {
     market::synthetic_config sc;
-    sc.seed = static_cast<std::uint64_t>(cfg.synthetic_seed);
-    sc.equity_count = static_cast<int>(cfg.synthetic_equities);
-    sc.crypto_count = static_cast<int>(cfg.synthetic_crypto);
-    if (!cfg.symbols.empty()) {  // the generated names plus the configured ones (reloads may pick any)
+    sc.seed = static_cast<std::uint64_t>(cfg.market.synthetic_seed);
+    sc.equity_count = static_cast<int>(cfg.market.synthetic_equities);
+    sc.crypto_count = static_cast<int>(cfg.market.synthetic_crypto);
+    if (!cfg.trading.symbols.empty()) {  // the generated names plus the configured ones (reloads may pick any)
       sc.symbols = market::synthetic_feed::symbol_names(sc);
-      for (const auto& s : cfg.symbols)
+      for (const auto& s : cfg.trading.symbols)
         if (std::find(sc.symbols.begin(), sc.symbols.end(), s) == sc.symbols.end()) sc.symbols.push_back(s);
     }
-    sc.period = cfg.synthetic_period_min == 1440 ? core::duration(std::chrono::hours(24))
-                                                 : core::duration(std::chrono::minutes(cfg.synthetic_period_min));
-    auto start = core::parse_utc_instant(cfg.synthetic_start, "market.synthetic_start");
+    sc.period = cfg.market.synthetic_period_min == 1440 ? core::duration(std::chrono::hours(24))
+                                                 : core::duration(std::chrono::minutes(cfg.market.synthetic_period_min));
+    auto start = core::parse_utc_instant(cfg.market.synthetic_start, "market.synthetic_start");
     if (!start) return start.error();
     sc.start = *start;
     auto f = market::synthetic_feed::create(sc, std::move(clock));
     if (!f) return f.error();
     return std::shared_ptr<market::feed>(*f);
   }
-  if (cfg.market_feed == "replay") {
+  if (cfg.market.feed == "replay") {
     market::replay_config rc;
     std::error_code ec;
     std::vector<std::string> files;
-    for (const auto& e : std::filesystem::directory_iterator(cfg.replay_dir, ec))
+    for (const auto& e : std::filesystem::directory_iterator(cfg.market.replay_dir, ec))
       if (e.path().extension() == ".csv") files.push_back(e.path().string());
-    if (ec) return tb::error{errc::bad_config, "market.replay_dir " + cfg.replay_dir + ": " + ec.message()};
+    if (ec) return tb::error{errc::bad_config, "market.replay_dir " + cfg.market.replay_dir + ": " + ec.message()};
     std::sort(files.begin(), files.end());
     for (const auto& f : files) {
       market::replay_source src;
       src.path = f;
       rc.sources.push_back(src);
     }
-    if (rc.sources.empty()) return tb::error{errc::bad_config, "market.replay_dir " + cfg.replay_dir + " holds no .csv file"};
+    if (rc.sources.empty()) return tb::error{errc::bad_config, "market.replay_dir " + cfg.market.replay_dir + " holds no .csv file"};
     auto f = market::replay_feed::create(rc, std::move(clock));
     if (!f) return f.error();
     for (const auto& w : (*f)->warnings()) spdlog::warn("replay: {}", w);
     return std::shared_ptr<market::feed>(*f);
   }
-  return tb::error{errc::bad_config, "market.feed = \"" + cfg.market_feed + "\" is unknown"};
+  return tb::error{errc::bad_config, "market.feed = \"" + cfg.market.feed + "\" is unknown"};
 }
 
 }  // namespace
@@ -105,9 +105,9 @@ actors::actor_lookup lookup_of(std::shared_ptr<handle_slot> slot) {
 
 // model.dir = "": the demo checkpoint under state_dir, made on first use (tiny preset, random
 // weights: forecasts are meaningless, trading is paper).
-tb::expected<std::string> resolve_model_dir(const core::config& cfg) {
-  if (!cfg.model_dir.empty()) return cfg.model_dir;
-  const auto dir = std::filesystem::path(cfg.state_dir) / "demo-model";
+tb::expected<std::string> resolve_model_dir(const actors::config& cfg) {
+  if (!cfg.inference.model_dir.empty()) return cfg.inference.model_dir;
+  const auto dir = std::filesystem::path(cfg.daemon.state_dir) / "demo-model";
   if (!std::filesystem::exists(dir / "model" / "model.safetensors")) {
     auto preset = inference::preset_by_name("tiny");
     if (!preset) return preset.error();
@@ -119,20 +119,20 @@ tb::expected<std::string> resolve_model_dir(const core::config& cfg) {
   return dir.string();
 }
 
-void configure_actor_system(caf::actor_system_config& sys_cfg, const core::config& cfg) {
+void configure_actor_system(caf::actor_system_config& sys_cfg, const actors::config& cfg) {
   actors::register_types(sys_cfg);
-  const auto workers = cfg.scheduler_threads > 0 ? static_cast<std::size_t>(cfg.scheduler_threads)
+  const auto workers = cfg.daemon.scheduler_threads > 0 ? static_cast<std::size_t>(cfg.daemon.scheduler_threads)
                                                  : std::max(2u, std::thread::hardware_concurrency());
   sys_cfg.set("scheduler.max-threads", workers);
 }
 
-tb::expected<trading_parts> make_trading_parts(const core::config& cfg) {
+tb::expected<trading_parts> make_trading_parts(const actors::config& cfg) {
   trading_parts parts;
-  const auto broker_dir = std::filesystem::path(cfg.state_dir) / "broker";
+  const auto broker_dir = std::filesystem::path(cfg.daemon.state_dir) / "broker";
   parts.journal_path = (broker_dir / "orders.jsonl").string();
   const auto ledger_path = (broker_dir / "sim-ledger.jsonl").string();  // the sim broker's
-  if (cfg.market_clock == "simulated") {
-    auto start = core::parse_utc_instant(cfg.sim_start, "market.sim_start");
+  if (cfg.market.clock == "simulated") {
+    auto start = core::parse_utc_instant(cfg.market.sim_start, "market.sim_start");
     if (!start) return start.error();
     // A restarted simulated run resumes after the last instant its journal recorded, so the
     // cycles it already ran (and their orders) are not decided again on a changed account.
@@ -145,7 +145,7 @@ tb::expected<trading_parts> make_trading_parts(const core::config& cfg) {
       for (const auto& r : j->records()) at = std::max(at, core::time_point(core::duration(r.at_unix_ns)));
     }
     // Nor before the sim broker's last request: its replay reads bars up to that instant.
-    if (cfg.broker_kind != "alpaca") {
+    if (cfg.broker.kind != "alpaca") {
       auto last = market::durable_sim_broker::last_recorded_at(ledger_path);
       if (!last) return last.error();
       if (*last) at = std::max(at, **last);
@@ -161,14 +161,14 @@ tb::expected<trading_parts> make_trading_parts(const core::config& cfg) {
   auto feed = make_feed(cfg, parts.clock);
   if (!feed) return feed.error();
   parts.feed = *feed;
-  if (cfg.broker_kind == "alpaca") {
+  if (cfg.broker.kind == "alpaca") {
     auto creds = alpaca_keys(cfg);
     if (!creds) return creds.error();
     market::alpaca_broker_options o;
-    o.live = !cfg.paper && cfg.live;  // config validation refuses paper = false without live = true
-    o.url = cfg.alpaca_trading_url;
+    o.live = !cfg.trading.paper && cfg.trading.live;  // config validation refuses paper = false without live = true
+    o.url = cfg.alpaca.trading_url;
     o.http = alpaca_http(cfg, "alpaca trading");
-    o.crypto_price_increment = cfg.alpaca_crypto_price_increment;
+    o.crypto_price_increment = cfg.alpaca.crypto_price_increment;
     auto broker = market::alpaca_broker::create(*creds, o);
     if (!broker) return broker.error();
     spdlog::info("broker: Alpaca {} trading", (*broker)->live() ? "LIVE" : "paper");
@@ -176,11 +176,11 @@ tb::expected<trading_parts> make_trading_parts(const core::config& cfg) {
     return parts;
   }
   market::sim_broker_config bc;
-  bc.initial_cash = cfg.broker_initial_cash;
-  bc.equity_fee_rate = cfg.broker_equity_fee_rate;
-  bc.crypto_fee_rate = cfg.broker_crypto_fee_rate;
-  bc.default_spread = cfg.broker_default_spread;
-  bc.allow_short_equity = cfg.broker_allow_short_equity;
+  bc.initial_cash = cfg.broker.sim.initial_cash;
+  bc.equity_fee_rate = cfg.broker.sim.equity_fee_rate;
+  bc.crypto_fee_rate = cfg.broker.sim.crypto_fee_rate;
+  bc.default_spread = cfg.broker.sim.default_spread;
+  bc.allow_short_equity = cfg.broker.sim.allow_short_equity;
   // The sim broker keeps its account in the state folder, as a real broker keeps it on its side.
   auto broker = market::durable_sim_broker::open(bc, parts.clock, parts.feed, ledger_path);
   if (!broker) return broker.error();
@@ -195,7 +195,7 @@ actor_tree build_actor_tree(std::shared_ptr<inference::model_service> service,
   auto forecaster = tree.forecaster;
   // Symbol actors send their forecast requests to whatever `forecaster` holds: the cache actor
   // (issue 4), a read-through cache in front of the inference actor.
-  tree.children.push_back({"inference", [svc = service, board](caf::local_actor* self, const core::config_ptr& c) {
+  tree.children.push_back({"inference", [svc = service, board](caf::local_actor* self, const actors::config_ptr& c) {
                         auto h = actors::spawn_inference_actor(self, svc, board, c);
                         self->system().registry().put(actors::inference_name, h);  // the cache actor's upstream
                         return h;
@@ -203,7 +203,7 @@ actor_tree build_actor_tree(std::shared_ptr<inference::model_service> service,
   // The forecast cache (issue 4): registry `forecaster_name` -> the cache actor, which finds the
   // inference actor under `inference_name`; each spawn function re-puts its handle after a
   // supervisor restart (actors/README.md). TTLs run on the wall clock, as Redis's PX does.
-  tree.children.push_back({"cache", [board, forecaster](caf::local_actor* self, const core::config_ptr& c) {
+  tree.children.push_back({"cache", [board, forecaster](caf::local_actor* self, const actors::config_ptr& c) {
                         auto* sys = &self->system();
                         auto h = actors::spawn_cache_actor(
                             self, [sys] { return actors::lookup_actor(*sys, actors::inference_name); }, board, c,
@@ -218,19 +218,19 @@ actor_tree build_actor_tree(std::shared_ptr<inference::model_service> service,
   if (trading) {
     auto parts = std::make_shared<trading_parts>(*trading);
     auto symbol_stats = std::make_shared<actors::symbol_board>(board);
-    tree.children.push_back({"broker", [parts, board, broker_slot](caf::local_actor* self, const core::config_ptr& c) {
+    tree.children.push_back({"broker", [parts, board, broker_slot](caf::local_actor* self, const actors::config_ptr& c) {
                           auto h = actors::spawn_broker_actor(self, {parts->broker, parts->journal_path, parts->clock, board, c});
                           broker_slot->set(h);
                           return h;
                         }});
     tree.children.push_back({"portfolio", [parts, board, broker_slot, portfolio_slot](caf::local_actor* self,
-                                                                                 const core::config_ptr& c) {
+                                                                                 const actors::config_ptr& c) {
                           auto h = actors::spawn_portfolio_actor(self, {lookup_of(broker_slot), parts->clock, board, c});
                           portfolio_slot->set(h);
                           return h;
                         }});
     tree.children.push_back({"scheduler", [parts, board, symbol_stats, forecaster, portfolio_slot, hooks](
-                                         caf::local_actor* self, const core::config_ptr& c) {
+                                         caf::local_actor* self, const actors::config_ptr& c) {
                           actors::scheduler_args a;
                           a.feed = parts->feed;
                           a.sim_clock = parts->sim_clock;

@@ -17,7 +17,7 @@
 #include "actors/scheduler.hpp"
 #include "actors/supervisor.hpp"
 #include "core/clock.hpp"
-#include "core/config.hpp"
+#include "actors/config.hpp"
 #include "core/snapshot_board.hpp"
 #include "inference/model_service.hpp"
 #include "market/broker.hpp"
@@ -54,18 +54,18 @@ struct trading_parts {
 };
 
 // From market.* and broker.*; the broker's ledger and the order journal live in
-// cfg.state_dir/broker. A simulated clock resumes at the last record of the journal or (sim
+// cfg.daemon.state_dir/broker. A simulated clock resumes at the last record of the journal or (sim
 // broker) of its ledger.
 // errc::bad_config for a feed/broker the daemon does not wire or a bad setting.
-tb::expected<trading_parts> make_trading_parts(const core::config& cfg);
+tb::expected<trading_parts> make_trading_parts(const actors::config& cfg);
 
 // model.dir, or when it is empty the demo checkpoint under state_dir (tiny preset, seed 0),
 // written on first use.
-tb::expected<std::string> resolve_model_dir(const core::config& cfg);
+tb::expected<std::string> resolve_model_dir(const actors::config& cfg);
 
 // The actor system's settings for a tree built here: the protocol's message types and
 // daemon.scheduler_threads workers (0 = the number of cores, at least 2).
-void configure_actor_system(caf::actor_system_config& sys_cfg, const core::config& cfg);
+void configure_actor_system(caf::actor_system_config& sys_cfg, const actors::config& cfg);
 
 // Optional observers of the run, called on the actors' threads (keep them short, thread-safe).
 struct actor_tree_hooks {

@@ -19,7 +19,7 @@
 #include "actors/inference_actor.hpp"
 #include "actors/supervisor.hpp"
 #include "core/clock.hpp"
-#include "core/config.hpp"
+#include "actors/config.hpp"
 #include "core/log_throttle.hpp"
 #include "daemon/actor_tree.hpp"
 #include "daemon/logging.hpp"
@@ -36,7 +36,7 @@ std::string utc_now_iso() { return core::to_iso8601(core::wall_clock().now()); }
 // The config as the daemon runs it: the snapshot, its generation and the last reload's outcome.
 // Owned by the main thread.
 struct config_state {
-  core::config_ptr current;
+  actors::config_ptr current;
   std::uint64_t generation = 1;
   std::string loaded_at = utc_now_iso();
   nlohmann::json last_reload = nullptr;  // {"at", "ok", "error"} after the first SIGHUP
@@ -46,7 +46,7 @@ struct config_state {
                              {"loaded_at", loaded_at},
                              {"last_reload", last_reload},
                              {"path", current->path},
-                             {"values", core::describe(*current)}});
+                             {"values", actors::describe(*current)}});
     core::health_check check;
     check.detail = {{"generation", generation}, {"path", current->path}};
     if (last_reload.is_object() && !last_reload["ok"].get<bool>()) {
@@ -91,25 +91,25 @@ class shutdown_guard {
 // changes it does not move the server).
 std::string status_line(const std::string& listening, const config_state& cs) {
   return "STATUS=serving http on " + listening + "; config generation " + std::to_string(cs.generation) + "; " +
-         std::to_string(cs.current->active_symbols().size()) + " symbols";
+         std::to_string(cs.current->trading.active_symbols().size()) + " symbols";
 }
 
 void reload(config_state& cs, core::snapshot_board& board, const caf::actor& supervisor) {
   notify_reloading();
-  auto next = core::load_config(cs.current->path);
+  auto next = actors::load_config(cs.current->path);
   if (!next) {
     spdlog::error("reload rejected; the running config stays in force:\n{}", next.error().message);
     cs.last_reload = {{"at", utc_now_iso()}, {"ok", false}, {"error", next.error().message}};
     cs.publish(board);
     return;
   }
-  for (const auto& key : core::restart_required(*cs.current, **next))
+  for (const auto& key : actors::restart_required(*cs.current, **next))
     spdlog::warn("reload: {} changed; it is read at start only and takes effect after a restart", key);
   cs.current = *next;
   ++cs.generation;
   cs.loaded_at = utc_now_iso();
   cs.last_reload = {{"at", cs.loaded_at}, {"ok", true}, {"error", nullptr}};
-  set_log_level(cs.current->log_level);
+  set_log_level(cs.current->daemon.log_level);
   caf::anon_send(supervisor, actors::reload_atom::value, cs.current);
   cs.publish(board);
   spdlog::info("reload: config generation {} from {}", cs.generation, cs.current->path);
@@ -144,14 +144,14 @@ int run_daemon(const daemon_options& options) {
 
   const auto started_at = std::chrono::steady_clock::now();
   setup_logging();
-  auto loaded = core::load_config(options.config_path);
+  auto loaded = actors::load_config(options.config_path);
   if (!loaded) {
     std::cerr << "tradebotd: invalid configuration:\n" << loaded.error().message << "\n";
     return 2;
   }
   config_state cs{*loaded};
-  const core::config& cfg = *cs.current;
-  set_log_level(cfg.log_level);
+  const actors::config& cfg = *cs.current;
+  set_log_level(cfg.daemon.log_level);
   spdlog::info("tradebotd {} starting (config: {})", version, cfg.path.empty() ? "defaults" : cfg.path);
 
   auto board = std::make_shared<core::snapshot_board>();
@@ -160,27 +160,17 @@ int run_daemon(const daemon_options& options) {
   // HTTP first: a taken port fails the start before anything else runs, and /health answers
   // 503 "starting" while the model loads and warms up.
   board->publish_check("startup", {core::health_status::failing, {{"phase", "loading the model"}}});
-  http::server_options http_opts;
-  http_opts.address = cfg.http_address;
-  http_opts.port = static_cast<std::uint16_t>(cfg.http_port);
-  http_opts.max_header_bytes = static_cast<std::size_t>(cfg.http_max_header_bytes);
-  http_opts.max_body_bytes = static_cast<std::size_t>(cfg.http_max_body_bytes);
-  http_opts.io_timeout = std::chrono::milliseconds(cfg.http_timeout_ms);
-  http_opts.max_connections = static_cast<std::size_t>(cfg.http_max_connections);
-  http_opts.max_connections_per_client = static_cast<std::size_t>(cfg.http_max_connections_per_client);
-  http_opts.probe_reserve = static_cast<std::size_t>(cfg.http_probe_reserve);
-  http_opts.probe_timeout = std::chrono::milliseconds(cfg.http_probe_timeout_ms);
-  http::server server(http_opts, board, http::server_info{version, started_at});
+  http::server server(cfg.http, board, http::server_info{version, started_at});
   auto port = server.start();
   if (!port) {
     std::cerr << "tradebotd: " << port.error().message << "\n";
     return 1;
   }
-  const std::string listening = cfg.http_address + ":" + std::to_string(*port);
+  const std::string listening = cfg.http.address + ":" + std::to_string(*port);
 
   // The trading loop's feed, clock and broker (issue 5): a bad feed or broker config fails here.
   std::optional<trading_parts> trading;
-  if (cfg.trading_enabled) {
+  if (cfg.trading.enabled) {
     auto parts = make_trading_parts(cfg);
     if (!parts) {
       std::cerr << "tradebotd: " << parts.error().message << "\n";
@@ -190,7 +180,7 @@ int run_daemon(const daemon_options& options) {
   }
 
   // The model: loaded and warmed up before anything is said to be ready.
-  auto service_opts = actors::service_options_of(cfg);
+  auto service_opts = cfg.inference;
   auto model_dir = resolve_model_dir(cfg);
   if (!model_dir) {
     std::cerr << "tradebotd: " << model_dir.error().message << "\n";
@@ -236,7 +226,7 @@ int run_daemon(const daemon_options& options) {
   }
 
   notify("STOPPING=1\nSTATUS=stopping");
-  const auto deadline = std::chrono::milliseconds(static_cast<long>(cs.current->shutdown_deadline_s * 1000));
+  const auto deadline = std::chrono::milliseconds(static_cast<long>(cs.current->daemon.shutdown_deadline_s * 1000));
   shutdown_guard guard(deadline + std::chrono::seconds(2));  // covers the joins below too
   int code = 0;
   self.reset();

@@ -2,7 +2,7 @@
 // --report DIR`: the daemon's own actors (daemon/actor_tree.hpp: inference, cache, broker,
 // portfolio, scheduler and the symbol actors) on replay data and simulated time, as fast as the
 // cycles complete; then DIR/report.json and DIR/report.html (strategy::write_report). --set
-// overrides config keys after the file and the environment (core::load_config's overrides).
+// overrides config keys after the file and the environment (actors::load_config's overrides).
 //
 // What it forces: market.feed = "replay", market.clock = "simulated", market.sim_cycle_interval_ms
 // = 0, trading.enabled = true; daemon.state_dir = DIR/.backtest-state (emptied first: journal,
@@ -69,7 +69,7 @@
 #include "actors/supervisor.hpp"
 #include "cache/forecast_cache.hpp"
 #include "core/calendar.hpp"
-#include "core/config.hpp"
+#include "actors/config.hpp"
 #include "daemon/actor_tree.hpp"
 #include "daemon/tool_backtest.hpp"
 #include "daemon/tool_commands.hpp"
@@ -180,35 +180,35 @@ strategy::cache_figures cache_figures_of(const std::shared_ptr<const nlohmann::j
 std::optional<run_failure> run(const backtest_options& o, backtest_outcome& out) {
   const auto started = wall_now_s();
   const auto started_steady = std::chrono::steady_clock::now();
-  std::shared_ptr<core::config> cfg;
+  std::shared_ptr<actors::config> cfg;
   if (o.config) {
-    cfg = std::make_shared<core::config>(*o.config);
+    cfg = std::make_shared<actors::config>(*o.config);
   } else {
     auto loaded = load_config_with_sets(o.config_path, o.sets);
     if (!loaded) return run_failure{exit_bad_input, loaded.error().message};
-    cfg = std::make_shared<core::config>(**loaded);
+    cfg = std::make_shared<actors::config>(**loaded);
   }
-  if (cfg->market_feed != "replay" || cfg->market_clock != "simulated")
-    std::cerr << o.label << ": market.feed = \"" << cfg->market_feed << "\" and market.clock = \"" << cfg->market_clock
+  if (cfg->market.feed != "replay" || cfg->market.clock != "simulated")
+    std::cerr << o.label << ": market.feed = \"" << cfg->market.feed << "\" and market.clock = \"" << cfg->market.clock
               << "\" in the config; a backtest forces feed = \"replay\" and clock = \"simulated\"\n";
-  cfg->market_feed = "replay";
-  cfg->market_clock = "simulated";
-  cfg->sim_cycle_interval_ms = 0;  // as fast as the cycles complete
-  cfg->trading_enabled = true;
-  if (!o.data_dir.empty()) cfg->replay_dir = o.data_dir;
-  if (!o.from.empty()) cfg->sim_start = o.from;
-  if (!o.to.empty()) cfg->sim_end = o.to;
-  if (cfg->replay_dir.empty()) return run_failure{exit_bad_input, "no replay data: give --data DIR or market.replay_dir"};
-  if (!std::filesystem::is_directory(cfg->replay_dir))
-    return run_failure{exit_bad_input, "replay data folder " + cfg->replay_dir + " is not a directory"};
-  if (cfg->sim_end.empty())
+  cfg->market.feed = "replay";
+  cfg->market.clock = "simulated";
+  cfg->market.sim_cycle_interval_ms = 0;  // as fast as the cycles complete
+  cfg->trading.enabled = true;
+  if (!o.data_dir.empty()) cfg->market.replay_dir = o.data_dir;
+  if (!o.from.empty()) cfg->market.sim_start = o.from;
+  if (!o.to.empty()) cfg->market.sim_end = o.to;
+  if (cfg->market.replay_dir.empty()) return run_failure{exit_bad_input, "no replay data: give --data DIR or market.replay_dir"};
+  if (!std::filesystem::is_directory(cfg->market.replay_dir))
+    return run_failure{exit_bad_input, "replay data folder " + cfg->market.replay_dir + " is not a directory"};
+  if (cfg->market.sim_end.empty())
     return run_failure{exit_bad_input, "no end date: give --to DATE or market.sim_end (a backtest must end)"};
-  auto from = core::parse_utc_instant(cfg->sim_start, o.from.empty() ? "market.sim_start" : "--from");
+  auto from = core::parse_utc_instant(cfg->market.sim_start, o.from.empty() ? "market.sim_start" : "--from");
   if (!from) return run_failure{exit_bad_input, from.error().message};
-  auto to = core::parse_utc_instant(cfg->sim_end, o.to.empty() ? "market.sim_end" : "--to");
+  auto to = core::parse_utc_instant(cfg->market.sim_end, o.to.empty() ? "market.sim_end" : "--to");
   if (!to) return run_failure{exit_bad_input, to.error().message};
   if (*to <= *from)
-    return run_failure{exit_bad_input, "the end (" + cfg->sim_end + ") is not after the start (" + cfg->sim_start + ")"};
+    return run_failure{exit_bad_input, "the end (" + cfg->market.sim_end + ") is not after the start (" + cfg->market.sim_start + ")"};
 
   // A fresh state folder next to the report: journal, ledger, demo model (and a fresh cache).
   const auto state = std::filesystem::absolute(std::filesystem::path(o.report_dir) / ".backtest-state");
@@ -217,33 +217,33 @@ std::optional<run_failure> run(const backtest_options& o, backtest_outcome& out)
   if (ec) return run_failure{exit_failed, "cannot empty " + state.string() + ": " + ec.message()};
   std::filesystem::create_directories(state, ec);
   if (ec) return run_failure{exit_failed, "cannot create " + state.string() + ": " + ec.message()};
-  cfg->state_dir = state.string();
+  cfg->daemon.state_dir = state.string();
   if (o.cache == backtest_cache::fresh) {
-    cfg->cache_dir = (state / "cache").string();
-    cfg->cache_redis_enabled = false;
+    cfg->cache.dir = (state / "cache").string();
+    cfg->cache.redis_enabled = false;
   } else if (o.cache == backtest_cache::off) {
-    cfg->cache_enabled = false;
+    cfg->cache.enabled = false;
   }
 
   auto parts = make_trading_parts(*cfg);
   if (!parts)
     return run_failure{parts.error().code == errc::bad_config ? exit_bad_input : exit_failed, parts.error().message};
-  if (cfg->symbols.empty()) cfg->symbols = parts->feed->symbols();  // the whole replay folder
+  if (cfg->trading.symbols.empty()) cfg->trading.symbols = parts->feed->symbols();  // the whole replay folder
   const auto symbols = actors::symbols_of(*cfg, *parts->feed);
   if (symbols.empty()) return run_failure{exit_bad_input, "no symbol to trade (trading.symbols, trading.tradable_pairs)"};
 
-  auto service_opts = actors::service_options_of(*cfg);
+  auto service_opts = cfg->inference;
   auto model_dir = resolve_model_dir(*cfg);
   if (!model_dir) return run_failure{exit_failed, model_dir.error().message};
   service_opts.model_dir = *model_dir;
   auto service = inference::model_service::start(service_opts);
   if (!service) return run_failure{exit_failed, "cannot start the model: " + service.error().message};
   const auto identity = (*service)->identity();
-  core::config_ptr frozen = cfg;
+  actors::config_ptr frozen = cfg;
   if (o.progress)
-    std::cerr << o.label << ": " << symbols.size() << " symbols from " << cfg->replay_dir << ", " << cfg->sim_start
-              << " to " << cfg->sim_end << "; state in " << state.string() << "; forecast cache "
-              << (!cfg->cache_enabled ? std::string("off") : cfg->cache_dir + (cfg->cache_redis_enabled ? " + redis" : ""))
+    std::cerr << o.label << ": " << symbols.size() << " symbols from " << cfg->market.replay_dir << ", " << cfg->market.sim_start
+              << " to " << cfg->market.sim_end << "; state in " << state.string() << "; forecast cache "
+              << (!cfg->cache.enabled ? std::string("off") : cfg->cache.dir + (cfg->cache.redis_enabled ? " + redis" : ""))
               << "\n";
 
   auto board = std::make_shared<core::snapshot_board>();
@@ -292,7 +292,7 @@ std::optional<run_failure> run(const backtest_options& o, backtest_outcome& out)
             .receive([&](actors::portfolio_summary& s) { summary = std::move(s); },
                      [&](caf::error& err) { run_error = "portfolio summary: " + sys->render(err); });
     }
-    const auto deadline = std::chrono::milliseconds(static_cast<long>(cfg->shutdown_deadline_s * 1000));
+    const auto deadline = std::chrono::milliseconds(static_cast<long>(cfg->daemon.shutdown_deadline_s * 1000));
     self.reset();
     if (auto err = stop_actor_tree(*sys, supervisor, tree, deadline); !err.empty())
       spdlog::error("backtest: the actors did not stop within {} ms ({})", deadline.count(), err);
@@ -389,14 +389,14 @@ tb::expected<backtest_cache> cache_mode_of(const std::string& s) {
 
 }  // namespace
 
-tb::expected<core::config_ptr> load_config_with_sets(const std::string& path, const std::vector<std::string>& sets) {
+tb::expected<actors::config_ptr> load_config_with_sets(const std::string& path, const std::vector<std::string>& sets) {
   std::vector<core::config_override> overrides;
   for (const auto& text : sets) {
     auto parsed = core::parse_override(text, "--set " + text);
     if (!parsed) return parsed.error();
     overrides.push_back(*parsed);
   }
-  auto loaded = core::load_config(path, core::process_env(), overrides);
+  auto loaded = actors::load_config(path, core::process_env(), overrides);
   if (!loaded) return tb::error{errc::bad_config, "invalid configuration " + path + ":\n" + loaded.error().message};
   return loaded;
 }

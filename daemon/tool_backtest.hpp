@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "core/config.hpp"
+#include "actors/config.hpp"
 #include "strategy/report.hpp"
 
 namespace tb::daemon {
@@ -25,7 +25,7 @@ struct backtest_options {
   bool progress = true;  // the progress bar (a terminal) or lines on stderr
   std::string label = "backtest";  // names the run on its progress bar and lines
   std::vector<std::string> sets;   // --set KEY=VALUE, as given (core::parse_override)
-  core::config_ptr config;         // when set: the config to run, already loaded with its
+  actors::config_ptr config;         // when set: the config to run, already loaded with its
                                    // overrides (tradebot sweep); config_path is then only named
 };
 
@@ -39,9 +39,9 @@ struct backtest_outcome {
 };
 
 // The config file with each --set KEY=VALUE applied after the file and the environment
-// (core::load_config's overrides), as tradebot backtest and sweep read it. errc::bad_config naming
+// (actors::load_config's overrides), as tradebot backtest and sweep read it. errc::bad_config naming
 // the bad --set, or "invalid configuration PATH:" and the file's errors.
-tb::expected<core::config_ptr> load_config_with_sets(const std::string& path, const std::vector<std::string>& sets);
+tb::expected<actors::config_ptr> load_config_with_sets(const std::string& path, const std::vector<std::string>& sets);
 
 // Runs one backtest (blocking; the caller's thread waits on the actors) and writes
 // report_dir/report.json and report.html. Journal, ledger and demo model go to a fresh

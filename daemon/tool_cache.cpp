@@ -9,7 +9,7 @@
 #include <spdlog/spdlog.h>
 
 #include "cache/forecast_cache.hpp"
-#include "core/config.hpp"
+#include "actors/config.hpp"
 #include "daemon/tool_commands.hpp"
 
 namespace tb::daemon {
@@ -22,9 +22,9 @@ namespace {
 
 // The facade of the config's [cache] settings (forced on: an operator asked for it).
 std::unique_ptr<cache::forecast_cache> open_cache(const std::string& config_path) {
-  auto cfg = core::load_config(config_path);
+  auto cfg = actors::load_config(config_path);
   if (!cfg) fail("invalid configuration " + config_path + ":\n" + cfg.error().message, exit_bad_input);
-  auto cc = cache::cache_config_of(**cfg);
+  auto cc = (*cfg)->cache;
   cc.enabled = true;
   cc.memory_enabled = false;  // nothing to see in a fresh process's memory
   auto valid = cache::validate(cc);

@@ -4,7 +4,7 @@
 // cache the config names, so forecasts computed by one run are hits for the next (a key that
 // changes forecasts, [forecast] or [model], computes what its runs need). Each run writes
 // DIR/run-NNN/report.json and report.html (NNN from 001, in the order of
-// core::expand_grid: the first --grid varies slowest); then DIR/summary.json and summary.html
+// actors::expand_grid: the first --grid varies slowest); then DIR/summary.json and summary.html
 // (strategy/sweep.hpp): the runs ranked by Sharpe, the winner's settings.
 //
 // Every --set and --grid value is read and checked before anything runs (core/config.hpp: as the
@@ -21,7 +21,7 @@
 
 #include <CLI/CLI.hpp>
 
-#include "core/config.hpp"
+#include "actors/config.hpp"
 #include "core/config_grid.hpp"
 #include "daemon/tool_backtest.hpp"
 #include "daemon/tool_commands.hpp"
@@ -56,7 +56,7 @@ int run_sweep(const sweep_options& o) {
     }
     axes.push_back(*axis);
   }
-  auto points = core::expand_grid(**base, axes);
+  auto points = actors::expand_grid(**base, axes);
   if (!points) {
     std::cerr << "tradebot sweep: " << points.error().message << "\n";
     return exit_bad_input;
@@ -71,7 +71,7 @@ int run_sweep(const sweep_options& o) {
   for (const auto& a : axes) summary.grid.emplace_back(a.key, a.values);
   const std::size_t n = points->size();
   std::cerr << "sweep: " << n << " runs over " << axes.size() << " grid keys; reports in " << o.report_dir << "\n";
-  if (!(*base)->cache_enabled)
+  if (!(*base)->cache.enabled)
     std::cerr << "sweep: cache.enabled = false in the config: every run computes all its forecasts\n";
   for (std::size_t i = 0; i < n; ++i) {
     const auto& point = (*points)[i];
@@ -96,7 +96,7 @@ int run_sweep(const sweep_options& o) {
     strategy::sweep_run row;
     row.number = static_cast<int>(i + 1);
     row.report_dir = name;
-    const auto values = core::describe(*point.config);
+    const auto values = actors::describe(*point.config);
     for (const auto& s : point.settings) row.settings.push_back({s.key, values.at(s.key).at("value")});
     row.metrics = r.metrics;
     row.orders = r.orders;

@@ -3,7 +3,7 @@
 
 #include <CLI/CLI.hpp>
 
-#include "core/config.hpp"
+#include "actors/config.hpp"
 #include "daemon/daemon.hpp"
 #include "daemon/version.hpp"
 #include "market/alpaca.hpp"
@@ -21,22 +21,22 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
 
   if (print_config) {
-    std::cout << tb::core::example_toml();
+    std::cout << tb::actors::example_toml();
     return 0;
   }
   if (check) {
-    auto cfg = tb::core::load_config(config_path);
+    auto cfg = tb::actors::load_config(config_path);
     if (!cfg) {
       std::cerr << "tradebotd: invalid configuration:\n" << cfg.error().message << "\n";
       return 2;
     }
-    if ((*cfg)->market_feed == "alpaca" || (*cfg)->broker_kind == "alpaca")
+    if ((*cfg)->market.feed == "alpaca" || (*cfg)->broker.kind == "alpaca")
       if (auto keys = tb::market::load_alpaca_credentials(); !keys) {
         std::cerr << "tradebotd: Alpaca is configured but its keys are not usable: " << keys.error().message << "\n";
         return 2;
       }
     std::cout << (config_path.empty() ? "defaults" : config_path) << ": ok ("
-              << (*cfg)->active_symbols().size() << " symbols)\n";
+              << (*cfg)->trading.active_symbols().size() << " symbols)\n";
     return 0;
   }
   return tb::daemon::run_daemon({config_path});

@@ -989,7 +989,8 @@ tb::expected<kronos_model> kronos_model::load(const std::string& tokenizer_dir, 
                                               const device_options& options) {
   auto p = std::make_shared<impl>();
   // Device and dtype.
-  if (options.cpu_threads > 0) at::set_num_threads(options.cpu_threads);
+  at::set_num_threads(options.cpu_threads > 0 ? options.cpu_threads
+                                              : static_cast<int>(std::thread::hardware_concurrency()));
   try {
     std::string dev = options.device.empty() ? "cpu" : options.device;
     if (dev == "auto") dev = at::hasCUDA() ? "cuda" : "cpu";

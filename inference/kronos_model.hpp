@@ -39,7 +39,7 @@ struct device_options {
   // Weights and activations on CUDA: "float32", "bfloat16" or "float16" (KRONOS_DTYPE). On the
   // CPU the model always computes in float32 and this is ignored.
   std::string dtype = "float32";
-  // > 0: LibTorch intra-op threads (at::set_num_threads, process-wide) set at load. 0: unchanged.
+  // LibTorch intra-op threads (at::set_num_threads, process-wide) set at load; 0 = number of cores.
   int cpu_threads = 0;
 };
 

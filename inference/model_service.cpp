@@ -32,7 +32,7 @@ std::vector<core::bar> warmup_bars(int n) {
 // Windows of a full batch's largest stacked group at the configured shapes (at least one): the
 // warm-up batch, and the most series a CUDA graph bucket holds.
 std::size_t group_windows(const kronos_model& model, const service_options& options) {
-  const auto rows_per_window = static_cast<std::size_t>(std::max(1, options.warmup_params.sample_count));
+  const auto rows_per_window = static_cast<std::size_t>(std::max(1, options.sampling.sample_count));
   const auto group_rows = model.max_group_rows();
   const auto warm_rows = group_rows > 0 ? std::min(options.batching.max_batch_rows, static_cast<std::size_t>(group_rows))
                                         : options.batching.max_batch_rows;
@@ -42,8 +42,8 @@ std::size_t group_windows(const kronos_model& model, const service_options& opti
 core::forecast_window warmup_window(const service_options& options) {
   core::forecast_window w;
   w.symbol = "WARMUP";
-  w.bars = warmup_bars(options.warmup_lookback);
-  w.params = options.warmup_params;
+  w.bars = warmup_bars(options.lookback);
+  w.params = options.sampling;
   return w;
 }
 
@@ -95,6 +95,65 @@ std::size_t compile_graphs(const kronos_model& model, const service_options& opt
 }
 
 }  // namespace
+
+const core::rows<service_options>& config_rows() {
+  using o = service_options;
+  using core::key;
+  using core::member;
+  using core::restart_only;
+  using sp = core::sampling_params;
+  static const core::rows<service_options> rows = {
+      key("model.dir", &o::model_dir,
+          "checkpoint folder holding tokenizer/ and model/; empty = the demo checkpoint under state_dir"),
+      key("model.dtype", member(&o::device, &device_options::dtype), "weights and activations on the device",
+          "KRONOS_DTYPE", 0, 0, {"float32", "bfloat16", "float16"}),
+      key("model.compile", &o::compile, "fastest steady-state path for the device (inference/README.md)",
+          "KRONOS_COMPILE"),
+      key("model.compile_mode", &o::compile_mode, "compile flavour", "KRONOS_COMPILE_MODE", 0, 0,
+          {"default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs"}),
+      key("model.threads", member(&o::device, &device_options::cpu_threads),
+          "LibTorch intra-op threads; 0 = number of cores", nullptr, 0, 256),
+      restart_only(key("model.device", member(&o::device, &device_options::device), "where the model runs", nullptr, 0,
+                       0, {"auto", "cpu", "cuda"})),
+      restart_only(key("inference.max_batch_rows", member(&o::batching, &batcher_options::max_batch_rows),
+                       "rows (windows x samples) per batch; a larger window runs alone", nullptr, 1, 1 << 22)),
+      restart_only(key("inference.max_queue_delay_us", member(&o::batching, &batcher_options::max_queue_delay),
+                       "how long a window waits for company before its batch starts", nullptr, 0, 10000000)),
+      restart_only(key("inference.max_queue_rows", member(&o::batching, &batcher_options::max_queue_rows),
+                       "queued rows beyond which requests are refused as overloaded", nullptr, 1, 1 << 30)),
+      restart_only(key("inference.backfill_max_wait_ms", member(&o::batching, &batcher_options::backfill_max_wait),
+                       "walk-forward windows older than this go before live ones (no starvation)", nullptr, 0,
+                       3600000)),
+      restart_only(key("inference.executors", member(&o::batching, &batcher_options::executors),
+                       "batches computed at once (CUDA streams on a GPU)", nullptr, 1, 16)),
+      restart_only(key("inference.publish", member(&o::publish, &publish_options::enabled),
+                       "publish the inference actor for other tradebotd processes (CAF middleman)")),
+      restart_only(key("inference.publish_address", member(&o::publish, &publish_options::address),
+                       "middleman listen address")),
+      restart_only(key("inference.publish_port", member(&o::publish, &publish_options::port),
+                       "middleman port; 0 picks a free one (in /stats)", nullptr, 0, 65535)),
+      key("forecast.pred_len", member(&o::sampling, &sp::pred_len), "bars forecast per window", nullptr, 1, 512),
+      key("forecast.lookback", &o::lookback, "bars of history per window", nullptr, 1, 100000),
+      key("forecast.max_context", member(&o::sampling, &sp::max_context), "tokens the predictor sees at once", nullptr,
+          1, 8192),
+      key("forecast.temperature", member(&o::sampling, &sp::temperature), "sampling temperature", nullptr, 1e-6, 100),
+      key("forecast.top_k", member(&o::sampling, &sp::top_k),
+          "keep the k most likely tokens; 0 = off (then top_p applies)", nullptr, 0, 1 << 20),
+      key("forecast.top_p", member(&o::sampling, &sp::top_p), "nucleus mass; 1 = off; ignored when top_k > 0", nullptr,
+          1e-6, 1),
+      key("forecast.sample_count", member(&o::sampling, &sp::sample_count), "samples averaged per forecast", nullptr, 1,
+          4096),
+      key("forecast.clip", member(&o::sampling, &sp::clip), "normalised inputs clipped to [-clip, clip]", nullptr, 1e-6,
+          1000),
+  };
+  return rows;
+}
+
+void check(const service_options& o, std::vector<std::string>& errors) {
+  if (o.sampling.pred_len > o.sampling.max_context)
+    errors.push_back("forecast.pred_len (" + std::to_string(o.sampling.pred_len) +
+                     ") must be <= forecast.max_context (" + std::to_string(o.sampling.max_context) + ")");
+}
 
 std::vector<std::int64_t> graph_buckets(const std::string& compile_mode, std::int64_t max_series) {
   std::vector<std::int64_t> out;
@@ -154,7 +213,7 @@ tb::expected<std::shared_ptr<model_service>> model_service::start(const service_
   // configured shapes leads to, i.e. one stacked group of it (generate() runs the groups of a
   // batch one after another): the whole batch on CUDA, one window on the CPU, where every series
   // runs alone and a full batch would only repeat the same computation.
-  const auto rows_per_window = static_cast<std::size_t>(std::max(1, options.warmup_params.sample_count));
+  const auto rows_per_window = static_cast<std::size_t>(std::max(1, options.sampling.sample_count));
   const auto windows = group_windows(*model, options);
   std::vector<core::forecast_window> batch(windows, warmup_window(options));
   for (std::size_t i = 0; i < windows; ++i) batch[i].seed = i;

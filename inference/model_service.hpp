@@ -19,6 +19,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/config.hpp"
 #include "core/error.hpp"
 #include "core/forecast.hpp"
 #include "inference/dynamic_batcher.hpp"
@@ -26,17 +27,32 @@
 
 namespace tb::inference {
 
-struct service_options {
-  std::string model_dir;        // holds tokenizer/ and model/
-  device_options device;
-  bool compile = false;                // KRONOS_COMPILE: CUDA graphs, see inference/README.md
-  std::string compile_mode = "default";  // KRONOS_COMPILE_MODE: which buckets (graph_buckets)
-  batcher_options batching;
-  // Warm-up: whole windows of `warmup_params`, `warmup_lookback` bars each, as many as one stacked
-  // group of a max_batch_rows batch holds (at least one).
-  core::sampling_params warmup_params;
-  int warmup_lookback = 232;
+// Where other tradebotd processes reach the inference actor (CAF middleman; the actor publishes).
+struct publish_options {
+  bool enabled = false;
+  std::string address = "127.0.0.1";
+  std::int64_t port = 4242;  // 0 picks a free one (in /stats)
 };
+
+// The [model], [inference] and [forecast] sections of the daemon's config (config_rows()).
+struct service_options {
+  std::string model_dir;               // holds tokenizer/ and model/; "" = the daemon's demo checkpoint
+  device_options device{"auto"};
+  bool compile = false;                // CUDA graphs, see inference/README.md
+  std::string compile_mode = "default";  // which buckets (graph_buckets)
+  batcher_options batching;
+  publish_options publish;             // not used by the service: the inference actor publishes
+  // The forecasts the daemon asks for ([forecast]). Warm-up: whole windows of `sampling`,
+  // `lookback` bars each, as many as one stacked group of a max_batch_rows batch holds (at least one).
+  core::sampling_params sampling{7, 232, 0.152, 20, 0.83, 192, 1.85};
+  int lookback = 232;
+};
+
+// The [model], [inference] and [forecast] keys, one row per member above.
+const core::rows<service_options>& config_rows();
+
+// The cross-key rules of those keys (pred_len <= max_context): one line per problem.
+void check(const service_options& o, std::vector<std::string>& errors);
 
 // The buckets (series per captured group) CUDA graphs are captured for, for `max_series` series
 // per group at most (a full batch's stacked group): "default" and "reduce-overhead": 1, 4 and

@@ -5,17 +5,31 @@
 
 namespace tb::strategy {
 
+const core::rows<portfolio_params>& portfolio_rows() {
+  using p = portfolio_params;
+  using core::key;
+  static const core::rows<portfolio_params> rows = {
+      key("portfolio.max_positions", &p::max_positions, "at most this many symbols held", nullptr, 1, 1000),
+      key("portfolio.min_positions", &p::min_positions, "top up to this many from qualified symbols below min_score",
+          nullptr, 0, 1000),
+      key("portfolio.min_score", &p::min_score, "preferred symbols score at least this", nullptr, -1e6, 1e6),
+      key("portfolio.kelly_fraction", &p::kelly_fraction, "Kelly-lite weight: min(kelly_cap, this x edge / variance)",
+          nullptr, 1e-9, 10),
+      key("portfolio.kelly_cap", &p::kelly_cap, "largest Kelly weight of one symbol", nullptr, 1e-9, 1),
+  };
+  return rows;
+}
+
+void check(const portfolio_params& p, std::vector<std::string>& errors) {
+  if (p.min_positions > p.max_positions)
+    errors.push_back("portfolio.min_positions (" + std::to_string(p.min_positions) +
+                     ") must be <= portfolio.max_positions (" + std::to_string(p.max_positions) + ")");
+}
+
 expected<portfolio_params> validate(const portfolio_params& p) {
-  if (p.max_positions < 1 || p.max_positions > 1000)
-    return tb::error{errc::bad_config, "portfolio max_positions must be in [1, 1000]"};
-  if (p.min_positions < 0 || p.min_positions > p.max_positions)
-    return tb::error{errc::bad_config, "portfolio min_positions must be in [0, max_positions]"};
-  if (!std::isfinite(p.min_score) || std::fabs(p.min_score) > 1e6)
-    return tb::error{errc::bad_config, "portfolio min_score must be in [-1e6, 1e6]"};
-  if (!(std::isfinite(p.kelly_fraction) && p.kelly_fraction > 0 && p.kelly_fraction <= 10))
-    return tb::error{errc::bad_config, "portfolio kelly_fraction must be in (0, 10]"};
-  if (!(std::isfinite(p.kelly_cap) && p.kelly_cap > 0 && p.kelly_cap <= 1))
-    return tb::error{errc::bad_config, "portfolio kelly_cap must be in (0, 1]"};
+  auto errors = core::check_values(portfolio_rows(), p);
+  check(p, errors);
+  if (!errors.empty()) return tb::error{errc::bad_config, errors.front()};
   return p;
 }
 

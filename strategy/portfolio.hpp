@@ -3,6 +3,7 @@
 #include <string>
 #include <vector>
 
+#include "core/config.hpp"
 #include "core/error.hpp"
 #include "strategy/risk.hpp"
 #include "strategy/window.hpp"
@@ -10,14 +11,20 @@
 namespace tb::strategy {
 
 struct portfolio_params {
-  int max_positions = 10;       // at most this many symbols; [1, 1000]
-  int min_positions = 4;        // top up to this many from qualified candidates below min_score;
-                                // [0, max_positions]
-  double min_score = 0.0;       // preferred candidates have score >= this; [-1e6, 1e6]
-  double kelly_fraction = 0.2;  // weight = min(kelly_cap, kelly_fraction x edge / variance); (0, 10]
-  double kelly_cap = 0.15;      // (0, 1]
+  int max_positions = 10;       // at most this many symbols
+  int min_positions = 4;        // top up to this many from qualified candidates below min_score
+  double min_score = 0.0;       // preferred candidates have score >= this
+  double kelly_fraction = 0.2;  // weight = min(kelly_cap, kelly_fraction x edge / variance)
+  double kelly_cap = 0.15;      // largest weight of one symbol
 };
 
+// The [portfolio] keys of the daemon's config, one row per member above.
+const core::rows<portfolio_params>& portfolio_rows();
+
+// The cross-key rule of those keys (min_positions <= max_positions): one line per problem.
+void check(const portfolio_params& p, std::vector<std::string>& errors);
+
+// The bounds of portfolio_rows() and check(); errc::bad_config naming the first problem.
 expected<portfolio_params> validate(const portfolio_params& p);
 
 // One symbol's proposal (from its strategy_choice and the live plan).

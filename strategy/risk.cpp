@@ -5,17 +5,26 @@
 
 namespace tb::strategy {
 
+const core::rows<risk_limits>& risk_rows() {
+  using l = risk_limits;
+  using core::key;
+  static const core::rows<risk_limits> rows = {
+      key("risk.max_symbol_weight", &l::max_symbol_weight, "|position| <= this x equity per symbol", nullptr, 1e-9, 10),
+      key("risk.max_total_exposure", &l::max_total_exposure, "sum of |positions| <= this x equity", nullptr, 1e-9, 10),
+      key("risk.max_leverage", &l::max_leverage, "sum of long positions <= this x equity", nullptr, 1e-9, 10),
+      key("risk.crypto_long_only", &l::crypto_long_only, "never short crypto"),
+      key("risk.max_daily_loss", &l::max_daily_loss,
+          "kill switch: no new entries once equity fell this fraction below the day's start", nullptr, 1e-9, 1),
+      key("risk.max_orders_per_minute", &l::max_orders_per_minute, "accepted orders in any 60 s (clock time)", nullptr,
+          1, 100000),
+      key("risk.max_order_notional", &l::max_order_notional, "largest order (USD)", nullptr, 1e-9, 1e12),
+  };
+  return rows;
+}
+
 expected<risk_limits> validate(const risk_limits& l) {
-  auto in = [](double x, double lo, double hi) { return std::isfinite(x) && x > lo && x <= hi; };
-  if (!in(l.max_symbol_weight, 0, 10)) return tb::error{errc::bad_config, "risk max_symbol_weight must be in (0, 10]"};
-  if (!in(l.max_total_exposure, 0, 10))
-    return tb::error{errc::bad_config, "risk max_total_exposure must be in (0, 10]"};
-  if (!in(l.max_leverage, 0, 10)) return tb::error{errc::bad_config, "risk max_leverage must be in (0, 10]"};
-  if (!in(l.max_daily_loss, 0, 1)) return tb::error{errc::bad_config, "risk max_daily_loss must be in (0, 1]"};
-  if (l.max_orders_per_minute < 1 || l.max_orders_per_minute > 100000)
-    return tb::error{errc::bad_config, "risk max_orders_per_minute must be in [1, 100000]"};
-  if (!in(l.max_order_notional, 0, 1e12))
-    return tb::error{errc::bad_config, "risk max_order_notional must be in (0, 1e12]"};
+  auto errors = core::check_values(risk_rows(), l);
+  if (!errors.empty()) return tb::error{errc::bad_config, errors.front()};
   return l;
 }
 

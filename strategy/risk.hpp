@@ -7,22 +7,27 @@
 #include <string>
 #include <vector>
 
+#include "core/config.hpp"
 #include "core/error.hpp"
 #include "strategy/window.hpp"
 
 namespace tb::strategy {
 
 struct risk_limits {
-  double max_symbol_weight = 0.60;   // |position| <= this x equity, per symbol; (0, 10]
-  double max_total_exposure = 1.20;  // sum of |positions| (longs + shorts) <= this x equity; (0, 10]
-  double max_leverage = 1.0;         // sum of long positions <= this x equity; (0, 10]
+  double max_symbol_weight = 0.60;   // |position| <= this x equity, per symbol
+  double max_total_exposure = 1.20;  // sum of |positions| (longs + shorts) <= this x equity
+  double max_leverage = 1.0;         // sum of long positions <= this x equity
   bool crypto_long_only = true;      // no short crypto positions
   double max_daily_loss = 0.03;      // halt new entries once equity fell this fraction below the
-                                     // day's starting equity; (0, 1]
-  int max_orders_per_minute = 60;    // accepted orders in any 60 s window; [1, 100000]
-  double max_order_notional = 50000; // per order, account currency; (0, 1e12]
+                                     // day's starting equity
+  int max_orders_per_minute = 60;    // accepted orders in any 60 s window
+  double max_order_notional = 50000; // per order, account currency
 };
 
+// The [risk] keys of the daemon's config, one row per member above.
+const core::rows<risk_limits>& risk_rows();
+
+// The bounds of risk_rows(); errc::bad_config naming the first key out of them.
 expected<risk_limits> validate(const risk_limits& l);
 
 // ---- Daily loss kill switch -------------------------------------------------------------------

@@ -5,14 +5,24 @@
 
 namespace tb::strategy {
 
+const core::rows<selection_params>& selection_rows() {
+  using p = selection_params;
+  using core::key;
+  static const core::rows<selection_params> rows = {
+      key("strategy.min_sharpe", &p::min_sharpe, "gate: walk-forward Sharpe at least this", nullptr, -10, 10),
+      key("strategy.recent_windows", &p::recent_windows, "gate: the last K window returns sum above 0", nullptr, 1,
+          10000),
+      key("strategy.min_edge", &p::min_edge, "gate: mean return per window above this", nullptr, -1, 1),
+      key("strategy.spread_penalty_weight", &p::spread_penalty_weight,
+          "the composite score is return minus this weight x spread cost", nullptr, 0, 100),
+      key("strategy.allow_buy_hold", &p::allow_buy_hold, "buy_hold may be chosen"),
+  };
+  return rows;
+}
+
 expected<selection_params> validate(const selection_params& p) {
-  auto in = [](double x, double lo, double hi) { return std::isfinite(x) && x >= lo && x <= hi; };
-  if (!in(p.min_sharpe, -10, 10)) return tb::error{errc::bad_config, "selection min_sharpe must be in [-10, 10]"};
-  if (p.recent_windows < 1 || p.recent_windows > 10000)
-    return tb::error{errc::bad_config, "selection recent_windows must be in [1, 10000]"};
-  if (!in(p.min_edge, -1, 1)) return tb::error{errc::bad_config, "selection min_edge must be in [-1, 1]"};
-  if (!in(p.spread_penalty_weight, 0, 100))
-    return tb::error{errc::bad_config, "selection spread_penalty_weight must be in [0, 100]"};
+  auto errors = core::check_values(selection_rows(), p);
+  if (!errors.empty()) return tb::error{errc::bad_config, errors.front()};
   return p;
 }
 

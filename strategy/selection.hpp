@@ -5,19 +5,24 @@
 #include <string>
 #include <vector>
 
+#include "core/config.hpp"
 #include "core/error.hpp"
 #include "strategy/strategies.hpp"
 
 namespace tb::strategy {
 
 struct selection_params {
-  double min_sharpe = 0.3;             // gate: reported (walk-forward) Sharpe >= this; [-10, 10]
-  int recent_windows = 5;              // gate: sum of the last K per-window returns > 0; [1, 10000]
-  double min_edge = 0.0;               // gate: edge (mean return per window) > this; [-1, 1]
-  double spread_penalty_weight = 1.0;  // composite = reported_return - w * spread_cost; [0, 100]
-  bool allow_buy_hold = true;          // buy_hold may be chosen (it is also the baseline); bool
+  double min_sharpe = 0.3;             // gate: reported (walk-forward) Sharpe >= this
+  int recent_windows = 5;              // gate: sum of the last K per-window returns > 0
+  double min_edge = 0.0;               // gate: edge (mean return per window) > this
+  double spread_penalty_weight = 1.0;  // composite = reported_return - w * spread_cost
+  bool allow_buy_hold = true;          // buy_hold may be chosen (it is also the baseline)
 };
 
+// The [strategy] keys of the daemon's config, one row per member above.
+const core::rows<selection_params>& selection_rows();
+
+// The bounds of selection_rows(); errc::bad_config naming the first key out of them.
 expected<selection_params> validate(const selection_params& p);
 
 // How one strategy fared at the gates.

@@ -149,8 +149,8 @@ int main(int argc, char** argv) {
   o.batching.max_batch_rows = a.max_batch_rows;
   o.batching.max_queue_delay = std::chrono::microseconds(a.delay_us);
   o.batching.executors = a.executors;
-  o.warmup_params = p;
-  o.warmup_lookback = tb::bench::bot_lookback();
+  o.sampling = p;
+  o.lookback = tb::bench::bot_lookback();
   auto svc = tbi::model_service::start(o);
   if (!svc) {
     std::fprintf(stderr, "%s\n", svc.error().message.c_str());

@@ -29,39 +29,39 @@ using namespace std::chrono_literals;
 namespace {
 
 // Small sampling shapes; the cache settings are the test's.
-core::config_ptr test_config(const std::filesystem::path& cache_dir, int redis_port,
-                             std::function<void(core::config&)> edit = {}) {
+actors::config_ptr test_config(const std::filesystem::path& cache_dir, int redis_port,
+                             std::function<void(actors::config&)> edit = {}) {
   auto base = test::tiny_model_config();
-  auto c = std::make_shared<core::config>(*base);
-  c->inference_max_queue_delay_us = 1000;
-  c->cache_dir = cache_dir.string();
-  c->cache_redis_enabled = redis_port > 0;
-  c->cache_redis_port = redis_port > 0 ? redis_port : 6379;
-  c->cache_redis_key_prefix = "tbtest:cache_actor:";
-  c->cache_redis_backoff_initial_ms = 50;
-  c->cache_redis_backoff_max_ms = 200;
-  c->shutdown_deadline_s = 5;
+  auto c = std::make_shared<actors::config>(*base);
+  c->inference.batching.max_queue_delay = 1000;
+  c->cache.dir = cache_dir.string();
+  c->cache.redis_enabled = redis_port > 0;
+  c->cache.redis.port = redis_port > 0 ? redis_port : 6379;
+  c->cache.redis.key_prefix = "tbtest:cache_actor:";
+  c->cache.redis.backoff_initial = 50;
+  c->cache.redis.backoff_max = 200;
+  c->daemon.shutdown_deadline_s = 5;
   if (edit) edit(*c);
   return c;
 }
 
 const std::vector<core::bar>& jd_bars() { return test::daily_bars("JD"); }
 
-actors::window_request window_at(std::size_t end, const core::config& c, bool live, std::uint64_t seed = 0) {
+actors::window_request window_at(std::size_t end, const actors::config& c, bool live, std::uint64_t seed = 0) {
   actors::window_request r;
   auto& w = r.window;
   w.symbol = "JD";
   const auto& bars = jd_bars();
-  w.bars.assign(bars.begin() + static_cast<long>(end - static_cast<std::size_t>(c.lookback)),
+  w.bars.assign(bars.begin() + static_cast<long>(end - static_cast<std::size_t>(c.inference.lookback)),
                 bars.begin() + static_cast<long>(end));
-  w.params = c.sampling();
+  w.params = c.inference.sampling;
   w.seed = seed;  // ignored: the cache actor seeds from the key
   r.priority = static_cast<std::uint8_t>(live ? actors::window_priority::live : actors::window_priority::backfill);
   return r;
 }
 
 // One live window and three walk-forward windows.
-actors::forecast_request four_windows(const core::config& c, std::uint64_t seed = 0) {
+actors::forecast_request four_windows(const actors::config& c, std::uint64_t seed = 0) {
   actors::forecast_request req;
   const std::size_t end = jd_bars().size() - 100;
   req.windows.push_back(window_at(end, c, true, seed));
@@ -74,16 +74,16 @@ bool same_rows(const core::forecast& a, const core::forecast& b) { return a.rows
 // The inference actor of the tiny checkpoint, and cache actors in front of it.
 struct fixture : test::inference_fixture {
   std::shared_ptr<core::sim_clock> clock = std::make_shared<core::sim_clock>(core::from_unix_seconds(1767312000));
-  core::config_ptr base;
+  actors::config_ptr base;
   std::vector<caf::actor> caches;
 
-  explicit fixture(core::config_ptr c) : inference_fixture(c), base(c) {}
+  explicit fixture(actors::config_ptr c) : inference_fixture(c), base(c) {}
   ~fixture() {
     for (auto& c : caches) stop(c);  // before the inference actor (the base class stops it)
   }
 
   // A cache actor in front of the inference actor, with its own board (its /stats and /health).
-  caf::actor add_cache(core::config_ptr c, std::shared_ptr<core::snapshot_board> b) {
+  caf::actor add_cache(actors::config_ptr c, std::shared_ptr<core::snapshot_board> b) {
     caf::scoped_actor self{*sys};
     auto h = actors::spawn_cache_actor(self.ptr(), [inf = inference] { return inf; }, std::move(b), std::move(c), clock);
     caches.push_back(h);
@@ -139,10 +139,10 @@ BOOST_AUTO_TEST_CASE(a_repeated_request_is_a_hit_with_the_same_forecasts_and_see
   }
 
   // The forecast is the model's for the seed derived from the key (computed alone, here).
-  auto model = inference::load_checkpoint(c->model_dir, {});
+  auto model = inference::load_checkpoint(c->inference.model_dir, {});
   BOOST_REQUIRE(model);
   auto w = four_windows(*c).windows[0].window;
-  auto key = cache::make_key(w, fx.service->identity(), static_cast<int>(c->cache_decimals));
+  auto key = cache::make_key(w, fx.service->identity(), static_cast<int>(c->cache.decimals));
   BOOST_REQUIRE(key);
   w.seed = cache::seed_of(*key);
   auto alone = model->generate({w});
@@ -151,7 +151,7 @@ BOOST_AUTO_TEST_CASE(a_repeated_request_is_a_hit_with_the_same_forecasts_and_see
 
   // A cache that is disabled computes every window, seeded the same way: the same forecasts.
   auto off_board = std::make_shared<core::snapshot_board>();
-  auto off = fx.add_cache(test_config(dir.path / "off", 0, [](core::config& x) { x.cache_enabled = false; }),
+  auto off = fx.add_cache(test_config(dir.path / "off", 0, [](actors::config& x) { x.cache.enabled = false; }),
                           off_board);
   const auto recomputed = fx.ask(off, four_windows(*c, 7));
   BOOST_TEST(fx.inferences() == 8);
@@ -168,7 +168,7 @@ BOOST_AUTO_TEST_CASE(a_repeated_request_is_a_hit_with_the_same_forecasts_and_see
   auto stats = (*board->section("cache"));
   BOOST_TEST(stats["enabled"] == true);
   BOOST_TEST(stats["hit_rate_percent"].get<double>() == 50.0);
-  BOOST_TEST(stats["history_ttl_seconds"] == c->cache_history_ttl_s);
+  BOOST_TEST(stats["history_ttl_seconds"] == c->cache.history_ttl_s);
   BOOST_TEST(stats["actor"]["answered_from_cache"] == 4);
   BOOST_TEST(stats["actor"]["model"]["checkpoint_hash"] == fx.service->identity().checkpoint_hash);
   BOOST_TEST(wait_for_cache(*off_board, [](const nlohmann::json& d) {
@@ -224,9 +224,9 @@ BOOST_AUTO_TEST_CASE(a_changed_column_misses_and_errors_pass_through_unstored) {
 // TTL; only a window holding a still-forming bar expires with the live TTL.
 BOOST_AUTO_TEST_CASE(ttl_follows_the_closure_of_the_newest_bar_not_the_priority) {
   test::temp_dir dir;
-  auto c = test_config(dir.path / "cache", 0, [](core::config& x) {
-    x.cache_ttl_s = 300;
-    x.cache_history_ttl_s = 7 * 86400;
+  auto c = test_config(dir.path / "cache", 0, [](actors::config& x) {
+    x.cache.ttl_s = 300;
+    x.cache.history_ttl_s = 7 * 86400;
   });
   fixture fx(c);
   auto board = std::make_shared<core::snapshot_board>();
@@ -280,7 +280,7 @@ BOOST_AUTO_TEST_CASE(redis_killed_mid_test_keeps_serving_and_a_second_cache_shar
   BOOST_TEST(fx.inferences() == 4);
 
   // Cache B shares only Redis (no memory tier, its own disk folder): hits, no inference.
-  auto b_cfg = test_config(dir.path / "b", redis.port(), [](core::config& x) { x.cache_memory_enabled = false; });
+  auto b_cfg = test_config(dir.path / "b", redis.port(), [](actors::config& x) { x.cache.memory_enabled = false; });
   auto b = fx.add_cache(b_cfg, std::make_shared<core::snapshot_board>());
   // A's writes to Redis are write-behind: poll until B finds all four (bounded).
   actors::forecast_reply shared;

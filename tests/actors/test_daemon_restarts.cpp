@@ -17,7 +17,7 @@
 
 #include <spdlog/spdlog.h>
 
-#include "core/config.hpp"
+#include "actors/config.hpp"
 #include "daemon/actor_tree.hpp"
 #include "market/durable_sim_broker.hpp"
 #include "market/order_journal.hpp"
@@ -50,7 +50,7 @@ struct agreement {
 // journaled, and the positions and cash the journal's fills add up to (with the outcomes of orders
 // the journal still holds open, which a start or the next state query records) are the broker's.
 agreement require_agreement(const std::filesystem::path& config_path, const std::string& when) {
-  auto cfg = core::load_config(config_path.string());
+  auto cfg = actors::load_config(config_path.string());
   BOOST_REQUIRE_MESSAGE(cfg, when << ": " << (cfg ? "" : cfg.error().message));
   auto parts = daemon::make_trading_parts(**cfg);
   BOOST_REQUIRE_MESSAGE(parts, when << ": the broker's state cannot be opened: " << (parts ? "" : parts.error().message));
@@ -61,9 +61,9 @@ agreement require_agreement(const std::filesystem::path& config_path, const std:
 
   agreement out;
   std::map<std::string, double> qty;
-  double cash = (*cfg)->broker_initial_cash;
+  double cash = (*cfg)->broker.sim.initial_cash;
   auto add_fill = [&](const market::order_request& r, double q, double price) {
-    const double fee = (market::is_crypto(r.symbol) ? (*cfg)->broker_crypto_fee_rate : (*cfg)->broker_equity_fee_rate) *
+    const double fee = (market::is_crypto(r.symbol) ? (*cfg)->broker.sim.crypto_fee_rate : (*cfg)->broker.sim.equity_fee_rate) *
                        q * price;
     if (r.side == market::side::buy) {
       qty[r.symbol] += q;
@@ -197,7 +197,7 @@ BOOST_AUTO_TEST_CASE(a_simulated_clock_resumes_no_earlier_than_the_ledgers_last_
     BOOST_REQUIRE(broker);
     BOOST_REQUIRE((*broker)->submit_limit_order(r.order));
   }
-  auto cfg = core::load_config(config_path.string());
+  auto cfg = actors::load_config(config_path.string());
   BOOST_REQUIRE(cfg);
   auto parts = daemon::make_trading_parts(**cfg);
   BOOST_REQUIRE_MESSAGE(parts, (parts ? "" : parts.error().message));

@@ -25,21 +25,21 @@ using namespace std::chrono_literals;
 
 namespace {
 
-core::config_ptr test_config(const std::function<void(core::config&)>& edit = {}) {
-  return test::tiny_model_config([&](core::config& c) {
-    c.inference_max_queue_delay_us = 5000;
+actors::config_ptr test_config(const std::function<void(actors::config&)>& edit = {}) {
+  return test::tiny_model_config([&](actors::config& c) {
+    c.inference.batching.max_queue_delay = 5000;
     if (edit) edit(c);
   });
 }
 
 const std::vector<core::bar>& jd_bars() { return test::daily_bars("JD"); }
 
-core::forecast_window window_at(std::size_t end, std::uint64_t seed, const core::config& c) {
+core::forecast_window window_at(std::size_t end, std::uint64_t seed, const actors::config& c) {
   core::forecast_window w;
   w.symbol = "JD";
   const auto& bars = jd_bars();
-  w.bars.assign(bars.begin() + static_cast<long>(end - static_cast<std::size_t>(c.lookback)), bars.begin() + static_cast<long>(end));
-  w.params = c.sampling();
+  w.bars.assign(bars.begin() + static_cast<long>(end - static_cast<std::size_t>(c.inference.lookback)), bars.begin() + static_cast<long>(end));
+  w.params = c.inference.sampling;
   w.seed = seed;
   return w;
 }
@@ -74,7 +74,7 @@ BOOST_AUTO_TEST_CASE(many_requesters_at_once_each_get_their_own_window_as_if_alo
   int received = 0;
   self->receive_for(received, requesters)([&](int r, actors::forecast_reply& reply) { replies[static_cast<std::size_t>(r)] = reply; });
 
-  auto model = inference::load_checkpoint(c->model_dir, {});
+  auto model = inference::load_checkpoint(c->inference.model_dir, {});
   BOOST_REQUIRE(model);
   for (int r = 0; r < requesters; ++r) {
     BOOST_REQUIRE(replies[static_cast<std::size_t>(r)].answers.size() == static_cast<std::size_t>(per_request));
@@ -97,9 +97,9 @@ BOOST_AUTO_TEST_CASE(many_requesters_at_once_each_get_their_own_window_as_if_alo
 }
 
 BOOST_AUTO_TEST_CASE(overload_and_timeout_are_answered_per_window) {
-  auto c = test_config([](core::config& c) {
-    c.inference_max_queue_rows = 4;  // two windows of two samples
-    c.inference_max_queue_delay_us = 0;
+  auto c = test_config([](actors::config& c) {
+    c.inference.batching.max_queue_rows = 4;  // two windows of two samples
+    c.inference.batching.max_queue_delay = 0;
   });
   fixture fx(c);
   caf::scoped_actor self{*fx.sys};
@@ -135,9 +135,9 @@ BOOST_AUTO_TEST_CASE(a_stop_under_heavy_inference_cancels_the_queued_work_within
   // Far more work queued than the stop's deadline (daemon.shutdown_deadline_s = 10) could finish:
   // the stop answers the queued windows `unavailable` and the batch in flight stops before its
   // next series, so it returns in well under the deadline.
-  auto c = test_config([](core::config& c) {
-    c.sample_count = 32;
-    c.inference_max_batch_rows = 32 * 20;
+  auto c = test_config([](actors::config& c) {
+    c.inference.sampling.sample_count = 32;
+    c.inference.batching.max_batch_rows = 32 * 20;
   });
   fixture fx(c);
   caf::scoped_actor self{*fx.sys};
@@ -179,9 +179,9 @@ BOOST_AUTO_TEST_CASE(a_stop_under_heavy_inference_cancels_the_queued_work_within
 void expect_reload_refused(const std::string& model_dir, const std::vector<std::string>& words) {
   auto c = test_config();
   fixture fx(c);
-  auto next = std::make_shared<core::config>(*c);
-  next->model_dir = model_dir;
-  caf::anon_send(fx.inference, actors::reload_atom::value, core::config_ptr(next));
+  auto next = std::make_shared<actors::config>(*c);
+  next->inference.model_dir = model_dir;
+  caf::anon_send(fx.inference, actors::reload_atom::value, actors::config_ptr(next));
   const auto end = std::chrono::steady_clock::now() + 30s;
   nlohmann::json health;
   while (std::chrono::steady_clock::now() < end) {
@@ -192,7 +192,7 @@ void expect_reload_refused(const std::string& model_dir, const std::vector<std::
   BOOST_REQUIRE_MESSAGE(health.contains("last_reload_error"), health.dump());
   for (const auto& w : words)
     BOOST_TEST(health["last_reload_error"].get<std::string>().find(w) != std::string::npos, health.dump());
-  BOOST_TEST(health["dir"] == c->model_dir);
+  BOOST_TEST(health["dir"] == c->inference.model_dir);
   caf::scoped_actor self{*fx.sys};
   actors::forecast_request req;
   req.windows.push_back({window_at(600, 3, *c), 0, 0});
@@ -269,7 +269,7 @@ BOOST_AUTO_TEST_CASE(one_forecast_across_two_processes) {
             remote_forecast = reply.answers[0].forecast;
           },
           [&](caf::error& e) { BOOST_FAIL(sys.render(e)); });
-  auto model = inference::load_checkpoint(c->model_dir, {});
+  auto model = inference::load_checkpoint(c->inference.model_dir, {});
   BOOST_REQUIRE(model);
   auto local = model->generate({window_at(800, 42, *c)});
   BOOST_REQUIRE(local);

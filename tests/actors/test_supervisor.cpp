@@ -21,7 +21,7 @@ using hang_atom = caf::atom_constant<caf::atom("hang")>;
 caf::behavior test_child(caf::event_based_actor* self, std::shared_ptr<std::atomic<int>> reloads) {
   return {
       [](actors::heartbeat_atom) { return caf::make_message(actors::heartbeat_atom::value, std::uint64_t{1}); },
-      [reloads](actors::reload_atom, core::config_ptr) { ++*reloads; },
+      [reloads](actors::reload_atom, actors::config_ptr) { ++*reloads; },
       [self](crash_atom) { self->quit(caf::sec::runtime_error); },
       [self](hang_atom) { self->become([](actors::heartbeat_atom) {}); },  // stops answering heartbeats
       [self](actors::stop_atom) {
@@ -42,13 +42,13 @@ struct fixture {
 
   explicit fixture(actors::supervisor_options opts = {}) {
     std::vector<actors::child_spec> children;
-    children.push_back({"child", [this](caf::local_actor* self, const core::config_ptr&) {
+    children.push_back({"child", [this](caf::local_actor* self, const actors::config_ptr&) {
                           ++*spawns;
                           auto a = self->spawn(test_child, reloads);
                           *current = a;
                           return a;
                         }});
-    sup = actors::spawn_supervisor(sys, std::make_shared<core::config>(), board, std::move(children), opts);
+    sup = actors::spawn_supervisor(sys, std::make_shared<actors::config>(), board, std::move(children), opts);
   }
   bool heartbeat() {
     caf::scoped_actor self{sys};
@@ -78,7 +78,7 @@ BOOST_AUTO_TEST_CASE(a_failed_child_is_restarted_and_reloads_reach_children) {
   BOOST_TEST(checks["actors"]["children"]["child"]["restarts"] == 1);
   BOOST_TEST(checks["actors"]["status"] == "ok");
 
-  caf::anon_send(fx.sup, actors::reload_atom::value, core::config_ptr(std::make_shared<core::config>()));
+  caf::anon_send(fx.sup, actors::reload_atom::value, actors::config_ptr(std::make_shared<actors::config>()));
   for (int i = 0; i < 500 && *fx.reloads == 0; ++i) std::this_thread::sleep_for(10ms);
   BOOST_TEST(*fx.reloads == 1);
 

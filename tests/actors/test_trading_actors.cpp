@@ -154,8 +154,8 @@ struct stalling_tree {
     actors::register_types(sys_cfg);
     sys.emplace(sys_cfg);
     cfg->path = "test";
-    cfg->symbols = {"DEMO01"};
-    cfg->cycle_deadline_s = 0.1;
+    cfg->trading.symbols = {"DEMO01"};
+    cfg->trading.cycle_deadline_s = 0.1;
     market::synthetic_config sc;
     sc.equity_count = 1;
     sc.crypto_count = 0;
@@ -164,7 +164,7 @@ struct stalling_tree {
     auto portfolio = std::make_shared<caf::actor>();
     auto open_cycles = std::make_shared<std::vector<caf::response_promise>>();
     std::vector<actors::child_spec> children;
-    children.push_back({"portfolio", [=](caf::local_actor* self, const core::config_ptr&) {
+    children.push_back({"portfolio", [=](caf::local_actor* self, const actors::config_ptr&) {
                           return *portfolio = self->spawn(silent_portfolio, open_cycles);
                         }});
     actors::scheduler_args a;
@@ -177,7 +177,7 @@ struct stalling_tree {
     a.symbol_stats = std::make_shared<actors::symbol_board>(board);
     a.cfg = cfg;
     a.progress_slack = 1s;
-    children.push_back({"scheduler", [=](caf::local_actor* self, const core::config_ptr&) {
+    children.push_back({"scheduler", [=](caf::local_actor* self, const actors::config_ptr&) {
                           return actors::spawn_scheduler(self, a);
                         }});
     sup = actors::spawn_supervisor(*sys, cfg, board, std::move(children));
@@ -204,7 +204,7 @@ struct stalling_tree {
   caf::actor_system_config sys_cfg;
   std::optional<caf::actor_system> sys;
   std::shared_ptr<core::snapshot_board> board = std::make_shared<core::snapshot_board>();
-  std::shared_ptr<core::config> cfg = std::make_shared<core::config>();
+  std::shared_ptr<actors::config> cfg = std::make_shared<actors::config>();
   caf::actor sup;
 };
 
@@ -212,16 +212,16 @@ struct stalling_tree {
 
 BOOST_AUTO_TEST_CASE(a_symbol_whose_forecasts_fail_backs_off_and_recovers_while_the_other_trades) {
   test::temp_dir state;
-  auto cfg = std::make_shared<core::config>();
+  auto cfg = std::make_shared<actors::config>();
   cfg->path = "test";
-  cfg->symbols = {"DEMO01", "DEMO02"};
-  cfg->lookback = 16;
-  cfg->max_context = 16;
-  cfg->pred_len = 1;
-  cfg->walk_forward_windows = 6;
-  cfg->min_sharpe = -10;
-  cfg->min_edge = -1;
-  cfg->sim_end = "2025-07-15";
+  cfg->trading.symbols = {"DEMO01", "DEMO02"};
+  cfg->inference.lookback = 16;
+  cfg->inference.sampling.max_context = 16;
+  cfg->inference.sampling.pred_len = 1;
+  cfg->trading.walk_forward_windows = 6;
+  cfg->strategy.min_sharpe = -10;
+  cfg->strategy.min_edge = -1;
+  cfg->market.sim_end = "2025-07-15";
   auto clock = std::make_shared<core::sim_clock>(core::from_unix_seconds(1748822400));  // 2025-06-02
   market::synthetic_config sc;
   sc.equity_count = 2;
@@ -295,7 +295,7 @@ BOOST_AUTO_TEST_CASE(a_symbol_whose_forecasts_fail_backs_off_and_recovers_while_
 }
 
 BOOST_AUTO_TEST_CASE(the_close_backout_exits_unsupported_equity_positions_near_the_market) {
-  auto cfg = std::make_shared<core::config>();  // schedule.backout_cross_bps 5, broker.default_spread 0.0005
+  auto cfg = std::make_shared<actors::config>();  // schedule.backout_cross_bps 5, broker.default_spread 0.0005
   auto clock = std::make_shared<core::sim_clock>(core::from_unix_seconds(1748883600));  // 2025-06-02T17:00Z
   actors::broker_state account;
   account.ok = true;
@@ -376,7 +376,7 @@ struct broker_actor_system {
   caf::scoped_actor self;
   caf::actor broker;
   broker_actor_system(std::unique_ptr<market::durable_sim_broker> b, const std::string& journal_path,
-                      std::shared_ptr<const core::clock> clock, core::config_ptr cfg)
+                      std::shared_ptr<const core::clock> clock, actors::config_ptr cfg)
       : sys((actors::register_types(sys_cfg), sys_cfg)),
         self(sys),
         broker(actors::spawn_broker_actor(
@@ -387,8 +387,8 @@ struct broker_actor_system {
 
 BOOST_AUTO_TEST_CASE(a_fractional_equity_order_is_a_day_order_with_its_limit_on_the_tick) {
   test::temp_dir state;
-  auto cfg = std::make_shared<core::config>();
-  cfg->fractional_equity = true;
+  auto cfg = std::make_shared<actors::config>();
+  cfg->trading.fractional_equity = true;
   auto clock = std::make_shared<core::sim_clock>(core::from_unix_seconds(1748872800));  // 2025-06-02T14:00Z
   market::synthetic_config sc;
   sc.equity_count = 1;
@@ -472,13 +472,13 @@ class quoted_feed final : public market::feed {
 BOOST_AUTO_TEST_CASE(a_proposal_reused_without_a_new_bar_carries_the_new_quote) {
   // Two cycles on the same daily bar: the second reuses the first's analysis (one forecast
   // request), but its bid and ask are the quote of its own feed update.
-  auto cfg = std::make_shared<core::config>();
-  cfg->lookback = 16;
-  cfg->max_context = 16;
-  cfg->pred_len = 1;
-  cfg->walk_forward_windows = 6;
-  cfg->min_sharpe = -10;
-  cfg->min_edge = -1;
+  auto cfg = std::make_shared<actors::config>();
+  cfg->inference.lookback = 16;
+  cfg->inference.sampling.max_context = 16;
+  cfg->inference.sampling.pred_len = 1;
+  cfg->trading.walk_forward_windows = 6;
+  cfg->strategy.min_sharpe = -10;
+  cfg->strategy.min_edge = -1;
   auto clock = std::make_shared<core::sim_clock>(core::from_unix_seconds(1748872800));  // 2025-06-02T14:00Z
   market::synthetic_config sc;
   sc.equity_count = 1;
@@ -565,7 +565,7 @@ BOOST_AUTO_TEST_CASE(a_fill_in_the_journal_is_never_journaled_over_when_the_brok
   // would. A new order of the symbol cancels X at the broker first: the journal keeps X's fill
   // and nothing after it, and the broker check says they disagree.
   test::temp_dir state;
-  auto cfg = std::make_shared<core::config>();
+  auto cfg = std::make_shared<actors::config>();
   auto clock = std::make_shared<core::sim_clock>(core::from_unix_seconds(1748883600));  // 2025-06-02T17:00Z
   auto broker = market::durable_sim_broker::open({}, clock, nullptr, (state.path / "ledger.jsonl").string());
   BOOST_REQUIRE(broker);

@@ -7,11 +7,11 @@
 #include <regex>
 #include <sstream>
 
-#include "core/config.hpp"
+#include "actors/config.hpp"
 #include "core/config_grid.hpp"
 
 namespace fs = std::filesystem;
-using tb::core::load_config;
+using tb::actors::load_config;
 using tb::core::value_source;
 
 namespace {
@@ -72,14 +72,14 @@ BOOST_AUTO_TEST_CASE(defaults_without_file) {
   auto r = load_config("", no_env);
   BOOST_REQUIRE(r);
   const auto& c = **r;
-  BOOST_TEST(c.http_port == 8787);
-  BOOST_TEST(c.http_address == "127.0.0.1");
-  BOOST_TEST(c.paper);
-  BOOST_TEST(c.cache_ttl_s == 300);
-  BOOST_TEST(c.cache_max_size_mb == 1000);
-  BOOST_TEST(c.cache_decimals == 8);
-  BOOST_TEST(c.sample_count == 192);
-  BOOST_TEST(c.top_k == 20);
+  BOOST_TEST(c.http.port == 8787);
+  BOOST_TEST(c.http.address == "127.0.0.1");
+  BOOST_TEST(c.trading.paper);
+  BOOST_TEST(c.cache.ttl_s == 300);
+  BOOST_TEST(c.cache.max_size_mb == 1000);
+  BOOST_TEST(c.cache.decimals == 8);
+  BOOST_TEST(c.inference.sampling.sample_count == 192);
+  BOOST_TEST(c.inference.sampling.top_k == 20);
   BOOST_TEST(c.sources.at("http.port") == value_source::default_value);
 }
 
@@ -89,14 +89,14 @@ BOOST_AUTO_TEST_CASE(file_values_and_sources) {
   auto r = load_config(f.path.string(), no_env);
   BOOST_REQUIRE_MESSAGE(r, (r ? "" : r.error().message));
   const auto& c = **r;
-  BOOST_TEST(c.http_port == 9000);
-  BOOST_TEST(c.http_address == "0.0.0.0");
-  BOOST_TEST(c.temperature == 1.0);  // an integer is accepted where a real is expected
-  BOOST_TEST(c.log_level == "debug");  // choices are normalised to lower case
-  BOOST_TEST((c.symbols == std::vector<std::string>{"AAPL", "BTCUSD"}));  // symbols upper-cased, trimmed
+  BOOST_TEST(c.http.port == 9000);
+  BOOST_TEST(c.http.address == "0.0.0.0");
+  BOOST_TEST(c.inference.sampling.temperature == 1.0);  // an integer is accepted where a real is expected
+  BOOST_TEST(c.daemon.log_level == "debug");  // choices are normalised to lower case
+  BOOST_TEST((c.trading.symbols == std::vector<std::string>{"AAPL", "BTCUSD"}));  // symbols upper-cased, trimmed
   BOOST_TEST(c.sources.at("http.port") == value_source::file);
   BOOST_TEST(c.sources.at("cache.ttl_s") == value_source::default_value);
-  auto d = tb::core::describe(c);
+  auto d = tb::actors::describe(c);
   BOOST_TEST(d["http.port"]["value"] == 9000);
   BOOST_TEST(d["http.port"]["source"] == "file");
 }
@@ -114,16 +114,16 @@ BOOST_AUTO_TEST_CASE(environment_overrides_the_file) {
                                {"TRADABLE_PAIRS", "btcusd, AAPL"}}));
   BOOST_REQUIRE_MESSAGE(r, (r ? "" : r.error().message));
   const auto& c = **r;
-  BOOST_TEST(c.cache_ttl_s == 120);
-  BOOST_TEST(!c.cache_enabled);
-  BOOST_TEST(c.cache_max_size_mb == 50);
-  BOOST_TEST(c.cache_decimals == 4);
-  BOOST_TEST(c.compile);
-  BOOST_TEST(c.compile_mode == "max-autotune");
-  BOOST_TEST(c.dtype == "bfloat16");
+  BOOST_TEST(c.cache.ttl_s == 120);
+  BOOST_TEST(!c.cache.enabled);
+  BOOST_TEST(c.cache.max_size_mb == 50);
+  BOOST_TEST(c.cache.decimals == 4);
+  BOOST_TEST(c.inference.compile);
+  BOOST_TEST(c.inference.compile_mode == "max-autotune");
+  BOOST_TEST(c.inference.device.dtype == "bfloat16");
   BOOST_TEST(c.sources.at("cache.ttl_s") == value_source::env);
   // TRADABLE_PAIRS filters, keeping the file's order.
-  BOOST_TEST((c.active_symbols() == std::vector<std::string>{"AAPL", "BTCUSD"}));
+  BOOST_TEST((c.trading.active_symbols() == std::vector<std::string>{"AAPL", "BTCUSD"}));
 }
 
 BOOST_AUTO_TEST_CASE(unknown_keys_are_errors_with_line_and_suggestion) {
@@ -204,11 +204,11 @@ BOOST_AUTO_TEST_CASE(live_trading_needs_both_paper_0_and_live_true) {
   temp_file f("[trading]\nlive = true\n");
   auto r = load_config(f.path.string(), env_of({{"PAPER", "0"}}));
   BOOST_REQUIRE(r);
-  BOOST_TEST(!(*r)->paper);
+  BOOST_TEST(!(*r)->trading.paper);
   // live = true alone keeps paper trading: both must be said.
   auto r2 = load_config(f.path.string(), no_env);
   BOOST_REQUIRE(r2);
-  BOOST_TEST((*r2)->paper);
+  BOOST_TEST((*r2)->trading.paper);
 }
 
 BOOST_AUTO_TEST_CASE(tradable_pairs_must_name_known_symbols) {
@@ -314,7 +314,7 @@ BOOST_AUTO_TEST_CASE(the_universe_is_bounded) {
   temp_file ok(list(500));
   auto r = load_config(ok.path.string(), no_env);
   BOOST_REQUIRE_MESSAGE(r, (r ? "" : r.error().message));
-  BOOST_TEST((*r)->symbols.size() == 500u);
+  BOOST_TEST((*r)->trading.symbols.size() == 500u);
   auto msg = error_of(list(501));
   BOOST_TEST(contains(msg, "key 'trading.symbols': 501 entries; expected a list of at most 500 strings"), msg);
   std::string pairs;
@@ -325,8 +325,8 @@ BOOST_AUTO_TEST_CASE(the_universe_is_bounded) {
 }
 
 BOOST_AUTO_TEST_CASE(example_file_documents_every_key_and_is_in_sync) {
-  const std::string example = tb::core::example_toml();
-  auto defaults = tb::core::describe(**load_config("", no_env));
+  const std::string example = tb::actors::example_toml();
+  auto defaults = tb::actors::describe(**load_config("", no_env));
   for (const auto& [name, entry] : defaults.items()) {
     const auto key = name.substr(name.find('.') + 1);
     BOOST_TEST(contains(example, "# " + key + " = "), "example lacks " << name);
@@ -341,7 +341,7 @@ BOOST_AUTO_TEST_CASE(example_file_documents_every_key_and_is_in_sync) {
   temp_file f(uncommented);
   auto r = load_config(f.path.string(), no_env);
   BOOST_REQUIRE_MESSAGE(r, (r ? "" : r.error().message));
-  auto loaded = tb::core::describe(**r);
+  auto loaded = tb::actors::describe(**r);
   for (const auto& [name, entry] : defaults.items()) {
     BOOST_TEST(loaded[name]["value"] == entry["value"], name);
     BOOST_TEST(loaded[name]["source"] == "file", name);
@@ -359,9 +359,9 @@ BOOST_AUTO_TEST_CASE(restart_only_keys_are_named_on_reload) {
   auto ra = load_config(a.path.string(), no_env);
   auto rb = load_config(b.path.string(), no_env);
   BOOST_REQUIRE(ra && rb);
-  auto keys = tb::core::restart_required(**ra, **rb);
+  auto keys = tb::actors::restart_required(**ra, **rb);
   BOOST_TEST((keys == std::vector<std::string>{"http.port"}));  // log_level is reloadable
-  BOOST_TEST(tb::core::restart_required(**ra, **ra).empty());
+  BOOST_TEST(tb::actors::restart_required(**ra, **ra).empty());
 }
 
 // --- the cache keys (issue 4) ---------------------------------------------------------------
@@ -371,14 +371,14 @@ BOOST_AUTO_TEST_CASE(cache_redis_keys_from_file_and_environment_password_masked)
   auto r = load_config(f.path.string(), env_of({{"KRONOS_REDIS_KEY_PREFIX", "fleet:a:"}, {"KRONOS_REDIS_PORT", "6390"}}));
   BOOST_REQUIRE_MESSAGE(r, (r ? "" : r.error().message));
   const auto& c = **r;
-  BOOST_TEST(c.cache_redis_enabled);
-  BOOST_TEST(c.cache_redis_host == "10.0.0.7");
-  BOOST_TEST(c.cache_redis_port == 6390);  // the environment wins over the file
-  BOOST_TEST(c.cache_redis_db == 3);
-  BOOST_TEST(c.cache_redis_key_prefix == "fleet:a:");
-  BOOST_TEST(c.cache_memory_max_mb == 64);
-  BOOST_TEST(c.cache_write_queue_max == 500);
-  auto described = tb::core::describe(c);
+  BOOST_TEST(c.cache.redis_enabled);
+  BOOST_TEST(c.cache.redis.host == "10.0.0.7");
+  BOOST_TEST(c.cache.redis.port == 6390);  // the environment wins over the file
+  BOOST_TEST(c.cache.redis.db == 3);
+  BOOST_TEST(c.cache.redis.key_prefix == "fleet:a:");
+  BOOST_TEST(c.cache.memory_max_mb == 64);
+  BOOST_TEST(c.cache.write_queue_max == 500);
+  auto described = tb::actors::describe(c);
   BOOST_TEST(described["cache.redis_password"]["value"] == "***");
   BOOST_TEST(described["cache.redis_password"]["source"] == "file");
   BOOST_TEST(described.dump().find("hunter2") == std::string::npos);
@@ -405,7 +405,7 @@ BOOST_AUTO_TEST_CASE(cache_keys_are_read_at_start_only) {
   auto ra = load_config(a.path.string(), no_env);
   auto rb = load_config(b.path.string(), no_env);
   BOOST_REQUIRE(ra && rb);
-  BOOST_TEST((tb::core::restart_required(**ra, **rb) == std::vector<std::string>{"cache.ttl_s", "cache.redis_enabled"}));
+  BOOST_TEST((tb::actors::restart_required(**ra, **rb) == std::vector<std::string>{"cache.ttl_s", "cache.redis_enabled"}));
 }
 
 BOOST_AUTO_TEST_CASE(set_overrides_win_over_file_and_environment_read_as_toml) {
@@ -418,29 +418,29 @@ BOOST_AUTO_TEST_CASE(set_overrides_win_over_file_and_environment_read_as_toml) {
                              "risk.max_order_notional=1e4", "strategy.min_sharpe=0.3"}));
   BOOST_REQUIRE_MESSAGE(r, (r ? "" : r.error().message));
   const auto& c = **r;
-  BOOST_TEST(c.max_positions == 5);
-  BOOST_TEST(c.cache_ttl_s == 30);  // over the environment too
-  BOOST_TEST(c.min_sharpe == 0.3);  // the later of two wins
-  BOOST_TEST(c.temperature == 1.0);
-  BOOST_TEST(!c.crypto_long_only);
-  BOOST_TEST(c.dtype == "bfloat16");  // choices normalised as from the file
-  BOOST_TEST(c.state_dir == "/tmp/x=y");  // unquoted text for a string; only the first '=' splits
-  BOOST_TEST((c.symbols == std::vector<std::string>{"NVDA", "AAPL"}));
-  BOOST_TEST(c.sim_start == "2025-01-02");
-  BOOST_TEST(c.sim_end == "2025-04-01");  // a TOML date is no string: the text is
-  BOOST_TEST(c.max_order_notional == 1e4);
+  BOOST_TEST(c.portfolio.max_positions == 5);
+  BOOST_TEST(c.cache.ttl_s == 30);  // over the environment too
+  BOOST_TEST(c.strategy.min_sharpe == 0.3);  // the later of two wins
+  BOOST_TEST(c.inference.sampling.temperature == 1.0);
+  BOOST_TEST(!c.risk.crypto_long_only);
+  BOOST_TEST(c.inference.device.dtype == "bfloat16");  // choices normalised as from the file
+  BOOST_TEST(c.daemon.state_dir == "/tmp/x=y");  // unquoted text for a string; only the first '=' splits
+  BOOST_TEST((c.trading.symbols == std::vector<std::string>{"NVDA", "AAPL"}));
+  BOOST_TEST(c.market.sim_start == "2025-01-02");
+  BOOST_TEST(c.market.sim_end == "2025-04-01");  // a TOML date is no string: the text is
+  BOOST_TEST(c.risk.max_order_notional == 1e4);
   BOOST_TEST(c.sources.at("portfolio.max_positions") == value_source::command_line);
   BOOST_TEST(c.sources.at("cache.ttl_s") == value_source::command_line);
   BOOST_TEST(c.sources.at("http.port") == value_source::default_value);
-  auto d = tb::core::describe(c);
+  auto d = tb::actors::describe(c);
   BOOST_TEST(d["portfolio.max_positions"]["value"] == 5);
   BOOST_TEST(d["portfolio.max_positions"]["source"] == "cli");
 
   // The same through apply_overrides on a loaded config.
-  auto again = tb::core::apply_overrides(c, sets({"portfolio.max_positions=7"}));
+  auto again = tb::actors::apply_overrides(c, sets({"portfolio.max_positions=7"}));
   BOOST_REQUIRE(again);
-  BOOST_TEST((*again)->max_positions == 7);
-  BOOST_TEST((*again)->cache_ttl_s == 30);
+  BOOST_TEST((*again)->portfolio.max_positions == 7);
+  BOOST_TEST((*again)->cache.ttl_s == 30);
 }
 
 BOOST_AUTO_TEST_CASE(set_errors_name_the_argument_as_the_file_names_its_line) {
@@ -489,22 +489,22 @@ BOOST_AUTO_TEST_CASE(a_grid_expands_to_every_combination_first_axis_slowest) {
   BOOST_REQUIRE(a && b && c);
   BOOST_TEST((a->values == std::vector<std::string>{"0", "0.3", "0.6"}));
   BOOST_TEST((c->values == std::vector<std::string>{"[\"AAPL\",\"NVDA\"]", "[\"JD\"]"}));
-  auto points = tb::core::expand_grid(**base, {*a, *b});
+  auto points = tb::actors::expand_grid(**base, {*a, *b});
   BOOST_REQUIRE_MESSAGE(points, (points ? "" : points.error().message));
   BOOST_REQUIRE_EQUAL(points->size(), 6u);
   const double sharpe[] = {0, 0, 0.3, 0.3, 0.6, 0.6};
   const std::int64_t positions[] = {5, 10, 5, 10, 5, 10};
   for (std::size_t i = 0; i < 6; ++i) {
-    BOOST_TEST((*points)[i].config->min_sharpe == sharpe[i]);
-    BOOST_TEST((*points)[i].config->max_positions == positions[i]);
+    BOOST_TEST((*points)[i].config->strategy.min_sharpe == sharpe[i]);
+    BOOST_TEST((*points)[i].config->portfolio.max_positions == positions[i]);
     BOOST_TEST((*points)[i].config->sources.at("strategy.min_sharpe") == value_source::command_line);
   }
   BOOST_TEST(tb::core::settings_text((*points)[3].settings) == "strategy.min_sharpe=0.3 portfolio.max_positions=10");
-  auto lists = tb::core::expand_grid(**base, {*c});
+  auto lists = tb::actors::expand_grid(**base, {*c});
   BOOST_REQUIRE(lists);
-  BOOST_TEST(((*lists)[0].config->symbols == std::vector<std::string>{"AAPL", "NVDA"}));
-  BOOST_TEST(((*lists)[1].config->symbols == std::vector<std::string>{"JD"}));
-  auto none = tb::core::expand_grid(**base, {});
+  BOOST_TEST(((*lists)[0].config->trading.symbols == std::vector<std::string>{"AAPL", "NVDA"}));
+  BOOST_TEST(((*lists)[1].config->trading.symbols == std::vector<std::string>{"JD"}));
+  auto none = tb::actors::expand_grid(**base, {});
   BOOST_REQUIRE(none);
   BOOST_TEST(none->size() == 1u);
 }
@@ -519,7 +519,7 @@ BOOST_AUTO_TEST_CASE(a_bad_grid_names_the_argument_and_the_value) {
       BOOST_REQUIRE_MESSAGE(a, (a ? "" : a.error().message));
       axes.push_back(*a);
     }
-    auto r = tb::core::expand_grid(**base, axes);
+    auto r = tb::actors::expand_grid(**base, axes);
     BOOST_REQUIRE(!r);
     BOOST_TEST(r.error().code == tb::errc::bad_config);
     return r.error().message;
@@ -538,7 +538,7 @@ BOOST_AUTO_TEST_CASE(a_bad_grid_names_the_argument_and_the_value) {
                            "portfolio.max_positions (2)"), msg);
   BOOST_TEST(!contains(msg, "max_positions=10"), msg);
   // ... and one that is fine with another axis' value is not an error.
-  BOOST_TEST(tb::core::expand_grid(**base, {*tb::core::parse_grid_axis("portfolio.max_positions=2", "g1"),
+  BOOST_TEST(tb::actors::expand_grid(**base, {*tb::core::parse_grid_axis("portfolio.max_positions=2", "g1"),
                                            *tb::core::parse_grid_axis("portfolio.min_positions=1", "g2")})
                  .has_value());
   auto bad = tb::core::parse_grid_axis("strategy.min_sharpe=0,,1", "--grid strategy.min_sharpe=0,,1");

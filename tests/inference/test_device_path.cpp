@@ -107,8 +107,8 @@ tbi::service_options service(bool compile) {
   o.compile = compile;
   o.batching.max_batch_rows = 64;
   o.batching.max_queue_delay = std::chrono::microseconds(20000);
-  o.warmup_params = params();
-  o.warmup_lookback = 40;
+  o.sampling = params();
+  o.lookback = 40;
   return o;
 }
 

@@ -19,11 +19,11 @@ struct inference_fixture {
   std::shared_ptr<inference::model_service> service;
   caf::actor inference;
 
-  explicit inference_fixture(const core::config_ptr& c) {
+  explicit inference_fixture(const actors::config_ptr& c) {
     actors::register_types(sys_cfg);
     sys_cfg.load<caf::io::middleman>();
     sys = std::make_unique<caf::actor_system>(sys_cfg);
-    auto svc = inference::model_service::start(actors::service_options_of(*c));
+    auto svc = inference::model_service::start(c->inference);
     BOOST_REQUIRE_MESSAGE(svc, (svc ? "" : svc.error().message));
     service = *svc;
     caf::scoped_actor self{*sys};

@@ -10,7 +10,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include "core/bar_csv.hpp"
-#include "core/config.hpp"
+#include "actors/config.hpp"
 #include "inference/kronos_init.hpp"
 #include "tests/support/process.hpp"
 
@@ -29,18 +29,18 @@ inline const temp_dir& tiny_checkpoint() {
 
 // The tiny checkpoint with small forecast shapes (pred_len 2, lookback = max_context 32, 2
 // samples, nucleus sampling) and small batches; `edit` adjusts it.
-inline core::config_ptr tiny_model_config(const std::function<void(core::config&)>& edit = {}) {
-  auto c = std::make_shared<core::config>();
-  c->model_dir = tiny_checkpoint().path.string();
-  c->pred_len = 2;
-  c->lookback = 32;
-  c->max_context = 32;
-  c->sample_count = 2;
-  c->top_k = 0;
-  c->top_p = 0.9;
-  c->temperature = 1.0;
-  c->inference_max_batch_rows = 40;
-  c->threads = 2;
+inline actors::config_ptr tiny_model_config(const std::function<void(actors::config&)>& edit = {}) {
+  auto c = std::make_shared<actors::config>();
+  c->inference.model_dir = tiny_checkpoint().path.string();
+  c->inference.sampling.pred_len = 2;
+  c->inference.lookback = 32;
+  c->inference.sampling.max_context = 32;
+  c->inference.sampling.sample_count = 2;
+  c->inference.sampling.top_k = 0;
+  c->inference.sampling.top_p = 0.9;
+  c->inference.sampling.temperature = 1.0;
+  c->inference.batching.max_batch_rows = 40;
+  c->inference.device.cpu_threads = 2;
   if (edit) edit(*c);
   return c;
 }
