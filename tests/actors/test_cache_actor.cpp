@@ -33,13 +33,13 @@ actors::config_ptr test_config(const std::filesystem::path& cache_dir, int redis
                              std::function<void(actors::config&)> edit = {}) {
   auto base = test::tiny_model_config();
   auto c = std::make_shared<actors::config>(*base);
-  c->inference.batching.max_queue_delay = 1000;
+  c->inference.batching.max_queue_delay = std::chrono::microseconds(1000);
   c->cache.dir = cache_dir.string();
   c->cache.redis_enabled = redis_port > 0;
   c->cache.redis.port = redis_port > 0 ? redis_port : 6379;
   c->cache.redis.key_prefix = "tbtest:cache_actor:";
-  c->cache.redis.backoff_initial = 50;
-  c->cache.redis.backoff_max = 200;
+  c->cache.redis.backoff_initial = std::chrono::milliseconds(50);
+  c->cache.redis.backoff_max = std::chrono::milliseconds(200);
   c->daemon.shutdown_deadline_s = 5;
   if (edit) edit(*c);
   return c;

@@ -27,7 +27,7 @@ namespace {
 
 actors::config_ptr test_config(const std::function<void(actors::config&)>& edit = {}) {
   return test::tiny_model_config([&](actors::config& c) {
-    c.inference.batching.max_queue_delay = 5000;
+    c.inference.batching.max_queue_delay = std::chrono::microseconds(5000);
     if (edit) edit(c);
   });
 }
@@ -99,7 +99,7 @@ BOOST_AUTO_TEST_CASE(many_requesters_at_once_each_get_their_own_window_as_if_alo
 BOOST_AUTO_TEST_CASE(overload_and_timeout_are_answered_per_window) {
   auto c = test_config([](actors::config& c) {
     c.inference.batching.max_queue_rows = 4;  // two windows of two samples
-    c.inference.batching.max_queue_delay = 0;
+    c.inference.batching.max_queue_delay = std::chrono::microseconds(0);
   });
   fixture fx(c);
   caf::scoped_actor self{*fx.sys};
