@@ -214,9 +214,9 @@ class session : public std::enable_shared_from_this<session> {
 
     ++srv_.requests_;
     const request& req = parser_->get();
-    timing_ = request_timing{std::chrono::steady_clock::now(),
-                             metric_route(request_path({req.target().data(), req.target().size()}))};
-    if (kind_ == slot::probe && !is_probe_path(request_path({req.target().data(), req.target().size()}))) {
+    const std::string_view path = request_path({req.target().data(), req.target().size()});
+    timing_ = request_timing{std::chrono::steady_clock::now(), metric_route(path)};
+    if (kind_ == slot::probe && !is_probe_path(path)) {
       const std::string why = overload_ + " (a reserve connection serves /health, /health/live and /health/ready only)";
       srv_.note_shed(why);
       return send(srv_.overload_response(why, req.version()));
