@@ -10,6 +10,7 @@
 
 #include "actors/feed_actor.hpp"
 #include "core/calendar.hpp"
+#include "core/latency_histogram.hpp"
 #include "market/symbols.hpp"
 
 namespace tb::actors {
@@ -65,6 +66,7 @@ struct scheduler_state {
   std::optional<core::time_point> next_at;  // the next event, from when it is computed until it runs
   std::string stalled;  // why cycles are not making progress; "" while they are
   double last_cycle_ms = 0;
+  core::latency_histogram cycle_duration;  // every completed cycle, start to the portfolio's ok
   std::uint64_t beats = 0;
   static inline const char* name = "scheduler";
 };
@@ -92,6 +94,7 @@ void publish(scheduler_actor* self) {
                                       {"now", core::to_iso8601(clock_of(st).now())},
                                       {"cycles", st.cycles},
                                       {"last_cycle_ms", st.last_cycle_ms},
+                                      {"cycle_duration_seconds", core::to_json(st.cycle_duration.prometheus())},
                                       {"last_event", st.last_event},
                                       {"next_event", st.next_event},
                                       {"finished", st.finished},
@@ -313,8 +316,9 @@ void run_event(scheduler_actor* self, const core::scheduled_event& ev) {
             auto& st = self->state;
             st.in_cycle = false;
             ++st.cycles;
-            st.last_cycle_ms =
-                std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - st.cycle_started).count();
+            const auto took = std::chrono::steady_clock::now() - st.cycle_started;
+            st.last_cycle_ms = std::chrono::duration<double, std::milli>(took).count();
+            st.cycle_duration.record(took);
             publish(self);
             tick(self);
           },

@@ -37,8 +37,9 @@
 // (stop_atom) ends the symbol actors and the feed actor with urgent exit messages, ahead of any
 // queued cycle work (the feed actor may hold a request of every symbol), then quits.
 //
-// Runs on CAF's scheduler and never blocks. /stats → schedule: clock, now, cycles, last_event,
-// next_event, finished, symbols, restarts. /health check "cycles": failing when the calendar
+// Runs on CAF's scheduler and never blocks. /stats → schedule: clock, now, cycles, last_cycle_ms,
+// cycle_duration_seconds (histogram of the completed cycles), last_event, next_event, finished,
+// symbols, restarts. /health check "cycles": failing when the calendar
 // cannot answer or while stalled (detail "stalled": the reason); degraded while a symbol actor
 // failed too often to be restarted.
 #include <chrono>

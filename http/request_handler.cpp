@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <exception>
+#include <iterator>
 
 #include "http/metrics.hpp"
 #include "http/process_stats.hpp"
@@ -83,6 +84,13 @@ void publish_heartbeat(core::snapshot_board& board, std::chrono::steady_clock::t
                 {{"heartbeat_steady_ms", steady_ms(answered_at)}, {"stale_after_ms", stale_after.count()}});
 }
 
+std::size_t metric_route(std::string_view path) {
+  const std::size_t other = std::size(metric_routes) - 1;
+  for (std::size_t i = 0; i < other; ++i)
+    if (path == metric_routes[i]) return i;
+  return other;
+}
+
 bool is_probe_path(std::string_view path) {
   return path == "/health" || path == "/health/live" || path == "/health/ready";
 }
@@ -111,6 +119,12 @@ json render_stats(const core::snapshot_board& board, const server_info& info,
   if (extra_sections.is_object())
     for (const auto& [name, doc] : extra_sections.items()) out[name] = doc;
   out["process"] = process_stats(info.started_at);  // always computed now, never published
+  if (out.contains(liveness_section)) {  // the heartbeat as /health/live judges it now
+    bool live = false;
+    const json now = render_live(board, &live);
+    out[liveness_section]["live"] = live;
+    out[liveness_section]["heartbeat_age_ms"] = now.value("heartbeat_age_ms", json());
+  }
   return out;
 }
 

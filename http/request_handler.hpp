@@ -7,7 +7,8 @@
 //   GET|HEAD /health/ready  200 when live and no check is failing, else 503; small JSON
 //   GET|HEAD /stats    200, JSON: every board section + `process` + the http server's own
 //                      counters (`extra_sections`); config/cache/inference/symbols/portfolio are
-//                      always present ({} until published)
+//                      always present ({} until published); `liveness` also has `live` and
+//                      `heartbeat_age_ms` as /health/live computes them at that request
 //   GET|HEAD /metrics  200, Prometheus text 0.0.4 (see metrics.hpp)
 //   other path         404   {"error": ...}
 //   other method       405   {"error": ...} with `Allow: GET, HEAD`
@@ -60,6 +61,13 @@ nlohmann::json render_stats(const core::snapshot_board& board, const server_info
 inline constexpr const char* liveness_section = "liveness";
 void publish_heartbeat(core::snapshot_board& board, std::chrono::steady_clock::time_point answered_at,
                        std::chrono::milliseconds stale_after);
+
+// The `route` label values of the HTTP request duration histogram: the served paths, then
+// "other" (any other path: a bounded label set whatever clients ask for).
+inline constexpr const char* metric_routes[] = {"/health", "/health/live", "/health/ready",
+                                                "/stats", "/metrics", "other"};
+// The index in metric_routes of a request path.
+std::size_t metric_route(std::string_view path);
 
 // Probe paths: served by the server's probe reserve too (see server_options::probe_reserve).
 bool is_probe_path(std::string_view path);

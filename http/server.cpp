@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <map>
 #include <mutex>
@@ -20,6 +21,7 @@
 #include <boost/beast/http.hpp>
 #include <spdlog/spdlog.h>
 
+#include "core/latency_histogram.hpp"
 #include "core/log_throttle.hpp"
 
 namespace tb::http {
@@ -91,6 +93,8 @@ struct server::impl {
   std::atomic<std::uint64_t> accepted_{0}, rejected_{0}, over_client_limit_{0}, probes_total_{0},
       probe_evictions_{0}, requests_{0}, bad_requests_{0}, timeouts_{0}, responses_2xx_{0},
       responses_4xx_{0}, responses_5xx_{0};
+  // Per metric_routes entry: from a request read whole to its response written (any io thread).
+  std::array<core::latency_histogram, std::size(metric_routes)> request_duration_;
   core::log_throttle shed_log_{overload_log_interval};
 
   mutable std::mutex mu_;  // guards sessions_, serving_, per_client_, probes_, stopping_
@@ -210,7 +214,9 @@ class session : public std::enable_shared_from_this<session> {
 
     ++srv_.requests_;
     const request& req = parser_->get();
-    if (kind_ == slot::probe && !is_probe_path(request_path({req.target().data(), req.target().size()}))) {
+    const std::string_view path = request_path({req.target().data(), req.target().size()});
+    timing_ = request_timing{std::chrono::steady_clock::now(), metric_route(path)};
+    if (kind_ == slot::probe && !is_probe_path(path)) {
       const std::string why = overload_ + " (a reserve connection serves /health, /health/live and /health/ready only)";
       srv_.note_shed(why);
       return send(srv_.overload_response(why, req.version()));
@@ -241,6 +247,10 @@ class session : public std::enable_shared_from_this<session> {
   }
 
   void on_write(bool keep_alive, error_code ec, std::size_t) {
+    if (timing_) {
+      srv_.request_duration_[timing_->route].record(std::chrono::steady_clock::now() - timing_->read_at);
+      timing_.reset();
+    }
     if (ec == beast::error::timeout) ++srv_.timeouts_;
     if (closing_) return;
     if (ec) return fail(ec, "write");
@@ -290,6 +300,12 @@ class session : public std::enable_shared_from_this<session> {
   const net::ip::address peer_;
   const std::string overload_;
   std::atomic<bool> read_done_{false};
+  // The request being answered (set when one was read whole, cleared when its response is written).
+  struct request_timing {
+    std::chrono::steady_clock::time_point read_at;
+    std::size_t route;  // index into metric_routes
+  };
+  std::optional<request_timing> timing_;
   bool evicted_ = false;
   bool closing_ = false;
 };
@@ -464,6 +480,9 @@ nlohmann::json server::impl::counters() const {
     open = serving_;
     probes_open = probes_.size();
   }
+  nlohmann::json durations = nlohmann::json::object();
+  for (std::size_t i = 0; i < request_duration_.size(); ++i)
+    durations[metric_routes[i]] = core::to_json(request_duration_[i].prometheus());
   return nlohmann::json{
       {"connections_accepted_total", accepted_.load()},
       {"connections_rejected_total", rejected_.load()},
@@ -478,6 +497,7 @@ nlohmann::json server::impl::counters() const {
       {"responses_5xx_total", responses_5xx_.load()},
       {"bad_requests_total", bad_requests_.load()},
       {"timeouts_total", timeouts_.load()},
+      {"request_duration_seconds", std::move(durations)},
   };
 }
 
