@@ -13,9 +13,13 @@ requirements (torch, numpy, pandas, einops, huggingface_hub, safetensors):
 Without --new-weights the checkpoint in --out is kept and only cases.json is written, so a change
 to the cases does not change the weights the C++ tests load. Decoding is greedy (top_k = 1), so the
 outputs are deterministic; float32 on the CPU.
+
+--new-weights does not keep the reference constructors' initialisation (zero biases, unit norm
+gains, which a loader could drop or mis-map unnoticed); see draw_weights.
 """
 import argparse
 import json
+import math
 import pathlib
 import sys
 
@@ -61,11 +65,40 @@ def parse_args():
     return p.parse_args()
 
 
+def draw_weights(modules):
+    """Redraws every parameter of modules (in that order, each in named_parameters order) from one
+    normal stream seeded with SEED, so none keeps its constructor value: RMSNorm gains 1 + 0.1 z,
+    biases 0.1 z, embedding tables 1.6 z, other linear weights z * 1.6 / sqrt(fan_in), and then the
+    two linears beside the quantiser (quant_embed, post_quant_embed) multiplied by sqrt(fan_in)
+    again. The float32 operations are spelled as they were when the committed checkpoint was made,
+    so the weights come out bit for bit the same."""
+    import torch
+    from model.module import RMSNorm
+    torch.manual_seed(SEED)
+    for module in modules:
+        for owner_name, owner in module.named_modules():
+            for name, p in owner.named_parameters(recurse=False):
+                z = torch.randn(p.shape)
+                if isinstance(owner, RMSNorm):
+                    w = 1 + 0.1 * z
+                elif name == "bias":
+                    w = 0.1 * z
+                elif isinstance(owner, torch.nn.Embedding):
+                    w = 1.6 * z
+                else:
+                    fan_in = p.shape[1]
+                    w = z * 1.6 / math.sqrt(fan_in)
+                    if owner_name in ("quant_embed", "post_quant_embed"):
+                        w = w * math.sqrt(fan_in)
+                p.copy_(w)
+
+
 def write_checkpoint(folder, module, config):
     from safetensors.torch import save_file
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "config.json").write_text(json.dumps(config, indent=2))
-    save_file({k: v.contiguous() for k, v in module.state_dict().items()}, str(folder / "model.safetensors"))
+    save_file({k: v.contiguous() for k, v in module.state_dict().items()}, str(folder / "model.safetensors"),
+              metadata={"format": "pt"})
 
 
 def read_checkpoint(folder, cls):
@@ -86,9 +119,10 @@ def main():
 
     torch.set_grad_enabled(False)
     if args.new_weights:
-        torch.manual_seed(SEED)
-        write_checkpoint(args.out / "tokenizer", KronosTokenizer(**TOKENIZER_CONFIG), TOKENIZER_CONFIG)
-        write_checkpoint(args.out / "model", Kronos(**MODEL_CONFIG), MODEL_CONFIG)
+        new_tokenizer, new_model = KronosTokenizer(**TOKENIZER_CONFIG), Kronos(**MODEL_CONFIG)
+        draw_weights([new_tokenizer, new_model])
+        write_checkpoint(args.out / "tokenizer", new_tokenizer, TOKENIZER_CONFIG)
+        write_checkpoint(args.out / "model", new_model, MODEL_CONFIG)
     tokenizer = read_checkpoint(args.out / "tokenizer", KronosTokenizer)
     model = read_checkpoint(args.out / "model", Kronos)
 
