@@ -104,6 +104,15 @@ const std::vector<key_spec>& schema() {
       restart_only({"inference.publish_address", &config::inference_publish_address, "middleman listen address"}),
       restart_only({"inference.publish_port", &config::inference_publish_port,
                     "middleman port; 0 picks a free one (in /stats)", nullptr, 0, 65535}),
+      restart_only({"inference.remote", &config::inference_remote,
+                    "\"host:port\" of published inference hosts; non-empty: load no model, forecast there; [] = "
+                    "the local model", nullptr, 0, 64}),
+      restart_only({"inference.model_identity", &config::inference_model_identity,
+                    "checkpoint hash (or a prefix of it) every remote host must serve; \"\" = the first host "
+                    "to answer decides"}),
+      restart_only({"inference.remote_backoff_max_ms", &config::inference_remote_backoff_max_ms,
+                    "longest wait between reconnects to a lost inference host (starts at 100 ms, doubles)",
+                    nullptr, 100, 3600000}),
       {"forecast.pred_len", &config::pred_len, "bars forecast per window", nullptr, 1, 512},
       {"forecast.lookback", &config::lookback, "bars of history per window", nullptr, 1, 100000},
       {"forecast.max_context", &config::max_context, "tokens the predictor sees at once", nullptr, 1, 8192},
@@ -643,6 +652,8 @@ void validate(const config& c, std::vector<std::string>& errors) {
     errors.push_back("cache.redis_host must not be empty when cache.redis_enabled = true");
   if (c.cache_disk_enabled && c.cache_dir.empty())
     errors.push_back("cache.dir must not be empty when cache.disk_enabled = true");
+  for (const auto& r : c.inference_remote)
+    if (auto ep = parse_endpoint(r); !ep) errors.push_back("inference.remote: " + ep.error().message);
   for (const auto& s : c.tradable_pairs)
     if (std::find(c.symbols.begin(), c.symbols.end(), s) == c.symbols.end())
       errors.push_back("TRADABLE_PAIRS / trading.tradable_pairs names '" + s +

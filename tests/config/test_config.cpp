@@ -273,6 +273,9 @@ BOOST_AUTO_TEST_CASE(what_the_start_would_refuse_is_refused_by_validation) {
        {"is the live endpoint but live trading is not enabled"}},
       {"[broker]\nkind = \"alpaca\"\n[alpaca]\nca_file = \"/nonexistent/ca.pem\"\n",
        {"alpaca.ca_file /nonexistent/ca.pem cannot be read"}},
+      {"[inference]\nremote = [\"127.0.0.1\", \"tcp://h:1\", \":4242\", \"h:70000\"]\n",
+       {"inference.remote: endpoint '127.0.0.1': no port", "endpoint 'tcp://h:1': no scheme or path allowed",
+        "endpoint ':4242': empty host", "endpoint 'h:70000': port out of 1..65535"}},
   };
   for (const auto& [text, words] : cases) {
     const auto msg = error_of(text);
@@ -280,7 +283,8 @@ BOOST_AUTO_TEST_CASE(what_the_start_would_refuse_is_refused_by_validation) {
   }
   // The same values are fine where they are valid.
   temp_file ok("[market]\nsim_start = \"2024-02-29\"\nsim_end = \"2024-03-01T00:00:00Z\"\nsynthetic_period_min = 15\n"
-               "[http]\naddress = \"::1\"\n[alpaca]\ntrading_url = \"https://paper-api.alpaca.markets\"\n");
+               "[http]\naddress = \"::1\"\n[alpaca]\ntrading_url = \"https://paper-api.alpaca.markets\"\n"
+               "[inference]\nremote = [\"127.0.0.1:4242\", \"gpu-1.example:4243\"]\n");
   auto r = load_config(ok.path.string(), no_env);
   BOOST_TEST(static_cast<bool>(r), (r ? "" : r.error().message));
 }
