@@ -35,10 +35,16 @@ struct key_spec {
   std::vector<std::string> choices = {};  // allowed strings (normalised to lower case); {} = any
   bool secret = false;
   bool restart = false;  // read at start only: a reload that changes it warns instead
+  bool endpoints = false;  // a list of "host:port" (core::parse_endpoint), not of symbols
 };
 
 key_spec restart_only(key_spec k) {
   k.restart = true;
+  return k;
+}
+
+key_spec endpoint_list(key_spec k) {
+  k.endpoints = true;
   return k;
 }
 
@@ -104,9 +110,9 @@ const std::vector<key_spec>& schema() {
       restart_only({"inference.publish_address", &config::inference_publish_address, "middleman listen address"}),
       restart_only({"inference.publish_port", &config::inference_publish_port,
                     "middleman port; 0 picks a free one (in /stats)", nullptr, 0, 65535}),
-      restart_only({"inference.remote", &config::inference_remote,
+      restart_only(endpoint_list({"inference.remote", &config::inference_remote,
                     "\"host:port\" of published inference hosts; non-empty: load no model, forecast there; [] = "
-                    "the local model", nullptr, 0, 64}),
+                    "the local model", nullptr, 0, 64})),
       restart_only({"inference.model_identity", &config::inference_model_identity,
                     "checkpoint hash (or a prefix of it) every remote host must serve; \"\" = the first host "
                     "to answer decides"}),
@@ -420,6 +426,12 @@ std::string assign(config& c, const key_spec& k, raw_value raw) {
           std::set<std::string> seen;
           for (auto s : std::get<std::vector<std::string>>(raw)) {
             s = trim(s);
+            if (k.endpoints) {
+              if (auto ep = parse_endpoint(s); !ep) return ep.error().message;
+              if (!seen.insert(s).second) return quote(s) + " is listed twice";
+              out.push_back(s);
+              continue;
+            }
             for (auto& ch : s) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
             bool ok = !s.empty() && s.size() <= 16 && std::all_of(s.begin(), s.end(), [](char ch) {
               return std::isalnum(static_cast<unsigned char>(ch)) || ch == '.' || ch == '/' || ch == '-';
@@ -652,8 +664,6 @@ void validate(const config& c, std::vector<std::string>& errors) {
     errors.push_back("cache.redis_host must not be empty when cache.redis_enabled = true");
   if (c.cache_disk_enabled && c.cache_dir.empty())
     errors.push_back("cache.dir must not be empty when cache.disk_enabled = true");
-  for (const auto& r : c.inference_remote)
-    if (auto ep = parse_endpoint(r); !ep) errors.push_back("inference.remote: " + ep.error().message);
   for (const auto& s : c.tradable_pairs)
     if (std::find(c.symbols.begin(), c.symbols.end(), s) == c.symbols.end())
       errors.push_back("TRADABLE_PAIRS / trading.tradable_pairs names '" + s +

@@ -23,6 +23,14 @@ namespace {
 const std::string daemon_bin = std::string(TRADEBOT_BIN_DIR) + "/tradebotd";
 const std::string daily = std::string(TRADEBOT_TEST_DATA) + "/daily";
 
+// A value of /stats by JSON pointer, or `fallback` where the path is missing (stats_until's
+// predicates see every /stats, also one taken before a section was first published).
+template <class T>
+T value_at(const json& s, const std::string& pointer, T fallback) {
+  const json::json_pointer p(pointer);
+  return s.contains(p) ? s.at(p).get<T>() : fallback;
+}
+
 // An inference host: trading off, the inference actor published on `port` (0: a free one),
 // `model_dir` ("" = the demo checkpoint under its own state folder).
 struct inference_host {
@@ -38,7 +46,7 @@ struct inference_host {
                         "[inference]\nmax_batch_rows = 64\npublish = true\npublish_port = " +
                         std::to_string(port) + "\n[cache]\nenabled = false\n[http]\nport = 0\n[trading]\nenabled = false\n");
     BOOST_REQUIRE_MESSAGE(d->ready(), "inference host: no READY=1:\n" << d->proc->output());
-    auto s = d->stats_until([](const json& s) { return s["inference"].value("published_port", 0) > 0; }, 20s);
+    auto s = d->stats_until([](const json& s) { return value_at(s, "/inference/published_port", 0) > 0; }, 20s);
     middleman_port = static_cast<std::uint16_t>(s["inference"].value("published_port", 0));
     BOOST_REQUIRE_MESSAGE(middleman_port > 0, s.dump().substr(0, 2000));
   }
@@ -114,8 +122,8 @@ BOOST_AUTO_TEST_CASE(two_hosts_one_killed_mid_run_give_the_local_journal_and_a_f
   BOOST_TEST(d.proc->output().find("no local model") != std::string::npos);
 
   // SIGKILL one host once a third of the run is done.
-  auto s = d.stats_until([&](const json& s) { return s["schedule"].value("cycles", 0) >= local_cycles / 3; }, 150s);
-  BOOST_REQUIRE_MESSAGE(s["schedule"].value("cycles", 0) >= local_cycles / 3, s.dump().substr(0, 3000));
+  auto s = d.stats_until([&](const json& s) { return value_at(s, "/schedule/cycles", 0) >= local_cycles / 3; }, 150s);
+  BOOST_REQUIRE_MESSAGE(value_at(s, "/schedule/cycles", 0) >= local_cycles / 3, s.dump().substr(0, 3000));
   BOOST_TEST(host_row(s, a)["requests"].get<int>() > 0, s["inference"].dump());
   a.d->proc->signal(SIGKILL);
   BOOST_REQUIRE(a.d->proc->wait(10s) == 128 + SIGKILL);
@@ -157,7 +165,7 @@ BOOST_AUTO_TEST_CASE(ready_without_hosts_degraded_then_a_late_host_serves) {
                                                     "enabled = false\n",
                                                     "remote = [\"127.0.0.1:" + std::to_string(port) + "\"]\n"));
   BOOST_REQUIRE_MESSAGE(d.ready(10s), d.proc->output());  // READY without any host
-  auto s = d.stats_until([](const json& s) { return s["inference"]["remote"][0]["state"] == "down"; }, 10s);
+  auto s = d.stats_until([](const json& s) { return value_at<std::string>(s, "/inference/remote/0/state", "") == "down"; }, 10s);
   BOOST_TEST(s["inference"]["remote"][0]["state"] == "down", s["inference"].dump());
   BOOST_TEST(!s["inference"]["remote"][0]["last_error"].get<std::string>().empty());
   auto health = d.get("/health");
@@ -166,7 +174,8 @@ BOOST_AUTO_TEST_CASE(ready_without_hosts_degraded_then_a_late_host_serves) {
   inference_host late("", port);  // comes up on the port the daemon keeps trying
   s = d.stats_until(
       [](const json& s) {
-        return s["inference"]["remote"][0]["state"] == "connected" && s["symbols"]["DEMO01USD"].value("windows_computed", 0) > 0;
+        return value_at<std::string>(s, "/inference/remote/0/state", "") == "connected" &&
+               value_at(s, "/symbols/DEMO01USD/windows_computed", 0) > 0;
       },
       60s);
   BOOST_TEST(s["inference"]["remote"][0]["state"] == "connected", s["inference"].dump());
@@ -178,7 +187,7 @@ BOOST_AUTO_TEST_CASE(ready_without_hosts_degraded_then_a_late_host_serves) {
   // Losing the only host: failing.
   late.d->proc->signal(SIGKILL);
   BOOST_REQUIRE(late.d->proc->wait(10s) == 128 + SIGKILL);
-  s = d.stats_until([](const json& s) { return s["inference"]["remote"][0]["state"] != "connected"; }, 10s);
+  s = d.stats_until([](const json& s) { return value_at<std::string>(s, "/inference/remote/0/state", "") != "connected"; }, 10s);
   health = d.get("/health");
   BOOST_TEST(health["checks"]["model"]["status"] == "failing", health.dump());
   BOOST_TEST(d.stop() == 0, d.proc->output());

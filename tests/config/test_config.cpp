@@ -273,9 +273,11 @@ BOOST_AUTO_TEST_CASE(what_the_start_would_refuse_is_refused_by_validation) {
        {"is the live endpoint but live trading is not enabled"}},
       {"[broker]\nkind = \"alpaca\"\n[alpaca]\nca_file = \"/nonexistent/ca.pem\"\n",
        {"alpaca.ca_file /nonexistent/ca.pem cannot be read"}},
-      {"[inference]\nremote = [\"127.0.0.1\", \"tcp://h:1\", \":4242\", \"h:70000\"]\n",
-       {"inference.remote: endpoint '127.0.0.1': no port", "endpoint 'tcp://h:1': no scheme or path allowed",
-        "endpoint ':4242': empty host", "endpoint 'h:70000': port out of 1..65535"}},
+      {"[inference]\nremote = [\"127.0.0.1\"]\n", {"key 'inference.remote': endpoint '127.0.0.1': no port"}},
+      {"[inference]\nremote = [\"tcp://h:1\"]\n", {"endpoint 'tcp://h:1': no scheme or path allowed"}},
+      {"[inference]\nremote = [\":4242\"]\n", {"endpoint ':4242': empty host"}},
+      {"[inference]\nremote = [\"h:70000\"]\n", {"endpoint 'h:70000': port out of 1..65535"}},
+      {"[inference]\nremote = [\"h:1\", \"h:1\"]\n", {"\"h:1\" is listed twice"}},
   };
   for (const auto& [text, words] : cases) {
     const auto msg = error_of(text);
