@@ -52,8 +52,13 @@ struct inference_host {
   }
   std::string address() const { return "\"127.0.0.1:" + std::to_string(middleman_port) + "\""; }
   std::string checkpoint_hash() { return d->get("/stats")["inference"]["model"]["checkpoint_hash"]; }
-  // Windows its model computed since start (the batcher's count; the warm-up is not counted).
-  std::uint64_t computed() { return d->get("/stats")["inference"].value("inference_count", std::uint64_t{0}); }
+  // Windows its model computed since start (the batcher's count; the warm-up is not counted),
+  // once `pred` holds for it: the host publishes its counts once a second (bounded: 10 s).
+  std::uint64_t computed(const std::function<bool(std::uint64_t)>& pred = [](std::uint64_t) { return true; }) {
+    auto s = d->stats_until([&](const json& s) { return pred(value_at<std::uint64_t>(s, "/inference/inference_count", 0)); },
+                            10s);
+    return value_at<std::uint64_t>(s, "/inference/inference_count", 0);
+  }
 };
 
 bool finished(const json& s) { return s.contains("schedule") && s["schedule"].value("finished", false); }
@@ -182,7 +187,7 @@ BOOST_AUTO_TEST_CASE(ready_without_hosts_degraded_then_a_late_host_serves) {
   BOOST_TEST(s["symbols"]["DEMO01USD"].value("windows_computed", 0) > 0, s["symbols"].dump());
   health = d.get("/health");
   BOOST_TEST(health["checks"]["model"]["status"] == "ok", health.dump());
-  BOOST_TEST(late.computed() > 0u);
+  BOOST_TEST(late.computed([](std::uint64_t n) { return n > 0; }) > 0u);
 
   // Losing the only host: failing.
   late.d->proc->signal(SIGKILL);
@@ -220,11 +225,15 @@ BOOST_AUTO_TEST_CASE(a_second_daemon_sharing_redis_computes_nothing_the_first_di
     return s;
   };
   const auto first = run("\"JD\", \"PDD\"");
-  const auto after_first = host.computed();
+  std::uint64_t first_computed = 0;
+  for (const auto& [sym, v] : first["symbols"].items()) first_computed += v.value("windows_computed", 0);
+  const auto after_first = host.computed([&](std::uint64_t n) { return n == first_computed; });
+  BOOST_TEST(after_first == first_computed);
   BOOST_TEST(first["symbols"]["JD"].value("windows_computed", 0) > 0, first["symbols"].dump());
 
   const auto second = run("\"JD\", \"PDD\", \"NIO\"");  // overlapping symbols, its own state folder
-  const auto by_second = host.computed() - after_first;
+  const auto nio_computed = static_cast<std::uint64_t>(second["symbols"]["NIO"].value("windows_computed", 0));
+  const auto by_second = host.computed([&](std::uint64_t n) { return n == after_first + nio_computed; }) - after_first;
   BOOST_TEST_MESSAGE("host computed " << after_first << " windows for the first daemon, " << by_second
                                       << " for the second");
   for (const char* sym : {"JD", "PDD"}) {
