@@ -66,10 +66,6 @@ struct cache_state {
 
 using cache_actor = caf::stateful_actor<cache_state>;
 
-bool same_model(const core::model_identity& a, const core::model_identity& b) {
-  return a.checkpoint_hash == b.checkpoint_hash && a.dtype == b.dtype && a.compile == b.compile;
-}
-
 window_answer failed(errc code, std::string message) {
   window_answer a;
   a.error_code = tb::to_string(code);
@@ -137,7 +133,7 @@ void handle_request(cache_actor* self, caf::response_promise rp, forecast_reques
 // Takes a newly learned identity; logs a change. Cache actor thread.
 void set_identity(cache_actor* self, const core::model_identity& id) {
   auto& st = self->state;
-  if (st.identity && same_model(*st.identity, id)) return;
+  if (st.identity && core::same_model(*st.identity, id)) return;
   if (st.identity) {
     ++st.n.identity_changes;
     spdlog::info("cache: the model changed ({} -> {}); keys follow the new checkpoint",
@@ -238,7 +234,7 @@ void finish(cache_actor* self, std::uint64_t id, forecast_reply inf_reply) {
       .then(
           [self, j, deliver](core::model_identity& now) {
             auto& st = self->state;
-            if (same_model(now, j->identity)) {
+            if (core::same_model(now, j->identity)) {
               store(self, *j);
             } else {
               st.n.stores_skipped_model_changed += j->misses.size();

@@ -137,6 +137,15 @@ caf::behavior inference_behavior(inference_actor* self, std::shared_ptr<inferenc
       },
       // The model serving now (the cache actor keys forecasts with it; a reload may change it).
       [self](model_identity_atom) { return self->state.service->identity(); },
+      // Asked by remote pools: the identity and the load, for the choice of a host.
+      [self](inference_status_atom) {
+        const auto stats = self->state.service->stats();
+        inference_status s;
+        s.identity = self->state.service->identity();
+        s.queued_rows = stats.value("queued_rows", std::uint64_t{0});
+        s.computed_windows = stats.value("inference_count", std::uint64_t{0});
+        return s;
+      },
       [self](heartbeat_atom) { return caf::make_message(heartbeat_atom::value, ++self->state.beats); },
       [self](reload_atom, core::config_ptr next) {
         auto& st = self->state;

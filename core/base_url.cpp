@@ -4,6 +4,17 @@
 #include <cctype>
 
 namespace tb::core {
+namespace {
+
+tb::expected<std::uint16_t> parse_port(const std::string& p) {
+  if (p.empty() || p.size() > 5 || !std::all_of(p.begin(), p.end(), ::isdigit))
+    return tb::error{errc::bad_config, "bad port"};
+  const long v = std::stol(p);
+  if (v < 1 || v > 65535) return tb::error{errc::bad_config, "port out of 1..65535"};
+  return static_cast<std::uint16_t>(v);
+}
+
+}  // namespace
 
 tb::expected<base_url> parse_base_url(const std::string& url) {
   const auto bad = [&](const std::string& why) {
@@ -23,16 +34,30 @@ tb::expected<base_url> parse_base_url(const std::string& url) {
   out.port = out.scheme == "https" ? 443 : 80;
   const auto colon = rest.rfind(':');
   if (colon != std::string::npos && rest.find(']') == std::string::npos) {
-    const std::string p = rest.substr(colon + 1);
-    if (p.empty() || p.size() > 5 || !std::all_of(p.begin(), p.end(), ::isdigit))
-      return bad("bad port");
-    const long v = std::stol(p);
-    if (v < 1 || v > 65535) return bad("port out of 1..65535");
-    out.port = static_cast<std::uint16_t>(v);
+    auto port = parse_port(rest.substr(colon + 1));
+    if (!port) return bad(port.error().message);
+    out.port = *port;
     rest = rest.substr(0, colon);
   }
   if (rest.empty()) return bad("empty host");
   out.host = rest;
+  return out;
+}
+
+tb::expected<endpoint> parse_endpoint(const std::string& text) {
+  const auto bad = [&](const std::string& why) {
+    return tb::error{errc::bad_config, "endpoint '" + excerpt(text) + "': " + why + " (expected host:port)"};
+  };
+  if (text.find("://") != std::string::npos || text.find('/') != std::string::npos)
+    return bad("no scheme or path allowed");
+  const auto colon = text.rfind(':');
+  if (colon == std::string::npos) return bad("no port");
+  auto port = parse_port(text.substr(colon + 1));
+  if (!port) return bad(port.error().message);
+  endpoint out;
+  out.host = text.substr(0, colon);
+  out.port = *port;
+  if (out.host.empty()) return bad("empty host");
   return out;
 }
 

@@ -35,10 +35,16 @@ struct key_spec {
   std::vector<std::string> choices = {};  // allowed strings (normalised to lower case); {} = any
   bool secret = false;
   bool restart = false;  // read at start only: a reload that changes it warns instead
+  bool endpoints = false;  // a list of "host:port" (core::parse_endpoint), not of symbols
 };
 
 key_spec restart_only(key_spec k) {
   k.restart = true;
+  return k;
+}
+
+key_spec endpoint_list(key_spec k) {
+  k.endpoints = true;
   return k;
 }
 
@@ -104,6 +110,15 @@ const std::vector<key_spec>& schema() {
       restart_only({"inference.publish_address", &config::inference_publish_address, "middleman listen address"}),
       restart_only({"inference.publish_port", &config::inference_publish_port,
                     "middleman port; 0 picks a free one (in /stats)", nullptr, 0, 65535}),
+      restart_only(endpoint_list({"inference.remote", &config::inference_remote,
+                    "\"host:port\" of published inference hosts; non-empty: load no model, forecast there; [] = "
+                    "the local model", nullptr, 0, 64})),
+      restart_only({"inference.model_identity", &config::inference_model_identity,
+                    "checkpoint hash (or a prefix of it) every remote host must serve; \"\" = the first host "
+                    "to answer decides"}),
+      restart_only({"inference.remote_backoff_max_ms", &config::inference_remote_backoff_max_ms,
+                    "longest wait between reconnects to a lost inference host (starts at 100 ms, doubles)",
+                    nullptr, 100, 3600000}),
       {"forecast.pred_len", &config::pred_len, "bars forecast per window", nullptr, 1, 512},
       {"forecast.lookback", &config::lookback, "bars of history per window", nullptr, 1, 100000},
       {"forecast.max_context", &config::max_context, "tokens the predictor sees at once", nullptr, 1, 8192},
@@ -411,6 +426,12 @@ std::string assign(config& c, const key_spec& k, raw_value raw) {
           std::set<std::string> seen;
           for (auto s : std::get<std::vector<std::string>>(raw)) {
             s = trim(s);
+            if (k.endpoints) {
+              if (auto ep = parse_endpoint(s); !ep) return ep.error().message;
+              if (!seen.insert(s).second) return quote(s) + " is listed twice";
+              out.push_back(s);
+              continue;
+            }
             for (auto& ch : s) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
             bool ok = !s.empty() && s.size() <= 16 && std::all_of(s.begin(), s.end(), [](char ch) {
               return std::isalnum(static_cast<unsigned char>(ch)) || ch == '.' || ch == '/' || ch == '-';

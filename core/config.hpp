@@ -60,6 +60,9 @@ struct config {
   bool inference_publish = false;                    // serve other tradebotd processes
   std::string inference_publish_address = "127.0.0.1";
   std::int64_t inference_publish_port = 4242;        // 0 picks a free one (in /stats)
+  std::vector<std::string> inference_remote;         // "host:port" of inference hosts; [] = the local model
+  std::string inference_model_identity;              // checkpoint hash (or prefix) the hosts must serve; "" = the first host's
+  std::int64_t inference_remote_backoff_max_ms = 5000;  // longest wait between reconnects to a lost host
   // [forecast] the trading bot's sampling parameters
   std::int64_t pred_len = 7;
   std::int64_t lookback = 232;

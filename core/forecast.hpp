@@ -51,4 +51,9 @@ struct model_identity {
   bool compile = false;
 };
 
+// Two identities name the same forecasts (every field is part of a cache key).
+inline bool same_model(const model_identity& a, const model_identity& b) {
+  return a.checkpoint_hash == b.checkpoint_hash && a.dtype == b.dtype && a.compile == b.compile;
+}
+
 }  // namespace tb::core

@@ -10,6 +10,7 @@
 #include "actors/cache_actor.hpp"
 #include "actors/inference_actor.hpp"
 #include "actors/portfolio_actor.hpp"
+#include "actors/remote_inference.hpp"
 #include "actors/symbol_actor.hpp"
 #include "core/calendar.hpp"
 #include "inference/kronos_init.hpp"
@@ -195,8 +196,11 @@ actor_tree build_actor_tree(std::shared_ptr<inference::model_service> service,
   auto forecaster = tree.forecaster;
   // Symbol actors send their forecast requests to whatever `forecaster` holds: the cache actor
   // (issue 4), a read-through cache in front of the inference actor.
+  // Without a service (inference.remote): the remote pool speaks the inference protocol in its
+  // place, under the same registry name, so the cache actor sends its misses to the hosts.
   tree.children.push_back({"inference", [svc = service, board](caf::local_actor* self, const core::config_ptr& c) {
-                        auto h = actors::spawn_inference_actor(self, svc, board, c);
+                        auto h = svc ? actors::spawn_inference_actor(self, svc, board, c)
+                                     : actors::spawn_remote_inference(self, board, c);
                         self->system().registry().put(actors::inference_name, h);  // the cache actor's upstream
                         return h;
                       }});

@@ -80,7 +80,8 @@ struct actor_tree {
   std::shared_ptr<handle_slot> portfolio = std::make_shared<handle_slot>();
 };
 
-// The children: inference (serving `service`), cache (registered as actors::forecaster_name;
+// The children: inference (serving `service`; with a null `service` the remote pool of
+// actors/remote_inference.hpp, forwarding to cfg.inference_remote's hosts), cache (registered as actors::forecaster_name;
 // inference as actors::inference_name) and, when `trading` is set, broker, portfolio and
 // scheduler (which owns the symbol actors). Before the actor system goes, erase both registry
 // names and reset `forecaster` (strong references keep it waiting).

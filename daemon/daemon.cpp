@@ -189,25 +189,32 @@ int run_daemon(const daemon_options& options) {
     trading = std::move(*parts);
   }
 
-  // The model: loaded and warmed up before anything is said to be ready.
-  auto service_opts = actors::service_options_of(cfg);
-  auto model_dir = resolve_model_dir(cfg);
-  if (!model_dir) {
-    std::cerr << "tradebotd: " << model_dir.error().message << "\n";
-    return 1;
-  }
-  service_opts.model_dir = *model_dir;
-  auto service = inference::model_service::start(service_opts);
-  if (!service) {
-    std::cerr << "tradebotd: cannot start the model: " << service.error().message << "\n";
-    return 1;
+  // The model: loaded and warmed up before anything is said to be ready; none with
+  // inference.remote (the hosts serve it; READY does not wait for them).
+  std::shared_ptr<inference::model_service> service;
+  if (cfg.inference_remote.empty()) {
+    auto service_opts = actors::service_options_of(cfg);
+    auto model_dir = resolve_model_dir(cfg);
+    if (!model_dir) {
+      std::cerr << "tradebotd: " << model_dir.error().message << "\n";
+      return 1;
+    }
+    service_opts.model_dir = *model_dir;
+    auto started = inference::model_service::start(service_opts);
+    if (!started) {
+      std::cerr << "tradebotd: cannot start the model: " << started.error().message << "\n";
+      return 1;
+    }
+    service = *started;
+  } else {
+    spdlog::info("inference: no local model; forecasts come from {} remote host(s)", cfg.inference_remote.size());
   }
 
   caf::actor_system_config sys_cfg;
   configure_actor_system(sys_cfg, cfg);
   sys_cfg.load<caf::io::middleman>();
   auto sys = std::make_unique<caf::actor_system>(sys_cfg);
-  auto tree = build_actor_tree(*service, board, trading);
+  auto tree = build_actor_tree(service, board, trading);
   auto supervisor = actors::spawn_supervisor(*sys, cs.current, board, std::move(tree.children));
 
   auto self = std::make_unique<caf::scoped_actor>(*sys);

@@ -273,6 +273,11 @@ BOOST_AUTO_TEST_CASE(what_the_start_would_refuse_is_refused_by_validation) {
        {"is the live endpoint but live trading is not enabled"}},
       {"[broker]\nkind = \"alpaca\"\n[alpaca]\nca_file = \"/nonexistent/ca.pem\"\n",
        {"alpaca.ca_file /nonexistent/ca.pem cannot be read"}},
+      {"[inference]\nremote = [\"127.0.0.1\"]\n", {"key 'inference.remote': endpoint '127.0.0.1': no port"}},
+      {"[inference]\nremote = [\"tcp://h:1\"]\n", {"endpoint 'tcp://h:1': no scheme or path allowed"}},
+      {"[inference]\nremote = [\":4242\"]\n", {"endpoint ':4242': empty host"}},
+      {"[inference]\nremote = [\"h:70000\"]\n", {"endpoint 'h:70000': port out of 1..65535"}},
+      {"[inference]\nremote = [\"h:1\", \"h:1\"]\n", {"\"h:1\" is listed twice"}},
   };
   for (const auto& [text, words] : cases) {
     const auto msg = error_of(text);
@@ -280,7 +285,8 @@ BOOST_AUTO_TEST_CASE(what_the_start_would_refuse_is_refused_by_validation) {
   }
   // The same values are fine where they are valid.
   temp_file ok("[market]\nsim_start = \"2024-02-29\"\nsim_end = \"2024-03-01T00:00:00Z\"\nsynthetic_period_min = 15\n"
-               "[http]\naddress = \"::1\"\n[alpaca]\ntrading_url = \"https://paper-api.alpaca.markets\"\n");
+               "[http]\naddress = \"::1\"\n[alpaca]\ntrading_url = \"https://paper-api.alpaca.markets\"\n"
+               "[inference]\nremote = [\"127.0.0.1:4242\", \"gpu-1.example:4243\"]\n");
   auto r = load_config(ok.path.string(), no_env);
   BOOST_TEST(static_cast<bool>(r), (r ? "" : r.error().message));
 }
