@@ -202,11 +202,11 @@ BOOST_AUTO_TEST_CASE(compile_without_cuda_graphs_changes_nothing, *boost::unit_t
   BOOST_TEST(first != std::string::npos, warned);
   BOOST_TEST(warned.find(warning, first + 1) == std::string::npos, warned);  // once
   // The identity (every model field of the cache key, cache/key.hpp) is compile = false's.
-  const auto a = (*plain_svc)->identity(), c = (*compiled_svc)->identity();
-  BOOST_TEST(!c.compile);
-  BOOST_TEST(c.checkpoint_hash == a.checkpoint_hash);
-  BOOST_TEST(c.dtype == a.dtype);
-  BOOST_TEST(c.compile == a.compile);
+  const auto plain_id = (*plain_svc)->identity(), compiled_id = (*compiled_svc)->identity();
+  BOOST_TEST(!compiled_id.compile);
+  BOOST_TEST(compiled_id.checkpoint_hash == plain_id.checkpoint_hash);
+  BOOST_TEST(compiled_id.dtype == plain_id.dtype);
+  BOOST_TEST(compiled_id.compile == plain_id.compile);
   BOOST_TEST((*compiled_svc)->stats()["model"]["cuda_graphs"].get<std::size_t>() == 0u);
   const auto ws = windows(2);
   const auto a = through(**plain_svc, ws);
