@@ -1,8 +1,5 @@
 #include "actors/broker_actor.hpp"
 
-#include <signal.h>
-
-#include <cstdlib>
 #include <map>
 #include <optional>
 #include <set>
@@ -15,24 +12,9 @@
 namespace tb::actors {
 namespace {
 
-struct fault_plan {
-  std::string point;  // kill_after_intent | kill_after_submit
-  long n = 0;
-};
-
-std::optional<fault_plan> fault_from_env() {
-  const char* v = std::getenv("TRADEBOTD_FAULT");
-  if (!v) return std::nullopt;
-  std::string s(v);
-  auto colon = s.find(':');
-  if (colon == std::string::npos) return std::nullopt;
-  return fault_plan{s.substr(0, colon), std::atol(s.c_str() + colon + 1)};
-}
-
 struct broker_actor_state {
   broker_actor_args args;
   std::optional<market::order_journal> journal;
-  std::optional<fault_plan> fault;
   long intents_written = 0, submits_done = 0;
   std::uint64_t accepted = 0, rejected = 0, duplicates = 0, failed = 0, canceled = 0;
   nlohmann::json reconciled = nlohmann::json::object();
@@ -86,11 +68,8 @@ bool append(broker_actor_state& st, market::journal_record r) {
   return true;
 }
 
-void maybe_die(const broker_actor_state& st, const char* point, long count) {
-  if (st.fault && st.fault->point == point && st.fault->n == count) {
-    spdlog::default_logger()->flush();
-    ::raise(SIGKILL);
-  }
+void fault_point(const broker_actor_state& st, const std::string& point, long count) {
+  if (st.args.fault) st.args.fault(point, count);
 }
 
 // Brings the journal up to date with what the broker says about one journaled order.
@@ -254,9 +233,9 @@ order_outcome submit_one(broker_actor* self, const order_intent& in,
     out.error = st.last_error;
     return out;
   }
-  maybe_die(st, "kill_after_intent", ++st.intents_written);
+  fault_point(st, "intent", ++st.intents_written);
   auto o = st.args.broker->submit_limit_order(req);
-  maybe_die(st, "kill_after_submit", ++st.submits_done);
+  fault_point(st, "submit", ++st.submits_done);
   if (o) {
     market::journal_record ack;
     ack.kind = market::journal_kind::ack;
@@ -290,7 +269,6 @@ order_outcome submit_one(broker_actor* self, const order_intent& in,
 caf::behavior broker_behavior(broker_actor* self, broker_actor_args args) {
   auto& st = self->state;
   st.args = std::move(args);
-  st.fault = fault_from_env();
   auto j = market::order_journal::open(st.args.journal_path);
   if (!j) {
     spdlog::critical("broker: {}", j.error().message);

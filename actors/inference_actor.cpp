@@ -198,6 +198,7 @@ inference::service_options service_options_of(const core::config& cfg) {
   o.device.cpu_threads = static_cast<int>(cfg.threads > 0 ? cfg.threads : std::thread::hardware_concurrency());
   o.compile = cfg.compile;
   o.compile_mode = cfg.compile_mode;
+  o.compile_backend = cfg.compile_backend;
   o.batching.max_batch_rows = static_cast<std::size_t>(cfg.inference_max_batch_rows);
   o.batching.max_queue_delay = std::chrono::microseconds(cfg.inference_max_queue_delay_us);
   o.batching.max_queue_rows = static_cast<std::size_t>(cfg.inference_max_queue_rows);

@@ -148,6 +148,18 @@ void absorb(portfolio_state& st, const broker_state& b) {
   st.last_broker.new_fills.clear();
 }
 
+// The cycle's equity mark, in the curve and (fsynced) in the equity log; a mark at or before the
+// last one is a cycle re-run after a restart: the first mark of an instant stands.
+void mark(portfolio_state& st, const equity_mark& m) {
+  if (!st.totals.equity_curve.empty() && m.at_unix_ns <= st.totals.equity_curve.back().at_unix_ns) return;
+  if (st.args.equity)
+    if (auto written = st.args.equity->record({m.at_unix_ns, m.equity}); !written) {
+      st.last_error = "equity curve: " + written.error().message;
+      spdlog::error("portfolio: {}", st.last_error);
+    }
+  st.totals.equity_curve.push_back(m);
+}
+
 std::vector<order_intent> decide(portfolio_state& st, const broker_state& b) {
   const auto& cfg = *st.args.cfg;
   const auto limits = risk_limits_of(cfg);
@@ -288,7 +300,7 @@ void close_cycle(portfolio_actor* self) {
               return;
             }
             absorb(st, b);
-            st.totals.equity_curve.push_back({st.cycle->order.at_unix_ns, b.equity});
+            mark(st, {st.cycle->order.at_unix_ns, b.equity});
             auto intents = decide(st, b);
             if (intents.empty()) {
               finish(self);
@@ -340,6 +352,8 @@ void take(portfolio_actor* self, proposal p) {
 
 caf::behavior portfolio_behavior(portfolio_actor* self, portfolio_actor_args args) {
   self->state.args = std::move(args);
+  if (const auto& log = self->state.args.equity)
+    for (const auto& m : log->marks()) self->state.totals.equity_curve.push_back({m.at_unix_ns, m.equity});
   publish(self);
   return {
       [self](run_cycle_atom, const cycle_order& c, const std::vector<std::string>& symbols) -> caf::result<caf::ok_atom> {
@@ -393,7 +407,7 @@ caf::behavior portfolio_behavior(portfolio_actor* self, portfolio_actor_args arg
 }  // namespace
 
 caf::actor spawn_portfolio_actor(caf::local_actor* parent, portfolio_actor_args args) {
-  return parent->spawn(portfolio_behavior, std::move(args));
+  return parent->spawn<caf::detached>(portfolio_behavior, std::move(args));
 }
 
 }  // namespace tb::actors

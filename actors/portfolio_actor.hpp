@@ -29,7 +29,9 @@
 // A symbol's first proposal of a cycle counts (the scheduler answers for a symbol actor that went
 // away). A proposal of a cycle not open (late, or early) is counted and dropped.
 //
-// Runs on CAF's scheduler and never blocks: every broker call is an asynchronous request.
+// Detached (its own thread): each cycle's equity mark is fsynced to the equity log
+// (market/equity_log.hpp, STATE/broker/equity.jsonl) when one is given; the curve it starts with
+// is the log's, so it continues across restarts. Every broker call is an asynchronous request.
 // /stats → portfolio: cash, equity, buying_power, positions {SYM: qty, avg_entry_price,
 // market_price, market_value}, open_orders, orders_sent/accepted/rejected/duplicates/
 // risk_rejected, fills, cycles, last_cycle, metrics (strategy::portfolio_metrics over the daily
@@ -47,6 +49,7 @@
 #include "actors/symbol_actor.hpp"
 #include "core/clock.hpp"
 #include "core/snapshot_board.hpp"
+#include "market/equity_log.hpp"
 
 namespace tb::actors {
 
@@ -59,6 +62,7 @@ struct portfolio_actor_args {
   std::shared_ptr<const core::clock> clock;
   std::shared_ptr<core::snapshot_board> board;
   core::config_ptr cfg;
+  std::shared_ptr<market::equity_log> equity;  // null: the curve is kept in memory only
 };
 
 caf::actor spawn_portfolio_actor(caf::local_actor* parent, portfolio_actor_args args);

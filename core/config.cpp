@@ -92,6 +92,10 @@ const std::vector<key_spec>& schema() {
        "KRONOS_COMPILE"},
       {"model.compile_mode", &config::compile_mode, "compile flavour", "KRONOS_COMPILE_MODE", 0, 0,
        {"default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs"}},
+      {"model.compile_backend", &config::compile_backend,
+       "torch.compile's backend, as the original bot took it: inductor and cudagraphs capture CUDA graphs, eager and "
+       "aot_eager run eagerly (inference/README.md)",
+       "KRONOS_COMPILE_BACKEND", 0, 0, {"inductor", "cudagraphs", "aot_eager", "eager"}},
       {"model.threads", &config::threads, "LibTorch intra-op threads; 0 = number of cores", nullptr, 0, 256},
       restart_only({"model.device", &config::device, "where the model runs", nullptr, 0, 0, {"auto", "cpu", "cuda"}}),
       restart_only({"inference.max_batch_rows", &config::inference_max_batch_rows,

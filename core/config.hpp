@@ -49,6 +49,7 @@ struct config {
   std::string dtype = "float32";            // KRONOS_DTYPE
   bool compile = false;                     // KRONOS_COMPILE
   std::string compile_mode = "default";     // KRONOS_COMPILE_MODE
+  std::string compile_backend = "inductor";  // KRONOS_COMPILE_BACKEND (inference/README.md)
   std::int64_t threads = 0;                 // LibTorch intra-op threads; 0 = number of cores
   std::string device = "auto";              // auto|cpu|cuda
   // [inference] the dynamic batcher and the middleman

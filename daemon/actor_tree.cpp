@@ -132,6 +132,10 @@ tb::expected<trading_parts> make_trading_parts(const core::config& cfg) {
   const auto broker_dir = std::filesystem::path(cfg.state_dir) / "broker";
   parts.journal_path = (broker_dir / "orders.jsonl").string();
   const auto ledger_path = (broker_dir / "sim-ledger.jsonl").string();  // the sim broker's
+  auto equity = market::equity_log::open(market::equity_log_path(cfg.state_dir));
+  if (!equity) return equity.error();
+  for (const auto& w : equity->warnings()) spdlog::warn("portfolio: {}", w);
+  parts.equity = std::make_shared<market::equity_log>(std::move(*equity));
   if (cfg.market_clock == "simulated") {
     auto start = core::parse_utc_instant(cfg.sim_start, "market.sim_start");
     if (!start) return start.error();
@@ -222,14 +226,16 @@ actor_tree build_actor_tree(std::shared_ptr<inference::model_service> service,
   if (trading) {
     auto parts = std::make_shared<trading_parts>(*trading);
     auto symbol_stats = std::make_shared<actors::symbol_board>(board);
-    tree.children.push_back({"broker", [parts, board, broker_slot](caf::local_actor* self, const core::config_ptr& c) {
-                          auto h = actors::spawn_broker_actor(self, {parts->broker, parts->journal_path, parts->clock, board, c});
+    tree.children.push_back({"broker", [parts, board, broker_slot, fault = hooks.broker_fault](
+                                          caf::local_actor* self, const core::config_ptr& c) {
+                          auto h = actors::spawn_broker_actor(
+                              self, {parts->broker, parts->journal_path, parts->clock, board, c, fault});
                           broker_slot->set(h);
                           return h;
                         }});
     tree.children.push_back({"portfolio", [parts, board, broker_slot, portfolio_slot](caf::local_actor* self,
                                                                                  const core::config_ptr& c) {
-                          auto h = actors::spawn_portfolio_actor(self, {lookup_of(broker_slot), parts->clock, board, c});
+                          auto h = actors::spawn_portfolio_actor(self, {lookup_of(broker_slot), parts->clock, board, c, parts->equity});
                           portfolio_slot->set(h);
                           return h;
                         }});

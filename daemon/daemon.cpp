@@ -214,7 +214,9 @@ int run_daemon(const daemon_options& options) {
   configure_actor_system(sys_cfg, cfg);
   sys_cfg.load<caf::io::middleman>();
   auto sys = std::make_unique<caf::actor_system>(sys_cfg);
-  auto tree = build_actor_tree(service, board, trading);
+  actor_tree_hooks hooks;
+  hooks.broker_fault = options.broker_fault;
+  auto tree = build_actor_tree(service, board, trading, hooks);
   auto supervisor = actors::spawn_supervisor(*sys, cs.current, board, std::move(tree.children));
 
   auto self = std::make_unique<caf::scoped_actor>(*sys);

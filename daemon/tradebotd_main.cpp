@@ -7,6 +7,9 @@
 #include "daemon/daemon.hpp"
 #include "daemon/version.hpp"
 #include "market/alpaca.hpp"
+#ifdef TRADEBOT_TEST_SEAMS  // tradebotd_faults, built with the tests only (tests/actors/CMakeLists.txt)
+#include "tests/support/broker_faults.hpp"
+#endif
 
 int main(int argc, char** argv) {
   CLI::App app{"tradebotd: trades a universe of stocks and crypto from Kronos forecasts"};
@@ -19,6 +22,11 @@ int main(int argc, char** argv) {
   app.add_flag("--print-config", print_config, "print the documented example config with every default and exit");
   app.set_version_flag("-V,--version", std::string("tradebotd ") + tb::daemon::version);
   CLI11_PARSE(app, argc, argv);
+  tb::daemon::daemon_options options;
+  options.config_path = config_path;
+#ifdef TRADEBOT_TEST_SEAMS
+  options.broker_fault = tb::test::broker_fault_from_env();  // a bad TRADEBOTD_FAULT exits 2 here
+#endif
 
   if (print_config) {
     std::cout << tb::core::example_toml();
@@ -39,5 +47,5 @@ int main(int argc, char** argv) {
               << (*cfg)->active_symbols().size() << " symbols)\n";
     return 0;
   }
-  return tb::daemon::run_daemon({config_path});
+  return tb::daemon::run_daemon(options);
 }

@@ -110,6 +110,7 @@ BOOST_AUTO_TEST_CASE(environment_overrides_the_file) {
                                {"KRONOS_CACHE_DECIMALS", "4"},
                                {"KRONOS_COMPILE", "1"},
                                {"KRONOS_COMPILE_MODE", "max-autotune"},
+                               {"KRONOS_COMPILE_BACKEND", "cudagraphs"},
                                {"KRONOS_DTYPE", "BFloat16"},
                                {"TRADABLE_PAIRS", "btcusd, AAPL"}}));
   BOOST_REQUIRE_MESSAGE(r, (r ? "" : r.error().message));
@@ -120,6 +121,7 @@ BOOST_AUTO_TEST_CASE(environment_overrides_the_file) {
   BOOST_TEST(c.cache_decimals == 4);
   BOOST_TEST(c.compile);
   BOOST_TEST(c.compile_mode == "max-autotune");
+  BOOST_TEST(c.compile_backend == "cudagraphs");
   BOOST_TEST(c.dtype == "bfloat16");
   BOOST_TEST(c.sources.at("cache.ttl_s") == value_source::env);
   // TRADABLE_PAIRS filters, keeping the file's order.
@@ -194,6 +196,10 @@ BOOST_AUTO_TEST_CASE(bad_environment_values_name_the_variable) {
   BOOST_TEST(contains(msg, "environment PAPER=\"maybe\""), msg);
   msg = error_of("", {{"KRONOS_DTYPE", "int8"}});
   BOOST_TEST(contains(msg, "KRONOS_DTYPE"), msg);
+  // torch.compile's backends the daemon has no meaning for are refused, with the ones it has.
+  msg = error_of("", {{"KRONOS_COMPILE_BACKEND", "onnxrt"}});
+  BOOST_TEST(contains(msg, "environment KRONOS_COMPILE_BACKEND=\"onnxrt\" (key 'model.compile_backend')"), msg);
+  BOOST_TEST(contains(msg, "expected one of \"inductor\" \"cudagraphs\" \"aot_eager\" \"eager\""), msg);
 }
 
 BOOST_AUTO_TEST_CASE(live_trading_needs_both_paper_0_and_live_true) {
