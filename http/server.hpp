@@ -84,7 +84,8 @@ class server {
   // max_connections_per_client),
   // probe_connections_total, probe_connections_open, probe_evictions_total (reserve
   // connections closed to make room for a newer one), requests_total,
-  // responses_{2xx,4xx,5xx}_total, bad_requests_total (400/413/431), timeouts_total.
+  // responses_{2xx,4xx,5xx}_total, bad_requests_total (400/413/431), timeouts_total,
+  // unauthorized_total (401: a missing or wrong bearer token).
   // Thread-safe.
   nlohmann::json counters() const;
 
