@@ -27,6 +27,9 @@ struct broker_actor_state {
 
 using broker_actor = caf::stateful_actor<broker_actor_state>;
 
+// The journal's last orders /stats shows (broker.recent_orders; the dashboard lists them).
+constexpr std::size_t published_recent_orders = 50;
+
 std::int64_t now_ns(const broker_actor_state& st) { return core::to_unix_nanoseconds(st.args.clock->now()); }
 
 void publish(broker_actor* self) {
@@ -40,6 +43,25 @@ void publish(broker_actor* self) {
     }
   nlohmann::json states = nlohmann::json::object();
   for (const auto& [k, v] : by_state) states[k] = v;
+  // Newest first: each order's intent as journaled and its state now.
+  nlohmann::json recent = nlohmann::json::array();
+  if (st.journal) {
+    const auto& ids = st.journal->order_of_intents();
+    for (auto i = ids.size(); i > 0 && recent.size() < published_recent_orders; --i) {
+      const auto& e = st.journal->entries().at(ids[i - 1]);
+      const auto& o = e.intent.order;
+      recent.push_back({{"client_order_id", ids[i - 1]},
+                        {"at", core::to_iso8601(core::time_point(std::chrono::nanoseconds(e.intent.at_unix_ns)))},
+                        {"symbol", o.symbol},
+                        {"side", market::to_string(o.side)},
+                        {"qty", o.qty},
+                        {"limit_price", o.limit_price},
+                        {"strategy", e.intent.strategy},
+                        {"state", e.state},
+                        {"filled_qty", e.filled_qty},
+                        {"filled_price", e.filled_price}});
+    }
+  }
   st.args.board->publish("broker", {{"journal", st.args.journal_path},
                                     {"journal_orders", states},
                                     {"accepted", st.accepted},
@@ -48,6 +70,7 @@ void publish(broker_actor* self) {
                                     {"failed", st.failed},
                                     {"canceled", st.canceled},
                                     {"fills", fills},
+                                    {"recent_orders", std::move(recent)},
                                     {"reconciled_at_start", st.reconciled},
                                     {"last_error", st.last_error}});
   core::health_check check;

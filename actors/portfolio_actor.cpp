@@ -22,6 +22,9 @@ namespace {
 
 using deadline_atom = caf::atom_constant<caf::atom("pf_dead")>;
 
+// The last cycles of the equity curve /stats shows (portfolio.equity_curve; the dashboard draws it).
+constexpr std::size_t published_curve_points = 2000;
+
 // Orders smaller than this fraction of equity are not worth their fees.
 constexpr double min_order_fraction = 0.002;
 
@@ -104,6 +107,11 @@ void publish(portfolio_actor* self) {
       }
     }
   }
+  // [unix_s, equity] per cycle, oldest first: the last published_curve_points marks.
+  nlohmann::json equity_curve = nlohmann::json::array();
+  const auto& marks = st.totals.equity_curve;
+  for (auto i = marks.size() - std::min(marks.size(), published_curve_points); i < marks.size(); ++i)
+    equity_curve.push_back({marks[i].at_unix_ns / 1000000000LL, marks[i].equity});
   st.args.board->publish("portfolio", {{"cash", b.cash},
                                        {"equity", b.equity},
                                        {"buying_power", b.buying_power},
@@ -122,6 +130,7 @@ void publish(portfolio_actor* self) {
                                        {"last_cycle", st.cycle ? nlohmann::json(st.cycle->order.id) : nlohmann::json(nullptr)},
                                        {"last_decisions", st.last_decisions},
                                        {"metrics", metrics},
+                                       {"equity_curve", std::move(equity_curve)},
                                        {"symbol_metrics", symbol_metrics},
                                        {"kill_switch", {{"halted", st.ks.halted}, {"day_loss", st.ks.day_loss}}},
                                        {"last_error", st.last_error}});

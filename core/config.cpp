@@ -84,6 +84,9 @@ const std::vector<key_spec>& schema() {
        "extra connections kept for /health while the others are taken; each serves one request", nullptr, 0, 1024}),
       restart_only({"http.probe_timeout_ms", &config::http_probe_timeout_ms,
        "limit on reading and answering a probe connection; a slow or idle one is closed", nullptr, 10, 60000}),
+      restart_only({"http.auth_token_file", &config::http_auth_token_file,
+       "file holding the bearer token that every path but /, /health/live and /health/ready requires; "
+       "empty = the systemd credential http_token if loaded, else no token (then http.address must be loopback)"}),
       {"model.dir", &config::model_dir,
        "checkpoint folder holding tokenizer/ and model/; empty = the demo checkpoint under state_dir"},
       {"model.dtype", &config::dtype, "weights and activations on the device", "KRONOS_DTYPE", 0, 0,

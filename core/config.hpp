@@ -44,6 +44,7 @@ struct config {
   std::int64_t http_max_connections_per_client = 64;  // general-pool connections per remote address
   std::int64_t http_probe_reserve = 8;      // extra connections that serve /health only
   std::int64_t http_probe_timeout_ms = 1000;  // every read and write of a reserve connection
+  std::string http_auth_token_file;         // bearer token file; "" = credential http_token or none
   // [model]
   std::string model_dir;                    // holds tokenizer/ and model/; "" = demo checkpoint
   std::string dtype = "float32";            // KRONOS_DTYPE

@@ -25,6 +25,7 @@
 #include "daemon/logging.hpp"
 #include "daemon/notify.hpp"
 #include "daemon/version.hpp"
+#include "http/auth.hpp"
 #include "http/server.hpp"
 #include "inference/kronos_init.hpp"
 
@@ -153,6 +154,13 @@ int run_daemon(const daemon_options& options) {
   const core::config& cfg = *cs.current;
   set_log_level(cfg.log_level);
   spdlog::info("tradebotd {} starting (config: {})", version, cfg.path.empty() ? "defaults" : cfg.path);
+  auto token = http::resolve_auth_token(cfg, core::process_env());
+  if (!token) {
+    std::cerr << "tradebotd: " << token.error().message << "\n";
+    return 2;
+  }
+  if (!token->value.empty())
+    spdlog::info("http: every path but /, /health/live and /health/ready needs the bearer token of {}", token->source);
 
   auto board = std::make_shared<core::snapshot_board>();
   cs.publish(*board);
@@ -170,7 +178,7 @@ int run_daemon(const daemon_options& options) {
   http_opts.max_connections_per_client = static_cast<std::size_t>(cfg.http_max_connections_per_client);
   http_opts.probe_reserve = static_cast<std::size_t>(cfg.http_probe_reserve);
   http_opts.probe_timeout = std::chrono::milliseconds(cfg.http_probe_timeout_ms);
-  http::server server(http_opts, board, http::server_info{version, started_at});
+  http::server server(http_opts, board, http::server_info{version, started_at, token->value});
   auto port = server.start();
   if (!port) {
     std::cerr << "tradebotd: " << port.error().message << "\n";

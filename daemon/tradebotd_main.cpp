@@ -6,6 +6,7 @@
 #include "core/config.hpp"
 #include "daemon/daemon.hpp"
 #include "daemon/version.hpp"
+#include "http/auth.hpp"
 #include "market/alpaca.hpp"
 #ifdef TRADEBOT_TEST_SEAMS  // tradebotd_faults, built with the tests only (tests/actors/CMakeLists.txt)
 #include "tests/support/broker_faults.hpp"
@@ -18,7 +19,7 @@ int main(int argc, char** argv) {
   // Not CLI::ExistingFile: a missing file, a directory or an empty file is a config error like
   // any other (load_config names it; exit 2), not a command-line one.
   app.add_option("-c,--config", config_path, "TOML config file (default: built-in defaults plus environment)");
-  app.add_flag("--check", check, "validate the config (file and environment, and the Alpaca keys when Alpaca is configured) and exit: 0 valid, 2 invalid");
+  app.add_flag("--check", check, "validate the config (file and environment, the HTTP token, and the Alpaca keys when Alpaca is configured) and exit: 0 valid, 2 invalid");
   app.add_flag("--print-config", print_config, "print the documented example config with every default and exit");
   app.set_version_flag("-V,--version", std::string("tradebotd ") + tb::daemon::version);
   CLI11_PARSE(app, argc, argv);
@@ -36,6 +37,10 @@ int main(int argc, char** argv) {
     auto cfg = tb::core::load_config(config_path);
     if (!cfg) {
       std::cerr << "tradebotd: invalid configuration:\n" << cfg.error().message << "\n";
+      return 2;
+    }
+    if (auto token = tb::http::resolve_auth_token(**cfg, tb::core::process_env()); !token) {
+      std::cerr << "tradebotd: " << token.error().message << "\n";
       return 2;
     }
     if ((*cfg)->market_feed == "alpaca" || (*cfg)->broker_kind == "alpaca")

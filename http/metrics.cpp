@@ -286,6 +286,8 @@ const std::vector<family_spec>& families() {
        {{"http/bad_requests_total"}}},
       {"tradebotd_http_timeouts_total", counter, "Connections closed by a read or write timeout.",
        {{"http/timeouts_total"}}},
+      {"tradebotd_http_unauthorized_total", counter, "Requests answered 401: a missing or wrong bearer token.",
+       {{"http/unauthorized_total"}}},
       {"tradebotd_http_connections_accepted_total", counter, "Connections accepted into the general pool.",
        {{"http/connections_accepted_total"}}},
       {"tradebotd_http_connections_open", gauge, "Open connections of the general pool.",

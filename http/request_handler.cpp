@@ -4,6 +4,8 @@
 #include <exception>
 #include <iterator>
 
+#include "http/auth.hpp"
+#include "http/dashboard.hpp"
 #include "http/metrics.hpp"
 #include "http/process_stats.hpp"
 
@@ -25,6 +27,14 @@ response make_response(bhttp::status status, std::string body, const char* conte
   res.body() = std::move(body);
   res.keep_alive(keep_alive);
   res.prepare_payload();
+  return res;
+}
+
+// A HEAD response: the GET's headers and Content-Length, no body.
+response without_body(response res) {
+  const auto size = res.body().size();
+  res.body().clear();
+  res.content_length(size);
   return res;
 }
 
@@ -146,9 +156,25 @@ response handle_request(const request& req, const core::snapshot_board& board,
     std::string_view target(req.target().data(), req.target().size());
     const std::string_view path = request_path(target);
 
-    enum class route { health, live, ready, stats, metrics, none };
+    const bool head = req.method() == bhttp::verb::head;
+    if (!info.auth_token.empty() && !is_open_path(path)) {
+      const auto authorization = req[bhttp::field::authorization];
+      if (!bearer_matches({authorization.data(), authorization.size()}, info.auth_token)) {
+        response res = error_response(bhttp::status::unauthorized,
+                                      authorization.empty() ? "this path needs Authorization: Bearer <token>"
+                                                            : "wrong token",
+                                      version, keep_alive);
+        res.set(bhttp::field::www_authenticate, authorization.empty()
+                                                    ? R"(Bearer realm="tradebotd")"
+                                                    : R"(Bearer realm="tradebotd", error="invalid_token")");
+        return head ? without_body(std::move(res)) : res;
+      }
+    }
+
+    enum class route { dashboard, health, live, ready, stats, metrics, none };
     route r = route::none;
-    if (path == "/health") r = route::health;
+    if (path == "/") r = route::dashboard;
+    else if (path == "/health") r = route::health;
     else if (path == "/health/live") r = route::live;
     else if (path == "/health/ready") r = route::ready;
     else if (path == "/stats") r = route::stats;
@@ -159,7 +185,6 @@ response handle_request(const request& req, const core::snapshot_board& board,
       return error_response(bhttp::status::not_found, "no such path: " + shown, version,
                             keep_alive);
     }
-    const bool head = req.method() == bhttp::verb::head;
     if (req.method() != bhttp::verb::get && !head) {
       response res = error_response(bhttp::status::method_not_allowed,
                                     "method not allowed; use GET or HEAD", version, keep_alive);
@@ -169,6 +194,13 @@ response handle_request(const request& req, const core::snapshot_board& board,
 
     response res;
     switch (r) {
+      case route::dashboard:
+        res = make_response(bhttp::status::ok, std::string(dashboard_html()), "text/html; charset=utf-8", version,
+                            keep_alive);
+        res.set("Content-Security-Policy", dashboard_csp());
+        res.set("X-Content-Type-Options", "nosniff");
+        res.set("Referrer-Policy", "no-referrer");
+        break;
       case route::health: {
         core::health_status worst = core::health_status::ok;
         json doc = render_health(board, info, &worst);
@@ -202,13 +234,7 @@ response handle_request(const request& req, const core::snapshot_board& board,
       }
       case route::none: break;
     }
-    if (head) {
-      // Same headers as GET, Content-Length of the GET body, no body.
-      const auto size = res.body().size();
-      res.body().clear();
-      res.content_length(size);
-    }
-    return res;
+    return head ? without_body(std::move(res)) : res;
   } catch (const std::exception& e) {
     return error_response(bhttp::status::internal_server_error,
                           std::string("internal error: ") + e.what(), version, keep_alive);

@@ -80,6 +80,8 @@ struct server::impl {
   nlohmann::json counters() const;
   // Any io thread: counts one connection shed with the overload 503 and logs it (throttled).
   void note_shed(const std::string& why);
+  // Any io thread: counts one 401 (missing or wrong bearer token) and logs it (throttled).
+  void note_unauthorized(const net::ip::address& peer, std::string_view path);
   // The overload 503: JSON body naming why, `Retry-After`, connection closed.
   response overload_response(const std::string& why, unsigned version) const;
   // A reserve connection that has not sent a whole request yet, oldest first, taken out of
@@ -92,10 +94,11 @@ struct server::impl {
 
   std::atomic<std::uint64_t> accepted_{0}, rejected_{0}, over_client_limit_{0}, probes_total_{0},
       probe_evictions_{0}, requests_{0}, bad_requests_{0}, timeouts_{0}, responses_2xx_{0},
-      responses_4xx_{0}, responses_5xx_{0};
+      responses_4xx_{0}, responses_5xx_{0}, unauthorized_{0};
   // Per metric_routes entry: from a request read whole to its response written (any io thread).
   std::array<core::latency_histogram, std::size(metric_routes)> request_duration_;
   core::log_throttle shed_log_{overload_log_interval};
+  core::log_throttle unauthorized_log_{overload_log_interval};
 
   mutable std::mutex mu_;  // guards sessions_, serving_, per_client_, probes_, stopping_
   std::unordered_map<session*, std::weak_ptr<session>> sessions_;
@@ -223,6 +226,8 @@ class session : public std::enable_shared_from_this<session> {
     }
     response res =
         handle_request(req, *srv_.board_, srv_.info_, nlohmann::json{{"http", srv_.counters()}});
+    if (res.result() == bhttp::status::unauthorized)
+      srv_.note_unauthorized(peer_, request_path({req.target().data(), req.target().size()}));
     if (kind_ == slot::probe) res.keep_alive(false);  // one request per reserve slot
     send(std::move(res));
   }
@@ -462,6 +467,14 @@ void server::impl::note_shed(const std::string& why) {
                  core::suppressed_note(held));
 }
 
+void server::impl::note_unauthorized(const net::ip::address& peer, std::string_view path) {
+  ++unauthorized_;
+  std::uint64_t held = 0;
+  if (unauthorized_log_.allow(&held))
+    spdlog::warn("http: 401 for {} from {}: missing or wrong bearer token{}", path.substr(0, 200),
+                 peer.to_string(), core::suppressed_note(held));
+}
+
 response server::impl::overload_response(const std::string& why, unsigned version) const {
   // A general-pool slot frees within io_timeout at the latest, unless its client keeps it busy.
   const auto retry_s = std::max<long long>(1, (opts_.io_timeout.count() + 999) / 1000);
@@ -498,6 +511,7 @@ nlohmann::json server::impl::counters() const {
       {"bad_requests_total", bad_requests_.load()},
       {"timeouts_total", timeouts_.load()},
       {"request_duration_seconds", std::move(durations)},
+      {"unauthorized_total", unauthorized_.load()},
   };
 }
 

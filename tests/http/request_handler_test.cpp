@@ -227,7 +227,7 @@ BOOST_AUTO_TEST_CASE(ready_needs_a_live_heartbeat_and_no_failing_check) {
 
 BOOST_AUTO_TEST_CASE(unknown_path_is_404_with_a_json_error) {
   snapshot_board board;
-  for (const char* target : {"/", "/nope", "/health/", "/HEALTH", "*", "http://x/health"}) {
+  for (const char* target : {"/nope", "/health/", "/HEALTH", "*", "http://x/health", "/index.html"}) {
     BOOST_TEST_CONTEXT(target) {
       const response res = get(board, target);
       BOOST_TEST(res.result_int() == 404);
