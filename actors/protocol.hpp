@@ -55,6 +55,9 @@ using heartbeat_atom = caf::atom_constant<caf::atom("heartbeat")>;
 using reload_atom = caf::atom_constant<caf::atom("reload")>;
 // (stop_atom) -> (caf::ok_atom): stop taking work, finish or persist in-flight work, then quit.
 using stop_atom = caf::atom_constant<caf::atom("stop")>;
+// (restart_atom, std::string child, std::string reason) -> bool, to the supervisor: a grandchild
+// (a symbol actor the scheduler spawns) failed; true when its restart budget allows a restart.
+using restart_atom = caf::atom_constant<caf::atom("restart")>;
 
 
 // --- inference (symbol actors, other processes -> inference actor) ----------------------------

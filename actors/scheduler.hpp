@@ -21,7 +21,8 @@
 // scheduler_args::feed for every symbol actor.
 //
 // Symbol actors: one per active symbol (symbols_of(config)), spawned and monitored here; a symbol
-// actor that fails is restarted (at most 5 times in 60 s, then left in error in /stats). A reload
+// actor that fails is restarted when the supervisor's restart budget for it allows
+// (scheduler_args::supervisor, restart_atom; else it is left down, gave_up in /stats). A reload
 // (reload_atom, config) adds and removes symbol actors to match the new config and passes the
 // snapshot on to the others.
 //
@@ -75,6 +76,9 @@ struct scheduler_args {
   std::shared_ptr<const core::clock> wall_clock;
   actor_lookup forecaster;
   actor_lookup portfolio;
+  // The supervisor, whose restart budget decides whether a failed symbol actor is spawned again
+  // (restart_atom); none: it stays down.
+  actor_lookup supervisor;
   std::shared_ptr<core::snapshot_board> board;
   std::shared_ptr<symbol_board> symbol_stats;
   core::config_ptr cfg;

@@ -247,6 +247,7 @@ actor_tree build_actor_tree(std::shared_ptr<inference::model_service> service,
                           if (!parts->sim_clock) a.wall_clock = parts->clock;
                           a.forecaster = lookup_of(forecaster);
                           a.portfolio = lookup_of(portfolio_slot);
+                          a.supervisor = [sup = self->address()] { return caf::actor_cast<caf::actor>(sup); };
                           a.board = board;
                           a.symbol_stats = symbol_stats;
                           a.cfg = c;

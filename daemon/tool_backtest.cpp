@@ -1,7 +1,7 @@
 // `tradebot backtest --config FILE [--data DIR] [--from DATE] [--to DATE] [--set KEY=VALUE ...]
 // --report DIR`: the daemon's own actors (daemon/actor_tree.hpp: inference, cache, broker,
 // portfolio, scheduler and the symbol actors) on replay data and simulated time, as fast as the
-// cycles complete; then DIR/report.json and DIR/report.html (strategy::write_report). --set
+// cycles complete; then DIR/report.json and DIR/report.html (report::write_report). --set
 // overrides config keys after the file and the environment (core::load_config's overrides).
 //
 // What it forces: market.feed = "replay", market.clock = "simulated", market.sim_cycle_interval_ms
@@ -78,6 +78,7 @@
 #include "market/order_journal.hpp"
 #include "market/symbols.hpp"
 #include "strategy/fill_metrics.hpp"
+#include "report/report.hpp"
 #include "strategy/report.hpp"
 
 namespace tb::daemon {
@@ -120,7 +121,7 @@ class progress_display {
     const double span = static_cast<double>(std::max<std::int64_t>(1, to_ - from_));
     const double frac = std::clamp(static_cast<double>(p.now_unix_ns - from_) / span, 0.0, 1.0);
     const int pct = p.finished ? 100 : std::min(99, static_cast<int>(frac * 100));  // 100 = done
-    const std::string date = strategy::utc_date(seconds_of(p.now_unix_ns));
+    const std::string date = report::utc_date(seconds_of(p.now_unix_ns));
     if (tty_) {
       constexpr int width = 30;
       const int filled = pct * width / 100;
@@ -332,7 +333,7 @@ std::optional<run_failure> run(const backtest_options& o, backtest_outcome& out)
   r.timing.elapsed_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - started_steady).count();
   r.timing.inference_s = inference_s;
   r.timing.cycles = static_cast<std::int64_t>(summary.cycles);  // closed cycles (a cycle the broker did not answer has no mark)
-  auto written = strategy::write_report(r, o.report_dir);
+  auto written = report::write_report(r, o.report_dir);
   if (!written) return run_failure{exit_failed, written.error().message};
   cache::cache_stats line;  // the cache actor's stop line, from the same counters
   line.hits = static_cast<std::uint64_t>(r.cache.hits);

@@ -10,6 +10,7 @@
 #include "core/config.hpp"
 #include "market/equity_log.hpp"
 #include "market/order_journal.hpp"
+#include "report/report.hpp"
 #include "strategy/report.hpp"
 
 namespace tb::daemon {
@@ -38,7 +39,7 @@ struct backtest_outcome {
   int exit_code = 0;    // 0 report written; 2 bad arguments or config; 1 the run failed
   std::string error;    // when exit_code != 0
   strategy::backtest_report report;
-  strategy::report_paths paths;
+  report::report_paths paths;
   std::string cache_line;  // "Kronos Prediction Cache Stats: hits=X misses=Y hit_rate=Z%"
 };
 

@@ -1,5 +1,5 @@
 // `tradebot report --state-dir DIR --from DATE --to DATE --report OUT [--config FILE]`: the
-// report.json and report.html of a backtest (strategy::write_report), from what a running or
+// report.json and report.html of a backtest (report::write_report), from what a running or
 // stopped daemon keeps in its state folder: the equity curve (STATE/broker/equity.jsonl, one mark
 // per cycle, market/equity_log.hpp) and the order journal (STATE/broker/orders.jsonl), restricted
 // to the instants [--from, --to] (dates are 00:00 UTC, or YYYY-MM-DDTHH:MM:SSZ; both ends
@@ -94,7 +94,7 @@ std::optional<report_failure> run_report(const report_options& o, strategy::repo
   r->run.from_date = o.from;
   r->run.to_date = o.to;
   r->run.model = "daemon state " + o.state_dir;
-  auto written = strategy::write_report(*r, o.report_dir);
+  auto written = report::write_report(*r, o.report_dir);
   if (!written) return report_failure{exit_failed, written.error().message};
   paths = *written;
   std::cout << "report: " << r->equity_curve.size() << " marks, " << r->orders.sent << " orders, " << r->trades.size()

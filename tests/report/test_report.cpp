@@ -1,7 +1,7 @@
 // The backtest report: report.json round trip and errors, report.html (escaping, SVG charts,
 // caps, determinism), write_report, headless Chromium rendering the page, and `tradebot compare`
 // (daemon/tool_compare.cpp, driven through CLI11 as the tradebot tool drives it).
-#define BOOST_TEST_MODULE strategy_report
+#define BOOST_TEST_MODULE report
 #include <boost/test/unit_test.hpp>
 
 #include <sys/stat.h>
@@ -24,11 +24,13 @@
 
 #include "daemon/tool_commands.hpp"
 #include "strategy/compare.hpp"
+#include "report/report.hpp"
 #include "strategy/report.hpp"
-#include "test_support.hpp"
+#include "tests/strategy/test_support.hpp"
 #include "tests/support/chromium.hpp"
 
 using namespace tb::strategy;
+using namespace tb::report;
 using namespace tb::test::chromium;
 using nlohmann::json;
 namespace fs = std::filesystem;
