@@ -60,6 +60,12 @@ struct config {
   bool inference_publish = false;                    // serve other tradebotd processes
   std::string inference_publish_address = "127.0.0.1";
   std::int64_t inference_publish_port = 4242;        // 0 picks a free one (in /stats)
+  std::vector<std::string> inference_remote;         // "host:port" of inference hosts; [] = the local model
+  // PEM files of the middleman's TLS (CAF's OpenSSL module): this side's certificate and key, and
+  // the CA that signed every peer's. All three or none; required beyond loopback.
+  std::string inference_tls_certificate;
+  std::string inference_tls_key;
+  std::string inference_tls_ca;
   // [forecast] the trading bot's sampling parameters
   std::int64_t pred_len = 7;
   std::int64_t lookback = 232;

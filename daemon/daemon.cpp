@@ -17,6 +17,7 @@
 #include <spdlog/spdlog.h>
 
 #include "actors/inference_actor.hpp"
+#include "actors/middleman_transport.hpp"
 #include "actors/supervisor.hpp"
 #include "core/clock.hpp"
 #include "core/config.hpp"
@@ -189,6 +190,13 @@ int run_daemon(const daemon_options& options) {
     trading = std::move(*parts);
   }
 
+  // The middleman's TLS files: refused here, not on CAF's I/O thread at the first connection.
+  const auto tls = actors::tls_options_of(cfg);
+  if (auto err = actors::check_tls_files(tls)) {
+    std::cerr << "tradebotd: " << err->message << "\n";
+    return 2;
+  }
+
   // The model: loaded and warmed up before anything is said to be ready.
   auto service_opts = actors::service_options_of(cfg);
   auto model_dir = resolve_model_dir(cfg);
@@ -205,7 +213,7 @@ int run_daemon(const daemon_options& options) {
 
   caf::actor_system_config sys_cfg;
   configure_actor_system(sys_cfg, cfg);
-  sys_cfg.load<caf::io::middleman>();
+  actors::configure_transport(sys_cfg, tls);
   auto sys = std::make_unique<caf::actor_system>(sys_cfg);
   auto tree = build_actor_tree(*service, board, trading);
   auto supervisor = actors::spawn_supervisor(*sys, cs.current, board, std::move(tree.children));
