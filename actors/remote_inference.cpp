@@ -9,6 +9,8 @@
 #include <caf/io/all.hpp>
 #include <spdlog/spdlog.h>
 
+#include "actors/middleman_transport.hpp"
+#include "core/endpoint.hpp"
 #include "core/latency_histogram.hpp"
 
 namespace tb::actors {
@@ -133,13 +135,13 @@ bool accept_identity(pool_actor* self, std::size_t i, const core::model_identity
   const auto& want = st.cfg->inference_model_identity;
   if (!st.identity && (want.empty() || id.checkpoint_hash.rfind(want, 0) == 0)) {
     st.identity = id;
-    spdlog::info("remote inference: the pool serves model {} (first matching host {})", describe(id), h.ep.str());
+    spdlog::info("remote inference: the pool serves model {} (first matching host {})", describe(id), core::to_string(h.ep));
     for (auto& [rp, since] : st.identity_waiters) rp.deliver(id);
     st.identity_waiters.clear();
   }
   if (st.identity && core::same_model(*st.identity, id)) {
     if (h.state != "connected") {
-      spdlog::info("remote inference: {} connected, model {}", h.ep.str(), describe(id));
+      spdlog::info("remote inference: {} connected, model {}", core::to_string(h.ep), describe(id));
       h.state = "connected";
       h.backoff = first_backoff;
       st.ever_connected = true;
@@ -150,7 +152,7 @@ bool accept_identity(pool_actor* self, std::size_t i, const core::model_identity
   if (h.state != "refused") {
     h.last_error = "serves model " + describe(id) + ", not " +
                    (st.identity ? describe(*st.identity) : "inference.model_identity = \"" + want + "\"");
-    spdlog::error("remote inference: {} refused: it {}; it is not used until it serves the pool's model", h.ep.str(),
+    spdlog::error("remote inference: {} refused: it {}; it is not used until it serves the pool's model", core::to_string(h.ep),
                   h.last_error);
     h.state = "refused";
     redispatch_from(self, i);
@@ -287,8 +289,8 @@ void start_connect(pool_actor* self, std::size_t i) {
   h.state = "connecting";
   const auto gen = ++h.gen;
   auto pool = caf::actor_cast<caf::actor>(self);
-  self->spawn([pool, ep = h.ep, i, gen](caf::blocking_actor* b) {
-    auto r = connect_inference_host(b->system(), ep);
+  self->spawn([pool, ep = h.ep, tls = tls_options_of(*self->state.cfg), i, gen](caf::blocking_actor* b) {
+    auto r = connect_actor(b->system(), ep.host, ep.port, tls);
     if (r)
       b->send(pool, conn_atom::value, static_cast<std::uint64_t>(i), gen, *r, std::string());
     else
@@ -305,7 +307,7 @@ void lose_host(pool_actor* self, std::size_t i, const std::string& why) {
   h.state = "down";
   h.last_error = why;
   h.status_pending = false;
-  spdlog::warn("remote inference: {} is down ({}); retrying in {} ms", h.ep.str(), why, h.backoff.count());
+  spdlog::warn("remote inference: {} is down ({}); retrying in {} ms", core::to_string(h.ep), why, h.backoff.count());
   redispatch_from(self, i);
   self->delayed_send(self, h.backoff, retry_atom::value, static_cast<std::uint64_t>(i), gen);
   h.backoff = std::min(h.backoff * 2, std::chrono::milliseconds(st.cfg->inference_remote_backoff_max_ms));
@@ -319,8 +321,8 @@ void publish(pool_actor* self) {
   for (const auto& hp : st.hosts) {
     const auto& h = *hp;
     if (h.state == "connected") ++connected;
-    else not_up[h.ep.str()] = h.state + (h.last_error.empty() ? "" : ": " + h.last_error);
-    hosts.push_back({{"address", h.ep.str()},
+    else not_up[core::to_string(h.ep)] = h.state + (h.last_error.empty() ? "" : ": " + h.last_error);
+    hosts.push_back({{"address", core::to_string(h.ep)},
                      {"state", h.state},
                      {"model", to_json(h.identity)},
                      {"requests", h.requests},
@@ -454,10 +456,6 @@ caf::behavior pool_behavior(pool_actor* self, std::shared_ptr<core::snapshot_boa
 }
 
 }  // namespace
-
-caf::expected<caf::actor> connect_inference_host(caf::actor_system& sys, const core::endpoint& ep) {
-  return sys.middleman().remote_actor(ep.host, ep.port);
-}
 
 caf::actor spawn_remote_inference(caf::local_actor* parent, std::shared_ptr<core::snapshot_board> board,
                                   core::config_ptr cfg) {

@@ -12,7 +12,7 @@
 // `unavailable`).
 //
 // Hosts (one state each: connecting | connected | down | refused):
-// - connecting: a helper actor (detached: the connect blocks) calls connect_inference_host; on
+// - connecting: a helper actor (detached: the connect blocks) calls connect_actor (actors/middleman_transport: plain or mutual TLS); on
 //   success the host is asked its inference_status and becomes connected or refused; on failure
 //   it is down and retried after a backoff (100 ms, doubling up to inference.remote_backoff_max_ms,
 //   reset by a successful connect).
@@ -39,14 +39,9 @@
 #include <caf/all.hpp>
 
 #include "actors/protocol.hpp"
-#include "core/base_url.hpp"
 #include "core/snapshot_board.hpp"
 
 namespace tb::actors {
-
-// THE place a remote inference actor's handle is obtained (the middleman's remote_actor). Blocks
-// for the connect: call it from a detached actor or a thread, never from an event-based actor.
-caf::expected<caf::actor> connect_inference_host(caf::actor_system& sys, const core::endpoint& ep);
 
 // Spawns the pool for cfg->inference_remote (each entry a valid "host:port": config validation).
 caf::actor spawn_remote_inference(caf::local_actor* parent, std::shared_ptr<core::snapshot_board> board,

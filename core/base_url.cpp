@@ -44,21 +44,4 @@ tb::expected<base_url> parse_base_url(const std::string& url) {
   return out;
 }
 
-tb::expected<endpoint> parse_endpoint(const std::string& text) {
-  const auto bad = [&](const std::string& why) {
-    return tb::error{errc::bad_config, "endpoint '" + excerpt(text) + "': " + why + " (expected host:port)"};
-  };
-  if (text.find("://") != std::string::npos || text.find('/') != std::string::npos)
-    return bad("no scheme or path allowed");
-  const auto colon = text.rfind(':');
-  if (colon == std::string::npos) return bad("no port");
-  auto port = parse_port(text.substr(colon + 1));
-  if (!port) return bad(port.error().message);
-  endpoint out;
-  out.host = text.substr(0, colon);
-  out.port = *port;
-  if (out.host.empty()) return bad("empty host");
-  return out;
-}
-
 }  // namespace tb::core

@@ -17,16 +17,4 @@ struct base_url {
 // errc::bad_config naming the URL and what is wrong with it.
 tb::expected<base_url> parse_base_url(const std::string& url);
 
-// A TCP endpoint as a config names it: "host:port" (no scheme), e.g. an inference host's
-// published middleman port (inference.remote).
-struct endpoint {
-  std::string host;
-  std::uint16_t port = 0;
-  std::string str() const { return host + ":" + std::to_string(port); }
-};
-
-// errc::bad_config naming the text and what is wrong with it (no port, a port outside 1..65535,
-// an empty host, a scheme or a path).
-tb::expected<endpoint> parse_endpoint(const std::string& text);
-
 }  // namespace tb::core

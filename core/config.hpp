@@ -65,6 +65,11 @@ struct config {
   std::vector<std::string> inference_remote;         // "host:port" of inference hosts; [] = the local model
   std::string inference_model_identity;              // checkpoint hash (or prefix) the hosts must serve; "" = the first host's
   std::int64_t inference_remote_backoff_max_ms = 5000;  // longest wait between reconnects to a lost host
+  // PEM files of the middleman's TLS (CAF's OpenSSL module): this side's certificate and key, and
+  // the CA that signed every peer's. All three or none; required beyond loopback.
+  std::string inference_tls_certificate;
+  std::string inference_tls_key;
+  std::string inference_tls_ca;
   // [forecast] the trading bot's sampling parameters
   std::int64_t pred_len = 7;
   std::int64_t lookback = 232;

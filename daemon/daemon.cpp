@@ -17,6 +17,7 @@
 #include <spdlog/spdlog.h>
 
 #include "actors/inference_actor.hpp"
+#include "actors/middleman_transport.hpp"
 #include "actors/supervisor.hpp"
 #include "core/clock.hpp"
 #include "core/config.hpp"
@@ -197,6 +198,13 @@ int run_daemon(const daemon_options& options) {
     trading = std::move(*parts);
   }
 
+  // The middleman's TLS files: refused here, not on CAF's I/O thread at the first connection.
+  const auto tls = actors::tls_options_of(cfg);
+  if (auto err = actors::check_tls_files(tls)) {
+    std::cerr << "tradebotd: " << err->message << "\n";
+    return 2;
+  }
+
   // The model: loaded and warmed up before anything is said to be ready; none with
   // inference.remote (the hosts serve it; READY does not wait for them).
   std::shared_ptr<inference::model_service> service;
@@ -220,7 +228,7 @@ int run_daemon(const daemon_options& options) {
 
   caf::actor_system_config sys_cfg;
   configure_actor_system(sys_cfg, cfg);
-  sys_cfg.load<caf::io::middleman>();
+  actors::configure_transport(sys_cfg, tls);
   auto sys = std::make_unique<caf::actor_system>(sys_cfg);
   actor_tree_hooks hooks;
   hooks.broker_fault = options.broker_fault;

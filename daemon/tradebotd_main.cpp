@@ -3,6 +3,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "actors/middleman_transport.hpp"
 #include "core/config.hpp"
 #include "daemon/daemon.hpp"
 #include "daemon/version.hpp"
@@ -19,7 +20,7 @@ int main(int argc, char** argv) {
   // Not CLI::ExistingFile: a missing file, a directory or an empty file is a config error like
   // any other (load_config names it; exit 2), not a command-line one.
   app.add_option("-c,--config", config_path, "TOML config file (default: built-in defaults plus environment)");
-  app.add_flag("--check", check, "validate the config (file and environment, the HTTP token, and the Alpaca keys when Alpaca is configured) and exit: 0 valid, 2 invalid");
+  app.add_flag("--check", check, "validate the config (file and environment, the HTTP token, the Alpaca keys when Alpaca is configured, the inference.tls_* files) and exit: 0 valid, 2 invalid");
   app.add_flag("--print-config", print_config, "print the documented example config with every default and exit");
   app.set_version_flag("-V,--version", std::string("tradebotd ") + tb::daemon::version);
   CLI11_PARSE(app, argc, argv);
@@ -48,6 +49,10 @@ int main(int argc, char** argv) {
         std::cerr << "tradebotd: Alpaca is configured but its keys are not usable: " << keys.error().message << "\n";
         return 2;
       }
+    if (auto err = tb::actors::check_tls_files(tb::actors::tls_options_of(**cfg))) {
+      std::cerr << "tradebotd: " << err->message << "\n";
+      return 2;
+    }
     std::cout << (config_path.empty() ? "defaults" : config_path) << ": ok ("
               << (*cfg)->active_symbols().size() << " symbols)\n";
     return 0;

@@ -561,3 +561,38 @@ BOOST_AUTO_TEST_CASE(a_bad_grid_names_the_argument_and_the_value) {
   BOOST_TEST(contains(bad.error().message, "--grid X: the value 0 is listed twice"), bad.error().message);
   BOOST_TEST(!tb::core::parse_grid_axis("strategy.min_sharpe", "--grid strategy.min_sharpe"));
 }
+
+BOOST_AUTO_TEST_CASE(the_middleman_beyond_loopback_needs_all_three_tls_files) {
+  const std::pair<std::string, std::vector<std::string>> cases[] = {
+      {"[inference]\npublish = true\npublish_address = \"0.0.0.0\"\n",
+       {"inference.publish_address 0.0.0.0 is not loopback: the middleman beyond this machine needs mutual TLS",
+        "inference.tls_certificate, inference.tls_key and inference.tls_ca"}},
+      {"[inference]\nremote = [\"127.0.0.1:4242\", \"gpu1.lan:4242\", \"[fd00::1]:1\"]\n",
+       {"inference.remote gpu1.lan:4242, inference.remote [fd00::1]:1 are not loopback"}},
+      {"[inference]\ntls_certificate = \"/etc/hostname\"\n", {"go together: set all three"}},
+      {"[inference]\ntls_certificate = \"/nonexistent/c.pem\"\ntls_key = \"/nonexistent/k.pem\"\n"
+       "tls_ca = \"/nonexistent/ca.pem\"\n",
+       {"inference.tls_certificate /nonexistent/c.pem cannot be read", "inference.tls_ca /nonexistent/ca.pem cannot be read"}},
+      {"[inference]\nremote = [\"gpu1\"]\n", {"'gpu1' is not host:port: no port"}},
+      {"[inference]\nremote = [\"gpu1:70000\"]\n", {"port out of 1..65535"}},
+      {"[inference]\nremote = [\"::1:4242\"]\n", {"write an IPv6 address as [address]:port"}},
+      {"[inference]\nremote = [\"localhost:1\", \"localhost:1\"]\n", {"\"localhost:1\" is listed twice"}},
+  };
+  for (const auto& [text, words] : cases) {
+    const auto msg = error_of(text);
+    for (const auto& w : words) BOOST_TEST(contains(msg, w), msg);
+  }
+  // Loopback needs no TLS; a non-loopback address is fine while not publishing; with three
+  // readable files anything goes (their content is checked at start: actors/middleman_transport).
+  temp_file pem("not checked here\n");
+  for (const std::string text :
+       {std::string("[inference]\npublish = true\npublish_address = \"127.0.0.2\"\n"
+                    "remote = [\"127.0.0.1:4242\", \"[::1]:4243\", \"localhost:4244\"]\n"),
+        std::string("[inference]\npublish_address = \"0.0.0.0\"\n"),
+        "[inference]\npublish = true\npublish_address = \"0.0.0.0\"\nremote = [\"gpu1:4242\"]\ntls_certificate = \"" +
+            pem.path.string() + "\"\ntls_key = \"" + pem.path.string() + "\"\ntls_ca = \"" + pem.path.string() + "\"\n"}) {
+    temp_file f(text);
+    auto r = load_config(f.path.string(), no_env);
+    BOOST_TEST(static_cast<bool>(r), (r ? "" : r.error().message));
+  }
+}
