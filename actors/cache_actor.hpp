@@ -51,7 +51,7 @@ namespace tb::actors {
 using actor_resolver = std::function<caf::actor()>;
 
 // Spawns the cache actor (detached) under `parent`. cfg's [cache] keys configure the facade
-// (cache::cache_config_of); clock stamps entry creation and expiry.
+// (its [cache] section, config::cache); clock stamps entry creation and expiry.
 caf::actor spawn_cache_actor(caf::local_actor* parent, actor_resolver inference,
                              std::shared_ptr<core::snapshot_board> board, config_ptr cfg,
                              cache::clock_ptr clock);

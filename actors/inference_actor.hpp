@@ -7,7 +7,8 @@
 // batcher's executors; a checkpoint reload loads on a helper thread while the old model serves.
 //
 // Messages (actors/protocol.hpp): (forecast_atom, forecast_request) -> forecast_reply;
-// (model_identity_atom) -> core::model_identity; heartbeat_atom; (reload_atom, config_ptr); stop_atom.
+// (model_identity_atom) -> core::model_identity; (inference_status_atom) -> inference_status (identity and
+// queued rows, for remote pools); heartbeat_atom; (reload_atom, config_ptr); stop_atom.
 // Publishes /stats → inference every second and the /health check "model".
 #include <memory>
 

@@ -12,6 +12,8 @@
 
 #include <toml++/toml.h>
 
+#include "core/endpoint.hpp"
+
 namespace tb::core {
 namespace {
 
@@ -77,7 +79,8 @@ std::string allowed(const key_spec& k) {
     }
     case value_kind::list: break;
   }
-  return "a list of at most " + std::to_string(static_cast<long long>(k.max)) + " strings";
+  return "a list of at most " + std::to_string(static_cast<long long>(k.max)) +
+         (k.endpoints ? " \"host:port\" strings" : " strings");
 }
 
 // Checks `raw` against `k`; returns the problem in words, or "" with `raw` normalised to the
@@ -120,6 +123,16 @@ std::string check(const key_spec& k, config_value& raw) {
   if (n > k.max) return std::to_string(n) + " entries; expected " + allowed(k);
   std::vector<std::string> out;
   std::set<std::string> seen;
+  if (k.endpoints) {
+    for (auto s : std::get<std::vector<std::string>>(raw)) {
+      auto e = parse_endpoint(trim(s));
+      if (!e) return e.error().message;
+      if (!seen.insert(to_string(*e)).second) return quote(trim(s)) + " is listed twice";
+      out.push_back(to_string(*e));
+    }
+    raw = std::move(out);
+    return {};
+  }
   for (auto s : std::get<std::vector<std::string>>(raw)) {
     s = trim(s);
     for (auto& ch : s) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));

@@ -70,6 +70,7 @@ struct key_spec {
   std::vector<std::string> choices;  // allowed strings (normalised to lower case); {} = any
   bool secret = false;
   bool restart = false;  // read at start only: a reload that changes it warns instead
+  bool endpoints = false;  // a list of "host:port" (core/endpoint.hpp), not of symbols
   std::function<config_value(const void*)> get;
   std::function<void(void*, config_value)> set;
 };
@@ -168,6 +169,13 @@ row<S> key(const char* name, T S::*m, const char* description, const char* env =
 template <class S>
 row<S> restart_only(row<S> r) {
   r.spec.restart = true;
+  return r;
+}
+
+// The list key holds "host:port" endpoints (core/endpoint.hpp), not symbols.
+template <class S>
+row<S> endpoint_list(row<S> r) {
+  r.spec.endpoints = true;
   return r;
 }
 

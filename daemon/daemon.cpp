@@ -17,6 +17,7 @@
 #include <spdlog/spdlog.h>
 
 #include "actors/inference_actor.hpp"
+#include "actors/middleman_transport.hpp"
 #include "actors/supervisor.hpp"
 #include "core/clock.hpp"
 #include "actors/config.hpp"
@@ -25,6 +26,7 @@
 #include "daemon/logging.hpp"
 #include "daemon/notify.hpp"
 #include "daemon/version.hpp"
+#include "http/auth.hpp"
 #include "http/server.hpp"
 #include "inference/kronos_init.hpp"
 
@@ -153,6 +155,13 @@ int run_daemon(const daemon_options& options) {
   const actors::config& cfg = *cs.current;
   set_log_level(cfg.daemon.log_level);
   spdlog::info("tradebotd {} starting (config: {})", version, cfg.path.empty() ? "defaults" : cfg.path);
+  auto token = http::resolve_auth_token(cfg.http, core::process_env());
+  if (!token) {
+    std::cerr << "tradebotd: " << token.error().message << "\n";
+    return 2;
+  }
+  if (!token->value.empty())
+    spdlog::info("http: every path but /, /health/live and /health/ready needs the bearer token of {}", token->source);
 
   auto board = std::make_shared<core::snapshot_board>();
   cs.publish(*board);
@@ -160,7 +169,17 @@ int run_daemon(const daemon_options& options) {
   // HTTP first: a taken port fails the start before anything else runs, and /health answers
   // 503 "starting" while the model loads and warms up.
   board->publish_check("startup", {core::health_status::failing, {{"phase", "loading the model"}}});
-  http::server server(cfg.http, board, http::server_info{version, started_at});
+  http::server_options http_opts;
+  http_opts.address = cfg.http.address;
+  http_opts.port = static_cast<std::uint16_t>(cfg.http.port);
+  http_opts.max_header_bytes = static_cast<std::size_t>(cfg.http.max_header_bytes);
+  http_opts.max_body_bytes = static_cast<std::size_t>(cfg.http.max_body_bytes);
+  http_opts.io_timeout = std::chrono::milliseconds(cfg.http.io_timeout);
+  http_opts.max_connections = static_cast<std::size_t>(cfg.http.max_connections);
+  http_opts.max_connections_per_client = static_cast<std::size_t>(cfg.http.max_connections_per_client);
+  http_opts.probe_reserve = static_cast<std::size_t>(cfg.http.probe_reserve);
+  http_opts.probe_timeout = std::chrono::milliseconds(cfg.http.probe_timeout);
+  http::server server(http_opts, board, http::server_info{version, started_at, token->value});
   auto port = server.start();
   if (!port) {
     std::cerr << "tradebotd: " << port.error().message << "\n";
@@ -179,25 +198,41 @@ int run_daemon(const daemon_options& options) {
     trading = std::move(*parts);
   }
 
-  // The model: loaded and warmed up before anything is said to be ready.
-  auto service_opts = cfg.inference;
-  auto model_dir = resolve_model_dir(cfg);
-  if (!model_dir) {
-    std::cerr << "tradebotd: " << model_dir.error().message << "\n";
-    return 1;
+  // The middleman's TLS files: refused here, not on CAF's I/O thread at the first connection.
+  const auto tls = actors::tls_options_of(cfg);
+  if (auto err = actors::check_tls_files(tls)) {
+    std::cerr << "tradebotd: " << err->message << "\n";
+    return 2;
   }
-  service_opts.model_dir = *model_dir;
-  auto service = inference::model_service::start(service_opts);
-  if (!service) {
-    std::cerr << "tradebotd: cannot start the model: " << service.error().message << "\n";
-    return 1;
+
+  // The model: loaded and warmed up before anything is said to be ready; none with
+  // inference.remote (the hosts serve it; READY does not wait for them).
+  std::shared_ptr<inference::model_service> service;
+  if (cfg.inference.middleman.remote.empty()) {
+    auto service_opts = cfg.inference;
+    auto model_dir = resolve_model_dir(cfg);
+    if (!model_dir) {
+      std::cerr << "tradebotd: " << model_dir.error().message << "\n";
+      return 1;
+    }
+    service_opts.model_dir = *model_dir;
+    auto started = inference::model_service::start(service_opts);
+    if (!started) {
+      std::cerr << "tradebotd: cannot start the model: " << started.error().message << "\n";
+      return 1;
+    }
+    service = *started;
+  } else {
+    spdlog::info("inference: no local model; forecasts come from {} remote host(s)", cfg.inference.middleman.remote.size());
   }
 
   caf::actor_system_config sys_cfg;
   configure_actor_system(sys_cfg, cfg);
-  sys_cfg.load<caf::io::middleman>();
+  actors::configure_transport(sys_cfg, tls);
   auto sys = std::make_unique<caf::actor_system>(sys_cfg);
-  auto tree = build_actor_tree(*service, board, trading);
+  actor_tree_hooks hooks;
+  hooks.broker_fault = options.broker_fault;
+  auto tree = build_actor_tree(service, board, trading, hooks);
   auto supervisor = actors::spawn_supervisor(*sys, cs.current, board, std::move(tree.children));
 
   auto self = std::make_unique<caf::scoped_actor>(*sys);

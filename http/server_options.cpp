@@ -31,6 +31,10 @@ const core::rows<server_options>& config_rows() {
       restart_only(key("http.probe_timeout_ms", &o::probe_timeout,
                        "limit on reading and answering a probe connection; a slow or idle one is closed", nullptr, 10,
                        60000)),
+      restart_only(key("http.auth_token_file", &o::auth_token_file,
+                       "file holding the bearer token that every path but /, /health/live and /health/ready requires; "
+                       "empty = the systemd credential http_token if loaded, else no token (then http.address must be "
+                       "loopback)")),
   };
   return rows;
 }

@@ -42,6 +42,9 @@ struct server_options {
   std::size_t threads = 1;
   // How long stop() waits for sessions to finish closing before it stops the io_context hard.
   std::chrono::milliseconds stop_timeout{2000};
+  // File holding the bearer token (resolve_auth_token, auth.hpp); "" = the systemd credential
+  // http_token if loaded, else no token.
+  std::string auth_token_file;
 };
 
 // The [http] keys, one row per member above that the config sets (every one read at start only).

@@ -3,9 +3,13 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <utility>
 
 #include <spdlog/spdlog.h>
 
+#include "core/endpoint.hpp"
 #include "inference/cuda_graph.hpp"
 
 namespace tb::inference {
@@ -63,6 +67,8 @@ std::size_t compile_graphs(const kronos_model& model, const service_options& opt
     idle = "the model runs on the CPU";
   } else if (!cuda_graphs_built()) {
     idle = "this build has no CUDA graphs (the LibTorch it was built with has no CUDA)";
+  } else if (!backend_captures_graphs(options.compile_backend)) {
+    idle = "compile_backend '" + options.compile_backend + "' runs the model eagerly";
   } else if (buckets.empty()) {
     idle = "compile_mode '" + options.compile_mode + "' captures no CUDA graphs";
   }
@@ -102,6 +108,8 @@ const core::rows<service_options>& config_rows() {
   using core::member;
   using core::restart_only;
   using sp = core::sampling_params;
+  using mm = middleman_options;
+  using lim = core::window_limits;
   static const core::rows<service_options> rows = {
       key("model.dir", &o::model_dir,
           "checkpoint folder holding tokenizer/ and model/; empty = the demo checkpoint under state_dir"),
@@ -111,6 +119,10 @@ const core::rows<service_options>& config_rows() {
           "KRONOS_COMPILE"),
       key("model.compile_mode", &o::compile_mode, "compile flavour", "KRONOS_COMPILE_MODE", 0, 0,
           {"default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs"}),
+      key("model.compile_backend", &o::compile_backend,
+          "torch.compile's backend, as the original bot took it: inductor and cudagraphs capture CUDA graphs, eager "
+          "and aot_eager run eagerly (inference/README.md)",
+          "KRONOS_COMPILE_BACKEND", 0, 0, {"inductor", "cudagraphs", "aot_eager", "eager"}),
       key("model.threads", member(&o::device, &device_options::cpu_threads),
           "LibTorch intra-op threads; 0 = number of cores", nullptr, 0, 256),
       restart_only(key("model.device", member(&o::device, &device_options::device), "where the model runs", nullptr, 0,
@@ -126,25 +138,43 @@ const core::rows<service_options>& config_rows() {
                        3600000)),
       restart_only(key("inference.executors", member(&o::batching, &batcher_options::executors),
                        "batches computed at once (CUDA streams on a GPU)", nullptr, 1, 16)),
-      restart_only(key("inference.publish", member(&o::publish, &publish_options::enabled),
+      restart_only(key("inference.publish", member(&o::middleman, &mm::publish),
                        "publish the inference actor for other tradebotd processes (CAF middleman)")),
-      restart_only(key("inference.publish_address", member(&o::publish, &publish_options::address),
+      restart_only(key("inference.publish_address", member(&o::middleman, &mm::publish_address),
                        "middleman listen address")),
-      restart_only(key("inference.publish_port", member(&o::publish, &publish_options::port),
+      restart_only(key("inference.publish_port", member(&o::middleman, &mm::publish_port),
                        "middleman port; 0 picks a free one (in /stats)", nullptr, 0, 65535)),
-      key("forecast.pred_len", member(&o::sampling, &sp::pred_len), "bars forecast per window", nullptr, 1, 512),
-      key("forecast.lookback", &o::lookback, "bars of history per window", nullptr, 1, 100000),
+      restart_only(core::endpoint_list(key("inference.remote", member(&o::middleman, &mm::remote),
+                                           "\"host:port\" of published inference hosts; non-empty: load no model, "
+                                           "forecast there; [] = the local model. Beyond loopback TLS is required",
+                                           nullptr, 0, 64))),
+      restart_only(key("inference.model_identity", member(&o::middleman, &mm::model_identity),
+                       "checkpoint hash (or a prefix of it) every remote host must serve; \"\" = the first host to "
+                       "answer decides")),
+      restart_only(key("inference.remote_backoff_max_ms", member(&o::middleman, &mm::remote_backoff_max),
+                       "longest wait between reconnects to a lost inference host (starts at 100 ms, doubles)", nullptr,
+                       100, 3600000)),
+      restart_only(key("inference.tls_certificate", member(&o::middleman, &mm::tls_certificate),
+                       "PEM certificate this process shows its middleman peers (CAF's OpenSSL module); with tls_key "
+                       "and tls_ca, or none of them. Required when publish_address or a remote host is not loopback")),
+      restart_only(key("inference.tls_key", member(&o::middleman, &mm::tls_key), "PEM private key of tls_certificate")),
+      restart_only(key("inference.tls_ca", member(&o::middleman, &mm::tls_ca),
+                       "PEM CA certificate(s) every peer's certificate must chain to (both directions are verified)")),
+      key("forecast.pred_len", member(&o::sampling, &sp::pred_len), "bars forecast per window", nullptr, 1,
+          lim::max_pred_len),
+      key("forecast.lookback", &o::lookback, "bars of history per window", nullptr, 1, lim::max_bars),
       key("forecast.max_context", member(&o::sampling, &sp::max_context), "tokens the predictor sees at once", nullptr,
-          1, 8192),
-      key("forecast.temperature", member(&o::sampling, &sp::temperature), "sampling temperature", nullptr, 1e-6, 100),
+          1, lim::max_context),
+      key("forecast.temperature", member(&o::sampling, &sp::temperature), "sampling temperature", nullptr, 1e-6,
+          lim::max_temperature),
       key("forecast.top_k", member(&o::sampling, &sp::top_k),
-          "keep the k most likely tokens; 0 = off (then top_p applies)", nullptr, 0, 1 << 20),
+          "keep the k most likely tokens; 0 = off (then top_p applies)", nullptr, 0, lim::max_top_k),
       key("forecast.top_p", member(&o::sampling, &sp::top_p), "nucleus mass; 1 = off; ignored when top_k > 0", nullptr,
           1e-6, 1),
       key("forecast.sample_count", member(&o::sampling, &sp::sample_count), "samples averaged per forecast", nullptr, 1,
-          4096),
+          lim::max_sample_count),
       key("forecast.clip", member(&o::sampling, &sp::clip), "normalised inputs clipped to [-clip, clip]", nullptr, 1e-6,
-          1000),
+          lim::max_clip),
   };
   return rows;
 }
@@ -153,6 +183,34 @@ void check(const service_options& o, std::vector<std::string>& errors) {
   if (o.sampling.pred_len > o.sampling.max_context)
     errors.push_back("forecast.pred_len (" + std::to_string(o.sampling.pred_len) +
                      ") must be <= forecast.max_context (" + std::to_string(o.sampling.max_context) + ")");
+  // The middleman beyond loopback needs mutual TLS: a non-loopback publish_address (when
+  // publishing) or remote host is refused without the three tls_* files, which must be readable.
+  // (Their content is checked where the daemon starts: actors/middleman_transport.)
+  const auto& m = o.middleman;
+  const std::pair<const char*, const std::string*> files[] = {{"inference.tls_certificate", &m.tls_certificate},
+                                                             {"inference.tls_key", &m.tls_key},
+                                                             {"inference.tls_ca", &m.tls_ca}};
+  const auto set = std::count_if(std::begin(files), std::end(files), [](const auto& f) { return !f.second->empty(); });
+  if (set != 0 && set != 3) {
+    errors.push_back("inference.tls_certificate, inference.tls_key and inference.tls_ca go together: set all three "
+                     "(TLS) or none (plain, loopback only)");
+    return;
+  }
+  for (const auto& [key, path] : files)
+    if (!path->empty() && !std::ifstream(*path)) errors.push_back(std::string(key) + " " + excerpt(*path) + " cannot be read");
+  if (set == 3) return;
+  std::vector<std::string> beyond;
+  if (m.publish && !core::is_loopback_host(m.publish_address))
+    beyond.push_back("inference.publish_address " + excerpt(m.publish_address));
+  for (const auto& r : m.remote)
+    if (auto e = core::parse_endpoint(r); e && !core::is_loopback_host(e->host)) beyond.push_back("inference.remote " + r);
+  if (!beyond.empty()) {
+    std::string which;
+    for (const auto& b : beyond) which += (which.empty() ? "" : ", ") + b;
+    errors.push_back(which + (beyond.size() > 1 ? " are" : " is") +
+                     " not loopback: the middleman beyond this machine needs mutual TLS; set inference.tls_certificate, "
+                     "inference.tls_key and inference.tls_ca (README.md, \"Two machines\")");
+  }
 }
 
 std::vector<std::int64_t> graph_buckets(const std::string& compile_mode, std::int64_t max_series) {
@@ -168,6 +226,10 @@ std::vector<std::int64_t> graph_buckets(const std::string& compile_mode, std::in
   std::sort(out.begin(), out.end());
   out.erase(std::unique(out.begin(), out.end()), out.end());
   return out;
+}
+
+bool backend_captures_graphs(const std::string& compile_backend) {
+  return compile_backend == "inductor" || compile_backend == "cudagraphs";
 }
 
 tb::expected<kronos_model> load_checkpoint(const std::string& model_dir, const device_options& device) {
@@ -274,6 +336,7 @@ nlohmann::json model_service::stats() const {
                   {"device", info.device},
                   {"compile", options_.compile},
                   {"compile_mode", options_.compile_mode},
+                  {"compile_backend", options_.compile_backend},
                   {"cuda_graphs", graphs_},
                   {"checkpoint_hash", model_->identity().checkpoint_hash},
                   {"warmup_ms", warmup_.count()}};
