@@ -150,7 +150,7 @@ std::string check(const key_spec& k, config_value& raw) {
 // Checks `raw` against `k` and stores it in `c`; returns the problem in words, or "" when stored.
 std::string assign(void* c, const key_spec& k, config_value raw) {
   auto problem = check(k, raw);
-  if (problem.empty()) k.set(c, std::move(raw));
+  if (problem.empty()) k.set(c, raw);
   return problem;
 }
 

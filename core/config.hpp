@@ -72,7 +72,7 @@ struct key_spec {
   bool restart = false;  // read at start only: a reload that changes it warns instead
   bool endpoints = false;  // a list of "host:port" (core/endpoint.hpp), not of symbols
   std::function<config_value(const void*)> get;
-  std::function<void(void*, config_value)> set;
+  std::function<void(void*, const config_value&)> set;
 };
 
 // The rows of options struct S.
@@ -115,10 +115,10 @@ config_value to_value(const T& v) {
 }
 
 template <class T>
-void from_value(T& out, config_value v) {
+void from_value(T& out, const config_value& v) {
   if constexpr (std::is_same_v<T, bool> || std::is_same_v<T, std::string> ||
                 std::is_same_v<T, std::vector<std::string>>)
-    out = std::get<T>(std::move(v));
+    out = std::get<T>(v);
   else if constexpr (is_duration<T>::value) out = T(static_cast<typename T::rep>(std::get<std::int64_t>(v)));
   else if constexpr (std::is_integral_v<T>) out = static_cast<T>(std::get<std::int64_t>(v));
   else out = static_cast<T>(std::get<double>(v));
@@ -156,7 +156,7 @@ row<S> key(const char* name, field<S, T, F> f, const char* description, const ch
   k.choices = std::move(choices);
   k.secret = secret;
   k.get = [at = f.at](const void* s) { return detail::to_value<T>(at(*static_cast<const S*>(s))); };
-  k.set = [at = f.at](void* s, config_value v) { detail::from_value<T>(at(*static_cast<S*>(s)), std::move(v)); };
+  k.set = [at = f.at](void* s, const config_value& v) { detail::from_value<T>(at(*static_cast<S*>(s)), v); };
   return {std::move(k)};
 }
 template <class S, class T>
@@ -186,7 +186,7 @@ rows<C> bind(S C::*at, const rows<S>& section) {
   for (const auto& r : section) {
     key_spec k = r.spec;
     k.get = [at, get = r.spec.get](const void* c) { return get(&(static_cast<const C*>(c)->*at)); };
-    k.set = [at, set = r.spec.set](void* c, config_value v) { set(&(static_cast<C*>(c)->*at), std::move(v)); };
+    k.set = [at, set = r.spec.set](void* c, const config_value& v) { set(&(static_cast<C*>(c)->*at), v); };
     out.push_back({std::move(k)});
   }
   return out;
