@@ -46,7 +46,7 @@ struct handle_slot {
 
 actors::actor_lookup lookup_of(std::shared_ptr<handle_slot> slot);
 
-// The trading loop's feed, clock and broker (issue 5).
+// The trading loop's feed, clock and broker.
 struct trading_parts {
   std::shared_ptr<market::feed> feed;
   std::shared_ptr<core::sim_clock> sim_clock;   // market.clock = simulated

@@ -187,7 +187,7 @@ int run_daemon(const daemon_options& options) {
   }
   const std::string listening = cfg.http_address + ":" + std::to_string(*port);
 
-  // The trading loop's feed, clock and broker (issue 5): a bad feed or broker config fails here.
+  // The trading loop's feed, clock and broker: a bad feed or broker config fails here.
   std::optional<trading_parts> trading;
   if (cfg.trading_enabled) {
     auto parts = make_trading_parts(cfg);

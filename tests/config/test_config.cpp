@@ -376,7 +376,7 @@ BOOST_AUTO_TEST_CASE(restart_only_keys_are_named_on_reload) {
   BOOST_TEST(tb::core::restart_required(**ra, **ra).empty());
 }
 
-// --- the cache keys (issue 4) ---------------------------------------------------------------
+// --- the cache keys ----------------------------------------------------------------------
 BOOST_AUTO_TEST_CASE(cache_redis_keys_from_file_and_environment_password_masked) {
   temp_file f("[cache]\nredis_enabled = true\nredis_host = \"10.0.0.7\"\nredis_port = 6380\nredis_db = 3\n"
               "redis_password = \"hunter2\"\nmemory_max_mb = 64\nwrite_queue_max = 500\n");
