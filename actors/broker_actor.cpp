@@ -214,7 +214,7 @@ order_outcome submit_one(broker_actor* self, const order_intent& in,
   out.client_order_id = in.client_order_id;
   if (st.journal->contains(in.client_order_id)) {
     ++st.duplicates;
-    out.status = "duplicate";
+    out.status = submit_status::duplicate;
     out.error = "already journaled (" + st.journal->entries().at(in.client_order_id).state + "); not sent again";
     return out;
   }
@@ -250,7 +250,7 @@ order_outcome submit_one(broker_actor* self, const order_intent& in,
   intent.bar_time_s = in.bar_time_s;
   if (!append(st, intent)) {
     ++st.failed;
-    out.status = "failed";
+    out.status = submit_status::failed;
     out.error = st.last_error;
     return out;
   }
@@ -265,7 +265,7 @@ order_outcome submit_one(broker_actor* self, const order_intent& in,
     append(st, ack);
     if (working && o->status == market::order_status::open) working->push_back(*o);
     ++st.accepted;
-    out.status = "accepted";
+    out.status = submit_status::accepted;
     return out;
   }
   // A refused submit may still have landed (a retried POST): the broker knows best.
@@ -273,7 +273,7 @@ order_outcome submit_one(broker_actor* self, const order_intent& in,
     follow(st, in.client_order_id, **known);
     if (working && (*known)->status == market::order_status::open) working->push_back(**known);
     ++st.accepted;
-    out.status = "accepted";
+    out.status = submit_status::accepted;
     return out;
   }
   market::journal_record rej;
@@ -282,7 +282,7 @@ order_outcome submit_one(broker_actor* self, const order_intent& in,
   rej.reason = o.error().message;
   append(st, rej);
   ++st.rejected;
-  out.status = "rejected";
+  out.status = submit_status::rejected;
   out.error = o.error().message;
   return out;
 }
@@ -315,7 +315,7 @@ caf::behavior broker_behavior(broker_actor* self, broker_actor_args args) {
         std::optional<std::vector<market::order>> working;
         for (const auto& in : intents) {
           if (self->state.journal_broken) {
-            out.push_back({in.client_order_id, "failed", "the order journal cannot be written"});
+            out.push_back({in.client_order_id, submit_status::failed, "the order journal cannot be written"});
             continue;
           }
           out.push_back(submit_one(self, in, working));

@@ -72,7 +72,7 @@ bool same_model(const core::model_identity& a, const core::model_identity& b) {
 
 window_answer failed(errc code, std::string message) {
   window_answer a;
-  a.error_code = tb::to_string(code);
+  a.error_code = code;
   a.error = std::move(message);
   return a;
 }

@@ -41,7 +41,7 @@ forecast_reply to_reply(std::vector<inference::window_result> results) {
       a.ok = true;
       a.forecast = std::move(*r);
     } else {
-      a.error_code = tb::to_string(r.error().code);
+      a.error_code = r.error().code;
       a.error = r.error().message;
     }
     reply.answers.push_back(std::move(a));
@@ -62,8 +62,7 @@ std::vector<inference::batch_window> to_batch(forecast_request& req) {
   for (auto& w : req.windows) {
     inference::batch_window b;
     b.window = std::move(w.window);
-    b.prio = w.priority == static_cast<std::uint8_t>(window_priority::backfill) ? inference::priority::backfill
-                                                                               : inference::priority::live;
+    b.prio = w.priority;
     if (w.deadline_unix_ns > 0) {
       const auto left = std::chrono::nanoseconds(w.deadline_unix_ns) - now_sys.time_since_epoch();
       b.deadline = now_steady + std::chrono::duration_cast<inference::steady::duration>(left);

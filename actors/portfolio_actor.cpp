@@ -161,7 +161,7 @@ std::vector<order_intent> decide(portfolio_state& st, const broker_state& b) {
   std::map<std::string, const proposal*> by_symbol;
   for (const auto& [sym, p] : st.cycle->proposals) {
     by_symbol[sym] = &p;
-    if (p.state == "ok" && p.side != 0)
+    if (p.state == proposal_state::ok && p.side != 0)
       cands.push_back({sym, p.crypto ? strategy::asset_class::crypto : strategy::asset_class::equity, p.side,
                        p.score, p.edge, p.variance});
   }
@@ -193,7 +193,7 @@ std::vector<order_intent> decide(portfolio_state& st, const broker_state& b) {
       auto pit = by_symbol.find(sym);
       const std::string why = pit == by_symbol.end()
                                   ? "no proposal this cycle"
-                                  : "symbol " + pit->second->state +
+                                  : std::string("symbol ") + to_string(pit->second->state) +
                                         (pit->second->note.empty() ? "" : " (" + pit->second->note + ")");
       st.last_decisions.push_back(sym + ": close back-out keeps " + std::to_string(qty) + " held: " + why);
     }
@@ -300,11 +300,14 @@ void close_cycle(portfolio_actor* self) {
                     [self, broker](std::vector<order_outcome>& outcomes) {
                       auto& st = self->state;
                       for (const auto& o : outcomes) {
-                        if (o.status == "accepted") ++st.totals.accepted;
-                        else if (o.status == "duplicate") ++st.totals.duplicates;
-                        else if (o.status == "rejected") ++st.totals.rejected;
-                        else ++st.totals.failed;
-                        if (o.status != "accepted") st.last_decisions.push_back(o.client_order_id + ": " + o.status + " " + o.error);
+                        switch (o.status) {
+                          case submit_status::accepted: ++st.totals.accepted; break;
+                          case submit_status::duplicate: ++st.totals.duplicates; break;
+                          case submit_status::rejected: ++st.totals.rejected; break;
+                          case submit_status::failed: ++st.totals.failed; break;
+                        }
+                        if (o.status != submit_status::accepted)
+                          st.last_decisions.push_back(o.client_order_id + ": " + to_string(o.status) + " " + o.error);
                       }
                       // Refresh what /stats shows after the orders.
                       self->request(broker, portfolio_broker_timeout, broker_state_atom::value)

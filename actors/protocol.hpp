@@ -3,7 +3,9 @@
 //
 // Message types are plain structs with `inspect` overloads so the same actors can talk across
 // processes through CAF's middleman. Types that stay inside one process (config snapshots,
-// board pointers) are noted as such.
+// board pointers) are noted as such. States, statuses, error codes and priorities are enums
+// (CAF serializes an enum as its underlying integer; deep_to_string and every log, /stats and
+// journal text use its `to_string`).
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -12,7 +14,9 @@
 #include <caf/all.hpp>
 
 #include "core/config.hpp"
+#include "core/error.hpp"
 #include "core/forecast.hpp"
+#include "inference/priority.hpp"
 
 // --- inspect overloads of the core types that cross the middleman ----------------------------
 namespace tb::core {
@@ -58,11 +62,9 @@ using stop_atom = caf::atom_constant<caf::atom("stop")>;
 
 
 // --- inference (symbol actors, other processes -> inference actor) ----------------------------
-enum class window_priority : std::uint8_t { live = 0, backfill = 1 };
-
 struct window_request {
   core::forecast_window window;
-  std::uint8_t priority = 0;          // window_priority: batching order only, never the cache TTL
+  inference::priority priority = inference::priority::live;  // batching order only, never the cache TTL
   std::int64_t deadline_unix_ns = 0;  // wall clock; 0 = none
   // Closure of the window's newest bar, on the requester's clock (simulated or wall): when its
   // period ends (market::bar_timing::closes_at) and the requester's now when it asked. 0 = unknown.
@@ -82,7 +84,7 @@ struct window_answer {
   bool ok = false;
   bool cached = false;         // when ok: answered from the forecast cache, not computed now
   core::forecast forecast;     // when ok
-  std::string error_code;      // when not ok: tb::to_string(errc), e.g. "overloaded", "timeout"
+  errc error_code = errc::internal;  // when not ok: e.g. overloaded, timeout
   std::string error;           // when not ok: what happened, for a person
 };
 
@@ -149,13 +151,14 @@ struct feed_query {
 };
 
 struct feed_update {
-  std::string error_code;                 // "" when ok; else the errc name (invalid_argument, ...)
-  std::string error;
+  bool failed = false;
+  errc error_code = errc::internal;       // when failed: invalid_argument, unavailable, ...
+  std::string error;                      // when failed: what happened, for a person
   std::int64_t period_ns = 0;             // market::bar_timing of the symbol
   bool period_end_label = false;
   std::vector<core::bar> bars;            // oldest first
   double bid = 0, ask = 0;                // the latest quote; 0 when the feed has none
-  bool ok() const { return error_code.empty(); }
+  bool ok() const { return !failed; }
 };
 
 template <class Inspector>
@@ -165,7 +168,7 @@ typename Inspector::result_type inspect(Inspector& f, feed_query& x) {
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, feed_update& x) {
-  return f(caf::meta::type_name("feed_update"), x.error_code, x.error, x.period_ns, x.period_end_label, x.bars, x.bid,
+  return f(caf::meta::type_name("feed_update"), x.failed, x.error_code, x.error, x.period_ns, x.period_end_label, x.bars, x.bid,
            x.ask);
 }
 
@@ -184,10 +187,16 @@ struct cycle_order {
   bool crypto = false;            // crypto symbols act
 };
 
+// What a symbol actor's answer to a cycle says. ok: a side and a score; flat: no strategy passed
+// the gates; stale: the last bar is too old; waiting: too few bars yet; error: bad data, feed or
+// forecast errors; skipped: not its asset class, or its previous forecast is still out.
+enum class proposal_state : std::uint8_t { ok, flat, stale, waiting, error, skipped };
+const char* to_string(proposal_state s);  // "ok", "flat", ... (/stats -> symbols.<SYM>.state)
+
 struct proposal {
   std::string symbol;
   std::uint64_t cycle = 0;
-  std::string state;              // ok | flat | stale | waiting | error | skipped
+  proposal_state state = proposal_state::error;
   std::string note;               // why (error text, gate result)
   std::int64_t bar_time_s = 0;    // the last bar the decision was made from
   std::string strategy;           // chosen strategy ("" when none)
@@ -197,7 +206,7 @@ struct proposal {
   double limit_price = 0;         // entry limit (the plan's entry, else the last close)
   double bid = 0, ask = 0;        // the latest quote the symbol actor saw; 0 when none
   bool crypto = false;
-  bool has_opinion() const { return state == "ok" || state == "flat"; }
+  bool has_opinion() const { return state == proposal_state::ok || state == proposal_state::flat; }
 };
 
 struct order_intent {
@@ -210,9 +219,16 @@ struct order_intent {
   std::int64_t bar_time_s = 0;
 };
 
+// The broker actor's answer per order_intent. accepted: journaled and acknowledged by the broker;
+// rejected: the broker refused it (error: its reason); duplicate: the journal already holds the
+// client_order_id, not sent again; failed: not sent (the journal cannot be written, the broker
+// cannot be reached).
+enum class submit_status : std::uint8_t { accepted, rejected, duplicate, failed };
+const char* to_string(submit_status s);  // "accepted", ... (/stats -> portfolio.last_decisions)
+
 struct order_outcome {
   std::string client_order_id;
-  std::string status;             // accepted | rejected | duplicate | failed
+  submit_status status = submit_status::failed;
   std::string error;
 };
 

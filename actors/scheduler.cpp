@@ -133,7 +133,7 @@ void spawn_symbol(scheduler_actor* self, const std::string& sym, symbol_child& c
 
 // A symbol actor that went away during a cycle will not answer it: answer for it, so the
 // portfolio does not wait for its deadline (a symbol's first answer wins there).
-void answer_for(scheduler_actor* self, const std::string& sym, const std::string& state, const std::string& why) {
+void answer_for(scheduler_actor* self, const std::string& sym, proposal_state state, const std::string& why) {
   auto& st = self->state;
   if (!st.in_cycle) return;
   auto portfolio = st.args.portfolio ? st.args.portfolio() : caf::actor();
@@ -160,7 +160,7 @@ void match_symbols(scheduler_actor* self) {
         self->send_exit(it->second.handle, caf::exit_reason::user_shutdown);
       }
       st.args.symbol_stats->remove(it->first);
-      answer_for(self, it->first, "skipped", "removed by a reload");
+      answer_for(self, it->first, proposal_state::skipped, "removed by a reload");
       it = st.symbols.erase(it);
     } else {
       ++it;
@@ -343,7 +343,7 @@ caf::behavior scheduler_behavior(scheduler_actor* self, scheduler_args args) {
       if (!c.handle || c.handle.address() != dm.source) continue;
       c.handle = nullptr;
       if (st.stopping || dm.reason == caf::exit_reason::user_shutdown || dm.reason == caf::exit_reason::normal) return;
-      answer_for(self, sym, "error", "the symbol actor failed: " + self->system().render(dm.reason));
+      answer_for(self, sym, proposal_state::error, "the symbol actor failed: " + self->system().render(dm.reason));
       const auto now = std::chrono::steady_clock::now();
       while (!c.restarts.empty() && now - c.restarts.front() > symbol_restart_window) c.restarts.pop_front();
       if (static_cast<int>(c.restarts.size()) >= max_symbol_restarts) {

@@ -36,12 +36,11 @@
 #include "core/error.hpp"
 #include "core/forecast.hpp"
 #include "core/latency_histogram.hpp"
+#include "inference/priority.hpp"
 
 namespace tb::inference {
 
 using steady = std::chrono::steady_clock;
-
-enum class priority : std::uint8_t { live = 0, backfill = 1 };
 
 struct batch_window {
   core::forecast_window window;

@@ -56,7 +56,7 @@ actors::window_request window_at(std::size_t end, const core::config& c, bool li
                 bars.begin() + static_cast<long>(end));
   w.params = c.sampling();
   w.seed = seed;  // ignored: the cache actor seeds from the key
-  r.priority = static_cast<std::uint8_t>(live ? actors::window_priority::live : actors::window_priority::backfill);
+  r.priority = live ? inference::priority::live : inference::priority::backfill;
   return r;
 }
 
@@ -202,7 +202,7 @@ BOOST_AUTO_TEST_CASE(a_changed_column_misses_and_errors_pass_through_unstored) {
   bad.windows[0].window.bars.clear();
   r = fx.ask(cache, bad);
   BOOST_TEST(!r.answers[0].ok);
-  BOOST_TEST(r.answers[0].error_code == "invalid_argument");
+  BOOST_TEST((r.answers[0].error_code == tb::errc::invalid_argument));
   BOOST_TEST(r.answers[1].ok);
   BOOST_TEST(fx.inferences() == 5);
 
@@ -212,7 +212,7 @@ BOOST_AUTO_TEST_CASE(a_changed_column_misses_and_errors_pass_through_unstored) {
   late.windows[0].deadline_unix_ns = 1;
   r = fx.ask(cache, late);
   BOOST_TEST(!r.answers[0].ok);
-  BOOST_TEST(r.answers[0].error_code == "timeout");
+  BOOST_TEST((r.answers[0].error_code == tb::errc::timeout));
   late.windows[0].deadline_unix_ns = 0;
   r = fx.ask(cache, late);
   BOOST_TEST(r.answers[0].ok);

@@ -61,7 +61,7 @@ BOOST_AUTO_TEST_CASE(many_requesters_at_once_each_get_their_own_window_as_if_alo
     for (int i = 0; i < per_request; ++i) {
       actors::window_request w;
       w.window = window_at(first_end + static_cast<std::size_t>(r * per_request + i), static_cast<std::uint64_t>(1000 + r * per_request + i), *c);
-      w.priority = static_cast<std::uint8_t>(i == 0 ? actors::window_priority::live : actors::window_priority::backfill);
+      w.priority = i == 0 ? inference::priority::live : inference::priority::backfill;
       req.windows.push_back(std::move(w));
     }
     fx.sys->spawn([req, r, collector, inf = fx.inference](caf::event_based_actor* a) {
@@ -111,7 +111,7 @@ BOOST_AUTO_TEST_CASE(overload_and_timeout_are_answered_per_window) {
             BOOST_REQUIRE(reply.answers.size() == 3u);
             for (const auto& a : reply.answers) {
               BOOST_TEST(!a.ok);
-              BOOST_TEST(a.error_code == "overloaded");
+              BOOST_TEST((a.error_code == tb::errc::overloaded));
             }
           },
           [&](caf::error& e) { BOOST_FAIL(fx.sys->render(e)); });
@@ -123,7 +123,7 @@ BOOST_AUTO_TEST_CASE(overload_and_timeout_are_answered_per_window) {
           [&](actors::forecast_reply& reply) {
             BOOST_REQUIRE(reply.answers.size() == 1u);
             BOOST_TEST(!reply.answers[0].ok);
-            BOOST_TEST(reply.answers[0].error_code == "timeout");
+            BOOST_TEST((reply.answers[0].error_code == tb::errc::timeout));
           },
           [&](caf::error& e) { BOOST_FAIL(fx.sys->render(e)); });
   auto stats = fx.service->stats();
@@ -166,7 +166,7 @@ BOOST_AUTO_TEST_CASE(a_stop_under_heavy_inference_cancels_the_queued_work_within
         std::size_t ok = 0, cancelled = 0;
         for (const auto& a : reply.answers) {
           if (a.ok) ++ok;
-          else if (a.error_code == "unavailable") ++cancelled;
+          else if (a.error_code == tb::errc::unavailable) ++cancelled;
         }
         BOOST_TEST(ok + cancelled == static_cast<std::size_t>(windows));
         BOOST_TEST(cancelled > static_cast<std::size_t>(windows / 2), "ok " << ok << ", cancelled " << cancelled);

@@ -61,7 +61,7 @@ caf::behavior fake_forecaster(caf::event_based_actor* self, std::shared_ptr<fore
     for (const auto& w : req.windows) {
       actors::window_answer a;
       if (sym == failing && n <= failures) {
-        a.error_code = "unavailable";
+        a.error_code = tb::errc::unavailable;
         a.error = "fake forecaster: down for " + sym;
       } else {
         const double c = w.window.bars.back().close;
@@ -106,7 +106,7 @@ void run_cycle(caf::scoped_actor& self, const caf::actor& portfolio, actors::cyc
   closed.receive([](caf::ok_atom) {}, [&](caf::error& err) { BOOST_FAIL("cycle " << c.id << ": " << to_string(err)); });
 }
 
-actors::proposal proposal_of(const std::string& symbol, const std::string& state, double last_close) {
+actors::proposal proposal_of(const std::string& symbol, actors::proposal_state state, double last_close) {
   actors::proposal p;
   p.symbol = symbol;
   p.state = state;
@@ -310,11 +310,11 @@ BOOST_AUTO_TEST_CASE(the_close_backout_exits_unsupported_equity_positions_near_t
   auto portfolio = actors::spawn_portfolio_actor(self.ptr(), {[=] { return broker; }, clock, board, cfg});
   // DEMO01 and DEMO02 have no opinion left (flat): closed. DEMO01 is quoted, DEMO02 is not;
   // DEMO03's symbol is in error: it keeps what it holds.
-  auto d1 = proposal_of("DEMO01", "flat", 100.1);
+  auto d1 = proposal_of("DEMO01", actors::proposal_state::flat, 100.1);
   d1.bid = 100.0;
   d1.ask = 100.2;
-  auto d2 = proposal_of("DEMO02", "flat", 100.0);
-  auto d3 = proposal_of("DEMO03", "error", 0);
+  auto d2 = proposal_of("DEMO02", actors::proposal_state::flat, 100.0);
+  auto d3 = proposal_of("DEMO03", actors::proposal_state::error, 0);
   d3.note = "fake: feed down";
   auto submitted = [&] {
     std::vector<actors::order_intent> out;
@@ -409,7 +409,7 @@ BOOST_AUTO_TEST_CASE(a_fractional_equity_order_is_a_day_order_with_its_limit_on_
 
   // A long entry whose limit (half the last close, off the tick) the market never comes down to.
   const double close = bars->bars.back().close;
-  auto p = proposal_of("DEMO01", "ok", close);
+  auto p = proposal_of("DEMO01", actors::proposal_state::ok, close);
   p.side = +1;
   p.strategy = "maxdiff";
   p.score = p.edge = 0.01;
@@ -514,7 +514,7 @@ BOOST_AUTO_TEST_CASE(a_proposal_reused_without_a_new_bar_carries_the_new_quote) 
 
   feed->set_bid(100.0);
   const auto first = cycle(1);
-  BOOST_TEST_REQUIRE(first.has_opinion(), first.state + ": " + first.note);
+  BOOST_TEST_REQUIRE(first.has_opinion(), to_string(first.state) + std::string(": ") + first.note);
   BOOST_TEST(first.bid == 100.0);
   BOOST_TEST(first.ask == 100.02);
   (void)clock->advance_to(core::from_unix_seconds(1748890800));  // 19:00Z, the same daily bar
@@ -522,7 +522,7 @@ BOOST_AUTO_TEST_CASE(a_proposal_reused_without_a_new_bar_carries_the_new_quote) 
   const auto second = cycle(2);
   BOOST_TEST(second.cycle == 2u);
   BOOST_TEST(second.bar_time_s == first.bar_time_s);
-  BOOST_TEST(second.state == first.state);
+  BOOST_TEST((second.state == first.state));
   BOOST_TEST(second.strategy == first.strategy);
   BOOST_TEST(second.limit_price == first.limit_price);
   BOOST_TEST(second.bid == 90.0);
@@ -597,7 +597,7 @@ BOOST_AUTO_TEST_CASE(a_fill_in_the_journal_is_never_journaled_over_when_the_brok
       .receive([&](std::vector<actors::order_outcome>& v) { outcomes = std::move(v); },
                [](caf::error& e) { BOOST_FAIL(caf::to_string(e)); });
   BOOST_REQUIRE(outcomes.size() == 1u);
-  BOOST_TEST(outcomes[0].status == "accepted");
+  BOOST_TEST((outcomes[0].status == actors::submit_status::accepted));
   const auto journal = market::order_journal::open(journal_path);
   BOOST_REQUIRE(journal);
   BOOST_TEST(journal->entries().at("X").state == "filled");
