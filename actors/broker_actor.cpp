@@ -43,11 +43,11 @@ struct broker_actor_state {
   static inline const char* name = "broker";
 };
 
-using broker_actor = caf::stateful_actor<broker_actor_state>;
+using broker_self = broker_actor::stateful_base<broker_actor_state>;
 
 std::int64_t now_ns(const broker_actor_state& st) { return core::to_unix_nanoseconds(st.args.clock->now()); }
 
-void publish(broker_actor* self) {
+void publish(broker_self* self) {
   auto& st = self->state;
   std::map<std::string, int> by_state;
   std::uint64_t fills = 0;
@@ -137,7 +137,7 @@ void follow(broker_actor_state& st, const std::string& id, const market::order& 
 // `working` (the broker's open orders, when the caller has them) is taken from there; any other is
 // asked of the broker by client_order_id, one request each. `at_start`: an order the broker never
 // saw is abandoned (it is never sent again).
-void reconcile(broker_actor* self, bool at_start, const tb::expected<std::vector<market::order>>& working) {
+void reconcile(broker_self* self, bool at_start, const tb::expected<std::vector<market::order>>& working) {
   auto& st = self->state;
   int found = 0, abandoned = 0, errors = 0;
   std::vector<std::string> open_ids;
@@ -180,7 +180,7 @@ void reconcile(broker_actor* self, bool at_start, const tb::expected<std::vector
   }
 }
 
-broker_state state_of(broker_actor* self) {
+broker_state state_of(broker_self* self) {
   auto& st = self->state;
   broker_state out;
   auto open = st.args.broker->open_orders();
@@ -207,7 +207,7 @@ broker_state state_of(broker_actor* self) {
 // `working`: the broker's open orders, fetched once per batch (on its first order that reaches
 // the broker; again on the next one while fetching fails) and kept up to date by submit_one:
 // what it cancels leaves, what it submits joins.
-order_outcome submit_one(broker_actor* self, const order_intent& in,
+order_outcome submit_one(broker_self* self, const order_intent& in,
                          std::optional<std::vector<market::order>>& working) {
   auto& st = self->state;
   order_outcome out;
@@ -287,7 +287,7 @@ order_outcome submit_one(broker_actor* self, const order_intent& in,
   return out;
 }
 
-caf::behavior broker_behavior(broker_actor* self, broker_actor_args args) {
+broker_actor::behavior_type broker_behavior(broker_self* self, broker_actor_args args) {
   auto& st = self->state;
   st.args = std::move(args);
   st.fault = fault_from_env();
@@ -298,7 +298,7 @@ caf::behavior broker_behavior(broker_actor* self, broker_actor_args args) {
     st.journal_broken = true;
     publish(self);
     self->quit(caf::make_error(caf::sec::runtime_error, j.error().message));
-    return {};
+    return broker_actor::behavior_type::make_empty_behavior();
   }
   st.journal.emplace(std::move(*j));
   for (const auto& w : st.journal->warnings()) spdlog::warn("broker: {}", w);
@@ -323,7 +323,9 @@ caf::behavior broker_behavior(broker_actor* self, broker_actor_args args) {
         publish(self);
         return out;
       },
-      [self](heartbeat_atom) { return caf::make_message(heartbeat_atom::value, ++self->state.beats); },
+      [self](heartbeat_atom) -> caf::result<heartbeat_atom, std::uint64_t> {
+        return {heartbeat_atom::value, ++self->state.beats};
+      },
       [self](reload_atom, core::config_ptr next) { self->state.args.cfg = std::move(next); },
       [self](stop_atom) {
         publish(self);
@@ -335,7 +337,7 @@ caf::behavior broker_behavior(broker_actor* self, broker_actor_args args) {
 
 }  // namespace
 
-caf::actor spawn_broker_actor(caf::local_actor* parent, broker_actor_args args) {
+broker_actor spawn_broker_actor(caf::local_actor* parent, broker_actor_args args) {
   return parent->spawn<caf::detached>(broker_behavior, std::move(args));
 }
 

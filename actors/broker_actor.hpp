@@ -53,7 +53,7 @@ struct broker_actor_args {
   core::config_ptr cfg;
 };
 
-caf::actor spawn_broker_actor(caf::local_actor* parent, broker_actor_args args);
+broker_actor spawn_broker_actor(caf::local_actor* parent, broker_actor_args args);
 
 // The fills of `journal` from record index `from` on, oldest first, with the side and symbol of
 // their intents and the fee at the configured rate of the asset class; `from` moves past the

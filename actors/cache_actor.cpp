@@ -46,7 +46,7 @@ struct actor_counters {
 };
 
 struct cache_state {
-  actor_resolver inference;
+  actor_lookup<forecaster_actor> inference;
   std::shared_ptr<core::snapshot_board> board;
   core::config_ptr cfg;
   cache::clock_ptr clock;
@@ -64,7 +64,9 @@ struct cache_state {
   static inline const char* name = "cache";
 };
 
-using cache_actor = caf::stateful_actor<cache_state>;
+// The forecaster interface and the actor's own tick.
+using cache_impl = forecaster_actor::extend<caf::reacts_to<tick_atom>>;
+using cache_actor = cache_impl::stateful_base<cache_state>;
 
 bool same_model(const core::model_identity& a, const core::model_identity& b) {
   return a.checkpoint_hash == b.checkpoint_hash && a.dtype == b.dtype && a.compile == b.compile;
@@ -150,7 +152,7 @@ void set_identity(cache_actor* self, const core::model_identity& id) {
 void fetch_identity(cache_actor* self) {
   auto& st = self->state;
   if (st.identity_pending) return;
-  auto inf = st.inference ? st.inference() : caf::actor();
+  auto inf = st.inference ? st.inference() : forecaster_actor();
   auto fail_waiting = [self](const std::string& why) {
     auto& st = self->state;
     log_throttled(self, "cannot learn the model identity (" + why + ")");
@@ -228,7 +230,7 @@ void finish(cache_actor* self, std::uint64_t id, forecast_reply inf_reply) {
     j->rp.deliver(std::move(j->reply));
     self->state.in_flight.erase(id);
   };
-  auto inf = st.cache ? st.inference() : caf::actor();
+  auto inf = st.cache ? st.inference() : forecaster_actor();
   if (!st.cache || !inf) {
     deliver();
     return;
@@ -308,7 +310,7 @@ void handle_request(cache_actor* self, caf::response_promise rp, forecast_reques
   }
   st.n.forwarded_windows += j->misses.size();
   if (!st.cache) st.n.bypassed_windows += j->misses.size();
-  auto inf = st.inference ? st.inference() : caf::actor();
+  auto inf = st.inference ? st.inference() : forecaster_actor();
   if (!inf) {
     for (const auto i : j->misses) j->reply.answers[i] = failed(errc::unavailable, "cache: no inference actor");
     st.n.inference_errors += j->misses.size();
@@ -328,7 +330,7 @@ void handle_request(cache_actor* self, caf::response_promise rp, forecast_reques
             });
 }
 
-caf::behavior cache_behavior(cache_actor* self, actor_resolver inference, std::shared_ptr<core::snapshot_board> board,
+cache_impl::behavior_type cache_behavior(cache_actor* self, actor_lookup<forecaster_actor> inference, std::shared_ptr<core::snapshot_board> board,
                              core::config_ptr cfg, cache::clock_ptr clock) {
   auto& st = self->state;
   st.inference = std::move(inference);
@@ -378,7 +380,15 @@ caf::behavior cache_behavior(cache_actor* self, actor_resolver inference, std::s
         publish(self);
         self->delayed_send(self, tick_interval, tick_atom::value);
       },
-      [self](heartbeat_atom) { return caf::make_message(heartbeat_atom::value, ++self->state.beats); },
+      [self](heartbeat_atom) -> caf::result<heartbeat_atom, std::uint64_t> {
+        return {heartbeat_atom::value, ++self->state.beats};
+      },
+      // The model behind this cache: the inference actor's answer.
+      [self](model_identity_atom) -> caf::result<core::model_identity> {
+        auto inf = self->state.inference ? self->state.inference() : forecaster_actor();
+        if (!inf) return caf::make_error(caf::sec::request_receiver_down, "cache: no inference actor");
+        return self->delegate(inf, model_identity_atom::value);
+      },
       [self](reload_atom, core::config_ptr next) {
         // Every cache.* key is read at start only (the daemon warns about changed ones); a reload
         // may swap the checkpoint, so the identity is asked again (and every second after).
@@ -413,7 +423,7 @@ caf::behavior cache_behavior(cache_actor* self, actor_resolver inference, std::s
 
 }  // namespace
 
-caf::actor spawn_cache_actor(caf::local_actor* parent, actor_resolver inference,
+forecaster_actor spawn_cache_actor(caf::local_actor* parent, actor_lookup<forecaster_actor> inference,
                              std::shared_ptr<core::snapshot_board> board, core::config_ptr cfg,
                              cache::clock_ptr clock) {
   return parent->spawn<caf::detached>(cache_behavior, std::move(inference), std::move(board), std::move(cfg),

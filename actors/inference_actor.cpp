@@ -30,7 +30,10 @@ struct inference_state {
   static inline const char* name = "inference";
 };
 
-using inference_actor = caf::stateful_actor<inference_state>;
+// The forecaster interface and the actor's own messages (batch done, publish tick, reload done).
+using inference_impl = forecaster_actor::extend<caf::reacts_to<done_atom, std::uint64_t, forecast_reply>,
+                                                caf::reacts_to<publish_atom>, caf::reacts_to<reloaded_atom, std::string>>;
+using inference_actor = inference_impl::stateful_base<inference_state>;
 
 forecast_reply to_reply(std::vector<inference::window_result> results) {
   forecast_reply reply;
@@ -88,14 +91,14 @@ bool model_changed(const core::config& a, const core::config& b) {
   return a.model_dir != b.model_dir || a.dtype != b.dtype || a.device != b.device || a.threads != b.threads;
 }
 
-caf::behavior inference_behavior(inference_actor* self, std::shared_ptr<inference::model_service> service,
+inference_impl::behavior_type inference_behavior(inference_actor* self, std::shared_ptr<inference::model_service> service,
                                  std::shared_ptr<core::snapshot_board> board, core::config_ptr cfg) {
   auto& st = self->state;
   st.service = std::move(service);
   st.board = std::move(board);
   st.cfg = std::move(cfg);
   if (st.cfg->inference_publish) {
-    auto port = self->system().middleman().publish(caf::actor_cast<caf::actor>(self),
+    auto port = self->system().middleman().publish(caf::actor_cast<forecaster_actor>(self),
                                                    static_cast<std::uint16_t>(st.cfg->inference_publish_port),
                                                    st.cfg->inference_publish_address.c_str(), true);
     if (port) {
@@ -114,7 +117,7 @@ caf::behavior inference_behavior(inference_actor* self, std::shared_ptr<inferenc
         auto& st = self->state;
         const auto n = req.windows.size();
         const auto id = ++st.next_id;
-        auto me = caf::actor_cast<caf::actor>(self);
+        auto me = caf::actor_cast<inference_impl>(self);
         auto err = st.service->submit(to_batch(req), [me, id](std::vector<inference::window_result> results) {
           caf::anon_send(me, done_atom::value, id, to_reply(std::move(results)));
         });
@@ -136,7 +139,9 @@ caf::behavior inference_behavior(inference_actor* self, std::shared_ptr<inferenc
       },
       // The model serving now (the cache actor keys forecasts with it; a reload may change it).
       [self](model_identity_atom) { return self->state.service->identity(); },
-      [self](heartbeat_atom) { return caf::make_message(heartbeat_atom::value, ++self->state.beats); },
+      [self](heartbeat_atom) -> caf::result<heartbeat_atom, std::uint64_t> {
+        return {heartbeat_atom::value, ++self->state.beats};
+      },
       [self](reload_atom, core::config_ptr next) {
         auto& st = self->state;
         const bool changed = model_changed(*st.cfg, *next);
@@ -147,7 +152,7 @@ caf::behavior inference_behavior(inference_actor* self, std::shared_ptr<inferenc
           return;
         }
         auto opts = service_options_of(*next);
-        auto me = caf::actor_cast<caf::actor>(self);
+        auto me = caf::actor_cast<inference_impl>(self);
         std::thread([service = st.service, opts, me, loading = st.loading] {
           auto id = service->reload(opts.model_dir, opts.device);
           loading->store(false);
@@ -198,7 +203,7 @@ inference::service_options service_options_of(const core::config& cfg) {
   return o;
 }
 
-caf::actor spawn_inference_actor(caf::local_actor* parent, std::shared_ptr<inference::model_service> service,
+forecaster_actor spawn_inference_actor(caf::local_actor* parent, std::shared_ptr<inference::model_service> service,
                                  std::shared_ptr<core::snapshot_board> board, core::config_ptr cfg) {
   return parent->spawn<caf::detached>(inference_behavior, std::move(service), std::move(board), std::move(cfg));
 }

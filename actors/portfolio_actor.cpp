@@ -51,7 +51,9 @@ struct portfolio_state {
   static inline const char* name = "portfolio";
 };
 
-using portfolio_actor = caf::stateful_actor<portfolio_state>;
+// The portfolio's interface and its own deadline timer.
+using portfolio_impl = portfolio_actor::extend<caf::reacts_to<deadline_atom, std::uint64_t>>;
+using portfolio_self = portfolio_impl::stateful_base<portfolio_state>;
 
 strategy::portfolio_params portfolio_params_of(const core::config& c) {
   strategy::portfolio_params p;
@@ -75,7 +77,7 @@ strategy::risk_limits risk_limits_of(const core::config& c) {
   return l;
 }
 
-void publish(portfolio_actor* self) {
+void publish(portfolio_self* self) {
   auto& st = self->state;
   const auto& b = st.last_broker;
   nlohmann::json positions = nlohmann::json::object();
@@ -131,7 +133,7 @@ void publish(portfolio_actor* self) {
   st.args.board->publish_check("kill_switch", std::move(check));
 }
 
-void finish(portfolio_actor* self) {
+void finish(portfolio_self* self) {
   auto& st = self->state;
   if (!st.cycle) return;
   ++st.totals.cycles;
@@ -267,11 +269,11 @@ std::vector<order_intent> decide(portfolio_state& st, const broker_state& b) {
   return out;
 }
 
-void close_cycle(portfolio_actor* self) {
+void close_cycle(portfolio_self* self) {
   auto& st = self->state;
   if (!st.cycle || st.cycle->closing) return;
   st.cycle->closing = true;
-  auto broker = st.args.broker ? st.args.broker() : caf::actor();
+  auto broker = st.args.broker ? st.args.broker() : broker_actor();
   if (!broker) {
     st.last_error = "no broker actor is running";
     finish(self);
@@ -329,7 +331,7 @@ void close_cycle(portfolio_actor* self) {
           });
 }
 
-void take(portfolio_actor* self, proposal p) {
+void take(portfolio_self* self, proposal p) {
   auto& st = self->state;
   if (!st.cycle || p.cycle != st.cycle->order.id || st.cycle->closing) {
     if (!st.cycle || p.cycle > st.cycle->order.id) st.early[p.cycle].push_back(std::move(p));
@@ -341,7 +343,7 @@ void take(portfolio_actor* self, proposal p) {
   if (st.cycle->proposals.size() == st.cycle->expected.size()) close_cycle(self);
 }
 
-caf::behavior portfolio_behavior(portfolio_actor* self, portfolio_actor_args args) {
+portfolio_impl::behavior_type portfolio_behavior(portfolio_self* self, portfolio_actor_args args) {
   self->state.args = std::move(args);
   publish(self);
   return {
@@ -381,7 +383,9 @@ caf::behavior portfolio_behavior(portfolio_actor* self, portfolio_actor_args arg
         }
       },
       [self](portfolio_summary_atom) { return self->state.totals; },
-      [self](heartbeat_atom) { return caf::make_message(heartbeat_atom::value, ++self->state.beats); },
+      [self](heartbeat_atom) -> caf::result<heartbeat_atom, std::uint64_t> {
+        return {heartbeat_atom::value, ++self->state.beats};
+      },
       [self](reload_atom, core::config_ptr next) { self->state.args.cfg = std::move(next); },
       [self](stop_atom) {
         auto& st = self->state;
@@ -395,7 +399,7 @@ caf::behavior portfolio_behavior(portfolio_actor* self, portfolio_actor_args arg
 
 }  // namespace
 
-caf::actor spawn_portfolio_actor(caf::local_actor* parent, portfolio_actor_args args) {
+portfolio_actor spawn_portfolio_actor(caf::local_actor* parent, portfolio_actor_args args) {
   return parent->spawn(portfolio_behavior, std::move(args));
 }
 

@@ -7,6 +7,7 @@
 // (CAF serializes an enum as its underlying integer; deep_to_string and every log, /stats and
 // journal text use its `to_string`).
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -124,17 +125,6 @@ typename Inspector::result_type inspect(Inspector& f, forecast_reply& x) {
 // (checkpoint content hash, dtype, compile flag): part of every cache key.
 using model_identity_atom = caf::atom_constant<caf::atom("model_id")>;
 
-// Registry names (caf::actor_system::registry()): the daemon puts the CURRENT handle of each
-// actor under its name and puts it again after a supervisor restart. Symbol actors look up
-// `forecaster_name` (the cache actor) to ask for forecasts; the cache actor looks up
-// `inference_name` for each batch of misses, so both follow restarts.
-constexpr caf::atom_value forecaster_name = caf::atom("forecaster");
-constexpr caf::atom_value inference_name = caf::atom("inference");
-
-// The actor registered under `name`, or an invalid handle when none is.
-inline caf::actor lookup_actor(caf::actor_system& sys, caf::atom_value name) {
-  return caf::actor_cast<caf::actor>(sys.registry().get(name));
-}
 
 // --- market data (symbol actors -> feed actor) -------------------------------------------------
 // (feed_atom, feed_query) -> feed_update: a symbol's bars that closed since the last one it holds
@@ -318,6 +308,40 @@ typename Inspector::result_type inspect(Inspector& f, portfolio_summary& x) {
   return f(caf::meta::type_name("portfolio_summary"), x.equity_curve, x.cycles, x.deadline_closes, x.orders_sent,
            x.accepted, x.rejected, x.duplicates, x.failed, x.risk_rejected);
 }
+
+// --- typed interfaces ---------------------------------------------------------------------------
+// The handles of the forecaster, the broker and the portfolio are typed: a message that is not in
+// the receiver's interface, or a reply handler of the wrong type, does not compile
+// (tests/actors/typed_send.cpp shows it). An actor's own timer messages are not part of these: its
+// .cpp extends the interface with them (e.g. the cache actor's tick).
+
+// What every supervised child answers (actors/supervisor.hpp).
+using supervised_actor = caf::typed_actor<caf::replies_to<heartbeat_atom>::with<heartbeat_atom, std::uint64_t>,
+                                          caf::reacts_to<reload_atom, core::config_ptr>,
+                                          caf::replies_to<stop_atom>::with<caf::ok_atom>>;
+
+// The forecaster: the inference actor, and the cache actor in front of it, which forwards its
+// misses to the inference actor through this same interface. A remote inference host's handle
+// (middleman remote_actor) becomes one with caf::actor_cast<forecaster_actor>.
+using forecaster_actor =
+    supervised_actor::extend<caf::replies_to<forecast_atom, forecast_request>::with<forecast_reply>,
+                             caf::replies_to<model_identity_atom>::with<core::model_identity>>;
+
+// The broker actor (actors/broker_actor.hpp).
+using broker_actor = supervised_actor::extend<
+    caf::replies_to<broker_state_atom>::with<broker_state>,
+    caf::replies_to<submit_atom, std::vector<order_intent>>::with<std::vector<order_outcome>>>;
+
+// The portfolio actor (actors/portfolio_actor.hpp).
+using portfolio_actor = supervised_actor::extend<
+    caf::replies_to<run_cycle_atom, cycle_order, std::vector<std::string>>::with<caf::ok_atom>,
+    caf::reacts_to<proposal_atom, proposal>, caf::replies_to<portfolio_summary_atom>::with<portfolio_summary>>;
+
+// How an actor finds another: a function that returns the CURRENT incarnation of a supervised
+// actor (a restart replaces it), or a null handle while none runs. The daemon makes them from its
+// handle slots (daemon/actor_tree.hpp); tests return a fixed handle.
+template <class Handle>
+using actor_lookup = std::function<Handle()>;
 
 // Registers every message type that may cross the middleman. Call on each actor_system_config.
 void register_types(caf::actor_system_config& cfg);

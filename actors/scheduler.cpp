@@ -136,7 +136,7 @@ void spawn_symbol(scheduler_actor* self, const std::string& sym, symbol_child& c
 void answer_for(scheduler_actor* self, const std::string& sym, proposal_state state, const std::string& why) {
   auto& st = self->state;
   if (!st.in_cycle) return;
-  auto portfolio = st.args.portfolio ? st.args.portfolio() : caf::actor();
+  auto portfolio = st.args.portfolio ? st.args.portfolio() : portfolio_actor();
   if (!portfolio) return;
   proposal p;
   p.symbol = sym;
@@ -286,7 +286,7 @@ void run_event(scheduler_actor* self, const core::scheduled_event& ev) {
   st.last_event_at = ev.at;
   st.last_event = event_json(ev);
   st.next_at.reset();
-  auto portfolio = st.args.portfolio ? st.args.portfolio() : caf::actor();
+  auto portfolio = st.args.portfolio ? st.args.portfolio() : portfolio_actor();
   if (!portfolio) {
     // Nothing can close a cycle: try again shortly (the supervisor is restarting it).
     spdlog::warn("scheduler: no portfolio actor; cycle at {} skipped", core::to_iso8601(ev.at));

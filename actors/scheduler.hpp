@@ -72,8 +72,8 @@ struct scheduler_args {
   // Exactly one of the two: the simulated clock the scheduler advances, or a clock it only reads.
   std::shared_ptr<core::sim_clock> sim_clock;
   std::shared_ptr<const core::clock> wall_clock;
-  actor_lookup forecaster;
-  actor_lookup portfolio;
+  actor_lookup<forecaster_actor> forecaster;
+  actor_lookup<portfolio_actor> portfolio;
   std::shared_ptr<core::snapshot_board> board;
   std::shared_ptr<symbol_board> symbol_stats;
   core::config_ptr cfg;

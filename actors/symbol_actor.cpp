@@ -69,7 +69,7 @@ struct symbol_state {
   // the cycle in progress (a feed or forecast request out)
   bool busy = false;
   std::uint64_t cycle = 0;
-  caf::actor portfolio;
+  portfolio_actor portfolio;
   std::chrono::steady_clock::time_point started{};
   // backoff after failures
   int failures = 0;
@@ -122,7 +122,7 @@ void publish(symbol_actor* self) {
 }
 
 // Sends the cycle's one answer and records it for /stats.
-void answer(symbol_actor* self, const caf::actor& portfolio, proposal p) {
+void answer(symbol_actor* self, const portfolio_actor& portfolio, proposal p) {
   auto& st = self->state;
   st.state = to_string(p.state);
   st.note = p.note;
@@ -149,7 +149,7 @@ proposal base_proposal(const symbol_state& st, std::uint64_t cycle) {
 }
 
 // A failure of this cycle: state error, back off 1, 2, 4 .. 16 cycles.
-void fail(symbol_actor* self, const caf::actor& portfolio, std::uint64_t cycle, const std::string& what) {
+void fail(symbol_actor* self, const portfolio_actor& portfolio, std::uint64_t cycle, const std::string& what) {
   auto& st = self->state;
   ++st.failures;
   st.skip_cycles = std::min(max_backoff_cycles, 1 << std::min(st.failures - 1, 4));
@@ -329,7 +329,7 @@ void continue_cycle(symbol_actor* self, core::time_point now) {
     answer(self, st.portfolio, std::move(again));
     return;
   }
-  auto forecaster = st.args.forecaster ? st.args.forecaster() : caf::actor();
+  auto forecaster = st.args.forecaster ? st.args.forecaster() : forecaster_actor();
   if (!forecaster) {
     st.busy = false;
     fail(self, st.portfolio, st.cycle, "no forecaster is running");
@@ -393,7 +393,7 @@ caf::behavior symbol_behavior(symbol_actor* self, symbol_actor_args args) {
   st0.crypto = market::is_crypto(st0.args.symbol);
   publish(self);
   return {
-      [self](cycle_atom, const cycle_order& c, const caf::actor& portfolio) {
+      [self](cycle_atom, const cycle_order& c, const portfolio_actor& portfolio) {
         auto& st = self->state;
         auto p = base_proposal(st, c.id);
         if (!(st.crypto ? c.crypto : c.equity)) {

@@ -211,7 +211,7 @@ struct broker_over_alpaca {
   caf::actor_system_config sys_cfg;
   std::unique_ptr<caf::actor_system> sys;
   std::unique_ptr<caf::scoped_actor> self;
-  caf::actor actor;
+  actors::broker_actor actor;
 
   broker_over_alpaca() {
     options.url = w.server.url();

@@ -75,7 +75,7 @@ bool same_rows(const core::forecast& a, const core::forecast& b) { return a.rows
 struct fixture : test::inference_fixture {
   std::shared_ptr<core::sim_clock> clock = std::make_shared<core::sim_clock>(core::from_unix_seconds(1767312000));
   core::config_ptr base;
-  std::vector<caf::actor> caches;
+  std::vector<actors::forecaster_actor> caches;
 
   explicit fixture(core::config_ptr c) : inference_fixture(c), base(c) {}
   ~fixture() {
@@ -83,14 +83,14 @@ struct fixture : test::inference_fixture {
   }
 
   // A cache actor in front of the inference actor, with its own board (its /stats and /health).
-  caf::actor add_cache(core::config_ptr c, std::shared_ptr<core::snapshot_board> b) {
+  actors::forecaster_actor add_cache(core::config_ptr c, std::shared_ptr<core::snapshot_board> b) {
     caf::scoped_actor self{*sys};
     auto h = actors::spawn_cache_actor(self.ptr(), [inf = inference] { return inf; }, std::move(b), std::move(c), clock);
     caches.push_back(h);
     return h;
   }
 
-  actors::forecast_reply ask(const caf::actor& to, const actors::forecast_request& req) {
+  actors::forecast_reply ask(const actors::forecaster_actor& to, const actors::forecast_request& req) {
     caf::scoped_actor self{*sys};
     actors::forecast_reply out;
     self->request(to, 120s, actors::forecast_atom::value, req)
