@@ -215,43 +215,33 @@ void finish(cache_actor* self, std::uint64_t id, forecast_reply inf_reply) {
   auto it = st.in_flight.find(id);
   if (it == st.in_flight.end()) return;  // answered at stop already
   auto j = it->second;
+  const core::model_identity computed_by = inf_reply.model;
   if (inf_reply.answers.size() != j->misses.size()) {
     inf_reply = all_failed(j->misses.size(), errc::internal,
                            "cache: the inference actor answered " + std::to_string(inf_reply.answers.size()) +
                                " windows for " + std::to_string(j->misses.size()));
   }
+  bool computed = false;
   for (std::size_t k = 0; k < j->misses.size(); ++k) {
     if (inf_reply.answers[k].ok) ++st.n.computed_windows;
     else ++st.n.inference_errors;
+    computed = computed || inf_reply.answers[k].ok;
     inf_reply.answers[k].cached = false;
     j->reply.answers[j->misses[k]] = std::move(inf_reply.answers[k]);
   }
-  auto deliver = [self, id, j] {
-    j->rp.deliver(std::move(j->reply));
-    self->state.in_flight.erase(id);
-  };
-  auto inf = st.cache ? st.inference() : forecaster_actor();
-  if (!st.cache || !inf) {
-    deliver();
-    return;
+  // Store only what the model the keys name computed (the reply says which model did; a swap
+  // mid-batch stores nothing, and the keys follow the new model at once).
+  if (computed && !same_model(computed_by, j->identity)) {
+    bool hits = false;
+    for (const auto& a : j->reply.answers) hits = hits || a.cached;
+    j->reply.model = hits ? core::model_identity{} : computed_by;  // two models answered: none named
+    if (st.cache) st.n.stores_skipped_model_changed += j->misses.size();
+    if (!computed_by.checkpoint_hash.empty()) set_identity(self, computed_by);
+  } else if (st.cache) {
+    store(self, *j);
   }
-  // Store only what the model the keys name computed: ask which model serves now.
-  self->request(inf, identity_timeout, model_identity_atom::value)
-      .then(
-          [self, j, deliver](core::model_identity& now) {
-            auto& st = self->state;
-            if (same_model(now, j->identity)) {
-              store(self, *j);
-            } else {
-              st.n.stores_skipped_model_changed += j->misses.size();
-              set_identity(self, now);
-            }
-            deliver();
-          },
-          [self, deliver](caf::error& err) {
-            log_throttled(self, "not storing a batch: no model identity (" + self->system().render(err) + ")");
-            deliver();
-          });
+  j->rp.deliver(std::move(j->reply));
+  st.in_flight.erase(id);
 }
 
 void handle_request(cache_actor* self, caf::response_promise rp, forecast_request req) {
@@ -265,6 +255,7 @@ void handle_request(cache_actor* self, caf::response_promise rp, forecast_reques
   auto j = std::make_shared<job>();
   j->rp = std::move(rp);
   j->identity = *st.identity;
+  j->reply.model = j->identity;  // hits: their keys name it; computed ones: checked in finish()
   j->reply.answers.resize(n);
   j->keys.resize(n);
   j->closed.resize(n);

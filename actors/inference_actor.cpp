@@ -35,10 +35,11 @@ using inference_impl = forecaster_actor::extend<caf::reacts_to<done_atom, std::u
                                                 caf::reacts_to<publish_atom>, caf::reacts_to<reloaded_atom, std::string>>;
 using inference_actor = inference_impl::stateful_base<inference_state>;
 
-forecast_reply to_reply(std::vector<inference::window_result> results) {
+forecast_reply to_reply(inference::completion done) {
   forecast_reply reply;
-  reply.answers.reserve(results.size());
-  for (auto& r : results) {
+  if (done.model) reply.model = std::move(*done.model);
+  reply.answers.reserve(done.results.size());
+  for (auto& r : done.results) {
     window_answer a;
     if (r) {
       a.ok = true;
@@ -53,8 +54,9 @@ forecast_reply to_reply(std::vector<inference::window_result> results) {
 }
 
 forecast_reply refused(std::size_t n, const tb::error& err) {
-  std::vector<inference::window_result> results(n, inference::window_result(err));
-  return to_reply(std::move(results));
+  inference::completion refused;
+  refused.results.assign(n, inference::window_result(err));
+  return to_reply(std::move(refused));
 }
 
 std::vector<inference::batch_window> to_batch(forecast_request& req) {
@@ -118,8 +120,8 @@ inference_impl::behavior_type inference_behavior(inference_actor* self, std::sha
         const auto n = req.windows.size();
         const auto id = ++st.next_id;
         auto me = caf::actor_cast<inference_impl>(self);
-        auto err = st.service->submit(to_batch(req), [me, id](std::vector<inference::window_result> results) {
-          caf::anon_send(me, done_atom::value, id, to_reply(std::move(results)));
+        auto err = st.service->submit(to_batch(req), [me, id](inference::completion done) {
+          caf::anon_send(me, done_atom::value, id, to_reply(std::move(done)));
         });
         if (err) return refused(n, *err);
         // The answer arrives as done_atom (processed after this handler returns).

@@ -91,6 +91,11 @@ struct window_answer {
 
 struct forecast_reply {
   std::vector<window_answer> answers;
+  // The model that computed the answers (a cached answer: the model its key names). Empty
+  // checkpoint_hash when no forecast was computed, or when two models computed them (a checkpoint
+  // swap between batches of one request). The cache actor stores a computed forecast only when
+  // this is the model its key was made with.
+  core::model_identity model;
 };
 
 using forecast_atom = caf::atom_constant<caf::atom("forecast")>;
@@ -110,7 +115,7 @@ typename Inspector::result_type inspect(Inspector& f, window_answer& x) {
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, forecast_reply& x) {
-  return f(caf::meta::type_name("forecast_reply"), x.answers);
+  return f(caf::meta::type_name("forecast_reply"), x.answers, x.model);
 }
 
 // --- forecast cache (symbol actors -> cache actor -> inference actor) -------------------------

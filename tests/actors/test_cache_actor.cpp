@@ -129,10 +129,12 @@ BOOST_AUTO_TEST_CASE(a_repeated_request_is_a_hit_with_the_same_forecasts_and_see
   const auto first = fx.ask(cache, four_windows(*c, 1));
   for (const auto& a : first.answers) BOOST_REQUIRE_MESSAGE(a.ok, a.error);
   BOOST_TEST(fx.inferences() == 4);
+  BOOST_TEST(first.model.checkpoint_hash == fx.service->identity().checkpoint_hash);  // the model that computed it
 
   // Again, with other seeds in the request: answered from the cache, no inference, same rows.
   const auto second = fx.ask(cache, four_windows(*c, 99));
   BOOST_TEST(fx.inferences() == 4);
+  BOOST_TEST(second.model.checkpoint_hash == fx.service->identity().checkpoint_hash);  // the model the keys name
   for (std::size_t i = 0; i < 4; ++i) {
     BOOST_REQUIRE(second.answers[i].ok);
     BOOST_TEST(same_rows(second.answers[i].forecast, first.answers[i].forecast), "window " << i);

@@ -78,6 +78,8 @@ BOOST_AUTO_TEST_CASE(many_requesters_at_once_each_get_their_own_window_as_if_alo
   BOOST_REQUIRE(model);
   for (int r = 0; r < requesters; ++r) {
     BOOST_REQUIRE(replies[static_cast<std::size_t>(r)].answers.size() == static_cast<std::size_t>(per_request));
+    // The reply names the model that computed it.
+    BOOST_TEST(replies[static_cast<std::size_t>(r)].model.checkpoint_hash == fx.service->identity().checkpoint_hash);
     for (int i = 0; i < per_request; ++i) {
       const auto& a = replies[static_cast<std::size_t>(r)].answers[static_cast<std::size_t>(i)];
       BOOST_REQUIRE_MESSAGE(a.ok, a.error);
