@@ -100,7 +100,9 @@ inference_impl::behavior_type inference_behavior(inference_actor* self, std::sha
   st.board = std::move(board);
   st.cfg = std::move(cfg);
   if (st.cfg->inference_publish) {
-    auto port = self->system().middleman().publish(caf::actor_cast<forecaster_actor>(self),
+    // Published untyped: CAF's remote_actor<caf::actor> refuses a typed interface; a remote user
+    // makes its typed handle with caf::actor_cast<forecaster_actor>.
+    auto port = self->system().middleman().publish(caf::actor_cast<caf::actor>(self),
                                                    static_cast<std::uint16_t>(st.cfg->inference_publish_port),
                                                    st.cfg->inference_publish_address.c_str(), true);
     if (port) {

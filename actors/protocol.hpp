@@ -327,7 +327,8 @@ using supervised_actor = caf::typed_actor<caf::replies_to<heartbeat_atom>::with<
 
 // The forecaster: the inference actor, and the cache actor in front of it, which forwards its
 // misses to the inference actor through this same interface. A remote inference host's handle
-// (middleman remote_actor) becomes one with caf::actor_cast<forecaster_actor>.
+// (middleman remote_actor<caf::actor>: the inference actor is published untyped) becomes one with
+// caf::actor_cast<forecaster_actor>.
 using forecaster_actor =
     supervised_actor::extend<caf::replies_to<forecast_atom, forecast_request>::with<forecast_reply>,
                              caf::replies_to<model_identity_atom>::with<core::model_identity>>;

@@ -106,7 +106,7 @@ BOOST_AUTO_TEST_CASE(overload_and_timeout_are_answered_per_window) {
   fixture fx(c);
   caf::scoped_actor self{*fx.sys};
   actors::forecast_request big;
-  for (int i = 0; i < 3; ++i) big.windows.push_back({window_at(500 + static_cast<std::size_t>(i), 1, *c), 0, 0});
+  for (int i = 0; i < 3; ++i) big.windows.push_back({window_at(500 + static_cast<std::size_t>(i), 1, *c), inference::priority::live, 0});
   self->request(fx.inference, 30s, actors::forecast_atom::value, big)
       .receive(
           [&](actors::forecast_reply& reply) {
@@ -119,7 +119,7 @@ BOOST_AUTO_TEST_CASE(overload_and_timeout_are_answered_per_window) {
           [&](caf::error& e) { BOOST_FAIL(fx.sys->render(e)); });
 
   actors::forecast_request late;
-  late.windows.push_back({window_at(500, 1, *c), 0, 1});  // a deadline long past
+  late.windows.push_back({window_at(500, 1, *c), inference::priority::live, 1});  // a deadline long past
   self->request(fx.inference, 30s, actors::forecast_atom::value, late)
       .receive(
           [&](actors::forecast_reply& reply) {
@@ -146,7 +146,7 @@ BOOST_AUTO_TEST_CASE(a_stop_under_heavy_inference_cancels_the_queued_work_within
   actors::forecast_request req;
   constexpr int windows = 3000;
   for (int i = 0; i < windows; ++i)
-    req.windows.push_back({window_at(500 + static_cast<std::size_t>(i % 400), static_cast<std::uint64_t>(i), *c), 0, 0});
+    req.windows.push_back({window_at(500 + static_cast<std::size_t>(i % 400), static_cast<std::uint64_t>(i), *c), inference::priority::live, 0});
   auto collector = caf::actor(self);
   fx.sys->spawn([req, collector, inf = fx.inference](caf::event_based_actor* a) {
     a->request(inf, 300s, actors::forecast_atom::value, req).then([=](actors::forecast_reply& reply) {
@@ -197,7 +197,7 @@ void expect_reload_refused(const std::string& model_dir, const std::vector<std::
   BOOST_TEST(health["dir"] == c->model_dir);
   caf::scoped_actor self{*fx.sys};
   actors::forecast_request req;
-  req.windows.push_back({window_at(600, 3, *c), 0, 0});
+  req.windows.push_back({window_at(600, 3, *c), inference::priority::live, 0});
   self->request(fx.inference, 30s, actors::forecast_atom::value, req)
       .receive([&](actors::forecast_reply& reply) { BOOST_TEST(reply.answers.at(0).ok); },
                [&](caf::error& e) { BOOST_FAIL(fx.sys->render(e)); });
@@ -260,7 +260,7 @@ BOOST_AUTO_TEST_CASE(one_forecast_across_two_processes) {
   BOOST_REQUIRE_MESSAGE(remote, (remote ? std::string() : sys.render(remote.error())));
   auto c = test_config();
   actors::forecast_request req;
-  req.windows.push_back({window_at(800, 42, *c), 0, 0});
+  req.windows.push_back({window_at(800, 42, *c), inference::priority::live, 0});
   caf::scoped_actor self{sys};
   core::forecast remote_forecast;
   self->request(*remote, 60s, actors::forecast_atom::value, req)
