@@ -1,5 +1,6 @@
 # The two commands of README.md: `make run` and `make test`. Both install what they need first.
 BUILD ?= build
+SANITIZE_BUILD ?= build-sanitize
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=Release
 
@@ -8,7 +9,7 @@ export CCACHE_BASEDIR := $(CURDIR)
 export CCACHE_NOHASHDIR := 1
 export CCACHE_MAXSIZE ?= 5G
 
-.PHONY: setup configure build test run bench install clean
+.PHONY: setup configure build test sanitize run bench install clean
 
 setup:
 	scripts/setup.sh
@@ -22,6 +23,13 @@ build: configure
 test: build
 	scripts/test.sh $(BUILD)
 
+# ASan+UBSan build of the libraries and tests that do not load LibTorch (CMakeLists.txt,
+# TRADEBOT_SANITIZE); .ci/run runs it after `make test`.
+sanitize: setup
+	cmake -S . -B $(SANITIZE_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTRADEBOT_SANITIZE=ON $(SANITIZE_FLAGS)
+	cmake --build $(SANITIZE_BUILD) -j $(JOBS)
+	scripts/test.sh $(SANITIZE_BUILD)
+
 run: build
 	scripts/run-demo.sh $(BUILD)
 
@@ -32,4 +40,4 @@ install: build
 	cmake --install $(BUILD)
 
 clean:
-	rm -rf $(BUILD)
+	rm -rf $(BUILD) $(SANITIZE_BUILD)

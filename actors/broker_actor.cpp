@@ -1,8 +1,5 @@
 #include "actors/broker_actor.hpp"
 
-#include <signal.h>
-
-#include <cstdlib>
 #include <map>
 #include <optional>
 #include <set>
@@ -15,24 +12,9 @@
 namespace tb::actors {
 namespace {
 
-struct fault_plan {
-  std::string point;  // kill_after_intent | kill_after_submit
-  long n = 0;
-};
-
-std::optional<fault_plan> fault_from_env() {
-  const char* v = std::getenv("TRADEBOTD_FAULT");
-  if (!v) return std::nullopt;
-  std::string s(v);
-  auto colon = s.find(':');
-  if (colon == std::string::npos) return std::nullopt;
-  return fault_plan{s.substr(0, colon), std::atol(s.c_str() + colon + 1)};
-}
-
 struct broker_actor_state {
   broker_actor_args args;
   std::optional<market::order_journal> journal;
-  std::optional<fault_plan> fault;
   long intents_written = 0, submits_done = 0;
   std::uint64_t accepted = 0, rejected = 0, duplicates = 0, failed = 0, canceled = 0;
   nlohmann::json reconciled = nlohmann::json::object();
@@ -44,6 +26,9 @@ struct broker_actor_state {
 };
 
 using broker_self = broker_actor::stateful_base<broker_actor_state>;
+
+// The journal's last orders /stats shows (broker.recent_orders; the dashboard lists them).
+constexpr std::size_t published_recent_orders = 50;
 
 std::int64_t now_ns(const broker_actor_state& st) { return core::to_unix_nanoseconds(st.args.clock->now()); }
 
@@ -58,6 +43,25 @@ void publish(broker_self* self) {
     }
   nlohmann::json states = nlohmann::json::object();
   for (const auto& [k, v] : by_state) states[k] = v;
+  // Newest first: each order's intent as journaled and its state now.
+  nlohmann::json recent = nlohmann::json::array();
+  if (st.journal) {
+    const auto& ids = st.journal->order_of_intents();
+    for (auto i = ids.size(); i > 0 && recent.size() < published_recent_orders; --i) {
+      const auto& e = st.journal->entries().at(ids[i - 1]);
+      const auto& o = e.intent.order;
+      recent.push_back({{"client_order_id", ids[i - 1]},
+                        {"at", core::to_iso8601(core::time_point(std::chrono::nanoseconds(e.intent.at_unix_ns)))},
+                        {"symbol", o.symbol},
+                        {"side", market::to_string(o.side)},
+                        {"qty", o.qty},
+                        {"limit_price", o.limit_price},
+                        {"strategy", e.intent.strategy},
+                        {"state", e.state},
+                        {"filled_qty", e.filled_qty},
+                        {"filled_price", e.filled_price}});
+    }
+  }
   st.args.board->publish("broker", {{"journal", st.args.journal_path},
                                     {"journal_orders", states},
                                     {"accepted", st.accepted},
@@ -66,6 +70,7 @@ void publish(broker_self* self) {
                                     {"failed", st.failed},
                                     {"canceled", st.canceled},
                                     {"fills", fills},
+                                    {"recent_orders", std::move(recent)},
                                     {"reconciled_at_start", st.reconciled},
                                     {"last_error", st.last_error}});
   core::health_check check;
@@ -86,11 +91,8 @@ bool append(broker_actor_state& st, market::journal_record r) {
   return true;
 }
 
-void maybe_die(const broker_actor_state& st, const char* point, long count) {
-  if (st.fault && st.fault->point == point && st.fault->n == count) {
-    spdlog::default_logger()->flush();
-    ::raise(SIGKILL);
-  }
+void fault_point(const broker_actor_state& st, const std::string& point, long count) {
+  if (st.args.fault) st.args.fault(point, count);
 }
 
 // Brings the journal up to date with what the broker says about one journaled order.
@@ -254,9 +256,9 @@ order_outcome submit_one(broker_self* self, const order_intent& in,
     out.error = st.last_error;
     return out;
   }
-  maybe_die(st, "kill_after_intent", ++st.intents_written);
+  fault_point(st, "intent", ++st.intents_written);
   auto o = st.args.broker->submit_limit_order(req);
-  maybe_die(st, "kill_after_submit", ++st.submits_done);
+  fault_point(st, "submit", ++st.submits_done);
   if (o) {
     market::journal_record ack;
     ack.kind = market::journal_kind::ack;
@@ -290,7 +292,6 @@ order_outcome submit_one(broker_self* self, const order_intent& in,
 broker_actor::behavior_type broker_behavior(broker_self* self, broker_actor_args args) {
   auto& st = self->state;
   st.args = std::move(args);
-  st.fault = fault_from_env();
   auto j = market::order_journal::open(st.args.journal_path);
   if (!j) {
     spdlog::critical("broker: {}", j.error().message);

@@ -26,10 +26,11 @@
 // Publishes /stats → broker and the /health check "broker" (degraded when the broker answers
 // with errors, failing when the journal cannot be written).
 //
-// Fault injection for the crash tests (tests/actors/test_trading_daemon.cpp): the environment
-// variable TRADEBOTD_FAULT = "kill_after_intent:N" or "kill_after_submit:N" makes the process
-// SIGKILL itself right after the N-th intent is journaled (before the submit), or right after the
-// N-th submit returned (before its ack is journaled). Unset in production.
+// Fault seam for the crash tests: broker_actor_args::fault, when set, is called right after the
+// N-th intent is journaled (before its submit: point "intent", count N) and right after the N-th
+// submit returned (before its answer is journaled: point "submit"), on the actor's thread. Empty
+// in tradebotd; only the test build's tradebotd_faults sets it (tests/support/broker_faults.hpp).
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -45,12 +46,16 @@
 
 namespace tb::actors {
 
+// Called with the fault point ("intent", "submit") and how many times the actor reached it.
+using broker_fault_hook = std::function<void(const std::string& point, long count)>;
+
 struct broker_actor_args {
   std::shared_ptr<market::broker> broker;
   std::string journal_path;
   std::shared_ptr<const core::clock> clock;
   std::shared_ptr<core::snapshot_board> board;
   core::config_ptr cfg;
+  broker_fault_hook fault;  // empty in production (see above)
 };
 
 broker_actor spawn_broker_actor(caf::local_actor* parent, broker_actor_args args);

@@ -24,6 +24,7 @@ struct job {
   forecast_reply reply;                                 // one answer per window, filled as known
   std::vector<std::optional<cache::cache_key>> keys;    // nullopt: the key could not be made
   std::vector<std::size_t> misses;                      // indices forwarded to the inference actor
+  std::vector<core::sampling_params> miss_params;       // what each miss asked for (to check its answer)
   std::vector<bool> closed;                             // window_request::closed() per window
   core::model_identity identity;                        // the identity the keys were made with
 };
@@ -39,6 +40,8 @@ struct actor_counters {
   std::uint64_t bypassed_windows = 0;   // forwarded because the cache is off
   std::uint64_t key_errors = 0;         // windows answered with make_key's error
   std::uint64_t inference_errors = 0;   // windows the inference actor answered with an error
+  std::uint64_t malformed_answers = 0;  // forecasts refused by core::forecast_problem (rows, NaN)
+  std::uint64_t invalid_windows = 0;    // windows refused by core::window_problem, never forwarded
   std::uint64_t stores = 0;             // forecasts handed to put_many
   std::uint64_t stores_skipped_model_changed = 0;
   std::uint64_t store_errors = 0;
@@ -67,10 +70,6 @@ struct cache_state {
 // The forecaster interface and the actor's own tick.
 using cache_impl = forecaster_actor::extend<caf::reacts_to<tick_atom>>;
 using cache_actor = cache_impl::stateful_base<cache_state>;
-
-bool same_model(const core::model_identity& a, const core::model_identity& b) {
-  return a.checkpoint_hash == b.checkpoint_hash && a.dtype == b.dtype && a.compile == b.compile;
-}
 
 window_answer failed(errc code, std::string message) {
   window_answer a;
@@ -103,6 +102,8 @@ void publish(cache_actor* self) {
                   {"bypassed_windows", n.bypassed_windows},
                   {"key_errors", n.key_errors},
                   {"inference_errors", n.inference_errors},
+                  {"malformed_answers", n.malformed_answers},
+                  {"invalid_windows", n.invalid_windows},
                   {"stores", n.stores},
                   {"stores_skipped_model_changed", n.stores_skipped_model_changed},
                   {"store_errors", n.store_errors},
@@ -139,7 +140,7 @@ void handle_request(cache_actor* self, caf::response_promise rp, forecast_reques
 // Takes a newly learned identity; logs a change. Cache actor thread.
 void set_identity(cache_actor* self, const core::model_identity& id) {
   auto& st = self->state;
-  if (st.identity && same_model(*st.identity, id)) return;
+  if (st.identity && core::same_model(*st.identity, id)) return;
   if (st.identity) {
     ++st.n.identity_changes;
     spdlog::info("cache: the model changed ({} -> {}); keys follow the new checkpoint",
@@ -223,6 +224,14 @@ void finish(cache_actor* self, std::uint64_t id, forecast_reply inf_reply) {
   }
   bool computed = false;
   for (std::size_t k = 0; k < j->misses.size(); ++k) {
+    // An answer from another process is data off the network: its shape must fit the request.
+    if (auto& a = inf_reply.answers[k]; a.ok) {
+      if (const auto why = core::forecast_problem(a.forecast, j->miss_params[k]); !why.empty()) {
+        ++st.n.malformed_answers;
+        log_throttled(self, "a malformed forecast from the inference actor: " + why);
+        a = failed(errc::internal, "cache: the inference actor answered a malformed forecast: " + why);
+      }
+    }
     if (inf_reply.answers[k].ok) ++st.n.computed_windows;
     else ++st.n.inference_errors;
     computed = computed || inf_reply.answers[k].ok;
@@ -231,7 +240,7 @@ void finish(cache_actor* self, std::uint64_t id, forecast_reply inf_reply) {
   }
   // Store only what the model the keys name computed (the reply says which model did; a swap
   // mid-batch stores nothing, and the keys follow the new model at once).
-  if (computed && !same_model(computed_by, j->identity)) {
+  if (computed && !core::same_model(computed_by, j->identity)) {
     bool hits = false;
     for (const auto& a : j->reply.answers) hits = hits || a.cached;
     j->reply.model = hits ? core::model_identity{} : computed_by;  // two models answered: none named
@@ -265,6 +274,13 @@ void handle_request(cache_actor* self, caf::response_promise rp, forecast_reques
   for (std::size_t i = 0; i < n; ++i) {
     auto& w = req.windows[i];
     j->closed[i] = w.closed();
+    // Checked before it may cross the middleman: CAF 0.17's serializer turns NaN into a number and
+    // loops forever on infinity (the inference actor checks again before queuing).
+    if (const auto why = core::window_problem(w.window); !why.empty()) {
+      ++st.n.invalid_windows;
+      j->reply.answers[i] = failed(errc::invalid_argument, "cache: window " + std::to_string(i) + " refused: " + why);
+      continue;
+    }
     auto k = cache::make_key(w.window, j->identity, decimals);
     if (!k) {
       ++st.n.key_errors;
@@ -293,6 +309,7 @@ void handle_request(cache_actor* self, caf::response_promise rp, forecast_reques
   for (const auto i : keyed) {
     if (hit[i]) continue;
     j->misses.push_back(i);
+    j->miss_params.push_back(req.windows[i].window.params);
     forward.windows.push_back(std::move(req.windows[i]));
   }
   if (j->misses.empty()) {

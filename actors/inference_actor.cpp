@@ -4,8 +4,10 @@
 #include <map>
 #include <thread>
 
-#include <caf/io/all.hpp>
 #include <spdlog/spdlog.h>
+
+#include "actors/middleman_transport.hpp"
+#include "core/log_throttle.hpp"
 
 namespace tb::actors {
 namespace {
@@ -16,12 +18,23 @@ using publish_atom = caf::atom_constant<caf::atom("inf_pub")>;
 
 constexpr auto publish_interval = std::chrono::seconds(1);
 
+// A request whose valid windows are in the batcher: the reply holds the refused windows' answers
+// already; `queued` are the positions the batcher's results go to, in order.
+struct pending_request {
+  caf::response_promise rp;
+  forecast_reply reply;
+  std::vector<std::size_t> queued;
+  std::vector<core::sampling_params> params;  // of each queued window, to check its forecast
+};
+
 struct inference_state {
   std::shared_ptr<inference::model_service> service;
   std::shared_ptr<core::snapshot_board> board;
   core::config_ptr cfg;
-  std::map<std::uint64_t, std::pair<caf::response_promise, std::size_t>> pending;  // id -> (promise, windows)
+  std::map<std::uint64_t, pending_request> pending;  // by id
   std::uint64_t next_id = 0;
+  std::uint64_t invalid_windows = 0;  // refused before queuing (core::window_problem)
+  core::log_throttle log{std::chrono::seconds(60)};
   std::uint64_t beats = 0;
   // A checkpoint reload in progress (on a detached thread holding what it needs).
   std::shared_ptr<std::atomic<bool>> loading = std::make_shared<std::atomic<bool>>(false);
@@ -31,40 +44,56 @@ struct inference_state {
 };
 
 // The forecaster interface and the actor's own messages (batch done, publish tick, reload done).
-using inference_impl = forecaster_actor::extend<caf::reacts_to<done_atom, std::uint64_t, forecast_reply>,
+// inference_status is asked by remote pools through an untyped handle (actors/remote_inference).
+using inference_impl = forecaster_actor::extend<caf::replies_to<inference_status_atom>::with<inference_status>,
+                                                caf::reacts_to<done_atom, std::uint64_t, forecast_reply>,
                                                 caf::reacts_to<publish_atom>, caf::reacts_to<reloaded_atom, std::string>>;
 using inference_actor = inference_impl::stateful_base<inference_state>;
+
+window_answer to_answer(inference::window_result r) {
+  window_answer a;
+  if (r) {
+    a.ok = true;
+    a.forecast = std::move(*r);
+  } else {
+    a.error_code = r.error().code;
+    a.error = r.error().message;
+  }
+  return a;
+}
 
 forecast_reply to_reply(inference::completion done) {
   forecast_reply reply;
   if (done.model) reply.model = std::move(*done.model);
   reply.answers.reserve(done.results.size());
-  for (auto& r : done.results) {
-    window_answer a;
-    if (r) {
-      a.ok = true;
-      a.forecast = std::move(*r);
-    } else {
-      a.error_code = r.error().code;
-      a.error = r.error().message;
-    }
-    reply.answers.push_back(std::move(a));
-  }
+  for (auto& r : done.results) reply.answers.push_back(to_answer(std::move(r)));
   return reply;
 }
 
-forecast_reply refused(std::size_t n, const tb::error& err) {
-  inference::completion refused;
-  refused.results.assign(n, inference::window_result(err));
-  return to_reply(std::move(refused));
+// Puts the batcher's answers (or one error for all) at the positions their windows came from, and
+// the model that computed them. A forecast that is not pred_len finite rows becomes an error here:
+// CAF 0.17's serializer cannot carry NaN or infinity (pack754 turns NaN into a number and loops
+// forever on infinity).
+void fill(pending_request& p, forecast_reply computed) {
+  p.reply.model = std::move(computed.model);
+  for (std::size_t k = 0; k < p.queued.size() && k < computed.answers.size(); ++k) {
+    auto& a = computed.answers[k];
+    if (a.ok)
+      if (const auto why = core::forecast_problem(a.forecast, p.params[k]); !why.empty())
+        a = to_answer(inference::window_result(tb::error{errc::internal, "inference: a malformed forecast: " + why}));
+    p.reply.answers[p.queued[k]] = std::move(a);
+  }
+}
+void fill(pending_request& p, const tb::error& err) {
+  for (const auto i : p.queued) p.reply.answers[i] = to_answer(inference::window_result(err));
 }
 
-std::vector<inference::batch_window> to_batch(forecast_request& req) {
+std::vector<inference::batch_window> to_batch(std::vector<window_request> windows) {
   const auto now_sys = std::chrono::system_clock::now();
   const auto now_steady = inference::steady::now();
   std::vector<inference::batch_window> out;
-  out.reserve(req.windows.size());
-  for (auto& w : req.windows) {
+  out.reserve(windows.size());
+  for (auto& w : windows) {
     inference::batch_window b;
     b.window = std::move(w.window);
     b.prio = w.priority;
@@ -81,6 +110,8 @@ void publish(inference_actor* self) {
   auto& st = self->state;
   auto stats = st.service->stats();
   stats["published_port"] = st.published_port;
+  stats["published_tls"] = tls_options_of(*st.cfg).enabled();
+  stats["invalid_windows"] = st.invalid_windows;
   if (!st.publish_error.empty()) stats["publish_error"] = st.publish_error;
   st.board->publish("inference", std::move(stats));
   core::health_check check;
@@ -102,12 +133,14 @@ inference_impl::behavior_type inference_behavior(inference_actor* self, std::sha
   if (st.cfg->inference_publish) {
     // Published untyped: CAF's remote_actor<caf::actor> refuses a typed interface; a remote user
     // makes its typed handle with caf::actor_cast<forecaster_actor>.
-    auto port = self->system().middleman().publish(caf::actor_cast<caf::actor>(self),
-                                                   static_cast<std::uint16_t>(st.cfg->inference_publish_port),
-                                                   st.cfg->inference_publish_address.c_str(), true);
+    const auto tls = tls_options_of(*st.cfg);
+    auto port = publish_actor(self->system(), caf::actor_cast<caf::actor>(self),
+                              st.cfg->inference_publish_address,
+                              static_cast<std::uint16_t>(st.cfg->inference_publish_port), tls);
     if (port) {
       st.published_port = *port;
-      spdlog::info("inference: published on {}:{}", st.cfg->inference_publish_address, *port);
+      spdlog::info("inference: published on {}:{} ({})", st.cfg->inference_publish_address, *port,
+                   tls.enabled() ? "mutual TLS" : "plain, loopback");
     } else {
       st.publish_error = self->system().render(port.error());
       spdlog::error("inference: cannot publish on {}:{}: {}", st.cfg->inference_publish_address,
@@ -119,22 +152,48 @@ inference_impl::behavior_type inference_behavior(inference_actor* self, std::sha
   return {
       [self](forecast_atom, forecast_request& req) -> caf::result<forecast_reply> {
         auto& st = self->state;
-        const auto n = req.windows.size();
+        // Every window is checked before it is queued (from this process or another): a bad one
+        // is answered invalid_argument on its own, the others are computed.
+        pending_request p;
+        p.reply.answers.resize(req.windows.size());
+        std::vector<window_request> valid;
+        for (std::size_t i = 0; i < req.windows.size(); ++i) {
+          const auto why = core::window_problem(req.windows[i].window);
+          if (why.empty()) {
+            p.queued.push_back(i);
+            p.params.push_back(req.windows[i].window.params);
+            valid.push_back(std::move(req.windows[i]));
+            continue;
+          }
+          ++st.invalid_windows;
+          const std::string message = "inference: window " + std::to_string(i) + " (" +
+                                      excerpt(req.windows[i].window.symbol, 16) + ") refused: " + why;
+          p.reply.answers[i] = to_answer(inference::window_result(tb::error{errc::invalid_argument, message}));
+          if (std::uint64_t held = 0; st.log.allow(&held))
+            spdlog::warn("{} (from {}){}", message, self->current_sender() ? to_string(self->current_sender()->node()) : "?",
+                         core::suppressed_note(held));
+        }
+        if (valid.empty()) return std::move(p.reply);
         const auto id = ++st.next_id;
         auto me = caf::actor_cast<inference_impl>(self);
-        auto err = st.service->submit(to_batch(req), [me, id](inference::completion done) {
+        auto err = st.service->submit(to_batch(std::move(valid)), [me, id](inference::completion done) {
           caf::anon_send(me, done_atom::value, id, to_reply(std::move(done)));
         });
-        if (err) return refused(n, *err);
+        if (err) {
+          fill(p, *err);
+          return std::move(p.reply);
+        }
         // The answer arrives as done_atom (processed after this handler returns).
-        auto rp = self->make_response_promise();
-        st.pending.emplace(id, std::make_pair(rp, n));
+        p.rp = self->make_response_promise();
+        auto rp = p.rp;
+        st.pending.emplace(id, std::move(p));
         return rp;
       },
-      [self](done_atom, std::uint64_t id, forecast_reply& reply) {
+      [self](done_atom, std::uint64_t id, forecast_reply& computed) {
         auto it = self->state.pending.find(id);
         if (it == self->state.pending.end()) return;
-        it->second.first.deliver(std::move(reply));
+        fill(it->second, std::move(computed));
+        it->second.rp.deliver(std::move(it->second.reply));
         self->state.pending.erase(it);
       },
       [self](publish_atom) {
@@ -143,6 +202,15 @@ inference_impl::behavior_type inference_behavior(inference_actor* self, std::sha
       },
       // The model serving now (the cache actor keys forecasts with it; a reload may change it).
       [self](model_identity_atom) { return self->state.service->identity(); },
+      // Asked by remote pools: the identity and the load, for the choice of a host.
+      [self](inference_status_atom) {
+        const auto stats = self->state.service->stats();
+        inference_status s;
+        s.identity = self->state.service->identity();
+        s.queued_rows = stats.value("queued_rows", std::uint64_t{0});
+        s.computed_windows = stats.value("inference_count", std::uint64_t{0});
+        return s;
+      },
       [self](heartbeat_atom) -> caf::result<heartbeat_atom, std::uint64_t> {
         return {heartbeat_atom::value, ++self->state.beats};
       },
@@ -177,8 +245,10 @@ inference_impl::behavior_type inference_behavior(inference_actor* self, std::sha
         // stop fits daemon.shutdown_deadline_s however much work was queued; the requesters
         // get errc::unavailable.
         st.service->stop();
-        for (auto& [id, pending] : st.pending)
-          pending.first.deliver(refused(pending.second, tb::error{errc::unavailable, "inference: stopped"}));
+        for (auto& [id, pending] : st.pending) {
+          fill(pending, tb::error{errc::unavailable, "inference: stopped"});
+          pending.rp.deliver(std::move(pending.reply));
+        }
         st.pending.clear();
         publish(self);
         self->quit();
@@ -197,6 +267,7 @@ inference::service_options service_options_of(const core::config& cfg) {
   o.device.cpu_threads = static_cast<int>(cfg.threads > 0 ? cfg.threads : std::thread::hardware_concurrency());
   o.compile = cfg.compile;
   o.compile_mode = cfg.compile_mode;
+  o.compile_backend = cfg.compile_backend;
   o.batching.max_batch_rows = static_cast<std::size_t>(cfg.inference_max_batch_rows);
   o.batching.max_queue_delay = std::chrono::microseconds(cfg.inference_max_queue_delay_us);
   o.batching.max_queue_rows = static_cast<std::size_t>(cfg.inference_max_queue_rows);

@@ -8,7 +8,8 @@
 //
 // Interface: forecaster_actor (actors/protocol.hpp): (forecast_atom, forecast_request) ->
 // forecast_reply; (model_identity_atom) -> core::model_identity; heartbeat_atom; (reload_atom,
-// config_ptr); stop_atom.
+// config_ptr); stop_atom. Also, outside that interface (remote pools ask it through an untyped
+// handle): (inference_status_atom) -> inference_status (identity and queued rows).
 // Publishes /stats → inference every second and the /health check "model".
 #include <memory>
 

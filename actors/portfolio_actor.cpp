@@ -1,7 +1,6 @@
 #include "actors/portfolio_actor.hpp"
 
 #include <algorithm>
-#include <cmath>
 #include <map>
 #include <optional>
 #include <set>
@@ -14,16 +13,15 @@
 #include "market/symbols.hpp"
 #include "strategy/fill_metrics.hpp"
 #include "strategy/metrics.hpp"
-#include "strategy/portfolio.hpp"
-#include "strategy/risk.hpp"
+#include "strategy/order_plan.hpp"
 
 namespace tb::actors {
 namespace {
 
 using deadline_atom = caf::atom_constant<caf::atom("pf_dead")>;
 
-// Orders smaller than this fraction of equity are not worth their fees.
-constexpr double min_order_fraction = 0.002;
+// The last cycles of the equity curve /stats shows (portfolio.equity_curve; the dashboard draws it).
+constexpr std::size_t published_curve_points = 2000;
 
 struct open_cycle {
   cycle_order order;
@@ -106,6 +104,11 @@ void publish(portfolio_self* self) {
       }
     }
   }
+  // [unix_s, equity] per cycle, oldest first: the last published_curve_points marks.
+  nlohmann::json equity_curve = nlohmann::json::array();
+  const auto& marks = st.totals.equity_curve;
+  for (auto i = marks.size() - std::min(marks.size(), published_curve_points); i < marks.size(); ++i)
+    equity_curve.push_back({marks[i].at_unix_ns / 1000000000LL, marks[i].equity});
   st.args.board->publish("portfolio", {{"cash", b.cash},
                                        {"equity", b.equity},
                                        {"buying_power", b.buying_power},
@@ -124,6 +127,7 @@ void publish(portfolio_self* self) {
                                        {"last_cycle", st.cycle ? nlohmann::json(st.cycle->order.id) : nlohmann::json(nullptr)},
                                        {"last_decisions", st.last_decisions},
                                        {"metrics", metrics},
+                                       {"equity_curve", std::move(equity_curve)},
                                        {"symbol_metrics", symbol_metrics},
                                        {"kill_switch", {{"halted", st.ks.halted}, {"day_loss", st.ks.day_loss}}},
                                        {"last_error", st.last_error}});
@@ -142,7 +146,6 @@ void finish(portfolio_self* self) {
   st.cycle.reset();
 }
 
-// The orders that move the held positions to the targets. Pure but for the risk state it keeps.
 // Takes a fresh broker state: the account for /stats, the new fills for the metrics.
 void absorb(portfolio_state& st, const broker_state& b) {
   for (const auto& f : b.new_fills) st.trades.push_back(trade_of(f));
@@ -150,122 +153,67 @@ void absorb(portfolio_state& st, const broker_state& b) {
   st.last_broker.new_fills.clear();
 }
 
+// The cycle's equity mark, in the curve and (fsynced) in the equity log; a mark at or before the
+// last one is a cycle re-run after a restart: the first mark of an instant stands.
+void mark(portfolio_state& st, const equity_mark& m) {
+  if (!st.totals.equity_curve.empty() && m.at_unix_ns <= st.totals.equity_curve.back().at_unix_ns) return;
+  if (st.args.equity)
+    if (auto written = st.args.equity->record({m.at_unix_ns, m.equity}); !written) {
+      st.last_error = "equity curve: " + written.error().message;
+      spdlog::error("portfolio: {}", st.last_error);
+    }
+  st.totals.equity_curve.push_back(m);
+}
+
+// The cycle's orders (strategy::plan_orders) from its proposals and a fresh broker state; keeps
+// the risk state and the decisions for /stats.
 std::vector<order_intent> decide(portfolio_state& st, const broker_state& b) {
   const auto& cfg = *st.args.cfg;
-  const auto limits = risk_limits_of(cfg);
-  std::vector<order_intent> out;
   st.last_decisions.clear();
+  strategy::order_params params;
+  params.portfolio = portfolio_params_of(cfg);
+  params.limits = risk_limits_of(cfg);
+  params.fractional_equity = cfg.fractional_equity;
+  params.default_spread = cfg.broker_default_spread;
+  params.backout_cross_bps = cfg.backout_cross_bps;
   const auto now = st.args.clock->now();
   // kill switch: one trading day = one New York calendar day
   const auto day = core::days_from_civil(core::to_new_york(now).date);
-  if (auto ks = strategy::update_kill_switch(st.ks, day, b.equity, limits)) st.ks = *ks;
-  std::vector<strategy::candidate> cands;
-  std::map<std::string, const proposal*> by_symbol;
-  for (const auto& [sym, p] : st.cycle->proposals) {
-    by_symbol[sym] = &p;
-    if (p.state == proposal_state::ok && p.side != 0)
-      cands.push_back({sym, p.crypto ? strategy::asset_class::crypto : strategy::asset_class::equity, p.side,
-                       p.score, p.edge, p.variance});
+  if (auto ks = strategy::update_kill_switch(st.ks, day, b.equity, params.limits)) st.ks = *ks;
+  strategy::order_inputs in;
+  for (const auto& [sym, p] : st.cycle->proposals)
+    in.proposals.push_back({sym, p.crypto ? strategy::asset_class::crypto : strategy::asset_class::equity,
+                            p.state == proposal_state::ok, p.has_opinion(), to_string(p.state) + (p.note.empty() ? "" : " (" + p.note + ")"),
+                            p.bar_time_s, p.strategy, p.side, p.score, p.edge, p.variance, p.last_close,
+                            p.limit_price, p.bid, p.ask});
+  for (const auto& h : b.positions)
+    in.positions.push_back({h.symbol, market::is_crypto(h.symbol) ? strategy::asset_class::crypto : strategy::asset_class::equity,
+                            h.qty, h.market_price});
+  in.equity = b.equity;
+  in.close_backout = (st.cycle->order.kinds & static_cast<std::uint32_t>(core::event_kind::close_backout)) != 0;
+  in.ks = st.ks;
+  in.rate = st.rate;
+  in.now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
+  const double crypto_increment = cfg.alpaca_crypto_price_increment;
+  const strategy::order_venue venue{
+      [crypto_increment](const std::string& sym, double price, int side) {
+        return market::round_limit_price(sym, price, side > 0 ? market::side::buy : market::side::sell, crypto_increment);
+      },
+      [](const std::string& sym, std::int64_t bar_time_s, int side, const std::string& strat) {
+        return market::client_order_id_for(sym, bar_time_s, side > 0 ? market::side::buy : market::side::sell, strat);
+      }};
+  auto plan = strategy::plan_orders(in, params, venue);
+  if (!plan) {
+    st.last_error = plan.error().message;
+    return {};
   }
-  std::map<std::string, double> target;  // symbol -> signed notional
-  if (!cands.empty()) {
-    auto targets = strategy::build_portfolio(cands, b.equity, portfolio_params_of(cfg), limits);
-    if (!targets) {
-      st.last_error = "build_portfolio: " + targets.error().message;
-      return out;
-    }
-    for (const auto& t : *targets) target[t.symbol] = t.notional;
-  }
-  std::map<std::string, double> held_qty;
-  double long_notional = 0, short_notional = 0;
-  for (const auto& p : b.positions) {
-    held_qty[p.symbol] = p.qty;
-    const double v = p.qty * p.market_price;
-    if (v > 0) long_notional += v;
-    else short_notional -= v;
-  }
-  // Symbols with an opinion this cycle that hold a position but are not targeted: close them.
-  for (const auto& [sym, qty] : held_qty)
-    if (!target.count(sym) && by_symbol.count(sym) && by_symbol[sym]->has_opinion()) target[sym] = 0;
-  // The close back-out exits those equity positions near the market; the others stay overnight.
-  const bool backout = (st.cycle->order.kinds & static_cast<std::uint32_t>(core::event_kind::close_backout)) != 0;
-  if (backout)
-    for (const auto& [sym, qty] : held_qty) {
-      if (market::is_crypto(sym) || target.count(sym)) continue;
-      auto pit = by_symbol.find(sym);
-      const std::string why = pit == by_symbol.end()
-                                  ? "no proposal this cycle"
-                                  : std::string("symbol ") + to_string(pit->second->state) +
-                                        (pit->second->note.empty() ? "" : " (" + pit->second->note + ")");
-      st.last_decisions.push_back(sym + ": close back-out keeps " + std::to_string(qty) + " held: " + why);
-    }
-  const auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
-  for (const auto& [sym, want] : target) {
-    auto pit = by_symbol.find(sym);
-    if (pit == by_symbol.end() || pit->second->last_close <= 0) continue;
-    const proposal& p = *pit->second;
-    const double price = p.last_close;
-    const double held = held_qty.count(sym) ? held_qty[sym] : 0.0;
-    const double delta = want - held * price;
-    if (std::abs(delta) < min_order_fraction * b.equity) continue;
-    const int side = delta > 0 ? +1 : -1;
-    strategy::order_request req{sym, p.crypto ? strategy::asset_class::crypto : strategy::asset_class::equity, side,
-                                std::abs(delta)};
-    strategy::account_state acct{b.equity, held * price, long_notional, short_notional};
-    auto check = strategy::check_order(req, acct, st.ks, st.rate, now_ms, limits);
-    if (!check) {
-      st.last_decisions.push_back(sym + ": risk check failed: " + check.error().message);
-      ++st.totals.risk_rejected;
-      continue;
-    }
-    st.rate = check->rate;
-    if (check->verdict == strategy::order_verdict::reject || check->notional <= 0) {
-      st.last_decisions.push_back(sym + ": refused by risk: " + check->reason);
-      ++st.totals.risk_rejected;
-      continue;
-    }
-    // An exit at the close back-out crosses the quote; an entry in the proposal's direction uses
-    // its limit; anything else trades at the close. Then on the symbol's tick (buys down, sells
-    // up): the journal holds the price the broker gets.
-    const bool backout_exit = backout && want == 0 && !p.crypto;
-    const bool entry = side == p.side && !backout_exit;
-    double limit = price;
-    if (backout_exit)
-      limit = strategy::backout_limit_price(side > 0, p.bid, p.ask, price, cfg.broker_default_spread,
-                                            cfg.backout_cross_bps);
-    else if (entry && p.limit_price > 0)
-      limit = p.limit_price;
-    limit = market::round_limit_price(sym, limit, side > 0 ? market::side::buy : market::side::sell,
-                                      cfg.alpaca_crypto_price_increment);
-    // A whole exit trades exactly what is held (its limit is not the price it was valued at).
-    // Otherwise: whole shares (gtc orders), or 1e-6 of a coin or, with trading.fractional_equity,
-    // of a share (a fractional equity quantity is a day order: market::default_time_in_force).
-    const bool whole_exit = want == 0 && check->verdict == strategy::order_verdict::accept;
-    double qty = whole_exit ? std::abs(held) : check->notional / limit;
-    if (!whole_exit) qty = !p.crypto && !cfg.fractional_equity ? std::floor(qty) : std::floor(qty * 1e6) / 1e6;
-    if (qty <= 0) continue;
-    const std::string strat = backout_exit ? "backout" : entry && !p.strategy.empty() ? p.strategy : "rebalance";
-    order_intent in;
-    in.symbol = sym;
-    in.side = side;
-    in.qty = qty;
-    in.limit_price = limit;
-    in.strategy = strat;
-    in.bar_time_s = p.bar_time_s;
-    in.client_order_id =
-        market::client_order_id_for(sym, p.bar_time_s, side > 0 ? market::side::buy : market::side::sell, strat);
-    st.last_decisions.push_back(in.client_order_id + " qty " + std::to_string(qty) + " limit " + std::to_string(limit) +
-                                (check->verdict == strategy::order_verdict::clip ? " (clipped: " + check->reason + ")" : ""));
-    out.push_back(std::move(in));
-  }
-  // Orders that shrink a position go first: they free the buying power the others need.
-  std::stable_sort(out.begin(), out.end(), [&](const order_intent& a, const order_intent& b) {
-    auto reduces = [&](const order_intent& o) {
-      const double h = held_qty.count(o.symbol) ? held_qty.at(o.symbol) : 0.0;
-      return (h > 0 && o.side < 0) || (h < 0 && o.side > 0);
-    };
-    return reduces(a) && !reduces(b);
-  });
+  st.rate = plan->rate;
+  st.totals.risk_rejected += plan->risk_rejected;
+  st.last_decisions = std::move(plan->decisions);
+  std::vector<order_intent> out;
+  for (auto& o : plan->orders)
+    out.push_back({std::move(o.client_order_id), std::move(o.symbol), o.side, o.qty, o.limit_price,
+                   std::move(o.strategy), o.bar_time_s});
   return out;
 }
 
@@ -290,7 +238,7 @@ void close_cycle(portfolio_self* self) {
               return;
             }
             absorb(st, b);
-            st.totals.equity_curve.push_back({st.cycle->order.at_unix_ns, b.equity});
+            mark(st, {st.cycle->order.at_unix_ns, b.equity});
             auto intents = decide(st, b);
             if (intents.empty()) {
               finish(self);
@@ -345,6 +293,8 @@ void take(portfolio_self* self, proposal p) {
 
 portfolio_impl::behavior_type portfolio_behavior(portfolio_self* self, portfolio_actor_args args) {
   self->state.args = std::move(args);
+  if (const auto& log = self->state.args.equity)
+    for (const auto& m : log->marks()) self->state.totals.equity_curve.push_back({m.at_unix_ns, m.equity});
   publish(self);
   return {
       [self](run_cycle_atom, const cycle_order& c, const std::vector<std::string>& symbols) -> caf::result<caf::ok_atom> {
@@ -400,7 +350,7 @@ portfolio_impl::behavior_type portfolio_behavior(portfolio_self* self, portfolio
 }  // namespace
 
 portfolio_actor spawn_portfolio_actor(caf::local_actor* parent, portfolio_actor_args args) {
-  return parent->spawn(portfolio_behavior, std::move(args));
+  return parent->spawn<caf::detached>(portfolio_behavior, std::move(args));
 }
 
 }  // namespace tb::actors

@@ -4,32 +4,21 @@
 // (run_cycle_atom, cycle_order, std::vector<std::string> symbols) from the scheduler opens a
 // cycle expecting one proposal from each listed symbol; (proposal_atom, proposal) from the symbol
 // actors fill it. When all have answered, or trading.cycle_deadline_s passed, it asks the broker
-// actor for the account (broker_state_atom), updates the daily-loss kill switch, builds the
-// target portfolio from the proposals in state ok (strategy::build_portfolio: selection, Kelly-
-// lite sizing, caps), turns the difference to the held positions into orders (symbols with an
-// opinion that are no longer targeted are closed; symbols in error, stale or waiting keep what
-// they hold), checks each with strategy::check_order (kill switch, caps, max notional, rate
-// limit on the injected clock), sends them to the broker actor (submit_atom) and, once the
-// broker answered, replies caf::ok_atom to the scheduler.
-//
-// Orders are limit orders (actors/README.md, "The trading loop's orders"). Prices: an entry in
-// the proposal's direction at its limit_price, anything else at its last_close. In a cycle whose
-// kinds include close_backout, an equity position that is closed (not targeted) is backed out
-// near the market instead (strategy::backout_limit_price: a sell at the proposal's bid less
-// schedule.backout_cross_bps, a buy-to-cover at its ask plus them; without a quote, from the last
-// close -/+ broker.default_spread), under the strategy name "backout" (a client_order_id of its
-// own: the broker actor cancels the day's earlier close-out first); an equity position whose
-// symbol is in error, stale, waiting or silent keeps what it holds overnight, and last_decisions
-// says why. Every limit is rounded to the symbol's tick (market::round_limit_price: buys down,
-// sells up) before it is sent, so the journal holds the price the broker gets. Quantities: a
-// whole exit is exactly the held quantity; otherwise whole shares (gtc orders), or with
-// trading.fractional_equity 1e-6 of a share (the broker actor makes a fractional equity order a
-// day order: market::default_time_in_force), and 1e-6 of a coin.
+// actor for the account (broker_state_atom), updates the daily-loss kill switch, and hands the
+// proposals, the positions, the account, the risk state and the injected clock's now to
+// strategy::plan_orders, which decides the orders (selection and Kelly-lite sizing, close-outs,
+// the close back-out, risk checks, limits on the tick, quantities, client order ids; the rules:
+// actors/README.md, "The trading loop's orders", and strategy/README.md, "Orders"). The actor
+// sends them to the broker actor (submit_atom) and, once the broker answered, replies
+// caf::ok_atom to the scheduler. The venue rules plan_orders is given are market's:
+// market::round_limit_price (with alpaca.crypto_price_increment) and market::client_order_id_for.
 //
 // A symbol's first proposal of a cycle counts (the scheduler answers for a symbol actor that went
 // away). A proposal of a cycle not open (late, or early) is counted and dropped.
 //
-// Runs on CAF's scheduler and never blocks: every broker call is an asynchronous request.
+// Detached (its own thread): each cycle's equity mark is fsynced to the equity log
+// (market/equity_log.hpp, STATE/broker/equity.jsonl) when one is given; the curve it starts with
+// is the log's, so it continues across restarts. Every broker call is an asynchronous request.
 // /stats → portfolio: cash, equity, buying_power, positions {SYM: qty, avg_entry_price,
 // market_price, market_value}, open_orders, orders_sent/accepted/rejected/duplicates/
 // risk_rejected, fills, cycles, last_cycle, metrics (strategy::portfolio_metrics over the daily
@@ -47,6 +36,7 @@
 #include "actors/symbol_actor.hpp"
 #include "core/clock.hpp"
 #include "core/snapshot_board.hpp"
+#include "market/equity_log.hpp"
 
 namespace tb::actors {
 
@@ -59,6 +49,7 @@ struct portfolio_actor_args {
   std::shared_ptr<const core::clock> clock;
   std::shared_ptr<core::snapshot_board> board;
   core::config_ptr cfg;
+  std::shared_ptr<market::equity_log> equity;  // null: the curve is kept in memory only
 };
 
 portfolio_actor spawn_portfolio_actor(caf::local_actor* parent, portfolio_actor_args args);

@@ -37,6 +37,7 @@ void register_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<std::vector<window_answer>>("tb_window_answers");
   cfg.add_message_type<forecast_reply>("tb_forecast_reply");
   cfg.add_message_type<core::model_identity>("tb_model_identity");  // forecast cache
+  cfg.add_message_type<inference_status>("tb_inference_status");   // remote inference hosts
   // trading loop
   cfg.add_message_type<feed_query>("tb_feed_query");
   cfg.add_message_type<feed_update>("tb_feed_update");

@@ -60,6 +60,9 @@ using heartbeat_atom = caf::atom_constant<caf::atom("heartbeat")>;
 using reload_atom = caf::atom_constant<caf::atom("reload")>;
 // (stop_atom) -> (caf::ok_atom): stop taking work, finish or persist in-flight work, then quit.
 using stop_atom = caf::atom_constant<caf::atom("stop")>;
+// (restart_atom, std::string child, std::string reason) -> bool, to the supervisor: a grandchild
+// (a symbol actor the scheduler spawns) failed; true when its restart budget allows a restart.
+using restart_atom = caf::atom_constant<caf::atom("restart")>;
 
 
 // --- inference (symbol actors, other processes -> inference actor) ----------------------------
@@ -130,6 +133,21 @@ typename Inspector::result_type inspect(Inspector& f, forecast_reply& x) {
 // (checkpoint content hash, dtype, compile flag): part of every cache key.
 using model_identity_atom = caf::atom_constant<caf::atom("model_id")>;
 
+// (inference_status_atom) -> inference_status: what an inference actor serves and how much work it
+// holds. A trading daemon's remote pool (actors/remote_inference.hpp) asks each host every second
+// and after each reply: the identity must be the pool's, the queue balances requests.
+using inference_status_atom = caf::atom_constant<caf::atom("inf_status")>;
+
+struct inference_status {
+  core::model_identity identity;   // the model serving now
+  std::uint64_t queued_rows = 0;   // rows (windows x samples) waiting in the batcher
+  std::uint64_t computed_windows = 0;  // windows computed since start (the batcher's inference_count)
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, inference_status& x) {
+  return f(caf::meta::type_name("inference_status"), x.identity, x.queued_rows, x.computed_windows);
+}
 
 // --- market data (symbol actors -> feed actor) -------------------------------------------------
 // (feed_atom, feed_query) -> feed_update: a symbol's bars that closed since the last one it holds

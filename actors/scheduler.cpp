@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cstdio>
-#include <deque>
 #include <map>
 #include <optional>
 
@@ -10,6 +9,7 @@
 
 #include "actors/feed_actor.hpp"
 #include "core/calendar.hpp"
+#include "core/latency_histogram.hpp"
 #include "market/symbols.hpp"
 
 namespace tb::actors {
@@ -33,14 +33,10 @@ using tick_atom = caf::atom_constant<caf::atom("sch_tick")>;
 using fire_atom = caf::atom_constant<caf::atom("sch_fire")>;
 using progress_atom = caf::atom_constant<caf::atom("sch_prog")>;
 
-constexpr int max_symbol_restarts = 5;
-constexpr auto symbol_restart_window = std::chrono::seconds(60);
-
 struct symbol_child {
   caf::actor handle;
-  std::deque<std::chrono::steady_clock::time_point> restarts;
   std::uint64_t restart_count = 0;
-  bool gave_up = false;
+  bool gave_up = false;  // the supervisor refused a restart: it failed too often
 };
 
 struct scheduler_state {
@@ -65,6 +61,7 @@ struct scheduler_state {
   std::optional<core::time_point> next_at;  // the next event, from when it is computed until it runs
   std::string stalled;  // why cycles are not making progress; "" while they are
   double last_cycle_ms = 0;
+  core::latency_histogram cycle_duration;  // every completed cycle, start to the portfolio's ok
   std::uint64_t beats = 0;
   static inline const char* name = "scheduler";
 };
@@ -92,6 +89,7 @@ void publish(scheduler_actor* self) {
                                       {"now", core::to_iso8601(clock_of(st).now())},
                                       {"cycles", st.cycles},
                                       {"last_cycle_ms", st.last_cycle_ms},
+                                      {"cycle_duration_seconds", core::to_json(st.cycle_duration.prometheus())},
                                       {"last_event", st.last_event},
                                       {"next_event", st.next_event},
                                       {"finished", st.finished},
@@ -171,6 +169,34 @@ void match_symbols(scheduler_actor* self) {
       spawn_symbol(self, s, st.symbols[s]);
       spdlog::info("scheduler: symbol {} added", s);
     }
+}
+
+// A symbol actor failed: the supervisor's budget for it decides whether it is spawned again.
+// Without a supervisor it stays down.
+void restart_symbol(scheduler_actor* self, const std::string& sym, const std::string& reason) {
+  auto& st = self->state;
+  auto decide = [self, sym](bool allowed) {
+    auto& st = self->state;
+    auto it = st.symbols.find(sym);
+    if (st.stopping || it == st.symbols.end() || it->second.handle) return;  // removed or stopped meanwhile
+    if (allowed) {
+      ++it->second.restart_count;
+      spawn_symbol(self, sym, it->second);
+    } else {
+      it->second.gave_up = true;
+    }
+    publish(self);
+  };
+  auto supervisor = st.args.supervisor ? st.args.supervisor() : caf::actor();
+  if (!supervisor) {
+    decide(false);
+    return;
+  }
+  self->request(supervisor, std::chrono::seconds(10), restart_atom::value, "symbol " + sym, reason)
+      .then(decide, [self, decide, sym](caf::error& err) {
+        spdlog::error("scheduler: the supervisor did not answer for symbol {}: {}", sym, self->system().render(err));
+        decide(false);
+      });
 }
 
 void run_event(scheduler_actor* self, const core::scheduled_event& ev);
@@ -313,8 +339,9 @@ void run_event(scheduler_actor* self, const core::scheduled_event& ev) {
             auto& st = self->state;
             st.in_cycle = false;
             ++st.cycles;
-            st.last_cycle_ms =
-                std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - st.cycle_started).count();
+            const auto took = std::chrono::steady_clock::now() - st.cycle_started;
+            st.last_cycle_ms = std::chrono::duration<double, std::milli>(took).count();
+            st.cycle_duration.record(took);
             publish(self);
             tick(self);
           },
@@ -343,20 +370,9 @@ caf::behavior scheduler_behavior(scheduler_actor* self, scheduler_args args) {
       if (!c.handle || c.handle.address() != dm.source) continue;
       c.handle = nullptr;
       if (st.stopping || dm.reason == caf::exit_reason::user_shutdown || dm.reason == caf::exit_reason::normal) return;
-      answer_for(self, sym, proposal_state::error, "the symbol actor failed: " + self->system().render(dm.reason));
-      const auto now = std::chrono::steady_clock::now();
-      while (!c.restarts.empty() && now - c.restarts.front() > symbol_restart_window) c.restarts.pop_front();
-      if (static_cast<int>(c.restarts.size()) >= max_symbol_restarts) {
-        c.gave_up = true;
-        spdlog::critical("scheduler: symbol actor {} failed too often ({}); not restarting it", sym,
-                         self->system().render(dm.reason));
-      } else {
-        c.restarts.push_back(now);
-        ++c.restart_count;
-        spdlog::error("scheduler: symbol actor {} failed ({}); restarting", sym, self->system().render(dm.reason));
-        spawn_symbol(self, sym, c);
-      }
-      publish(self);
+      const std::string reason = self->system().render(dm.reason);
+      answer_for(self, sym, proposal_state::error, "the symbol actor failed: " + reason);
+      restart_symbol(self, sym, reason);
       return;
     }
   });

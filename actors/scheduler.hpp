@@ -21,7 +21,8 @@
 // scheduler_args::feed for every symbol actor.
 //
 // Symbol actors: one per active symbol (symbols_of(config)), spawned and monitored here; a symbol
-// actor that fails is restarted (at most 5 times in 60 s, then left in error in /stats). A reload
+// actor that fails is restarted when the supervisor's restart budget for it allows
+// (scheduler_args::supervisor, restart_atom; else it is left down, gave_up in /stats). A reload
 // (reload_atom, config) adds and removes symbol actors to match the new config and passes the
 // snapshot on to the others.
 //
@@ -37,8 +38,9 @@
 // (stop_atom) ends the symbol actors and the feed actor with urgent exit messages, ahead of any
 // queued cycle work (the feed actor may hold a request of every symbol), then quits.
 //
-// Runs on CAF's scheduler and never blocks. /stats → schedule: clock, now, cycles, last_event,
-// next_event, finished, symbols, restarts. /health check "cycles": failing when the calendar
+// Runs on CAF's scheduler and never blocks. /stats → schedule: clock, now, cycles, last_cycle_ms,
+// cycle_duration_seconds (histogram of the completed cycles), last_event, next_event, finished,
+// symbols, restarts. /health check "cycles": failing when the calendar
 // cannot answer or while stalled (detail "stalled": the reason); degraded while a symbol actor
 // failed too often to be restarted.
 #include <chrono>
@@ -74,6 +76,9 @@ struct scheduler_args {
   std::shared_ptr<const core::clock> wall_clock;
   actor_lookup<forecaster_actor> forecaster;
   actor_lookup<portfolio_actor> portfolio;
+  // The supervisor, whose restart budget decides whether a failed symbol actor is spawned again
+  // (restart_atom); none: it stays down.
+  actor_lookup<caf::actor> supervisor;
   std::shared_ptr<core::snapshot_board> board;
   std::shared_ptr<symbol_board> symbol_stats;
   core::config_ptr cfg;

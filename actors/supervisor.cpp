@@ -1,19 +1,25 @@
 #include "actors/supervisor.hpp"
 
 #include <deque>
+#include <map>
 
 #include <spdlog/spdlog.h>
 
 namespace tb::actors {
 namespace {
 
+// One child's (or grandchild's) restart budget.
+struct restart_budget {
+  std::deque<caf::timestamp> restarts;     // within the restart window
+  std::uint64_t restart_count = 0;
+  bool gave_up = false;                    // restarted too often: left stopped
+  std::string last_error;
+};
+
 struct child_state {
   child_spec spec;
   caf::actor handle;                       // null when not running
-  std::deque<caf::timestamp> restarts;     // within the restart window
-  std::uint64_t restart_count = 0;
-  bool gave_up = false;                    // restarted too often: left stopped, /health failing
-  std::string last_error;
+  restart_budget budget;                   // gave_up: /health failing
 };
 
 struct supervisor_state {
@@ -21,6 +27,7 @@ struct supervisor_state {
   std::shared_ptr<core::snapshot_board> board;
   supervisor_options opts;
   std::vector<child_state> children;
+  std::map<std::string, restart_budget> grandchildren;  // by the name their owner gives
   std::uint64_t beats = 0;
   bool stopping = false;
   std::vector<caf::response_promise> stop_promises;
@@ -34,10 +41,12 @@ void publish(supervisor_state& st) {
   nlohmann::json children = nlohmann::json::object();
   for (const auto& c : st.children) {
     children[c.spec.name] = {{"running", static_cast<bool>(c.handle)},
-                             {"restarts", c.restart_count},
-                             {"last_error", c.last_error}};
-    if (c.gave_up) check.status = core::health_status::failing;
+                             {"restarts", c.budget.restart_count},
+                             {"last_error", c.budget.last_error}};
+    if (c.budget.gave_up) check.status = core::health_status::failing;
   }
+  for (const auto& [name, b] : st.grandchildren)
+    children[name] = {{"restarts", b.restart_count}, {"last_error", b.last_error}, {"gave_up", b.gave_up}};
   check.detail = {{"children", children}, {"heartbeats", st.beats}, {"stopping", st.stopping}};
   st.board->publish_check("actors", std::move(check));
 }
@@ -57,6 +66,24 @@ void finish_stop_if_done(supervisor_actor* self) {
   publish(st);
 }
 
+// Counts a failure of `name` against its budget: true when it may be restarted (max_restarts
+// within restart_window), false when it failed too often (gave_up, logged).
+bool may_restart(const supervisor_state& st, const std::string& name, restart_budget& b, std::string reason) {
+  b.last_error = std::move(reason);
+  const auto now = caf::make_timestamp();
+  while (!b.restarts.empty() && now - b.restarts.front() > st.opts.restart_window) b.restarts.pop_front();
+  if (static_cast<int>(b.restarts.size()) >= st.opts.max_restarts) {
+    b.gave_up = true;
+    spdlog::critical("supervisor: {} failed {} times within {}s ({}); not restarting it", name, b.restarts.size() + 1,
+                     std::chrono::duration_cast<std::chrono::seconds>(st.opts.restart_window).count(), b.last_error);
+    return false;
+  }
+  b.restarts.push_back(now);
+  ++b.restart_count;
+  spdlog::error("supervisor: {} failed ({}); restarting", name, b.last_error);
+  return true;
+}
+
 void on_child_down(supervisor_actor* self, caf::down_msg& dm) {
   auto& st = self->state;
   auto it = std::find_if(st.children.begin(), st.children.end(),
@@ -73,21 +100,7 @@ void on_child_down(supervisor_actor* self, caf::down_msg& dm) {
     publish(st);
     return;
   }
-  c.last_error = self->system().render(dm.reason);
-  const auto now = caf::make_timestamp();
-  while (!c.restarts.empty() && now - c.restarts.front() > st.opts.restart_window) c.restarts.pop_front();
-  if (static_cast<int>(c.restarts.size()) >= st.opts.max_restarts) {
-    c.gave_up = true;
-    spdlog::critical("supervisor: {} failed {} times within {}s ({}); not restarting it", c.spec.name,
-                     c.restarts.size() + 1,
-                     std::chrono::duration_cast<std::chrono::seconds>(st.opts.restart_window).count(),
-                     c.last_error);
-  } else {
-    c.restarts.push_back(now);
-    ++c.restart_count;
-    spdlog::error("supervisor: {} failed ({}); restarting", c.spec.name, c.last_error);
-    start_child(self, c);
-  }
+  if (may_restart(st, c.spec.name, c.budget, self->system().render(dm.reason))) start_child(self, c);
   publish(st);
 }
 
@@ -149,6 +162,13 @@ caf::behavior supervisor(supervisor_actor* self, core::config_ptr cfg, std::shar
         st.cfg = cfg;
         for (const auto& c : st.children)
           if (c.handle) self->send(c.handle, reload_atom::value, cfg);
+      },
+      [self](restart_atom, const std::string& name, std::string& reason) {
+        auto& st = self->state;
+        auto& b = st.grandchildren[name];
+        const bool allowed = !st.stopping && !b.gave_up && may_restart(st, name, b, std::move(reason));
+        publish(st);
+        return allowed;
       },
       // A child's answer to the stop_atom it was sent (its down message is what counts).
       [](caf::ok_atom) {},

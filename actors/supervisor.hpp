@@ -5,6 +5,11 @@
 // `restart_window`, then reports it failing instead of looping), fans out config reloads,
 // answers the daemon's heartbeat only when every child answers its own (so the systemd watchdog
 // sees a wedged actor), and on `stop` shuts the children down and answers when all are gone.
+// It is the one restart policy: it also keeps the budget of each grandchild that a child spawns
+// and restarts itself (the scheduler's symbol actors): (restart_atom, name, reason) -> bool says
+// whether that one may be restarted now (same max_restarts in restart_window, per name). Such a
+// grandchild is listed in /health "actors" (restarts, last_error, gave_up) but giving up on it
+// does not fail the check: its owner reports it (the scheduler's "cycles" check degrades).
 // Runs on CAF's scheduler; never blocks.
 #include <chrono>
 #include <functional>

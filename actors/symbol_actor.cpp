@@ -206,23 +206,19 @@ strategy::selection_params selection_of(const core::config& c) {
 }
 
 // The answers of one forecast request (the live window, then `wf` walk-forward windows) -> the
-// proposal. The bars are the ones held when it was sent (no cycle changes them while it is out).
-proposal analyse(symbol_state& st, std::uint64_t cycle, const forecast_reply& reply, std::size_t wf,
-                 std::string* error) {
+// proposal, or the error that fails the cycle (its message is the symbol's /stats error). The bars
+// are the ones held when it was sent (no cycle changes them while it is out).
+expected<proposal> analyse(symbol_state& st, std::uint64_t cycle, const forecast_reply& reply, std::size_t wf) {
   auto p = base_proposal(st, cycle);
   const auto& bars = st.bars;
   const std::size_t n = bars.size();
   const auto asset = st.crypto ? strategy::asset_class::crypto : strategy::asset_class::equity;
-  if (reply.answers.size() != wf + 1) {
-    *error = "forecaster answered " + std::to_string(reply.answers.size()) + " windows, " + std::to_string(wf + 1) +
-             " asked";
-    return p;
-  }
+  if (reply.answers.size() != wf + 1)
+    return error{errc::internal, "forecaster answered " + std::to_string(reply.answers.size()) + " windows, " +
+                                     std::to_string(wf + 1) + " asked"};
   for (const auto& a : reply.answers)
-    if (!a.ok) {
-      *error = std::string("forecast failed (") + to_string(a.error_code) + "): " + a.error;
-      return p;
-    }
+    if (!a.ok)
+      return error{errc::unavailable, std::string("forecast failed (") + to_string(a.error_code) + "): " + a.error};
   double spread = st.args.cfg->broker_default_spread;
   if (st.bid > 0 && st.ask >= st.bid) spread = market::quote{st.bid, st.ask, {}}.relative_spread();
   std::vector<strategy::window> windows;
@@ -231,39 +227,29 @@ proposal analyse(symbol_state& st, std::uint64_t cycle, const forecast_reply& re
     const auto& last = bars[n - 2 - k];
     const auto& actual = bars[n - 1 - k];
     auto w = strategy::make_window(reply.answers[1 + k].forecast, last.close, actual, asset, spread);
-    if (!w) {
-      *error = "walk-forward window " + std::to_string(k) + ": " + w.error().message;
-      return p;
-    }
+    if (!w)
+      return error{w.error().code, "walk-forward window " + std::to_string(k) + ": " + w.error().message};
     windows.push_back(*w);
   }
   const auto& live = reply.answers[0].forecast;
-  if (live.rows.empty()) {
-    *error = "the live forecast is empty";
-    return p;
-  }
+  if (live.rows.empty())
+    return error{errc::bad_data, "the live forecast is empty"};
   const double c0 = bars.back().close;
   strategy::forecast_move move{live.rows[0][core::f_close] / c0 - 1, live.rows[0][core::f_high] / c0 - 1,
                                live.rows[0][core::f_low] / c0 - 1};
-  if (!std::isfinite(move.close) || !std::isfinite(move.high) || !std::isfinite(move.low)) {
-    *error = "the live forecast is not finite";
-    return p;
-  }
+  if (!std::isfinite(move.close) || !std::isfinite(move.high) || !std::isfinite(move.low))
+    return error{errc::bad_data, "the live forecast is not finite"};
   st.forecast = {{"close", live.rows[0][core::f_close]}, {"high", live.rows[0][core::f_high]},
                  {"low", live.rows[0][core::f_low]}};
   strategy::strategy_params sp;
   sp.equity_fee = st.args.cfg->broker_equity_fee_rate;
   sp.crypto_fee = st.args.cfg->broker_crypto_fee_rate;
   auto results = strategy::evaluate_all(windows, sp);
-  if (!results) {
-    *error = "strategies: " + results.error().message;
-    return p;
-  }
+  if (!results)
+    return error{results.error().code, "strategies: " + results.error().message};
   auto choice = strategy::choose_strategy(*results, selection_of(*st.args.cfg));
-  if (!choice) {
-    *error = "selection: " + choice.error().message;
-    return p;
-  }
+  if (!choice)
+    return error{choice.error().code, "selection: " + choice.error().message};
   p.limit_price = c0;
   if (!choice->choice) {
     p.state = proposal_state::flat;
@@ -276,10 +262,8 @@ proposal analyse(symbol_state& st, std::uint64_t cycle, const forecast_reply& re
   p.edge = c.edge;
   p.variance = c.variance;
   auto legs = strategy::plan_next_bar(c, move, c0, asset);
-  if (!legs) {
-    *error = "plan: " + legs.error().message;
-    return p;
-  }
+  if (!legs)
+    return error{legs.error().code, "plan: " + legs.error().message};
   if (legs->empty()) {
     p.state = proposal_state::flat;
     p.note = p.strategy + " plans no trade for the next bar";
@@ -367,18 +351,17 @@ void continue_cycle(symbol_actor* self, core::time_point now) {
             for (const auto& a : reply.answers) computed += a.ok && !a.cached ? 1 : 0;
             st.windows_computed += computed;
             st.last_cycle_computed = computed;
-            std::string error;
-            auto p = analyse(st, st.cycle, reply, wf, &error);
+            auto p = analyse(st, st.cycle, reply, wf);
             st.last_cycle_ms =
                 std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - st.started).count();
-            if (!error.empty()) {
-              fail(self, st.portfolio, st.cycle, error);
+            if (!p) {
+              fail(self, st.portfolio, st.cycle, p.error().message);
               return;
             }
             st.failures = 0;
             st.error.clear();
-            st.last_analysis = p;
-            answer(self, st.portfolio, std::move(p));
+            st.last_analysis = *p;
+            answer(self, st.portfolio, std::move(*p));
           },
           [self](caf::error& err) {
             auto& st = self->state;

@@ -446,6 +446,7 @@ nlohmann::json to_json(const cache_stats& s) {
         {"rejected", t.rejected}, {"entries", t.entries},
         {"bytes", t.bytes},       {"latency_p50_us", t.p50_us},
         {"latency_p99_us", t.p99_us}, {"latency_samples", t.latency_samples},
+        {"latency_seconds", core::to_json(t.latency)},
     };
   }
   return {

@@ -92,7 +92,8 @@ struct cache_stats {
 };
 
 // The /stats "cache" section: every field of cache_stats; tiers as
-// {"memory": {"hits", "misses", "errors", "latency_p50_us", "latency_p99_us", ...}, ...}.
+// {"memory": {"hits", "misses", "errors", "latency_p50_us", "latency_p99_us", ...,
+// "latency_seconds": the get latency histogram (core::to_json(histogram_counts))}, ...}.
 nlohmann::json to_json(const cache_stats& s);
 // The /health check of those stats: ok, or degraded (disk degraded, Redis not connected); never
 // failing: the daemon forecasts without a cache.

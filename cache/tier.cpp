@@ -14,6 +14,7 @@ void tier_counters::fill(tier_stats& s) const {
   s.p50_us = latency.quantile_us(0.50);
   s.p99_us = latency.quantile_us(0.99);
   s.latency_samples = latency.count();
+  s.latency = latency.prometheus();
 }
 
 tb::expected<std::size_t> tier::put_many(const std::vector<entry>& es) {

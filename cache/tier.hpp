@@ -30,6 +30,7 @@ struct tier_stats {
   double p50_us = 0;            // get/get_many call latency, microseconds (steady clock)
   double p99_us = 0;
   std::uint64_t latency_samples = 0;
+  core::histogram_counts latency;  // the same get/get_many latencies, for Prometheus
 };
 
 // The live counters of a tier. Thread: every field may be updated and read from any thread.

@@ -4,6 +4,17 @@
 #include <cctype>
 
 namespace tb::core {
+namespace {
+
+tb::expected<std::uint16_t> parse_port(const std::string& p) {
+  if (p.empty() || p.size() > 5 || !std::all_of(p.begin(), p.end(), ::isdigit))
+    return tb::error{errc::bad_config, "bad port"};
+  const long v = std::stol(p);
+  if (v < 1 || v > 65535) return tb::error{errc::bad_config, "port out of 1..65535"};
+  return static_cast<std::uint16_t>(v);
+}
+
+}  // namespace
 
 tb::expected<base_url> parse_base_url(const std::string& url) {
   const auto bad = [&](const std::string& why) {
@@ -23,12 +34,9 @@ tb::expected<base_url> parse_base_url(const std::string& url) {
   out.port = out.scheme == "https" ? 443 : 80;
   const auto colon = rest.rfind(':');
   if (colon != std::string::npos && rest.find(']') == std::string::npos) {
-    const std::string p = rest.substr(colon + 1);
-    if (p.empty() || p.size() > 5 || !std::all_of(p.begin(), p.end(), ::isdigit))
-      return bad("bad port");
-    const long v = std::stol(p);
-    if (v < 1 || v > 65535) return bad("port out of 1..65535");
-    out.port = static_cast<std::uint16_t>(v);
+    auto port = parse_port(rest.substr(colon + 1));
+    if (!port) return bad(port.error().message);
+    out.port = *port;
     rest = rest.substr(0, colon);
   }
   if (rest.empty()) return bad("empty host");

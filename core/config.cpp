@@ -18,6 +18,8 @@
 
 #include "core/base_url.hpp"
 #include "core/calendar.hpp"
+#include "core/endpoint.hpp"
+#include "core/forecast.hpp"
 
 namespace tb::core {
 namespace {
@@ -35,10 +37,16 @@ struct key_spec {
   std::vector<std::string> choices = {};  // allowed strings (normalised to lower case); {} = any
   bool secret = false;
   bool restart = false;  // read at start only: a reload that changes it warns instead
+  bool endpoints = false;  // a list of "host:port" (core/endpoint.hpp), not of symbols
 };
 
 key_spec restart_only(key_spec k) {
   k.restart = true;
+  return k;
+}
+
+key_spec endpoint_list(key_spec k) {
+  k.endpoints = true;
   return k;
 }
 
@@ -78,6 +86,9 @@ const std::vector<key_spec>& schema() {
        "extra connections kept for /health while the others are taken; each serves one request", nullptr, 0, 1024}),
       restart_only({"http.probe_timeout_ms", &config::http_probe_timeout_ms,
        "limit on reading and answering a probe connection; a slow or idle one is closed", nullptr, 10, 60000}),
+      restart_only({"http.auth_token_file", &config::http_auth_token_file,
+       "file holding the bearer token that every path but /, /health/live and /health/ready requires; "
+       "empty = the systemd credential http_token if loaded, else no token (then http.address must be loopback)"}),
       {"model.dir", &config::model_dir,
        "checkpoint folder holding tokenizer/ and model/; empty = the demo checkpoint under state_dir"},
       {"model.dtype", &config::dtype, "weights and activations on the device", "KRONOS_DTYPE", 0, 0,
@@ -86,6 +97,10 @@ const std::vector<key_spec>& schema() {
        "KRONOS_COMPILE"},
       {"model.compile_mode", &config::compile_mode, "compile flavour", "KRONOS_COMPILE_MODE", 0, 0,
        {"default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs"}},
+      {"model.compile_backend", &config::compile_backend,
+       "torch.compile's backend, as the original bot took it: inductor and cudagraphs capture CUDA graphs, eager and "
+       "aot_eager run eagerly (inference/README.md)",
+       "KRONOS_COMPILE_BACKEND", 0, 0, {"inductor", "cudagraphs", "aot_eager", "eager"}},
       {"model.threads", &config::threads, "LibTorch intra-op threads; 0 = number of cores", nullptr, 0, 256},
       restart_only({"model.device", &config::device, "where the model runs", nullptr, 0, 0, {"auto", "cpu", "cuda"}}),
       restart_only({"inference.max_batch_rows", &config::inference_max_batch_rows,
@@ -104,15 +119,30 @@ const std::vector<key_spec>& schema() {
       restart_only({"inference.publish_address", &config::inference_publish_address, "middleman listen address"}),
       restart_only({"inference.publish_port", &config::inference_publish_port,
                     "middleman port; 0 picks a free one (in /stats)", nullptr, 0, 65535}),
-      {"forecast.pred_len", &config::pred_len, "bars forecast per window", nullptr, 1, 512},
-      {"forecast.lookback", &config::lookback, "bars of history per window", nullptr, 1, 100000},
-      {"forecast.max_context", &config::max_context, "tokens the predictor sees at once", nullptr, 1, 8192},
-      {"forecast.temperature", &config::temperature, "sampling temperature", nullptr, 1e-6, 100},
+      restart_only(endpoint_list({"inference.remote", &config::inference_remote,
+                    "\"host:port\" of published inference hosts; non-empty: load no model, forecast there; [] = "
+                    "the local model. Beyond loopback TLS is required", nullptr, 0, 64})),
+      restart_only({"inference.model_identity", &config::inference_model_identity,
+                    "checkpoint hash (or a prefix of it) every remote host must serve; \"\" = the first host "
+                    "to answer decides"}),
+      restart_only({"inference.remote_backoff_max_ms", &config::inference_remote_backoff_max_ms,
+                    "longest wait between reconnects to a lost inference host (starts at 100 ms, doubles)",
+                    nullptr, 100, 3600000}),
+      restart_only({"inference.tls_certificate", &config::inference_tls_certificate,
+                    "PEM certificate this process shows its middleman peers (CAF's OpenSSL module); with tls_key "
+                    "and tls_ca, or none of them. Required when publish_address or a remote host is not loopback"}),
+      restart_only({"inference.tls_key", &config::inference_tls_key, "PEM private key of tls_certificate"}),
+      restart_only({"inference.tls_ca", &config::inference_tls_ca,
+                    "PEM CA certificate(s) every peer's certificate must chain to (both directions are verified)"}),
+      {"forecast.pred_len", &config::pred_len, "bars forecast per window", nullptr, 1, window_limits::max_pred_len},
+      {"forecast.lookback", &config::lookback, "bars of history per window", nullptr, 1, window_limits::max_bars},
+      {"forecast.max_context", &config::max_context, "tokens the predictor sees at once", nullptr, 1, window_limits::max_context},
+      {"forecast.temperature", &config::temperature, "sampling temperature", nullptr, 1e-6, window_limits::max_temperature},
       {"forecast.top_k", &config::top_k, "keep the k most likely tokens; 0 = off (then top_p applies)",
-       nullptr, 0, 1 << 20},
+       nullptr, 0, window_limits::max_top_k},
       {"forecast.top_p", &config::top_p, "nucleus mass; 1 = off; ignored when top_k > 0", nullptr, 1e-6, 1},
-      {"forecast.sample_count", &config::sample_count, "samples averaged per forecast", nullptr, 1, 4096},
-      {"forecast.clip", &config::clip, "normalised inputs clipped to [-clip, clip]", nullptr, 1e-6, 1000},
+      {"forecast.sample_count", &config::sample_count, "samples averaged per forecast", nullptr, 1, window_limits::max_sample_count},
+      {"forecast.clip", &config::clip, "normalised inputs clipped to [-clip, clip]", nullptr, 1e-6, window_limits::max_clip},
       // [cache]: every key is read at start only (the cache actor builds its forecast_cache once;
       // the facade's tiers, TTL policy and Redis connections are fixed for its lifetime).
       restart_only({"cache.enabled", &config::cache_enabled,
@@ -365,7 +395,8 @@ std::string allowed(const key_spec& k) {
           for (const auto& c : k.choices) s += " " + quote(c);
           return s;
         } else
-          return "a list of at most " + std::to_string(static_cast<long long>(k.max)) + " strings";
+          return "a list of at most " + std::to_string(static_cast<long long>(k.max)) +
+                 (k.endpoints ? " \"host:port\" strings" : " strings");
       },
       k.member);
 }
@@ -409,6 +440,17 @@ std::string assign(config& c, const key_spec& k, raw_value raw) {
           if (n > k.max) return std::to_string(n) + " entries; expected " + allowed(k);
           std::vector<std::string> out;
           std::set<std::string> seen;
+          if (k.endpoints) {
+            for (auto s : std::get<std::vector<std::string>>(raw)) {
+              s = trim(s);
+              auto e = parse_endpoint(s);
+              if (!e) return e.error().message;
+              if (!seen.insert(to_string(*e)).second) return quote(s) + " is listed twice";
+              out.push_back(to_string(*e));
+            }
+            c.*m = std::move(out);
+            return {};
+          }
           for (auto s : std::get<std::vector<std::string>>(raw)) {
             s = trim(s);
             for (auto& ch : s) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
@@ -616,6 +658,37 @@ void read_env(config& c, const env_lookup& env, std::vector<std::string>& errors
   }
 }
 
+// The middleman beyond loopback needs mutual TLS: a non-loopback inference.publish_address (when
+// publishing) or inference.remote host is refused without the three inference.tls_* files, which
+// must be readable. (Their content is checked where the daemon starts: actors/middleman_transport.)
+void validate_tls(const config& c, std::vector<std::string>& errors) {
+  const std::pair<const char*, const std::string*> files[] = {{"inference.tls_certificate", &c.inference_tls_certificate},
+                                                             {"inference.tls_key", &c.inference_tls_key},
+                                                             {"inference.tls_ca", &c.inference_tls_ca}};
+  const auto set = std::count_if(std::begin(files), std::end(files), [](const auto& f) { return !f.second->empty(); });
+  if (set != 0 && set != 3) {
+    errors.push_back("inference.tls_certificate, inference.tls_key and inference.tls_ca go together: set all three "
+                     "(TLS) or none (plain, loopback only)");
+    return;
+  }
+  for (const auto& [key, path] : files)
+    if (!path->empty() && !std::ifstream(*path))
+      errors.push_back(std::string(key) + " " + excerpt(*path) + " cannot be read");
+  if (set == 3) return;
+  std::vector<std::string> beyond;
+  if (c.inference_publish && !is_loopback_host(c.inference_publish_address))
+    beyond.push_back("inference.publish_address " + excerpt(c.inference_publish_address));
+  for (const auto& r : c.inference_remote)
+    if (auto e = parse_endpoint(r); e && !is_loopback_host(e->host)) beyond.push_back("inference.remote " + r);
+  if (!beyond.empty()) {
+    std::string which;
+    for (const auto& b : beyond) which += (which.empty() ? "" : ", ") + b;
+    errors.push_back(which + (beyond.size() > 1 ? " are" : " is") +
+                     " not loopback: the middleman beyond this machine needs mutual TLS; set inference.tls_certificate, "
+                     "inference.tls_key and inference.tls_ca (README.md, \"Two machines\")");
+  }
+}
+
 void validate(const config& c, std::vector<std::string>& errors) {
   const std::string file = c.path.empty() ? "the config file" : c.path;
   if (c.pred_len > c.max_context)
@@ -687,6 +760,7 @@ void validate(const config& c, std::vector<std::string>& errors) {
   }
   if (alpaca && !c.alpaca_ca_file.empty() && !std::ifstream(c.alpaca_ca_file))
     errors.push_back("alpaca.ca_file " + c.alpaca_ca_file + " cannot be read");
+  validate_tls(c, errors);
 }
 
 nlohmann::json value_json(const config& c, const key_spec& k) {

@@ -44,11 +44,13 @@ struct config {
   std::int64_t http_max_connections_per_client = 64;  // general-pool connections per remote address
   std::int64_t http_probe_reserve = 8;      // extra connections that serve /health only
   std::int64_t http_probe_timeout_ms = 1000;  // every read and write of a reserve connection
+  std::string http_auth_token_file;         // bearer token file; "" = credential http_token or none
   // [model]
   std::string model_dir;                    // holds tokenizer/ and model/; "" = demo checkpoint
   std::string dtype = "float32";            // KRONOS_DTYPE
   bool compile = false;                     // KRONOS_COMPILE
   std::string compile_mode = "default";     // KRONOS_COMPILE_MODE
+  std::string compile_backend = "inductor";  // KRONOS_COMPILE_BACKEND (inference/README.md)
   std::int64_t threads = 0;                 // LibTorch intra-op threads; 0 = number of cores
   std::string device = "auto";              // auto|cpu|cuda
   // [inference] the dynamic batcher and the middleman
@@ -60,6 +62,14 @@ struct config {
   bool inference_publish = false;                    // serve other tradebotd processes
   std::string inference_publish_address = "127.0.0.1";
   std::int64_t inference_publish_port = 4242;        // 0 picks a free one (in /stats)
+  std::vector<std::string> inference_remote;         // "host:port" of inference hosts; [] = the local model
+  std::string inference_model_identity;              // checkpoint hash (or prefix) the hosts must serve; "" = the first host's
+  std::int64_t inference_remote_backoff_max_ms = 5000;  // longest wait between reconnects to a lost host
+  // PEM files of the middleman's TLS (CAF's OpenSSL module): this side's certificate and key, and
+  // the CA that signed every peer's. All three or none; required beyond loopback.
+  std::string inference_tls_certificate;
+  std::string inference_tls_key;
+  std::string inference_tls_ca;
   // [forecast] the trading bot's sampling parameters
   std::int64_t pred_len = 7;
   std::int64_t lookback = 232;

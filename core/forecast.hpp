@@ -39,6 +39,30 @@ struct forecast {
   std::vector<feature_row> rows;
 };
 
+// The most one window may ask for: the config's bounds on the same keys (core/config.cpp uses
+// these), so a window from another process may ask what a local config may, and no more.
+struct window_limits {
+  static constexpr int max_bars = 100000;        // forecast.lookback
+  static constexpr int max_pred_len = 512;       // forecast.pred_len
+  static constexpr int max_context = 8192;       // forecast.max_context
+  static constexpr int max_sample_count = 4096;  // forecast.sample_count
+  static constexpr int max_top_k = 1 << 20;      // forecast.top_k
+  static constexpr double max_temperature = 100;  // forecast.temperature
+  static constexpr double max_clip = 1000;        // forecast.clip
+  static constexpr std::size_t max_symbol_chars = 64;
+};
+
+// What is wrong with a window, in words ("" when nothing): no bars, a size or parameter outside
+// window_limits and the model's contract (1 <= pred_len <= max_context, T > 0, top_p in (0, 1],
+// sample_count >= 1, clip > 0), a NaN or infinite value. Pure; the model checks it before any
+// work and the inference actor before queuing.
+std::string window_problem(const forecast_window& w);
+
+// What is wrong with a forecast answering a window with these parameters ("" when nothing):
+// a row count other than pred_len, or a NaN or infinite value. Pure; the cache actor checks every
+// computed answer (from this process or another) before storing or delivering it.
+std::string forecast_problem(const forecast& f, const sampling_params& asked);
+
 // How far `a` is from `reference`, per feature: max |a - ref| over max |ref| in each of the six
 // columns, the worst column counts (so volume's scale cannot hide an error in the prices).
 // +infinity when the row counts differ.
@@ -50,5 +74,10 @@ struct model_identity {
   std::string dtype;            // float32 | bfloat16 | float16
   bool compile = false;
 };
+
+// Two identities name the same forecasts (every field is part of a cache key).
+inline bool same_model(const model_identity& a, const model_identity& b) {
+  return a.checkpoint_hash == b.checkpoint_hash && a.dtype == b.dtype && a.compile == b.compile;
+}
 
 }  // namespace tb::core

@@ -1,6 +1,26 @@
 #include "core/latency_histogram.hpp"
 
+#include <nlohmann/json.hpp>
+
 namespace tb::core {
+namespace {
+
+// The bounds in integer nanoseconds, so a record is compared exactly (1 ms lands in le=0.001).
+constexpr std::array<std::uint64_t, prometheus_le_seconds.size()> le_ns = [] {
+  std::array<std::uint64_t, prometheus_le_seconds.size()> out{};
+  for (std::size_t i = 0; i < out.size(); ++i)
+    out[i] = static_cast<std::uint64_t>(prometheus_le_seconds[i] * 1e9 + 0.5);
+  return out;
+}();
+
+}  // namespace
+
+nlohmann::json to_json(const histogram_counts& h) {
+  return {{"le_seconds", prometheus_le_seconds},
+          {"cumulative_counts", h.cumulative},
+          {"count", h.count},
+          {"sum_seconds", h.sum_seconds}};
+}
 
 int latency_histogram::bucket_of(std::uint64_t ns) noexcept {
   if (ns < (1u << sub_bits)) return static_cast<int>(ns);  // 0..3 ns: exact
@@ -22,6 +42,22 @@ std::uint64_t latency_histogram::upper_bound_ns(int b) noexcept {
 void latency_histogram::record(std::chrono::nanoseconds d) noexcept {
   const auto ns = d.count() < 0 ? 0 : static_cast<std::uint64_t>(d.count());
   buckets_[static_cast<std::size_t>(bucket_of(ns))].fetch_add(1, std::memory_order_relaxed);
+  std::size_t i = 0;
+  while (i < n_le && ns > le_ns[i]) ++i;
+  le_buckets_[i].fetch_add(1, std::memory_order_relaxed);
+  sum_ns_.fetch_add(ns, std::memory_order_relaxed);
+}
+
+histogram_counts latency_histogram::prometheus() const noexcept {
+  histogram_counts out;
+  std::uint64_t seen = 0;
+  for (std::size_t i = 0; i < n_le; ++i) {
+    seen += le_buckets_[i].load(std::memory_order_relaxed);
+    out.cumulative[i] = seen;
+  }
+  out.count = seen + le_buckets_[n_le].load(std::memory_order_relaxed);
+  out.sum_seconds = static_cast<double>(sum_ns_.load(std::memory_order_relaxed)) / 1e9;
+  return out;
 }
 
 std::uint64_t latency_histogram::count() const noexcept {
@@ -48,6 +84,8 @@ double latency_histogram::quantile_us(double q) const noexcept {
 
 void latency_histogram::reset() noexcept {
   for (auto& b : buckets_) b.store(0, std::memory_order_relaxed);
+  for (auto& b : le_buckets_) b.store(0, std::memory_order_relaxed);
+  sum_ns_.store(0, std::memory_order_relaxed);
 }
 
 }  // namespace tb::core

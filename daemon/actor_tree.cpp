@@ -10,6 +10,7 @@
 #include "actors/cache_actor.hpp"
 #include "actors/inference_actor.hpp"
 #include "actors/portfolio_actor.hpp"
+#include "actors/remote_inference.hpp"
 #include "actors/symbol_actor.hpp"
 #include "core/calendar.hpp"
 #include "inference/kronos_init.hpp"
@@ -127,6 +128,10 @@ tb::expected<trading_parts> make_trading_parts(const core::config& cfg) {
   const auto broker_dir = std::filesystem::path(cfg.state_dir) / "broker";
   parts.journal_path = (broker_dir / "orders.jsonl").string();
   const auto ledger_path = (broker_dir / "sim-ledger.jsonl").string();  // the sim broker's
+  auto equity = market::equity_log::open(market::equity_log_path(cfg.state_dir));
+  if (!equity) return equity.error();
+  for (const auto& w : equity->warnings()) spdlog::warn("portfolio: {}", w);
+  parts.equity = std::make_shared<market::equity_log>(std::move(*equity));
   if (cfg.market_clock == "simulated") {
     auto start = core::parse_utc_instant(cfg.sim_start, "market.sim_start");
     if (!start) return start.error();
@@ -191,11 +196,15 @@ actor_tree build_actor_tree(std::shared_ptr<inference::model_service> service,
   auto inference = tree.inference;
   auto forecaster = tree.forecaster;
   // Symbol actors send their forecast requests to whatever `forecaster` holds: the cache actor, a
-  // read-through cache in front of the inference actor (`inference`). Each spawn function puts
-  // the new incarnation in its slot after a supervisor restart (actors/README.md).
+  // read-through cache in front of `inference`: the inference actor or, without a service
+  // (inference.remote), the remote pool speaking its protocol in its place, so the cache actor
+  // sends its misses to the hosts. Each spawn function puts the new incarnation in its slot after
+  // a supervisor restart (actors/README.md).
   tree.children.push_back({"inference", [svc = service, board, inference](caf::local_actor* self,
                                                                           const core::config_ptr& c) {
-                        auto h = actors::spawn_inference_actor(self, svc, board, c);
+                        auto h = svc ? actors::spawn_inference_actor(self, svc, board, c)
+                                     : caf::actor_cast<actors::forecaster_actor>(
+                                           actors::spawn_remote_inference(self, board, c));
                         inference->set(h);
                         return caf::actor_cast<caf::actor>(h);
                       }});
@@ -212,14 +221,16 @@ actor_tree build_actor_tree(std::shared_ptr<inference::model_service> service,
   if (trading) {
     auto parts = std::make_shared<trading_parts>(*trading);
     auto symbol_stats = std::make_shared<actors::symbol_board>(board);
-    tree.children.push_back({"broker", [parts, board, broker_slot](caf::local_actor* self, const core::config_ptr& c) {
-                          auto h = actors::spawn_broker_actor(self, {parts->broker, parts->journal_path, parts->clock, board, c});
+    tree.children.push_back({"broker", [parts, board, broker_slot, fault = hooks.broker_fault](
+                                          caf::local_actor* self, const core::config_ptr& c) {
+                          auto h = actors::spawn_broker_actor(
+                              self, {parts->broker, parts->journal_path, parts->clock, board, c, fault});
                           broker_slot->set(h);
                           return caf::actor_cast<caf::actor>(h);
                         }});
     tree.children.push_back({"portfolio", [parts, board, broker_slot, portfolio_slot](caf::local_actor* self,
                                                                                  const core::config_ptr& c) {
-                          auto h = actors::spawn_portfolio_actor(self, {lookup_of(broker_slot), parts->clock, board, c});
+                          auto h = actors::spawn_portfolio_actor(self, {lookup_of(broker_slot), parts->clock, board, c, parts->equity});
                           portfolio_slot->set(h);
                           return caf::actor_cast<caf::actor>(h);
                         }});
@@ -231,6 +242,7 @@ actor_tree build_actor_tree(std::shared_ptr<inference::model_service> service,
                           if (!parts->sim_clock) a.wall_clock = parts->clock;
                           a.forecaster = lookup_of(forecaster);
                           a.portfolio = lookup_of(portfolio_slot);
+                          a.supervisor = [sup = self->address()] { return caf::actor_cast<caf::actor>(sup); };
                           a.board = board;
                           a.symbol_stats = symbol_stats;
                           a.cfg = c;

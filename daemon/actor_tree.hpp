@@ -14,6 +14,7 @@
 
 #include <caf/all.hpp>
 
+#include "actors/broker_actor.hpp"
 #include "actors/scheduler.hpp"
 #include "actors/supervisor.hpp"
 #include "core/clock.hpp"
@@ -21,6 +22,7 @@
 #include "core/snapshot_board.hpp"
 #include "inference/model_service.hpp"
 #include "market/broker.hpp"
+#include "market/equity_log.hpp"
 #include "market/feed.hpp"
 
 namespace tb::daemon {
@@ -56,10 +58,12 @@ struct trading_parts {
   std::shared_ptr<const core::clock> clock;     // the clock everyone reads
   std::shared_ptr<market::broker> broker;
   std::string journal_path;                     // STATE/broker/orders.jsonl
+  // STATE/broker/equity.jsonl, read; the portfolio actor (each incarnation in turn) appends to it.
+  std::shared_ptr<market::equity_log> equity;
 };
 
-// From market.* and broker.*; the broker's ledger and the order journal live in
-// cfg.state_dir/broker. A simulated clock resumes at the last record of the journal or (sim
+// From market.* and broker.*; the broker's ledger, the order journal and the equity curve live in
+// cfg.state_dir/broker (a corrupt line of any of them fails here, naming file and line). A simulated clock resumes at the last record of the journal or (sim
 // broker) of its ledger.
 // errc::bad_config for a feed/broker the daemon does not wire or a bad setting.
 tb::expected<trading_parts> make_trading_parts(const core::config& cfg);
@@ -75,6 +79,7 @@ void configure_actor_system(caf::actor_system_config& sys_cfg, const core::confi
 // Optional observers of the run, called on the actors' threads (keep them short, thread-safe).
 struct actor_tree_hooks {
   std::function<void(const actors::schedule_progress&)> on_schedule;  // the scheduler's progress
+  actors::broker_fault_hook broker_fault;  // the broker actor's fault seam; empty but in test builds
 };
 
 struct actor_tree {
@@ -88,9 +93,11 @@ struct actor_tree {
       std::make_shared<handle_slot<actors::portfolio_actor>>();
 };
 
-// The children: inference (serving `service`), cache (in front of inference) and, when `trading`
-// is set, broker, portfolio and scheduler (which owns the symbol actors). Each spawn function
-// puts the new incarnation in its slot of the tree, so a supervisor restart is followed.
+// The children: inference (serving `service`; with a null `service` the remote pool of
+// actors/remote_inference.hpp, forwarding to cfg.inference_remote's hosts), cache (in front of
+// inference) and, when `trading` is set, broker, portfolio and scheduler (which owns the symbol
+// actors). Each spawn function puts the new incarnation in its slot of the tree, so a supervisor
+// restart is followed.
 actor_tree build_actor_tree(std::shared_ptr<inference::model_service> service,
                             std::shared_ptr<core::snapshot_board> board, const std::optional<trading_parts>& trading,
                             actor_tree_hooks hooks = {});

@@ -17,6 +17,7 @@
 #include <spdlog/spdlog.h>
 
 #include "actors/inference_actor.hpp"
+#include "actors/middleman_transport.hpp"
 #include "actors/supervisor.hpp"
 #include "core/clock.hpp"
 #include "core/config.hpp"
@@ -25,6 +26,7 @@
 #include "daemon/logging.hpp"
 #include "daemon/notify.hpp"
 #include "daemon/version.hpp"
+#include "http/auth.hpp"
 #include "http/server.hpp"
 #include "inference/kronos_init.hpp"
 
@@ -153,6 +155,13 @@ int run_daemon(const daemon_options& options) {
   const core::config& cfg = *cs.current;
   set_log_level(cfg.log_level);
   spdlog::info("tradebotd {} starting (config: {})", version, cfg.path.empty() ? "defaults" : cfg.path);
+  auto token = http::resolve_auth_token(cfg, core::process_env());
+  if (!token) {
+    std::cerr << "tradebotd: " << token.error().message << "\n";
+    return 2;
+  }
+  if (!token->value.empty())
+    spdlog::info("http: every path but /, /health/live and /health/ready needs the bearer token of {}", token->source);
 
   auto board = std::make_shared<core::snapshot_board>();
   cs.publish(*board);
@@ -170,7 +179,7 @@ int run_daemon(const daemon_options& options) {
   http_opts.max_connections_per_client = static_cast<std::size_t>(cfg.http_max_connections_per_client);
   http_opts.probe_reserve = static_cast<std::size_t>(cfg.http_probe_reserve);
   http_opts.probe_timeout = std::chrono::milliseconds(cfg.http_probe_timeout_ms);
-  http::server server(http_opts, board, http::server_info{version, started_at});
+  http::server server(http_opts, board, http::server_info{version, started_at, token->value});
   auto port = server.start();
   if (!port) {
     std::cerr << "tradebotd: " << port.error().message << "\n";
@@ -189,25 +198,41 @@ int run_daemon(const daemon_options& options) {
     trading = std::move(*parts);
   }
 
-  // The model: loaded and warmed up before anything is said to be ready.
-  auto service_opts = actors::service_options_of(cfg);
-  auto model_dir = resolve_model_dir(cfg);
-  if (!model_dir) {
-    std::cerr << "tradebotd: " << model_dir.error().message << "\n";
-    return 1;
+  // The middleman's TLS files: refused here, not on CAF's I/O thread at the first connection.
+  const auto tls = actors::tls_options_of(cfg);
+  if (auto err = actors::check_tls_files(tls)) {
+    std::cerr << "tradebotd: " << err->message << "\n";
+    return 2;
   }
-  service_opts.model_dir = *model_dir;
-  auto service = inference::model_service::start(service_opts);
-  if (!service) {
-    std::cerr << "tradebotd: cannot start the model: " << service.error().message << "\n";
-    return 1;
+
+  // The model: loaded and warmed up before anything is said to be ready; none with
+  // inference.remote (the hosts serve it; READY does not wait for them).
+  std::shared_ptr<inference::model_service> service;
+  if (cfg.inference_remote.empty()) {
+    auto service_opts = actors::service_options_of(cfg);
+    auto model_dir = resolve_model_dir(cfg);
+    if (!model_dir) {
+      std::cerr << "tradebotd: " << model_dir.error().message << "\n";
+      return 1;
+    }
+    service_opts.model_dir = *model_dir;
+    auto started = inference::model_service::start(service_opts);
+    if (!started) {
+      std::cerr << "tradebotd: cannot start the model: " << started.error().message << "\n";
+      return 1;
+    }
+    service = *started;
+  } else {
+    spdlog::info("inference: no local model; forecasts come from {} remote host(s)", cfg.inference_remote.size());
   }
 
   caf::actor_system_config sys_cfg;
   configure_actor_system(sys_cfg, cfg);
-  sys_cfg.load<caf::io::middleman>();
+  actors::configure_transport(sys_cfg, tls);
   auto sys = std::make_unique<caf::actor_system>(sys_cfg);
-  auto tree = build_actor_tree(*service, board, trading);
+  actor_tree_hooks hooks;
+  hooks.broker_fault = options.broker_fault;
+  auto tree = build_actor_tree(service, board, trading, hooks);
   auto supervisor = actors::spawn_supervisor(*sys, cs.current, board, std::move(tree.children));
 
   auto self = std::make_unique<caf::scoped_actor>(*sys);

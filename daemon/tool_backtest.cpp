@@ -1,7 +1,7 @@
 // `tradebot backtest --config FILE [--data DIR] [--from DATE] [--to DATE] [--set KEY=VALUE ...]
 // --report DIR`: the daemon's own actors (daemon/actor_tree.hpp: inference, cache, broker,
 // portfolio, scheduler and the symbol actors) on replay data and simulated time, as fast as the
-// cycles complete; then DIR/report.json and DIR/report.html (strategy::write_report). --set
+// cycles complete; then DIR/report.json and DIR/report.html (report::write_report). --set
 // overrides config keys after the file and the environment (core::load_config's overrides).
 //
 // What it forces: market.feed = "replay", market.clock = "simulated", market.sim_cycle_interval_ms
@@ -14,6 +14,8 @@
 // trading.symbols trades every file of the replay folder. Everything else is the config's.
 //
 // Where the report's numbers come from:
+// The trading part (equity_curve, trades, metrics, symbols, orders) is trading_report(), which
+// `tradebot report` (daemon/tool_report.cpp) calls too, over a daemon's equity log and journal:
 //   equity_curve   the portfolio actor (portfolio_summary_atom): the broker's equity at each cycle
 //   trades         the order journal after the run: every fill record, with the side and symbol of
 //                  its intent; fee = the config's fee rate of the asset class x qty x price (the
@@ -76,6 +78,7 @@
 #include "market/order_journal.hpp"
 #include "market/symbols.hpp"
 #include "strategy/fill_metrics.hpp"
+#include "report/report.hpp"
 #include "strategy/report.hpp"
 
 namespace tb::daemon {
@@ -118,7 +121,7 @@ class progress_display {
     const double span = static_cast<double>(std::max<std::int64_t>(1, to_ - from_));
     const double frac = std::clamp(static_cast<double>(p.now_unix_ns - from_) / span, 0.0, 1.0);
     const int pct = p.finished ? 100 : std::min(99, static_cast<int>(frac * 100));  // 100 = done
-    const std::string date = strategy::utc_date(seconds_of(p.now_unix_ns));
+    const std::string date = report::utc_date(seconds_of(p.now_unix_ns));
     if (tty_) {
       constexpr int width = 30;
       const int filled = pct * width / 100;
@@ -140,15 +143,19 @@ class progress_display {
 
 // ---- the report from the run's results ---------------------------------------------------
 
+bool in_window(std::int64_t unix_ns, const report_window& w) { return unix_ns >= w.from_ns && unix_ns <= w.to_ns; }
+
 tb::expected<strategy::symbol_report> symbol_row(const std::string& sym, const std::vector<strategy::trade_record>& trades,
-                                                 const market::order_journal& j, double start_equity, double days) {
+                                                 const market::order_journal& j, const report_window& w,
+                                                 double start_equity, double days) {
   strategy::symbol_report row;
   row.symbol = sym;
   row.asset = market::is_crypto(sym) ? strategy::asset_class::crypto : strategy::asset_class::equity;
   std::map<std::string, int> strategies;
   for (const auto& id : j.order_of_intents()) {
     const auto& in = j.entries().at(id).intent;
-    if (in.order.symbol == sym && in.strategy != "rebalance" && !in.strategy.empty()) ++strategies[in.strategy];
+    if (in.order.symbol == sym && in.strategy != "rebalance" && !in.strategy.empty() && in_window(in.at_unix_ns, w))
+      ++strategies[in.strategy];
   }
   row.strategy = "none";
   int best = 0;
@@ -307,38 +314,16 @@ std::optional<run_failure> run(const backtest_options& o, backtest_outcome& out)
   // The journal the broker actor wrote (closed now that the actors are gone).
   auto journal = market::order_journal::open(parts->journal_path);
   if (!journal) return run_failure{exit_failed, journal.error().message};
-  std::size_t first_record = 0;
-  const auto fills = actors::journal_fills(*journal, *cfg, first_record);
-
-  strategy::backtest_report r;
+  std::vector<market::equity_record> curve;
+  for (const auto& m : summary.equity_curve) curve.push_back({m.at_unix_ns, m.equity});
+  auto built = trading_report(curve, *journal, *cfg, symbols, static_cast<std::int64_t>(summary.risk_rejected), {});
+  if (!built) return run_failure{exit_failed, built.error().message};
+  strategy::backtest_report r = std::move(*built);
   r.run.config_path = o.config_path;
   r.run.data_dir = o.data_dir;
   r.run.from_date = o.from;
   r.run.to_date = o.to;
-  r.run.symbols = symbols;
   r.run.model = "kronos@" + identity.checkpoint_hash.substr(0, 16) + " " + identity.dtype;
-  for (const auto& m : summary.equity_curve) r.equity_curve.push_back({seconds_of(m.at_unix_ns), m.equity});
-  for (const auto& f : fills) r.trades.push_back(actors::trade_of(f));  // oldest first
-  bool any_crypto = false;
-  for (const auto& s : symbols) any_crypto = any_crypto || market::is_crypto(s);
-  auto m = strategy::portfolio_metrics(r.equity_curve, r.trades, any_crypto ? 365 : 252);
-  if (!m) return run_failure{exit_failed, "metrics: " + m.error().message};
-  r.metrics = *m;
-  const double start_equity = r.equity_curve.front().equity;
-  const double days = static_cast<double>(std::max<std::int64_t>(1, r.metrics.bars));
-  for (const auto& s : symbols) {
-    auto row = symbol_row(s, r.trades, *journal, start_equity, days);
-    if (!row) return run_failure{exit_failed, "metrics of " + s + ": " + row.error().message};
-    r.symbols.push_back(std::move(*row));
-  }
-  std::int64_t rejected = 0, filled = 0;
-  for (const auto& [id, e] : journal->entries()) {
-    if (e.state == "rejected") ++rejected;
-    if (e.filled_qty > 0) ++filled;
-  }
-  r.orders.sent = static_cast<std::int64_t>(journal->order_of_intents().size());
-  r.orders.filled = filled;
-  r.orders.rejected = rejected + static_cast<std::int64_t>(summary.risk_rejected);
   r.run.started_s = started;
   r.run.finished_s = std::max(started, wall_now_s());
   r.cache = cache_figures;
@@ -347,8 +332,8 @@ std::optional<run_failure> run(const backtest_options& o, backtest_outcome& out)
   r.inference.oom_splits = inference_stats.value("oom_splits", std::int64_t{0});
   r.timing.elapsed_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - started_steady).count();
   r.timing.inference_s = inference_s;
-  r.timing.cycles = static_cast<std::int64_t>(summary.cycles);
-  auto written = strategy::write_report(r, o.report_dir);
+  r.timing.cycles = static_cast<std::int64_t>(summary.cycles);  // closed cycles (a cycle the broker did not answer has no mark)
+  auto written = report::write_report(r, o.report_dir);
   if (!written) return run_failure{exit_failed, written.error().message};
   cache::cache_stats line;  // the cache actor's stop line, from the same counters
   line.hits = static_cast<std::uint64_t>(r.cache.hits);
@@ -361,6 +346,44 @@ std::optional<run_failure> run(const backtest_options& o, backtest_outcome& out)
 }
 
 }  // namespace
+
+tb::expected<strategy::backtest_report> trading_report(const std::vector<market::equity_record>& curve,
+                                                       const market::order_journal& journal, const core::config& cfg,
+                                                       const std::vector<std::string>& symbols,
+                                                       std::int64_t risk_rejected, const report_window& w) {
+  strategy::backtest_report r;
+  r.run.symbols = symbols;
+  for (const auto& m : curve)
+    if (in_window(m.at_unix_ns, w)) r.equity_curve.push_back({seconds_of(m.at_unix_ns), m.equity});
+  if (r.equity_curve.empty()) return tb::error{errc::bad_data, "no equity mark in the period"};
+  std::size_t first_record = 0;
+  for (const auto& f : actors::journal_fills(journal, cfg, first_record))  // oldest first
+    if (in_window(f.at_unix_ns, w)) r.trades.push_back(actors::trade_of(f));
+  bool any_crypto = false;
+  for (const auto& s : symbols) any_crypto = any_crypto || market::is_crypto(s);
+  auto m = strategy::portfolio_metrics(r.equity_curve, r.trades, any_crypto ? 365 : 252);
+  if (!m) return tb::error{errc::bad_data, "metrics: " + m.error().message};
+  r.metrics = *m;
+  const double start_equity = r.equity_curve.front().equity;
+  const double days = static_cast<double>(std::max<std::int64_t>(1, r.metrics.bars));
+  for (const auto& s : symbols) {
+    auto row = symbol_row(s, r.trades, journal, w, start_equity, days);
+    if (!row) return tb::error{errc::bad_data, "metrics of " + s + ": " + row.error().message};
+    r.symbols.push_back(std::move(*row));
+  }
+  std::int64_t sent = 0, rejected = 0, filled = 0;
+  for (const auto& [id, e] : journal.entries()) {
+    if (!in_window(e.intent.at_unix_ns, w)) continue;
+    ++sent;
+    if (e.state == "rejected") ++rejected;
+    if (e.filled_qty > 0) ++filled;
+  }
+  r.orders.sent = sent;
+  r.orders.filled = filled;
+  r.orders.rejected = rejected + risk_rejected;
+  r.timing.cycles = static_cast<std::int64_t>(r.equity_curve.size());
+  return r;
+}
 
 void quiet_actor_logs(const std::string& name) {
   auto logger = spdlog::stderr_logger_mt(name);

@@ -2,10 +2,15 @@
 // `tradebot backtest` as a function: one run over replay data and simulated time, returning its
 // report (daemon/tool_backtest.cpp says how each number is computed). The CLI command and other
 // tools that run backtests in-process call run_backtest.
+#include <cstdint>
+#include <limits>
 #include <string>
 #include <vector>
 
 #include "core/config.hpp"
+#include "market/equity_log.hpp"
+#include "market/order_journal.hpp"
+#include "report/report.hpp"
 #include "strategy/report.hpp"
 
 namespace tb::daemon {
@@ -34,7 +39,7 @@ struct backtest_outcome {
   int exit_code = 0;    // 0 report written; 2 bad arguments or config; 1 the run failed
   std::string error;    // when exit_code != 0
   strategy::backtest_report report;
-  strategy::report_paths paths;
+  report::report_paths paths;
   std::string cache_line;  // "Kronos Prediction Cache Stats: hits=X misses=Y hit_rate=Z%"
 };
 
@@ -47,6 +52,24 @@ tb::expected<core::config_ptr> load_config_with_sets(const std::string& path, co
 // report_dir/report.json and report.html. Journal, ledger and demo model go to a fresh
 // report_dir/.backtest-state. Needs spdlog's default logger set up by the caller.
 backtest_outcome run_backtest(const backtest_options& o);
+
+// The instants a report covers, unix ns, both ends included (default: everything).
+struct report_window {
+  std::int64_t from_ns = std::numeric_limits<std::int64_t>::min();
+  std::int64_t to_ns = std::numeric_limits<std::int64_t>::max();
+};
+
+// The trading part of a report from what a run left: its equity marks (oldest first) and its order
+// journal, each restricted to `w`: equity_curve, trades (the journal's fills, fees at cfg's rates),
+// metrics, one row per symbol of `symbols`, orders (intents journaled in `w`; rejected adds
+// `risk_rejected`, which the journal does not hold) and timing.cycles = the marks. The rest (run,
+// cache, inference, timing) is the caller's. errc::bad_data when `w` holds no mark or a metric
+// cannot be computed. `tradebot backtest` calls it after its run, `tradebot report` over a
+// daemon's state folder (daemon/tool_report.cpp).
+tb::expected<strategy::backtest_report> trading_report(const std::vector<market::equity_record>& curve,
+                                                       const market::order_journal& journal, const core::config& cfg,
+                                                       const std::vector<std::string>& symbols,
+                                                       std::int64_t risk_rejected, const report_window& w);
 
 // spdlog's default logger for a tool that runs backtests: stderr at warn, so the actors' info
 // lines do not drown the progress bar. `name` names the logger (once per process).

@@ -49,5 +49,10 @@ void add_calendar_commands(CLI::App& app);
 // cache, DIR/run-NNN/report.*, DIR/summary.json and summary.html ranked by Sharpe. Exit codes
 // through CLI::RuntimeError: 2 on bad arguments, config, --set or --grid; 1 when a run fails.
 void add_sweep_commands(CLI::App& app);
+// `tradebot report --state-dir DIR --from DATE --to DATE --report OUT [--config FILE]`
+// (daemon/tool_report.cpp): a backtest's report.json and report.html over a daemon's period, from
+// its equity curve and order journal. Exit codes through CLI::RuntimeError: 2 on bad arguments,
+// a missing state folder, no data in the period or a corrupt line; 1 when it cannot be written.
+void add_report_commands(CLI::App& app);
 
 }  // namespace tb::daemon

@@ -5,7 +5,7 @@
 // changes forecasts, [forecast] or [model], computes what its runs need). Each run writes
 // DIR/run-NNN/report.json and report.html (NNN from 001, in the order of
 // core::expand_grid: the first --grid varies slowest); then DIR/summary.json and summary.html
-// (strategy/sweep.hpp): the runs ranked by Sharpe, the winner's settings.
+// (report/sweep.hpp): the runs ranked by Sharpe, the winner's settings.
 //
 // Every --set and --grid value is read and checked before anything runs (core/config.hpp: as the
 // file's value would be, errors naming the argument); so is every combination against the
@@ -25,7 +25,7 @@
 #include "core/config_grid.hpp"
 #include "daemon/tool_backtest.hpp"
 #include "daemon/tool_commands.hpp"
-#include "strategy/sweep.hpp"
+#include "report/sweep.hpp"
 
 namespace tb::daemon {
 namespace {
@@ -62,7 +62,7 @@ int run_sweep(const sweep_options& o) {
     return exit_bad_input;
   }
 
-  strategy::sweep_summary summary;
+  report::sweep_summary summary;
   summary.config_path = o.config_path;
   summary.data_dir = o.data_dir;
   summary.from_date = o.from;
@@ -93,7 +93,7 @@ int run_sweep(const sweep_options& o) {
       return done.exit_code;
     }
     const auto& r = done.report;
-    strategy::sweep_run row;
+    report::sweep_run row;
     row.number = static_cast<int>(i + 1);
     row.report_dir = name;
     const auto values = core::describe(*point.config);
@@ -109,12 +109,12 @@ int run_sweep(const sweep_options& o) {
               << r.cache.hits << ", misses " << r.cache.misses << std::endl;
     summary.runs.push_back(std::move(row));
   }
-  auto written = strategy::write_summary(summary, o.report_dir);
+  auto written = report::write_summary(summary, o.report_dir);
   if (!written) {
     std::cerr << "tradebot sweep: " << written.error().message << "\n";
     return exit_failed;
   }
-  const auto& winner = summary.runs[strategy::rank_by_sharpe(summary.runs).front()];
+  const auto& winner = summary.runs[report::rank_by_sharpe(summary.runs).front()];
   std::cout << "winner: " << winner.report_dir << " " << core::settings_text((*points)[winner.number - 1].settings)
             << " (sharpe " << winner.metrics.sharpe << ")\n"
             << "summary: " << written->json << "\n         " << written->html << "\n";

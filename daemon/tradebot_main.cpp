@@ -16,6 +16,7 @@ int main(int argc, char** argv) {
   tb::daemon::add_backtest_commands(app);
   tb::daemon::add_calendar_commands(app);
   tb::daemon::add_sweep_commands(app);
+  tb::daemon::add_report_commands(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

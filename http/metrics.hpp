@@ -1,25 +1,23 @@
 #pragma once
 // /metrics: the /stats document and the health checks in the Prometheus text exposition format,
-// version 0.0.4. Pure functions over JSON values; the mapping rule is documented in README.md
-// ("The /metrics mapping") and summarised here:
+// version 0.0.4, as Prometheus' naming and exposition documents write it. Pure functions over JSON
+// values.
 //
-//  * A numeric leaf at path section.a.b becomes the sample `tradebotd_section_a_b <value>`;
-//    a boolean leaf becomes 1 or 0. Each path segment is sanitised to [a-zA-Z0-9_:] (every other
-//    byte becomes '_') and segments are joined with '_'.
-//  * Labelled collections: the children of an object whose key is `symbols` or `positions`
-//    (label `symbol`), `checks` (label `check`), `by_<label>` or `<name>_by_<label>` are entries
-//    keyed by a label: the child's key becomes the label's value and leaves the metric name.
-//    symbols.AAPL.cache_hits = 3      -> tradebotd_symbols_cache_hits{symbol="AAPL"} 3
-//    cache.hits_by_tier.disk = 2      -> tradebotd_cache_hits{tier="disk"} 2
-//    Collections nest: their labels accumulate.
-//  * String leaves of an object become labels of one `<object path>_info` gauge of value 1:
-//    inference.device = "cuda:0"      -> tradebotd_inference_info{device="cuda:0"} 1
-//  * null and arrays are skipped.
-//  * A metric whose name ends in `_total` is a counter, every other metric a gauge. Every family
-//    has one `# TYPE` line; families are sorted by name; a second sample with the same name and
-//    labels as an earlier one (two paths that sanitise alike) is dropped.
-//  * Health: tradebotd_health_status (0 ok, 1 degraded, 2 failing), the worst check;
-//    tradebotd_health_check_status{check="<name>"} per check; tradebotd_build_info{version} 1.
+// The exposition is declared: one table in metrics.cpp names every family (name, type, HELP, and
+// where in /stats its samples come from); README.md ("Metric families") lists them. Nothing is
+// derived from key names, so a new /stats key shows in /metrics only once it is declared there.
+//  * Counters end in `_total`, gauges are levels, histograms have `_bucket{le}`, `_sum`, `_count`
+//    (from the `{"le_seconds", "cumulative_counts", "count", "sum_seconds"}` objects that
+//    core::to_json(histogram_counts) publishes), an info family is a gauge of value 1 whose labels
+//    are string fields. Durations are seconds and sizes bytes (ms and us in /stats are scaled).
+//  * Per-symbol, per-tier, per-route, per-check values are one family with a label.
+//  * A family whose sources are absent (a section not yet published) is left out; a value that is
+//    not a number (or boolean) is skipped; non-finite gauges are written `NaN`, `+Inf`, `-Inf`; a
+//    counter that is negative or non-finite, or a histogram whose counts are not cumulative, is
+//    skipped rather than written wrong.
+//  * Label values are escaped (`\\`, `\"`, `\n`), invalid UTF-8 becomes U+FFFD, and values are cut
+//    at 256 bytes on a character boundary. A second sample with the same labels in one family is
+//    dropped.
 #include <string>
 #include <string_view>
 
@@ -37,12 +35,8 @@ inline constexpr const char* metrics_content_type = "text/plain; version=0.0.4; 
 std::string render_metrics(const nlohmann::json& stats, const nlohmann::json& checks,
                            core::health_status overall, const std::string& version);
 
-// One path segment of a metric name: bytes outside [a-zA-Z0-9_:] become '_'.
-std::string sanitize_metric_segment(std::string_view segment);
-// A label name: bytes outside [a-zA-Z0-9_] become '_'; a leading digit or a reserved "__" prefix
-// gets an extra leading character so the result is valid.
-std::string sanitize_label_name(std::string_view name);
-// A label value escaped for the text format: backslash, double quote and newline.
+// A label value escaped for the text format: backslash, double quote and newline escaped, invalid
+// UTF-8 replaced by U+FFFD, cut at 256 bytes without splitting a character.
 std::string escape_label_value(std::string_view value);
 
 }  // namespace tb::http

@@ -2,7 +2,10 @@
 
 #include <cstdint>
 #include <exception>
+#include <iterator>
 
+#include "http/auth.hpp"
+#include "http/dashboard.hpp"
 #include "http/metrics.hpp"
 #include "http/process_stats.hpp"
 
@@ -24,6 +27,14 @@ response make_response(bhttp::status status, std::string body, const char* conte
   res.body() = std::move(body);
   res.keep_alive(keep_alive);
   res.prepare_payload();
+  return res;
+}
+
+// A HEAD response: the GET's headers and Content-Length, no body.
+response without_body(response res) {
+  const auto size = res.body().size();
+  res.body().clear();
+  res.content_length(size);
   return res;
 }
 
@@ -83,6 +94,13 @@ void publish_heartbeat(core::snapshot_board& board, std::chrono::steady_clock::t
                 {{"heartbeat_steady_ms", steady_ms(answered_at)}, {"stale_after_ms", stale_after.count()}});
 }
 
+std::size_t metric_route(std::string_view path) {
+  const std::size_t other = std::size(metric_routes) - 1;
+  for (std::size_t i = 0; i < other; ++i)
+    if (path == metric_routes[i]) return i;
+  return other;
+}
+
 bool is_probe_path(std::string_view path) {
   return path == "/health" || path == "/health/live" || path == "/health/ready";
 }
@@ -111,6 +129,12 @@ json render_stats(const core::snapshot_board& board, const server_info& info,
   if (extra_sections.is_object())
     for (const auto& [name, doc] : extra_sections.items()) out[name] = doc;
   out["process"] = process_stats(info.started_at);  // always computed now, never published
+  if (out.contains(liveness_section)) {  // the heartbeat as /health/live judges it now
+    bool live = false;
+    const json now = render_live(board, &live);
+    out[liveness_section]["live"] = live;
+    out[liveness_section]["heartbeat_age_ms"] = now.value("heartbeat_age_ms", json());
+  }
   return out;
 }
 
@@ -132,9 +156,25 @@ response handle_request(const request& req, const core::snapshot_board& board,
     std::string_view target(req.target().data(), req.target().size());
     const std::string_view path = request_path(target);
 
-    enum class route { health, live, ready, stats, metrics, none };
+    const bool head = req.method() == bhttp::verb::head;
+    if (!info.auth_token.empty() && !is_open_path(path)) {
+      const auto authorization = req[bhttp::field::authorization];
+      if (!bearer_matches({authorization.data(), authorization.size()}, info.auth_token)) {
+        response res = error_response(bhttp::status::unauthorized,
+                                      authorization.empty() ? "this path needs Authorization: Bearer <token>"
+                                                            : "wrong token",
+                                      version, keep_alive);
+        res.set(bhttp::field::www_authenticate, authorization.empty()
+                                                    ? R"(Bearer realm="tradebotd")"
+                                                    : R"(Bearer realm="tradebotd", error="invalid_token")");
+        return head ? without_body(std::move(res)) : res;
+      }
+    }
+
+    enum class route { dashboard, health, live, ready, stats, metrics, none };
     route r = route::none;
-    if (path == "/health") r = route::health;
+    if (path == "/") r = route::dashboard;
+    else if (path == "/health") r = route::health;
     else if (path == "/health/live") r = route::live;
     else if (path == "/health/ready") r = route::ready;
     else if (path == "/stats") r = route::stats;
@@ -145,7 +185,6 @@ response handle_request(const request& req, const core::snapshot_board& board,
       return error_response(bhttp::status::not_found, "no such path: " + shown, version,
                             keep_alive);
     }
-    const bool head = req.method() == bhttp::verb::head;
     if (req.method() != bhttp::verb::get && !head) {
       response res = error_response(bhttp::status::method_not_allowed,
                                     "method not allowed; use GET or HEAD", version, keep_alive);
@@ -155,6 +194,13 @@ response handle_request(const request& req, const core::snapshot_board& board,
 
     response res;
     switch (r) {
+      case route::dashboard:
+        res = make_response(bhttp::status::ok, std::string(dashboard_html()), "text/html; charset=utf-8", version,
+                            keep_alive);
+        res.set("Content-Security-Policy", dashboard_csp());
+        res.set("X-Content-Type-Options", "nosniff");
+        res.set("Referrer-Policy", "no-referrer");
+        break;
       case route::health: {
         core::health_status worst = core::health_status::ok;
         json doc = render_health(board, info, &worst);
@@ -188,13 +234,7 @@ response handle_request(const request& req, const core::snapshot_board& board,
       }
       case route::none: break;
     }
-    if (head) {
-      // Same headers as GET, Content-Length of the GET body, no body.
-      const auto size = res.body().size();
-      res.body().clear();
-      res.content_length(size);
-    }
-    return res;
+    return head ? without_body(std::move(res)) : res;
   } catch (const std::exception& e) {
     return error_response(bhttp::status::internal_server_error,
                           std::string("internal error: ") + e.what(), version, keep_alive);

@@ -2,15 +2,20 @@
 // The pure request handler: a function from (request, board, server info) to a response, like
 // Beast's handle_request. No sockets, no threads; tested directly (tests/http/request_handler_test).
 //
+//   GET|HEAD /         200, the dashboard page (text/html, its Content-Security-Policy: dashboard.hpp)
 //   GET|HEAD /health   200 (503 when the worst check is failing), JSON
 //   GET|HEAD /health/live   200 while the liveness heartbeat is fresh, else 503; small JSON
 //   GET|HEAD /health/ready  200 when live and no check is failing, else 503; small JSON
 //   GET|HEAD /stats    200, JSON: every board section + `process` + the http server's own
 //                      counters (`extra_sections`); config/cache/inference/symbols/portfolio are
-//                      always present ({} until published)
+//                      always present ({} until published); `liveness` also has `live` and
+//                      `heartbeat_age_ms` as /health/live computes them at that request
 //   GET|HEAD /metrics  200, Prometheus text 0.0.4 (see metrics.hpp)
 //   other path         404   {"error": ...}
 //   other method       405   {"error": ...} with `Allow: GET, HEAD`
+// With server_info::auth_token set, every path but is_open_path() (/, /health/live, /health/ready)
+// needs `Authorization: Bearer <token>`, checked before routing: else 401 {"error": ...} with
+// `WWW-Authenticate: Bearer realm="tradebotd"` (auth.hpp).
 // Every response carries Content-Type, Content-Length, `Cache-Control: no-store`, the request's
 // HTTP version and its keep-alive choice. The query string is ignored.
 #include <chrono>
@@ -32,6 +37,8 @@ struct server_info {
   std::string version = "unknown";  // shown in /health and tradebotd_build_info
   // The process start (the daemon sets it first thing in main); uptime_s counts from it.
   std::chrono::steady_clock::time_point started_at = std::chrono::steady_clock::now();
+  // The bearer token every path but is_open_path() requires; "" = none (auth.hpp).
+  std::string auth_token;
 };
 
 // The /stats sections that are always present, as {} until a component publishes them.
@@ -60,6 +67,13 @@ nlohmann::json render_stats(const core::snapshot_board& board, const server_info
 inline constexpr const char* liveness_section = "liveness";
 void publish_heartbeat(core::snapshot_board& board, std::chrono::steady_clock::time_point answered_at,
                        std::chrono::milliseconds stale_after);
+
+// The `route` label values of the HTTP request duration histogram: the served paths, then
+// "other" (any other path: a bounded label set whatever clients ask for).
+inline constexpr const char* metric_routes[] = {"/",      "/health",  "/health/live", "/health/ready",
+                                                "/stats", "/metrics", "other"};
+// The index in metric_routes of a request path.
+std::size_t metric_route(std::string_view path);
 
 // Probe paths: served by the server's probe reserve too (see server_options::probe_reserve).
 bool is_probe_path(std::string_view path);

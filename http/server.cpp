@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <map>
 #include <mutex>
@@ -20,6 +21,7 @@
 #include <boost/beast/http.hpp>
 #include <spdlog/spdlog.h>
 
+#include "core/latency_histogram.hpp"
 #include "core/log_throttle.hpp"
 
 namespace tb::http {
@@ -78,6 +80,8 @@ struct server::impl {
   nlohmann::json counters() const;
   // Any io thread: counts one connection shed with the overload 503 and logs it (throttled).
   void note_shed(const std::string& why);
+  // Any io thread: counts one 401 (missing or wrong bearer token) and logs it (throttled).
+  void note_unauthorized(const net::ip::address& peer, std::string_view path);
   // The overload 503: JSON body naming why, `Retry-After`, connection closed.
   response overload_response(const std::string& why, unsigned version) const;
   // A reserve connection that has not sent a whole request yet, oldest first, taken out of
@@ -90,8 +94,11 @@ struct server::impl {
 
   std::atomic<std::uint64_t> accepted_{0}, rejected_{0}, over_client_limit_{0}, probes_total_{0},
       probe_evictions_{0}, requests_{0}, bad_requests_{0}, timeouts_{0}, responses_2xx_{0},
-      responses_4xx_{0}, responses_5xx_{0};
+      responses_4xx_{0}, responses_5xx_{0}, unauthorized_{0};
+  // Per metric_routes entry: from a request read whole to its response written (any io thread).
+  std::array<core::latency_histogram, std::size(metric_routes)> request_duration_;
   core::log_throttle shed_log_{overload_log_interval};
+  core::log_throttle unauthorized_log_{overload_log_interval};
 
   mutable std::mutex mu_;  // guards sessions_, serving_, per_client_, probes_, stopping_
   std::unordered_map<session*, std::weak_ptr<session>> sessions_;
@@ -210,13 +217,17 @@ class session : public std::enable_shared_from_this<session> {
 
     ++srv_.requests_;
     const request& req = parser_->get();
-    if (kind_ == slot::probe && !is_probe_path(request_path({req.target().data(), req.target().size()}))) {
+    const std::string_view path = request_path({req.target().data(), req.target().size()});
+    timing_ = request_timing{std::chrono::steady_clock::now(), metric_route(path)};
+    if (kind_ == slot::probe && !is_probe_path(path)) {
       const std::string why = overload_ + " (a reserve connection serves /health, /health/live and /health/ready only)";
       srv_.note_shed(why);
       return send(srv_.overload_response(why, req.version()));
     }
     response res =
         handle_request(req, *srv_.board_, srv_.info_, nlohmann::json{{"http", srv_.counters()}});
+    if (res.result() == bhttp::status::unauthorized)
+      srv_.note_unauthorized(peer_, request_path({req.target().data(), req.target().size()}));
     if (kind_ == slot::probe) res.keep_alive(false);  // one request per reserve slot
     send(std::move(res));
   }
@@ -241,6 +252,10 @@ class session : public std::enable_shared_from_this<session> {
   }
 
   void on_write(bool keep_alive, error_code ec, std::size_t) {
+    if (timing_) {
+      srv_.request_duration_[timing_->route].record(std::chrono::steady_clock::now() - timing_->read_at);
+      timing_.reset();
+    }
     if (ec == beast::error::timeout) ++srv_.timeouts_;
     if (closing_) return;
     if (ec) return fail(ec, "write");
@@ -290,6 +305,12 @@ class session : public std::enable_shared_from_this<session> {
   const net::ip::address peer_;
   const std::string overload_;
   std::atomic<bool> read_done_{false};
+  // The request being answered (set when one was read whole, cleared when its response is written).
+  struct request_timing {
+    std::chrono::steady_clock::time_point read_at;
+    std::size_t route;  // index into metric_routes
+  };
+  std::optional<request_timing> timing_;
   bool evicted_ = false;
   bool closing_ = false;
 };
@@ -446,6 +467,14 @@ void server::impl::note_shed(const std::string& why) {
                  core::suppressed_note(held));
 }
 
+void server::impl::note_unauthorized(const net::ip::address& peer, std::string_view path) {
+  ++unauthorized_;
+  std::uint64_t held = 0;
+  if (unauthorized_log_.allow(&held))
+    spdlog::warn("http: 401 for {} from {}: missing or wrong bearer token{}", path.substr(0, 200),
+                 peer.to_string(), core::suppressed_note(held));
+}
+
 response server::impl::overload_response(const std::string& why, unsigned version) const {
   // A general-pool slot frees within io_timeout at the latest, unless its client keeps it busy.
   const auto retry_s = std::max<long long>(1, (opts_.io_timeout.count() + 999) / 1000);
@@ -464,6 +493,9 @@ nlohmann::json server::impl::counters() const {
     open = serving_;
     probes_open = probes_.size();
   }
+  nlohmann::json durations = nlohmann::json::object();
+  for (std::size_t i = 0; i < request_duration_.size(); ++i)
+    durations[metric_routes[i]] = core::to_json(request_duration_[i].prometheus());
   return nlohmann::json{
       {"connections_accepted_total", accepted_.load()},
       {"connections_rejected_total", rejected_.load()},
@@ -478,6 +510,8 @@ nlohmann::json server::impl::counters() const {
       {"responses_5xx_total", responses_5xx_.load()},
       {"bad_requests_total", bad_requests_.load()},
       {"timeouts_total", timeouts_.load()},
+      {"request_duration_seconds", std::move(durations)},
+      {"unauthorized_total", unauthorized_.load()},
   };
 }
 

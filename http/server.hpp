@@ -84,7 +84,10 @@ class server {
   // max_connections_per_client),
   // probe_connections_total, probe_connections_open, probe_evictions_total (reserve
   // connections closed to make room for a newer one), requests_total,
-  // responses_{2xx,4xx,5xx}_total, bad_requests_total (400/413/431), timeouts_total.
+  // responses_{2xx,4xx,5xx}_total, bad_requests_total (400/413/431), timeouts_total,
+  // request_duration_seconds ({route: histogram} per metric_routes entry: from the request read
+  // whole to its response written; requests the parser refused are not timed),
+  // unauthorized_total (401: a missing or wrong bearer token).
   // Thread-safe.
   nlohmann::json counters() const;
 

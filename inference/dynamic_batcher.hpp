@@ -99,7 +99,8 @@ class dynamic_batcher {
   void stop();
 
   // Counters for /stats → inference (compute_s_total: seconds the model spent on successful
-  // batches). Thread-safe.
+  // batches; batch_rows: rows of those batches; queue_wait_seconds per window and compute_seconds
+  // per successful batch: histograms, core::to_json(histogram_counts)). Thread-safe.
   nlohmann::json stats() const;
 
  private:

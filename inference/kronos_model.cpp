@@ -1100,35 +1100,11 @@ tb::expected<kronos_model> kronos_model::load(const std::string& tokenizer_dir, 
   return kronos_model(std::move(p));
 }
 
-namespace {
-
-// Contract checks of one series; empty string when fine.
-std::string check_window(const core::forecast_window& w) {
-  const auto& p = w.params;
-  if (w.bars.empty()) return "no bars";
-  if (p.max_context < 1) return "max_context < 1";
-  if (p.pred_len < 1 || p.pred_len > p.max_context) return "pred_len outside 1..max_context";
-  if (!(p.temperature > 0) || !std::isfinite(p.temperature)) return "temperature must be > 0";
-  if (p.top_k < 0) return "top_k < 0";
-  if (!(p.top_p > 0 && p.top_p <= 1)) return "top_p outside (0, 1]";
-  if (p.sample_count < 1) return "sample_count < 1";
-  if (!(p.clip > 0)) return "clip must be > 0";
-  for (std::size_t i = 0; i < w.bars.size(); ++i) {
-    const auto& b = w.bars[i];
-    for (double v : {b.open, b.high, b.low, b.close, b.volume, b.amount}) {
-      if (!std::isfinite(v)) return "bar " + std::to_string(i) + " holds NaN or infinity";
-    }
-  }
-  return {};
-}
-
-}  // namespace
-
 tb::expected<std::vector<core::forecast>> kronos_model::generate(const std::vector<core::forecast_window>& batch,
                                                                  const generate_options& options,
                                                                  generate_stats* stats) const {
   for (std::size_t b = 0; b < batch.size(); ++b) {
-    const std::string why = check_window(batch[b]);
+    const std::string why = core::window_problem(batch[b]);
     if (!why.empty()) {
       return tb::error{errc::invalid_argument,
                        "series " + std::to_string(b) + " (" + batch[b].symbol + "): " + why};
@@ -1236,7 +1212,7 @@ tb::expected<std::size_t> kronos_model::capture_graphs(const core::forecast_wind
                                                        const std::vector<std::int64_t>& series_per_graph) const {
   const impl& m = *impl_;
   if (!m.device.is_cuda() || !cuda_graphs_built() || series_per_graph.empty()) return std::size_t{0};
-  const std::string why = check_window(shape);
+  const std::string why = core::window_problem(shape);
   if (!why.empty()) return tb::error{errc::invalid_argument, "capture_graphs: " + why};
   {
     std::lock_guard<std::mutex> lock(m.graphs_mu);
@@ -1304,7 +1280,7 @@ tb::expected<token_ids> kronos_model::tokenize(const std::vector<core::bar>& bar
   w.params.clip = clip;
   w.params.pred_len = 1;
   w.params.max_context = std::max<int>(1, static_cast<int>(bars.size()));
-  const std::string why = check_window(w);
+  const std::string why = core::window_problem(w);
   if (!why.empty()) return tb::error{errc::invalid_argument, "tokenize: " + why};
   try {
     c10::InferenceMode guard;
@@ -1356,7 +1332,7 @@ tb::expected<step_logits> kronos_model::next_logits(const std::vector<core::bar>
   w.params.clip = clip;
   w.params.pred_len = 1;
   w.params.max_context = max_context;
-  const std::string why = check_window(w);
+  const std::string why = core::window_problem(w);
   if (!why.empty()) return tb::error{errc::invalid_argument, "next_logits: " + why};
   const impl& m = *impl_;
   try {

@@ -63,6 +63,8 @@ std::size_t compile_graphs(const kronos_model& model, const service_options& opt
     idle = "the model runs on the CPU";
   } else if (!cuda_graphs_built()) {
     idle = "this build has no CUDA graphs (the LibTorch it was built with has no CUDA)";
+  } else if (!backend_captures_graphs(options.compile_backend)) {
+    idle = "compile_backend '" + options.compile_backend + "' runs the model eagerly";
   } else if (buckets.empty()) {
     idle = "compile_mode '" + options.compile_mode + "' captures no CUDA graphs";
   }
@@ -116,6 +118,10 @@ std::vector<std::int64_t> graph_buckets(const std::string& compile_mode, std::in
   std::sort(out.begin(), out.end());
   out.erase(std::unique(out.begin(), out.end()), out.end());
   return out;
+}
+
+bool backend_captures_graphs(const std::string& compile_backend) {
+  return compile_backend == "inductor" || compile_backend == "cudagraphs";
 }
 
 tb::expected<kronos_model> load_checkpoint(const std::string& model_dir, const device_options& device) {
@@ -221,6 +227,7 @@ nlohmann::json model_service::stats() const {
                   {"device", info.device},
                   {"compile", options_.compile},
                   {"compile_mode", options_.compile_mode},
+                  {"compile_backend", options_.compile_backend},
                   {"cuda_graphs", graphs_},
                   {"checkpoint_hash", model_->identity().checkpoint_hash},
                   {"warmup_ms", warmup_.count()}};

@@ -31,6 +31,7 @@ struct service_options {
   device_options device;
   bool compile = false;                // KRONOS_COMPILE: CUDA graphs, see inference/README.md
   std::string compile_mode = "default";  // KRONOS_COMPILE_MODE: which buckets (graph_buckets)
+  std::string compile_backend = "inductor";  // KRONOS_COMPILE_BACKEND: graphs or eager (backend_captures_graphs)
   batcher_options batching;
   // Warm-up: whole windows of `warmup_params`, `warmup_lookback` bars each, as many as one stacked
   // group of a max_batch_rows batch holds (at least one).
@@ -43,6 +44,12 @@ struct service_options {
 // max_series; "max-autotune": every power of two below max_series, and max_series;
 // "max-autotune-no-cudagraphs" (and anything else): none. Ascending, distinct, each <= max_series.
 std::vector<std::int64_t> graph_buckets(const std::string& compile_mode, std::int64_t max_series);
+
+// What torch.compile's backend names (KRONOS_COMPILE_BACKEND, model.compile_backend; the config
+// admits only these) mean here: "inductor" (torch.compile's default) and "cudagraphs" capture the
+// cached generation's CUDA graphs (graph_buckets); "eager" and "aot_eager" run the model eagerly,
+// as compile = false does. False for any other name.
+bool backend_captures_graphs(const std::string& compile_backend);
 
 class model_service {
  public:

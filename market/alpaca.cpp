@@ -12,6 +12,7 @@
 #include <spdlog/spdlog.h>
 
 #include "core/calendar.hpp"
+#include "core/credentials.hpp"
 #include "market/symbols.hpp"
 
 namespace tb::market {
@@ -22,40 +23,13 @@ using namespace std::chrono_literals;
 // ---------------------------------------------------------------------------------------------
 // credentials
 
-namespace {
-
-std::string trim(std::string s) {
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.pop_back();
-  std::size_t i = 0;
-  while (i < s.size() && std::isspace(static_cast<unsigned char>(s[i]))) ++i;
-  return s.substr(i);
-}
-
-bool clean_secret(const std::string& s) {
-  if (s.empty() || s.size() > 512) return false;
-  return std::all_of(s.begin(), s.end(), [](char c) {
-    const auto u = static_cast<unsigned char>(c);
-    return u > 0x20 && u < 0x7f;
-  });
-}
-
-std::optional<std::string> read_credential_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return std::nullopt;
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return trim(ss.str());
-}
-
-}  // namespace
-
 tb::expected<alpaca_credentials> load_alpaca_credentials(const env_lookup& env) {
   const auto bad = [](const std::string& m) { return tb::error{errc::bad_config, "alpaca credentials: " + m}; };
-  if (auto dir = env("CREDENTIALS_DIRECTORY"); dir && !dir->empty()) {
-    const auto key = read_credential_file(*dir + "/alpaca_key_id");
-    const auto secret = read_credential_file(*dir + "/alpaca_secret_key");
+  if (const auto key_path = core::credential_path("alpaca_key_id", env)) {
+    const auto key = core::read_secret_file(*key_path);
+    const auto secret = core::read_secret_file(*core::credential_path("alpaca_secret_key", env));
     if (key && secret) {
-      if (!clean_secret(*key) || !clean_secret(*secret))
+      if (!core::clean_secret(*key) || !core::clean_secret(*secret))
         return bad("$CREDENTIALS_DIRECTORY/alpaca_key_id or alpaca_secret_key is empty or holds "
                    "whitespace or control characters");
       return alpaca_credentials(*key, *secret);
@@ -70,8 +44,8 @@ tb::expected<alpaca_credentials> load_alpaca_credentials(const env_lookup& env) 
     return bad("none found: set APCA_API_KEY_ID and APCA_API_SECRET_KEY, or provide the systemd "
                "credentials alpaca_key_id and alpaca_secret_key (LoadCredential=)");
   if (!key || !secret) return bad(std::string(key ? "APCA_API_SECRET_KEY" : "APCA_API_KEY_ID") + " is not set");
-  const std::string k = trim(*key), s = trim(*secret);
-  if (!clean_secret(k) || !clean_secret(s))
+  const std::string k = core::trim_secret(*key), s = core::trim_secret(*secret);
+  if (!core::clean_secret(k) || !core::clean_secret(s))
     return bad("APCA_API_KEY_ID or APCA_API_SECRET_KEY is empty or holds whitespace or control characters");
   return alpaca_credentials(k, s);
 }

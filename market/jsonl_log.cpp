@@ -12,13 +12,14 @@
 
 namespace tb::market {
 
-tb::expected<jsonl_log> jsonl_log::open(const std::string& path, const std::string& what, const line_reader& read) {
+tb::expected<jsonl_log> jsonl_log::open(const std::string& path, const std::string& what, const line_reader& read,
+                                        jsonl_access access) {
   jsonl_log log;
   log.path_ = path;
   log.what_ = what;
   std::error_code ec;
   const auto parent = std::filesystem::path(path).parent_path();
-  if (!parent.empty()) std::filesystem::create_directories(parent, ec);
+  if (access == jsonl_access::append && !parent.empty()) std::filesystem::create_directories(parent, ec);
   std::string text;
   {
     std::ifstream in(path, std::ios::binary);
@@ -40,6 +41,7 @@ tb::expected<jsonl_log> jsonl_log::open(const std::string& path, const std::stri
     if (auto err = read(line, line_no))
       return tb::error{err->code, path + ":" + std::to_string(line_no) + ": " + err->message};
   }
+  if (access == jsonl_access::read_only) return log;
   if (pos < text.size()) std::filesystem::resize_file(path, pos, ec);
   log.fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
   if (log.fd_ < 0) return tb::error{errc::io, "cannot open " + what + " " + path + ": " + std::strerror(errno)};
@@ -65,6 +67,7 @@ jsonl_log::~jsonl_log() {
 }
 
 std::optional<tb::error> jsonl_log::append(const std::string& line) {
+  if (fd_ < 0) return tb::error{errc::io, what_ + " " + path_ + " is not open for writing"};
   const std::string bytes = line + "\n";
   std::size_t done = 0;
   while (done < bytes.size()) {

@@ -95,7 +95,7 @@ tb::expected<journal_record> journal_record_from_json(const std::string& line) {
   }
 }
 
-tb::expected<order_journal> order_journal::open(const std::string& path) {
+tb::expected<order_journal> order_journal::open(const std::string& path, jsonl_access access) {
   order_journal j;
   auto log = jsonl_log::open(path, "the order journal", [&j](const std::string& line, std::size_t) {
     auto rec = journal_record_from_json(line);
@@ -103,7 +103,7 @@ tb::expected<order_journal> order_journal::open(const std::string& path) {
     j.fold(*rec);
     j.records_.push_back(std::move(*rec));
     return std::optional<tb::error>();
-  });
+  }, access);
   if (!log) return log.error();
   if (auto torn = log->torn_line()) j.warnings_.push_back(path + ":" + std::to_string(*torn) + ": torn last line ignored");
   j.log_ = std::move(*log);

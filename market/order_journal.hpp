@@ -60,8 +60,9 @@ struct journal_entry {
 class order_journal {
  public:
   // Opens (creating it and its folder when missing) and reads `path`. errc::io when it cannot be
-  // opened; errc::bad_data for a corrupt line other than a torn last one.
-  static tb::expected<order_journal> open(const std::string& path);
+  // opened; errc::bad_data for a corrupt line other than a torn last one. read_only: a reader beside
+  // the broker actor (`tradebot report`), see jsonl_log; append() then fails.
+  static tb::expected<order_journal> open(const std::string& path, jsonl_access access = jsonl_access::append);
 
   // Writes one line and fsyncs the file before returning. An intent for a client_order_id the
   // journal already holds is errc::invalid_argument (nothing is written). errc::io on failure.

@@ -10,6 +10,7 @@ packages=(
   libhiredis-dev libssl-dev libspdlog-dev libsystemd-dev
   libtomlplusplus-dev nlohmann-json3-dev libcli11-dev libbenchmark-dev
   redis-server curl systemd
+  prometheus  # for promtool: tests/daemon/test_metrics_exposition runs `promtool check metrics`
   chromium
 )
 

@@ -25,6 +25,8 @@ using nlohmann::json;
 namespace {
 
 const std::string daemon_bin = std::string(TRADEBOT_BIN_DIR) + "/tradebotd";
+// tradebotd with the broker actor's fault seam (tests/support/broker_faults.hpp), test builds only.
+const std::string faults_bin = std::string(TRADEBOT_BIN_DIR) + "/tradebotd_faults";
 const std::vector<std::string> pairs = {"BTCUSD", "ETHUSD"};
 
 // 120 daily bars, the last one opening at `last_open_s`, rising 3 % a day.
@@ -160,7 +162,7 @@ BOOST_AUTO_TEST_CASE(killed_after_the_post_restarted_the_order_is_reconciled_not
   temp_dir state;
   {
     // SIGKILL right after the first submit returned, before its acknowledgement is journaled.
-    daemon_process d(daemon_bin, w.config(state.path.string()), alpaca_world::keys({{"TRADEBOTD_FAULT", "kill_after_submit:1"}}));
+    daemon_process d(faults_bin, w.config(state.path.string()), alpaca_world::keys({{"TRADEBOTD_FAULT", "kill_after_submit:1"}}));
     BOOST_REQUIRE_MESSAGE(d.ready(), "no READY=1:\n" << d.proc->output());
     const int status = d.proc->wait(60s);
     BOOST_REQUIRE_MESSAGE(status == 128 + SIGKILL, "status " << status << "\n" << d.proc->output());

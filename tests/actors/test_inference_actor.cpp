@@ -280,3 +280,55 @@ BOOST_AUTO_TEST_CASE(one_forecast_across_two_processes) {
   daemon.signal(SIGTERM);
   BOOST_TEST(daemon.wait(30s) == 0);
 }
+
+BOOST_AUTO_TEST_CASE(an_oversized_a_nan_and_a_zero_sample_window_each_fail_alone_and_the_actor_keeps_serving) {
+  auto c = test_config();
+  fixture fx(c);
+  caf::scoped_actor self{*fx.sys};
+  auto oversized = window_at(600, 1, *c);
+  const auto last = oversized.bars.back();
+  oversized.bars.resize(core::window_limits::max_bars + 1, last);
+  auto nan = window_at(601, 2, *c);
+  nan.bars[3].high = std::nan("");
+  auto no_samples = window_at(602, 3, *c);
+  no_samples.params.sample_count = 0;
+  const std::pair<core::forecast_window, const char*> bad[] = {
+      {oversized, "100001 bars (at most 100000)"}, {nan, "bar 3 holds NaN or infinity"}, {no_samples, "sample_count 0"}};
+  // Each alone, then all of them among good windows: the bad ones fail, the good ones are computed.
+  for (const auto& [w, words] : bad) {
+    actors::forecast_request req;
+    req.windows.push_back({w, inference::priority::live, 0});
+    self->request(fx.inference, 30s, actors::forecast_atom::value, req)
+        .receive(
+            [&, words = words](actors::forecast_reply& reply) {
+              BOOST_REQUIRE(reply.answers.size() == 1u);
+              BOOST_TEST(!reply.answers[0].ok);
+              BOOST_TEST((reply.answers[0].error_code == tb::errc::invalid_argument));
+              BOOST_TEST(reply.answers[0].error.find(words) != std::string::npos, reply.answers[0].error);
+            },
+            [&](caf::error& e) { BOOST_FAIL(fx.sys->render(e)); });
+  }
+  actors::forecast_request mixed;
+  mixed.windows.push_back({window_at(700, 4, *c), inference::priority::live, 0});
+  for (const auto& b : bad) mixed.windows.push_back({b.first, inference::priority::live, 0});
+  mixed.windows.push_back({window_at(701, 5, *c), inference::priority::live, 0});
+  self->request(fx.inference, 60s, actors::forecast_atom::value, mixed)
+      .receive(
+          [&](actors::forecast_reply& reply) {
+            BOOST_REQUIRE(reply.answers.size() == 5u);
+            BOOST_TEST(reply.answers[0].ok, reply.answers[0].error);
+            for (std::size_t i = 1; i <= 3; ++i) BOOST_TEST((reply.answers[i].error_code == tb::errc::invalid_argument));
+            BOOST_TEST(reply.answers[4].ok, reply.answers[4].error);
+            BOOST_TEST(reply.answers[4].forecast.rows.size() == static_cast<std::size_t>(c->pred_len));
+          },
+          [&](caf::error& e) { BOOST_FAIL(fx.sys->render(e)); });
+  // Counted in /stats → inference (published every second; the count is the actor's own).
+  nlohmann::json stats;
+  for (int i = 0; i < 300; ++i) {
+    stats = *fx.board->section("inference");
+    if (stats.value("invalid_windows", 0) == 6) break;
+    std::this_thread::sleep_for(10ms);  // polling a condition, bounded
+  }
+  BOOST_TEST(stats.value("invalid_windows", 0) == 6, stats.dump());
+  BOOST_TEST(fx.service->stats()["inference_count"] == 2);  // only the good windows reached the model
+}

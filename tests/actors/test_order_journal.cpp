@@ -3,6 +3,9 @@
 // client_order_id is a function of (symbol, bar, side, strategy); the durable sim broker comes
 // back with the same orders, fills and cash, and still refuses a client_order_id it already took;
 // over the synthetic feed its replay is the account it had, bit for bit, whatever the restart time.
+// market/equity_log, the daemon's equity curve: marks survive a reopen, a re-run cycle's mark is
+// not written twice, a torn last line is dropped (left in place when read-only), a corrupt line is
+// an error naming file and line.
 #define BOOST_TEST_MODULE order_journal
 #include <boost/test/unit_test.hpp>
 
@@ -10,6 +13,7 @@
 #include <fstream>
 
 #include "market/durable_sim_broker.hpp"
+#include "market/equity_log.hpp"
 #include "market/order_journal.hpp"
 #include "market/symbols.hpp"
 #include "market/synthetic_feed.hpp"
@@ -247,4 +251,61 @@ BOOST_AUTO_TEST_CASE(durable_sim_broker_replays_the_same_account_whatever_the_re
     BOOST_TEST((*replayed)->replayed() == live->inner().all_orders().size() + 13u);  // + the cancels
     require_same_account(*live, **replayed);
   }
+}
+
+BOOST_AUTO_TEST_CASE(equity_log_keeps_one_mark_per_instant_across_reopens) {
+  test::temp_dir dir;
+  const auto path = market::equity_log_path(dir.path.string());
+  {
+    auto l = market::equity_log::open(path);
+    BOOST_REQUIRE_MESSAGE(l, (l ? "" : l.error().message));
+    BOOST_TEST(l->marks().empty());
+    BOOST_TEST(*l->record({100, 1000.5}));
+    BOOST_TEST(*l->record({200, 1001.25}));
+    BOOST_TEST(!*l->record({200, 999}));  // the same cycle again (a restart re-ran it): the first stands
+    BOOST_TEST(!*l->record({150, 999}));
+    BOOST_TEST(!l->record({300, std::nan("")}));
+  }
+  auto again = market::equity_log::open(path);
+  BOOST_REQUIRE(again);
+  BOOST_REQUIRE(again->marks().size() == 2u);
+  BOOST_TEST(again->marks()[1].at_unix_ns == 200);
+  BOOST_TEST(again->marks()[1].equity == 1001.25);
+  BOOST_TEST(*again->record({300, 1002}));
+  BOOST_TEST(again->marks().size() == 3u);
+}
+
+BOOST_AUTO_TEST_CASE(equity_log_drops_a_torn_last_line_and_names_a_corrupt_one) {
+  test::temp_dir dir;
+  const auto path = market::equity_log_path(dir.path.string());
+  {
+    auto l = market::equity_log::open(path);
+    BOOST_REQUIRE(l);
+    BOOST_REQUIRE(*l->record({100, 1000}));
+  }
+  std::ofstream(path, std::ios::app) << "{\"at_ns\":200,\"equ";  // a crash in the middle of a write
+  // A reader beside the daemon leaves the torn line to the writer.
+  auto reader = market::equity_log::open(path, market::jsonl_access::read_only);
+  BOOST_REQUIRE(reader);
+  BOOST_TEST(reader->marks().size() == 1u);
+  BOOST_TEST(reader->warnings().size() == 1u);
+  BOOST_TEST(!reader->record({300, 1}));  // read-only
+  BOOST_TEST(test::read_file(path).find("\"equ") != std::string::npos);
+  {
+    auto l = market::equity_log::open(path);
+    BOOST_REQUIRE(l);
+    BOOST_REQUIRE(l->warnings().size() == 1u);
+    BOOST_TEST(l->warnings()[0].find(path + ":2: torn last line") != std::string::npos, l->warnings()[0]);
+    BOOST_TEST(*l->record({200, 1001}));  // on a line of its own
+  }
+  auto whole = market::equity_log::open(path);
+  BOOST_REQUIRE(whole);
+  BOOST_TEST(whole->marks().size() == 2u);
+
+  // A corrupt line that is not the last: an error naming the file and the line, never a guess.
+  std::ofstream(path, std::ios::app) << "not json\n{\"at_ns\":300,\"equity\":1}\n";
+  auto bad = market::equity_log::open(path);
+  BOOST_REQUIRE(!bad);
+  BOOST_TEST(bad.error().code == errc::bad_data);
+  BOOST_TEST(bad.error().message.find(path + ":3: ") != std::string::npos, bad.error().message);
 }

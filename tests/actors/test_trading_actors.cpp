@@ -1,8 +1,9 @@
 // The trading actors in one process, without the daemon: scheduler (with its symbol actors),
 // portfolio and broker actor on a simulated clock over the synthetic feed, with a fake forecaster
 // that fails one symbol's first requests: that symbol reports error, backs off and recovers,
-// while the other symbol trades all along (its actor killed once and restarted by the
-// scheduler); the run is bounded by market.sim_end.
+// while the other symbol trades all along (its actor killed once and restarted, as the
+// supervisor's budget allows; killed at every request, it exhausts that budget and stays down
+// while the other trades); the run is bounded by market.sim_end.
 // The portfolio's orders, cycle by cycle (the test plays scheduler and symbol actors): the close
 // back-out's prices, fractional equity day orders and limits on the tick through the real broker
 // actor. A symbol's proposal reused on the same bar carries the quote of its own cycle. The
@@ -45,10 +46,12 @@ struct forecaster_counts {
 
 // Answers every window with close +1%, high +2%, low -1% of the window's last close; the first
 // `failures` requests of `failing` are answered with errors; the `crash_at`-th request of
-// `crashing` kills the symbol actor that sent it (an exit with an error, as a bug would).
+// `crashing` and the `crash_count` - 1 after it kill the symbol actor that sent it (an exit with an
+// error, as a bug would).
 actors::forecaster_actor::behavior_type fake_forecaster(actors::forecaster_actor::pointer self,
                                                         std::shared_ptr<forecaster_counts> counts, std::string failing,
-                                                        int failures, std::string crashing, int crash_at) {
+                                                        int failures, std::string crashing, int crash_at,
+                                                        int crash_count) {
   return {[=](actors::forecast_atom, const actors::forecast_request& req) {
     actors::forecast_reply reply;
     const std::string sym = req.windows.empty() ? "" : req.windows.front().window.symbol;
@@ -57,7 +60,7 @@ actors::forecaster_actor::behavior_type fake_forecaster(actors::forecaster_actor
       std::lock_guard<std::mutex> lock(counts->mu);
       n = ++counts->requests[sym];
     }
-    if (sym == crashing && n == crash_at)
+    if (sym == crashing && n >= crash_at && n < crash_at + crash_count)
       self->send_exit(caf::actor_cast<caf::actor>(self->current_sender()), caf::sec::runtime_error);
     for (const auto& w : req.windows) {
       actors::window_answer a;
@@ -235,9 +238,16 @@ struct stalling_tree {
   caf::actor sup;
 };
 
-}  // namespace
+// The loop (DEMO01 and DEMO02 from 2025-06-02 to market.sim_end 2025-07-15) with the fake
+// forecaster: DEMO02's first 3 requests fail; DEMO01's actor is killed at its `crash_at`-th
+// request and the `crash_count` - 1 after it. What the board and the journal say at the end.
+struct loop_result {
+  nlohmann::json sched, symbols, portfolio, health;
+  std::string journal;
+  std::map<std::string, int> requests;
+};
 
-BOOST_AUTO_TEST_CASE(a_symbol_whose_forecasts_fail_backs_off_and_recovers_while_the_other_trades) {
+loop_result run_trading_loop(int crash_at, int crash_count) {
   test::temp_dir state;
   auto cfg = std::make_shared<core::config>();
   cfg->path = "test";
@@ -265,7 +275,10 @@ BOOST_AUTO_TEST_CASE(a_symbol_whose_forecasts_fail_backs_off_and_recovers_while_
   actors::register_types(sys_cfg);
   caf::actor_system sys{sys_cfg};
   caf::scoped_actor self{sys};
-  auto forecaster = sys.spawn(fake_forecaster, counts, std::string("DEMO02"), 3, std::string("DEMO01"), 5);
+  auto forecaster = sys.spawn(fake_forecaster, counts, std::string("DEMO02"), 3, std::string("DEMO01"), crash_at,
+                              crash_count);
+  // The restart budget of the scheduler's symbol actors is the supervisor's (5 in 60 s).
+  auto supervisor = actors::spawn_supervisor(sys, cfg, board, {});
   auto broker_actor = actors::spawn_broker_actor(
       self.ptr(), {shared_broker, (state.path / "orders.jsonl").string(), clock, board, cfg});
   auto portfolio = actors::spawn_portfolio_actor(self.ptr(), {[=] { return broker_actor; }, clock, board, cfg});
@@ -274,6 +287,7 @@ BOOST_AUTO_TEST_CASE(a_symbol_whose_forecasts_fail_backs_off_and_recovers_while_
   a.sim_clock = clock;
   a.forecaster = [=] { return forecaster; };
   a.portfolio = [=] { return portfolio; };
+  a.supervisor = [=] { return supervisor; };
   a.board = board;
   a.symbol_stats = std::make_shared<actors::symbol_board>(board);
   a.cfg = cfg;
@@ -288,16 +302,33 @@ BOOST_AUTO_TEST_CASE(a_symbol_whose_forecasts_fail_backs_off_and_recovers_while_
   BOOST_REQUIRE_MESSAGE(sched && sched->value("finished", false), (sched ? sched->dump() : "no schedule"));
   BOOST_TEST((*sched)["finished_reason"] == "reached market.sim_end");
 
-  auto symbols = board->section("symbols");
-  BOOST_REQUIRE(symbols);
-  const auto& d1 = (*symbols)["DEMO01"];
-  const auto& d2 = (*symbols)["DEMO02"];
-  // DEMO02 failed three times, backed off, and came back.
+  loop_result r;
+  r.sched = *sched;
+  r.symbols = board->section("symbols") ? *board->section("symbols") : nlohmann::json();
+  r.portfolio = board->section("portfolio") ? *board->section("portfolio") : nlohmann::json();
+  r.health = board->checks();
+  r.journal = test::read_file(state.path / "orders.jsonl");
   {
     std::lock_guard<std::mutex> lock(counts->mu);
-    BOOST_TEST(counts->requests["DEMO02"] > 3);
-    BOOST_TEST(counts->requests["DEMO01"] > 3);
+    r.requests = counts->requests;
   }
+  for (const auto& h :
+       {scheduler, caf::actor_cast<caf::actor>(portfolio), caf::actor_cast<caf::actor>(broker_actor), supervisor})
+    self->request(h, 10s, actors::stop_atom::value).receive([](caf::ok_atom) {}, [](caf::error&) {});
+  self->send_exit(forecaster, caf::exit_reason::user_shutdown);
+  return r;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(a_symbol_whose_forecasts_fail_backs_off_and_recovers_while_the_other_trades) {
+  const auto r = run_trading_loop(5, 1);
+  const auto& sched = r.sched;
+  const auto& d1 = r.symbols["DEMO01"];
+  const auto& d2 = r.symbols["DEMO02"];
+  // DEMO02 failed three times, backed off, and came back.
+  BOOST_TEST(r.requests.at("DEMO02") > 3);
+  BOOST_TEST(r.requests.at("DEMO01") > 3);
   BOOST_TEST(d2["state"] != "error", d2.dump());
   BOOST_TEST(d2["error"].is_null(), d2.dump());
   BOOST_TEST(d2["failures"] == 0, d2.dump());
@@ -305,20 +336,35 @@ BOOST_AUTO_TEST_CASE(a_symbol_whose_forecasts_fail_backs_off_and_recovers_while_
   BOOST_TEST(d1["cycles"].get<int>() > 20, d1.dump());
   BOOST_TEST(d1["forecast"]["close"].is_number(), d1.dump());
   // DEMO01 was traded; the broker holds what the portfolio says.
-  auto pf = board->section("portfolio");
-  BOOST_REQUIRE(pf);
-  BOOST_TEST((*pf)["orders_accepted"].get<int>() > 0, pf->dump());
-  BOOST_TEST(test::read_file(state.path / "orders.jsonl").find("\"symbol\":\"DEMO01\"") != std::string::npos);
-  // DEMO01's actor was killed once (its 5th request): the scheduler restarted it and it went on.
-  BOOST_TEST((*sched)["symbols"]["DEMO01"]["restarts"] == 1, sched->dump());
-  BOOST_TEST((*sched)["symbols"]["DEMO01"]["running"] == true, sched->dump());
-  BOOST_TEST((*sched)["symbols"]["DEMO02"]["restarts"] == 0, sched->dump());
-  nlohmann::json health = board->checks();
-  BOOST_TEST(health["symbols"]["status"] == "ok", health.dump());
+  BOOST_TEST(r.portfolio["orders_accepted"].get<int>() > 0, r.portfolio.dump());
+  BOOST_TEST(r.journal.find("\"symbol\":\"DEMO01\"") != std::string::npos);
+  // DEMO01's actor was killed once (its 5th request): the supervisor's budget allowed a restart,
+  // the scheduler restarted it and it went on.
+  BOOST_TEST(sched["symbols"]["DEMO01"]["restarts"] == 1, sched.dump());
+  BOOST_TEST(sched["symbols"]["DEMO01"]["running"] == true, sched.dump());
+  BOOST_TEST(sched["symbols"]["DEMO02"]["restarts"] == 0, sched.dump());
+  BOOST_TEST(r.health["actors"]["children"]["symbol DEMO01"]["restarts"] == 1, r.health.dump());
+  BOOST_TEST(r.health["symbols"]["status"] == "ok", r.health.dump());
+}
 
-  for (const auto& h : {scheduler, caf::actor_cast<caf::actor>(portfolio), caf::actor_cast<caf::actor>(broker_actor)})
-    self->request(h, 10s, actors::stop_atom::value).receive([](caf::ok_atom) {}, [](caf::error&) {});
-  self->send_exit(forecaster, caf::exit_reason::user_shutdown);
+BOOST_AUTO_TEST_CASE(a_symbol_actor_that_keeps_crashing_exhausts_its_budget_in_the_supervisor_while_the_other_trades) {
+  const auto r = run_trading_loop(1, 1000);
+  const auto& sched = r.sched;
+  // Killed at each of its requests: the first and five restarts (5 in 60 s), then the
+  // supervisor refused and the scheduler left it down.
+  BOOST_TEST(r.requests.at("DEMO01") == 6);
+  BOOST_TEST(sched["symbols"]["DEMO01"]["restarts"] == 5, sched.dump());
+  BOOST_TEST(sched["symbols"]["DEMO01"]["gave_up"] == true, sched.dump());
+  BOOST_TEST(sched["symbols"]["DEMO01"]["running"] == false, sched.dump());
+  const auto& budget = r.health["actors"]["children"]["symbol DEMO01"];
+  BOOST_TEST(budget["restarts"] == 5, r.health.dump());
+  BOOST_TEST(budget["gave_up"] == true, r.health.dump());
+  BOOST_TEST(r.health["actors"]["status"] == "ok", r.health.dump());  // the scheduler reports it
+  BOOST_TEST(r.health["cycles"]["status"] == "degraded", r.health.dump());
+  // DEMO02 traded all along.
+  BOOST_TEST(r.symbols["DEMO02"]["cycles"].get<int>() > 20, r.symbols.dump());
+  BOOST_TEST(r.journal.find("\"symbol\":\"DEMO02\"") != std::string::npos);
+  BOOST_TEST(r.journal.find("\"symbol\":\"DEMO01\"") == std::string::npos);
 }
 
 BOOST_AUTO_TEST_CASE(the_close_backout_exits_unsupported_equity_positions_near_the_market) {
@@ -520,7 +566,7 @@ BOOST_AUTO_TEST_CASE(a_proposal_reused_without_a_new_bar_carries_the_new_quote) 
   actors::register_types(sys_cfg);
   caf::actor_system sys{sys_cfg};
   caf::scoped_actor self{sys};
-  auto forecaster = sys.spawn(fake_forecaster, counts, std::string(), 0, std::string(), 0);
+  auto forecaster = sys.spawn(fake_forecaster, counts, std::string(), 0, std::string(), 0, 0);
   auto feed_actor = actors::spawn_feed_actor(self.ptr(), {feed, "test", board});
   actors::symbol_actor_args a;
   a.symbol = "DEMO01";

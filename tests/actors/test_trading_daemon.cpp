@@ -22,11 +22,14 @@ using nlohmann::json;
 namespace {
 
 const std::string daemon_bin = std::string(TRADEBOT_BIN_DIR) + "/tradebotd";
+// tradebotd with the broker actor's fault seam (tests/support/broker_faults.hpp), test builds only.
+const std::string faults_bin = std::string(TRADEBOT_BIN_DIR) + "/tradebotd_faults";
 const std::string daily = std::string(TRADEBOT_TEST_DATA) + "/daily";
 
 struct daemon_run : daemon_process {
-  explicit daemon_run(const std::string& config_body, std::map<std::string, std::string> env = {})
-      : daemon_process(daemon_bin, config_body, std::move(env)) {}
+  explicit daemon_run(const std::string& config_body, std::map<std::string, std::string> env = {},
+                      const std::string& binary = daemon_bin)
+      : daemon_process(binary, config_body, std::move(env)) {}
 };
 
 bool finished(const json& s) { return s.contains("schedule") && s["schedule"].value("finished", false); }
@@ -166,7 +169,7 @@ BOOST_AUTO_TEST_CASE(sigkill_between_journal_and_broker_ack_never_sends_an_order
   // 1. Killed right after the 3rd intent is fsynced, before it is submitted.
   std::string never_sent;
   {
-    daemon_run d(cfg, {{"TRADEBOTD_FAULT", "kill_after_intent:3"}});
+    daemon_run d(cfg, {{"TRADEBOTD_FAULT", "kill_after_intent:3"}}, faults_bin);
     BOOST_REQUIRE_MESSAGE(d.ready(), d.proc->output());
     BOOST_REQUIRE_EQUAL(d.proc->wait(120s), 128 + SIGKILL);
     auto j = read_lines(journal_path);
@@ -178,7 +181,7 @@ BOOST_AUTO_TEST_CASE(sigkill_between_journal_and_broker_ack_never_sends_an_order
   // 2. Restarted, then killed right after its 2nd submit returned, before the ack is journaled.
   std::string sent_unacked;
   {
-    daemon_run d(cfg, {{"TRADEBOTD_FAULT", "kill_after_submit:2"}});
+    daemon_run d(cfg, {{"TRADEBOTD_FAULT", "kill_after_submit:2"}}, faults_bin);
     BOOST_REQUIRE_MESSAGE(d.ready(), d.proc->output());
     BOOST_REQUIRE_EQUAL(d.proc->wait(120s), 128 + SIGKILL);
     auto j = read_lines(journal_path);
@@ -223,6 +226,17 @@ BOOST_AUTO_TEST_CASE(sigkill_between_journal_and_broker_ack_never_sends_an_order
   for (const auto& [sym, p] : positions.items()) BOOST_TEST(std::abs(p["qty"].get<double>() - net[sym]) < 1e-6, sym);
   for (const auto& [sym, q] : net)
     if (std::abs(q) > 1e-9) BOOST_TEST(positions.contains(sym), sym);
+}
+
+BOOST_AUTO_TEST_CASE(the_fault_seam_is_only_in_the_test_build) {
+  // The production binary holds no trace of the variable; the test build does (so the check
+  // would see it), and refuses a value it does not know instead of running without its crash.
+  BOOST_TEST(read_file(daemon_bin).find("TRADEBOTD_FAULT") == std::string::npos);
+  BOOST_TEST(read_file(faults_bin).find("TRADEBOTD_FAULT") != std::string::npos);
+  temp_dir state;
+  child_process typo({faults_bin, "--check"}, {{"TRADEBOTD_FAULT", "kill_after_intnet:1"}}, state.path / "typo.log");
+  BOOST_TEST(typo.wait(30s) == 2);
+  BOOST_TEST(typo.output().find("kill_after_intnet") != std::string::npos, typo.output());
 }
 
 BOOST_AUTO_TEST_CASE(sighup_adds_and_removes_symbol_actors) {

@@ -2,10 +2,13 @@
 #define BOOST_TEST_MODULE cache_key_codec
 #include <boost/test/unit_test.hpp>
 
+#include <atomic>
 #include <cmath>
 #include <functional>
 #include <limits>
 #include <set>
+#include <thread>
+#include <vector>
 
 #include "cache/codec.hpp"
 #include "core/latency_histogram.hpp"
@@ -223,4 +226,47 @@ BOOST_AUTO_TEST_CASE(histogram_quantiles) {
   BOOST_TEST(h.quantile_us(1.0) <= 120.0);
   for (std::uint64_t ns : {0ull, 1ull, 5ull, 1000ull, 123456ull, 1ull << 39})
     BOOST_TEST(core::latency_histogram::upper_bound_ns(core::latency_histogram::bucket_of(ns)) >= ns);
+}
+
+// The Prometheus view: exact counts at the fixed le bounds (a record equal to a bound counts at
+// it), cumulative, ending with the total, and the sum; records from several threads while another
+// reads are all counted, and every read is cumulative.
+BOOST_AUTO_TEST_CASE(histogram_prometheus_view) {
+  core::latency_histogram h;
+  const auto& le = core::prometheus_le_seconds;
+  BOOST_TEST(h.prometheus().count == 0u);
+  h.record(std::chrono::microseconds(10));    // = le[0]
+  h.record(std::chrono::nanoseconds(10001));  // just above le[0]
+  h.record(std::chrono::seconds(61));         // above the last bound
+  auto v = h.prometheus();
+  BOOST_TEST(le[0] == 1e-5);
+  BOOST_TEST(v.cumulative[0] == 1u);
+  BOOST_TEST(v.cumulative[1] == 2u);
+  BOOST_TEST(v.cumulative[le.size() - 1] == 2u);
+  BOOST_TEST(v.count == 3u);
+  BOOST_TEST(v.sum_seconds == 61.000020001);
+
+  core::latency_histogram shared;
+  std::atomic<bool> done{false};
+  bool cumulative = true;
+  std::thread reader([&] {
+    while (!done.load()) {
+      const auto r = shared.prometheus();
+      for (std::size_t i = 1; i < le.size(); ++i) cumulative = cumulative && r.cumulative[i] >= r.cumulative[i - 1];
+      cumulative = cumulative && r.count >= r.cumulative[le.size() - 1];
+    }
+  });
+  std::vector<std::thread> writers;
+  for (int t = 0; t < 4; ++t)
+    writers.emplace_back([&shared, t] {
+      for (int i = 0; i < 10000; ++i) shared.record(std::chrono::microseconds((i * 7 + t) % 5000));
+    });
+  for (auto& w : writers) w.join();
+  done = true;
+  reader.join();
+  BOOST_TEST(cumulative);
+  v = shared.prometheus();
+  BOOST_TEST(v.count == 40000u);
+  BOOST_TEST(shared.count() == 40000u);
+  BOOST_TEST(v.cumulative[8] == 40000u);  // everything <= 5 ms
 }

@@ -110,6 +110,7 @@ BOOST_AUTO_TEST_CASE(environment_overrides_the_file) {
                                {"KRONOS_CACHE_DECIMALS", "4"},
                                {"KRONOS_COMPILE", "1"},
                                {"KRONOS_COMPILE_MODE", "max-autotune"},
+                               {"KRONOS_COMPILE_BACKEND", "cudagraphs"},
                                {"KRONOS_DTYPE", "BFloat16"},
                                {"TRADABLE_PAIRS", "btcusd, AAPL"}}));
   BOOST_REQUIRE_MESSAGE(r, (r ? "" : r.error().message));
@@ -120,6 +121,7 @@ BOOST_AUTO_TEST_CASE(environment_overrides_the_file) {
   BOOST_TEST(c.cache_decimals == 4);
   BOOST_TEST(c.compile);
   BOOST_TEST(c.compile_mode == "max-autotune");
+  BOOST_TEST(c.compile_backend == "cudagraphs");
   BOOST_TEST(c.dtype == "bfloat16");
   BOOST_TEST(c.sources.at("cache.ttl_s") == value_source::env);
   // TRADABLE_PAIRS filters, keeping the file's order.
@@ -194,6 +196,10 @@ BOOST_AUTO_TEST_CASE(bad_environment_values_name_the_variable) {
   BOOST_TEST(contains(msg, "environment PAPER=\"maybe\""), msg);
   msg = error_of("", {{"KRONOS_DTYPE", "int8"}});
   BOOST_TEST(contains(msg, "KRONOS_DTYPE"), msg);
+  // torch.compile's backends the daemon has no meaning for are refused, with the ones it has.
+  msg = error_of("", {{"KRONOS_COMPILE_BACKEND", "onnxrt"}});
+  BOOST_TEST(contains(msg, "environment KRONOS_COMPILE_BACKEND=\"onnxrt\" (key 'model.compile_backend')"), msg);
+  BOOST_TEST(contains(msg, "expected one of \"inductor\" \"cudagraphs\" \"aot_eager\" \"eager\""), msg);
 }
 
 BOOST_AUTO_TEST_CASE(live_trading_needs_both_paper_0_and_live_true) {
@@ -273,6 +279,11 @@ BOOST_AUTO_TEST_CASE(what_the_start_would_refuse_is_refused_by_validation) {
        {"is the live endpoint but live trading is not enabled"}},
       {"[broker]\nkind = \"alpaca\"\n[alpaca]\nca_file = \"/nonexistent/ca.pem\"\n",
        {"alpaca.ca_file /nonexistent/ca.pem cannot be read"}},
+      {"[inference]\nremote = [\"127.0.0.1\"]\n", {"key 'inference.remote': endpoint '127.0.0.1': no port"}},
+      {"[inference]\nremote = [\"tcp://h:1\"]\n", {"endpoint 'tcp://h:1': no scheme or path allowed"}},
+      {"[inference]\nremote = [\":4242\"]\n", {"endpoint ':4242': empty host"}},
+      {"[inference]\nremote = [\"h:70000\"]\n", {"endpoint 'h:70000': port out of 1..65535"}},
+      {"[inference]\nremote = [\"h:1\", \"h:1\"]\n", {"\"h:1\" is listed twice"}},
   };
   for (const auto& [text, words] : cases) {
     const auto msg = error_of(text);
@@ -280,7 +291,8 @@ BOOST_AUTO_TEST_CASE(what_the_start_would_refuse_is_refused_by_validation) {
   }
   // The same values are fine where they are valid.
   temp_file ok("[market]\nsim_start = \"2024-02-29\"\nsim_end = \"2024-03-01T00:00:00Z\"\nsynthetic_period_min = 15\n"
-               "[http]\naddress = \"::1\"\n[alpaca]\ntrading_url = \"https://paper-api.alpaca.markets\"\n");
+               "[http]\naddress = \"::1\"\n[alpaca]\ntrading_url = \"https://paper-api.alpaca.markets\"\n"
+               "[inference]\nremote = [\"127.0.0.1:4242\", \"gpu-1.example:4243\"]\n");
   auto r = load_config(ok.path.string(), no_env);
   BOOST_TEST(static_cast<bool>(r), (r ? "" : r.error().message));
 }
@@ -548,4 +560,39 @@ BOOST_AUTO_TEST_CASE(a_bad_grid_names_the_argument_and_the_value) {
   BOOST_REQUIRE(!bad);
   BOOST_TEST(contains(bad.error().message, "--grid X: the value 0 is listed twice"), bad.error().message);
   BOOST_TEST(!tb::core::parse_grid_axis("strategy.min_sharpe", "--grid strategy.min_sharpe"));
+}
+
+BOOST_AUTO_TEST_CASE(the_middleman_beyond_loopback_needs_all_three_tls_files) {
+  const std::pair<std::string, std::vector<std::string>> cases[] = {
+      {"[inference]\npublish = true\npublish_address = \"0.0.0.0\"\n",
+       {"inference.publish_address 0.0.0.0 is not loopback: the middleman beyond this machine needs mutual TLS",
+        "inference.tls_certificate, inference.tls_key and inference.tls_ca"}},
+      {"[inference]\nremote = [\"127.0.0.1:4242\", \"gpu1.lan:4242\", \"[fd00::1]:1\"]\n",
+       {"inference.remote gpu1.lan:4242, inference.remote [fd00::1]:1 are not loopback"}},
+      {"[inference]\ntls_certificate = \"/etc/hostname\"\n", {"go together: set all three"}},
+      {"[inference]\ntls_certificate = \"/nonexistent/c.pem\"\ntls_key = \"/nonexistent/k.pem\"\n"
+       "tls_ca = \"/nonexistent/ca.pem\"\n",
+       {"inference.tls_certificate /nonexistent/c.pem cannot be read", "inference.tls_ca /nonexistent/ca.pem cannot be read"}},
+      {"[inference]\nremote = [\"gpu1\"]\n", {"'gpu1' is not host:port: no port"}},
+      {"[inference]\nremote = [\"gpu1:70000\"]\n", {"port out of 1..65535"}},
+      {"[inference]\nremote = [\"::1:4242\"]\n", {"write an IPv6 address as [address]:port"}},
+      {"[inference]\nremote = [\"localhost:1\", \"localhost:1\"]\n", {"\"localhost:1\" is listed twice"}},
+  };
+  for (const auto& [text, words] : cases) {
+    const auto msg = error_of(text);
+    for (const auto& w : words) BOOST_TEST(contains(msg, w), msg);
+  }
+  // Loopback needs no TLS; a non-loopback address is fine while not publishing; with three
+  // readable files anything goes (their content is checked at start: actors/middleman_transport).
+  temp_file pem("not checked here\n");
+  for (const std::string text :
+       {std::string("[inference]\npublish = true\npublish_address = \"127.0.0.2\"\n"
+                    "remote = [\"127.0.0.1:4242\", \"[::1]:4243\", \"localhost:4244\"]\n"),
+        std::string("[inference]\npublish_address = \"0.0.0.0\"\n"),
+        "[inference]\npublish = true\npublish_address = \"0.0.0.0\"\nremote = [\"gpu1:4242\"]\ntls_certificate = \"" +
+            pem.path.string() + "\"\ntls_key = \"" + pem.path.string() + "\"\ntls_ca = \"" + pem.path.string() + "\"\n"}) {
+    temp_file f(text);
+    auto r = load_config(f.path.string(), no_env);
+    BOOST_TEST(static_cast<bool>(r), (r ? "" : r.error().message));
+  }
 }

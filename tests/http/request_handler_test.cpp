@@ -124,10 +124,46 @@ BOOST_AUTO_TEST_CASE(metrics_is_prometheus_text) {
   const response res = get(board, "/metrics");
   BOOST_TEST(res.result_int() == 200);
   BOOST_TEST(header(res, bhttp::field::content_type) == "text/plain; version=0.0.4; charset=utf-8");
-  BOOST_TEST(res.body().find("# TYPE tradebotd_cache_hits gauge\ntradebotd_cache_hits 5\n") !=
+  BOOST_TEST(res.body().find("# TYPE tradebotd_cache_hits_total counter\ntradebotd_cache_hits_total 5\n") !=
              std::string::npos);
-  BOOST_TEST(res.body().find("tradebotd_process_rss_bytes ") != std::string::npos);
-  BOOST_TEST(res.body().find("tradebotd_build_info{version=\"1.2.3\"} 1\n") != std::string::npos);
+  // The process section is read at request time: the standard process metrics are there.
+  for (const char* family : {"process_resident_memory_bytes", "process_virtual_memory_bytes",
+                             "process_cpu_seconds_total", "process_open_fds", "process_max_fds",
+                             "process_start_time_seconds"})
+    BOOST_TEST(res.body().find(std::string("\n") + family + " ") != std::string::npos, family);
+  BOOST_TEST(res.body().find("tradebotd_build_info{version=\"1.2.3\",compiler=\"") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(stats_liveness_says_what_health_live_says) {
+  snapshot_board board;
+  tb::http::publish_heartbeat(board, std::chrono::steady_clock::now(), std::chrono::milliseconds(60000));
+  json live = body_json(get(board, "/stats"))["liveness"];
+  BOOST_TEST(live["live"] == true);
+  BOOST_TEST(live["heartbeat_age_ms"].get<long long>() >= 0);
+  BOOST_TEST(live.contains("heartbeat_steady_ms"));
+  tb::http::publish_heartbeat(board, std::chrono::steady_clock::now() - std::chrono::seconds(120),
+                              std::chrono::milliseconds(1000));
+  live = body_json(get(board, "/stats"))["liveness"];
+  BOOST_TEST(live["live"] == false);
+  BOOST_TEST(live["heartbeat_age_ms"].get<long long>() >= 120000);
+  const std::string text = get(board, "/metrics").body();
+  BOOST_TEST(text.find("\ntradebotd_live 0\n") != std::string::npos, text);
+  BOOST_TEST(text.find("\ntradebotd_liveness_stale_after_seconds 1.0\n") != std::string::npos, text);
+}
+
+BOOST_AUTO_TEST_CASE(process_section_reads_the_process) {
+  snapshot_board board;
+  const json p = body_json(get(board, "/stats"))["process"];
+  BOOST_TEST(p["rss_bytes"].get<double>() > 0);
+  BOOST_TEST(p["virtual_memory_bytes"].get<double>() >= p["rss_bytes"].get<double>());
+  BOOST_TEST(p["cpu_seconds"].get<double>() >= 0);
+  BOOST_TEST(p["open_fds"].get<int>() >= 3);
+  BOOST_TEST(p["max_fds"].get<double>() >= p["open_fds"].get<double>());
+  // The kernel's start time: before now, within a day of it, and the same on the next request.
+  const double now_s = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+  BOOST_TEST(p["start_time_unix_s"].get<double>() <= now_s + 1);
+  BOOST_TEST(p["start_time_unix_s"].get<double>() > now_s - 86400);
+  BOOST_TEST(body_json(get(board, "/stats"))["process"]["start_time_unix_s"] == p["start_time_unix_s"]);
 }
 
 BOOST_AUTO_TEST_CASE(live_follows_the_age_of_the_last_heartbeat) {
@@ -191,7 +227,7 @@ BOOST_AUTO_TEST_CASE(ready_needs_a_live_heartbeat_and_no_failing_check) {
 
 BOOST_AUTO_TEST_CASE(unknown_path_is_404_with_a_json_error) {
   snapshot_board board;
-  for (const char* target : {"/", "/nope", "/health/", "/HEALTH", "*", "http://x/health"}) {
+  for (const char* target : {"/nope", "/health/", "/HEALTH", "*", "http://x/health", "/index.html"}) {
     BOOST_TEST_CONTEXT(target) {
       const response res = get(board, target);
       BOOST_TEST(res.result_int() == 404);

@@ -167,7 +167,15 @@ BOOST_AUTO_TEST_CASE(keep_alive_serves_two_requests_on_one_connection) {
   auto third = c.read_response();
   BOOST_REQUIRE_MESSAGE(third, c.last_end());
   BOOST_TEST(third->result_int() == 200);
-  BOOST_TEST(third->body().find("\ntradebotd_cache_hits 5\n") != std::string::npos);
+  BOOST_TEST(third->body().find("\ntradebotd_cache_hits_total 5\n") != std::string::npos);
+  // Each answered request is timed under its route: /health and /stats so far (this one is
+  // rendered before its own response is written).
+  for (const char* route : {"/health", "/stats"})
+    BOOST_TEST(third->body().find(std::string("\ntradebotd_http_request_duration_seconds_count{route=\"") + route +
+                                  "\"} 1\n") != std::string::npos,
+               route);
+  BOOST_TEST(third->body().find("tradebotd_http_request_duration_seconds_count{route=\"/metrics\"} 0\n") !=
+             std::string::npos);
 }
 
 BOOST_AUTO_TEST_CASE(pipelined_requests_are_answered_in_order) {

@@ -15,6 +15,7 @@
 #include "inference/cuda_graph.hpp"
 #include "inference/kronos_model.hpp"
 #include "inference/model_service.hpp"
+#include "tests/support/log_capture.hpp"
 
 namespace tbi = tb::inference;
 using tb::core::forecast_window;
@@ -186,13 +187,27 @@ BOOST_AUTO_TEST_CASE(executor_streams_give_the_same_forecasts, *boost::unit_test
 
 // compile = true where no CUDA graph can run (the CPU, or a build without CUDA graphs) changes
 // nothing: no graph, the identity (cache key) of compile = false, the same forecasts.
+// The one warning at start says so; the plain service logs none.
 BOOST_AUTO_TEST_CASE(compile_without_cuda_graphs_changes_nothing, *boost::unit_test::precondition(no_graphs)) {
+  tb::test::log_capture plain_log;
   auto plain_svc = tbi::model_service::start(service(false));
+  const auto plain_text = plain_log.text();
+  BOOST_TEST(plain_text.find("model.compile") == std::string::npos, plain_text);
+  tb::test::log_capture compiled_log;
   auto compiled_svc = tbi::model_service::start(service(true));
   BOOST_TEST_REQUIRE(plain_svc.has_value());
   BOOST_TEST_REQUIRE(compiled_svc.has_value());
-  BOOST_TEST(!(*compiled_svc)->identity().compile);
-  BOOST_TEST((*compiled_svc)->identity().checkpoint_hash == (*plain_svc)->identity().checkpoint_hash);
+  const auto warned = compiled_log.text();
+  const std::string warning = "model.compile = true changes nothing here";
+  const auto first = warned.find(warning);
+  BOOST_TEST(first != std::string::npos, warned);
+  BOOST_TEST(warned.find(warning, first + 1) == std::string::npos, warned);  // once
+  // The identity (every model field of the cache key, cache/key.hpp) is compile = false's.
+  const auto plain_id = (*plain_svc)->identity(), compiled_id = (*compiled_svc)->identity();
+  BOOST_TEST(!compiled_id.compile);
+  BOOST_TEST(compiled_id.checkpoint_hash == plain_id.checkpoint_hash);
+  BOOST_TEST(compiled_id.dtype == plain_id.dtype);
+  BOOST_TEST(compiled_id.compile == plain_id.compile);
   BOOST_TEST((*compiled_svc)->stats()["model"]["cuda_graphs"].get<std::size_t>() == 0u);
   const auto ws = windows(2);
   const auto a = through(**plain_svc, ws);
@@ -226,6 +241,16 @@ BOOST_AUTO_TEST_CASE(graph_replay_matches_eager, *boost::unit_test::precondition
     BOOST_TEST_MESSAGE("series " << i << " graph vs eager: max relative difference " << d);
     BOOST_TEST(d < tol);
   }
+}
+
+// KRONOS_COMPILE_BACKEND: inductor (torch.compile's default) and cudagraphs capture graphs; eager
+// and aot_eager, and names the config refuses, do not.
+BOOST_AUTO_TEST_CASE(compile_backend_says_graphs_or_eager) {
+  BOOST_TEST(tbi::backend_captures_graphs("inductor"));
+  BOOST_TEST(tbi::backend_captures_graphs("cudagraphs"));
+  BOOST_TEST(!tbi::backend_captures_graphs("eager"));
+  BOOST_TEST(!tbi::backend_captures_graphs("aot_eager"));
+  BOOST_TEST(!tbi::backend_captures_graphs("onnxrt"));
 }
 
 BOOST_AUTO_TEST_CASE(compile_mode_picks_the_buckets) {

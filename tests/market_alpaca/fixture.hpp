@@ -11,9 +11,9 @@
 
 #include "market/https_client.hpp"
 #include "tests/market_alpaca/fake_alpaca.hpp"
-#include "tests/market_alpaca/test_pki.hpp"
 #include "tests/support/log_capture.hpp"
 #include "tests/support/process.hpp"
+#include "tests/support/test_pki.hpp"
 
 namespace tb::test {
 

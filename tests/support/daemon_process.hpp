@@ -16,13 +16,15 @@ namespace tb::test {
 // The small trading config of the daemon-level tests: the demo checkpoint with tiny windows
 // (lookback = max_context 24, pred_len 1, one sample, 8 walk-forward windows), gates open, HTTP on
 // a free port, state (and the disk cache) under `state_dir`; `market` and `extra` are appended
-// sections, `symbols` the inside of trading.symbols, `cache` the body of [cache] before its dir.
+// sections, `symbols` the inside of trading.symbols, `cache` the body of [cache] before its dir,
+// `inference` more lines of [inference] (e.g. remote = [...]).
 inline std::string small_trading_config(const std::string& state_dir, const std::string& market,
                                         const std::string& symbols, const std::string& extra = "",
-                                        const std::string& cache = "enabled = false\n") {
+                                        const std::string& cache = "enabled = false\n",
+                                        const std::string& inference = "") {
   return "[daemon]\nlog_level = \"info\"\nshutdown_deadline_s = 5\nstate_dir = \"" + state_dir + "\"\n" +
          "[forecast]\npred_len = 1\nlookback = 24\nmax_context = 24\nsample_count = 1\n" +
-         "[inference]\nmax_batch_rows = 64\n[cache]\n" + cache + "dir = \"" + state_dir + "/cache\"\n" +
+         "[inference]\nmax_batch_rows = 64\n" + inference + "[cache]\n" + cache + "dir = \"" + state_dir + "/cache\"\n" +
          "[http]\nport = 0\n[trading]\nsymbols = [" + symbols + "]\nwalk_forward_windows = 8\n" +
          "[strategy]\nmin_sharpe = -10\nmin_edge = -1\n" + market + extra;
 }

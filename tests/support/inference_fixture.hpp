@@ -1,14 +1,15 @@
 #pragma once
-// Test support: an actor system (with the middleman) holding a model service on a config and its
-// inference actor, stopped on destruction. Tests that include this link tb_actors.
+// Test support: an actor system (with the middleman, over TLS when the config names inference.tls_*
+// files) holding a model service on a config and its inference actor, stopped on destruction.
+// Tests that include this link tb_actors.
 #include <chrono>
 #include <memory>
 
 #include <boost/test/unit_test.hpp>
 #include <caf/all.hpp>
-#include <caf/io/all.hpp>
 
 #include "actors/inference_actor.hpp"
+#include "actors/middleman_transport.hpp"
 
 namespace tb::test {
 
@@ -21,7 +22,7 @@ struct inference_fixture {
 
   explicit inference_fixture(const core::config_ptr& c) {
     actors::register_types(sys_cfg);
-    sys_cfg.load<caf::io::middleman>();
+    actors::configure_transport(sys_cfg, actors::tls_options_of(*c));
     sys = std::make_unique<caf::actor_system>(sys_cfg);
     auto svc = inference::model_service::start(actors::service_options_of(*c));
     BOOST_REQUIRE_MESSAGE(svc, (svc ? "" : svc.error().message));

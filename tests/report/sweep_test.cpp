@@ -1,7 +1,7 @@
-// The sweep summary (strategy/sweep.hpp): ranking by Sharpe with its tie rules, summary.json
+// The sweep summary (report/sweep.hpp): ranking by Sharpe with its tie rules, summary.json
 // (runs in rank order, the winner's settings), summary.html (escaped, the winner and every run
 // linked), write_summary.
-#define BOOST_TEST_MODULE strategy_sweep
+#define BOOST_TEST_MODULE report_sweep
 #include <boost/test/unit_test.hpp>
 
 #include <unistd.h>
@@ -11,9 +11,10 @@
 #include <fstream>
 #include <sstream>
 
-#include "strategy/sweep.hpp"
+#include "report/sweep.hpp"
 
 using namespace tb::strategy;
+using namespace tb::report;
 using nlohmann::json;
 
 namespace {

@@ -11,9 +11,14 @@
 
 #include "core/error.hpp"
 #include "strategy/metrics.hpp"
+#include "report/report.hpp"
 #include "strategy/report.hpp"
 
-namespace tb::strategy {
+namespace tb::report {
+
+using strategy::cache_figures;
+using strategy::order_counts;
+using strategy::run_timing;
 
 inline constexpr const char* sweep_format = "tradebot-sweep";
 inline constexpr int sweep_version = 1;
@@ -67,4 +72,4 @@ struct summary_paths {
 // temporary file renamed over the target (write_file_atomically). errc::io naming the path.
 expected<summary_paths> write_summary(const sweep_summary& s, const std::string& dir);
 
-}  // namespace tb::strategy
+}  // namespace tb::report

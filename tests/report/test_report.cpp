@@ -1,12 +1,11 @@
 // The backtest report: report.json round trip and errors, report.html (escaping, SVG charts,
 // caps, determinism), write_report, headless Chromium rendering the page, and `tradebot compare`
 // (daemon/tool_compare.cpp, driven through CLI11 as the tradebot tool drives it).
-#define BOOST_TEST_MODULE strategy_report
+#define BOOST_TEST_MODULE report
 #include <boost/test/unit_test.hpp>
 
 #include <sys/stat.h>
 #include <unistd.h>
-#include <zlib.h>
 
 #include <algorithm>
 #include <cmath>
@@ -25,10 +24,14 @@
 
 #include "daemon/tool_commands.hpp"
 #include "strategy/compare.hpp"
+#include "report/report.hpp"
 #include "strategy/report.hpp"
-#include "test_support.hpp"
+#include "tests/strategy/test_support.hpp"
+#include "tests/support/chromium.hpp"
 
 using namespace tb::strategy;
+using namespace tb::report;
+using namespace tb::test::chromium;
 using nlohmann::json;
 namespace fs = std::filesystem;
 
@@ -501,125 +504,7 @@ BOOST_AUTO_TEST_CASE(write_report_errors_name_the_path) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Headless Chromium renders the chart
-
-namespace {
-
-std::string find_chromium() {
-  if (const char* env = std::getenv("TRADEBOT_CHROMIUM"); env && *env) return env;
-  const char* path = std::getenv("PATH");
-  std::string dirs = path ? path : "/usr/bin:/bin";
-  std::istringstream in(dirs);
-  std::string d;
-  while (std::getline(in, d, ':'))
-    for (const char* name : {"chromium", "chromium-browser"}) {
-      const auto p = fs::path(d) / name;
-      if (::access(p.c_str(), X_OK) == 0) return p.string();
-    }
-  return {};
-}
-
-std::string shell_quote(const std::string& s) {
-  std::string o = "'";
-  for (char c : s) o += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return o + "'";
-}
-
-struct image {
-  std::uint32_t width = 0, height = 0;
-  std::vector<std::uint8_t> rgb;  // 3 bytes per pixel
-  std::string error;
-};
-
-std::uint32_t be32(const std::string& s, std::size_t at) {
-  return (std::uint32_t(std::uint8_t(s[at])) << 24) | (std::uint32_t(std::uint8_t(s[at + 1])) << 16) |
-         (std::uint32_t(std::uint8_t(s[at + 2])) << 8) | std::uint32_t(std::uint8_t(s[at + 3]));
-}
-
-// Decodes an 8-bit, non-interlaced RGB or RGBA PNG (what Chromium writes) to RGB.
-image decode_png(const std::string& png) {
-  image img;
-  static const char sig[] = "\x89PNG\r\n\x1a\n";
-  if (png.size() < 8 || png.compare(0, 8, sig, 8) != 0) return img.error = "not a PNG", img;
-  std::string idat;
-  int color_type = -1;
-  for (std::size_t at = 8; at + 8 <= png.size();) {
-    const std::uint32_t len = be32(png, at);
-    const std::string type = png.substr(at + 4, 4);
-    if (at + 12 + len > png.size()) return img.error = "truncated chunk " + type, img;
-    if (type == "IHDR") {
-      img.width = be32(png, at + 8);
-      img.height = be32(png, at + 12);
-      const int depth = std::uint8_t(png[at + 16]);
-      color_type = std::uint8_t(png[at + 17]);
-      const int interlace = std::uint8_t(png[at + 20]);
-      if (depth != 8 || (color_type != 2 && color_type != 6) || interlace != 0)
-        return img.error = "unsupported PNG: depth " + std::to_string(depth) + ", colour type " +
-                           std::to_string(color_type) + ", interlace " + std::to_string(interlace),
-               img;
-    } else if (type == "IDAT") {
-      idat += png.substr(at + 8, len);
-    } else if (type == "IEND") {
-      break;
-    }
-    at += 12 + len;
-  }
-  if (color_type < 0 || img.width == 0 || img.height == 0) return img.error = "no IHDR", img;
-  const std::size_t bpp = color_type == 6 ? 4 : 3, stride = img.width * bpp;
-  std::vector<std::uint8_t> raw((stride + 1) * img.height);
-  uLongf raw_len = raw.size();
-  if (::uncompress(raw.data(), &raw_len, reinterpret_cast<const Bytef*>(idat.data()), idat.size()) != Z_OK ||
-      raw_len != raw.size())
-    return img.error = "cannot inflate IDAT", img;
-  std::vector<std::uint8_t> prev(stride, 0), cur(stride);
-  img.rgb.reserve(std::size_t(img.width) * img.height * 3);
-  for (std::uint32_t y = 0; y < img.height; ++y) {
-    const std::uint8_t filter = raw[y * (stride + 1)];
-    const std::uint8_t* in = &raw[y * (stride + 1) + 1];
-    for (std::size_t i = 0; i < stride; ++i) {
-      const int a = i >= bpp ? cur[i - bpp] : 0, b = prev[i], c = i >= bpp ? prev[i - bpp] : 0;
-      int pred = 0;
-      switch (filter) {
-        case 0: pred = 0; break;
-        case 1: pred = a; break;
-        case 2: pred = b; break;
-        case 3: pred = (a + b) / 2; break;
-        case 4: {
-          const int p = a + b - c, pa = std::abs(p - a), pb = std::abs(p - b), pc = std::abs(p - c);
-          pred = (pa <= pb && pa <= pc) ? a : (pb <= pc ? b : c);
-          break;
-        }
-        default: return img.error = "bad filter " + std::to_string(filter), img;
-      }
-      cur[i] = std::uint8_t(in[i] + pred);
-    }
-    for (std::uint32_t x = 0; x < img.width; ++x)
-      img.rgb.insert(img.rgb.end(), &cur[x * bpp], &cur[x * bpp] + 3);
-    std::swap(prev, cur);
-  }
-  return img;
-}
-
-std::size_t pixels_near(const image& img, int r, int g, int b, int tol) {
-  std::size_t n = 0;
-  for (std::size_t i = 0; i + 2 < img.rgb.size(); i += 3)
-    if (std::abs(img.rgb[i] - r) <= tol && std::abs(img.rgb[i + 1] - g) <= tol && std::abs(img.rgb[i + 2] - b) <= tol) ++n;
-  return n;
-}
-
-int run_chromium(const std::string& chromium, const fs::path& profile, const std::string& extra,
-                 const fs::path& html, const fs::path& out, const fs::path& log) {
-  const std::string cmd = "timeout 120 " + shell_quote(chromium) +
-                          " --headless --no-sandbox --disable-gpu --disable-quic --no-first-run"
-                          " --disable-background-networking --disable-component-update --disable-sync"
-                          " --user-data-dir=" + shell_quote(profile.string()) + " " + extra +
-                          " --window-size=1200,900 " + shell_quote("file://" + html.string()) + " > " +
-                          shell_quote(out.string()) + " 2> " + shell_quote(log.string());
-  const int rc = std::system(cmd.c_str());
-  return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
-}
-
-}  // namespace
+// Headless Chromium renders the chart (tests/support/chromium.hpp)
 
 BOOST_AUTO_TEST_CASE(chromium_renders_the_charts) {
   const std::string chromium = find_chromium();
@@ -637,7 +522,8 @@ BOOST_AUTO_TEST_CASE(chromium_renders_the_charts) {
   // The DOM Chromium built from the page: both polylines with every point, the escaped symbol as
   // text (no script element).
   const auto dom_file = t.path / "dom.html";
-  int rc = run_chromium(chromium, t.path / "profile-dom", "--dump-dom", html, dom_file, t.path / "dom.log");
+  int rc = run_chromium(chromium, t.path / "profile-dom", "--dump-dom --window-size=1200,900", "file://" + html.string(),
+                        dom_file, t.path / "dom.log");
   BOOST_REQUIRE_MESSAGE(rc == 0, "chromium --dump-dom exited " << rc << ": " << slurp(t.path / "dom.log"));
   const auto dom = slurp(dom_file);
   BOOST_TEST(dom.find("<polyline id=\"equity-line\"") != std::string::npos);
@@ -648,8 +534,9 @@ BOOST_AUTO_TEST_CASE(chromium_renders_the_charts) {
 
   // The screenshot: a real picture, with the equity line's blue and the drawdown line's red drawn.
   const auto png_file = t.path / "shot.png";
-  rc = run_chromium(chromium, t.path / "profile-shot", "--screenshot=" + shell_quote(png_file.string()), html,
-                    t.path / "shot.out", t.path / "shot.log");
+  rc = run_chromium(chromium, t.path / "profile-shot",
+                    "--screenshot=" + shell_quote(png_file.string()) + " --window-size=1200,900",
+                    "file://" + html.string(), t.path / "shot.out", t.path / "shot.log");
   BOOST_REQUIRE_MESSAGE(rc == 0, "chromium --screenshot exited " << rc << ": " << slurp(t.path / "shot.log"));
   BOOST_REQUIRE(fs::exists(png_file));
   BOOST_TEST(fs::file_size(png_file) > 20000u, "screenshot is only " << fs::file_size(png_file) << " bytes");

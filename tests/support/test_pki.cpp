@@ -1,4 +1,4 @@
-#include "tests/market_alpaca/test_pki.hpp"
+#include "tests/support/test_pki.hpp"
 
 #include <openssl/evp.h>
 #include <openssl/pem.h>
@@ -38,8 +38,10 @@ void add_ext(X509* x, X509V3_CTX* ctx, int nid, const char* value) {
   X509_EXTENSION_free(e);
 }
 
-// A certificate for `key` named `cn`, signed by (issuer, issuer_key) or self-signed.
-x509_ptr make_cert(EVP_PKEY* key, const std::string& cn, X509* issuer, EVP_PKEY* issuer_key, long serial) {
+// A certificate for `key` named `cn`, signed by (issuer, issuer_key) or self-signed; a leaf (signed)
+// one is for `usage` ("serverAuth": with the loopback names; "clientAuth").
+x509_ptr make_cert(EVP_PKEY* key, const std::string& cn, X509* issuer, EVP_PKEY* issuer_key, long serial,
+                   const std::string& usage = {}) {
   x509_ptr x(X509_new());
   check(x != nullptr, "X509_new");
   X509_set_version(x.get(), 2);
@@ -62,8 +64,8 @@ x509_ptr make_cert(EVP_PKEY* key, const std::string& cn, X509* issuer, EVP_PKEY*
     add_ext(x.get(), &ctx, NID_authority_key_identifier, "keyid:always");
     add_ext(x.get(), &ctx, NID_basic_constraints, "critical,CA:FALSE");
     add_ext(x.get(), &ctx, NID_key_usage, "critical,digitalSignature");
-    add_ext(x.get(), &ctx, NID_ext_key_usage, "serverAuth");
-    add_ext(x.get(), &ctx, NID_subject_alt_name, "DNS:localhost,IP:127.0.0.1");
+    add_ext(x.get(), &ctx, NID_ext_key_usage, usage.c_str());
+    if (usage == "serverAuth") add_ext(x.get(), &ctx, NID_subject_alt_name, "DNS:localhost,IP:127.0.0.1");
   }
   check(X509_sign(x.get(), issuer_key ? issuer_key : key, EVP_sha256()) > 0, "X509_sign");
   return x;
@@ -91,11 +93,16 @@ pki_files make_pki(const std::string& dir, const std::string& prefix, const std:
   key_ptr ca_key = make_key();
   x509_ptr ca = make_cert(ca_key.get(), ca_name, nullptr, nullptr, 1);
   key_ptr srv_key = make_key();
-  x509_ptr srv = make_cert(srv_key.get(), "localhost", ca.get(), ca_key.get(), 2);
-  pki_files out{dir + "/" + prefix + "ca.pem", dir + "/" + prefix + "server.pem", dir + "/" + prefix + "server.key"};
+  x509_ptr srv = make_cert(srv_key.get(), "localhost", ca.get(), ca_key.get(), 2, "serverAuth");
+  key_ptr cli_key = make_key();
+  x509_ptr cli = make_cert(cli_key.get(), "tradebot test client", ca.get(), ca_key.get(), 3, "clientAuth");
+  const std::string base = dir + "/" + prefix;
+  pki_files out{base + "ca.pem", base + "server.pem", base + "server.key", base + "client.pem", base + "client.key"};
   write_cert(out.ca_cert, ca.get());
   write_cert(out.server_cert, srv.get());
   write_key(out.server_key, srv_key.get());
+  write_cert(out.client_cert, cli.get());
+  write_key(out.client_key, cli_key.get());
   return out;
 }
 

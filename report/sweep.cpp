@@ -1,11 +1,13 @@
-#include "strategy/sweep.hpp"
+#include "report/sweep.hpp"
 
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
 
-namespace tb::strategy {
+namespace tb::report {
+
+using namespace strategy;
 namespace {
 
 nlohmann::json settings_json(const std::vector<sweep_setting>& settings) {
@@ -143,4 +145,4 @@ expected<summary_paths> write_summary(const sweep_summary& s, const std::string&
   return paths;
 }
 
-}  // namespace tb::strategy
+}  // namespace tb::report
