@@ -11,6 +11,8 @@ tb::expected<endpoint> parse_endpoint(const std::string& text) {
   const auto bad = [&](const std::string& why) {
     return tb::error{errc::bad_config, "'" + excerpt(text) + "' is not host:port: " + why};
   };
+  if (text.find("://") != std::string::npos || text.find('/') != std::string::npos)
+    return bad("no scheme or path allowed");
   endpoint out;
   std::string port;
   if (!text.empty() && text.front() == '[') {

@@ -48,7 +48,7 @@ struct report_failure {
   std::string message;
 };
 
-std::optional<report_failure> run_report(const report_options& o, strategy::report_paths& paths) {
+std::optional<report_failure> run_report(const report_options& o, report::report_paths& paths) {
   auto cfg = core::load_config(o.config_path);
   if (!cfg) return report_failure{exit_bad_input, "invalid configuration " + o.config_path + ":\n" + cfg.error().message};
   auto from = core::parse_utc_instant(o.from, "--from");
@@ -120,7 +120,7 @@ void add_report_commands(CLI::App& app) {
                   "the daemon's config: fee rates and the symbols of the per-symbol table (default: built-in defaults, "
                   "the symbols the journal traded)");
   cmd->callback([o] {
-    strategy::report_paths paths;
+    report::report_paths paths;
     if (auto failed = run_report(*o, paths)) {
       std::cerr << "tradebot report: " << failed->message << "\n";
       throw CLI::RuntimeError(failed->code);

@@ -225,7 +225,7 @@ struct broker_over_alpaca {
     actor = actors::spawn_broker_actor(self->ptr(), {std::move(broker), (state.path / "orders.jsonl").string(),
                                                      std::make_shared<core::wall_clock>(),
                                                      std::make_shared<core::snapshot_board>(),
-                                                     std::make_shared<core::config>()});
+                                                     std::make_shared<core::config>(), {}});
   }
   ~broker_over_alpaca() {
     (*self)->request(actor, 10s, actors::stop_atom::value).receive([](caf::ok_atom) {}, [](caf::error&) {});

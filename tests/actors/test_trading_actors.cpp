@@ -280,8 +280,8 @@ loop_result run_trading_loop(int crash_at, int crash_count) {
   // The restart budget of the scheduler's symbol actors is the supervisor's (5 in 60 s).
   auto supervisor = actors::spawn_supervisor(sys, cfg, board, {});
   auto broker_actor = actors::spawn_broker_actor(
-      self.ptr(), {shared_broker, (state.path / "orders.jsonl").string(), clock, board, cfg});
-  auto portfolio = actors::spawn_portfolio_actor(self.ptr(), {[=] { return broker_actor; }, clock, board, cfg});
+      self.ptr(), {shared_broker, (state.path / "orders.jsonl").string(), clock, board, cfg, {}});
+  auto portfolio = actors::spawn_portfolio_actor(self.ptr(), {[=] { return broker_actor; }, clock, board, cfg, {}});
   actors::scheduler_args a;
   a.feed = *feed;
   a.sim_clock = clock;
@@ -380,8 +380,8 @@ BOOST_AUTO_TEST_CASE(the_close_backout_exits_unsupported_equity_positions_near_t
   caf::scoped_actor self{sys};
   auto broker = sys.spawn(fake_broker, account, std::make_shared<std::vector<actors::order_intent>>());
   auto board = std::make_shared<core::snapshot_board>();
-  auto portfolio =
-      actors::spawn_portfolio_actor(self.ptr(), {[=] { return actors::broker_actor(broker); }, clock, board, cfg});
+  auto portfolio = actors::spawn_portfolio_actor(
+      self.ptr(), {[=] { return actors::broker_actor(broker); }, clock, board, cfg, {}});
   // DEMO01 and DEMO02 have no opinion left (flat): closed. DEMO01 is quoted, DEMO02 is not;
   // DEMO03's symbol is in error: it keeps what it holds.
   auto d1 = proposal_of("DEMO01", actors::proposal_state::flat, 100.1);
@@ -454,7 +454,7 @@ struct broker_actor_system {
       : sys((actors::register_types(sys_cfg), sys_cfg)),
         self(sys),
         broker(actors::spawn_broker_actor(
-            self.ptr(), {std::shared_ptr<market::broker>(std::move(b)), journal_path, std::move(clock), board, std::move(cfg)})) {}
+            self.ptr(), {std::shared_ptr<market::broker>(std::move(b)), journal_path, std::move(clock), board, std::move(cfg), {}})) {}
 };
 
 }  // namespace
@@ -479,7 +479,7 @@ BOOST_AUTO_TEST_CASE(a_fractional_equity_order_is_a_day_order_with_its_limit_on_
   auto& self = actors_of.self;
   auto& board = actors_of.board;
   auto& broker_actor = actors_of.broker;
-  auto portfolio = actors::spawn_portfolio_actor(self.ptr(), {[=] { return broker_actor; }, clock, board, cfg});
+  auto portfolio = actors::spawn_portfolio_actor(self.ptr(), {[=] { return broker_actor; }, clock, board, cfg, {}});
 
   // A long entry whose limit (half the last close, off the tick) the market never comes down to.
   const double close = bars->bars.back().close;
