@@ -81,7 +81,7 @@ nlohmann::json to_json(const std::optional<core::model_identity>& id) {
 
 forecast_reply all_failed(std::size_t n, errc code, const std::string& message) {
   window_answer a;
-  a.error_code = tb::to_string(code);
+  a.error_code = code;
   a.error = message;
   forecast_reply r;
   r.answers.assign(n, a);

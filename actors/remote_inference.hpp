@@ -1,12 +1,13 @@
 #pragma once
 // Remote inference: a trading daemon with `inference.remote = ["host:port", ...]` loads no model;
-// its cache actor sends the misses to this pool actor (registered under `inference_name` in place
-// of a local inference actor), which speaks the same protocol and forwards each request to one
+// its cache actor sends the misses to this pool actor (put in the daemon's `inference` handle slot in
+// place of a local inference actor), which speaks the same protocol and forwards each request to one
 // of the published inference hosts (tradebotd with trading.enabled = false, inference.publish =
 // true) through CAF's middleman.
 //
-// Messages (actors/protocol.hpp): (forecast_atom, forecast_request) -> forecast_reply, one answer
-// per window, in order, exactly once; (model_identity_atom) -> core::model_identity (the pool's
+// Messages (actors/protocol.hpp): untyped, exactly forecaster_actor's (the daemon holds it as one
+// through caf::actor_cast): (forecast_atom, forecast_request) -> forecast_reply (passed through
+// whole from the host, `model` included), one answer per window, in order, exactly once; (model_identity_atom) -> core::model_identity (the pool's
 // identity; waits up to 5 s for a first host, then a CAF error); heartbeat_atom; reload_atom
 // (inference.* keys are read at start only); stop_atom (everything pending is answered
 // `unavailable`).

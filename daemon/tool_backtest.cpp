@@ -301,7 +301,7 @@ std::optional<run_failure> run(const backtest_options& o, backtest_outcome& out)
     }
     const auto deadline = std::chrono::milliseconds(static_cast<long>(cfg->shutdown_deadline_s * 1000));
     self.reset();
-    if (auto err = stop_actor_tree(*sys, supervisor, tree, deadline); !err.empty())
+    if (auto err = stop_actor_tree(*sys, supervisor, deadline); !err.empty())
       spdlog::error("backtest: the actors did not stop within {} ms ({})", deadline.count(), err);
     sys.reset();
   }
