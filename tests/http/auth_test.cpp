@@ -29,7 +29,8 @@ response send(const snapshot_board& board, bhttp::verb method, const std::string
   request req{method, target, 11};
   req.set(bhttp::field::host, "127.0.0.1");
   if (!authorization.empty()) req.set(bhttp::field::authorization, authorization);
-  server_info info{"1.2.3"};
+  server_info info;
+  info.version = "1.2.3";
   info.auth_token = server_token;
   return handle_request(req, board, info);
 }
