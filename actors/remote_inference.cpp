@@ -324,6 +324,7 @@ void publish(pool_actor* self) {
     else not_up[core::to_string(h.ep)] = h.state + (h.last_error.empty() ? "" : ": " + h.last_error);
     hosts.push_back({{"address", core::to_string(h.ep)},
                      {"state", h.state},
+                     {"up", h.state == "connected"},
                      {"model", to_json(h.identity)},
                      {"requests", h.requests},
                      {"failures", h.failures},
@@ -332,7 +333,8 @@ void publish(pool_actor* self) {
                      {"queued_rows", h.queued_rows},
                      {"computed_windows", h.computed_windows},
                      {"last_error", h.last_error},
-                     {"rtt_ms", {{"p50", h.rtt.quantile_us(0.5) / 1000.0}, {"p99", h.rtt.quantile_us(0.99) / 1000.0}}}});
+                     {"rtt_ms", {{"p50", h.rtt.quantile_us(0.5) / 1000.0}, {"p99", h.rtt.quantile_us(0.99) / 1000.0}}},
+                     {"rtt_seconds", core::to_json(h.rtt.prometheus())}});
   }
   st.board->publish("inference", {{"mode", "remote"},
                                   {"remote", hosts},

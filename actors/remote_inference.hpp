@@ -30,8 +30,9 @@
 //   until one connects or until trading.forecast_timeout_s after their arrival, then they are
 //   answered `unavailable`. A reply from a host is used only if its request is still current
 //   there, so each window is answered once.
-// /stats -> inference: {"remote": [per host: address, state, model, requests, failures,
-// in_flight, in_flight_rows, queued_rows, last_error, rtt_ms {p50, p99}], "model", "waiting"};
+// /stats -> inference: {"remote": [per host: address, state, up, model, requests, failures,
+// in_flight, in_flight_rows, queued_rows, last_error, rtt_ms {p50, p99}, rtt_seconds (histogram)],
+// "model", "waiting"};
 // /health check "model": ok while every host is connected; degraded while some host is not (and
 // at start until a first host connects); failing while none is connected after one was. Refused
 // and down hosts are named in the detail. Event-based: nothing here blocks.

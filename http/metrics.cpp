@@ -20,7 +20,10 @@ enum class metric_type { counter, gauge, histogram, info };
 // Where some of a family's samples come from.
 struct source {
   // Keys from the document root joined by '/'; a "{name}" segment takes every child of an object,
-  // its key the value of the label `name` ("cache/tiers/{tier}/hits").
+  // its key the value of the label `name` ("cache/tiers/{tier}/hits"); a "[name=field]" segment
+  // takes every object element of an array, its string member `field` the value of the label
+  // `name` ("inference/remote/[host=address]/requests"; an element without it, or with the key of
+  // an earlier element, is skipped).
   std::string path;
   labels constant = {};  // labels every sample of this source carries, after the path's
   // The value is divided by it: ms to seconds 1000 (a division is correctly rounded, so 40.9 ms
@@ -216,6 +219,27 @@ const std::vector<family_spec>& families() {
        {{"inference/compute_seconds"}}},
       {"tradebotd_inference_model_info", info, "The loaded model: always 1, the labels say which.",
        {{"inference/model"}}, {"device", "dtype", "compile", "compile_mode", "checkpoint_hash"}},
+      {"tradebotd_inference_remote_up", gauge, "1 while the pool is connected to the remote inference host, else 0.",
+       {{"inference/remote/[host=address]/up"}}},
+      {"tradebotd_inference_remote_state", info,
+       "The remote inference host's state (connecting, connected, down, refused): always 1.",
+       {{"inference/remote/[host=address]"}}, {"state"}},
+      {"tradebotd_inference_remote_requests_total", counter, "Forecast requests the pool sent to the host.",
+       {{"inference/remote/[host=address]/requests"}}},
+      {"tradebotd_inference_remote_failures_total", counter, "Failures at the host: forecast and status requests, connection attempts.",
+       {{"inference/remote/[host=address]/failures"}}},
+      {"tradebotd_inference_remote_in_flight_requests", gauge, "The pool's requests at the host now.",
+       {{"inference/remote/[host=address]/in_flight"}}},
+      {"tradebotd_inference_remote_in_flight_rows", gauge, "Rows of the pool's requests at the host now.",
+       {{"inference/remote/[host=address]/in_flight_rows"}}},
+      {"tradebotd_inference_remote_queued_rows", gauge, "Rows in the host's batcher queue, as the host last reported.",
+       {{"inference/remote/[host=address]/queued_rows"}}},
+      {"tradebotd_inference_remote_computed_windows_total", counter,
+       "Windows the host's model computed (for every client), as the host last reported.",
+       {{"inference/remote/[host=address]/computed_windows"}}},
+      {"tradebotd_inference_remote_rtt_seconds", histogram,
+       "From a request sent to the host to its successful reply.",
+       {{"inference/remote/[host=address]/rtt_seconds"}}},
       {"tradebotd_inference_model_parameters", gauge, "Parameters of the loaded model.",
        {{"inference/model/parameters"}}},
 
@@ -318,6 +342,14 @@ std::vector<std::string> split_path(const std::string& path) {
   }
 }
 
+// The label name and key field of an array segment "[name=field]", or nullopt.
+std::optional<std::pair<std::string, std::string>> array_segment(const std::string& seg) {
+  if (seg.size() < 5 || seg.front() != '[' || seg.back() != ']') return std::nullopt;
+  const auto eq = seg.find('=');
+  if (eq == std::string::npos || eq == 1 || eq + 2 == seg.size()) return std::nullopt;
+  return std::make_pair(seg.substr(1, eq - 1), seg.substr(eq + 1, seg.size() - eq - 2));
+}
+
 // Calls `emit(node, labels)` for every node at `segs[i..]` below `node`.
 template <class Emit>
 void resolve(const json& node, const std::vector<std::string>& segs, std::size_t i, labels& ls, Emit& emit) {
@@ -325,8 +357,21 @@ void resolve(const json& node, const std::vector<std::string>& segs, std::size_t
     emit(node, ls);
     return;
   }
-  if (!node.is_object()) return;
   const std::string& seg = segs[i];
+  if (const auto by_field = array_segment(seg)) {
+    if (!node.is_array()) return;
+    std::set<std::string> keys;  // the first element with a key wins, in every family alike
+    for (const auto& element : node) {
+      if (!element.is_object()) continue;
+      const auto key = element.find(by_field->second);
+      if (key == element.end() || !key->is_string() || !keys.insert(key->get<std::string>()).second) continue;
+      ls.emplace_back(by_field->first, key->get<std::string>());
+      resolve(element, segs, i + 1, ls, emit);
+      ls.pop_back();
+    }
+    return;
+  }
+  if (!node.is_object()) return;
   if (seg.size() > 2 && seg.front() == '{' && seg.back() == '}') {
     const std::string label = seg.substr(1, seg.size() - 2);
     for (const auto& [key, child] : node.items()) {

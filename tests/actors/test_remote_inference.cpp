@@ -155,6 +155,22 @@ BOOST_AUTO_TEST_CASE(two_hosts_one_killed_mid_run_give_the_local_journal_and_a_f
   BOOST_TEST(not_up.contains(rf["address"].get<std::string>()), health.dump());
   BOOST_TEST(not_up.contains(ra["address"].get<std::string>()), health.dump());
   BOOST_TEST(d.proc->output().find("refused") != std::string::npos);
+  // /metrics: one family per value, a sample per host labelled by its address.
+  const std::string metrics = http_get(d.port, "/metrics").body;
+  const auto sample = [&](const std::string& family, const json& row) {
+    const std::string prefix = "\n" + family + "{host=\"" + row["address"].get<std::string>() + "\"} ";
+    const auto at = metrics.find(prefix);
+    return at == std::string::npos ? std::string("absent")
+                                   : metrics.substr(at + prefix.size(), metrics.find('\n', at + 1) - at - prefix.size());
+  };
+  BOOST_TEST(metrics.find("# TYPE tradebotd_inference_remote_requests_total counter\n") != std::string::npos);
+  BOOST_TEST(sample("tradebotd_inference_remote_up", rb) == "1", metrics);
+  BOOST_TEST(sample("tradebotd_inference_remote_up", rf) == "0", metrics);
+  BOOST_TEST(sample("tradebotd_inference_remote_up", ra) == "0", metrics);
+  BOOST_TEST(sample("tradebotd_inference_remote_requests_total", rf) == "0", metrics);
+  BOOST_TEST(sample("tradebotd_inference_remote_requests_total", rb) == rb["requests"].dump(), metrics);
+  BOOST_TEST(sample("tradebotd_inference_remote_rtt_seconds_count", rb) != "absent", metrics);
+  BOOST_TEST(sample("tradebotd_inference_remote_rtt_seconds_count", rb) != "0", metrics);
   BOOST_TEST(d.stop() == 0, d.proc->output());
   // Forecasts are seeded by their keys: where they were computed does not matter.
   BOOST_TEST(read_file(state.path / "broker" / "orders.jsonl") == local_journal);
