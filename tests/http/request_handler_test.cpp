@@ -26,7 +26,7 @@ request make(bhttp::verb method, const std::string& target, unsigned version = 1
 
 response get(const snapshot_board& board, const std::string& target,
              const json& extra = json::object()) {
-  return handle_request(make(bhttp::verb::get, target), board, server_info{"1.2.3"}, extra);
+  return handle_request(make(bhttp::verb::get, target), board, server_info{"1.2.3", std::chrono::steady_clock::now(), ""}, extra);
 }
 
 json body_json(const response& res) { return json::parse(res.body()); }
@@ -265,7 +265,7 @@ BOOST_AUTO_TEST_CASE(head_has_the_get_headers_and_no_body) {
   snapshot_board board;
   const response get_res = get(board, "/health");
   const response head_res = handle_request(make(bhttp::verb::head, "/health"), board,
-                                           server_info{"1.2.3"});
+                                           server_info{"1.2.3", std::chrono::steady_clock::now(), ""});
   BOOST_TEST(head_res.result_int() == 200);
   BOOST_TEST(head_res.body().empty());
   // uptime_s may render with another number of digits, so compare within a margin
