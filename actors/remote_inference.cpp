@@ -212,7 +212,7 @@ std::size_t pick_host(pool_actor* self) {
   return best;
 }
 
-// The reply of one attempt arrived: checked (size, the host's identity now), then delivered.
+// The reply of one attempt arrived: checked (size, the model that computed it), then delivered.
 void on_reply(pool_actor* self, std::uint64_t id, std::uint64_t attempt, forecast_reply reply);
 
 void on_failure(pool_actor* self, std::uint64_t id, std::uint64_t attempt, const std::string& why) {
@@ -272,8 +272,14 @@ void on_reply(pool_actor* self, std::uint64_t id, std::uint64_t attempt, forecas
     return;
   }
   self->state.hosts[i]->rtt.record(steady::now() - p.sent);
-  // Used only if the host still serves the pool's model (a reload swaps between batches): asked
-  // now, after the batch; a refusal sends this request elsewhere.
+  // Used only if the pool's model computed it (a host's reload swaps models between batches); a
+  // refusal sends this request elsewhere (accept_identity). The reply names that model; where it
+  // names none (nothing computed, or two models computed it) the host is asked which model it
+  // serves now, after the batch.
+  if (!reply.model.checkpoint_hash.empty()) {
+    if (accept_identity(self, i, reply.model)) answer(self, id, std::move(reply));
+    return;
+  }
   auto shared = std::make_shared<forecast_reply>(std::move(reply));
   ask_status(self, i, [self, id, attempt, shared](bool usable) {
     if (!usable) return;  // refused: accept_identity sent this request elsewhere
