@@ -20,11 +20,12 @@
 // - One model identity: the pool's identity is the first host identity that matches
 //   `inference.model_identity` (a checkpoint hash or a prefix of it; "" = any: the first host to
 //   answer decides). It never changes while the daemon runs (cache keys name it). A host serving
-//   another identity, at connect or after a reload (each host is asked every second, and after
-//   every reply before that reply is used), is `refused`: not used, logged, named in /health.
+//   another identity, at connect or after a reload (each host is asked every second; a reply is
+//   used only if the model it names is the pool's: where it names none, the host is asked before
+//   the reply is used), is `refused`: not used, logged, named in /health.
 //   It becomes connected again when it serves the pool's identity again.
 // - Balancing: a request goes to the connected host with the fewest rows (windows x samples)
-//   queued: what the host last reported plus what this pool has in flight there.
+//   queued: what the host last reported (every second) plus what this pool has in flight there.
 // - Failover: when a host's connection drops (a down message of its proxy) or a request to it
 //   fails, its in-flight requests go to another connected host; with none connected they wait
 //   until one connects or until trading.forecast_timeout_s after their arrival, then they are

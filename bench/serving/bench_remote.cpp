@@ -37,7 +37,7 @@
 #include "actors/remote_inference.hpp"
 #include "bench/bot_windows.hpp"
 #include "inference/kronos_init.hpp"
-#include "tests/support/daemon_process.hpp"
+#include "tests/support/inference_host.hpp"
 
 using namespace tb;
 using clk = std::chrono::steady_clock;
@@ -74,30 +74,16 @@ args parse(int argc, char** argv) {
   return a;
 }
 
-// An inference host: tradebotd with trading off, its inference actor published on a free loopback
-// port (plain), serving `model_dir` with `threads` intra-op threads and the bot's forecast shape.
-struct inference_host {
-  test::temp_dir state;
-  std::unique_ptr<test::daemon_process> d;
-  std::uint16_t middleman_port = 0;
-
-  inference_host(const std::string& binary, const std::string& model_dir, int threads, int samples) {
-    d = std::make_unique<test::daemon_process>(
-        binary, "[daemon]\nlog_level = \"warn\"\nshutdown_deadline_s = 5\nstate_dir = \"" + state.path.string() +
-                    "\"\n[model]\ndir = \"" + model_dir + "\"\nthreads = " + std::to_string(threads) +
-                    "\n[forecast]\nsample_count = " + std::to_string(samples) +
-                    "\n[inference]\npublish = true\npublish_port = 0\n[cache]\nenabled = false\n[http]\nport = 0\n"
-                    "[trading]\nenabled = false\n");
-    must(d->ready(), "inference host: no READY=1:\n" + d->proc->output());
-    auto s = d->stats_until(
-        [](const nlohmann::json& s) { return s.contains("inference") && s["inference"].value("published_port", 0) > 0; },
-        20s);
-    must(s.contains("inference"), "inference host: no published port: " + s.dump().substr(0, 2000));
-    middleman_port = static_cast<std::uint16_t>(s["inference"].value("published_port", 0));
-    must(middleman_port > 0, "inference host: no published port: " + s.dump().substr(0, 2000));
-  }
-  std::string address() const { return "127.0.0.1:" + std::to_string(middleman_port); }
-};
+// An inference host (tests/support/inference_host.hpp) serving `model_dir` with `threads` intra-op
+// threads and the bot's forecast shape (`samples` samples); exits when it does not start.
+std::unique_ptr<test::inference_host> start_host(const std::string& binary, const std::string& model_dir, int threads,
+                                                 int samples) {
+  auto h = std::make_unique<test::inference_host>(
+      binary, "warn", "dir = \"" + model_dir + "\"\nthreads = " + std::to_string(threads) + "\n",
+      "sample_count = " + std::to_string(samples) + "\n", "");
+  must(h->error.empty(), h->error);
+  return h;
+}
 
 // Sends every window as its own request at once and waits for all the replies; seconds taken.
 double round_of(caf::scoped_actor& self, const caf::actor& to, const std::vector<core::forecast_window>& ws) {
@@ -198,10 +184,10 @@ int main(int argc, char** argv) {
   }
   for (int n : {1, 2}) {
     const int threads = n == 1 ? a.threads : host_threads2;
-    std::vector<std::unique_ptr<inference_host>> hosts;
+    std::vector<std::unique_ptr<test::inference_host>> hosts;
     std::vector<std::string> addresses;
     for (int i = 0; i < n; ++i) {
-      hosts.push_back(std::make_unique<inference_host>(a.tradebotd, model.path.string(), threads, a.samples));
+      hosts.push_back(start_host(a.tradebotd, model.path.string(), threads, a.samples));
       addresses.push_back(hosts.back()->address());
     }
     auto board = std::make_shared<core::snapshot_board>();
