@@ -49,8 +49,8 @@ struct report_failure {
 };
 
 std::optional<report_failure> run_report(const report_options& o, report::report_paths& paths) {
-  auto cfg = core::load_config(o.config_path);
-  if (!cfg) return report_failure{exit_bad_input, "invalid configuration " + o.config_path + ":\n" + cfg.error().message};
+  auto cfg = load_config_with_sets(o.config_path, {});
+  if (!cfg) return report_failure{exit_bad_input, cfg.error().message};
   auto from = core::parse_utc_instant(o.from, "--from");
   if (!from) return report_failure{exit_bad_input, from.error().message};
   auto to = core::parse_utc_instant(o.to, "--to");
