@@ -64,7 +64,7 @@ std::optional<report_failure> run_report(const report_options& o, report::report
                                               ": not the state_dir of a daemon that traded (daemon.state_dir)"};
   auto curve = market::equity_log::open(curve_path, market::jsonl_access::read_only);
   if (!curve) return report_failure{exit_bad_input, curve.error().message};
-  const auto journal_path = (std::filesystem::path(o.state_dir) / "broker" / "orders.jsonl").string();
+  const auto journal_path = market::order_journal_path(o.state_dir);
   auto journal = market::order_journal::open(journal_path, market::jsonl_access::read_only);
   if (!journal) return report_failure{exit_bad_input, journal.error().message};
   for (const auto& w : curve->warnings()) std::cerr << "tradebot report: " << w << "\n";
