@@ -126,7 +126,7 @@ void configure_actor_system(caf::actor_system_config& sys_cfg, const core::confi
 tb::expected<trading_parts> make_trading_parts(const core::config& cfg) {
   trading_parts parts;
   const auto broker_dir = std::filesystem::path(cfg.state_dir) / "broker";
-  parts.journal_path = (broker_dir / "orders.jsonl").string();
+  parts.journal_path = market::order_journal_path(cfg.state_dir);
   const auto ledger_path = (broker_dir / "sim-ledger.jsonl").string();  // the sim broker's
   auto equity = market::equity_log::open(market::equity_log_path(cfg.state_dir));
   if (!equity) return equity.error();

@@ -106,6 +106,22 @@ class child_process {
   std::filesystem::path output_;
 };
 
+// A child run to its end (a tool such as `tradebot backtest`): its exit code as
+// child_process::wait gives it (-1 when it did not exit within `limit`; it is then killed) and
+// its stdout and stderr, which also stay in the file `output`.
+struct process_result {
+  int code = -1;
+  std::string output;
+};
+inline process_result run_to_exit(const std::vector<std::string>& argv, const std::filesystem::path& output,
+                                  std::chrono::milliseconds limit) {
+  child_process p(argv, {}, output);
+  process_result r;
+  r.code = p.wait(limit);
+  r.output = p.output();
+  return r;
+}
+
 // The datagram socket a service manager listens on (NOTIFY_SOCKET).
 class notify_socket {
  public:
