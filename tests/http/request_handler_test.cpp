@@ -26,7 +26,8 @@ request make(bhttp::verb method, const std::string& target, unsigned version = 1
 
 response get(const snapshot_board& board, const std::string& target,
              const json& extra = json::object()) {
-  return handle_request(make(bhttp::verb::get, target), board, server_info{"1.2.3", std::chrono::steady_clock::now(), ""}, extra);
+  return handle_request(make(bhttp::verb::get, target), board, server_info{"1.2.3", std::chrono::steady_clock::now(), ""},
+                        [&extra] { return extra; });
 }
 
 json body_json(const response& res) { return json::parse(res.body()); }
@@ -109,6 +110,18 @@ BOOST_AUTO_TEST_CASE(stats_has_every_section_and_a_live_process_section) {
   BOOST_TEST(p["rss_bytes"].get<unsigned long long>() > 0u);
   BOOST_TEST(p["threads"].get<unsigned long long>() >= 1u);
   BOOST_TEST(p["uptime_s"].get<double>() >= 0.0);
+}
+
+BOOST_AUTO_TEST_CASE(extra_sections_are_built_only_for_stats_and_metrics) {
+  snapshot_board board;
+  std::vector<std::string> asked;
+  for (const char* path : {"/", "/health", "/health/live", "/health/ready", "/stats", "/metrics", "/x"}) {
+    handle_request(make(bhttp::verb::get, path), board, server_info{}, [&asked, path] {
+      asked.emplace_back(path);
+      return json::object();
+    });
+  }
+  BOOST_TEST(asked == (std::vector<std::string>{"/stats", "/metrics"}), boost::test_tools::per_element());
 }
 
 BOOST_AUTO_TEST_CASE(stats_process_section_cannot_be_overridden_by_the_board) {
