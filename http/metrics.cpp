@@ -499,25 +499,28 @@ class family_writer {
       prev_le = bound;
       prev = *n;
     }
-    if (!seen_.insert(render_labels(ls)).second) return;
+    const auto rendered = seen_.insert(render_labels(ls));
+    if (!rendered.second) return;
     for (std::size_t i = 0; i <= le->size(); ++i) {
       labels with_le = ls;
       with_le.emplace_back("le", i < le->size() ? le_text((*le)[i].get<double>()) : "+Inf");
-      write(f_.name + "_bucket", with_le,
+      write(f_.name + "_bucket", render_labels(with_le),
             std::to_string(i < le->size() ? *count_value((*cum)[i]) : *total));
     }
-    write(f_.name + "_sum", ls, float_text(sum->get<double>() / divisor_));
-    write(f_.name + "_count", ls, std::to_string(*total));
+    write(f_.name + "_sum", *rendered.first, float_text(sum->get<double>() / divisor_));
+    write(f_.name + "_count", *rendered.first, std::to_string(*total));
   }
 
   void line(const std::string& name, const labels& ls, const std::string& value) {
-    if (!seen_.insert(render_labels(ls)).second) return;  // e.g. two keys alike once made valid UTF-8
-    write(name, ls, value);
+    const auto rendered = seen_.insert(render_labels(ls));
+    if (!rendered.second) return;  // e.g. two keys alike once made valid UTF-8
+    write(name, *rendered.first, value);
   }
 
-  void write(const std::string& name, const labels& ls, const std::string& value) {
+  // `rendered_labels`: render_labels() of the sample's labels.
+  void write(const std::string& name, const std::string& rendered_labels, const std::string& value) {
     text_ += name;
-    text_ += render_labels(ls);
+    text_ += rendered_labels;
     text_ += ' ';
     text_ += value;
     text_ += '\n';
