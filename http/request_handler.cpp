@@ -173,14 +173,10 @@ response handle_request(const request& req, const core::snapshot_board& board,
       }
     }
 
+    // In metric_routes' order: the route is the path's index there ("other" is none).
     enum class route { dashboard, health, live, ready, stats, metrics, none };
-    route r = route::none;
-    if (path == "/") r = route::dashboard;
-    else if (path == "/health") r = route::health;
-    else if (path == "/health/live") r = route::live;
-    else if (path == "/health/ready") r = route::ready;
-    else if (path == "/stats") r = route::stats;
-    else if (path == "/metrics") r = route::metrics;
+    static_assert(std::size(metric_routes) == static_cast<std::size_t>(route::none) + 1);
+    const route r = static_cast<route>(metric_route(path));
 
     if (r == route::none) {
       std::string shown(path.substr(0, max_echoed_target));

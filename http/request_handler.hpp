@@ -72,7 +72,8 @@ void publish_heartbeat(core::snapshot_board& board, std::chrono::steady_clock::t
                        std::chrono::milliseconds stale_after);
 
 // The `route` label values of the HTTP request duration histogram: the served paths, then
-// "other" (any other path: a bounded label set whatever clients ask for).
+// "other" (any other path: a bounded label set whatever clients ask for). handle_request routes
+// by the index too.
 inline constexpr const char* metric_routes[] = {"/",      "/health",  "/health/live", "/health/ready",
                                                 "/stats", "/metrics", "other"};
 // The index in metric_routes of a request path.
