@@ -29,6 +29,7 @@ struct source {
   // The value is divided by it: ms to seconds 1000 (a division is correctly rounded, so 40.9 ms
   // is 0.0409 s, not a neighbour of it).
   double divisor = 1;
+  std::vector<std::string> segments = {};  // `path` split at '/': filled once, by families()
 };
 
 struct family_spec {
@@ -47,10 +48,27 @@ constexpr auto info = metric_type::info;
 constexpr double ms = 1000;                 // per second
 constexpr double mib = 1 / (1024.0 * 1024.0);  // MiB per byte: a power of two, exact
 
+std::vector<std::string> split_path(const std::string& path) {
+  std::vector<std::string> out;
+  std::size_t start = 0;
+  for (;;) {
+    const auto slash = path.find('/', start);
+    out.push_back(path.substr(start, slash - start));
+    if (slash == std::string::npos) return out;
+    start = slash + 1;
+  }
+}
+
+std::vector<family_spec> with_segments(std::vector<family_spec> all) {
+  for (auto& f : all)
+    for (auto& s : f.sources) s.segments = split_path(s.path);
+  return all;
+}
+
 // Every family /metrics can show, in the order it shows them. README.md ("Metric families")
 // documents the same table; keep them together.
 const std::vector<family_spec>& families() {
-  static const std::vector<family_spec> all = {
+  static const std::vector<family_spec> all = with_segments({
       // ---- the process (the standard names of Prometheus' client libraries) ----
       {"process_cpu_seconds_total", counter, "Total user and system CPU time spent in seconds.",
        {{"process/cpu_seconds"}}},
@@ -327,19 +345,8 @@ const std::vector<family_spec>& families() {
        {{"http/probe_connections_open"}}},
       {"tradebotd_http_probe_evictions_total", counter,
        "Reserve connections closed to make room for a newer one.", {{"http/probe_evictions_total"}}},
-  };
+  });
   return all;
-}
-
-std::vector<std::string> split_path(const std::string& path) {
-  std::vector<std::string> out;
-  std::size_t start = 0;
-  for (;;) {
-    const auto slash = path.find('/', start);
-    out.push_back(path.substr(start, slash - start));
-    if (slash == std::string::npos) return out;
-    start = slash + 1;
-  }
 }
 
 // The label name and key field of an array segment "[name=field]", or nullopt.
@@ -492,25 +499,28 @@ class family_writer {
       prev_le = bound;
       prev = *n;
     }
-    if (!seen_.insert(render_labels(ls)).second) return;
+    const auto rendered = seen_.insert(render_labels(ls));
+    if (!rendered.second) return;
     for (std::size_t i = 0; i <= le->size(); ++i) {
       labels with_le = ls;
       with_le.emplace_back("le", i < le->size() ? le_text((*le)[i].get<double>()) : "+Inf");
-      write(f_.name + "_bucket", with_le,
+      write(f_.name + "_bucket", render_labels(with_le),
             std::to_string(i < le->size() ? *count_value((*cum)[i]) : *total));
     }
-    write(f_.name + "_sum", ls, float_text(sum->get<double>() / divisor_));
-    write(f_.name + "_count", ls, std::to_string(*total));
+    write(f_.name + "_sum", *rendered.first, float_text(sum->get<double>() / divisor_));
+    write(f_.name + "_count", *rendered.first, std::to_string(*total));
   }
 
   void line(const std::string& name, const labels& ls, const std::string& value) {
-    if (!seen_.insert(render_labels(ls)).second) return;  // e.g. two keys alike once made valid UTF-8
-    write(name, ls, value);
+    const auto rendered = seen_.insert(render_labels(ls));
+    if (!rendered.second) return;  // e.g. two keys alike once made valid UTF-8
+    write(name, *rendered.first, value);
   }
 
-  void write(const std::string& name, const labels& ls, const std::string& value) {
+  // `rendered_labels`: render_labels() of the sample's labels.
+  void write(const std::string& name, const std::string& rendered_labels, const std::string& value) {
     text_ += name;
-    text_ += render_labels(ls);
+    text_ += rendered_labels;
     text_ += ' ';
     text_ += value;
     text_ += '\n';
@@ -630,7 +640,6 @@ std::string render_metrics(const json& stats, const json& checks, core::health_s
     family_writer w(f);
     for (const auto& s : f.sources) {
       w.set_source(s);
-      const auto segs = split_path(s.path);
       auto emit = [&](const json& node, const labels& path_labels) {
         labels ls = path_labels;
         ls.insert(ls.end(), s.constant.begin(), s.constant.end());
@@ -638,7 +647,7 @@ std::string render_metrics(const json& stats, const json& checks, core::health_s
       };
       labels ls;
       for (const json* root : {&stats, &extra})
-        if (root->is_object()) resolve(*root, segs, 0, ls, emit);
+        if (root->is_object()) resolve(*root, s.segments, 0, ls, emit);
     }
     if (w.text().empty()) continue;
     out += "# HELP " + f.name + " " + f.help + "\n";
