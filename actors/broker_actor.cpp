@@ -25,14 +25,14 @@ struct broker_actor_state {
   static inline const char* name = "broker";
 };
 
-using broker_actor = caf::stateful_actor<broker_actor_state>;
+using broker_self = broker_actor::stateful_base<broker_actor_state>;
 
 // The journal's last orders /stats shows (broker.recent_orders; the dashboard lists them).
 constexpr std::size_t published_recent_orders = 50;
 
 std::int64_t now_ns(const broker_actor_state& st) { return core::to_unix_nanoseconds(st.args.clock->now()); }
 
-void publish(broker_actor* self) {
+void publish(broker_self* self) {
   auto& st = self->state;
   std::map<std::string, int> by_state;
   std::uint64_t fills = 0;
@@ -139,7 +139,7 @@ void follow(broker_actor_state& st, const std::string& id, const market::order& 
 // `working` (the broker's open orders, when the caller has them) is taken from there; any other is
 // asked of the broker by client_order_id, one request each. `at_start`: an order the broker never
 // saw is abandoned (it is never sent again).
-void reconcile(broker_actor* self, bool at_start, const tb::expected<std::vector<market::order>>& working) {
+void reconcile(broker_self* self, bool at_start, const tb::expected<std::vector<market::order>>& working) {
   auto& st = self->state;
   int found = 0, abandoned = 0, errors = 0;
   std::vector<std::string> open_ids;
@@ -182,7 +182,7 @@ void reconcile(broker_actor* self, bool at_start, const tb::expected<std::vector
   }
 }
 
-broker_state state_of(broker_actor* self) {
+broker_state state_of(broker_self* self) {
   auto& st = self->state;
   broker_state out;
   auto open = st.args.broker->open_orders();
@@ -209,14 +209,14 @@ broker_state state_of(broker_actor* self) {
 // `working`: the broker's open orders, fetched once per batch (on its first order that reaches
 // the broker; again on the next one while fetching fails) and kept up to date by submit_one:
 // what it cancels leaves, what it submits joins.
-order_outcome submit_one(broker_actor* self, const order_intent& in,
+order_outcome submit_one(broker_self* self, const order_intent& in,
                          std::optional<std::vector<market::order>>& working) {
   auto& st = self->state;
   order_outcome out;
   out.client_order_id = in.client_order_id;
   if (st.journal->contains(in.client_order_id)) {
     ++st.duplicates;
-    out.status = "duplicate";
+    out.status = submit_status::duplicate;
     out.error = "already journaled (" + st.journal->entries().at(in.client_order_id).state + "); not sent again";
     return out;
   }
@@ -252,7 +252,7 @@ order_outcome submit_one(broker_actor* self, const order_intent& in,
   intent.bar_time_s = in.bar_time_s;
   if (!append(st, intent)) {
     ++st.failed;
-    out.status = "failed";
+    out.status = submit_status::failed;
     out.error = st.last_error;
     return out;
   }
@@ -267,7 +267,7 @@ order_outcome submit_one(broker_actor* self, const order_intent& in,
     append(st, ack);
     if (working && o->status == market::order_status::open) working->push_back(*o);
     ++st.accepted;
-    out.status = "accepted";
+    out.status = submit_status::accepted;
     return out;
   }
   // A refused submit may still have landed (a retried POST): the broker knows best.
@@ -275,7 +275,7 @@ order_outcome submit_one(broker_actor* self, const order_intent& in,
     follow(st, in.client_order_id, **known);
     if (working && (*known)->status == market::order_status::open) working->push_back(**known);
     ++st.accepted;
-    out.status = "accepted";
+    out.status = submit_status::accepted;
     return out;
   }
   market::journal_record rej;
@@ -284,12 +284,12 @@ order_outcome submit_one(broker_actor* self, const order_intent& in,
   rej.reason = o.error().message;
   append(st, rej);
   ++st.rejected;
-  out.status = "rejected";
+  out.status = submit_status::rejected;
   out.error = o.error().message;
   return out;
 }
 
-caf::behavior broker_behavior(broker_actor* self, broker_actor_args args) {
+broker_actor::behavior_type broker_behavior(broker_self* self, broker_actor_args args) {
   auto& st = self->state;
   st.args = std::move(args);
   auto j = market::order_journal::open(st.args.journal_path);
@@ -299,7 +299,7 @@ caf::behavior broker_behavior(broker_actor* self, broker_actor_args args) {
     st.journal_broken = true;
     publish(self);
     self->quit(caf::make_error(caf::sec::runtime_error, j.error().message));
-    return {};
+    return broker_actor::behavior_type::make_empty_behavior();
   }
   st.journal.emplace(std::move(*j));
   for (const auto& w : st.journal->warnings()) spdlog::warn("broker: {}", w);
@@ -316,7 +316,7 @@ caf::behavior broker_behavior(broker_actor* self, broker_actor_args args) {
         std::optional<std::vector<market::order>> working;
         for (const auto& in : intents) {
           if (self->state.journal_broken) {
-            out.push_back({in.client_order_id, "failed", "the order journal cannot be written"});
+            out.push_back({in.client_order_id, submit_status::failed, "the order journal cannot be written"});
             continue;
           }
           out.push_back(submit_one(self, in, working));
@@ -324,7 +324,9 @@ caf::behavior broker_behavior(broker_actor* self, broker_actor_args args) {
         publish(self);
         return out;
       },
-      [self](heartbeat_atom) { return caf::make_message(heartbeat_atom::value, ++self->state.beats); },
+      [self](heartbeat_atom) -> caf::result<heartbeat_atom, std::uint64_t> {
+        return {heartbeat_atom::value, ++self->state.beats};
+      },
       [self](reload_atom, config_ptr next) { self->state.args.cfg = std::move(next); },
       [self](stop_atom) {
         publish(self);
@@ -336,7 +338,7 @@ caf::behavior broker_behavior(broker_actor* self, broker_actor_args args) {
 
 }  // namespace
 
-caf::actor spawn_broker_actor(caf::local_actor* parent, broker_actor_args args) {
+broker_actor spawn_broker_actor(caf::local_actor* parent, broker_actor_args args) {
   return parent->spawn<caf::detached>(broker_behavior, std::move(args));
 }
 

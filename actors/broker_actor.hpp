@@ -58,7 +58,7 @@ struct broker_actor_args {
   broker_fault_hook fault;  // empty in production (see above)
 };
 
-caf::actor spawn_broker_actor(caf::local_actor* parent, broker_actor_args args);
+broker_actor spawn_broker_actor(caf::local_actor* parent, broker_actor_args args);
 
 // The fills of `journal` from record index `from` on, oldest first, with the side and symbol of
 // their intents and the fee at the configured rate of the asset class; `from` moves past the

@@ -49,7 +49,7 @@ struct actor_counters {
 };
 
 struct cache_state {
-  actor_resolver inference;
+  actor_lookup<forecaster_actor> inference;
   std::shared_ptr<core::snapshot_board> board;
   config_ptr cfg;
   cache::clock_ptr clock;
@@ -67,11 +67,13 @@ struct cache_state {
   static inline const char* name = "cache";
 };
 
-using cache_actor = caf::stateful_actor<cache_state>;
+// The forecaster interface and the actor's own tick.
+using cache_impl = forecaster_actor::extend<caf::reacts_to<tick_atom>>;
+using cache_actor = cache_impl::stateful_base<cache_state>;
 
 window_answer failed(errc code, std::string message) {
   window_answer a;
-  a.error_code = tb::to_string(code);
+  a.error_code = code;
   a.error = std::move(message);
   return a;
 }
@@ -151,7 +153,7 @@ void set_identity(cache_actor* self, const core::model_identity& id) {
 void fetch_identity(cache_actor* self) {
   auto& st = self->state;
   if (st.identity_pending) return;
-  auto inf = st.inference ? st.inference() : caf::actor();
+  auto inf = st.inference ? st.inference() : forecaster_actor();
   auto fail_waiting = [self](const std::string& why) {
     auto& st = self->state;
     log_throttled(self, "cannot learn the model identity (" + why + ")");
@@ -214,11 +216,13 @@ void finish(cache_actor* self, std::uint64_t id, forecast_reply inf_reply) {
   auto it = st.in_flight.find(id);
   if (it == st.in_flight.end()) return;  // answered at stop already
   auto j = it->second;
+  const core::model_identity computed_by = inf_reply.model;
   if (inf_reply.answers.size() != j->misses.size()) {
     inf_reply = all_failed(j->misses.size(), errc::internal,
                            "cache: the inference actor answered " + std::to_string(inf_reply.answers.size()) +
                                " windows for " + std::to_string(j->misses.size()));
   }
+  bool computed = false;
   for (std::size_t k = 0; k < j->misses.size(); ++k) {
     // An answer from another process is data off the network: its shape must fit the request.
     if (auto& a = inf_reply.answers[k]; a.ok) {
@@ -230,35 +234,23 @@ void finish(cache_actor* self, std::uint64_t id, forecast_reply inf_reply) {
     }
     if (inf_reply.answers[k].ok) ++st.n.computed_windows;
     else ++st.n.inference_errors;
+    computed = computed || inf_reply.answers[k].ok;
     inf_reply.answers[k].cached = false;
     j->reply.answers[j->misses[k]] = std::move(inf_reply.answers[k]);
   }
-  auto deliver = [self, id, j] {
-    j->rp.deliver(std::move(j->reply));
-    self->state.in_flight.erase(id);
-  };
-  auto inf = st.cache ? st.inference() : caf::actor();
-  if (!st.cache || !inf) {
-    deliver();
-    return;
+  // Store only what the model the keys name computed (the reply says which model did; a swap
+  // mid-batch stores nothing, and the keys follow the new model at once).
+  if (computed && !core::same_model(computed_by, j->identity)) {
+    bool hits = false;
+    for (const auto& a : j->reply.answers) hits = hits || a.cached;
+    j->reply.model = hits ? core::model_identity{} : computed_by;  // two models answered: none named
+    if (st.cache) st.n.stores_skipped_model_changed += j->misses.size();
+    if (!computed_by.checkpoint_hash.empty()) set_identity(self, computed_by);
+  } else if (st.cache) {
+    store(self, *j);
   }
-  // Store only what the model the keys name computed: ask which model serves now.
-  self->request(inf, identity_timeout, model_identity_atom::value)
-      .then(
-          [self, j, deliver](core::model_identity& now) {
-            auto& st = self->state;
-            if (core::same_model(now, j->identity)) {
-              store(self, *j);
-            } else {
-              st.n.stores_skipped_model_changed += j->misses.size();
-              set_identity(self, now);
-            }
-            deliver();
-          },
-          [self, deliver](caf::error& err) {
-            log_throttled(self, "not storing a batch: no model identity (" + self->system().render(err) + ")");
-            deliver();
-          });
+  j->rp.deliver(std::move(j->reply));
+  st.in_flight.erase(id);
 }
 
 void handle_request(cache_actor* self, caf::response_promise rp, forecast_request req) {
@@ -272,6 +264,7 @@ void handle_request(cache_actor* self, caf::response_promise rp, forecast_reques
   auto j = std::make_shared<job>();
   j->rp = std::move(rp);
   j->identity = *st.identity;
+  j->reply.model = j->identity;  // hits: their keys name it; computed ones: checked in finish()
   j->reply.answers.resize(n);
   j->keys.resize(n);
   j->closed.resize(n);
@@ -325,7 +318,7 @@ void handle_request(cache_actor* self, caf::response_promise rp, forecast_reques
   }
   st.n.forwarded_windows += j->misses.size();
   if (!st.cache) st.n.bypassed_windows += j->misses.size();
-  auto inf = st.inference ? st.inference() : caf::actor();
+  auto inf = st.inference ? st.inference() : forecaster_actor();
   if (!inf) {
     for (const auto i : j->misses) j->reply.answers[i] = failed(errc::unavailable, "cache: no inference actor");
     st.n.inference_errors += j->misses.size();
@@ -345,7 +338,7 @@ void handle_request(cache_actor* self, caf::response_promise rp, forecast_reques
             });
 }
 
-caf::behavior cache_behavior(cache_actor* self, actor_resolver inference, std::shared_ptr<core::snapshot_board> board,
+cache_impl::behavior_type cache_behavior(cache_actor* self, actor_lookup<forecaster_actor> inference, std::shared_ptr<core::snapshot_board> board,
                              config_ptr cfg, cache::clock_ptr clock) {
   auto& st = self->state;
   st.inference = std::move(inference);
@@ -395,7 +388,15 @@ caf::behavior cache_behavior(cache_actor* self, actor_resolver inference, std::s
         publish(self);
         self->delayed_send(self, tick_interval, tick_atom::value);
       },
-      [self](heartbeat_atom) { return caf::make_message(heartbeat_atom::value, ++self->state.beats); },
+      [self](heartbeat_atom) -> caf::result<heartbeat_atom, std::uint64_t> {
+        return {heartbeat_atom::value, ++self->state.beats};
+      },
+      // The model behind this cache: the inference actor's answer.
+      [self](model_identity_atom) -> caf::result<core::model_identity> {
+        auto inf = self->state.inference ? self->state.inference() : forecaster_actor();
+        if (!inf) return caf::make_error(caf::sec::request_receiver_down, "cache: no inference actor");
+        return self->delegate(inf, model_identity_atom::value);
+      },
       [self](reload_atom, config_ptr next) {
         // Every cache.* key is read at start only (the daemon warns about changed ones); a reload
         // may swap the checkpoint, so the identity is asked again (and every second after).
@@ -430,7 +431,7 @@ caf::behavior cache_behavior(cache_actor* self, actor_resolver inference, std::s
 
 }  // namespace
 
-caf::actor spawn_cache_actor(caf::local_actor* parent, actor_resolver inference,
+forecaster_actor spawn_cache_actor(caf::local_actor* parent, actor_lookup<forecaster_actor> inference,
                              std::shared_ptr<core::snapshot_board> board, config_ptr cfg,
                              cache::clock_ptr clock) {
   return parent->spawn<caf::detached>(cache_behavior, std::move(inference), std::move(board), std::move(cfg),

@@ -45,14 +45,12 @@
 
 namespace tb::actors {
 
-// Where the cache actor finds the inference actor: called for each batch of misses and each
-// identity request, so it follows restarts (the daemon resolves the registry name
-// `inference_name`; tests pass a fixed handle). An invalid handle answers the misses `unavailable`.
-using actor_resolver = std::function<caf::actor()>;
-
 // Spawns the cache actor (detached) under `parent`. cfg's [cache] keys configure the facade
 // (its [cache] section, config::cache); clock stamps entry creation and expiry.
-caf::actor spawn_cache_actor(caf::local_actor* parent, actor_resolver inference,
+// `inference`: where the cache actor finds the inference actor, called for each batch of misses
+// and each identity request, so it follows restarts (the daemon's handle slot; tests return a
+// fixed handle). A null handle answers the misses `unavailable`.
+forecaster_actor spawn_cache_actor(caf::local_actor* parent, actor_lookup<forecaster_actor> inference,
                              std::shared_ptr<core::snapshot_board> board, config_ptr cfg,
                              cache::clock_ptr clock);
 

@@ -9,7 +9,8 @@ namespace tb::actors {
 feed_update query_feed(market::feed& feed, const feed_query& q) {
   feed_update out;
   auto fail = [&](const tb::error& e) {
-    out.error_code = to_string(e.code);
+    out.failed = true;
+    out.error_code = e.code;
     out.error = e.message;
     out.bars.clear();
     return out;
@@ -67,7 +68,8 @@ caf::behavior feed_behavior(feed_actor* self, feed_actor_args args) {
         try {
           out = query_feed(*st.args.feed, q);
         } catch (const std::exception& e) {  // a feed bug fails this request, not the actor
-          out.error_code = to_string(errc::internal);
+          out.failed = true;
+          out.error_code = errc::internal;
           out.error = std::string("the feed threw: ") + e.what();
         }
         st.last_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();

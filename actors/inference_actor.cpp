@@ -43,7 +43,12 @@ struct inference_state {
   static inline const char* name = "inference";
 };
 
-using inference_actor = caf::stateful_actor<inference_state>;
+// The forecaster interface and the actor's own messages (batch done, publish tick, reload done).
+// inference_status is asked by remote pools through an untyped handle (actors/remote_inference).
+using inference_impl = forecaster_actor::extend<caf::replies_to<inference_status_atom>::with<inference_status>,
+                                                caf::reacts_to<done_atom, std::uint64_t, forecast_reply>,
+                                                caf::reacts_to<publish_atom>, caf::reacts_to<reloaded_atom, std::string>>;
+using inference_actor = inference_impl::stateful_base<inference_state>;
 
 window_answer to_answer(inference::window_result r) {
   window_answer a;
@@ -51,23 +56,26 @@ window_answer to_answer(inference::window_result r) {
     a.ok = true;
     a.forecast = std::move(*r);
   } else {
-    a.error_code = tb::to_string(r.error().code);
+    a.error_code = r.error().code;
     a.error = r.error().message;
   }
   return a;
 }
 
-forecast_reply to_reply(std::vector<inference::window_result> results) {
+forecast_reply to_reply(inference::completion done) {
   forecast_reply reply;
-  reply.answers.reserve(results.size());
-  for (auto& r : results) reply.answers.push_back(to_answer(std::move(r)));
+  if (done.model) reply.model = std::move(*done.model);
+  reply.answers.reserve(done.results.size());
+  for (auto& r : done.results) reply.answers.push_back(to_answer(std::move(r)));
   return reply;
 }
 
-// Puts the batcher's answers (or one error for all) at the positions their windows came from. A
-// forecast that is not pred_len finite rows becomes an error here: CAF 0.17's serializer cannot
-// carry NaN or infinity (pack754 turns NaN into a number and loops forever on infinity).
+// Puts the batcher's answers (or one error for all) at the positions their windows came from, and
+// the model that computed them. A forecast that is not pred_len finite rows becomes an error here:
+// CAF 0.17's serializer cannot carry NaN or infinity (pack754 turns NaN into a number and loops
+// forever on infinity).
 void fill(pending_request& p, forecast_reply computed) {
+  p.reply.model = std::move(computed.model);
   for (std::size_t k = 0; k < p.queued.size() && k < computed.answers.size(); ++k) {
     auto& a = computed.answers[k];
     if (a.ok)
@@ -88,8 +96,7 @@ std::vector<inference::batch_window> to_batch(std::vector<window_request> window
   for (auto& w : windows) {
     inference::batch_window b;
     b.window = std::move(w.window);
-    b.prio = w.priority == static_cast<std::uint8_t>(window_priority::backfill) ? inference::priority::backfill
-                                                                               : inference::priority::live;
+    b.prio = w.priority;
     if (w.deadline_unix_ns > 0) {
       const auto left = std::chrono::nanoseconds(w.deadline_unix_ns) - now_sys.time_since_epoch();
       b.deadline = now_steady + std::chrono::duration_cast<inference::steady::duration>(left);
@@ -120,13 +127,15 @@ bool model_changed(const config& a, const config& b) {
          x.device.cpu_threads != y.device.cpu_threads;
 }
 
-caf::behavior inference_behavior(inference_actor* self, std::shared_ptr<inference::model_service> service,
+inference_impl::behavior_type inference_behavior(inference_actor* self, std::shared_ptr<inference::model_service> service,
                                  std::shared_ptr<core::snapshot_board> board, config_ptr cfg) {
   auto& st = self->state;
   st.service = std::move(service);
   st.board = std::move(board);
   st.cfg = std::move(cfg);
   if (st.cfg->inference.middleman.publish) {
+    // Published untyped: CAF's remote_actor<caf::actor> refuses a typed interface; a remote user
+    // makes its typed handle with caf::actor_cast<forecaster_actor>.
     const auto tls = tls_options_of(*st.cfg);
     auto port = publish_actor(self->system(), caf::actor_cast<caf::actor>(self),
                               st.cfg->inference.middleman.publish_address,
@@ -169,9 +178,9 @@ caf::behavior inference_behavior(inference_actor* self, std::shared_ptr<inferenc
         }
         if (valid.empty()) return std::move(p.reply);
         const auto id = ++st.next_id;
-        auto me = caf::actor_cast<caf::actor>(self);
-        auto err = st.service->submit(to_batch(std::move(valid)), [me, id](std::vector<inference::window_result> results) {
-          caf::anon_send(me, done_atom::value, id, to_reply(std::move(results)));
+        auto me = caf::actor_cast<inference_impl>(self);
+        auto err = st.service->submit(to_batch(std::move(valid)), [me, id](inference::completion done) {
+          caf::anon_send(me, done_atom::value, id, to_reply(std::move(done)));
         });
         if (err) {
           fill(p, *err);
@@ -205,7 +214,9 @@ caf::behavior inference_behavior(inference_actor* self, std::shared_ptr<inferenc
         s.computed_windows = stats.value("inference_count", std::uint64_t{0});
         return s;
       },
-      [self](heartbeat_atom) { return caf::make_message(heartbeat_atom::value, ++self->state.beats); },
+      [self](heartbeat_atom) -> caf::result<heartbeat_atom, std::uint64_t> {
+        return {heartbeat_atom::value, ++self->state.beats};
+      },
       [self](reload_atom, config_ptr next) {
         auto& st = self->state;
         const bool changed = model_changed(*st.cfg, *next);
@@ -216,7 +227,7 @@ caf::behavior inference_behavior(inference_actor* self, std::shared_ptr<inferenc
           return;
         }
         const auto& opts = next->inference;
-        auto me = caf::actor_cast<caf::actor>(self);
+        auto me = caf::actor_cast<inference_impl>(self);
         std::thread([service = st.service, dir = opts.model_dir, device = opts.device, me, loading = st.loading] {
           auto id = service->reload(dir, device);
           loading->store(false);
@@ -251,7 +262,7 @@ caf::behavior inference_behavior(inference_actor* self, std::shared_ptr<inferenc
 
 }  // namespace
 
-caf::actor spawn_inference_actor(caf::local_actor* parent, std::shared_ptr<inference::model_service> service,
+forecaster_actor spawn_inference_actor(caf::local_actor* parent, std::shared_ptr<inference::model_service> service,
                                  std::shared_ptr<core::snapshot_board> board, config_ptr cfg) {
   return parent->spawn<caf::detached>(inference_behavior, std::move(service), std::move(board), std::move(cfg));
 }

@@ -6,9 +6,10 @@
 // the batcher, publishing on a port) never hold a scheduler worker; compute runs on the
 // batcher's executors; a checkpoint reload loads on a helper thread while the old model serves.
 //
-// Messages (actors/protocol.hpp): (forecast_atom, forecast_request) -> forecast_reply;
-// (model_identity_atom) -> core::model_identity; (inference_status_atom) -> inference_status (identity and
-// queued rows, for remote pools); heartbeat_atom; (reload_atom, config_ptr); stop_atom.
+// Interface: forecaster_actor (actors/protocol.hpp): (forecast_atom, forecast_request) ->
+// forecast_reply; (model_identity_atom) -> core::model_identity; heartbeat_atom; (reload_atom,
+// config_ptr); stop_atom. Also, outside that interface (remote pools ask it through an untyped
+// handle): (inference_status_atom) -> inference_status (identity and queued rows).
 // Publishes /stats → inference every second and the /health check "model".
 #include <memory>
 
@@ -20,7 +21,7 @@
 
 namespace tb::actors {
 
-caf::actor spawn_inference_actor(caf::local_actor* parent, std::shared_ptr<inference::model_service> service,
+forecaster_actor spawn_inference_actor(caf::local_actor* parent, std::shared_ptr<inference::model_service> service,
                                  std::shared_ptr<core::snapshot_board> board, config_ptr cfg);
 
 }  // namespace tb::actors

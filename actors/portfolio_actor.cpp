@@ -49,9 +49,11 @@ struct portfolio_state {
   static inline const char* name = "portfolio";
 };
 
-using portfolio_actor = caf::stateful_actor<portfolio_state>;
+// The portfolio's interface and its own deadline timer.
+using portfolio_impl = portfolio_actor::extend<caf::reacts_to<deadline_atom, std::uint64_t>>;
+using portfolio_self = portfolio_impl::stateful_base<portfolio_state>;
 
-void publish(portfolio_actor* self) {
+void publish(portfolio_self* self) {
   auto& st = self->state;
   const auto& b = st.last_broker;
   nlohmann::json positions = nlohmann::json::object();
@@ -113,7 +115,7 @@ void publish(portfolio_actor* self) {
   st.args.board->publish_check("kill_switch", std::move(check));
 }
 
-void finish(portfolio_actor* self) {
+void finish(portfolio_self* self) {
   auto& st = self->state;
   if (!st.cycle) return;
   ++st.totals.cycles;
@@ -159,7 +161,7 @@ std::vector<order_intent> decide(portfolio_state& st, const broker_state& b) {
   strategy::order_inputs in;
   for (const auto& [sym, p] : st.cycle->proposals)
     in.proposals.push_back({sym, p.crypto ? strategy::asset_class::crypto : strategy::asset_class::equity,
-                            p.state == "ok", p.has_opinion(), p.state + (p.note.empty() ? "" : " (" + p.note + ")"),
+                            p.state == proposal_state::ok, p.has_opinion(), to_string(p.state) + (p.note.empty() ? "" : " (" + p.note + ")"),
                             p.bar_time_s, p.strategy, p.side, p.score, p.edge, p.variance, p.last_close,
                             p.limit_price, p.bid, p.ask});
   for (const auto& h : b.positions)
@@ -193,11 +195,11 @@ std::vector<order_intent> decide(portfolio_state& st, const broker_state& b) {
   return out;
 }
 
-void close_cycle(portfolio_actor* self) {
+void close_cycle(portfolio_self* self) {
   auto& st = self->state;
   if (!st.cycle || st.cycle->closing) return;
   st.cycle->closing = true;
-  auto broker = st.args.broker ? st.args.broker() : caf::actor();
+  auto broker = st.args.broker ? st.args.broker() : broker_actor();
   if (!broker) {
     st.last_error = "no broker actor is running";
     finish(self);
@@ -226,11 +228,14 @@ void close_cycle(portfolio_actor* self) {
                     [self, broker](std::vector<order_outcome>& outcomes) {
                       auto& st = self->state;
                       for (const auto& o : outcomes) {
-                        if (o.status == "accepted") ++st.totals.accepted;
-                        else if (o.status == "duplicate") ++st.totals.duplicates;
-                        else if (o.status == "rejected") ++st.totals.rejected;
-                        else ++st.totals.failed;
-                        if (o.status != "accepted") st.last_decisions.push_back(o.client_order_id + ": " + o.status + " " + o.error);
+                        switch (o.status) {
+                          case submit_status::accepted: ++st.totals.accepted; break;
+                          case submit_status::duplicate: ++st.totals.duplicates; break;
+                          case submit_status::rejected: ++st.totals.rejected; break;
+                          case submit_status::failed: ++st.totals.failed; break;
+                        }
+                        if (o.status != submit_status::accepted)
+                          st.last_decisions.push_back(o.client_order_id + ": " + to_string(o.status) + " " + o.error);
                       }
                       // Refresh what /stats shows after the orders.
                       self->request(broker, portfolio_broker_timeout, broker_state_atom::value)
@@ -252,7 +257,7 @@ void close_cycle(portfolio_actor* self) {
           });
 }
 
-void take(portfolio_actor* self, proposal p) {
+void take(portfolio_self* self, proposal p) {
   auto& st = self->state;
   if (!st.cycle || p.cycle != st.cycle->order.id || st.cycle->closing) {
     if (!st.cycle || p.cycle > st.cycle->order.id) st.early[p.cycle].push_back(std::move(p));
@@ -264,7 +269,7 @@ void take(portfolio_actor* self, proposal p) {
   if (st.cycle->proposals.size() == st.cycle->expected.size()) close_cycle(self);
 }
 
-caf::behavior portfolio_behavior(portfolio_actor* self, portfolio_actor_args args) {
+portfolio_impl::behavior_type portfolio_behavior(portfolio_self* self, portfolio_actor_args args) {
   self->state.args = std::move(args);
   if (const auto& log = self->state.args.equity)
     for (const auto& m : log->marks()) self->state.totals.equity_curve.push_back({m.at_unix_ns, m.equity});
@@ -306,7 +311,9 @@ caf::behavior portfolio_behavior(portfolio_actor* self, portfolio_actor_args arg
         }
       },
       [self](portfolio_summary_atom) { return self->state.totals; },
-      [self](heartbeat_atom) { return caf::make_message(heartbeat_atom::value, ++self->state.beats); },
+      [self](heartbeat_atom) -> caf::result<heartbeat_atom, std::uint64_t> {
+        return {heartbeat_atom::value, ++self->state.beats};
+      },
       [self](reload_atom, config_ptr next) { self->state.args.cfg = std::move(next); },
       [self](stop_atom) {
         auto& st = self->state;
@@ -320,7 +327,7 @@ caf::behavior portfolio_behavior(portfolio_actor* self, portfolio_actor_args arg
 
 }  // namespace
 
-caf::actor spawn_portfolio_actor(caf::local_actor* parent, portfolio_actor_args args) {
+portfolio_actor spawn_portfolio_actor(caf::local_actor* parent, portfolio_actor_args args) {
   return parent->spawn<caf::detached>(portfolio_behavior, std::move(args));
 }
 

@@ -45,13 +45,13 @@ namespace tb::actors {
 constexpr auto portfolio_broker_timeout = std::chrono::seconds(60);
 
 struct portfolio_actor_args {
-  actor_lookup broker;  // the broker actor
+  actor_lookup<broker_actor> broker;
   std::shared_ptr<const core::clock> clock;
   std::shared_ptr<core::snapshot_board> board;
   config_ptr cfg;
   std::shared_ptr<market::equity_log> equity;  // null: the curve is kept in memory only
 };
 
-caf::actor spawn_portfolio_actor(caf::local_actor* parent, portfolio_actor_args args);
+portfolio_actor spawn_portfolio_actor(caf::local_actor* parent, portfolio_actor_args args);
 
 }  // namespace tb::actors

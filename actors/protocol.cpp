@@ -2,6 +2,28 @@
 
 namespace tb::actors {
 
+const char* to_string(proposal_state s) {
+  switch (s) {
+    case proposal_state::ok: return "ok";
+    case proposal_state::flat: return "flat";
+    case proposal_state::stale: return "stale";
+    case proposal_state::waiting: return "waiting";
+    case proposal_state::error: return "error";
+    case proposal_state::skipped: return "skipped";
+  }
+  return "unknown";
+}
+
+const char* to_string(submit_status s) {
+  switch (s) {
+    case submit_status::accepted: return "accepted";
+    case submit_status::rejected: return "rejected";
+    case submit_status::duplicate: return "duplicate";
+    case submit_status::failed: return "failed";
+  }
+  return "unknown";
+}
+
 void register_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<core::bar>("tb_bar");
   cfg.add_message_type<std::vector<core::bar>>("tb_bars");

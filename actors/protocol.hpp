@@ -3,8 +3,11 @@
 //
 // Message types are plain structs with `inspect` overloads so the same actors can talk across
 // processes through CAF's middleman. Types that stay inside one process (config snapshots,
-// board pointers) are noted as such.
+// board pointers) are noted as such. States, statuses, error codes and priorities are enums
+// (CAF serializes an enum as its underlying integer; deep_to_string and every log, /stats and
+// journal text use its `to_string`).
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -12,7 +15,9 @@
 #include <caf/all.hpp>
 
 #include "actors/config.hpp"
+#include "core/error.hpp"
 #include "core/forecast.hpp"
+#include "inference/priority.hpp"
 
 // --- inspect overloads of the core types that cross the middleman ----------------------------
 namespace tb::core {
@@ -61,11 +66,9 @@ using restart_atom = caf::atom_constant<caf::atom("restart")>;
 
 
 // --- inference (symbol actors, other processes -> inference actor) ----------------------------
-enum class window_priority : std::uint8_t { live = 0, backfill = 1 };
-
 struct window_request {
   core::forecast_window window;
-  std::uint8_t priority = 0;          // window_priority: batching order only, never the cache TTL
+  inference::priority priority = inference::priority::live;  // batching order only, never the cache TTL
   std::int64_t deadline_unix_ns = 0;  // wall clock; 0 = none
   // Closure of the window's newest bar, on the requester's clock (simulated or wall): when its
   // period ends (market::bar_timing::closes_at) and the requester's now when it asked. 0 = unknown.
@@ -85,12 +88,17 @@ struct window_answer {
   bool ok = false;
   bool cached = false;         // when ok: answered from the forecast cache, not computed now
   core::forecast forecast;     // when ok
-  std::string error_code;      // when not ok: tb::to_string(errc), e.g. "overloaded", "timeout"
+  errc error_code = errc::internal;  // when not ok: e.g. overloaded, timeout
   std::string error;           // when not ok: what happened, for a person
 };
 
 struct forecast_reply {
   std::vector<window_answer> answers;
+  // The model that computed the answers (a cached answer: the model its key names). Empty
+  // checkpoint_hash when no forecast was computed, or when two models computed them (a checkpoint
+  // swap between batches of one request). The cache actor stores a computed forecast only when
+  // this is the model its key was made with.
+  core::model_identity model;
 };
 
 using forecast_atom = caf::atom_constant<caf::atom("forecast")>;
@@ -110,7 +118,7 @@ typename Inspector::result_type inspect(Inspector& f, window_answer& x) {
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, forecast_reply& x) {
-  return f(caf::meta::type_name("forecast_reply"), x.answers);
+  return f(caf::meta::type_name("forecast_reply"), x.answers, x.model);
 }
 
 // --- forecast cache (symbol actors -> cache actor -> inference actor) -------------------------
@@ -141,18 +149,6 @@ typename Inspector::result_type inspect(Inspector& f, inference_status& x) {
   return f(caf::meta::type_name("inference_status"), x.identity, x.queued_rows, x.computed_windows);
 }
 
-// Registry names (caf::actor_system::registry()): the daemon puts the CURRENT handle of each
-// actor under its name and puts it again after a supervisor restart. Symbol actors look up
-// `forecaster_name` (the cache actor) to ask for forecasts; the cache actor looks up
-// `inference_name` for each batch of misses, so both follow restarts.
-constexpr caf::atom_value forecaster_name = caf::atom("forecaster");
-constexpr caf::atom_value inference_name = caf::atom("inference");
-
-// The actor registered under `name`, or an invalid handle when none is.
-inline caf::actor lookup_actor(caf::actor_system& sys, caf::atom_value name) {
-  return caf::actor_cast<caf::actor>(sys.registry().get(name));
-}
-
 // --- market data (symbol actors -> feed actor) -------------------------------------------------
 // (feed_atom, feed_query) -> feed_update: a symbol's bars that closed since the last one it holds
 // (or its most recent max_bars), with the bar timing and the latest quote. Always answered; a
@@ -168,13 +164,14 @@ struct feed_query {
 };
 
 struct feed_update {
-  std::string error_code;                 // "" when ok; else the errc name (invalid_argument, ...)
-  std::string error;
+  bool failed = false;
+  errc error_code = errc::internal;       // when failed: invalid_argument, unavailable, ...
+  std::string error;                      // when failed: what happened, for a person
   std::int64_t period_ns = 0;             // market::bar_timing of the symbol
   bool period_end_label = false;
   std::vector<core::bar> bars;            // oldest first
   double bid = 0, ask = 0;                // the latest quote; 0 when the feed has none
-  bool ok() const { return error_code.empty(); }
+  bool ok() const { return !failed; }
 };
 
 template <class Inspector>
@@ -184,7 +181,7 @@ typename Inspector::result_type inspect(Inspector& f, feed_query& x) {
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, feed_update& x) {
-  return f(caf::meta::type_name("feed_update"), x.error_code, x.error, x.period_ns, x.period_end_label, x.bars, x.bid,
+  return f(caf::meta::type_name("feed_update"), x.failed, x.error_code, x.error, x.period_ns, x.period_end_label, x.bars, x.bid,
            x.ask);
 }
 
@@ -203,10 +200,16 @@ struct cycle_order {
   bool crypto = false;            // crypto symbols act
 };
 
+// What a symbol actor's answer to a cycle says. ok: a side and a score; flat: no strategy passed
+// the gates; stale: the last bar is too old; waiting: too few bars yet; error: bad data, feed or
+// forecast errors; skipped: not its asset class, or its previous forecast is still out.
+enum class proposal_state : std::uint8_t { ok, flat, stale, waiting, error, skipped };
+const char* to_string(proposal_state s);  // "ok", "flat", ... (/stats -> symbols.<SYM>.state)
+
 struct proposal {
   std::string symbol;
   std::uint64_t cycle = 0;
-  std::string state;              // ok | flat | stale | waiting | error | skipped
+  proposal_state state = proposal_state::error;
   std::string note;               // why (error text, gate result)
   std::int64_t bar_time_s = 0;    // the last bar the decision was made from
   std::string strategy;           // chosen strategy ("" when none)
@@ -216,7 +219,7 @@ struct proposal {
   double limit_price = 0;         // entry limit (the plan's entry, else the last close)
   double bid = 0, ask = 0;        // the latest quote the symbol actor saw; 0 when none
   bool crypto = false;
-  bool has_opinion() const { return state == "ok" || state == "flat"; }
+  bool has_opinion() const { return state == proposal_state::ok || state == proposal_state::flat; }
 };
 
 struct order_intent {
@@ -229,9 +232,16 @@ struct order_intent {
   std::int64_t bar_time_s = 0;
 };
 
+// The broker actor's answer per order_intent. accepted: journaled and acknowledged by the broker;
+// rejected: the broker refused it (error: its reason); duplicate: the journal already holds the
+// client_order_id, not sent again; failed: not sent (the journal cannot be written, the broker
+// cannot be reached).
+enum class submit_status : std::uint8_t { accepted, rejected, duplicate, failed };
+const char* to_string(submit_status s);  // "accepted", ... (/stats -> portfolio.last_decisions)
+
 struct order_outcome {
   std::string client_order_id;
-  std::string status;             // accepted | rejected | duplicate | failed
+  submit_status status = submit_status::failed;
   std::string error;
 };
 
@@ -321,6 +331,41 @@ typename Inspector::result_type inspect(Inspector& f, portfolio_summary& x) {
   return f(caf::meta::type_name("portfolio_summary"), x.equity_curve, x.cycles, x.deadline_closes, x.orders_sent,
            x.accepted, x.rejected, x.duplicates, x.failed, x.risk_rejected);
 }
+
+// --- typed interfaces ---------------------------------------------------------------------------
+// The handles of the forecaster, the broker and the portfolio are typed: a message that is not in
+// the receiver's interface, or a reply handler of the wrong type, does not compile
+// (tests/actors/typed_send.cpp shows it). An actor's own timer messages are not part of these: its
+// .cpp extends the interface with them (e.g. the cache actor's tick).
+
+// What every supervised child answers (actors/supervisor.hpp).
+using supervised_actor = caf::typed_actor<caf::replies_to<heartbeat_atom>::with<heartbeat_atom, std::uint64_t>,
+                                          caf::reacts_to<reload_atom, config_ptr>,
+                                          caf::replies_to<stop_atom>::with<caf::ok_atom>>;
+
+// The forecaster: the inference actor, and the cache actor in front of it, which forwards its
+// misses to the inference actor through this same interface. A remote inference host's handle
+// (middleman remote_actor<caf::actor>: the inference actor is published untyped) becomes one with
+// caf::actor_cast<forecaster_actor>.
+using forecaster_actor =
+    supervised_actor::extend<caf::replies_to<forecast_atom, forecast_request>::with<forecast_reply>,
+                             caf::replies_to<model_identity_atom>::with<core::model_identity>>;
+
+// The broker actor (actors/broker_actor.hpp).
+using broker_actor = supervised_actor::extend<
+    caf::replies_to<broker_state_atom>::with<broker_state>,
+    caf::replies_to<submit_atom, std::vector<order_intent>>::with<std::vector<order_outcome>>>;
+
+// The portfolio actor (actors/portfolio_actor.hpp).
+using portfolio_actor = supervised_actor::extend<
+    caf::replies_to<run_cycle_atom, cycle_order, std::vector<std::string>>::with<caf::ok_atom>,
+    caf::reacts_to<proposal_atom, proposal>, caf::replies_to<portfolio_summary_atom>::with<portfolio_summary>>;
+
+// How an actor finds another: a function that returns the CURRENT incarnation of a supervised
+// actor (a restart replaces it), or a null handle while none runs. The daemon makes them from its
+// handle slots (daemon/actor_tree.hpp); tests return a fixed handle.
+template <class Handle>
+using actor_lookup = std::function<Handle()>;
 
 // Registers every message type that may cross the middleman. Call on each actor_system_config.
 void register_types(caf::actor_system_config& cfg);

@@ -27,10 +27,22 @@ constexpr auto identity_wait = std::chrono::seconds(5);
 constexpr auto first_backoff = std::chrono::milliseconds(100);
 constexpr std::size_t no_host = std::numeric_limits<std::size_t>::max();
 
+enum class host_phase { connecting, connected, down, refused };
+
+const char* to_string(host_phase p) {
+  switch (p) {
+    case host_phase::connecting: return "connecting";
+    case host_phase::connected: return "connected";
+    case host_phase::down: return "down";
+    case host_phase::refused: return "refused";
+  }
+  return "unknown";
+}
+
 // One inference host as this pool sees it. Pool actor thread only.
 struct host_state {
   core::endpoint ep;
-  std::string state = "connecting";  // connecting | connected | down | refused
+  host_phase state = host_phase::connecting;
   caf::actor handle;                 // set from a successful connect until the connection is lost
   std::uint64_t gen = 0;             // bumped on each connect attempt and loss: older answers are ignored
   std::optional<core::model_identity> identity;  // as the host last reported it
@@ -81,7 +93,7 @@ nlohmann::json to_json(const std::optional<core::model_identity>& id) {
 
 forecast_reply all_failed(std::size_t n, errc code, const std::string& message) {
   window_answer a;
-  a.error_code = tb::to_string(code);
+  a.error_code = code;
   a.error = message;
   forecast_reply r;
   r.answers.assign(n, a);
@@ -140,21 +152,21 @@ bool accept_identity(pool_actor* self, std::size_t i, const core::model_identity
     st.identity_waiters.clear();
   }
   if (st.identity && core::same_model(*st.identity, id)) {
-    if (h.state != "connected") {
+    if (h.state != host_phase::connected) {
       spdlog::info("remote inference: {} connected, model {}", core::to_string(h.ep), describe(id));
-      h.state = "connected";
+      h.state = host_phase::connected;
       h.backoff = first_backoff;
       st.ever_connected = true;
       drain_waiting(self);
     }
     return true;
   }
-  if (h.state != "refused") {
+  if (h.state != host_phase::refused) {
     h.last_error = "serves model " + describe(id) + ", not " +
                    (st.identity ? describe(*st.identity) : "inference.model_identity = \"" + want + "\"");
     spdlog::error("remote inference: {} refused: it {}; it is not used until it serves the pool's model", core::to_string(h.ep),
                   h.last_error);
-    h.state = "refused";
+    h.state = host_phase::refused;
     redispatch_from(self, i);
   }
   return false;
@@ -202,7 +214,7 @@ std::size_t pick_host(pool_actor* self) {
   std::uint64_t best_load = 0;
   for (std::size_t i = 0; i < self->state.hosts.size(); ++i) {
     const auto& h = *self->state.hosts[i];
-    if (h.state != "connected") continue;
+    if (h.state != host_phase::connected) continue;
     const auto load = h.queued_rows + h.in_flight_rows;
     if (best == no_host || load < best_load) {
       best = i;
@@ -212,7 +224,7 @@ std::size_t pick_host(pool_actor* self) {
   return best;
 }
 
-// The reply of one attempt arrived: checked (size, the host's identity now), then delivered.
+// The reply of one attempt arrived: checked (size, the model that computed it), then delivered.
 void on_reply(pool_actor* self, std::uint64_t id, std::uint64_t attempt, forecast_reply reply);
 
 void on_failure(pool_actor* self, std::uint64_t id, std::uint64_t attempt, const std::string& why) {
@@ -272,8 +284,14 @@ void on_reply(pool_actor* self, std::uint64_t id, std::uint64_t attempt, forecas
     return;
   }
   self->state.hosts[i]->rtt.record(steady::now() - p.sent);
-  // Used only if the host still serves the pool's model (a reload swaps between batches): asked
-  // now, after the batch; a refusal sends this request elsewhere.
+  // Used only if the pool's model computed it (a host's reload swaps models between batches); a
+  // refusal sends this request elsewhere (accept_identity). The reply names that model; where it
+  // names none (nothing computed, or two models computed it) the host is asked which model it
+  // serves now, after the batch.
+  if (!reply.model.checkpoint_hash.empty()) {
+    if (accept_identity(self, i, reply.model)) answer(self, id, std::move(reply));
+    return;
+  }
   auto shared = std::make_shared<forecast_reply>(std::move(reply));
   ask_status(self, i, [self, id, attempt, shared](bool usable) {
     if (!usable) return;  // refused: accept_identity sent this request elsewhere
@@ -286,7 +304,7 @@ void on_reply(pool_actor* self, std::uint64_t id, std::uint64_t attempt, forecas
 // Connects host i on a helper actor (the connect blocks); the answer comes as conn_atom.
 void start_connect(pool_actor* self, std::size_t i) {
   auto& h = *self->state.hosts[i];
-  h.state = "connecting";
+  h.state = host_phase::connecting;
   const auto gen = ++h.gen;
   auto pool = caf::actor_cast<caf::actor>(self);
   self->spawn([pool, ep = h.ep, tls = tls_options_of(*self->state.cfg), i, gen](caf::blocking_actor* b) {
@@ -304,7 +322,7 @@ void lose_host(pool_actor* self, std::size_t i, const std::string& why) {
   if (h.handle) self->demonitor(h.handle);
   h.handle = nullptr;
   const auto gen = ++h.gen;
-  h.state = "down";
+  h.state = host_phase::down;
   h.last_error = why;
   h.status_pending = false;
   spdlog::warn("remote inference: {} is down ({}); retrying in {} ms", core::to_string(h.ep), why, h.backoff.count());
@@ -320,10 +338,11 @@ void publish(pool_actor* self) {
   nlohmann::json not_up = nlohmann::json::object();
   for (const auto& hp : st.hosts) {
     const auto& h = *hp;
-    if (h.state == "connected") ++connected;
-    else not_up[core::to_string(h.ep)] = h.state + (h.last_error.empty() ? "" : ": " + h.last_error);
+    if (h.state == host_phase::connected) ++connected;
+    else not_up[core::to_string(h.ep)] = to_string(h.state) + (h.last_error.empty() ? "" : ": " + h.last_error);
     hosts.push_back({{"address", core::to_string(h.ep)},
-                     {"state", h.state},
+                     {"state", to_string(h.state)},
+                     {"up", h.state == host_phase::connected},
                      {"model", to_json(h.identity)},
                      {"requests", h.requests},
                      {"failures", h.failures},
@@ -332,7 +351,8 @@ void publish(pool_actor* self) {
                      {"queued_rows", h.queued_rows},
                      {"computed_windows", h.computed_windows},
                      {"last_error", h.last_error},
-                     {"rtt_ms", {{"p50", h.rtt.quantile_us(0.5) / 1000.0}, {"p99", h.rtt.quantile_us(0.99) / 1000.0}}}});
+                     {"rtt_ms", {{"p50", h.rtt.quantile_us(0.5) / 1000.0}, {"p99", h.rtt.quantile_us(0.99) / 1000.0}}},
+                     {"rtt_seconds", core::to_json(h.rtt.prometheus())}});
   }
   st.board->publish("inference", {{"mode", "remote"},
                                   {"remote", hosts},

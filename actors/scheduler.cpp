@@ -122,10 +122,10 @@ void spawn_symbol(scheduler_actor* self, const std::string& sym, symbol_child& c
 
 // A symbol actor that went away during a cycle will not answer it: answer for it, so the
 // portfolio does not wait for its deadline (a symbol's first answer wins there).
-void answer_for(scheduler_actor* self, const std::string& sym, const std::string& state, const std::string& why) {
+void answer_for(scheduler_actor* self, const std::string& sym, proposal_state state, const std::string& why) {
   auto& st = self->state;
   if (!st.in_cycle) return;
-  auto portfolio = st.args.portfolio ? st.args.portfolio() : caf::actor();
+  auto portfolio = st.args.portfolio ? st.args.portfolio() : portfolio_actor();
   if (!portfolio) return;
   proposal p;
   p.symbol = sym;
@@ -149,7 +149,7 @@ void match_symbols(scheduler_actor* self) {
         self->send_exit(it->second.handle, caf::exit_reason::user_shutdown);
       }
       st.args.symbol_stats->remove(it->first);
-      answer_for(self, it->first, "skipped", "removed by a reload");
+      answer_for(self, it->first, proposal_state::skipped, "removed by a reload");
       it = st.symbols.erase(it);
     } else {
       ++it;
@@ -303,7 +303,7 @@ void run_event(scheduler_actor* self, const core::scheduled_event& ev) {
   st.last_event_at = ev.at;
   st.last_event = event_json(ev);
   st.next_at.reset();
-  auto portfolio = st.args.portfolio ? st.args.portfolio() : caf::actor();
+  auto portfolio = st.args.portfolio ? st.args.portfolio() : portfolio_actor();
   if (!portfolio) {
     // Nothing can close a cycle: try again shortly (the supervisor is restarting it).
     spdlog::warn("scheduler: no portfolio actor; cycle at {} skipped", core::to_iso8601(ev.at));
@@ -362,7 +362,7 @@ caf::behavior scheduler_behavior(scheduler_actor* self, scheduler_args args) {
       c.handle = nullptr;
       if (st.stopping || dm.reason == caf::exit_reason::user_shutdown || dm.reason == caf::exit_reason::normal) return;
       const std::string reason = self->system().render(dm.reason);
-      answer_for(self, sym, "error", "the symbol actor failed: " + reason);
+      answer_for(self, sym, proposal_state::error, "the symbol actor failed: " + reason);
       restart_symbol(self, sym, reason);
       return;
     }

@@ -74,11 +74,11 @@ struct scheduler_args {
   // Exactly one of the two: the simulated clock the scheduler advances, or a clock it only reads.
   std::shared_ptr<core::sim_clock> sim_clock;
   std::shared_ptr<const core::clock> wall_clock;
-  actor_lookup forecaster;
-  actor_lookup portfolio;
+  actor_lookup<forecaster_actor> forecaster;
+  actor_lookup<portfolio_actor> portfolio;
   // The supervisor, whose restart budget decides whether a failed symbol actor is spawned again
   // (restart_atom); none: it stays down.
-  actor_lookup supervisor;
+  actor_lookup<caf::actor> supervisor;
   std::shared_ptr<core::snapshot_board> board;
   std::shared_ptr<symbol_board> symbol_stats;
   config_ptr cfg;

@@ -69,7 +69,7 @@ struct symbol_state {
   // the cycle in progress (a feed or forecast request out)
   bool busy = false;
   std::uint64_t cycle = 0;
-  caf::actor portfolio;
+  portfolio_actor portfolio;
   std::chrono::steady_clock::time_point started{};
   // backoff after failures
   int failures = 0;
@@ -122,11 +122,11 @@ void publish(symbol_actor* self) {
 }
 
 // Sends the cycle's one answer and records it for /stats.
-void answer(symbol_actor* self, const caf::actor& portfolio, proposal p) {
+void answer(symbol_actor* self, const portfolio_actor& portfolio, proposal p) {
   auto& st = self->state;
-  st.state = p.state;
+  st.state = to_string(p.state);
   st.note = p.note;
-  if (p.state == "ok" || p.state == "flat")
+  if (p.has_opinion())
     st.last_proposal = {{"side", p.side},         {"strategy", p.strategy}, {"score", p.score},
                         {"edge", p.edge},         {"limit_price", p.limit_price},
                         {"bar_time", core::to_iso8601(core::from_unix_seconds(p.bar_time_s))}};
@@ -149,7 +149,7 @@ proposal base_proposal(const symbol_state& st, std::uint64_t cycle) {
 }
 
 // A failure of this cycle: state error, back off 1, 2, 4 .. 16 cycles.
-void fail(symbol_actor* self, const caf::actor& portfolio, std::uint64_t cycle, const std::string& what) {
+void fail(symbol_actor* self, const portfolio_actor& portfolio, std::uint64_t cycle, const std::string& what) {
   auto& st = self->state;
   ++st.failures;
   st.skip_cycles = std::min(max_backoff_cycles, 1 << std::min(st.failures - 1, 4));
@@ -157,7 +157,7 @@ void fail(symbol_actor* self, const caf::actor& portfolio, std::uint64_t cycle, 
   st.last_analysis.reset();
   spdlog::warn("symbol {}: {} (retrying in {} cycles)", st.args.symbol, what, st.skip_cycles);
   auto p = base_proposal(st, cycle);
-  p.state = "error";
+  p.state = proposal_state::error;
   p.note = what;
   answer(self, portfolio, std::move(p));
 }
@@ -178,7 +178,7 @@ feed_query query_of(const symbol_state& st, core::time_point now) {
 
 // Takes the feed's answer: timing, quote, the new bars (checked). An error names what was wrong.
 std::optional<std::string> apply_update(symbol_state& st, feed_update& u) {
-  if (!u.ok()) return "feed (" + u.error_code + "): " + u.error;
+  if (!u.ok()) return std::string("feed (") + to_string(u.error_code) + "): " + u.error;
   st.timing = market::bar_timing{core::duration(u.period_ns),
                                  u.period_end_label ? market::bar_label::period_end : market::bar_label::period_start};
   st.bid = u.bid;
@@ -208,7 +208,7 @@ expected<proposal> analyse(symbol_state& st, std::uint64_t cycle, const forecast
                                      std::to_string(wf + 1) + " asked"};
   for (const auto& a : reply.answers)
     if (!a.ok)
-      return error{errc::unavailable, "forecast failed (" + a.error_code + "): " + a.error};
+      return error{errc::unavailable, std::string("forecast failed (") + to_string(a.error_code) + "): " + a.error};
   double spread = st.args.cfg->broker.sim.default_spread;
   if (st.bid > 0 && st.ask >= st.bid) spread = market::quote{st.bid, st.ask, {}}.relative_spread();
   std::vector<strategy::window> windows;
@@ -242,7 +242,7 @@ expected<proposal> analyse(symbol_state& st, std::uint64_t cycle, const forecast
     return error{choice.error().code, "selection: " + choice.error().message};
   p.limit_price = c0;
   if (!choice->choice) {
-    p.state = "flat";
+    p.state = proposal_state::flat;
     p.note = "no strategy passed the gates";
     return p;
   }
@@ -255,12 +255,12 @@ expected<proposal> analyse(symbol_state& st, std::uint64_t cycle, const forecast
   if (!legs)
     return error{legs.error().code, "plan: " + legs.error().message};
   if (legs->empty()) {
-    p.state = "flat";
+    p.state = proposal_state::flat;
     p.note = p.strategy + " plans no trade for the next bar";
     return p;
   }
   const auto& leg = legs->front();
-  p.state = "ok";
+  p.state = proposal_state::ok;
   p.side = leg.side;
   p.limit_price = leg.entry_price > 0 ? leg.entry_price : c0;
   p.note = p.strategy + (leg.side > 0 ? " long" : " short");
@@ -275,7 +275,7 @@ void continue_cycle(symbol_actor* self, core::time_point now) {
   const std::size_t lookback = static_cast<std::size_t>(cfg.inference.lookback);
   const std::size_t wf = static_cast<std::size_t>(cfg.trading.walk_forward_windows);
   // Nothing to forecast, and nothing failed: the cycle ends with this state.
-  auto no_forecast = [&](const char* state, std::string note) {
+  auto no_forecast = [&](proposal_state state, std::string note) {
     st.busy = false;
     st.failures = 0;
     st.error.clear();
@@ -284,12 +284,12 @@ void continue_cycle(symbol_actor* self, core::time_point now) {
     p.note = std::move(note);
     answer(self, st.portfolio, std::move(p));
   };
-  if (st.bars.empty()) return no_forecast("stale", "no bar yet");
+  if (st.bars.empty()) return no_forecast(proposal_state::stale, "no bar yet");
   if (const auto closed = st.timing->closes_at(st.bars.back()); now - closed > st.timing->period * cfg.trading.stale_after_bars)
-    return no_forecast("stale", "last bar closed at " + core::to_iso8601(closed) + ", more than " +
+    return no_forecast(proposal_state::stale, "last bar closed at " + core::to_iso8601(closed) + ", more than " +
                                     std::to_string(cfg.trading.stale_after_bars) + " bar periods ago");
   if (st.bars.size() < lookback + wf + 1)
-    return no_forecast("waiting", "have " + std::to_string(st.bars.size()) + " bars, need " +
+    return no_forecast(proposal_state::waiting, "have " + std::to_string(st.bars.size()) + " bars, need " +
                                       std::to_string(lookback + wf + 1));
   if (st.last_analysis && st.last_analysis->bar_time_s == st.bars.back().time_s) {
     // No new bar since the last analysis: the same decision (same client_order_ids), with the
@@ -303,7 +303,7 @@ void continue_cycle(symbol_actor* self, core::time_point now) {
     answer(self, st.portfolio, std::move(again));
     return;
   }
-  auto forecaster = st.args.forecaster ? st.args.forecaster() : caf::actor();
+  auto forecaster = st.args.forecaster ? st.args.forecaster() : forecaster_actor();
   if (!forecaster) {
     st.busy = false;
     fail(self, st.portfolio, st.cycle, "no forecaster is running");
@@ -321,7 +321,7 @@ void continue_cycle(symbol_actor* self, core::time_point now) {
     const std::size_t end = n - i;
     w.window.bars.assign(st.bars.begin() + static_cast<long>(end - lookback), st.bars.begin() + static_cast<long>(end));
     w.window.params = cfg.inference.sampling;
-    w.priority = static_cast<std::uint8_t>(i == 0 ? window_priority::live : window_priority::backfill);
+    w.priority = i == 0 ? inference::priority::live : inference::priority::backfill;
     w.deadline_unix_ns = deadline_ns;
     // The cache's TTL follows the closure of the newest bar on this actor's clock.
     w.newest_bar_closes_unix_ns = core::to_unix_nanoseconds(st.timing->closes_at(st.bars[end - 1]));
@@ -366,17 +366,17 @@ caf::behavior symbol_behavior(symbol_actor* self, symbol_actor_args args) {
   st0.crypto = market::is_crypto(st0.args.symbol);
   publish(self);
   return {
-      [self](cycle_atom, const cycle_order& c, const caf::actor& portfolio) {
+      [self](cycle_atom, const cycle_order& c, const portfolio_actor& portfolio) {
         auto& st = self->state;
         auto p = base_proposal(st, c.id);
         if (!(st.crypto ? c.crypto : c.equity)) {
-          p.state = "skipped";
+          p.state = proposal_state::skipped;
           p.note = "not a cycle of its asset class";
           if (portfolio) self->send(portfolio, proposal_atom::value, std::move(p));
           return;
         }
         if (st.busy) {
-          p.state = "skipped";
+          p.state = proposal_state::skipped;
           p.note = "cycle " + std::to_string(st.cycle) + " is still running (feed or forecast request out)";
           if (portfolio) self->send(portfolio, proposal_atom::value, std::move(p));
           return;
@@ -385,7 +385,7 @@ caf::behavior symbol_behavior(symbol_actor* self, symbol_actor_args args) {
         st.last_cycle_at_ns = c.at_unix_ns;
         if (st.skip_cycles > 0) {
           --st.skip_cycles;
-          p.state = "error";
+          p.state = proposal_state::error;
           p.note = st.error + " (retrying in " + std::to_string(st.skip_cycles + 1) + " cycles)";
           answer(self, portfolio, std::move(p));
           return;

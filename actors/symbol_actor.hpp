@@ -1,7 +1,7 @@
 #pragma once
 // The symbol actor: one per active symbol, owned (spawned, monitored, restarted) by the scheduler.
 //
-// Each cycle, (cycle_atom, cycle_order, portfolio): update the bars from the feed; unless they are
+// Each cycle, (cycle_atom, cycle_order, portfolio_actor): update the bars from the feed; unless they are
 // stale or too few, form the live window (the last `forecast.lookback` bars) and the walk-forward
 // windows (window i drops the last i+1 bars, i < trading.walk_forward_windows), send ONE
 // (forecast_atom, forecast_request) to the forecaster (the live window first with priority live,
@@ -41,10 +41,6 @@
 
 namespace tb::actors {
 
-// A handle resolved when needed: the current incarnation of a supervised actor (it may have been
-// restarted since the caller was spawned). May return a null handle while none runs.
-using actor_lookup = std::function<caf::actor()>;
-
 // The "symbols" /stats section and the "symbols" /health check, written by every symbol actor.
 // Thread-safe; the lock is held only to merge one document and publish the section.
 class symbol_board {
@@ -67,7 +63,7 @@ struct symbol_actor_args {
   std::string symbol;
   caf::actor feed;                             // the feed actor (feed_atom, feed_query)
   std::shared_ptr<const core::clock> clock;    // the injected clock: "now" of every cycle
-  actor_lookup forecaster;                     // speaks (forecast_atom, forecast_request)
+  actor_lookup<forecaster_actor> forecaster;
   std::shared_ptr<symbol_board> stats;
   config_ptr cfg;
 };

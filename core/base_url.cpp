@@ -1,20 +1,10 @@
 #include "core/base_url.hpp"
 
-#include <algorithm>
 #include <cctype>
 
+#include "core/endpoint.hpp"
+
 namespace tb::core {
-namespace {
-
-tb::expected<std::uint16_t> parse_port(const std::string& p) {
-  if (p.empty() || p.size() > 5 || !std::all_of(p.begin(), p.end(), ::isdigit))
-    return tb::error{errc::bad_config, "bad port"};
-  const long v = std::stol(p);
-  if (v < 1 || v > 65535) return tb::error{errc::bad_config, "port out of 1..65535"};
-  return static_cast<std::uint16_t>(v);
-}
-
-}  // namespace
 
 tb::expected<base_url> parse_base_url(const std::string& url) {
   const auto bad = [&](const std::string& why) {

@@ -123,25 +123,23 @@ std::string check(const key_spec& k, config_value& raw) {
   if (n > k.max) return std::to_string(n) + " entries; expected " + allowed(k);
   std::vector<std::string> out;
   std::set<std::string> seen;
-  if (k.endpoints) {
-    for (auto s : std::get<std::vector<std::string>>(raw)) {
-      auto e = parse_endpoint(trim(s));
-      if (!e) return e.error().message;
-      if (!seen.insert(to_string(*e)).second) return quote(trim(s)) + " is listed twice";
-      out.push_back(to_string(*e));
-    }
-    raw = std::move(out);
-    return {};
-  }
   for (auto s : std::get<std::vector<std::string>>(raw)) {
     s = trim(s);
-    for (auto& ch : s) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
-    bool ok = !s.empty() && s.size() <= 16 && std::all_of(s.begin(), s.end(), [](char ch) {
-      return std::isalnum(static_cast<unsigned char>(ch)) || ch == '.' || ch == '/' || ch == '-';
-    });
-    if (!ok) return quote(excerpt(s)) + " is not a symbol (letters, digits, '.', '/', '-'; at most 16)";
-    if (!seen.insert(s).second) return quote(s) + " is listed twice";
-    out.push_back(s);
+    std::string item;  // the entry as stored: "host:port" normalised, or an upper-case symbol
+    if (k.endpoints) {
+      auto e = parse_endpoint(s);
+      if (!e) return e.error().message;
+      item = to_string(*e);
+    } else {
+      for (auto& ch : s) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+      bool ok = !s.empty() && s.size() <= 16 && std::all_of(s.begin(), s.end(), [](char ch) {
+        return std::isalnum(static_cast<unsigned char>(ch)) || ch == '.' || ch == '/' || ch == '-';
+      });
+      if (!ok) return quote(excerpt(s)) + " is not a symbol (letters, digits, '.', '/', '-'; at most 16)";
+      item = s;
+    }
+    if (!seen.insert(item).second) return quote(s) + " is listed twice";
+    out.push_back(std::move(item));
   }
   raw = std::move(out);
   return {};

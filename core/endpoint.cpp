@@ -7,10 +7,20 @@
 
 namespace tb::core {
 
+tb::expected<std::uint16_t> parse_port(const std::string& text) {
+  if (text.empty() || text.size() > 5 || !std::all_of(text.begin(), text.end(), ::isdigit))
+    return tb::error{errc::bad_config, "bad port"};
+  const long v = std::stol(text);
+  if (v < 1 || v > 65535) return tb::error{errc::bad_config, "port out of 1..65535"};
+  return static_cast<std::uint16_t>(v);
+}
+
 tb::expected<endpoint> parse_endpoint(const std::string& text) {
   const auto bad = [&](const std::string& why) {
     return tb::error{errc::bad_config, "'" + excerpt(text) + "' is not host:port: " + why};
   };
+  if (text.find("://") != std::string::npos || text.find('/') != std::string::npos)
+    return bad("no scheme or path allowed");
   endpoint out;
   std::string port;
   if (!text.empty() && text.front() == '[') {
@@ -31,11 +41,9 @@ tb::expected<endpoint> parse_endpoint(const std::string& text) {
         return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-' || c == ':' || c == '_';
       }))
     return bad("the host holds characters no host name or address has");
-  if (port.empty() || port.size() > 5 || !std::all_of(port.begin(), port.end(), ::isdigit))
-    return bad("bad port");
-  const long v = std::stol(port);
-  if (v < 1 || v > 65535) return bad("port out of 1..65535");
-  out.port = static_cast<std::uint16_t>(v);
+  auto p = parse_port(port);
+  if (!p) return bad(p.error().message);
+  out.port = *p;
   return out;
 }
 

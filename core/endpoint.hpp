@@ -16,6 +16,10 @@ struct endpoint {
 // errc::bad_config naming the text and what is wrong with it.
 tb::expected<endpoint> parse_endpoint(const std::string& text);
 
+// A port as text: 1..65535, decimal digits only. errc::bad_config "bad port" or "port out of
+// 1..65535" (the caller names the text it came from). Also parse_base_url's.
+tb::expected<std::uint16_t> parse_port(const std::string& text);
+
 // "host:port", brackets around an IPv6 literal.
 std::string to_string(const endpoint& e);
 

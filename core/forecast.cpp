@@ -35,12 +35,15 @@ std::string window_problem(const forecast_window& w) {
   if (p.pred_len < 1 || p.pred_len > p.max_context || p.pred_len > L::max_pred_len)
     return "pred_len " + std::to_string(p.pred_len) + " outside 1..min(max_context, " +
            std::to_string(L::max_pred_len) + ")";
-  if (!(p.temperature > 0) || !(p.temperature <= L::max_temperature)) return "temperature outside (0, 100]";
+  // The double limits are whole numbers: printed as integers, like the config's bounds.
+  const auto whole = [](double v) { return std::to_string(static_cast<long long>(v)); };
+  if (!(p.temperature > 0) || !(p.temperature <= L::max_temperature))
+    return "temperature outside (0, " + whole(L::max_temperature) + "]";
   if (p.top_k < 0 || p.top_k > L::max_top_k) return "top_k outside 0.." + std::to_string(L::max_top_k);
   if (!(p.top_p > 0 && p.top_p <= 1)) return "top_p outside (0, 1]";
   if (p.sample_count < 1 || p.sample_count > L::max_sample_count)
     return "sample_count " + std::to_string(p.sample_count) + " outside 1.." + std::to_string(L::max_sample_count);
-  if (!(p.clip > 0) || !(p.clip <= L::max_clip)) return "clip outside (0, 1000]";
+  if (!(p.clip > 0) || !(p.clip <= L::max_clip)) return "clip outside (0, " + whole(L::max_clip) + "]";
   for (std::size_t i = 0; i < w.bars.size(); ++i) {
     const auto& b = w.bars[i];
     for (double v : {b.open, b.high, b.low, b.close, b.volume, b.amount})

@@ -82,10 +82,4 @@ double latency_histogram::quantile_us(double q) const noexcept {
   return static_cast<double>(upper_bound_ns(n_buckets - 1)) / 1000.0;
 }
 
-void latency_histogram::reset() noexcept {
-  for (auto& b : buckets_) b.store(0, std::memory_order_relaxed);
-  for (auto& b : le_buckets_) b.store(0, std::memory_order_relaxed);
-  sum_ns_.store(0, std::memory_order_relaxed);
-}
-
 }  // namespace tb::core

@@ -47,7 +47,6 @@ class latency_histogram {
   // The Prometheus view: exact counts at prometheus_le_seconds (a record of d counts at every
   // bound >= d), the total and the sum.
   histogram_counts prometheus() const noexcept;
-  void reset() noexcept;
 
   static int bucket_of(std::uint64_t ns) noexcept;
   static std::uint64_t upper_bound_ns(int bucket) noexcept;

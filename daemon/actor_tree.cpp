@@ -100,10 +100,6 @@ tb::expected<std::shared_ptr<market::feed>> make_feed(const actors::config& cfg,
 
 }  // namespace
 
-actors::actor_lookup lookup_of(std::shared_ptr<handle_slot> slot) {
-  return [slot] { return slot->get(); };
-}
-
 // model.dir = "": the demo checkpoint under state_dir, made on first use (tiny preset, random
 // weights: forecasts are meaningless, trading is paper).
 tb::expected<std::string> resolve_model_dir(const actors::config& cfg) {
@@ -130,7 +126,7 @@ void configure_actor_system(caf::actor_system_config& sys_cfg, const actors::con
 tb::expected<trading_parts> make_trading_parts(const actors::config& cfg) {
   trading_parts parts;
   const auto broker_dir = std::filesystem::path(cfg.daemon.state_dir) / "broker";
-  parts.journal_path = (broker_dir / "orders.jsonl").string();
+  parts.journal_path = market::order_journal_path(cfg.daemon.state_dir);
   const auto ledger_path = (broker_dir / "sim-ledger.jsonl").string();  // the sim broker's
   auto equity = market::equity_log::open(market::equity_log_path(cfg.daemon.state_dir));
   if (!equity) return equity.error();
@@ -197,28 +193,27 @@ actor_tree build_actor_tree(std::shared_ptr<inference::model_service> service,
                             std::shared_ptr<core::snapshot_board> board, const std::optional<trading_parts>& trading,
                             actor_tree_hooks hooks) {
   actor_tree tree;
+  auto inference = tree.inference;
   auto forecaster = tree.forecaster;
-  // Symbol actors send their forecast requests to whatever `forecaster` holds: the cache actor
-  // (issue 4), a read-through cache in front of the inference actor.
-  // Without a service (inference.remote): the remote pool speaks the inference protocol in its
-  // place, under the same registry name, so the cache actor sends its misses to the hosts.
-  tree.children.push_back({"inference", [svc = service, board](caf::local_actor* self, const actors::config_ptr& c) {
+  // Symbol actors send their forecast requests to whatever `forecaster` holds: the cache actor, a
+  // read-through cache in front of `inference`: the inference actor or, without a service
+  // (inference.remote), the remote pool speaking its protocol in its place, so the cache actor
+  // sends its misses to the hosts. Each spawn function puts the new incarnation in its slot after
+  // a supervisor restart (actors/README.md).
+  tree.children.push_back({"inference", [svc = service, board, inference](caf::local_actor* self,
+                                                                          const actors::config_ptr& c) {
                         auto h = svc ? actors::spawn_inference_actor(self, svc, board, c)
-                                     : actors::spawn_remote_inference(self, board, c);
-                        self->system().registry().put(actors::inference_name, h);  // the cache actor's upstream
-                        return h;
+                                     : caf::actor_cast<actors::forecaster_actor>(
+                                           actors::spawn_remote_inference(self, board, c));
+                        inference->set(h);
+                        return caf::actor_cast<caf::actor>(h);
                       }});
-  // The forecast cache (issue 4): registry `forecaster_name` -> the cache actor, which finds the
-  // inference actor under `inference_name`; each spawn function re-puts its handle after a
-  // supervisor restart (actors/README.md). TTLs run on the wall clock, as Redis's PX does.
-  tree.children.push_back({"cache", [board, forecaster](caf::local_actor* self, const actors::config_ptr& c) {
-                        auto* sys = &self->system();
-                        auto h = actors::spawn_cache_actor(
-                            self, [sys] { return actors::lookup_actor(*sys, actors::inference_name); }, board, c,
-                            std::make_shared<const core::wall_clock>());
-                        sys->registry().put(actors::forecaster_name, h);
+  // TTLs run on the wall clock, as Redis's PX does.
+  tree.children.push_back({"cache", [board, inference, forecaster](caf::local_actor* self, const actors::config_ptr& c) {
+                        auto h = actors::spawn_cache_actor(self, lookup_of(inference), board, c,
+                                                           std::make_shared<const core::wall_clock>());
                         forecaster->set(h);
-                        return h;
+                        return caf::actor_cast<caf::actor>(h);
                       }});
   // The trading loop: broker actor (journal), portfolio, scheduler (owns the symbol actors).
   auto broker_slot = tree.broker;
@@ -231,13 +226,13 @@ actor_tree build_actor_tree(std::shared_ptr<inference::model_service> service,
                           auto h = actors::spawn_broker_actor(
                               self, {parts->broker, parts->journal_path, parts->clock, board, c, fault});
                           broker_slot->set(h);
-                          return h;
+                          return caf::actor_cast<caf::actor>(h);
                         }});
     tree.children.push_back({"portfolio", [parts, board, broker_slot, portfolio_slot](caf::local_actor* self,
                                                                                  const actors::config_ptr& c) {
                           auto h = actors::spawn_portfolio_actor(self, {lookup_of(broker_slot), parts->clock, board, c, parts->equity});
                           portfolio_slot->set(h);
-                          return h;
+                          return caf::actor_cast<caf::actor>(h);
                         }});
     tree.children.push_back({"scheduler", [parts, board, symbol_stats, forecaster, portfolio_slot, hooks](
                                          caf::local_actor* self, const actors::config_ptr& c) {
@@ -266,8 +261,7 @@ std::string heartbeat(caf::scoped_actor& self, const caf::actor& supervisor, std
   return error;
 }
 
-std::string stop_actor_tree(caf::actor_system& sys, caf::actor& supervisor, const actor_tree& tree,
-                            std::chrono::milliseconds deadline) {
+std::string stop_actor_tree(caf::actor_system& sys, caf::actor& supervisor, std::chrono::milliseconds deadline) {
   std::string error;
   {
     caf::scoped_actor self{sys};
@@ -276,10 +270,6 @@ std::string stop_actor_tree(caf::actor_system& sys, caf::actor& supervisor, cons
     self->send_exit(supervisor, caf::exit_reason::user_shutdown);
   }
   supervisor = nullptr;
-  // Strong references to stopped actors would keep the actor system's shutdown waiting.
-  sys.registry().erase(actors::forecaster_name);
-  sys.registry().erase(actors::inference_name);
-  tree.forecaster->set(caf::actor());
   return error;
 }
 

@@ -28,25 +28,30 @@
 namespace tb::daemon {
 
 // The current incarnation of a supervised child, for actors that talk to it (a restart replaces
-// it). Written by the child's spawn function on the supervisor's thread, read by any actor.
-// Holds a weak reference: the slot never keeps an actor alive (CAF waits for every detached
-// actor to be destroyed before the actor system can go).
+// it): the one way actors find each other. Written by the child's spawn function on the
+// supervisor's thread, read by any actor. Holds a weak reference: the slot never keeps an actor
+// alive (CAF waits for every detached actor to be destroyed before the actor system can go).
+// Handle: the child's typed interface (actors/protocol.hpp).
+template <class Handle>
 struct handle_slot {
   std::mutex mu;
   caf::weak_actor_ptr handle;
-  void set(const caf::actor& h) {
+  void set(const Handle& h) {
     std::lock_guard<std::mutex> lock(mu);
     handle = caf::actor_cast<caf::weak_actor_ptr>(h);
   }
-  caf::actor get() {
+  Handle get() {
     std::lock_guard<std::mutex> lock(mu);
-    return caf::actor_cast<caf::actor>(handle);
+    return caf::actor_cast<Handle>(handle);
   }
 };
 
-actors::actor_lookup lookup_of(std::shared_ptr<handle_slot> slot);
+template <class Handle>
+actors::actor_lookup<Handle> lookup_of(std::shared_ptr<handle_slot<Handle>> slot) {
+  return [slot] { return slot->get(); };
+}
 
-// The trading loop's feed, clock and broker (issue 5).
+// The trading loop's feed, clock and broker.
 struct trading_parts {
   std::shared_ptr<market::feed> feed;
   std::shared_ptr<core::sim_clock> sim_clock;   // market.clock = simulated
@@ -80,16 +85,19 @@ struct actor_tree_hooks {
 struct actor_tree {
   std::vector<actors::child_spec> children;  // for actors::spawn_supervisor
   // The current incarnations, once the supervisor spawned them.
-  std::shared_ptr<handle_slot> forecaster = std::make_shared<handle_slot>();  // the cache actor
-  std::shared_ptr<handle_slot> broker = std::make_shared<handle_slot>();
-  std::shared_ptr<handle_slot> portfolio = std::make_shared<handle_slot>();
+  using forecaster_slot = handle_slot<actors::forecaster_actor>;
+  std::shared_ptr<forecaster_slot> inference = std::make_shared<forecaster_slot>();   // the cache actor's upstream
+  std::shared_ptr<forecaster_slot> forecaster = std::make_shared<forecaster_slot>();  // the cache actor
+  std::shared_ptr<handle_slot<actors::broker_actor>> broker = std::make_shared<handle_slot<actors::broker_actor>>();
+  std::shared_ptr<handle_slot<actors::portfolio_actor>> portfolio =
+      std::make_shared<handle_slot<actors::portfolio_actor>>();
 };
 
 // The children: inference (serving `service`; with a null `service` the remote pool of
-// actors/remote_inference.hpp, forwarding to cfg.inference.middleman.remote's hosts), cache (registered as actors::forecaster_name;
-// inference as actors::inference_name) and, when `trading` is set, broker, portfolio and
-// scheduler (which owns the symbol actors). Before the actor system goes, erase both registry
-// names and reset `forecaster` (strong references keep it waiting).
+// actors/remote_inference.hpp, forwarding to cfg.inference.middleman.remote's hosts), cache (in front of
+// inference) and, when `trading` is set, broker, portfolio and scheduler (which owns the symbol
+// actors). Each spawn function puts the new incarnation in its slot of the tree, so a supervisor
+// restart is followed.
 actor_tree build_actor_tree(std::shared_ptr<inference::model_service> service,
                             std::shared_ptr<core::snapshot_board> board, const std::optional<trading_parts>& trading,
                             actor_tree_hooks hooks = {});
@@ -100,10 +108,9 @@ actor_tree build_actor_tree(std::shared_ptr<inference::model_service> service,
 std::string heartbeat(caf::scoped_actor& self, const caf::actor& supervisor, std::chrono::milliseconds timeout);
 
 // Stops a running tree: the supervisor stops its children (they finish or persist their work)
-// within `deadline`, then it is ended, the registry names erased and the forecaster slot reset,
-// so that the actor system can shut down. Returns "" when the children stopped in time, else
-// what went wrong. Blocks: call it from the main thread, never from an actor.
-std::string stop_actor_tree(caf::actor_system& sys, caf::actor& supervisor, const actor_tree& tree,
-                            std::chrono::milliseconds deadline);
+// within `deadline`, then it is ended, so that the actor system can shut down. Returns "" when the
+// children stopped in time, else what went wrong. Blocks: call it from the main thread, never
+// from an actor.
+std::string stop_actor_tree(caf::actor_system& sys, caf::actor& supervisor, std::chrono::milliseconds deadline);
 
 }  // namespace tb::daemon

@@ -187,7 +187,7 @@ int run_daemon(const daemon_options& options) {
   }
   const std::string listening = cfg.http.address + ":" + std::to_string(*port);
 
-  // The trading loop's feed, clock and broker (issue 5): a bad feed or broker config fails here.
+  // The trading loop's feed, clock and broker: a bad feed or broker config fails here.
   std::optional<trading_parts> trading;
   if (cfg.trading.enabled) {
     auto parts = make_trading_parts(cfg);
@@ -265,7 +265,7 @@ int run_daemon(const daemon_options& options) {
   shutdown_guard guard(deadline + std::chrono::seconds(2));  // covers the joins below too
   int code = 0;
   self.reset();
-  if (auto err = stop_actor_tree(*sys, supervisor, tree, deadline); !err.empty()) {
+  if (auto err = stop_actor_tree(*sys, supervisor, deadline); !err.empty()) {
     spdlog::error("actors did not stop within {} ms ({}); terminating them", deadline.count(), err);
     code = 1;
   } else {

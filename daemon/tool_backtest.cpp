@@ -84,11 +84,6 @@
 namespace tb::daemon {
 namespace {
 
-struct run_failure {
-  int code;
-  std::string message;
-};
-
 std::int64_t wall_now_s() {
   return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
@@ -184,7 +179,7 @@ strategy::cache_figures cache_figures_of(const std::shared_ptr<const nlohmann::j
 
 // ---- the run -------------------------------------------------------------------------------
 
-std::optional<run_failure> run(const backtest_options& o, backtest_outcome& out) {
+std::optional<tool_failure> run(const backtest_options& o, backtest_outcome& out) {
   const auto started = wall_now_s();
   const auto started_steady = std::chrono::steady_clock::now();
   std::shared_ptr<actors::config> cfg;
@@ -192,7 +187,7 @@ std::optional<run_failure> run(const backtest_options& o, backtest_outcome& out)
     cfg = std::make_shared<actors::config>(*o.config);
   } else {
     auto loaded = load_config_with_sets(o.config_path, o.sets);
-    if (!loaded) return run_failure{exit_bad_input, loaded.error().message};
+    if (!loaded) return tool_failure{exit_bad_input, loaded.error().message};
     cfg = std::make_shared<actors::config>(**loaded);
   }
   if (cfg->market.feed != "replay" || cfg->market.clock != "simulated")
@@ -205,25 +200,25 @@ std::optional<run_failure> run(const backtest_options& o, backtest_outcome& out)
   if (!o.data_dir.empty()) cfg->market.replay_dir = o.data_dir;
   if (!o.from.empty()) cfg->market.sim_start = o.from;
   if (!o.to.empty()) cfg->market.sim_end = o.to;
-  if (cfg->market.replay_dir.empty()) return run_failure{exit_bad_input, "no replay data: give --data DIR or market.replay_dir"};
+  if (cfg->market.replay_dir.empty()) return tool_failure{exit_bad_input, "no replay data: give --data DIR or market.replay_dir"};
   if (!std::filesystem::is_directory(cfg->market.replay_dir))
-    return run_failure{exit_bad_input, "replay data folder " + cfg->market.replay_dir + " is not a directory"};
+    return tool_failure{exit_bad_input, "replay data folder " + cfg->market.replay_dir + " is not a directory"};
   if (cfg->market.sim_end.empty())
-    return run_failure{exit_bad_input, "no end date: give --to DATE or market.sim_end (a backtest must end)"};
+    return tool_failure{exit_bad_input, "no end date: give --to DATE or market.sim_end (a backtest must end)"};
   auto from = core::parse_utc_instant(cfg->market.sim_start, o.from.empty() ? "market.sim_start" : "--from");
-  if (!from) return run_failure{exit_bad_input, from.error().message};
+  if (!from) return tool_failure{exit_bad_input, from.error().message};
   auto to = core::parse_utc_instant(cfg->market.sim_end, o.to.empty() ? "market.sim_end" : "--to");
-  if (!to) return run_failure{exit_bad_input, to.error().message};
+  if (!to) return tool_failure{exit_bad_input, to.error().message};
   if (*to <= *from)
-    return run_failure{exit_bad_input, "the end (" + cfg->market.sim_end + ") is not after the start (" + cfg->market.sim_start + ")"};
+    return tool_failure{exit_bad_input, "the end (" + cfg->market.sim_end + ") is not after the start (" + cfg->market.sim_start + ")"};
 
   // A fresh state folder next to the report: journal, ledger, demo model (and a fresh cache).
   const auto state = std::filesystem::absolute(std::filesystem::path(o.report_dir) / ".backtest-state");
   std::error_code ec;
   std::filesystem::remove_all(state, ec);
-  if (ec) return run_failure{exit_failed, "cannot empty " + state.string() + ": " + ec.message()};
+  if (ec) return tool_failure{exit_failed, "cannot empty " + state.string() + ": " + ec.message()};
   std::filesystem::create_directories(state, ec);
-  if (ec) return run_failure{exit_failed, "cannot create " + state.string() + ": " + ec.message()};
+  if (ec) return tool_failure{exit_failed, "cannot create " + state.string() + ": " + ec.message()};
   cfg->daemon.state_dir = state.string();
   if (o.cache == backtest_cache::fresh) {
     cfg->cache.dir = (state / "cache").string();
@@ -234,17 +229,17 @@ std::optional<run_failure> run(const backtest_options& o, backtest_outcome& out)
 
   auto parts = make_trading_parts(*cfg);
   if (!parts)
-    return run_failure{parts.error().code == errc::bad_config ? exit_bad_input : exit_failed, parts.error().message};
+    return tool_failure{parts.error().code == errc::bad_config ? exit_bad_input : exit_failed, parts.error().message};
   if (cfg->trading.symbols.empty()) cfg->trading.symbols = parts->feed->symbols();  // the whole replay folder
   const auto symbols = actors::symbols_of(*cfg, *parts->feed);
-  if (symbols.empty()) return run_failure{exit_bad_input, "no symbol to trade (trading.symbols, trading.tradable_pairs)"};
+  if (symbols.empty()) return tool_failure{exit_bad_input, "no symbol to trade (trading.symbols, trading.tradable_pairs)"};
 
   auto service_opts = cfg->inference;
   auto model_dir = resolve_model_dir(*cfg);
-  if (!model_dir) return run_failure{exit_failed, model_dir.error().message};
+  if (!model_dir) return tool_failure{exit_failed, model_dir.error().message};
   service_opts.model_dir = *model_dir;
   auto service = inference::model_service::start(service_opts);
-  if (!service) return run_failure{exit_failed, "cannot start the model: " + service.error().message};
+  if (!service) return tool_failure{exit_failed, "cannot start the model: " + service.error().message};
   const auto identity = (*service)->identity();
   actors::config_ptr frozen = cfg;
   if (o.progress)
@@ -301,23 +296,23 @@ std::optional<run_failure> run(const backtest_options& o, backtest_outcome& out)
     }
     const auto deadline = std::chrono::milliseconds(static_cast<long>(cfg->daemon.shutdown_deadline_s * 1000));
     self.reset();
-    if (auto err = stop_actor_tree(*sys, supervisor, tree, deadline); !err.empty())
+    if (auto err = stop_actor_tree(*sys, supervisor, deadline); !err.empty())
       spdlog::error("backtest: the actors did not stop within {} ms ({})", deadline.count(), err);
     sys.reset();
   }
-  if (!run_error.empty()) return run_failure{exit_failed, run_error};
+  if (!run_error.empty()) return tool_failure{exit_failed, run_error};
   const auto cache_figures = cache_figures_of(board->section("cache"));
   const auto inference_stats = (*service)->stats();
   const double inference_s = inference_stats.value("compute_s_total", 0.0);
-  if (summary.equity_curve.empty()) return run_failure{exit_failed, "no cycle ran between the start and the end"};
+  if (summary.equity_curve.empty()) return tool_failure{exit_failed, "no cycle ran between the start and the end"};
 
   // The journal the broker actor wrote (closed now that the actors are gone).
   auto journal = market::order_journal::open(parts->journal_path);
-  if (!journal) return run_failure{exit_failed, journal.error().message};
+  if (!journal) return tool_failure{exit_failed, journal.error().message};
   std::vector<market::equity_record> curve;
   for (const auto& m : summary.equity_curve) curve.push_back({m.at_unix_ns, m.equity});
   auto built = trading_report(curve, *journal, *cfg, symbols, static_cast<std::int64_t>(summary.risk_rejected), {});
-  if (!built) return run_failure{exit_failed, built.error().message};
+  if (!built) return tool_failure{exit_failed, built.error().message};
   strategy::backtest_report r = std::move(*built);
   r.run.config_path = o.config_path;
   r.run.data_dir = o.data_dir;
@@ -334,7 +329,7 @@ std::optional<run_failure> run(const backtest_options& o, backtest_outcome& out)
   r.timing.inference_s = inference_s;
   r.timing.cycles = static_cast<std::int64_t>(summary.cycles);  // closed cycles (a cycle the broker did not answer has no mark)
   auto written = report::write_report(r, o.report_dir);
-  if (!written) return run_failure{exit_failed, written.error().message};
+  if (!written) return tool_failure{exit_failed, written.error().message};
   cache::cache_stats line;  // the cache actor's stop line, from the same counters
   line.hits = static_cast<std::uint64_t>(r.cache.hits);
   line.misses = static_cast<std::uint64_t>(r.cache.misses);

@@ -1,6 +1,8 @@
 #pragma once
 // The `tradebot` tool's subcommands: each tool_<name>.cpp registers its own on the app that
 // daemon/tradebot_main.cpp builds. One declaration per subcommand group.
+#include <string>
+
 namespace CLI {
 class App;
 }
@@ -12,6 +14,13 @@ namespace tb::daemon {
 // input, said before anything runs.
 constexpr int exit_failed = 1;
 constexpr int exit_bad_input = 2;
+
+// Why a subcommand's work stopped: the exit code (exit_failed or exit_bad_input) and the message
+// the command prints after "tradebot NAME: ".
+struct tool_failure {
+  int code;
+  std::string message;
+};
 
 // `tradebot compare BASE/report.json NEW/report.json` (daemon/tool_compare.cpp). Exit codes
 // through CLI::RuntimeError: 1 on ROLLBACK, 2 on an unreadable or malformed report; 0 otherwise.

@@ -43,30 +43,25 @@ struct report_options {
   std::string state_dir, from, to, report_dir, config_path;
 };
 
-struct report_failure {
-  int code;
-  std::string message;
-};
-
-std::optional<report_failure> run_report(const report_options& o, report::report_paths& paths) {
-  auto cfg = actors::load_config(o.config_path);
-  if (!cfg) return report_failure{exit_bad_input, "invalid configuration " + o.config_path + ":\n" + cfg.error().message};
+std::optional<tool_failure> run_report(const report_options& o, report::report_paths& paths) {
+  auto cfg = load_config_with_sets(o.config_path, {});
+  if (!cfg) return tool_failure{exit_bad_input, cfg.error().message};
   auto from = core::parse_utc_instant(o.from, "--from");
-  if (!from) return report_failure{exit_bad_input, from.error().message};
+  if (!from) return tool_failure{exit_bad_input, from.error().message};
   auto to = core::parse_utc_instant(o.to, "--to");
-  if (!to) return report_failure{exit_bad_input, to.error().message};
-  if (*to < *from) return report_failure{exit_bad_input, "--to " + o.to + " is before --from " + o.from};
+  if (!to) return tool_failure{exit_bad_input, to.error().message};
+  if (*to < *from) return tool_failure{exit_bad_input, "--to " + o.to + " is before --from " + o.from};
   if (!std::filesystem::is_directory(o.state_dir))
-    return report_failure{exit_bad_input, "state folder " + o.state_dir + " does not exist or is not a directory"};
+    return tool_failure{exit_bad_input, "state folder " + o.state_dir + " does not exist or is not a directory"};
   const auto curve_path = market::equity_log_path(o.state_dir);
   if (!std::filesystem::exists(curve_path))
-    return report_failure{exit_bad_input, "no equity curve " + curve_path +
+    return tool_failure{exit_bad_input, "no equity curve " + curve_path +
                                               ": not the state_dir of a daemon that traded (daemon.state_dir)"};
   auto curve = market::equity_log::open(curve_path, market::jsonl_access::read_only);
-  if (!curve) return report_failure{exit_bad_input, curve.error().message};
-  const auto journal_path = (std::filesystem::path(o.state_dir) / "broker" / "orders.jsonl").string();
+  if (!curve) return tool_failure{exit_bad_input, curve.error().message};
+  const auto journal_path = market::order_journal_path(o.state_dir);
   auto journal = market::order_journal::open(journal_path, market::jsonl_access::read_only);
-  if (!journal) return report_failure{exit_bad_input, journal.error().message};
+  if (!journal) return tool_failure{exit_bad_input, journal.error().message};
   for (const auto& w : curve->warnings()) std::cerr << "tradebot report: " << w << "\n";
   for (const auto& w : journal->warnings()) std::cerr << "tradebot report: " << w << "\n";
 
@@ -87,7 +82,7 @@ std::optional<report_failure> run_report(const report_options& o, report::report
     std::string span = marks.empty() ? "it is empty"
                                      : "it spans " + core::to_iso8601(core::time_point(core::duration(marks.front().at_unix_ns))) +
                                            " to " + core::to_iso8601(core::time_point(core::duration(marks.back().at_unix_ns)));
-    return report_failure{exit_bad_input, curve_path + ": " + r.error().message + " " + o.from + " to " + o.to + " (" + span + ")"};
+    return tool_failure{exit_bad_input, curve_path + ": " + r.error().message + " " + o.from + " to " + o.to + " (" + span + ")"};
   }
   r->run.config_path = o.config_path;
   r->run.data_dir = o.state_dir;
@@ -95,7 +90,7 @@ std::optional<report_failure> run_report(const report_options& o, report::report
   r->run.to_date = o.to;
   r->run.model = "daemon state " + o.state_dir;
   auto written = report::write_report(*r, o.report_dir);
-  if (!written) return report_failure{exit_failed, written.error().message};
+  if (!written) return tool_failure{exit_failed, written.error().message};
   paths = *written;
   std::cout << "report: " << r->equity_curve.size() << " marks, " << r->orders.sent << " orders, " << r->trades.size()
             << " fills; total return " << r->metrics.total_return << ", sharpe " << r->metrics.sharpe << ", max drawdown "

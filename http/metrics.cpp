@@ -20,12 +20,16 @@ enum class metric_type { counter, gauge, histogram, info };
 // Where some of a family's samples come from.
 struct source {
   // Keys from the document root joined by '/'; a "{name}" segment takes every child of an object,
-  // its key the value of the label `name` ("cache/tiers/{tier}/hits").
+  // its key the value of the label `name` ("cache/tiers/{tier}/hits"); a "[name=field]" segment
+  // takes every object element of an array, its string member `field` the value of the label
+  // `name` ("inference/remote/[host=address]/requests"; an element without it, or with the key of
+  // an earlier element, is skipped).
   std::string path;
   labels constant = {};  // labels every sample of this source carries, after the path's
   // The value is divided by it: ms to seconds 1000 (a division is correctly rounded, so 40.9 ms
   // is 0.0409 s, not a neighbour of it).
   double divisor = 1;
+  std::vector<std::string> segments = {};  // `path` split at '/': filled once, by families()
 };
 
 struct family_spec {
@@ -44,10 +48,27 @@ constexpr auto info = metric_type::info;
 constexpr double ms = 1000;                 // per second
 constexpr double mib = 1 / (1024.0 * 1024.0);  // MiB per byte: a power of two, exact
 
+std::vector<std::string> split_path(const std::string& path) {
+  std::vector<std::string> out;
+  std::size_t start = 0;
+  for (;;) {
+    const auto slash = path.find('/', start);
+    out.push_back(path.substr(start, slash - start));
+    if (slash == std::string::npos) return out;
+    start = slash + 1;
+  }
+}
+
+std::vector<family_spec> with_segments(std::vector<family_spec> all) {
+  for (auto& f : all)
+    for (auto& s : f.sources) s.segments = split_path(s.path);
+  return all;
+}
+
 // Every family /metrics can show, in the order it shows them. README.md ("Metric families")
 // documents the same table; keep them together.
 const std::vector<family_spec>& families() {
-  static const std::vector<family_spec> all = {
+  static const std::vector<family_spec> all = with_segments({
       // ---- the process (the standard names of Prometheus' client libraries) ----
       {"process_cpu_seconds_total", counter, "Total user and system CPU time spent in seconds.",
        {{"process/cpu_seconds"}}},
@@ -216,6 +237,27 @@ const std::vector<family_spec>& families() {
        {{"inference/compute_seconds"}}},
       {"tradebotd_inference_model_info", info, "The loaded model: always 1, the labels say which.",
        {{"inference/model"}}, {"device", "dtype", "compile", "compile_mode", "checkpoint_hash"}},
+      {"tradebotd_inference_remote_up", gauge, "1 while the pool is connected to the remote inference host, else 0.",
+       {{"inference/remote/[host=address]/up"}}},
+      {"tradebotd_inference_remote_state", info,
+       "The remote inference host's state (connecting, connected, down, refused): always 1.",
+       {{"inference/remote/[host=address]"}}, {"state"}},
+      {"tradebotd_inference_remote_requests_total", counter, "Forecast requests the pool sent to the host.",
+       {{"inference/remote/[host=address]/requests"}}},
+      {"tradebotd_inference_remote_failures_total", counter, "Failures at the host: forecast and status requests, connection attempts.",
+       {{"inference/remote/[host=address]/failures"}}},
+      {"tradebotd_inference_remote_in_flight_requests", gauge, "The pool's requests at the host now.",
+       {{"inference/remote/[host=address]/in_flight"}}},
+      {"tradebotd_inference_remote_in_flight_rows", gauge, "Rows of the pool's requests at the host now.",
+       {{"inference/remote/[host=address]/in_flight_rows"}}},
+      {"tradebotd_inference_remote_queued_rows", gauge, "Rows in the host's batcher queue, as the host last reported.",
+       {{"inference/remote/[host=address]/queued_rows"}}},
+      {"tradebotd_inference_remote_computed_windows_total", counter,
+       "Windows the host's model computed (for every client), as the host last reported.",
+       {{"inference/remote/[host=address]/computed_windows"}}},
+      {"tradebotd_inference_remote_rtt_seconds", histogram,
+       "From a request sent to the host to its successful reply.",
+       {{"inference/remote/[host=address]/rtt_seconds"}}},
       {"tradebotd_inference_model_parameters", gauge, "Parameters of the loaded model.",
        {{"inference/model/parameters"}}},
 
@@ -303,19 +345,16 @@ const std::vector<family_spec>& families() {
        {{"http/probe_connections_open"}}},
       {"tradebotd_http_probe_evictions_total", counter,
        "Reserve connections closed to make room for a newer one.", {{"http/probe_evictions_total"}}},
-  };
+  });
   return all;
 }
 
-std::vector<std::string> split_path(const std::string& path) {
-  std::vector<std::string> out;
-  std::size_t start = 0;
-  for (;;) {
-    const auto slash = path.find('/', start);
-    out.push_back(path.substr(start, slash - start));
-    if (slash == std::string::npos) return out;
-    start = slash + 1;
-  }
+// The label name and key field of an array segment "[name=field]", or nullopt.
+std::optional<std::pair<std::string, std::string>> array_segment(const std::string& seg) {
+  if (seg.size() < 5 || seg.front() != '[' || seg.back() != ']') return std::nullopt;
+  const auto eq = seg.find('=');
+  if (eq == std::string::npos || eq == 1 || eq + 2 == seg.size()) return std::nullopt;
+  return std::make_pair(seg.substr(1, eq - 1), seg.substr(eq + 1, seg.size() - eq - 2));
 }
 
 // Calls `emit(node, labels)` for every node at `segs[i..]` below `node`.
@@ -325,8 +364,21 @@ void resolve(const json& node, const std::vector<std::string>& segs, std::size_t
     emit(node, ls);
     return;
   }
-  if (!node.is_object()) return;
   const std::string& seg = segs[i];
+  if (const auto by_field = array_segment(seg)) {
+    if (!node.is_array()) return;
+    std::set<std::string> keys;  // the first element with a key wins, in every family alike
+    for (const auto& element : node) {
+      if (!element.is_object()) continue;
+      const auto key = element.find(by_field->second);
+      if (key == element.end() || !key->is_string() || !keys.insert(key->get<std::string>()).second) continue;
+      ls.emplace_back(by_field->first, key->get<std::string>());
+      resolve(element, segs, i + 1, ls, emit);
+      ls.pop_back();
+    }
+    return;
+  }
+  if (!node.is_object()) return;
   if (seg.size() > 2 && seg.front() == '{' && seg.back() == '}') {
     const std::string label = seg.substr(1, seg.size() - 2);
     for (const auto& [key, child] : node.items()) {
@@ -447,25 +499,28 @@ class family_writer {
       prev_le = bound;
       prev = *n;
     }
-    if (!seen_.insert(render_labels(ls)).second) return;
+    const auto rendered = seen_.insert(render_labels(ls));
+    if (!rendered.second) return;
     for (std::size_t i = 0; i <= le->size(); ++i) {
       labels with_le = ls;
       with_le.emplace_back("le", i < le->size() ? le_text((*le)[i].get<double>()) : "+Inf");
-      write(f_.name + "_bucket", with_le,
+      write(f_.name + "_bucket", render_labels(with_le),
             std::to_string(i < le->size() ? *count_value((*cum)[i]) : *total));
     }
-    write(f_.name + "_sum", ls, float_text(sum->get<double>() / divisor_));
-    write(f_.name + "_count", ls, std::to_string(*total));
+    write(f_.name + "_sum", *rendered.first, float_text(sum->get<double>() / divisor_));
+    write(f_.name + "_count", *rendered.first, std::to_string(*total));
   }
 
   void line(const std::string& name, const labels& ls, const std::string& value) {
-    if (!seen_.insert(render_labels(ls)).second) return;  // e.g. two keys alike once made valid UTF-8
-    write(name, ls, value);
+    const auto rendered = seen_.insert(render_labels(ls));
+    if (!rendered.second) return;  // e.g. two keys alike once made valid UTF-8
+    write(name, *rendered.first, value);
   }
 
-  void write(const std::string& name, const labels& ls, const std::string& value) {
+  // `rendered_labels`: render_labels() of the sample's labels.
+  void write(const std::string& name, const std::string& rendered_labels, const std::string& value) {
     text_ += name;
-    text_ += render_labels(ls);
+    text_ += rendered_labels;
     text_ += ' ';
     text_ += value;
     text_ += '\n';
@@ -585,7 +640,6 @@ std::string render_metrics(const json& stats, const json& checks, core::health_s
     family_writer w(f);
     for (const auto& s : f.sources) {
       w.set_source(s);
-      const auto segs = split_path(s.path);
       auto emit = [&](const json& node, const labels& path_labels) {
         labels ls = path_labels;
         ls.insert(ls.end(), s.constant.begin(), s.constant.end());
@@ -593,7 +647,7 @@ std::string render_metrics(const json& stats, const json& checks, core::health_s
       };
       labels ls;
       for (const json* root : {&stats, &extra})
-        if (root->is_object()) resolve(*root, segs, 0, ls, emit);
+        if (root->is_object()) resolve(*root, s.segments, 0, ls, emit);
     }
     if (w.text().empty()) continue;
     out += "# HELP " + f.name + " " + f.help + "\n";

@@ -77,7 +77,8 @@ nlohmann::json process_stats(std::chrono::steady_clock::time_point started_at) {
       const auto tick_s = 1.0 / static_cast<double>(ticks);
       out["cpu_seconds"] = static_cast<double>(std::stoull(f[11]) + std::stoull(f[12])) * tick_s;
       out["virtual_memory_bytes"] = std::stoull(f[20]);
-      if (const auto btime = boot_time_s())
+      static const unsigned long long btime = boot_time_s();  // fixed until reboot: read once
+      if (btime)
         out["start_time_unix_s"] = static_cast<double>(btime) + static_cast<double>(std::stoull(f[19])) * tick_s;
     }
   }

@@ -86,6 +86,8 @@ json render_ready(const core::snapshot_board& board, bool* ready) {
   return json{{"ready", *ready}, {"live", live}, {"failing_checks", std::move(failing)}};
 }
 
+json extras(const sections_source& source) { return source ? source() : json::object(); }
+
 }  // namespace
 
 void publish_heartbeat(core::snapshot_board& board, std::chrono::steady_clock::time_point answered_at,
@@ -149,7 +151,7 @@ response error_response(bhttp::status status, const std::string& message, unsign
 }
 
 response handle_request(const request& req, const core::snapshot_board& board,
-                        const server_info& info, const json& extra_sections) {
+                        const server_info& info, const sections_source& extra_sections) {
   const unsigned version = req.version();
   const bool keep_alive = req.keep_alive();
   try {
@@ -171,14 +173,10 @@ response handle_request(const request& req, const core::snapshot_board& board,
       }
     }
 
+    // In metric_routes' order: the route is the path's index there ("other" is none).
     enum class route { dashboard, health, live, ready, stats, metrics, none };
-    route r = route::none;
-    if (path == "/") r = route::dashboard;
-    else if (path == "/health") r = route::health;
-    else if (path == "/health/live") r = route::live;
-    else if (path == "/health/ready") r = route::ready;
-    else if (path == "/stats") r = route::stats;
-    else if (path == "/metrics") r = route::metrics;
+    static_assert(std::size(metric_routes) == static_cast<std::size_t>(route::none) + 1);
+    const route r = static_cast<route>(metric_route(path));
 
     if (r == route::none) {
       std::string shown(path.substr(0, max_echoed_target));
@@ -220,14 +218,14 @@ response handle_request(const request& req, const core::snapshot_board& board,
       }
       case route::stats:
         res = make_response(bhttp::status::ok,
-                            dump_json(render_stats(board, info, extra_sections)) + "\n",
+                            dump_json(render_stats(board, info, extras(extra_sections))) + "\n",
                             json_content_type, version, keep_alive);
         break;
       case route::metrics: {
         core::health_status worst = core::health_status::ok;
         json checks = board.checks(&worst);
         res = make_response(bhttp::status::ok,
-                            render_metrics(render_stats(board, info, extra_sections), checks,
+                            render_metrics(render_stats(board, info, extras(extra_sections)), checks,
                                            worst, info.version),
                             metrics_content_type, version, keep_alive);
         break;

@@ -7,7 +7,7 @@
 //   GET|HEAD /health/live   200 while the liveness heartbeat is fresh, else 503; small JSON
 //   GET|HEAD /health/ready  200 when live and no check is failing, else 503; small JSON
 //   GET|HEAD /stats    200, JSON: every board section + `process` + the http server's own
-//                      counters (`extra_sections`); config/cache/inference/symbols/portfolio are
+//                      counters (`sections_source`); config/cache/inference/symbols/portfolio are
 //                      always present ({} until published); `liveness` also has `live` and
 //                      `heartbeat_age_ms` as /health/live computes them at that request
 //   GET|HEAD /metrics  200, Prometheus text 0.0.4 (see metrics.hpp)
@@ -19,6 +19,7 @@
 // Every response carries Content-Type, Content-Length, `Cache-Control: no-store`, the request's
 // HTTP version and its keep-alive choice. The query string is ignored.
 #include <chrono>
+#include <functional>
 #include <string>
 #include <string_view>
 
@@ -45,13 +46,15 @@ struct server_info {
 inline constexpr const char* always_present_sections[] = {"config", "cache", "inference",
                                                           "symbols", "portfolio"};
 
-// Routes and renders one request. `extra_sections` (an object) is merged into /stats and
-// /metrics after the board's sections (the server passes {"http": its counters}). Never throws:
-// a failure while rendering becomes a 500 with a JSON error body. Thread-safe (reads the board
-// through its own locking).
+// Sections the caller adds to /stats and /metrics: returns an object merged after the board's
+// sections (the server returns {"http": its counters}). Called only when one of those two
+// routes is rendered, so other requests (probes) do not pay for it; empty = none.
+using sections_source = std::function<nlohmann::json()>;
+
+// Routes and renders one request. Never throws: a failure while rendering becomes a 500 with a
+// JSON error body. Thread-safe (reads the board through its own locking).
 response handle_request(const request& req, const core::snapshot_board& board,
-                        const server_info& info,
-                        const nlohmann::json& extra_sections = nlohmann::json::object());
+                        const server_info& info, const sections_source& extra_sections = {});
 
 // The /health document; `worst` receives the worst check status.
 nlohmann::json render_health(const core::snapshot_board& board, const server_info& info,
@@ -69,7 +72,8 @@ void publish_heartbeat(core::snapshot_board& board, std::chrono::steady_clock::t
                        std::chrono::milliseconds stale_after);
 
 // The `route` label values of the HTTP request duration histogram: the served paths, then
-// "other" (any other path: a bounded label set whatever clients ask for).
+// "other" (any other path: a bounded label set whatever clients ask for). handle_request routes
+// by the index too.
 inline constexpr const char* metric_routes[] = {"/",      "/health",  "/health/live", "/health/ready",
                                                 "/stats", "/metrics", "other"};
 // The index in metric_routes of a request path.

@@ -224,10 +224,9 @@ class session : public std::enable_shared_from_this<session> {
       srv_.note_shed(why);
       return send(srv_.overload_response(why, req.version()));
     }
-    response res =
-        handle_request(req, *srv_.board_, srv_.info_, nlohmann::json{{"http", srv_.counters()}});
-    if (res.result() == bhttp::status::unauthorized)
-      srv_.note_unauthorized(peer_, request_path({req.target().data(), req.target().size()}));
+    response res = handle_request(req, *srv_.board_, srv_.info_,
+                                  [this] { return nlohmann::json{{"http", srv_.counters()}}; });
+    if (res.result() == bhttp::status::unauthorized) srv_.note_unauthorized(peer_, path);
     if (kind_ == slot::probe) res.keep_alive(false);  // one request per reserve slot
     send(std::move(res));
   }

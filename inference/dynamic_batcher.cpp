@@ -10,6 +10,9 @@ struct dynamic_batcher::request {
   std::vector<std::optional<window_result>> results;
   std::size_t remaining = 0;
   bool failed = false;
+  std::optional<core::model_identity> model;  // of the first computed forecast
+  std::uint64_t generation = 0;               // its model's
+  bool mixed = false;                         // forecasts of two models
   done_fn done;
 };
 
@@ -31,7 +34,7 @@ std::string non_finite(const core::forecast& f, std::size_t index, const core::f
 
 template <class List>
 void fire(List& list) {
-  for (auto& [done, results] : list) done(std::move(results));
+  for (auto& [done, c] : list) done(std::move(c));
   list.clear();
 }
 
@@ -48,7 +51,7 @@ dynamic_batcher::~dynamic_batcher() { stop(); }
 
 std::optional<tb::error> dynamic_batcher::submit(std::vector<batch_window> windows, done_fn done) {
   if (windows.empty()) {
-    done({});
+    done(completion{});
     return std::nullopt;
   }
   auto req = std::make_shared<request>();
@@ -81,6 +84,7 @@ std::optional<tb::error> dynamic_batcher::submit(std::vector<batch_window> windo
 void dynamic_batcher::replace_model(model_fn model) {
   std::lock_guard<std::mutex> lock(mu_);
   model_ = std::move(model);
+  ++model_generation_;
 }
 
 void dynamic_batcher::stop() {
@@ -97,16 +101,26 @@ void dynamic_batcher::stop() {
     if (t.joinable()) t.join();
 }
 
-void dynamic_batcher::complete(item& it, window_result result, fire_list& ready) {
+void dynamic_batcher::complete(item& it, window_result result, fire_list& ready, const model_run* by,
+                               std::uint64_t generation) {
   auto& req = *it.req;
   if (!result) req.failed = true;
+  if (result && by) {
+    if (!req.model) {
+      req.model = by->model;
+      req.generation = generation;
+    } else if (req.generation != generation) {
+      req.mixed = true;
+    }
+  }
   req.results[it.index] = std::move(result);
   if (--req.remaining > 0) return;
   ++(req.failed ? request_failure_ : request_success_);
-  std::vector<window_result> results;
-  results.reserve(req.results.size());
-  for (auto& r : req.results) results.push_back(std::move(*r));
-  ready.emplace_back(std::move(req.done), std::move(results));
+  completion c;
+  c.results.reserve(req.results.size());
+  for (auto& r : req.results) c.results.push_back(std::move(*r));
+  if (!req.mixed) c.model = std::move(req.model);
+  ready.emplace_back(std::move(req.done), std::move(c));
 }
 
 void dynamic_batcher::cancel_queued(fire_list& ready) {
@@ -180,16 +194,17 @@ void dynamic_batcher::run_executor() {
     }
     auto batch = take_batch(now, row_cap_);
     auto model = model_;
+    const auto generation = model_generation_;
     lock.unlock();
     fire(ready);
     if (!batch.empty()) {
-      execute(model, std::move(batch));
+      execute(model, generation, std::move(batch));
     }
     lock.lock();
   }
 }
 
-void dynamic_batcher::execute(const model_fn& model, std::vector<item> batch) {
+void dynamic_batcher::execute(const model_fn& model, std::uint64_t generation, std::vector<item> batch) {
   std::vector<core::forecast_window> windows;
   windows.reserve(batch.size());
   std::size_t rows = 0;
@@ -208,7 +223,8 @@ void dynamic_batcher::execute(const model_fn& model, std::vector<item> batch) {
   fire_list ready;
   auto finish_all = [&](auto&& result_of) {
     std::lock_guard<std::mutex> lock(mu_);
-    for (std::size_t i = 0; i < batch.size(); ++i) complete(batch[i], result_of(i), ready);
+    for (std::size_t i = 0; i < batch.size(); ++i)
+      complete(batch[i], result_of(i), ready, run ? &*run : nullptr, generation);
   };
 
   if (run) {
@@ -244,8 +260,8 @@ void dynamic_batcher::execute(const model_fn& model, std::vector<item> batch) {
     const auto half = static_cast<std::ptrdiff_t>(batch.size() / 2);
     std::vector<item> first(std::make_move_iterator(batch.begin()), std::make_move_iterator(batch.begin() + half));
     std::vector<item> second(std::make_move_iterator(batch.begin() + half), std::make_move_iterator(batch.end()));
-    execute(model, std::move(first));
-    execute(model, std::move(second));
+    execute(model, generation, std::move(first));
+    execute(model, generation, std::move(second));
   } else if (batch.size() > 1 && run.error().code != errc::unavailable) {  // unavailable: no window can run now
     {
       std::lock_guard<std::mutex> lock(mu_);
@@ -254,7 +270,7 @@ void dynamic_batcher::execute(const model_fn& model, std::vector<item> batch) {
     for (auto& it : batch) {
       std::vector<item> one;
       one.push_back(std::move(it));
-      execute(model, std::move(one));
+      execute(model, generation, std::move(one));
     }
   } else {
     finish_all([&](std::size_t) -> window_result { return run.error(); });

@@ -17,7 +17,8 @@
 //   bad window fails alone.
 // - A forecast holding a NaN or inf is not handed out: its window fails (errc::internal naming
 //   the window's index in its request and its symbol); the batch's other windows are answered.
-// - The model can be replaced at any time; the change takes effect between batches.
+// - The model can be replaced at any time; the change takes effect between batches. Each
+//   submission is told which model computed its forecasts (completion::model).
 //
 // Knows nothing of actors: completion is a callback, run on an executor thread.
 #include <chrono>
@@ -36,12 +37,11 @@
 #include "core/error.hpp"
 #include "core/forecast.hpp"
 #include "core/latency_histogram.hpp"
+#include "inference/priority.hpp"
 
 namespace tb::inference {
 
 using steady = std::chrono::steady_clock;
-
-enum class priority : std::uint8_t { live = 0, backfill = 1 };
 
 struct batch_window {
   core::forecast_window window;
@@ -54,13 +54,22 @@ struct model_run {
   std::vector<core::forecast> forecasts;
   std::uint64_t host_syncs = 0;          // device->host synchronisations in the call
   std::chrono::nanoseconds d2h{0};       // time spent copying results off the device
+  core::model_identity model;            // the model that computed them (handed to the requester)
 };
 
 using model_fn = std::function<tb::expected<model_run>(const std::vector<core::forecast_window>&)>;
 using window_result = tb::expected<core::forecast>;
+
+// What one submission gets back.
+struct completion {
+  std::vector<window_result> results;  // one per window, in submission order
+  // The model_run::model of the batches that computed its forecasts; nullopt when none was
+  // computed, or when a replace_model() fell between two of its batches (two models computed them).
+  std::optional<core::model_identity> model;
+};
 // Called exactly once per accepted submission, on an executor thread (or on the thread calling
-// stop(), for windows it cancels), with one result per window in submission order.
-using done_fn = std::function<void(std::vector<window_result>)>;
+// stop(), for windows it cancels).
+using done_fn = std::function<void(completion)>;
 
 struct batcher_options {
   std::size_t max_batch_rows = 3072;                  // series x samples per batch
@@ -106,19 +115,22 @@ class dynamic_batcher {
   void run_executor();
   // Picks the next batch from the queue; mu_ held.
   std::vector<item> take_batch(steady::time_point now, std::size_t cap);
-  // Runs `batch` on `model`, splitting on OOM; mu_ not held.
-  void execute(const model_fn& model, std::vector<item> batch);
+  // Runs `batch` on `model` (of `generation`), splitting on OOM; mu_ not held.
+  void execute(const model_fn& model, std::uint64_t generation, std::vector<item> batch);
   // Completed requests whose callbacks run once mu_ is released.
-  using fire_list = std::vector<std::pair<done_fn, std::vector<window_result>>>;
+  using fire_list = std::vector<std::pair<done_fn, completion>>;
   // Answers every queued window errc::unavailable (stopping). mu_ held.
   void cancel_queued(fire_list& ready);
-  // Stores one window's result; queues the request's callback when it was the last. mu_ held.
-  void complete(item& it, window_result result, fire_list& ready);
+  // Stores one window's result (`by`: the run that computed it, for a forecast; generation: the
+  // model's, see model_generation_); queues the request's callback when it was the last. mu_ held.
+  void complete(item& it, window_result result, fire_list& ready, const model_run* by = nullptr,
+                std::uint64_t generation = 0);
 
   batcher_options opts_;
   mutable std::mutex mu_;  // guards everything below
   std::condition_variable cv_;
   model_fn model_;
+  std::uint64_t model_generation_ = 0;  // replace_model() count: tells two models apart
   std::deque<item> live_, backfill_;
   std::size_t queued_rows_ = 0;
   std::size_t row_cap_;  // lowered after an out-of-memory split

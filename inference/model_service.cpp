@@ -100,6 +100,13 @@ std::size_t compile_graphs(const kronos_model& model, const service_options& opt
   return *captured;
 }
 
+// The identity `model` serves as: compile = true changes the forecasts only where graphs replay.
+core::model_identity serving_identity(const kronos_model& model, std::size_t graphs) {
+  auto id = model.identity();
+  id.compile = graphs > 0;
+  return id;
+}
+
 }  // namespace
 
 const core::rows<service_options>& config_rows() {
@@ -237,9 +244,9 @@ tb::expected<kronos_model> load_checkpoint(const std::string& model_dir, const d
   return kronos_model::load((dir / "tokenizer").string(), (dir / "model").string(), device);
 }
 
-model_fn model_service::runner(std::shared_ptr<const kronos_model> model,
+model_fn model_service::runner(std::shared_ptr<const kronos_model> model, core::model_identity identity,
                                std::shared_ptr<const std::atomic<bool>> cancel) {
-  return [model, cancel](const std::vector<core::forecast_window>& batch) -> tb::expected<model_run> {
+  return [model, identity, cancel](const std::vector<core::forecast_window>& batch) -> tb::expected<model_run> {
     // On the executor's thread, hence on its own device stream (kronos_model::generate); the
     // host synchronisations and the copy time are measured there.
     generate_options opt;
@@ -251,6 +258,7 @@ model_fn model_service::runner(std::shared_ptr<const kronos_model> model,
     run.forecasts = std::move(*forecasts);
     run.host_syncs = cost.host_syncs;
     run.d2h = cost.d2h;
+    run.model = identity;
     return run;
   };
 }
@@ -262,7 +270,7 @@ model_service::model_service(service_options options, std::shared_ptr<const kron
       graphs_(graphs),
       model_dir_(options_.model_dir),
       warmup_(warmup),
-      batcher_(options_.batching, runner(model, cancel_)) {}
+      batcher_(options_.batching, runner(model, serving_identity(*model, graphs), cancel_)) {}
 
 model_service::~model_service() { stop(); }
 
@@ -310,15 +318,13 @@ tb::expected<core::model_identity> model_service::reload(const std::string& mode
   graphs_ = graphs;
   model_dir_ = model_dir;
   last_reload_error_.clear();
-  batcher_.replace_model(runner(model_, cancel_));
+  batcher_.replace_model(runner(model_, serving_identity(*model_, graphs_), cancel_));
   return model_->identity();
 }
 
 core::model_identity model_service::identity() const {
   std::lock_guard<std::mutex> lock(mu_);
-  auto id = model_->identity();
-  id.compile = graphs_ > 0;  // compile = true changes the forecasts only where graphs replay
-  return id;
+  return serving_identity(*model_, graphs_);
 }
 
 nlohmann::json model_service::stats() const {

@@ -106,9 +106,10 @@ class model_service {
  private:
   model_service(service_options options, std::shared_ptr<const kronos_model> model, std::chrono::milliseconds warmup,
                 std::size_t graphs);
-  // The batcher's model function over `model`; generate() gives up before its next series once
-  // `cancel` is set.
-  static model_fn runner(std::shared_ptr<const kronos_model> model, std::shared_ptr<const std::atomic<bool>> cancel);
+  // The batcher's model function over `model`, which serves as `identity` (model_run::model);
+  // generate() gives up before its next series once `cancel` is set.
+  static model_fn runner(std::shared_ptr<const kronos_model> model, core::model_identity identity,
+                         std::shared_ptr<const std::atomic<bool>> cancel);
 
   service_options options_;
   mutable std::mutex mu_;  // guards model_, model_dir_, warmup_, graphs_, last_reload_error_

@@ -1,5 +1,7 @@
 #include "market/order_journal.hpp"
 
+#include <filesystem>
+
 #include <nlohmann/json.hpp>
 
 namespace tb::market {
@@ -26,6 +28,10 @@ const char* to_string(journal_kind k) {
     case journal_kind::abandoned: return "abandoned";
   }
   return "intent";
+}
+
+std::string order_journal_path(const std::string& state_dir) {
+  return (std::filesystem::path(state_dir) / "broker" / "orders.jsonl").string();
 }
 
 std::string client_order_id_for(const std::string& symbol, std::int64_t bar_time_s, side s,

@@ -87,6 +87,10 @@ class order_journal {
   std::vector<std::string> warnings_;
 };
 
+// STATE/broker/orders.jsonl of a daemon whose state_dir is `state_dir` (the broker actor's journal;
+// `tradebot report` reads it).
+std::string order_journal_path(const std::string& state_dir);
+
 // One record as its JSON line (without the newline), and back. Exposed for tests.
 std::string to_json_line(const journal_record& r);
 tb::expected<journal_record> journal_record_from_json(const std::string& line);

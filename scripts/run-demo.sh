@@ -14,7 +14,7 @@ symbols=""
 for i in $(seq -w 1 18); do symbols+="\"DEMO$i\", "; done
 symbols+="\"DEMO19USD\", \"DEMO20USD\""
 
-# A local redis-server for the cache's Redis tier (issue 4): loopback, a free port, no
+# A local redis-server for the cache's Redis tier: loopback, a free port, no
 # persistence, its files in the demo folder; stopped on exit. Without redis-server the demo
 # runs with the Redis tier off (the daemon would also run with it on: degraded, not failing).
 redis_enabled=false

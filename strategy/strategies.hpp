@@ -1,5 +1,5 @@
 #pragma once
-// The five strategies of issue 6, evaluated over walk-forward windows (README.md, "Strategies").
+// The five strategies of the original bot, evaluated over walk-forward windows (README.md, "Strategies").
 // Every strategy maps windows (oldest first) to one bar_result per window; then metrics.
 //
 // Common conventions (c0 = window.last_close, moves from window.forecast, bar = window.actual):

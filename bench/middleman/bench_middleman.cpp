@@ -155,7 +155,7 @@ int main(int argc, char** argv) {
 
   const auto params = bench::bot_params(192);
   actors::forecast_request req;
-  req.windows.push_back({bench::bot_windows(1, params).at(0), 0, 0});
+  req.windows.push_back({bench::bot_windows(1, params).at(0), inference::priority::live, 0});
   actors::forecast_reply reply;
   {
     actors::window_answer a;

@@ -109,7 +109,8 @@ std::vector<double> at_once(tbi::model_service& svc, const std::vector<tb::core:
   for (std::size_t i = 0; i < ws.size(); ++i) {
     tbi::batch_window b;
     b.window = ws[i];
-    auto err = svc.submit({b}, [&done, i, t0](std::vector<tbi::window_result> r) {
+    auto err = svc.submit({b}, [&done, i, t0](tbi::completion c) {
+      const auto& r = c.results;
       if (!r.at(0)) std::fprintf(stderr, "forecast failed: %s\n", r[0].error().message.c_str());
       done[i].set_value(seconds_since(t0));
     });

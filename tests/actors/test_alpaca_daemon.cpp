@@ -213,7 +213,7 @@ struct broker_over_alpaca {
   caf::actor_system_config sys_cfg;
   std::unique_ptr<caf::actor_system> sys;
   std::unique_ptr<caf::scoped_actor> self;
-  caf::actor actor;
+  actors::broker_actor actor;
 
   broker_over_alpaca() {
     options.url = w.server.url();
@@ -247,7 +247,7 @@ struct broker_over_alpaca {
 
 BOOST_AUTO_TEST_CASE(a_partly_filled_order_that_is_replaced_journals_the_filled_part) {
   broker_over_alpaca t;
-  auto submit = [&](const actors::order_intent& in) { return t.submit({in}).at(0).status; };
+  auto submit = [&](const actors::order_intent& in) { return std::string(to_string(t.submit({in}).at(0).status)); };
   actors::order_intent first{"ETHUSD-1-buy-maxdiff", "ETHUSD", 1, 2.0, 3000.0, "maxdiff", 1};
   BOOST_REQUIRE_EQUAL(submit(first), "accepted");
   auto order = t.alpaca()->order_by_client_id(first.client_order_id);
@@ -276,7 +276,7 @@ BOOST_AUTO_TEST_CASE(a_fill_that_races_an_asynchronous_cancel_is_journaled) {
   // still fill it. The journal must not close it as canceled before Alpaca does.
   broker_over_alpaca t;
   t.w.server.set_asynchronous_cancels(true);
-  auto submit = [&](const actors::order_intent& in) { return t.submit({in}).at(0).status; };
+  auto submit = [&](const actors::order_intent& in) { return std::string(to_string(t.submit({in}).at(0).status)); };
   auto records_of = [&](const std::string& id) {
     std::vector<nlohmann::json> out;
     for (const auto& r : journal_of(t.state.path, "orders.jsonl"))
@@ -341,7 +341,7 @@ BOOST_AUTO_TEST_CASE(a_state_query_takes_working_orders_from_the_open_orders_not
                                              {"BTCUSD-1-buy-maxdiff", "BTCUSD", 1, 0.1, 50000.0, "maxdiff", 1}};
   const auto out = t.submit(batch);
   BOOST_REQUIRE_EQUAL(out.size(), 2u);
-  for (const auto& x : out) BOOST_TEST(x.status == "accepted", x.error);
+  for (const auto& x : out) BOOST_TEST((x.status == actors::submit_status::accepted), x.error);
   BOOST_TEST(count("/v2/orders?status=open") == at_start + 1);
   // Both are still working: two state queries reconcile them from the open orders alone.
   for (int i = 0; i < 2; ++i)

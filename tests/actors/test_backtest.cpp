@@ -62,10 +62,9 @@ struct backtest_run {
 const tb::strategy::cache_figures& cache_of(const backtest_run& r) { return r.report->cache; }
 
 int run_tool(const std::vector<std::string>& args, const std::filesystem::path& log, std::string* output) {
-  child_process p(args, {}, log);
-  const int code = p.wait(120s);
-  if (output) *output = p.output();
-  return code;
+  auto r = run_to_exit(args, log, 120s);
+  if (output) *output = std::move(r.output);
+  return r.code;
 }
 
 // The four files in a folder of their own (the backtest trades the files it is given).

@@ -56,7 +56,7 @@ actors::window_request window_at(std::size_t end, const actors::config& c, bool 
                 bars.begin() + static_cast<long>(end));
   w.params = c.inference.sampling;
   w.seed = seed;  // ignored: the cache actor seeds from the key
-  r.priority = static_cast<std::uint8_t>(live ? actors::window_priority::live : actors::window_priority::backfill);
+  r.priority = live ? inference::priority::live : inference::priority::backfill;
   return r;
 }
 
@@ -75,7 +75,7 @@ bool same_rows(const core::forecast& a, const core::forecast& b) { return a.rows
 struct fixture : test::inference_fixture {
   std::shared_ptr<core::sim_clock> clock = std::make_shared<core::sim_clock>(core::from_unix_seconds(1767312000));
   actors::config_ptr base;
-  std::vector<caf::actor> caches;
+  std::vector<actors::forecaster_actor> caches;
 
   explicit fixture(actors::config_ptr c) : inference_fixture(c), base(c) {}
   ~fixture() {
@@ -83,14 +83,14 @@ struct fixture : test::inference_fixture {
   }
 
   // A cache actor in front of the inference actor, with its own board (its /stats and /health).
-  caf::actor add_cache(actors::config_ptr c, std::shared_ptr<core::snapshot_board> b) {
+  actors::forecaster_actor add_cache(actors::config_ptr c, std::shared_ptr<core::snapshot_board> b) {
     caf::scoped_actor self{*sys};
     auto h = actors::spawn_cache_actor(self.ptr(), [inf = inference] { return inf; }, std::move(b), std::move(c), clock);
     caches.push_back(h);
     return h;
   }
 
-  actors::forecast_reply ask(const caf::actor& to, const actors::forecast_request& req) {
+  actors::forecast_reply ask(const actors::forecaster_actor& to, const actors::forecast_request& req) {
     caf::scoped_actor self{*sys};
     actors::forecast_reply out;
     self->request(to, 120s, actors::forecast_atom::value, req)
@@ -129,10 +129,12 @@ BOOST_AUTO_TEST_CASE(a_repeated_request_is_a_hit_with_the_same_forecasts_and_see
   const auto first = fx.ask(cache, four_windows(*c, 1));
   for (const auto& a : first.answers) BOOST_REQUIRE_MESSAGE(a.ok, a.error);
   BOOST_TEST(fx.inferences() == 4);
+  BOOST_TEST(first.model.checkpoint_hash == fx.service->identity().checkpoint_hash);  // the model that computed it
 
   // Again, with other seeds in the request: answered from the cache, no inference, same rows.
   const auto second = fx.ask(cache, four_windows(*c, 99));
   BOOST_TEST(fx.inferences() == 4);
+  BOOST_TEST(second.model.checkpoint_hash == fx.service->identity().checkpoint_hash);  // the model the keys name
   for (std::size_t i = 0; i < 4; ++i) {
     BOOST_REQUIRE(second.answers[i].ok);
     BOOST_TEST(same_rows(second.answers[i].forecast, first.answers[i].forecast), "window " << i);
@@ -202,7 +204,7 @@ BOOST_AUTO_TEST_CASE(a_changed_column_misses_and_errors_pass_through_unstored) {
   bad.windows[0].window.bars.clear();
   r = fx.ask(cache, bad);
   BOOST_TEST(!r.answers[0].ok);
-  BOOST_TEST(r.answers[0].error_code == "invalid_argument");
+  BOOST_TEST((r.answers[0].error_code == tb::errc::invalid_argument));
   BOOST_TEST(r.answers[1].ok);
   BOOST_TEST(fx.inferences() == 5);
 
@@ -212,7 +214,7 @@ BOOST_AUTO_TEST_CASE(a_changed_column_misses_and_errors_pass_through_unstored) {
   late.windows[0].deadline_unix_ns = 1;
   r = fx.ask(cache, late);
   BOOST_TEST(!r.answers[0].ok);
-  BOOST_TEST(r.answers[0].error_code == "timeout");
+  BOOST_TEST((r.answers[0].error_code == tb::errc::timeout));
   late.windows[0].deadline_unix_ns = 0;
   r = fx.ask(cache, late);
   BOOST_TEST(r.answers[0].ok);

@@ -61,7 +61,7 @@ BOOST_AUTO_TEST_CASE(many_requesters_at_once_each_get_their_own_window_as_if_alo
     for (int i = 0; i < per_request; ++i) {
       actors::window_request w;
       w.window = window_at(first_end + static_cast<std::size_t>(r * per_request + i), static_cast<std::uint64_t>(1000 + r * per_request + i), *c);
-      w.priority = static_cast<std::uint8_t>(i == 0 ? actors::window_priority::live : actors::window_priority::backfill);
+      w.priority = i == 0 ? inference::priority::live : inference::priority::backfill;
       req.windows.push_back(std::move(w));
     }
     fx.sys->spawn([req, r, collector, inf = fx.inference](caf::event_based_actor* a) {
@@ -78,6 +78,8 @@ BOOST_AUTO_TEST_CASE(many_requesters_at_once_each_get_their_own_window_as_if_alo
   BOOST_REQUIRE(model);
   for (int r = 0; r < requesters; ++r) {
     BOOST_REQUIRE(replies[static_cast<std::size_t>(r)].answers.size() == static_cast<std::size_t>(per_request));
+    // The reply names the model that computed it.
+    BOOST_TEST(replies[static_cast<std::size_t>(r)].model.checkpoint_hash == fx.service->identity().checkpoint_hash);
     for (int i = 0; i < per_request; ++i) {
       const auto& a = replies[static_cast<std::size_t>(r)].answers[static_cast<std::size_t>(i)];
       BOOST_REQUIRE_MESSAGE(a.ok, a.error);
@@ -104,26 +106,26 @@ BOOST_AUTO_TEST_CASE(overload_and_timeout_are_answered_per_window) {
   fixture fx(c);
   caf::scoped_actor self{*fx.sys};
   actors::forecast_request big;
-  for (int i = 0; i < 3; ++i) big.windows.push_back({window_at(500 + static_cast<std::size_t>(i), 1, *c), 0, 0});
+  for (int i = 0; i < 3; ++i) big.windows.push_back({window_at(500 + static_cast<std::size_t>(i), 1, *c), inference::priority::live, 0});
   self->request(fx.inference, 30s, actors::forecast_atom::value, big)
       .receive(
           [&](actors::forecast_reply& reply) {
             BOOST_REQUIRE(reply.answers.size() == 3u);
             for (const auto& a : reply.answers) {
               BOOST_TEST(!a.ok);
-              BOOST_TEST(a.error_code == "overloaded");
+              BOOST_TEST((a.error_code == tb::errc::overloaded));
             }
           },
           [&](caf::error& e) { BOOST_FAIL(fx.sys->render(e)); });
 
   actors::forecast_request late;
-  late.windows.push_back({window_at(500, 1, *c), 0, 1});  // a deadline long past
+  late.windows.push_back({window_at(500, 1, *c), inference::priority::live, 1});  // a deadline long past
   self->request(fx.inference, 30s, actors::forecast_atom::value, late)
       .receive(
           [&](actors::forecast_reply& reply) {
             BOOST_REQUIRE(reply.answers.size() == 1u);
             BOOST_TEST(!reply.answers[0].ok);
-            BOOST_TEST(reply.answers[0].error_code == "timeout");
+            BOOST_TEST((reply.answers[0].error_code == tb::errc::timeout));
           },
           [&](caf::error& e) { BOOST_FAIL(fx.sys->render(e)); });
   auto stats = fx.service->stats();
@@ -144,7 +146,7 @@ BOOST_AUTO_TEST_CASE(a_stop_under_heavy_inference_cancels_the_queued_work_within
   actors::forecast_request req;
   constexpr int windows = 3000;
   for (int i = 0; i < windows; ++i)
-    req.windows.push_back({window_at(500 + static_cast<std::size_t>(i % 400), static_cast<std::uint64_t>(i), *c), 0, 0});
+    req.windows.push_back({window_at(500 + static_cast<std::size_t>(i % 400), static_cast<std::uint64_t>(i), *c), inference::priority::live, 0});
   auto collector = caf::actor(self);
   fx.sys->spawn([req, collector, inf = fx.inference](caf::event_based_actor* a) {
     a->request(inf, 300s, actors::forecast_atom::value, req).then([=](actors::forecast_reply& reply) {
@@ -166,7 +168,7 @@ BOOST_AUTO_TEST_CASE(a_stop_under_heavy_inference_cancels_the_queued_work_within
         std::size_t ok = 0, cancelled = 0;
         for (const auto& a : reply.answers) {
           if (a.ok) ++ok;
-          else if (a.error_code == "unavailable") ++cancelled;
+          else if (a.error_code == tb::errc::unavailable) ++cancelled;
         }
         BOOST_TEST(ok + cancelled == static_cast<std::size_t>(windows));
         BOOST_TEST(cancelled > static_cast<std::size_t>(windows / 2), "ok " << ok << ", cancelled " << cancelled);
@@ -195,7 +197,7 @@ void expect_reload_refused(const std::string& model_dir, const std::vector<std::
   BOOST_TEST(health["dir"] == c->inference.model_dir);
   caf::scoped_actor self{*fx.sys};
   actors::forecast_request req;
-  req.windows.push_back({window_at(600, 3, *c), 0, 0});
+  req.windows.push_back({window_at(600, 3, *c), inference::priority::live, 0});
   self->request(fx.inference, 30s, actors::forecast_atom::value, req)
       .receive([&](actors::forecast_reply& reply) { BOOST_TEST(reply.answers.at(0).ok); },
                [&](caf::error& e) { BOOST_FAIL(fx.sys->render(e)); });
@@ -258,7 +260,7 @@ BOOST_AUTO_TEST_CASE(one_forecast_across_two_processes) {
   BOOST_REQUIRE_MESSAGE(remote, (remote ? std::string() : sys.render(remote.error())));
   auto c = test_config();
   actors::forecast_request req;
-  req.windows.push_back({window_at(800, 42, *c), 0, 0});
+  req.windows.push_back({window_at(800, 42, *c), inference::priority::live, 0});
   caf::scoped_actor self{sys};
   core::forecast remote_forecast;
   self->request(*remote, 60s, actors::forecast_atom::value, req)
@@ -295,27 +297,27 @@ BOOST_AUTO_TEST_CASE(an_oversized_a_nan_and_a_zero_sample_window_each_fail_alone
   // Each alone, then all of them among good windows: the bad ones fail, the good ones are computed.
   for (const auto& [w, words] : bad) {
     actors::forecast_request req;
-    req.windows.push_back({w, 0, 0});
+    req.windows.push_back({w, inference::priority::live, 0});
     self->request(fx.inference, 30s, actors::forecast_atom::value, req)
         .receive(
             [&, words = words](actors::forecast_reply& reply) {
               BOOST_REQUIRE(reply.answers.size() == 1u);
               BOOST_TEST(!reply.answers[0].ok);
-              BOOST_TEST(reply.answers[0].error_code == "invalid_argument");
+              BOOST_TEST((reply.answers[0].error_code == tb::errc::invalid_argument));
               BOOST_TEST(reply.answers[0].error.find(words) != std::string::npos, reply.answers[0].error);
             },
             [&](caf::error& e) { BOOST_FAIL(fx.sys->render(e)); });
   }
   actors::forecast_request mixed;
-  mixed.windows.push_back({window_at(700, 4, *c), 0, 0});
-  for (const auto& b : bad) mixed.windows.push_back({b.first, 0, 0});
-  mixed.windows.push_back({window_at(701, 5, *c), 0, 0});
+  mixed.windows.push_back({window_at(700, 4, *c), inference::priority::live, 0});
+  for (const auto& b : bad) mixed.windows.push_back({b.first, inference::priority::live, 0});
+  mixed.windows.push_back({window_at(701, 5, *c), inference::priority::live, 0});
   self->request(fx.inference, 60s, actors::forecast_atom::value, mixed)
       .receive(
           [&](actors::forecast_reply& reply) {
             BOOST_REQUIRE(reply.answers.size() == 5u);
             BOOST_TEST(reply.answers[0].ok, reply.answers[0].error);
-            for (std::size_t i = 1; i <= 3; ++i) BOOST_TEST(reply.answers[i].error_code == "invalid_argument");
+            for (std::size_t i = 1; i <= 3; ++i) BOOST_TEST((reply.answers[i].error_code == tb::errc::invalid_argument));
             BOOST_TEST(reply.answers[4].ok, reply.answers[4].error);
             BOOST_TEST(reply.answers[4].forecast.rows.size() == static_cast<std::size_t>(c->inference.sampling.pred_len));
           },

@@ -25,17 +25,8 @@ const std::string tradebot_bin = std::string(TRADEBOT_BIN_DIR) + "/tradebot";
 const std::string daily = std::string(TRADEBOT_TEST_DATA) + "/daily";
 const std::string from = "2025-01-02", to = "2025-02-03";
 
-struct tool_result {
-  int code = -1;
-  std::string output;
-};
-
-tool_result run_tool(const std::vector<std::string>& args, const std::filesystem::path& log) {
-  child_process p(args, {}, log);
-  tool_result r;
-  r.code = p.wait(180s);
-  r.output = p.output();
-  return r;
+process_result run_tool(const std::vector<std::string>& args, const std::filesystem::path& log) {
+  return run_to_exit(args, log, 180s);
 }
 
 bool finished(const json& s) { return s.contains("schedule") && s["schedule"].value("finished", false); }

@@ -112,15 +112,15 @@ BOOST_AUTO_TEST_CASE(with_the_right_files_forecasts_flow_over_mutual_tls) {
   auto no_samples = window_at(801, 43, *cfg);
   no_samples.params.sample_count = 0;
   actors::forecast_request req;
-  req.windows.push_back({no_samples, 0, 0});
-  req.windows.push_back({window_at(800, 42, *cfg), 0, 0});
+  req.windows.push_back({no_samples, inference::priority::live, 0});
+  req.windows.push_back({window_at(800, 42, *cfg), inference::priority::live, 0});
   caf::scoped_actor self{*c.sys};
   core::forecast got;
   self->request(*remote, 60s, actors::forecast_atom::value, req)
       .receive(
           [&](actors::forecast_reply& reply) {
             BOOST_REQUIRE(reply.answers.size() == 2u);
-            BOOST_TEST(reply.answers[0].error_code == "invalid_argument");
+            BOOST_TEST((reply.answers[0].error_code == tb::errc::invalid_argument));
             BOOST_TEST(reply.answers[0].error.find("sample_count 0") != std::string::npos, reply.answers[0].error);
             BOOST_REQUIRE_MESSAGE(reply.answers[1].ok, reply.answers[1].error);
             got = reply.answers[1].forecast;

@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "tests/support/daemon_process.hpp"
+#include "tests/support/inference_host.hpp"
 #include "tests/support/redis_server.hpp"
 #include "tests/support/tiny_model.hpp"
 
@@ -31,26 +32,17 @@ T value_at(const json& s, const std::string& pointer, T fallback) {
   return s.contains(p) ? s.at(p).get<T>() : fallback;
 }
 
-// An inference host: trading off, the inference actor published on `port` (0: a free one),
-// `model_dir` ("" = the demo checkpoint under its own state folder).
-struct inference_host {
-  temp_dir state;
-  std::unique_ptr<daemon_process> d;
-  std::uint16_t middleman_port = 0;
-
-  explicit inference_host(const std::string& model_dir = "", std::uint16_t port = 0) {
-    d = std::make_unique<daemon_process>(
-        daemon_bin, "[daemon]\nlog_level = \"info\"\nshutdown_deadline_s = 5\nstate_dir = \"" + state.path.string() +
-                        "\"\n[model]\ndir = \"" + model_dir +
-                        "\"\n[forecast]\npred_len = 1\nlookback = 24\nmax_context = 24\nsample_count = 1\n"
-                        "[inference]\nmax_batch_rows = 64\npublish = true\npublish_port = " +
-                        std::to_string(port) + "\n[cache]\nenabled = false\n[http]\nport = 0\n[trading]\nenabled = false\n");
-    BOOST_REQUIRE_MESSAGE(d->ready(), "inference host: no READY=1:\n" << d->proc->output());
-    auto s = d->stats_until([](const json& s) { return value_at(s, "/inference/published_port", 0) > 0; }, 20s);
-    middleman_port = static_cast<std::uint16_t>(s["inference"].value("published_port", 0));
-    BOOST_REQUIRE_MESSAGE(middleman_port > 0, s.dump().substr(0, 2000));
+// An inference host (tests/support/inference_host.hpp) with these tests' small forecast shape,
+// `model_dir` ("" = the demo checkpoint under its own state folder), published on `port` (0: a
+// free one).
+struct small_host : inference_host {
+  explicit small_host(const std::string& model_dir = "", std::uint16_t port = 0)
+      : inference_host(daemon_bin, "info", "dir = \"" + model_dir + "\"\n",
+                       "pred_len = 1\nlookback = 24\nmax_context = 24\nsample_count = 1\n", "max_batch_rows = 64\n", port) {
+    BOOST_REQUIRE_MESSAGE(error.empty(), error);
   }
-  std::string address() const { return "\"127.0.0.1:" + std::to_string(middleman_port) + "\""; }
+  // The address as a TOML string.
+  std::string quoted() const { return "\"" + address() + "\""; }
   std::string checkpoint_hash() { return d->get("/stats")["inference"]["model"]["checkpoint_hash"]; }
   // Windows its model computed since start (the batcher's count; the warm-up is not counted),
   // once `pred` holds for it: the host publishes its counts once a second (bounded: 10 s).
@@ -83,9 +75,9 @@ int total_failures(const json& s) {
   return n;
 }
 
-json host_row(const json& stats, const inference_host& h) {
+json host_row(const json& stats, const small_host& h) {
   for (const auto& r : stats["inference"]["remote"])
-    if ("\"" + r["address"].get<std::string>() + "\"" == h.address()) return r;
+    if (r["address"] == h.address()) return r;
   return json();
 }
 
@@ -111,8 +103,8 @@ BOOST_AUTO_TEST_CASE(two_hosts_one_killed_mid_run_give_the_local_journal_and_a_f
   }
   BOOST_REQUIRE(local_journal.find("\"kind\":\"fill\"") != std::string::npos);
 
-  inference_host a, b;
-  inference_host foreign(tiny_checkpoint().path.string());  // another checkpoint: refused
+  small_host a, b;
+  small_host foreign(tiny_checkpoint().path.string());  // another checkpoint: refused
   const auto wanted = a.checkpoint_hash();
   BOOST_REQUIRE(b.checkpoint_hash() == wanted);
   BOOST_REQUIRE(foreign.checkpoint_hash() != wanted);
@@ -121,7 +113,7 @@ BOOST_AUTO_TEST_CASE(two_hosts_one_killed_mid_run_give_the_local_journal_and_a_f
   // The foreign host first: the pool's identity comes from inference.model_identity, not the order.
   daemon_process d(daemon_bin,
                    small_trading_config(state.path.string(), market, symbols4, "", "enabled = false\n",
-                                        "remote = [" + foreign.address() + ", " + a.address() + ", " + b.address() +
+                                        "remote = [" + foreign.quoted() + ", " + a.quoted() + ", " + b.quoted() +
                                             "]\nmodel_identity = \"" + wanted.substr(0, 16) + "\"\n"));
   BOOST_REQUIRE_MESSAGE(d.ready(), d.proc->output());
   BOOST_TEST(d.proc->output().find("no local model") != std::string::npos);
@@ -155,6 +147,22 @@ BOOST_AUTO_TEST_CASE(two_hosts_one_killed_mid_run_give_the_local_journal_and_a_f
   BOOST_TEST(not_up.contains(rf["address"].get<std::string>()), health.dump());
   BOOST_TEST(not_up.contains(ra["address"].get<std::string>()), health.dump());
   BOOST_TEST(d.proc->output().find("refused") != std::string::npos);
+  // /metrics: one family per value, a sample per host labelled by its address.
+  const std::string metrics = http_get(d.port, "/metrics").body;
+  const auto sample = [&](const std::string& family, const json& row) {
+    const std::string prefix = "\n" + family + "{host=\"" + row["address"].get<std::string>() + "\"} ";
+    const auto at = metrics.find(prefix);
+    return at == std::string::npos ? std::string("absent")
+                                   : metrics.substr(at + prefix.size(), metrics.find('\n', at + 1) - at - prefix.size());
+  };
+  BOOST_TEST(metrics.find("# TYPE tradebotd_inference_remote_requests_total counter\n") != std::string::npos);
+  BOOST_TEST(sample("tradebotd_inference_remote_up", rb) == "1", metrics);
+  BOOST_TEST(sample("tradebotd_inference_remote_up", rf) == "0", metrics);
+  BOOST_TEST(sample("tradebotd_inference_remote_up", ra) == "0", metrics);
+  BOOST_TEST(sample("tradebotd_inference_remote_requests_total", rf) == "0", metrics);
+  BOOST_TEST(sample("tradebotd_inference_remote_requests_total", rb) == rb["requests"].dump(), metrics);
+  BOOST_TEST(sample("tradebotd_inference_remote_rtt_seconds_count", rb) != "absent", metrics);
+  BOOST_TEST(sample("tradebotd_inference_remote_rtt_seconds_count", rb) != "0", metrics);
   BOOST_TEST(d.stop() == 0, d.proc->output());
   // Forecasts are seeded by their keys: where they were computed does not matter.
   BOOST_TEST(read_file(state.path / "broker" / "orders.jsonl") == local_journal);
@@ -176,7 +184,7 @@ BOOST_AUTO_TEST_CASE(ready_without_hosts_degraded_then_a_late_host_serves) {
   auto health = d.get("/health");
   BOOST_TEST(health["checks"]["model"]["status"] == "degraded", health.dump());
 
-  inference_host late("", port);  // comes up on the port the daemon keeps trying
+  small_host late("", port);  // comes up on the port the daemon keeps trying
   s = d.stats_until(
       [](const json& s) {
         return value_at<std::string>(s, "/inference/remote/0/state", "") == "connected" &&
@@ -205,8 +213,8 @@ BOOST_AUTO_TEST_CASE(a_second_daemon_sharing_redis_computes_nothing_the_first_di
   const auto market = replay_market(replay, "2025-02-01");
   const std::string cache = "enabled = true\nredis_enabled = true\nredis_host = \"127.0.0.1\"\nredis_port = " +
                             std::to_string(redis.port()) + "\n";
-  inference_host host;
-  const std::string remote = "remote = [" + host.address() + "]\n";
+  small_host host;
+  const std::string remote = "remote = [" + host.quoted() + "]\n";
   auto run = [&](const std::string& symbols) {
     temp_dir state;
     daemon_process d(daemon_bin, small_trading_config(state.path.string(), market, symbols, "", cache, remote));

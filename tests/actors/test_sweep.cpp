@@ -22,18 +22,9 @@ namespace {
 const std::string tradebot_bin = std::string(TRADEBOT_BIN_DIR) + "/tradebot";
 const std::string daily = std::string(TRADEBOT_TEST_DATA) + "/daily";
 
-struct tool_run {
-  int code = -1;
-  std::string output;
-};
-
-tool_run tradebot(std::vector<std::string> args, const std::filesystem::path& log) {
+process_result tradebot(std::vector<std::string> args, const std::filesystem::path& log) {
   args.insert(args.begin(), tradebot_bin);
-  child_process p(args, {}, log);
-  tool_run r;
-  r.code = p.wait(300s);
-  r.output = p.output();
-  return r;
+  return run_to_exit(args, log, 300s);
 }
 
 // Four files in a folder of their own, and a config whose forecast cache (memory + disk) is on.
@@ -62,8 +53,8 @@ fixture_data& data() {
 const std::vector<std::string> min_sharpe = {"-10", "0", "0.5"};
 const std::vector<std::string> kelly = {"0.1", "0.4"};
 
-const tool_run& sweep() {
-  static tool_run r = [] {
+const process_result& sweep() {
+  static process_result r = [] {
     auto args = data().period();
     args.insert(args.begin(), "sweep");
     for (std::string a : std::vector<std::string>{"--grid", "strategy.min_sharpe=-10,0,0.5", "--grid", "portfolio.kelly_fraction=0.1,0.4",

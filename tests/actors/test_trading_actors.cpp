@@ -48,9 +48,10 @@ struct forecaster_counts {
 // `failures` requests of `failing` are answered with errors; the `crash_at`-th request of
 // `crashing` and the `crash_count` - 1 after it kill the symbol actor that sent it (an exit with an
 // error, as a bug would).
-caf::behavior fake_forecaster(caf::event_based_actor* self, std::shared_ptr<forecaster_counts> counts,
-                              std::string failing, int failures, std::string crashing, int crash_at,
-                              int crash_count) {
+actors::forecaster_actor::behavior_type fake_forecaster(actors::forecaster_actor::pointer self,
+                                                        std::shared_ptr<forecaster_counts> counts, std::string failing,
+                                                        int failures, std::string crashing, int crash_at,
+                                                        int crash_count) {
   return {[=](actors::forecast_atom, const actors::forecast_request& req) {
     actors::forecast_reply reply;
     const std::string sym = req.windows.empty() ? "" : req.windows.front().window.symbol;
@@ -64,7 +65,7 @@ caf::behavior fake_forecaster(caf::event_based_actor* self, std::shared_ptr<fore
     for (const auto& w : req.windows) {
       actors::window_answer a;
       if (sym == failing && n <= failures) {
-        a.error_code = "unavailable";
+        a.error_code = tb::errc::unavailable;
         a.error = "fake forecaster: down for " + sym;
       } else {
         const double c = w.window.bars.back().close;
@@ -74,30 +75,49 @@ caf::behavior fake_forecaster(caf::event_based_actor* self, std::shared_ptr<fore
       reply.answers.push_back(std::move(a));
     }
     return reply;
-  }};
+  },
+          [](actors::model_identity_atom) { return core::model_identity{"fake", "float32", false}; },
+          [](actors::heartbeat_atom) -> caf::result<actors::heartbeat_atom, std::uint64_t> {
+            return {actors::heartbeat_atom::value, std::uint64_t{1}};
+          },
+          [](actors::reload_atom, actors::config_ptr) {},
+          [self](actors::stop_atom) {
+            self->quit();
+            return caf::ok_atom::value;
+          }};
 }
 
 // Answers broker_state with a fixed account and accepts every order, keeping them: (caf::get_atom)
 // -> the orders submitted since the last ask.
-caf::behavior fake_broker(caf::event_based_actor*, actors::broker_state account,
-                          std::shared_ptr<std::vector<actors::order_intent>> submitted) {
+using fake_broker_actor =
+    actors::broker_actor::extend<caf::replies_to<caf::get_atom>::with<std::vector<actors::order_intent>>>;
+fake_broker_actor::behavior_type fake_broker(fake_broker_actor::pointer self, actors::broker_state account,
+                                             std::shared_ptr<std::vector<actors::order_intent>> submitted) {
   return {
       [=](actors::broker_state_atom) { return account; },
       [=](actors::submit_atom, const std::vector<actors::order_intent>& intents) {
         std::vector<actors::order_outcome> out;
         for (const auto& in : intents) {
           submitted->push_back(in);
-          out.push_back({in.client_order_id, "accepted", ""});
+          out.push_back({in.client_order_id, actors::submit_status::accepted, ""});
         }
         return out;
       },
       [=](caf::get_atom) { return std::exchange(*submitted, {}); },
+      [](actors::heartbeat_atom) -> caf::result<actors::heartbeat_atom, std::uint64_t> {
+        return {actors::heartbeat_atom::value, std::uint64_t{1}};
+      },
+      [](actors::reload_atom, actors::config_ptr) {},
+      [self](actors::stop_atom) {
+        self->quit();
+        return caf::ok_atom::value;
+      },
   };
 }
 
 // Plays the scheduler and the symbol actors: opens cycle `c` with the proposals' symbols, sends
 // each proposal and waits until the portfolio closed the cycle.
-void run_cycle(caf::scoped_actor& self, const caf::actor& portfolio, actors::cycle_order c,
+void run_cycle(caf::scoped_actor& self, const actors::portfolio_actor& portfolio, actors::cycle_order c,
                std::vector<actors::proposal> proposals) {
   std::vector<std::string> symbols;
   for (auto& p : proposals) {
@@ -109,7 +129,7 @@ void run_cycle(caf::scoped_actor& self, const caf::actor& portfolio, actors::cyc
   closed.receive([](caf::ok_atom) {}, [&](caf::error& err) { BOOST_FAIL("cycle " << c.id << ": " << to_string(err)); });
 }
 
-actors::proposal proposal_of(const std::string& symbol, const std::string& state, double last_close) {
+actors::proposal proposal_of(const std::string& symbol, actors::proposal_state state, double last_close) {
   actors::proposal p;
   p.symbol = symbol;
   p.state = state;
@@ -135,14 +155,20 @@ const actors::order_intent* order_for(const std::vector<actors::order_intent>& o
 }
 
 // A portfolio that takes every cycle and never closes one.
-caf::behavior silent_portfolio(caf::event_based_actor* self,
-                               std::shared_ptr<std::vector<caf::response_promise>> open_cycles) {
+actors::portfolio_actor::behavior_type silent_portfolio(actors::portfolio_actor::pointer self,
+                                                        std::shared_ptr<std::vector<caf::response_promise>> open_cycles) {
   return {
-      [=](actors::run_cycle_atom, const actors::cycle_order&, const std::vector<std::string>&) {
-        open_cycles->push_back(self->make_response_promise());
+      [=](actors::run_cycle_atom, const actors::cycle_order&, const std::vector<std::string>&) -> caf::result<caf::ok_atom> {
+        auto rp = self->make_response_promise();
+        open_cycles->push_back(rp);
+        return rp;
       },
       [](actors::proposal_atom, const actors::proposal&) {},
-      [](actors::heartbeat_atom) { return caf::make_message(actors::heartbeat_atom::value, std::uint64_t{1}); },
+      [](actors::portfolio_summary_atom) { return actors::portfolio_summary{}; },
+      [](actors::heartbeat_atom) -> caf::result<actors::heartbeat_atom, std::uint64_t> {
+        return {actors::heartbeat_atom::value, std::uint64_t{1}};
+      },
+      [](actors::reload_atom, actors::config_ptr) {},
       [self](actors::stop_atom) {
         self->quit();
         return caf::ok_atom::value;
@@ -164,17 +190,18 @@ struct stalling_tree {
     sc.crypto_count = 0;
     auto feed = market::synthetic_feed::create(sc, clock);
     BOOST_REQUIRE(feed);
-    auto portfolio = std::make_shared<caf::actor>();
+    auto portfolio = std::make_shared<actors::portfolio_actor>();
     auto open_cycles = std::make_shared<std::vector<caf::response_promise>>();
     std::vector<actors::child_spec> children;
     children.push_back({"portfolio", [=](caf::local_actor* self, const actors::config_ptr&) {
-                          return *portfolio = self->spawn(silent_portfolio, open_cycles);
+                          *portfolio = self->spawn(silent_portfolio, open_cycles);
+                          return caf::actor_cast<caf::actor>(*portfolio);
                         }});
     actors::scheduler_args a;
     a.feed = *feed;
     if (wall) a.wall_clock = clock;
     else a.sim_clock = clock;
-    a.forecaster = [] { return caf::actor(); };
+    a.forecaster = [] { return actors::forecaster_actor(); };
     a.portfolio = [=] { return *portfolio; };
     a.board = board;
     a.symbol_stats = std::make_shared<actors::symbol_board>(board);
@@ -285,7 +312,8 @@ loop_result run_trading_loop(int crash_at, int crash_count) {
     std::lock_guard<std::mutex> lock(counts->mu);
     r.requests = counts->requests;
   }
-  for (const auto& h : {scheduler, portfolio, broker_actor, supervisor})
+  for (const auto& h :
+       {scheduler, caf::actor_cast<caf::actor>(portfolio), caf::actor_cast<caf::actor>(broker_actor), supervisor})
     self->request(h, 10s, actors::stop_atom::value).receive([](caf::ok_atom) {}, [](caf::error&) {});
   self->send_exit(forecaster, caf::exit_reason::user_shutdown);
   return r;
@@ -352,14 +380,15 @@ BOOST_AUTO_TEST_CASE(the_close_backout_exits_unsupported_equity_positions_near_t
   caf::scoped_actor self{sys};
   auto broker = sys.spawn(fake_broker, account, std::make_shared<std::vector<actors::order_intent>>());
   auto board = std::make_shared<core::snapshot_board>();
-  auto portfolio = actors::spawn_portfolio_actor(self.ptr(), {[=] { return broker; }, clock, board, cfg, {}});
+  auto portfolio = actors::spawn_portfolio_actor(
+      self.ptr(), {[=] { return actors::broker_actor(broker); }, clock, board, cfg, {}});
   // DEMO01 and DEMO02 have no opinion left (flat): closed. DEMO01 is quoted, DEMO02 is not;
   // DEMO03's symbol is in error: it keeps what it holds.
-  auto d1 = proposal_of("DEMO01", "flat", 100.1);
+  auto d1 = proposal_of("DEMO01", actors::proposal_state::flat, 100.1);
   d1.bid = 100.0;
   d1.ask = 100.2;
-  auto d2 = proposal_of("DEMO02", "flat", 100.0);
-  auto d3 = proposal_of("DEMO03", "error", 0);
+  auto d2 = proposal_of("DEMO02", actors::proposal_state::flat, 100.0);
+  auto d3 = proposal_of("DEMO03", actors::proposal_state::error, 0);
   d3.note = "fake: feed down";
   auto submitted = [&] {
     std::vector<actors::order_intent> out;
@@ -419,7 +448,7 @@ struct broker_actor_system {
   caf::actor_system_config sys_cfg;
   caf::actor_system sys;
   caf::scoped_actor self;
-  caf::actor broker;
+  actors::broker_actor broker;
   broker_actor_system(std::unique_ptr<market::durable_sim_broker> b, const std::string& journal_path,
                       std::shared_ptr<const core::clock> clock, actors::config_ptr cfg)
       : sys((actors::register_types(sys_cfg), sys_cfg)),
@@ -454,7 +483,7 @@ BOOST_AUTO_TEST_CASE(a_fractional_equity_order_is_a_day_order_with_its_limit_on_
 
   // A long entry whose limit (half the last close, off the tick) the market never comes down to.
   const double close = bars->bars.back().close;
-  auto p = proposal_of("DEMO01", "ok", close);
+  auto p = proposal_of("DEMO01", actors::proposal_state::ok, close);
   p.side = +1;
   p.strategy = "maxdiff";
   p.score = p.edge = 0.01;
@@ -487,7 +516,7 @@ BOOST_AUTO_TEST_CASE(a_fractional_equity_order_is_a_day_order_with_its_limit_on_
   BOOST_TEST(last.client_order_id == id);
   BOOST_TEST(last.reason == "expired");
 
-  for (const auto& h : {portfolio, broker_actor})
+  for (const auto& h : {caf::actor_cast<caf::actor>(portfolio), caf::actor_cast<caf::actor>(broker_actor)})
     self->request(h, 10s, actors::stop_atom::value).receive([](caf::ok_atom) {}, [](caf::error&) {});
 }
 
@@ -550,7 +579,7 @@ BOOST_AUTO_TEST_CASE(a_proposal_reused_without_a_new_bar_carries_the_new_quote) 
   // Plays the scheduler and the portfolio: one cycle, its one proposal.
   auto cycle = [&](std::uint64_t id) {
     auto c = cycle_of(id, core::event_kind::open_pass, clock->now());
-    self->send(symbol, actors::cycle_atom::value, c, caf::actor_cast<caf::actor>(self));
+    self->send(symbol, actors::cycle_atom::value, c, caf::actor_cast<actors::portfolio_actor>(self));
     actors::proposal out;
     self->receive([&](actors::proposal_atom, actors::proposal& p) { out = std::move(p); },
                   caf::after(30s) >> [] { BOOST_FAIL("no proposal"); });
@@ -559,7 +588,7 @@ BOOST_AUTO_TEST_CASE(a_proposal_reused_without_a_new_bar_carries_the_new_quote) 
 
   feed->set_bid(100.0);
   const auto first = cycle(1);
-  BOOST_TEST_REQUIRE(first.has_opinion(), first.state + ": " + first.note);
+  BOOST_TEST_REQUIRE(first.has_opinion(), to_string(first.state) + std::string(": ") + first.note);
   BOOST_TEST(first.bid == 100.0);
   BOOST_TEST(first.ask == 100.02);
   (void)clock->advance_to(core::from_unix_seconds(1748890800));  // 19:00Z, the same daily bar
@@ -567,7 +596,7 @@ BOOST_AUTO_TEST_CASE(a_proposal_reused_without_a_new_bar_carries_the_new_quote) 
   const auto second = cycle(2);
   BOOST_TEST(second.cycle == 2u);
   BOOST_TEST(second.bar_time_s == first.bar_time_s);
-  BOOST_TEST(second.state == first.state);
+  BOOST_TEST((second.state == first.state));
   BOOST_TEST(second.strategy == first.strategy);
   BOOST_TEST(second.limit_price == first.limit_price);
   BOOST_TEST(second.bid == 90.0);
@@ -642,7 +671,7 @@ BOOST_AUTO_TEST_CASE(a_fill_in_the_journal_is_never_journaled_over_when_the_brok
       .receive([&](std::vector<actors::order_outcome>& v) { outcomes = std::move(v); },
                [](caf::error& e) { BOOST_FAIL(caf::to_string(e)); });
   BOOST_REQUIRE(outcomes.size() == 1u);
-  BOOST_TEST(outcomes[0].status == "accepted");
+  BOOST_TEST((outcomes[0].status == actors::submit_status::accepted));
   const auto journal = market::order_journal::open(journal_path);
   BOOST_REQUIRE(journal);
   BOOST_TEST(journal->entries().at("X").state == "filled");

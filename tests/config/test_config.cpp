@@ -279,10 +279,10 @@ BOOST_AUTO_TEST_CASE(what_the_start_would_refuse_is_refused_by_validation) {
        {"is the live endpoint but live trading is not enabled"}},
       {"[broker]\nkind = \"alpaca\"\n[alpaca]\nca_file = \"/nonexistent/ca.pem\"\n",
        {"alpaca.ca_file /nonexistent/ca.pem cannot be read"}},
-      {"[inference]\nremote = [\"127.0.0.1\"]\n", {"key 'inference.remote': endpoint '127.0.0.1': no port"}},
-      {"[inference]\nremote = [\"tcp://h:1\"]\n", {"endpoint 'tcp://h:1': no scheme or path allowed"}},
-      {"[inference]\nremote = [\":4242\"]\n", {"endpoint ':4242': empty host"}},
-      {"[inference]\nremote = [\"h:70000\"]\n", {"endpoint 'h:70000': port out of 1..65535"}},
+      {"[inference]\nremote = [\"127.0.0.1\"]\n", {"key 'inference.remote': '127.0.0.1' is not host:port: no port"}},
+      {"[inference]\nremote = [\"tcp://h:1\"]\n", {"'tcp://h:1' is not host:port: no scheme or path allowed"}},
+      {"[inference]\nremote = [\":4242\"]\n", {"':4242' is not host:port: empty host"}},
+      {"[inference]\nremote = [\"h:70000\"]\n", {"'h:70000' is not host:port: port out of 1..65535"}},
       {"[inference]\nremote = [\"h:1\", \"h:1\"]\n", {"\"h:1\" is listed twice"}},
   };
   for (const auto& [text, words] : cases) {
@@ -292,7 +292,7 @@ BOOST_AUTO_TEST_CASE(what_the_start_would_refuse_is_refused_by_validation) {
   // The same values are fine where they are valid.
   temp_file ok("[market]\nsim_start = \"2024-02-29\"\nsim_end = \"2024-03-01T00:00:00Z\"\nsynthetic_period_min = 15\n"
                "[http]\naddress = \"::1\"\n[alpaca]\ntrading_url = \"https://paper-api.alpaca.markets\"\n"
-               "[inference]\nremote = [\"127.0.0.1:4242\", \"gpu-1.example:4243\"]\n");
+               "[inference]\nremote = [\"127.0.0.1:4242\", \"localhost:4243\", \"[::1]:4244\"]\n");
   auto r = load_config(ok.path.string(), no_env);
   BOOST_TEST(static_cast<bool>(r), (r ? "" : r.error().message));
 }
@@ -376,7 +376,7 @@ BOOST_AUTO_TEST_CASE(restart_only_keys_are_named_on_reload) {
   BOOST_TEST(tb::actors::restart_required(**ra, **ra).empty());
 }
 
-// --- the cache keys (issue 4) ---------------------------------------------------------------
+// --- the cache keys ----------------------------------------------------------------------
 BOOST_AUTO_TEST_CASE(cache_redis_keys_from_file_and_environment_password_masked) {
   temp_file f("[cache]\nredis_enabled = true\nredis_host = \"10.0.0.7\"\nredis_port = 6380\nredis_db = 3\n"
               "redis_password = \"hunter2\"\nmemory_max_mb = 64\nwrite_queue_max = 500\n");
@@ -585,7 +585,7 @@ BOOST_AUTO_TEST_CASE(the_middleman_beyond_loopback_needs_all_three_tls_files) {
   // Loopback needs no TLS; a non-loopback address is fine while not publishing; with three
   // readable files anything goes (their content is checked at start: actors/middleman_transport).
   temp_file pem("not checked here\n");
-  for (const std::string text :
+  for (const std::string& text :
        {std::string("[inference]\npublish = true\npublish_address = \"127.0.0.2\"\n"
                     "remote = [\"127.0.0.1:4242\", \"[::1]:4243\", \"localhost:4244\"]\n"),
         std::string("[inference]\npublish_address = \"0.0.0.0\"\n"),

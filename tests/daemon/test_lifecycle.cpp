@@ -68,7 +68,7 @@ BOOST_AUTO_TEST_CASE(ready_reload_and_stop) {
   BOOST_TEST(stats["process"]["rss_bytes"].get<long>() > 0);
   BOOST_TEST(stats["config"]["values"]["http.port"]["source"] == "file");
   BOOST_TEST(stats["config"]["values"]["cache.ttl_s"]["source"] == "default");
-  // The cache actor publishes its section and check (issue 4) once its thread has started
+  // The cache actor publishes its section and check once its thread has started
   // (bounded poll); the password is never shown.
   for (int i = 0; i < 250 && !stats["cache"].contains("enabled"); ++i) {
     std::this_thread::sleep_for(20ms);  // polling a condition, bounded

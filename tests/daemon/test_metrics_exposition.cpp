@@ -146,20 +146,10 @@ observed_run& run() {
   return r;
 }
 
-std::string find_promtool() {
-  const char* path = std::getenv("PATH");
-  std::istringstream dirs(path ? path : "");
-  for (std::string dir; std::getline(dirs, dir, ':');) {
-    const auto p = std::filesystem::path(dir) / "promtool";
-    if (::access(p.c_str(), X_OK) == 0) return p.string();
-  }
-  return "";
-}
-
 }  // namespace
 
 BOOST_AUTO_TEST_CASE(promtool_finds_nothing_to_say) {
-  const std::string promtool = find_promtool();
+  const std::string promtool = find_on_path("promtool");
   if (promtool.empty()) {
     // scripts/setup.sh installs it (Debian package `prometheus`), so CI runs this check.
     BOOST_TEST_MESSAGE("SKIPPED promtool_finds_nothing_to_say: promtool is not on PATH (apt-get install prometheus)");

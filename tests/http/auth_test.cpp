@@ -10,6 +10,7 @@
 #include "http/auth.hpp"
 #include "http/dashboard.hpp"
 #include "http/request_handler.hpp"
+#include "tests/http/handler_test_util.hpp"
 #include "tests/support/process.hpp"
 
 namespace bhttp = boost::beast::http;
@@ -19,6 +20,8 @@ using tb::http::handle_request;
 using tb::http::request;
 using tb::http::response;
 using tb::http::server_info;
+using tb::http::test::header;
+using tb::http::test::make_request;
 
 namespace {
 
@@ -26,21 +29,16 @@ const std::string token = "s3cret-Token_0123456789";
 
 response send(const snapshot_board& board, bhttp::verb method, const std::string& target,
               const std::string& authorization, const std::string& server_token = token) {
-  request req{method, target, 11};
-  req.set(bhttp::field::host, "127.0.0.1");
+  request req = make_request(method, target);
   if (!authorization.empty()) req.set(bhttp::field::authorization, authorization);
-  server_info info{"1.2.3"};
+  server_info info;
+  info.version = "1.2.3";
   info.auth_token = server_token;
   return handle_request(req, board, info);
 }
 
 response get(const snapshot_board& board, const std::string& target, const std::string& authorization) {
   return send(board, bhttp::verb::get, target, authorization);
-}
-
-std::string header(const response& res, const std::string& name) {
-  auto it = res.find(name);
-  return it == res.end() ? "" : std::string(it->value());
 }
 
 // An environment with only the variables given.

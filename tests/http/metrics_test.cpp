@@ -178,6 +178,59 @@ BOOST_AUTO_TEST_CASE(labelled_histograms_and_broken_ones) {
   BOOST_TEST(has_line(text, "tradebotd_cache_get_duration_seconds_count{tier=\"signed\"} 1"));
 }
 
+BOOST_AUTO_TEST_CASE(remote_hosts_of_an_array_are_a_host_label_on_one_family) {
+  tb::core::latency_histogram rtt;
+  rtt.record(std::chrono::milliseconds(3));
+  const auto host = [](const std::string& address, const std::string& state, int requests) {
+    return json{{"address", address}, {"state", state}, {"up", state == "connected"}, {"requests", requests},
+                {"failures", 1},      {"in_flight", 2},  {"in_flight_rows", 60},      {"queued_rows", 90},
+                {"computed_windows", 7}, {"last_error", ""}, {"rtt_ms", {{"p50", 3.0}, {"p99", 3.0}}}};
+  };
+  json a = host("10.0.0.1:7000", "connected", 5);
+  a["rtt_seconds"] = tb::core::to_json(rtt.prometheus());
+  const json stats = {
+      {"inference",
+       {{"mode", "remote"},
+        {"remote",
+         {a, host("10.0.0.2:7000", "down", 3),
+          host("ev\"il\n} 1\n# TYPE x counter\xFF", "refused", 4),  // a hostile address, escaped
+          host("10.0.0.1:7000", "down", 99),                          // the same host again: dropped
+          json{{"requests", 8}},                                       // no address: skipped
+          json{{"address", 42}, {"requests", 9}},                      // not a string: skipped
+          json("not an object")}}}}};
+  const std::string text = render(stats);
+  BOOST_TEST(validate(text) == "", text);
+  BOOST_TEST(count_of(text, "# TYPE tradebotd_inference_remote_requests_total counter") == 1u);
+  BOOST_TEST(has_line(text, "tradebotd_inference_remote_requests_total{host=\"10.0.0.1:7000\"} 5"));
+  BOOST_TEST(has_line(text, "tradebotd_inference_remote_requests_total{host=\"10.0.0.2:7000\"} 3"));
+  BOOST_TEST(has_line(text, "tradebotd_inference_remote_requests_total{host=\"ev\\\"il\\n} 1\\n# TYPE x "
+                            "counter\xEF\xBF\xBD\"} 4"));
+  BOOST_TEST(count_of(text, "tradebotd_inference_remote_requests_total{") == 3u);
+  BOOST_TEST(has_line(text, "# TYPE tradebotd_inference_remote_failures_total counter"));
+  BOOST_TEST(has_line(text, "tradebotd_inference_remote_failures_total{host=\"10.0.0.2:7000\"} 1"));
+  BOOST_TEST(has_line(text, "# TYPE tradebotd_inference_remote_computed_windows_total counter"));
+  BOOST_TEST(has_line(text, "# TYPE tradebotd_inference_remote_in_flight_requests gauge"));
+  BOOST_TEST(has_line(text, "tradebotd_inference_remote_in_flight_requests{host=\"10.0.0.1:7000\"} 2"));
+  BOOST_TEST(has_line(text, "tradebotd_inference_remote_in_flight_rows{host=\"10.0.0.1:7000\"} 60"));
+  BOOST_TEST(has_line(text, "# TYPE tradebotd_inference_remote_queued_rows gauge"));
+  BOOST_TEST(has_line(text, "tradebotd_inference_remote_queued_rows{host=\"10.0.0.2:7000\"} 90"));
+  BOOST_TEST(has_line(text, "# TYPE tradebotd_inference_remote_up gauge"));
+  BOOST_TEST(has_line(text, "tradebotd_inference_remote_up{host=\"10.0.0.1:7000\"} 1"));
+  BOOST_TEST(has_line(text, "tradebotd_inference_remote_up{host=\"10.0.0.2:7000\"} 0"));
+  BOOST_TEST(has_line(text, "tradebotd_inference_remote_state{host=\"10.0.0.2:7000\",state=\"down\"} 1"));
+  BOOST_TEST(text.find("{host=\"10.0.0.1:7000\",state=\"down\"}") == std::string::npos);  // the first one wins
+  BOOST_TEST(has_line(text, "# TYPE tradebotd_inference_remote_rtt_seconds histogram"));
+  BOOST_TEST(has_line(text, "tradebotd_inference_remote_rtt_seconds_bucket{host=\"10.0.0.1:7000\",le=\"0.005\"} 1"));
+  BOOST_TEST(has_line(text, "tradebotd_inference_remote_rtt_seconds_count{host=\"10.0.0.1:7000\"} 1"));
+  BOOST_TEST(text.find("rtt_ms") == std::string::npos);  // quantile gauges are not aggregable: not declared
+  // An array where an object is expected (and the reverse) gives nothing, not a crash.
+  const std::string odd = render({{"inference", {{"remote", {{"address", "x"}, {"requests", 1}}}}},
+                                  {"cache", {{"tiers", json::array({json{{"hits", 1}}})}}}});
+  BOOST_TEST(validate(odd) == "", odd);
+  BOOST_TEST(odd.find("tradebotd_inference_remote") == std::string::npos);
+  BOOST_TEST(odd.find("tradebotd_cache_tier") == std::string::npos);
+}
+
 BOOST_AUTO_TEST_CASE(units_are_seconds_and_bytes) {
   const json stats = {{"liveness", {{"live", true}, {"heartbeat_age_ms", 250}, {"stale_after_ms", 3000}}},
                       {"cache", {{"cache_size_mb", 2.0}}},

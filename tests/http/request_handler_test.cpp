@@ -5,6 +5,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include "http/request_handler.hpp"
+#include "tests/http/handler_test_util.hpp"
 
 namespace bhttp = boost::beast::http;
 using nlohmann::json;
@@ -15,26 +16,18 @@ using tb::http::handle_request;
 using tb::http::request;
 using tb::http::response;
 using tb::http::server_info;
+using tb::http::test::header;
+using tb::http::test::make_request;
 
 namespace {
 
-request make(bhttp::verb method, const std::string& target, unsigned version = 11) {
-  request req{method, target, version};
-  req.set(bhttp::field::host, "127.0.0.1");
-  return req;
-}
-
 response get(const snapshot_board& board, const std::string& target,
              const json& extra = json::object()) {
-  return handle_request(make(bhttp::verb::get, target), board, server_info{"1.2.3"}, extra);
+  return handle_request(make_request(bhttp::verb::get, target), board, server_info{"1.2.3", std::chrono::steady_clock::now(), ""},
+                        [&extra] { return extra; });
 }
 
 json body_json(const response& res) { return json::parse(res.body()); }
-
-std::string header(const response& res, bhttp::field f) {
-  auto it = res.find(f);
-  return it == res.end() ? "" : std::string(it->value());
-}
 
 }  // namespace
 
@@ -109,6 +102,18 @@ BOOST_AUTO_TEST_CASE(stats_has_every_section_and_a_live_process_section) {
   BOOST_TEST(p["rss_bytes"].get<unsigned long long>() > 0u);
   BOOST_TEST(p["threads"].get<unsigned long long>() >= 1u);
   BOOST_TEST(p["uptime_s"].get<double>() >= 0.0);
+}
+
+BOOST_AUTO_TEST_CASE(extra_sections_are_built_only_for_stats_and_metrics) {
+  snapshot_board board;
+  std::vector<std::string> asked;
+  for (const char* path : {"/", "/health", "/health/live", "/health/ready", "/stats", "/metrics", "/x"}) {
+    handle_request(make_request(bhttp::verb::get, path), board, server_info{}, [&asked, path] {
+      asked.emplace_back(path);
+      return json::object();
+    });
+  }
+  BOOST_TEST(asked == (std::vector<std::string>{"/stats", "/metrics"}), boost::test_tools::per_element());
 }
 
 BOOST_AUTO_TEST_CASE(stats_process_section_cannot_be_overridden_by_the_board) {
@@ -220,7 +225,7 @@ BOOST_AUTO_TEST_CASE(ready_needs_a_live_heartbeat_and_no_failing_check) {
   BOOST_TEST(res.result_int() == 503);
   BOOST_TEST(body_json(res)["ready"] == false);
   BOOST_TEST(body_json(res)["failing_checks"] == json::array({"cycles"}));
-  const response head = handle_request(make(bhttp::verb::head, "/health/ready"), board, server_info{});
+  const response head = handle_request(make_request(bhttp::verb::head, "/health/ready"), board, server_info{});
   BOOST_TEST(head.result_int() == 503);
   BOOST_TEST(head.body().empty());
 }
@@ -254,7 +259,7 @@ BOOST_AUTO_TEST_CASE(other_methods_are_405_with_allow) {
   snapshot_board board;
   for (auto verb : {bhttp::verb::post, bhttp::verb::put, bhttp::verb::delete_,
                     bhttp::verb::options, bhttp::verb::patch}) {
-    const response res = handle_request(make(verb, "/stats"), board, server_info{});
+    const response res = handle_request(make_request(verb, "/stats"), board, server_info{});
     BOOST_TEST(res.result_int() == 405);
     BOOST_TEST(header(res, bhttp::field::allow) == "GET, HEAD");
     BOOST_TEST(body_json(res).contains("error"));
@@ -264,8 +269,8 @@ BOOST_AUTO_TEST_CASE(other_methods_are_405_with_allow) {
 BOOST_AUTO_TEST_CASE(head_has_the_get_headers_and_no_body) {
   snapshot_board board;
   const response get_res = get(board, "/health");
-  const response head_res = handle_request(make(bhttp::verb::head, "/health"), board,
-                                           server_info{"1.2.3"});
+  const response head_res = handle_request(make_request(bhttp::verb::head, "/health"), board,
+                                           server_info{"1.2.3", std::chrono::steady_clock::now(), ""});
   BOOST_TEST(head_res.result_int() == 200);
   BOOST_TEST(head_res.body().empty());
   // uptime_s may render with another number of digits, so compare within a margin
@@ -277,11 +282,11 @@ BOOST_AUTO_TEST_CASE(head_has_the_get_headers_and_no_body) {
 
 BOOST_AUTO_TEST_CASE(keep_alive_and_version_follow_the_request) {
   snapshot_board board;
-  request req = make(bhttp::verb::get, "/health", 11);
+  request req = make_request(bhttp::verb::get, "/health", 11);
   BOOST_TEST(handle_request(req, board, server_info{}).keep_alive());
   req.set(bhttp::field::connection, "close");
   BOOST_TEST(!handle_request(req, board, server_info{}).keep_alive());
-  const response old = handle_request(make(bhttp::verb::get, "/health", 10), board, server_info{});
+  const response old = handle_request(make_request(bhttp::verb::get, "/health", 10), board, server_info{});
   BOOST_TEST(old.version() == 10u);
   BOOST_TEST(!old.keep_alive());
 }

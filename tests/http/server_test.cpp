@@ -32,7 +32,7 @@ struct running_server {
   explicit running_server(server_options opts = {}) {
     opts.port = 0;
     board->publish("cache", {{"hits", 5}});
-    srv = std::make_unique<server>(opts, board, server_info{"9.9.9"});
+    srv = std::make_unique<server>(opts, board, server_info{"9.9.9", std::chrono::steady_clock::now(), ""});
     auto port_or = srv->start();
     BOOST_REQUIRE_MESSAGE(port_or.has_value(), "start failed");
     port = *port_or;

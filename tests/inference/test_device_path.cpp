@@ -119,7 +119,8 @@ std::vector<tb::core::forecast> through(tbi::model_service& svc, const std::vect
   for (std::size_t i = 0; i < ws.size(); ++i) {
     tbi::batch_window b;
     b.window = ws[i];
-    auto err = svc.submit({b}, [&done, i](std::vector<tbi::window_result> r) {
+    auto err = svc.submit({b}, [&done, i](tbi::completion c) {
+      auto& r = c.results;
       if (r.at(0)) {
         done[i].set_value(*r[0]);
       } else {

@@ -22,6 +22,7 @@ struct gated_model {
   std::mutex mu;
   std::condition_variable cv;
   bool open = false;
+  std::string name = "gated";  // model_run::model.checkpoint_hash
   std::vector<std::vector<std::string>> batches;  // symbols per batch, in call order
   std::vector<steady::time_point> started;
   std::function<std::optional<tb::error>(const std::vector<tb::core::forecast_window>&)> fail;
@@ -44,6 +45,7 @@ struct gated_model {
         run.forecasts.push_back(f);
       }
       run.host_syncs = 1;
+      run.model.checkpoint_hash = name;
       return run;
     };
   }
@@ -70,14 +72,17 @@ batch_window window(const std::string& symbol, std::uint64_t seed, int samples =
 
 // Collects the results of one submission.
 struct collector {
-  std::promise<std::vector<window_result>> promise;
-  std::future<std::vector<window_result>> future = promise.get_future();
+  std::promise<completion> promise;
+  std::future<completion> future = promise.get_future();
+  std::optional<tb::core::model_identity> model;  // completion::model, once get() returned
   done_fn fn() {
-    return [this](std::vector<window_result> r) { promise.set_value(std::move(r)); };
+    return [this](completion c) { promise.set_value(std::move(c)); };
   }
   std::vector<window_result> get() {
     BOOST_REQUIRE(future.wait_for(10s) == std::future_status::ready);
-    return future.get();
+    auto c = future.get();
+    model = std::move(c.model);
+    return std::move(c.results);
   }
 };
 
@@ -178,7 +183,7 @@ BOOST_AUTO_TEST_CASE(full_queue_refuses_at_once_with_overloaded) {
   BOOST_REQUIRE(!b.submit({window("B", 2, 10)}, queued[0].fn()));
   BOOST_REQUIRE(!b.submit({window("C", 3, 10)}, queued[1].fn()));
   bool called = false;
-  auto err = b.submit({window("D", 4)}, [&](std::vector<window_result>) { called = true; });
+  auto err = b.submit({window("D", 4)}, [&](completion) { called = true; });
   BOOST_REQUIRE(err);
   BOOST_TEST(err->code == tb::errc::overloaded);
   BOOST_TEST(err->message.find("queue full") != std::string::npos);
@@ -369,7 +374,29 @@ BOOST_AUTO_TEST_CASE(stop_cancels_queued_work_at_once_and_refuses_new_work) {
   stopper.join();
   BOOST_TEST(static_cast<bool>(running.get()[0]));
   BOOST_TEST(m.batches.size() == 1u);
-  auto err = b->submit({window("LATE", 3)}, [](std::vector<window_result>) {});
+  auto err = b->submit({window("LATE", 3)}, [](completion) {});
   BOOST_REQUIRE(err);
   BOOST_TEST(err->code == tb::errc::unavailable);
+}
+
+BOOST_AUTO_TEST_CASE(a_completion_names_the_model_that_computed_it_and_none_across_a_swap) {
+  gated_model first, second;
+  first.name = "A";
+  second.name = "B";
+  second.release();
+  batcher_options o;
+  o.max_batch_rows = 1;  // one window per batch
+  o.max_queue_delay = 0us;
+  dynamic_batcher b(o, first.fn());
+  collector across, after;
+  BOOST_REQUIRE(!b.submit({window("W1", 1), window("W2", 2)}, across.fn()));
+  BOOST_REQUIRE(first.wait_calls(1));  // W1 computes on A ...
+  b.replace_model(second.fn());        // ... and W2 will on B
+  first.release();
+  for (const auto& r : across.get()) BOOST_TEST(static_cast<bool>(r));
+  BOOST_TEST(!across.model.has_value());  // two models computed it: it names none
+  BOOST_REQUIRE(!b.submit({window("W3", 3)}, after.fn()));
+  BOOST_TEST(static_cast<bool>(after.get().at(0)));
+  BOOST_REQUIRE(after.model.has_value());
+  BOOST_TEST(after.model->checkpoint_hash == "B");
 }

@@ -14,21 +14,16 @@
 #include <string>
 #include <vector>
 
+#include "tests/support/process.hpp"
+
 namespace tb::test::chromium {
 
 // The chromium binary: $TRADEBOT_CHROMIUM, else chromium or chromium-browser on PATH; "" when
 // there is none (the caller skips its check and says so).
 inline std::string find_chromium() {
   if (const char* env = std::getenv("TRADEBOT_CHROMIUM"); env && *env) return env;
-  const char* path = std::getenv("PATH");
-  std::string dirs = path ? path : "/usr/bin:/bin";
-  std::istringstream in(dirs);
-  std::string d;
-  while (std::getline(in, d, ':'))
-    for (const char* name : {"chromium", "chromium-browser"}) {
-      const auto p = std::filesystem::path(d) / name;
-      if (::access(p.c_str(), X_OK) == 0) return p.string();
-    }
+  for (const char* name : {"chromium", "chromium-browser"})
+    if (auto p = find_on_path(name); !p.empty()) return p;
   return {};
 }
 

@@ -18,7 +18,7 @@ struct inference_fixture {
   std::unique_ptr<caf::actor_system> sys;
   std::shared_ptr<core::snapshot_board> board = std::make_shared<core::snapshot_board>();
   std::shared_ptr<inference::model_service> service;
-  caf::actor inference;
+  actors::forecaster_actor inference;
 
   explicit inference_fixture(const actors::config_ptr& c) {
     actors::register_types(sys_cfg);
@@ -33,7 +33,7 @@ struct inference_fixture {
   ~inference_fixture() { stop(inference); }
 
   // Asks `h` to stop and waits for its answer (bounded).
-  void stop(const caf::actor& h) {
+  void stop(const actors::forecaster_actor& h) {
     caf::scoped_actor self{*sys};
     self->request(h, std::chrono::seconds(10), actors::stop_atom::value)
         .receive([](caf::ok_atom) {}, [](caf::error&) {});

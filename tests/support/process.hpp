@@ -1,6 +1,6 @@
 #pragma once
 // Test support: real child processes, the systemd notify socket a test owns, a tiny HTTP/1.1
-// client and free loopback ports. Every wait is bounded; nothing sleeps to synchronise.
+// client, free loopback ports and executables on PATH. Every wait is bounded; nothing sleeps to synchronise.
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -51,6 +52,18 @@ inline std::string read_file(const std::filesystem::path& p) {
   std::stringstream ss;
   ss << in.rdbuf();
   return ss.str();
+}
+
+// The executable `name` in the first directory of $PATH (/usr/bin:/bin when unset) that has
+// it, or "" when none does (the caller skips its check and says so).
+inline std::string find_on_path(const std::string& name) {
+  const char* path = std::getenv("PATH");
+  std::istringstream dirs(path ? path : "/usr/bin:/bin");
+  for (std::string dir; std::getline(dirs, dir, ':');) {
+    const auto p = std::filesystem::path(dir) / name;
+    if (::access(p.c_str(), X_OK) == 0) return p.string();
+  }
+  return "";
 }
 
 // A child process with stdout and stderr sent to a file. Killed (SIGKILL) if still running when
@@ -105,6 +118,22 @@ class child_process {
   std::optional<int> status_;
   std::filesystem::path output_;
 };
+
+// A child run to its end (a tool such as `tradebot backtest`): its exit code as
+// child_process::wait gives it (-1 when it did not exit within `limit`; it is then killed) and
+// its stdout and stderr, which also stay in the file `output`.
+struct process_result {
+  int code = -1;
+  std::string output;
+};
+inline process_result run_to_exit(const std::vector<std::string>& argv, const std::filesystem::path& output,
+                                  std::chrono::milliseconds limit) {
+  child_process p(argv, {}, output);
+  process_result r;
+  r.code = p.wait(limit);
+  r.output = p.output();
+  return r;
+}
 
 // The datagram socket a service manager listens on (NOTIFY_SOCKET).
 class notify_socket {
