@@ -2,9 +2,12 @@
 // headless Firefox (driven over WebDriver BiDi), with the same checks for both: after its script
 // ran, the DOM holds every symbol, the status from /health, the equity curve drawn as an SVG
 // path, the drawdown, the broker's recent orders and the cache hit rate /stats gives; screenshots
-// at desktop (1280x900) and phone (390x844) width show the page with its equity line. Each
-// browser's case is skipped, saying so, when that browser is not installed (scripts/setup.sh
-// installs both). TRADEBOT_KEEP_SCREENSHOTS=DIR keeps the PNGs (<browser>-dashboard-WxH.png).
+// at desktop (1280x900) and phone (390x844) width show the page with its equity line. Firefox,
+// which a test can ask questions of, also checks at both widths that no KPI value is broken inside
+// a word, and that the page logged no error (a script or style the CSP blocked, an exception).
+// Each browser's case is skipped, saying so, when that browser is not installed
+// (scripts/setup.sh installs both). TRADEBOT_KEEP_SCREENSHOTS=DIR keeps the PNGs
+// (<browser>-dashboard-WxH.png).
 #define BOOST_TEST_MODULE dashboard
 #include <boost/test/unit_test.hpp>
 
@@ -177,6 +180,22 @@ BOOST_AUTO_TEST_CASE(firefox_shows_the_demo_daemon) {
   for (const auto& [w, h] : screen_sizes) {
     ff.set_viewport(w, h);
     check_screenshot("firefox", ff.screenshot(), w, h);
+    // The layout, which a screenshot's colours do not show: no KPI value (a date, an amount)
+    // is broken across lines inside a word.
+    const std::string broken = ff.evaluate_string(R"js(
+      Array.from(document.querySelectorAll(".kpi .value")).filter((v) => {
+        const text = v.firstChild;
+        if (!text) return false;
+        let at = 0;
+        return text.textContent.split(" ").some((word) => {
+          const r = document.createRange();
+          r.setStart(text, at);
+          r.setEnd(text, at + word.length);
+          at += word.length + 1;
+          return r.getClientRects().length > 1;
+        });
+      }).map((v) => v.textContent).join(" | "))js");
+    BOOST_TEST(broken.empty(), "firefox " << w << "x" << h << ": KPI values broken inside a word: " << broken);
   }
   // Firefox reports what Chromium's --dump-dom cannot: the page logged no error (a script or
   // style the CSP blocked, an exception).
