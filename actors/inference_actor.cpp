@@ -142,6 +142,11 @@ inference_impl::behavior_type inference_behavior(inference_actor* self, std::sha
                               static_cast<std::uint16_t>(st.cfg->inference.middleman.publish_port), tls);
     if (port) {
       st.published_port = *port;
+      // The port is closed when this actor ends, however it ends: the middleman would otherwise
+      // keep a dead actor published (and alive) and a restarted one could not bind the port.
+      self->attach_functor([sys = &self->system(), whom = self->address(), p = *port, tls] {
+        unpublish_actor(*sys, whom, p, tls);
+      });
       spdlog::info("inference: published on {}:{} ({})", st.cfg->inference.middleman.publish_address, *port,
                    tls.enabled() ? "mutual TLS" : "plain, loopback");
     } else {
@@ -264,7 +269,12 @@ inference_impl::behavior_type inference_behavior(inference_actor* self, std::sha
 
 forecaster_actor spawn_inference_actor(caf::local_actor* parent, std::shared_ptr<inference::model_service> service,
                                  std::shared_ptr<core::snapshot_board> board, config_ptr cfg) {
-  return parent->spawn<caf::detached>(inference_behavior, std::move(service), std::move(board), std::move(cfg));
+  // Scheduled, not detached: its handlers return at once (the model runs on the batcher's
+  // executors, a reload on its own thread); only the start (publish_actor, on the middleman's
+  // thread) and the stop (the batch in flight reaching its next series) wait. CAF 0.17 can hang
+  // the actor system's destructor on a detached actor that a remote node talked to (CAF #1196,
+  // fixed in 0.18): seen here as 1 in 10-40 runs of test_middleman_transport.
+  return parent->spawn(inference_behavior, std::move(service), std::move(board), std::move(cfg));
 }
 
 }  // namespace tb::actors

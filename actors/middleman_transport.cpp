@@ -80,6 +80,12 @@ caf::expected<std::uint16_t> publish_actor(caf::actor_system& sys, const caf::ac
   return sys.middleman().publish(whom, port, address.c_str(), true);
 }
 
+void unpublish_actor(caf::actor_system& sys, const caf::actor_addr& whom, std::uint16_t port, const tls_options& tls) {
+  if (!sys.has_middleman() || system_mismatch(sys, tls)) return;
+  const caf::io::middleman_actor mm = tls.enabled() ? sys.openssl_manager().actor_handle() : sys.middleman().actor_handle();
+  caf::anon_send(mm, caf::unpublish_atom::value, whom, port);
+}
+
 caf::expected<caf::actor> connect_actor(caf::actor_system& sys, const std::string& host, std::uint16_t port,
                                         const tls_options& tls, std::chrono::milliseconds timeout) {
   if (!sys.has_middleman()) return caf::make_error(caf::sec::invalid_argument, "the actor system has no middleman");

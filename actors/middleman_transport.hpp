@@ -47,6 +47,10 @@ void configure_transport(caf::actor_system_config& cfg, const tls_options& tls);
 caf::expected<std::uint16_t> publish_actor(caf::actor_system& sys, const caf::actor& whom, const std::string& address,
                                            std::uint16_t port, const tls_options& tls);
 
+// Closes `port` if `whom` is published there, without waiting (the middleman does it on its own
+// thread). Any thread, an actor's included.
+void unpublish_actor(caf::actor_system& sys, const caf::actor_addr& whom, std::uint16_t port, const tls_options& tls);
+
 // Connects to the actor published on host:port with the transport `tls` names and returns a
 // proxy for it. Blocks the caller until connected, refused (TLS handshake, no actor there) or
 // `timeout`: call it from a detached actor or another thread, never from a scheduler worker.

@@ -11,7 +11,7 @@ packages=(
   libtomlplusplus-dev nlohmann-json3-dev libcli11-dev libbenchmark-dev
   redis-server curl systemd
   prometheus  # for promtool: tests/daemon/test_metrics_exposition runs `promtool check metrics`
-  chromium
+  chromium firefox-esr  # tests/daemon/test_dashboard renders the dashboard in both; report_test in chromium
 )
 
 missing=()

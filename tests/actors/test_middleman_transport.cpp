@@ -33,16 +33,17 @@ const pkis& pki() {
 
 actors::tls_options host_tls() { return {pki().trusted.server_cert, pki().trusted.server_key, pki().trusted.ca_cert}; }
 
-// An inference host: the tiny model's inference actor published on 127.0.0.1, port 0, with `tls`.
+// An inference host: the tiny model's inference actor published on 127.0.0.1, port `at` (0: a free
+// one), with `tls`.
 struct host {
   test::inference_fixture fx;
   std::uint16_t port = 0;
 
-  explicit host(const actors::tls_options& tls)
+  explicit host(const actors::tls_options& tls, std::uint16_t at = 0)
       : fx(test::tiny_model_config([&](actors::config& c) {
           c.inference.middleman.publish = true;
           c.inference.middleman.publish_address = "127.0.0.1";
-          c.inference.middleman.publish_port = 0;
+          c.inference.middleman.publish_port = at;
           c.inference.middleman.tls_certificate = tls.certificate;
           c.inference.middleman.tls_key = tls.key;
           c.inference.middleman.tls_ca = tls.ca;
@@ -131,6 +132,17 @@ BOOST_AUTO_TEST_CASE(with_the_right_files_forecasts_flow_over_mutual_tls) {
   auto local = model->generate({window_at(800, 42, *cfg)});
   BOOST_REQUIRE(local);
   BOOST_TEST(tb::core::relative_difference(got, local->at(0)) < 1e-5);
+}
+
+BOOST_AUTO_TEST_CASE(a_stopped_host_frees_its_port_for_its_successor) {
+  host first(host_tls());
+  first.fx.stop(first.fx.inference);
+  // A restarted inference actor publishes on the same port (its config's); the first one's
+  // middleman is still up, so only the stopped actor's unpublish lets the port go.
+  host second(host_tls(), first.port);
+  BOOST_TEST(second.port == first.port);
+  client c({pki().trusted.client_cert, pki().trusted.client_key, pki().trusted.ca_cert});
+  BOOST_TEST(static_cast<bool>(c.connect(second.port)));
 }
 
 BOOST_AUTO_TEST_CASE(a_plain_client_cannot_talk_to_a_tls_host) {

@@ -32,6 +32,8 @@
 using namespace tb::strategy;
 using namespace tb::report;
 using namespace tb::test::chromium;
+using tb::test::decode_png;
+using tb::test::pixels_near;
 using nlohmann::json;
 namespace fs = std::filesystem;
 

@@ -67,15 +67,17 @@ inline std::string find_on_path(const std::string& name) {
 }
 
 // A child process with stdout and stderr sent to a file. Killed (SIGKILL) if still running when
-// destroyed.
+// destroyed. With `own_group` it leads a new process group (a browser and the processes it
+// starts), and signal() and the kill on destruction reach the whole group.
 class child_process {
  public:
   child_process(std::vector<std::string> argv, std::map<std::string, std::string> env,
-                std::filesystem::path output)
-      : output_(std::move(output)) {
+                std::filesystem::path output, bool own_group = false)
+      : own_group_(own_group), output_(std::move(output)) {
     pid_ = fork();
     if (pid_ < 0) throw std::runtime_error("fork failed");
     if (pid_ == 0) {
+      if (own_group_) ::setpgid(0, 0);
       int fd = ::open(output_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
       dup2(fd, 1);
       dup2(fd, 2);
@@ -86,15 +88,19 @@ class child_process {
       execv(args[0], args.data());
       _exit(127);
     }
+    if (own_group_) ::setpgid(pid_, pid_);  // also here: signal() may come before the child ran
   }
   ~child_process() {
     if (running()) {
-      ::kill(pid_, SIGKILL);
+      signal(SIGKILL);
       ::waitpid(pid_, nullptr, 0);
     }
   }
   pid_t pid() const { return pid_; }
-  void signal(int sig) const { ::kill(pid_, sig); }
+  // To the child, or to its whole group; nothing once it is reaped (its id may be another's then).
+  void signal(int sig) const {
+    if (!status_) ::kill(own_group_ ? -pid_ : pid_, sig);
+  }
   bool running() const { return !status_; }
   // The exit code (or 128 + signal), or -1 when it did not exit within `limit`.
   int wait(std::chrono::milliseconds limit) {
@@ -115,6 +121,7 @@ class child_process {
 
  private:
   pid_t pid_ = -1;
+  bool own_group_ = false;
   std::optional<int> status_;
   std::filesystem::path output_;
 };
