@@ -24,7 +24,7 @@ test: build
 	scripts/test.sh $(BUILD)
 
 # ASan+UBSan build of the libraries and tests that do not load LibTorch (CMakeLists.txt,
-# TRADEBOT_SANITIZE); not yet in .ci/run (README.md).
+# TRADEBOT_SANITIZE); .ci/run runs it after `make test`.
 sanitize: setup
 	cmake -S . -B $(SANITIZE_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTRADEBOT_SANITIZE=ON $(SANITIZE_FLAGS)
 	cmake --build $(SANITIZE_BUILD) -j $(JOBS)

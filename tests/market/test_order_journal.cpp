@@ -210,7 +210,10 @@ BOOST_AUTO_TEST_CASE(durable_sim_broker_replays_the_same_account_whatever_the_re
       const auto q = feed->latest_quote(sym).value();
       const bool crypto = market::is_crypto(sym);
       double held = 0;
-      for (const auto& p : live->positions().value())
+      // Held by value: value() of a temporary expected is a reference into it, which a range-for
+      // over it would outlive.
+      const auto positions = live->positions().value();
+      for (const auto& p : positions)
         if (p.symbol == sym) held = p.qty;
       const std::string id = sym + "-" + std::to_string(day);
       if (held > 0 && (day + i) % 3 == 2) {
