@@ -9,7 +9,7 @@ export CCACHE_BASEDIR := $(CURDIR)
 export CCACHE_NOHASHDIR := 1
 export CCACHE_MAXSIZE ?= 5G
 
-.PHONY: setup configure build test sanitize run bench install clean
+.PHONY: setup configure build test sanitize format format-check run bench install clean
 
 setup:
 	scripts/setup.sh
@@ -29,6 +29,15 @@ sanitize: setup
 	cmake -S . -B $(SANITIZE_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTRADEBOT_SANITIZE=ON $(SANITIZE_FLAGS)
 	cmake --build $(SANITIZE_BUILD) -j $(JOBS)
 	scripts/test.sh $(SANITIZE_BUILD)
+
+# The house style (.clang-format): `make format` rewrites the tracked C++ files in place,
+# `make format-check` (run by .ci/run) fails naming each file that differs.
+SOURCES = $(shell git ls-files '*.cpp' '*.hpp')
+format: setup
+	clang-format -i $(SOURCES)
+
+format-check: setup
+	clang-format --dry-run --Werror $(SOURCES)
 
 run: build
 	scripts/run-demo.sh $(BUILD)

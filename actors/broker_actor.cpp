@@ -74,8 +74,10 @@ void publish(broker_self* self) {
                                     {"reconciled_at_start", st.reconciled},
                                     {"last_error", st.last_error}});
   core::health_check check;
-  if (st.journal_broken) check.status = core::health_status::failing;
-  else if (!st.last_error.empty()) check.status = core::health_status::degraded;
+  if (st.journal_broken)
+    check.status = core::health_status::failing;
+  else if (!st.last_error.empty())
+    check.status = core::health_status::degraded;
   check.detail = {{"last_error", st.last_error}, {"journal", st.args.journal_path}};
   st.args.board->publish_check("broker", std::move(check));
 }
@@ -175,8 +177,8 @@ void reconcile(broker_self* self, bool at_start, const tb::expected<std::vector<
     follow(st, id, **o);
   }
   if (at_start) {
-    st.reconciled = {{"open_in_journal", open_ids.size()}, {"found_at_broker", found}, {"abandoned", abandoned},
-                     {"errors", errors}};
+    st.reconciled = {
+        {"open_in_journal", open_ids.size()}, {"found_at_broker", found}, {"abandoned", abandoned}, {"errors", errors}};
     spdlog::info("broker: journal {} reconciled: {} open in the journal, {} found at the broker, {} abandoned",
                  st.args.journal_path, open_ids.size(), found, abandoned);
   }
@@ -342,15 +344,15 @@ broker_actor spawn_broker_actor(caf::local_actor* parent, broker_actor_args args
   return parent->spawn<caf::detached>(broker_behavior, std::move(args));
 }
 
-std::vector<fill_report> journal_fills(const market::order_journal& journal, const config& cfg,
-                                       std::size_t& from) {
+std::vector<fill_report> journal_fills(const market::order_journal& journal, const config& cfg, std::size_t& from) {
   std::vector<fill_report> out;
   const auto& records = journal.records();
   for (; from < records.size(); ++from) {
     const auto& r = records[from];
     if (r.kind != market::journal_kind::fill || r.fill_qty <= 0) continue;
     const auto& order = journal.entries().at(r.client_order_id).intent.order;
-    const double rate = market::is_crypto(order.symbol) ? cfg.broker.sim.crypto_fee_rate : cfg.broker.sim.equity_fee_rate;
+    const double rate =
+        market::is_crypto(order.symbol) ? cfg.broker.sim.crypto_fee_rate : cfg.broker.sim.equity_fee_rate;
     out.push_back({r.at_unix_ns, order.symbol, order.side == market::side::buy, r.fill_qty, r.fill_price,
                    rate * r.fill_qty * r.fill_price, r.client_order_id});
   }

@@ -1,8 +1,8 @@
 #pragma once
 // The broker actor: the one owner of the broker (market::broker: the durable sim broker for the
-// demo and replays; Alpaca's Trading API with broker.kind = "alpaca") and of the order journal (market/order_journal.hpp).
-// Detached: journal appends fsync and broker calls may block (Alpaca is HTTPS), so it has its own
-// thread and never holds a scheduler worker.
+// demo and replays; Alpaca's Trading API with broker.kind = "alpaca") and of the order journal
+// (market/order_journal.hpp). Detached: journal appends fsync and broker calls may block (Alpaca is HTTPS), so it has
+// its own thread and never holds a scheduler worker.
 //
 // The order path: for each order_intent, in order,
 //   1. a client_order_id the journal already holds is answered `duplicate` and NOT submitted (a
@@ -63,8 +63,7 @@ broker_actor spawn_broker_actor(caf::local_actor* parent, broker_actor_args args
 // The fills of `journal` from record index `from` on, oldest first, with the side and symbol of
 // their intents and the fee at the configured rate of the asset class; `from` moves past the
 // records read. The one reader of fills: broker_state (for the portfolio) and the backtest report.
-std::vector<fill_report> journal_fills(const market::order_journal& journal, const config& cfg,
-                                       std::size_t& from);
+std::vector<fill_report> journal_fills(const market::order_journal& journal, const config& cfg, std::size_t& from);
 
 // A fill as the strategy library's metrics and reports take it.
 strategy::trade_record trade_of(const fill_report& f);

@@ -21,19 +21,19 @@ constexpr auto identity_timeout = std::chrono::seconds(10);
 // One forecast_request between its arrival and its reply. Owned by the cache actor's thread.
 struct job {
   caf::response_promise rp;
-  forecast_reply reply;                                 // one answer per window, filled as known
-  std::vector<std::optional<cache::cache_key>> keys;    // nullopt: the key could not be made
-  std::vector<std::size_t> misses;                      // indices forwarded to the inference actor
-  std::vector<core::sampling_params> miss_params;       // what each miss asked for (to check its answer)
-  std::vector<bool> closed;                             // window_request::closed() per window
-  core::model_identity identity;                        // the identity the keys were made with
+  forecast_reply reply;                               // one answer per window, filled as known
+  std::vector<std::optional<cache::cache_key>> keys;  // nullopt: the key could not be made
+  std::vector<std::size_t> misses;                    // indices forwarded to the inference actor
+  std::vector<core::sampling_params> miss_params;     // what each miss asked for (to check its answer)
+  std::vector<bool> closed;                           // window_request::closed() per window
+  core::model_identity identity;                      // the identity the keys were made with
 };
 using job_ptr = std::shared_ptr<job>;
 
 // Counters of the actor (the facade counts hits, misses, saves per tier). Cache actor thread.
 struct actor_counters {
-  std::uint64_t requests = 0;          // forecast_requests received
-  std::uint64_t windows = 0;           // windows received
+  std::uint64_t requests = 0;  // forecast_requests received
+  std::uint64_t windows = 0;   // windows received
   std::uint64_t answered_from_cache = 0;
   std::uint64_t forwarded_windows = 0;  // sent to the inference actor
   std::uint64_t computed_windows = 0;   // of those, answered with a forecast (the model computed them)
@@ -131,8 +131,7 @@ void publish(cache_actor* self) {
 
 void log_throttled(cache_actor* self, const std::string& what) {
   std::uint64_t suppressed = 0;
-  if (self->state.log.allow(&suppressed))
-    spdlog::warn("cache: {}{}", what, core::suppressed_note(suppressed));
+  if (self->state.log.allow(&suppressed)) spdlog::warn("cache: {}{}", what, core::suppressed_note(suppressed));
 }
 
 void handle_request(cache_actor* self, caf::response_promise rp, forecast_request req);
@@ -160,8 +159,8 @@ void fetch_identity(cache_actor* self) {
     while (!st.waiting.empty()) {
       auto [rp, req] = std::move(st.waiting.front());
       st.waiting.pop_front();
-      rp.deliver(all_failed(req.windows.size(), errc::unavailable,
-                            "cache: the model identity is unknown (" + why + ")"));
+      rp.deliver(
+          all_failed(req.windows.size(), errc::unavailable, "cache: the model identity is unknown (" + why + ")"));
     }
   };
   if (!inf) {
@@ -232,8 +231,10 @@ void finish(cache_actor* self, std::uint64_t id, forecast_reply inf_reply) {
         a = failed(errc::internal, "cache: the inference actor answered a malformed forecast: " + why);
       }
     }
-    if (inf_reply.answers[k].ok) ++st.n.computed_windows;
-    else ++st.n.inference_errors;
+    if (inf_reply.answers[k].ok)
+      ++st.n.computed_windows;
+    else
+      ++st.n.inference_errors;
     computed = computed || inf_reply.answers[k].ok;
     inf_reply.answers[k].cached = false;
     j->reply.answers[j->misses[k]] = std::move(inf_reply.answers[k]);
@@ -333,13 +334,14 @@ void handle_request(cache_actor* self, caf::response_promise rp, forecast_reques
               auto it = self->state.in_flight.find(id);
               if (it == self->state.in_flight.end()) return;
               const auto misses = it->second->misses.size();
-              finish(self, id, all_failed(misses, errc::unavailable,
-                                          "cache: inference actor: " + self->system().render(err)));
+              finish(self, id,
+                     all_failed(misses, errc::unavailable, "cache: inference actor: " + self->system().render(err)));
             });
 }
 
-cache_impl::behavior_type cache_behavior(cache_actor* self, actor_lookup<forecaster_actor> inference, std::shared_ptr<core::snapshot_board> board,
-                             config_ptr cfg, cache::clock_ptr clock) {
+cache_impl::behavior_type cache_behavior(cache_actor* self, actor_lookup<forecaster_actor> inference,
+                                         std::shared_ptr<core::snapshot_board> board, config_ptr cfg,
+                                         cache::clock_ptr clock) {
   auto& st = self->state;
   st.inference = std::move(inference);
   st.board = std::move(board);
@@ -353,9 +355,8 @@ cache_impl::behavior_type cache_behavior(cache_actor* self, actor_lookup<forecas
       st.cache = std::make_unique<cache::forecast_cache>(*valid, st.clock);
       spdlog::info("cache: memory {}, disk {} ({}), redis {}", st.cache_cfg.memory_enabled ? "on" : "off",
                    st.cache_cfg.disk_enabled ? "on" : "off", st.cache_cfg.dir,
-                   st.cache_cfg.redis_enabled
-                       ? st.cache_cfg.redis.host + ":" + std::to_string(st.cache_cfg.redis.port)
-                       : std::string("off"));
+                   st.cache_cfg.redis_enabled ? st.cache_cfg.redis.host + ":" + std::to_string(st.cache_cfg.redis.port)
+                                              : std::string("off"));
     } else {
       st.config_error = valid.error().message;
       spdlog::error("cache: bypassed, the cache settings are invalid: {}", st.config_error);
@@ -432,8 +433,8 @@ cache_impl::behavior_type cache_behavior(cache_actor* self, actor_lookup<forecas
 }  // namespace
 
 forecaster_actor spawn_cache_actor(caf::local_actor* parent, actor_lookup<forecaster_actor> inference,
-                             std::shared_ptr<core::snapshot_board> board, config_ptr cfg,
-                             cache::clock_ptr clock) {
+                                   std::shared_ptr<core::snapshot_board> board, config_ptr cfg,
+                                   cache::clock_ptr clock) {
   return parent->spawn<caf::detached>(cache_behavior, std::move(inference), std::move(board), std::move(cfg),
                                       std::move(clock));
 }

@@ -51,7 +51,6 @@ namespace tb::actors {
 // and each identity request, so it follows restarts (the daemon's handle slot; tests return a
 // fixed handle). A null handle answers the misses `unavailable`.
 forecaster_actor spawn_cache_actor(caf::local_actor* parent, actor_lookup<forecaster_actor> inference,
-                             std::shared_ptr<core::snapshot_board> board, config_ptr cfg,
-                             cache::clock_ptr clock);
+                                   std::shared_ptr<core::snapshot_board> board, config_ptr cfg, cache::clock_ptr clock);
 
 }  // namespace tb::actors

@@ -38,8 +38,8 @@ const core::rows<trading_options>& trading_rows() {
           "the universe: equity tickers and crypto pairs (e.g. BTCUSD); [] = trade nothing (without a config file: "
           "every symbol of the feed)",
           nullptr, 0, max_symbols),
-      key("trading.tradable_pairs", &o::tradable_pairs, "filter on trading.symbols; [] = all of them",
-          "TRADABLE_PAIRS", 0, max_symbols),
+      key("trading.tradable_pairs", &o::tradable_pairs, "filter on trading.symbols; [] = all of them", "TRADABLE_PAIRS",
+          0, max_symbols),
       restart_only(key("trading.enabled", &o::enabled,
                        "run the trading loop (symbol, portfolio and broker actors, the schedule)")),
       key("trading.walk_forward_windows", &o::walk_forward_windows,
@@ -72,8 +72,10 @@ void check(const config& c, std::vector<std::string>& errors) {
   const std::string file = c.path.empty() ? "the config file" : c.path;
   inference::check(c.inference, errors);
   if (!c.trading.paper && !c.trading.live)
-    errors.push_back("PAPER=0 / trading.paper = false asks for live trading, which also needs "
-                     "`live = true` under [trading] in " + file + "; refusing to start");
+    errors.push_back(
+        "PAPER=0 / trading.paper = false asks for live trading, which also needs "
+        "`live = true` under [trading] in " +
+        file + "; refusing to start");
   strategy::check(c.portfolio, errors);
   cache::check(c.cache, errors);
   for (const auto& s : c.trading.tradable_pairs)
@@ -82,8 +84,9 @@ void check(const config& c, std::vector<std::string>& errors) {
   market::check(c.market, errors);
   if (c.market.feed == "synthetic" && c.trading.symbols.empty() &&
       c.market.synthetic_equities + c.market.synthetic_crypto < 1)
-    errors.push_back("market.synthetic_equities + market.synthetic_crypto is 0: the synthetic feed has no symbol "
-                     "(set one of them, or trading.symbols)");
+    errors.push_back(
+        "market.synthetic_equities + market.synthetic_crypto is 0: the synthetic feed has no symbol "
+        "(set one of them, or trading.symbols)");
   http::check(c.http, errors);
   market::check(c.alpaca, c.market.feed == "alpaca" || c.broker.kind == "alpaca", !c.trading.paper && c.trading.live,
                 errors);

@@ -31,7 +31,7 @@ struct daemon_options {
 
 // [trading]: the universe and the trading loop (symbol actors, portfolio, broker actor).
 struct trading_options {
-  bool paper = true;                        // PAPER; paper = false also needs live = true
+  bool paper = true;  // PAPER; paper = false also needs live = true
   bool live = false;
   std::vector<std::string> symbols;         // the universe
   std::vector<std::string> tradable_pairs;  // TRADABLE_PAIRS: a filter on symbols; [] = all

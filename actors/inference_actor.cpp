@@ -45,9 +45,10 @@ struct inference_state {
 
 // The forecaster interface and the actor's own messages (batch done, publish tick, reload done).
 // inference_status is asked by remote pools through an untyped handle (actors/remote_inference).
-using inference_impl = forecaster_actor::extend<caf::replies_to<inference_status_atom>::with<inference_status>,
-                                                caf::reacts_to<done_atom, std::uint64_t, forecast_reply>,
-                                                caf::reacts_to<publish_atom>, caf::reacts_to<reloaded_atom, std::string>>;
+using inference_impl =
+    forecaster_actor::extend<caf::replies_to<inference_status_atom>::with<inference_status>,
+                             caf::reacts_to<done_atom, std::uint64_t, forecast_reply>, caf::reacts_to<publish_atom>,
+                             caf::reacts_to<reloaded_atom, std::string>>;
 using inference_actor = inference_impl::stateful_base<inference_state>;
 
 window_answer to_answer(inference::window_result r) {
@@ -127,8 +128,9 @@ bool model_changed(const config& a, const config& b) {
          x.device.cpu_threads != y.device.cpu_threads;
 }
 
-inference_impl::behavior_type inference_behavior(inference_actor* self, std::shared_ptr<inference::model_service> service,
-                                 std::shared_ptr<core::snapshot_board> board, config_ptr cfg) {
+inference_impl::behavior_type inference_behavior(inference_actor* self,
+                                                 std::shared_ptr<inference::model_service> service,
+                                                 std::shared_ptr<core::snapshot_board> board, config_ptr cfg) {
   auto& st = self->state;
   st.service = std::move(service);
   st.board = std::move(board);
@@ -137,16 +139,15 @@ inference_impl::behavior_type inference_behavior(inference_actor* self, std::sha
     // Published untyped: CAF's remote_actor<caf::actor> refuses a typed interface; a remote user
     // makes its typed handle with caf::actor_cast<forecaster_actor>.
     const auto tls = tls_options_of(*st.cfg);
-    auto port = publish_actor(self->system(), caf::actor_cast<caf::actor>(self),
-                              st.cfg->inference.middleman.publish_address,
-                              static_cast<std::uint16_t>(st.cfg->inference.middleman.publish_port), tls);
+    auto port =
+        publish_actor(self->system(), caf::actor_cast<caf::actor>(self), st.cfg->inference.middleman.publish_address,
+                      static_cast<std::uint16_t>(st.cfg->inference.middleman.publish_port), tls);
     if (port) {
       st.published_port = *port;
       // The port is closed when this actor ends, however it ends: the middleman would otherwise
       // keep a dead actor published (and alive) and a restarted one could not bind the port.
-      self->attach_functor([sys = &self->system(), whom = self->address(), p = *port, tls] {
-        unpublish_actor(*sys, whom, p, tls);
-      });
+      self->attach_functor(
+          [sys = &self->system(), whom = self->address(), p = *port, tls] { unpublish_actor(*sys, whom, p, tls); });
       spdlog::info("inference: published on {}:{} ({})", st.cfg->inference.middleman.publish_address, *port,
                    tls.enabled() ? "mutual TLS" : "plain, loopback");
     } else {
@@ -178,7 +179,8 @@ inference_impl::behavior_type inference_behavior(inference_actor* self, std::sha
                                       excerpt(req.windows[i].window.symbol, 16) + ") refused: " + why;
           p.reply.answers[i] = to_answer(inference::window_result(tb::error{errc::invalid_argument, message}));
           if (std::uint64_t held = 0; st.log.allow(&held))
-            spdlog::warn("{} (from {}){}", message, self->current_sender() ? to_string(self->current_sender()->node()) : "?",
+            spdlog::warn("{} (from {}){}", message,
+                         self->current_sender() ? to_string(self->current_sender()->node()) : "?",
                          core::suppressed_note(held));
         }
         if (valid.empty()) return std::move(p.reply);
@@ -268,7 +270,7 @@ inference_impl::behavior_type inference_behavior(inference_actor* self, std::sha
 }  // namespace
 
 forecaster_actor spawn_inference_actor(caf::local_actor* parent, std::shared_ptr<inference::model_service> service,
-                                 std::shared_ptr<core::snapshot_board> board, config_ptr cfg) {
+                                       std::shared_ptr<core::snapshot_board> board, config_ptr cfg) {
   // Scheduled, not detached: its handlers return at once (the model runs on the batcher's
   // executors, a reload on its own thread); only the start (publish_actor, on the middleman's
   // thread) and the stop (the batch in flight reaching its next series) wait. CAF 0.17 can hang

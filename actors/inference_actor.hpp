@@ -22,6 +22,6 @@
 namespace tb::actors {
 
 forecaster_actor spawn_inference_actor(caf::local_actor* parent, std::shared_ptr<inference::model_service> service,
-                                 std::shared_ptr<core::snapshot_board> board, config_ptr cfg);
+                                       std::shared_ptr<core::snapshot_board> board, config_ptr cfg);
 
 }  // namespace tb::actors

@@ -3,11 +3,11 @@
 #include <memory>
 #include <set>
 
-#include <caf/io/all.hpp>
-#include <caf/openssl/all.hpp>
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/ssl.h>
+#include <caf/io/all.hpp>
+#include <caf/openssl/all.hpp>
 
 namespace tb::actors {
 namespace {
@@ -82,7 +82,8 @@ caf::expected<std::uint16_t> publish_actor(caf::actor_system& sys, const caf::ac
 
 void unpublish_actor(caf::actor_system& sys, const caf::actor_addr& whom, std::uint16_t port, const tls_options& tls) {
   if (!sys.has_middleman() || system_mismatch(sys, tls)) return;
-  const caf::io::middleman_actor mm = tls.enabled() ? sys.openssl_manager().actor_handle() : sys.middleman().actor_handle();
+  const caf::io::middleman_actor mm =
+      tls.enabled() ? sys.openssl_manager().actor_handle() : sys.middleman().actor_handle();
   caf::anon_send(mm, caf::unpublish_atom::value, whom, port);
 }
 
@@ -92,14 +93,17 @@ caf::expected<caf::actor> connect_actor(caf::actor_system& sys, const std::strin
   if (auto err = system_mismatch(sys, tls)) return err;
   // The middleman actor's connect, with a timeout: caf::io::remote_actor would wait forever for a
   // peer that accepts the TCP connection but never completes a handshake.
-  const caf::io::middleman_actor mm = tls.enabled() ? sys.openssl_manager().actor_handle() : sys.middleman().actor_handle();
+  const caf::io::middleman_actor mm =
+      tls.enabled() ? sys.openssl_manager().actor_handle() : sys.middleman().actor_handle();
   caf::expected<caf::actor> result{caf::make_error(caf::sec::cannot_connect_to_node)};
   caf::scoped_actor self{sys};
   self->request(mm, timeout, caf::connect_atom::value, host, port)
       .receive(
           [&](const caf::node_id&, caf::strong_actor_ptr& ptr, const std::set<std::string>&) {
-            if (ptr) result = caf::actor_cast<caf::actor>(std::move(ptr));
-            else result = caf::make_error(caf::sec::no_actor_published_at_port, port);
+            if (ptr)
+              result = caf::actor_cast<caf::actor>(std::move(ptr));
+            else
+              result = caf::make_error(caf::sec::no_actor_published_at_port, port);
           },
           [&](caf::error& err) { result = std::move(err); });
   return result;

@@ -87,28 +87,29 @@ void publish(portfolio_self* self) {
   const auto& marks = st.totals.equity_curve;
   for (auto i = marks.size() - std::min(marks.size(), published_curve_points); i < marks.size(); ++i)
     equity_curve.push_back({marks[i].at_unix_ns / 1000000000LL, marks[i].equity});
-  st.args.board->publish("portfolio", {{"cash", b.cash},
-                                       {"equity", b.equity},
-                                       {"buying_power", b.buying_power},
-                                       {"positions", positions},
-                                       {"open_orders", b.open_orders},
-                                       {"fills", b.fills},
-                                       {"orders_sent", st.totals.orders_sent},
-                                       {"orders_accepted", st.totals.accepted},
-                                       {"orders_rejected", st.totals.rejected},
-                                       {"orders_duplicate", st.totals.duplicates},
-                                       {"orders_failed", st.totals.failed},
-                                       {"orders_risk_rejected", st.totals.risk_rejected},
-                                       {"cycles", st.totals.cycles},
-                                       {"deadline_closes", st.totals.deadline_closes},
-                                       {"late_proposals", st.late_proposals},
-                                       {"last_cycle", st.cycle ? nlohmann::json(st.cycle->order.id) : nlohmann::json(nullptr)},
-                                       {"last_decisions", st.last_decisions},
-                                       {"metrics", metrics},
-                                       {"equity_curve", std::move(equity_curve)},
-                                       {"symbol_metrics", symbol_metrics},
-                                       {"kill_switch", {{"halted", st.ks.halted}, {"day_loss", st.ks.day_loss}}},
-                                       {"last_error", st.last_error}});
+  st.args.board->publish("portfolio",
+                         {{"cash", b.cash},
+                          {"equity", b.equity},
+                          {"buying_power", b.buying_power},
+                          {"positions", positions},
+                          {"open_orders", b.open_orders},
+                          {"fills", b.fills},
+                          {"orders_sent", st.totals.orders_sent},
+                          {"orders_accepted", st.totals.accepted},
+                          {"orders_rejected", st.totals.rejected},
+                          {"orders_duplicate", st.totals.duplicates},
+                          {"orders_failed", st.totals.failed},
+                          {"orders_risk_rejected", st.totals.risk_rejected},
+                          {"cycles", st.totals.cycles},
+                          {"deadline_closes", st.totals.deadline_closes},
+                          {"late_proposals", st.late_proposals},
+                          {"last_cycle", st.cycle ? nlohmann::json(st.cycle->order.id) : nlohmann::json(nullptr)},
+                          {"last_decisions", st.last_decisions},
+                          {"metrics", metrics},
+                          {"equity_curve", std::move(equity_curve)},
+                          {"symbol_metrics", symbol_metrics},
+                          {"kill_switch", {{"halted", st.ks.halted}, {"day_loss", st.ks.day_loss}}},
+                          {"last_error", st.last_error}});
   core::health_check check;
   if (st.ks.halted) check.status = core::health_status::degraded;
   check.detail = {{"halted", st.ks.halted}, {"reason", st.ks.reason}, {"day_loss", st.ks.day_loss}};
@@ -161,11 +162,12 @@ std::vector<order_intent> decide(portfolio_state& st, const broker_state& b) {
   strategy::order_inputs in;
   for (const auto& [sym, p] : st.cycle->proposals)
     in.proposals.push_back({sym, p.crypto ? strategy::asset_class::crypto : strategy::asset_class::equity,
-                            p.state == proposal_state::ok, p.has_opinion(), to_string(p.state) + (p.note.empty() ? "" : " (" + p.note + ")"),
-                            p.bar_time_s, p.strategy, p.side, p.score, p.edge, p.variance, p.last_close,
-                            p.limit_price, p.bid, p.ask});
+                            p.state == proposal_state::ok, p.has_opinion(),
+                            to_string(p.state) + (p.note.empty() ? "" : " (" + p.note + ")"), p.bar_time_s, p.strategy,
+                            p.side, p.score, p.edge, p.variance, p.last_close, p.limit_price, p.bid, p.ask});
   for (const auto& h : b.positions)
-    in.positions.push_back({h.symbol, market::is_crypto(h.symbol) ? strategy::asset_class::crypto : strategy::asset_class::equity,
+    in.positions.push_back({h.symbol,
+                            market::is_crypto(h.symbol) ? strategy::asset_class::crypto : strategy::asset_class::equity,
                             h.qty, h.market_price});
   in.equity = b.equity;
   in.close_backout = (st.cycle->order.kinds & static_cast<std::uint32_t>(core::event_kind::close_backout)) != 0;
@@ -175,7 +177,8 @@ std::vector<order_intent> decide(portfolio_state& st, const broker_state& b) {
   const double crypto_increment = cfg.alpaca.crypto_price_increment;
   const strategy::order_venue venue{
       [crypto_increment](const std::string& sym, double price, int side) {
-        return market::round_limit_price(sym, price, side > 0 ? market::side::buy : market::side::sell, crypto_increment);
+        return market::round_limit_price(sym, price, side > 0 ? market::side::buy : market::side::sell,
+                                         crypto_increment);
       },
       [](const std::string& sym, std::int64_t bar_time_s, int side, const std::string& strat) {
         return market::client_order_id_for(sym, bar_time_s, side > 0 ? market::side::buy : market::side::sell, strat);
@@ -229,10 +232,18 @@ void close_cycle(portfolio_self* self) {
                       auto& st = self->state;
                       for (const auto& o : outcomes) {
                         switch (o.status) {
-                          case submit_status::accepted: ++st.totals.accepted; break;
-                          case submit_status::duplicate: ++st.totals.duplicates; break;
-                          case submit_status::rejected: ++st.totals.rejected; break;
-                          case submit_status::failed: ++st.totals.failed; break;
+                          case submit_status::accepted:
+                            ++st.totals.accepted;
+                            break;
+                          case submit_status::duplicate:
+                            ++st.totals.duplicates;
+                            break;
+                          case submit_status::rejected:
+                            ++st.totals.rejected;
+                            break;
+                          case submit_status::failed:
+                            ++st.totals.failed;
+                            break;
                         }
                         if (o.status != submit_status::accepted)
                           st.last_decisions.push_back(o.client_order_id + ": " + to_string(o.status) + " " + o.error);
@@ -260,8 +271,10 @@ void close_cycle(portfolio_self* self) {
 void take(portfolio_self* self, proposal p) {
   auto& st = self->state;
   if (!st.cycle || p.cycle != st.cycle->order.id || st.cycle->closing) {
-    if (!st.cycle || p.cycle > st.cycle->order.id) st.early[p.cycle].push_back(std::move(p));
-    else ++st.late_proposals;
+    if (!st.cycle || p.cycle > st.cycle->order.id)
+      st.early[p.cycle].push_back(std::move(p));
+    else
+      ++st.late_proposals;
     return;
   }
   if (!st.cycle->expected.count(p.symbol) || st.cycle->proposals.count(p.symbol)) return;  // first answer wins
@@ -275,7 +288,8 @@ portfolio_impl::behavior_type portfolio_behavior(portfolio_self* self, portfolio
     for (const auto& m : log->marks()) self->state.totals.equity_curve.push_back({m.at_unix_ns, m.equity});
   publish(self);
   return {
-      [self](run_cycle_atom, const cycle_order& c, const std::vector<std::string>& symbols) -> caf::result<caf::ok_atom> {
+      [self](run_cycle_atom, const cycle_order& c,
+             const std::vector<std::string>& symbols) -> caf::result<caf::ok_atom> {
         auto& st = self->state;
         if (st.cycle) {  // the scheduler moved on (it waits for us; only after a restart of it)
           st.cycle->promise.deliver(caf::ok_atom::value);
@@ -288,15 +302,18 @@ portfolio_impl::behavior_type portfolio_behavior(portfolio_self* self, portfolio
         st.cycle = std::move(oc);
         auto rp = st.cycle->promise;
         for (auto it = st.early.begin(); it != st.early.end();) {
-          if (it->first < c.id) it = st.early.erase(it);
-          else ++it;
+          if (it->first < c.id)
+            it = st.early.erase(it);
+          else
+            ++it;
         }
         auto early = std::move(st.early[c.id]);
         st.early.erase(c.id);
         if (symbols.empty()) close_cycle(self);
         for (auto& p : early) take(self, std::move(p));
         if (st.cycle && !st.cycle->closing)
-          self->delayed_send(self, std::chrono::milliseconds(static_cast<long>(st.args.cfg->trading.cycle_deadline_s * 1000)),
+          self->delayed_send(self,
+                             std::chrono::milliseconds(static_cast<long>(st.args.cfg->trading.cycle_deadline_s * 1000)),
                              deadline_atom::value, c.id);
         return rp;
       },

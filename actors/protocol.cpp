@@ -4,22 +4,32 @@ namespace tb::actors {
 
 const char* to_string(proposal_state s) {
   switch (s) {
-    case proposal_state::ok: return "ok";
-    case proposal_state::flat: return "flat";
-    case proposal_state::stale: return "stale";
-    case proposal_state::waiting: return "waiting";
-    case proposal_state::error: return "error";
-    case proposal_state::skipped: return "skipped";
+    case proposal_state::ok:
+      return "ok";
+    case proposal_state::flat:
+      return "flat";
+    case proposal_state::stale:
+      return "stale";
+    case proposal_state::waiting:
+      return "waiting";
+    case proposal_state::error:
+      return "error";
+    case proposal_state::skipped:
+      return "skipped";
   }
   return "unknown";
 }
 
 const char* to_string(submit_status s) {
   switch (s) {
-    case submit_status::accepted: return "accepted";
-    case submit_status::rejected: return "rejected";
-    case submit_status::duplicate: return "duplicate";
-    case submit_status::failed: return "failed";
+    case submit_status::accepted:
+      return "accepted";
+    case submit_status::rejected:
+      return "rejected";
+    case submit_status::duplicate:
+      return "duplicate";
+    case submit_status::failed:
+      return "failed";
   }
   return "unknown";
 }
@@ -37,7 +47,7 @@ void register_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<std::vector<window_answer>>("tb_window_answers");
   cfg.add_message_type<forecast_reply>("tb_forecast_reply");
   cfg.add_message_type<core::model_identity>("tb_model_identity");  // forecast cache
-  cfg.add_message_type<inference_status>("tb_inference_status");   // remote inference hosts
+  cfg.add_message_type<inference_status>("tb_inference_status");    // remote inference hosts
   // trading loop
   cfg.add_message_type<feed_query>("tb_feed_query");
   cfg.add_message_type<feed_update>("tb_feed_update");

@@ -24,8 +24,7 @@ namespace tb::core {
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, bar& x) {
-  return f(caf::meta::type_name("bar"), x.time_s, x.utc_offset_s, x.open, x.high, x.low, x.close, x.volume,
-           x.amount);
+  return f(caf::meta::type_name("bar"), x.time_s, x.utc_offset_s, x.open, x.high, x.low, x.close, x.volume, x.amount);
 }
 
 template <class Inspector>
@@ -64,12 +63,11 @@ using stop_atom = caf::atom_constant<caf::atom("stop")>;
 // (a symbol actor the scheduler spawns) failed; true when its restart budget allows a restart.
 using restart_atom = caf::atom_constant<caf::atom("restart")>;
 
-
 // --- inference (symbol actors, other processes -> inference actor) ----------------------------
 struct window_request {
   core::forecast_window window;
   inference::priority priority = inference::priority::live;  // batching order only, never the cache TTL
-  std::int64_t deadline_unix_ns = 0;  // wall clock; 0 = none
+  std::int64_t deadline_unix_ns = 0;                         // wall clock; 0 = none
   // Closure of the window's newest bar, on the requester's clock (simulated or wall): when its
   // period ends (market::bar_timing::closes_at) and the requester's now when it asked. 0 = unknown.
   std::int64_t newest_bar_closes_unix_ns = 0;
@@ -86,10 +84,10 @@ struct forecast_request {
 
 struct window_answer {
   bool ok = false;
-  bool cached = false;         // when ok: answered from the forecast cache, not computed now
-  core::forecast forecast;     // when ok
+  bool cached = false;               // when ok: answered from the forecast cache, not computed now
+  core::forecast forecast;           // when ok
   errc error_code = errc::internal;  // when not ok: e.g. overloaded, timeout
-  std::string error;           // when not ok: what happened, for a person
+  std::string error;                 // when not ok: what happened, for a person
 };
 
 struct forecast_reply {
@@ -139,8 +137,8 @@ using model_identity_atom = caf::atom_constant<caf::atom("model_id")>;
 using inference_status_atom = caf::atom_constant<caf::atom("inf_status")>;
 
 struct inference_status {
-  core::model_identity identity;   // the model serving now
-  std::uint64_t queued_rows = 0;   // rows (windows x samples) waiting in the batcher
+  core::model_identity identity;       // the model serving now
+  std::uint64_t queued_rows = 0;       // rows (windows x samples) waiting in the batcher
   std::uint64_t computed_windows = 0;  // windows computed since start (the batcher's inference_count)
 };
 
@@ -160,17 +158,17 @@ struct feed_query {
   std::int64_t until_unix_ns = 0;         // bars whose period closed at or before this
   std::int64_t closed_after_unix_ns = 0;  // with has_closed_after: only bars closed strictly after
   bool has_closed_after = false;
-  std::uint64_t max_bars = 0;             // 0: every matching bar; else the most recent max_bars
+  std::uint64_t max_bars = 0;  // 0: every matching bar; else the most recent max_bars
 };
 
 struct feed_update {
   bool failed = false;
-  errc error_code = errc::internal;       // when failed: invalid_argument, unavailable, ...
-  std::string error;                      // when failed: what happened, for a person
-  std::int64_t period_ns = 0;             // market::bar_timing of the symbol
+  errc error_code = errc::internal;  // when failed: invalid_argument, unavailable, ...
+  std::string error;                 // when failed: what happened, for a person
+  std::int64_t period_ns = 0;        // market::bar_timing of the symbol
   bool period_end_label = false;
-  std::vector<core::bar> bars;            // oldest first
-  double bid = 0, ask = 0;                // the latest quote; 0 when the feed has none
+  std::vector<core::bar> bars;  // oldest first
+  double bid = 0, ask = 0;      // the latest quote; 0 when the feed has none
   bool ok() const { return !failed; }
 };
 
@@ -181,8 +179,8 @@ typename Inspector::result_type inspect(Inspector& f, feed_query& x) {
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, feed_update& x) {
-  return f(caf::meta::type_name("feed_update"), x.failed, x.error_code, x.error, x.period_ns, x.period_end_label, x.bars, x.bid,
-           x.ask);
+  return f(caf::meta::type_name("feed_update"), x.failed, x.error_code, x.error, x.period_ns, x.period_end_label,
+           x.bars, x.bid, x.ask);
 }
 
 // --- trading loop (scheduler -> symbol actors -> portfolio -> broker actor) ----------------
@@ -193,11 +191,11 @@ typename Inspector::result_type inspect(Inspector& f, feed_update& x) {
 // happened (state says what). The portfolio asks the broker actor (broker_state_atom) ->
 // broker_state and (submit_atom, std::vector<order_intent>) -> std::vector<order_outcome>.
 struct cycle_order {
-  std::uint64_t id = 0;           // increasing per scheduler
-  std::int64_t at_unix_ns = 0;    // the scheduled instant (the injected clock's now)
-  std::uint32_t kinds = 0;        // core::event_kind bits
-  bool equity = false;            // equity symbols act
-  bool crypto = false;            // crypto symbols act
+  std::uint64_t id = 0;         // increasing per scheduler
+  std::int64_t at_unix_ns = 0;  // the scheduled instant (the injected clock's now)
+  std::uint32_t kinds = 0;      // core::event_kind bits
+  bool equity = false;          // equity symbols act
+  bool crypto = false;          // crypto symbols act
 };
 
 // What a symbol actor's answer to a cycle says. ok: a side and a score; flat: no strategy passed
@@ -210,22 +208,22 @@ struct proposal {
   std::string symbol;
   std::uint64_t cycle = 0;
   proposal_state state = proposal_state::error;
-  std::string note;               // why (error text, gate result)
-  std::int64_t bar_time_s = 0;    // the last bar the decision was made from
-  std::string strategy;           // chosen strategy ("" when none)
-  std::int32_t side = 0;          // +1 long, -1 short, 0 flat / no opinion
+  std::string note;             // why (error text, gate result)
+  std::int64_t bar_time_s = 0;  // the last bar the decision was made from
+  std::string strategy;         // chosen strategy ("" when none)
+  std::int32_t side = 0;        // +1 long, -1 short, 0 flat / no opinion
   double score = 0, edge = 0, variance = 0;
-  double last_close = 0;          // price the portfolio values the symbol at
-  double limit_price = 0;         // entry limit (the plan's entry, else the last close)
-  double bid = 0, ask = 0;        // the latest quote the symbol actor saw; 0 when none
+  double last_close = 0;    // price the portfolio values the symbol at
+  double limit_price = 0;   // entry limit (the plan's entry, else the last close)
+  double bid = 0, ask = 0;  // the latest quote the symbol actor saw; 0 when none
   bool crypto = false;
   bool has_opinion() const { return state == proposal_state::ok || state == proposal_state::flat; }
 };
 
 struct order_intent {
-  std::string client_order_id;    // market::client_order_id_for(symbol, bar_time_s, side, strategy)
+  std::string client_order_id;  // market::client_order_id_for(symbol, bar_time_s, side, strategy)
   std::string symbol;
-  std::int32_t side = 1;          // +1 buy, -1 sell
+  std::int32_t side = 1;  // +1 buy, -1 sell
   double qty = 0;
   double limit_price = 0;
   std::string strategy;
@@ -261,19 +259,19 @@ struct fill_report {
 
 struct broker_state {
   bool ok = false;
-  std::string error;              // when not ok
+  std::string error;  // when not ok
   double cash = 0, equity = 0, buying_power = 0;
   std::vector<position_row> positions;
   std::uint64_t open_orders = 0;
-  std::uint64_t fills = 0;        // fills journaled so far
+  std::uint64_t fills = 0;             // fills journaled so far
   std::vector<fill_report> new_fills;  // journaled since the previous broker_state answer
 };
 
 // (portfolio_summary_atom) -> portfolio_summary: what the portfolio saw so far (a backtest asks
 // at the end of its run).
 struct equity_mark {
-  std::int64_t at_unix_ns = 0;    // the cycle's scheduled instant
-  double equity = 0;              // the broker's equity at the cycle's start
+  std::int64_t at_unix_ns = 0;  // the cycle's scheduled instant
+  double equity = 0;            // the broker's equity at the cycle's start
 };
 
 struct portfolio_summary {
@@ -300,8 +298,8 @@ typename Inspector::result_type inspect(Inspector& f, proposal& x) {
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, order_intent& x) {
-  return f(caf::meta::type_name("order_intent"), x.client_order_id, x.symbol, x.side, x.qty, x.limit_price,
-           x.strategy, x.bar_time_s);
+  return f(caf::meta::type_name("order_intent"), x.client_order_id, x.symbol, x.side, x.qty, x.limit_price, x.strategy,
+           x.bar_time_s);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, order_outcome& x) {
@@ -339,9 +337,9 @@ typename Inspector::result_type inspect(Inspector& f, portfolio_summary& x) {
 // .cpp extends the interface with them (e.g. the cache actor's tick).
 
 // What every supervised child answers (actors/supervisor.hpp).
-using supervised_actor = caf::typed_actor<caf::replies_to<heartbeat_atom>::with<heartbeat_atom, std::uint64_t>,
-                                          caf::reacts_to<reload_atom, config_ptr>,
-                                          caf::replies_to<stop_atom>::with<caf::ok_atom>>;
+using supervised_actor =
+    caf::typed_actor<caf::replies_to<heartbeat_atom>::with<heartbeat_atom, std::uint64_t>,
+                     caf::reacts_to<reload_atom, config_ptr>, caf::replies_to<stop_atom>::with<caf::ok_atom>>;
 
 // The forecaster: the inference actor, and the cache actor in front of it, which forwards its
 // misses to the inference actor through this same interface. A remote inference host's handle
@@ -352,14 +350,15 @@ using forecaster_actor =
                              caf::replies_to<model_identity_atom>::with<core::model_identity>>;
 
 // The broker actor (actors/broker_actor.hpp).
-using broker_actor = supervised_actor::extend<
-    caf::replies_to<broker_state_atom>::with<broker_state>,
-    caf::replies_to<submit_atom, std::vector<order_intent>>::with<std::vector<order_outcome>>>;
+using broker_actor =
+    supervised_actor::extend<caf::replies_to<broker_state_atom>::with<broker_state>,
+                             caf::replies_to<submit_atom, std::vector<order_intent>>::with<std::vector<order_outcome>>>;
 
 // The portfolio actor (actors/portfolio_actor.hpp).
-using portfolio_actor = supervised_actor::extend<
-    caf::replies_to<run_cycle_atom, cycle_order, std::vector<std::string>>::with<caf::ok_atom>,
-    caf::reacts_to<proposal_atom, proposal>, caf::replies_to<portfolio_summary_atom>::with<portfolio_summary>>;
+using portfolio_actor =
+    supervised_actor::extend<caf::replies_to<run_cycle_atom, cycle_order, std::vector<std::string>>::with<caf::ok_atom>,
+                             caf::reacts_to<proposal_atom, proposal>,
+                             caf::replies_to<portfolio_summary_atom>::with<portfolio_summary>>;
 
 // How an actor finds another: a function that returns the CURRENT incarnation of a supervised
 // actor (a restart replaces it), or a null handle while none runs. The daemon makes them from its

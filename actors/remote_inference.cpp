@@ -6,8 +6,8 @@
 #include <map>
 #include <optional>
 
-#include <caf/io/all.hpp>
 #include <spdlog/spdlog.h>
+#include <caf/io/all.hpp>
 
 #include "actors/middleman_transport.hpp"
 #include "core/endpoint.hpp"
@@ -31,10 +31,14 @@ enum class host_phase { connecting, connected, down, refused };
 
 const char* to_string(host_phase p) {
   switch (p) {
-    case host_phase::connecting: return "connecting";
-    case host_phase::connected: return "connected";
-    case host_phase::down: return "down";
-    case host_phase::refused: return "refused";
+    case host_phase::connecting:
+      return "connecting";
+    case host_phase::connected:
+      return "connected";
+    case host_phase::down:
+      return "down";
+    case host_phase::refused:
+      return "refused";
   }
   return "unknown";
 }
@@ -43,15 +47,15 @@ const char* to_string(host_phase p) {
 struct host_state {
   core::endpoint ep;
   host_phase state = host_phase::connecting;
-  caf::actor handle;                 // set from a successful connect until the connection is lost
-  std::uint64_t gen = 0;             // bumped on each connect attempt and loss: older answers are ignored
+  caf::actor handle;                             // set from a successful connect until the connection is lost
+  std::uint64_t gen = 0;                         // bumped on each connect attempt and loss: older answers are ignored
   std::optional<core::model_identity> identity;  // as the host last reported it
   std::uint64_t requests = 0, failures = 0;
   std::uint64_t in_flight = 0, in_flight_rows = 0;  // this pool's requests at the host now
   std::uint64_t queued_rows = 0;                    // the host's batcher queue, as last reported
   std::uint64_t computed_windows = 0;               // the host's own count, as last reported
   std::string last_error;
-  core::latency_histogram rtt;                      // request sent -> reply (successful ones)
+  core::latency_histogram rtt;  // request sent -> reply (successful ones)
   std::chrono::milliseconds backoff = first_backoff;
   bool status_pending = false;
 };
@@ -60,10 +64,10 @@ struct host_state {
 struct pending_request {
   caf::response_promise rp;
   forecast_request req;
-  std::uint64_t rows = 0;          // windows x samples
-  steady::time_point deadline;     // arrival + trading.forecast_timeout_s
-  std::size_t host = no_host;      // where it is now (no_host: waiting for a host)
-  std::uint64_t attempt = 0;       // the current send; answers of an older one are ignored
+  std::uint64_t rows = 0;       // windows x samples
+  steady::time_point deadline;  // arrival + trading.forecast_timeout_s
+  std::size_t host = no_host;   // where it is now (no_host: waiting for a host)
+  std::uint64_t attempt = 0;    // the current send; answers of an older one are ignored
   steady::time_point sent;
 };
 
@@ -147,7 +151,8 @@ bool accept_identity(pool_actor* self, std::size_t i, const core::model_identity
   const auto& want = st.cfg->inference.middleman.model_identity;
   if (!st.identity && (want.empty() || id.checkpoint_hash.rfind(want, 0) == 0)) {
     st.identity = id;
-    spdlog::info("remote inference: the pool serves model {} (first matching host {})", describe(id), core::to_string(h.ep));
+    spdlog::info("remote inference: the pool serves model {} (first matching host {})", describe(id),
+                 core::to_string(h.ep));
     for (auto& [rp, since] : st.identity_waiters) rp.deliver(id);
     st.identity_waiters.clear();
   }
@@ -164,8 +169,8 @@ bool accept_identity(pool_actor* self, std::size_t i, const core::model_identity
   if (h.state != host_phase::refused) {
     h.last_error = "serves model " + describe(id) + ", not " +
                    (st.identity ? describe(*st.identity) : "inference.model_identity = \"" + want + "\"");
-    spdlog::error("remote inference: {} refused: it {}; it is not used until it serves the pool's model", core::to_string(h.ep),
-                  h.last_error);
+    spdlog::error("remote inference: {} refused: it {}; it is not used until it serves the pool's model",
+                  core::to_string(h.ep), h.last_error);
     h.state = host_phase::refused;
     redispatch_from(self, i);
   }
@@ -240,8 +245,10 @@ void on_failure(pool_actor* self, std::uint64_t id, std::uint64_t attempt, const
     answer(self, id, all_failed(p.req.windows.size(), errc::timeout, "remote inference: " + why));
     return;
   }
-  if (i != no_host) lose_host(self, i, why);  // sends this request (and the host's others) elsewhere
-  else send_request(self, id);
+  if (i != no_host)
+    lose_host(self, i, why);  // sends this request (and the host's others) elsewhere
+  else
+    send_request(self, id);
 }
 
 void send_request(pool_actor* self, std::uint64_t id) {
@@ -249,8 +256,9 @@ void send_request(pool_actor* self, std::uint64_t id) {
   auto& p = st.requests.at(id);
   const auto now = steady::now();
   if (now >= p.deadline) {
-    answer(self, id, all_failed(p.req.windows.size(), errc::unavailable,
-                                "remote inference: no inference host answered within trading.forecast_timeout_s"));
+    answer(self, id,
+           all_failed(p.req.windows.size(), errc::unavailable,
+                      "remote inference: no inference host answered within trading.forecast_timeout_s"));
     return;
   }
   const auto i = pick_host(self);
@@ -266,7 +274,8 @@ void send_request(pool_actor* self, std::uint64_t id) {
   ++h.in_flight;
   h.in_flight_rows += p.rows;
   const auto attempt = p.attempt;
-  const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(p.deadline - now) + std::chrono::milliseconds(1);
+  const auto left =
+      std::chrono::duration_cast<std::chrono::milliseconds>(p.deadline - now) + std::chrono::milliseconds(1);
   self->request(h.handle, left, forecast_atom::value, p.req)
       .then([self, id, attempt](forecast_reply& r) { on_reply(self, id, attempt, std::move(r)); },
             [self, id, attempt](caf::error& err) { on_failure(self, id, attempt, self->system().render(err)); });
@@ -278,9 +287,9 @@ void on_reply(pool_actor* self, std::uint64_t id, std::uint64_t attempt, forecas
   auto& p = it->second;
   const auto i = p.host;
   if (reply.answers.size() != p.req.windows.size()) {
-    on_failure(self, id, attempt,
-               "answered " + std::to_string(reply.answers.size()) + " windows for " +
-                   std::to_string(p.req.windows.size()));
+    on_failure(
+        self, id, attempt,
+        "answered " + std::to_string(reply.answers.size()) + " windows for " + std::to_string(p.req.windows.size()));
     return;
   }
   self->state.hosts[i]->rtt.record(steady::now() - p.sent);
@@ -338,8 +347,10 @@ void publish(pool_actor* self) {
   nlohmann::json not_up = nlohmann::json::object();
   for (const auto& hp : st.hosts) {
     const auto& h = *hp;
-    if (h.state == host_phase::connected) ++connected;
-    else not_up[core::to_string(h.ep)] = to_string(h.state) + (h.last_error.empty() ? "" : ": " + h.last_error);
+    if (h.state == host_phase::connected)
+      ++connected;
+    else
+      not_up[core::to_string(h.ep)] = to_string(h.state) + (h.last_error.empty() ? "" : ": " + h.last_error);
     hosts.push_back({{"address", core::to_string(h.ep)},
                      {"state", to_string(h.state)},
                      {"up", h.state == host_phase::connected},
@@ -362,9 +373,12 @@ void publish(pool_actor* self) {
                                   {"requests_waiting", st.waiting.size()}});
   core::health_check check;
   check.detail = {{"remote_hosts", st.hosts.size()}, {"connected", connected}, {"not_connected", not_up}};
-  if (connected == st.hosts.size()) check.status = core::health_status::ok;
-  else if (connected == 0 && st.ever_connected) check.status = core::health_status::failing;
-  else check.status = core::health_status::degraded;  // some host is not up, or none has connected yet
+  if (connected == st.hosts.size())
+    check.status = core::health_status::ok;
+  else if (connected == 0 && st.ever_connected)
+    check.status = core::health_status::failing;
+  else
+    check.status = core::health_status::degraded;  // some host is not up, or none has connected yet
   st.board->publish_check("model", std::move(check));
 }
 
@@ -377,9 +391,11 @@ void expire(pool_actor* self) {
     auto it = st.requests.find(id);
     if (it == st.requests.end()) continue;
     if (now >= it->second.deadline)
-      answer(self, id, all_failed(it->second.req.windows.size(), errc::unavailable,
-                                  "remote inference: no inference host connected within trading.forecast_timeout_s"));
-    else keep.push_back(id);
+      answer(self, id,
+             all_failed(it->second.req.windows.size(), errc::unavailable,
+                        "remote inference: no inference host connected within trading.forecast_timeout_s"));
+    else
+      keep.push_back(id);
   }
   st.waiting.swap(keep);
   auto& iw = st.identity_waiters;
@@ -418,9 +434,11 @@ caf::behavior pool_behavior(pool_actor* self, std::shared_ptr<core::snapshot_boa
         const auto id = ++st.next_id;
         pending_request p;
         p.rp = self->make_response_promise();
-        for (const auto& w : req.windows) p.rows += static_cast<std::uint64_t>(std::max(1, w.window.params.sample_count));
+        for (const auto& w : req.windows)
+          p.rows += static_cast<std::uint64_t>(std::max(1, w.window.params.sample_count));
         p.req = std::move(req);
-        p.deadline = steady::now() + std::chrono::milliseconds(static_cast<long>(st.cfg->trading.forecast_timeout_s * 1000));
+        p.deadline =
+            steady::now() + std::chrono::milliseconds(static_cast<long>(st.cfg->trading.forecast_timeout_s * 1000));
         auto rp = p.rp;
         st.requests.emplace(id, std::move(p));
         send_request(self, id);
@@ -451,8 +469,10 @@ caf::behavior pool_behavior(pool_actor* self, std::shared_ptr<core::snapshot_boa
       [self](model_identity_atom) -> caf::result<core::model_identity> {
         auto& st = self->state;
         auto rp = self->make_response_promise();
-        if (st.identity) rp.deliver(*st.identity);
-        else st.identity_waiters.emplace_back(rp, steady::now());
+        if (st.identity)
+          rp.deliver(*st.identity);
+        else
+          st.identity_waiters.emplace_back(rp, steady::now());
         return rp;
       },
       [self](heartbeat_atom) { return caf::make_message(heartbeat_atom::value, ++self->state.beats); },

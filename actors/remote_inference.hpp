@@ -7,13 +7,13 @@
 //
 // Messages (actors/protocol.hpp): untyped, exactly forecaster_actor's (the daemon holds it as one
 // through caf::actor_cast): (forecast_atom, forecast_request) -> forecast_reply (passed through
-// whole from the host, `model` included), one answer per window, in order, exactly once; (model_identity_atom) -> core::model_identity (the pool's
-// identity; waits up to 5 s for a first host, then a CAF error); heartbeat_atom; reload_atom
-// (inference.* keys are read at start only); stop_atom (everything pending is answered
-// `unavailable`).
+// whole from the host, `model` included), one answer per window, in order, exactly once; (model_identity_atom) ->
+// core::model_identity (the pool's identity; waits up to 5 s for a first host, then a CAF error); heartbeat_atom;
+// reload_atom (inference.* keys are read at start only); stop_atom (everything pending is answered `unavailable`).
 //
 // Hosts (one state each: connecting | connected | down | refused):
-// - connecting: a helper actor (detached: the connect blocks) calls connect_actor (actors/middleman_transport: plain or mutual TLS); on
+// - connecting: a helper actor (detached: the connect blocks) calls connect_actor (actors/middleman_transport: plain or
+// mutual TLS); on
 //   success the host is asked its inference_status and becomes connected or refused; on failure
 //   it is down and retried after a backoff (100 ms, doubling up to inference.remote_backoff_max_ms,
 //   reset by a successful connect).

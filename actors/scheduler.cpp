@@ -18,12 +18,14 @@ std::vector<std::string> symbols_of(const config& cfg, const market::feed& feed)
   // No config file at all: the embedded demo trades every symbol of the feed. With a file, the
   // universe is what it lists (an empty list trades nothing: tests and tools start fast).
   std::vector<std::string> base = !cfg.trading.symbols.empty() ? cfg.trading.symbols
-                                  : cfg.path.empty()    ? feed.symbols()
-                                                        : std::vector<std::string>{};
+                                  : cfg.path.empty()           ? feed.symbols()
+                                                               : std::vector<std::string>{};
   if (cfg.trading.tradable_pairs.empty()) return base;
   std::vector<std::string> out;
   for (const auto& s : base)
-    if (std::find(cfg.trading.tradable_pairs.begin(), cfg.trading.tradable_pairs.end(), s) != cfg.trading.tradable_pairs.end()) out.push_back(s);
+    if (std::find(cfg.trading.tradable_pairs.begin(), cfg.trading.tradable_pairs.end(), s) !=
+        cfg.trading.tradable_pairs.end())
+      out.push_back(s);
   return out;
 }
 
@@ -41,7 +43,7 @@ struct symbol_child {
 
 struct scheduler_state {
   scheduler_args args;
-  caf::actor feed;  // the feed actor (linked), shared by the symbol actors
+  caf::actor feed;                  // the feed actor (linked), shared by the symbol actors
   bool start_pass_pending = false;  // wall clock with schedule.pass_at_start: the first pass is now
   std::map<std::string, symbol_child> symbols;
   std::optional<core::time_point> sim_end;
@@ -59,7 +61,7 @@ struct scheduler_state {
   nlohmann::json next_event = nullptr;
   std::chrono::steady_clock::time_point cycle_started{};
   std::optional<core::time_point> next_at;  // the next event, from when it is computed until it runs
-  std::string stalled;  // why cycles are not making progress; "" while they are
+  std::string stalled;                      // why cycles are not making progress; "" while they are
   double last_cycle_ms = 0;
   core::latency_histogram cycle_duration;  // every completed cycle, start to the portfolio's ok
   std::uint64_t beats = 0;
@@ -201,8 +203,8 @@ std::string seconds_text(std::chrono::duration<double> d) {
 // Why cycles are not making progress (the header's rule), or "".
 std::string stall_of(const scheduler_state& st) {
   const auto bound = std::chrono::duration<double>(st.args.cfg->trading.cycle_deadline_s) + st.args.progress_slack;
-  const std::string rule = seconds_text(bound) + " (trading.cycle_deadline_s + " +
-                           seconds_text(st.args.progress_slack) + ")";
+  const std::string rule =
+      seconds_text(bound) + " (trading.cycle_deadline_s + " + seconds_text(st.args.progress_slack) + ")";
   if (st.in_cycle) {
     const auto open = std::chrono::steady_clock::now() - st.cycle_started;
     if (open > bound)
@@ -222,8 +224,10 @@ const std::string& check_progress(scheduler_actor* self) {
   auto& st = self->state;
   auto stalled = stall_of(st);
   if (stalled != st.stalled) {
-    if (!stalled.empty()) spdlog::error("scheduler: stalled: {}", stalled);
-    else spdlog::info("scheduler: cycles make progress again");
+    if (!stalled.empty())
+      spdlog::error("scheduler: stalled: {}", stalled);
+    else
+      spdlog::info("scheduler: cycles make progress again");
     st.stalled = std::move(stalled);
     publish(self);
   }

@@ -51,8 +51,8 @@
 
 #include <caf/all.hpp>
 
-#include "actors/protocol.hpp"
 #include "actors/portfolio_actor.hpp"
+#include "actors/protocol.hpp"
 #include "actors/symbol_actor.hpp"
 #include "core/clock.hpp"
 #include "core/snapshot_board.hpp"

@@ -10,16 +10,16 @@ namespace {
 
 // One child's (or grandchild's) restart budget.
 struct restart_budget {
-  std::deque<caf::timestamp> restarts;     // within the restart window
+  std::deque<caf::timestamp> restarts;  // within the restart window
   std::uint64_t restart_count = 0;
-  bool gave_up = false;                    // restarted too often: left stopped
+  bool gave_up = false;  // restarted too often: left stopped
   std::string last_error;
 };
 
 struct child_state {
   child_spec spec;
-  caf::actor handle;                       // null when not running
-  restart_budget budget;                   // gave_up: /health failing
+  caf::actor handle;      // null when not running
+  restart_budget budget;  // gave_up: /health failing
 };
 
 struct supervisor_state {

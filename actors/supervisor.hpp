@@ -37,8 +37,7 @@ struct supervisor_options {
 };
 
 // Spawns the supervisor. It publishes the /health check "actors" on `board`.
-caf::actor spawn_supervisor(caf::actor_system& sys, config_ptr cfg,
-                            std::shared_ptr<core::snapshot_board> board,
+caf::actor spawn_supervisor(caf::actor_system& sys, config_ptr cfg, std::shared_ptr<core::snapshot_board> board,
                             std::vector<child_spec> children, supervisor_options opts = {});
 
 }  // namespace tb::actors

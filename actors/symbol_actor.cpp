@@ -26,8 +26,10 @@ symbol_board::symbol_board(std::shared_ptr<core::snapshot_board> board) : board_
 void symbol_board::update(const std::string& symbol, nlohmann::json doc, const std::string& error) {
   std::lock_guard<std::mutex> lock(mu_);
   docs_[symbol] = std::move(doc);
-  if (error.empty()) errors_.erase(symbol);
-  else errors_[symbol] = error;
+  if (error.empty())
+    errors_.erase(symbol);
+  else
+    errors_[symbol] = error;
   publish_locked();
 }
 
@@ -104,16 +106,19 @@ void publish(symbol_actor* self) {
       {"state", st.state},
       {"note", st.note},
       {"error", st.error.empty() ? nlohmann::json(nullptr) : nlohmann::json(st.error)},
-      {"last_bar_time", st.bars.empty() ? nlohmann::json(nullptr)
-                                        : nlohmann::json(core::to_iso8601(core::from_unix_seconds(st.bars.back().time_s)))},
+      {"last_bar_time", st.bars.empty()
+                            ? nlohmann::json(nullptr)
+                            : nlohmann::json(core::to_iso8601(core::from_unix_seconds(st.bars.back().time_s)))},
       {"bars_held", st.bars.size()},
       {"cycles", st.cycles},
-      {"last_cycle_at", st.last_cycle_at_ns ? nlohmann::json(core::to_iso8601(core::time_point(core::duration(st.last_cycle_at_ns))))
-                                            : nlohmann::json(nullptr)},
+      {"last_cycle_at", st.last_cycle_at_ns
+                            ? nlohmann::json(core::to_iso8601(core::time_point(core::duration(st.last_cycle_at_ns))))
+                            : nlohmann::json(nullptr)},
       {"last_cycle_ms", st.last_cycle_ms},
       {"windows_asked", st.windows_asked},
       {"windows_computed", st.windows_computed},
-      {"last_cycle_computed", st.last_cycle_computed < 0 ? nlohmann::json(nullptr) : nlohmann::json(st.last_cycle_computed)},
+      {"last_cycle_computed",
+       st.last_cycle_computed < 0 ? nlohmann::json(nullptr) : nlohmann::json(st.last_cycle_computed)},
       {"failures", st.failures},
       {"forecast", st.forecast},
       {"proposal", st.last_proposal},
@@ -127,8 +132,11 @@ void answer(symbol_actor* self, const portfolio_actor& portfolio, proposal p) {
   st.state = to_string(p.state);
   st.note = p.note;
   if (p.has_opinion())
-    st.last_proposal = {{"side", p.side},         {"strategy", p.strategy}, {"score", p.score},
-                        {"edge", p.edge},         {"limit_price", p.limit_price},
+    st.last_proposal = {{"side", p.side},
+                        {"strategy", p.strategy},
+                        {"score", p.score},
+                        {"edge", p.edge},
+                        {"limit_price", p.limit_price},
                         {"bar_time", core::to_iso8601(core::from_unix_seconds(p.bar_time_s))}};
   publish(self);
   if (portfolio) self->send(portfolio, proposal_atom::value, std::move(p));
@@ -217,29 +225,25 @@ expected<proposal> analyse(symbol_state& st, std::uint64_t cycle, const forecast
     const auto& last = bars[n - 2 - k];
     const auto& actual = bars[n - 1 - k];
     auto w = strategy::make_window(reply.answers[1 + k].forecast, last.close, actual, asset, spread);
-    if (!w)
-      return error{w.error().code, "walk-forward window " + std::to_string(k) + ": " + w.error().message};
+    if (!w) return error{w.error().code, "walk-forward window " + std::to_string(k) + ": " + w.error().message};
     windows.push_back(*w);
   }
   const auto& live = reply.answers[0].forecast;
-  if (live.rows.empty())
-    return error{errc::bad_data, "the live forecast is empty"};
+  if (live.rows.empty()) return error{errc::bad_data, "the live forecast is empty"};
   const double c0 = bars.back().close;
   strategy::forecast_move move{live.rows[0][core::f_close] / c0 - 1, live.rows[0][core::f_high] / c0 - 1,
                                live.rows[0][core::f_low] / c0 - 1};
   if (!std::isfinite(move.close) || !std::isfinite(move.high) || !std::isfinite(move.low))
     return error{errc::bad_data, "the live forecast is not finite"};
-  st.forecast = {{"close", live.rows[0][core::f_close]}, {"high", live.rows[0][core::f_high]},
-                 {"low", live.rows[0][core::f_low]}};
+  st.forecast = {
+      {"close", live.rows[0][core::f_close]}, {"high", live.rows[0][core::f_high]}, {"low", live.rows[0][core::f_low]}};
   strategy::strategy_params sp;
   sp.equity_fee = st.args.cfg->broker.sim.equity_fee_rate;
   sp.crypto_fee = st.args.cfg->broker.sim.crypto_fee_rate;
   auto results = strategy::evaluate_all(windows, sp);
-  if (!results)
-    return error{results.error().code, "strategies: " + results.error().message};
+  if (!results) return error{results.error().code, "strategies: " + results.error().message};
   auto choice = strategy::choose_strategy(*results, st.args.cfg->strategy);
-  if (!choice)
-    return error{choice.error().code, "selection: " + choice.error().message};
+  if (!choice) return error{choice.error().code, "selection: " + choice.error().message};
   p.limit_price = c0;
   if (!choice->choice) {
     p.state = proposal_state::flat;
@@ -252,8 +256,7 @@ expected<proposal> analyse(symbol_state& st, std::uint64_t cycle, const forecast
   p.edge = c.edge;
   p.variance = c.variance;
   auto legs = strategy::plan_next_bar(c, move, c0, asset);
-  if (!legs)
-    return error{legs.error().code, "plan: " + legs.error().message};
+  if (!legs) return error{legs.error().code, "plan: " + legs.error().message};
   if (legs->empty()) {
     p.state = proposal_state::flat;
     p.note = p.strategy + " plans no trade for the next bar";
@@ -285,12 +288,13 @@ void continue_cycle(symbol_actor* self, core::time_point now) {
     answer(self, st.portfolio, std::move(p));
   };
   if (st.bars.empty()) return no_forecast(proposal_state::stale, "no bar yet");
-  if (const auto closed = st.timing->closes_at(st.bars.back()); now - closed > st.timing->period * cfg.trading.stale_after_bars)
+  if (const auto closed = st.timing->closes_at(st.bars.back());
+      now - closed > st.timing->period * cfg.trading.stale_after_bars)
     return no_forecast(proposal_state::stale, "last bar closed at " + core::to_iso8601(closed) + ", more than " +
-                                    std::to_string(cfg.trading.stale_after_bars) + " bar periods ago");
+                                                  std::to_string(cfg.trading.stale_after_bars) + " bar periods ago");
   if (st.bars.size() < lookback + wf + 1)
-    return no_forecast(proposal_state::waiting, "have " + std::to_string(st.bars.size()) + " bars, need " +
-                                      std::to_string(lookback + wf + 1));
+    return no_forecast(proposal_state::waiting,
+                       "have " + std::to_string(st.bars.size()) + " bars, need " + std::to_string(lookback + wf + 1));
   if (st.last_analysis && st.last_analysis->bar_time_s == st.bars.back().time_s) {
     // No new bar since the last analysis: the same decision (same client_order_ids), with the
     // quote this cycle's feed update brought (the close back-out prices its exits from it).

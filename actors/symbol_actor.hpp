@@ -55,14 +55,14 @@ class symbol_board {
   void publish_locked();
   std::shared_ptr<core::snapshot_board> board_;
   std::mutex mu_;
-  std::map<std::string, nlohmann::json> docs_;    // guarded by mu_
-  std::map<std::string, std::string> errors_;     // guarded by mu_
+  std::map<std::string, nlohmann::json> docs_;  // guarded by mu_
+  std::map<std::string, std::string> errors_;   // guarded by mu_
 };
 
 struct symbol_actor_args {
   std::string symbol;
-  caf::actor feed;                             // the feed actor (feed_atom, feed_query)
-  std::shared_ptr<const core::clock> clock;    // the injected clock: "now" of every cycle
+  caf::actor feed;                           // the feed actor (feed_atom, feed_query)
+  std::shared_ptr<const core::clock> clock;  // the injected clock: "now" of every cycle
   actor_lookup<forecaster_actor> forecaster;
   std::shared_ptr<symbol_board> stats;
   config_ptr cfg;

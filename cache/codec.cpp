@@ -85,10 +85,14 @@ std::uint32_t crc32(const void* data, std::size_t n) {
 
 const char* to_string(decode_status s) {
   switch (s) {
-    case decode_status::ok: return "ok";
-    case decode_status::corrupt: return "corrupt";
-    case decode_status::unsupported: return "unsupported";
-    case decode_status::key_mismatch: return "key_mismatch";
+    case decode_status::ok:
+      return "ok";
+    case decode_status::corrupt:
+      return "corrupt";
+    case decode_status::unsupported:
+      return "unsupported";
+    case decode_status::key_mismatch:
+      return "key_mismatch";
   }
   return "unknown";
 }
@@ -103,8 +107,7 @@ bool valid_forecast(const core::forecast& f) {
 
 std::string encode_entry(const entry& e) {
   const std::size_t rows = e.value.rows.size();
-  const std::size_t payload = 32 + 8 + 8 + 1 + 2 + e.symbol.size() + 4 + 4 +
-                              rows * core::n_features * 8;
+  const std::size_t payload = 32 + 8 + 8 + 1 + 2 + e.symbol.size() + 4 + 4 + rows * core::n_features * 8;
   std::string out;
   out.reserve(entry_header_size + payload);
   out.append(entry_magic, 4);
@@ -135,10 +138,8 @@ std::string encode_entry(const entry& e) {
 
 decode_result decode_entry(std::string_view bytes, const digest* expected_key) {
   if (bytes.size() < entry_header_size)
-    return fail(decode_status::corrupt, "truncated header (" + std::to_string(bytes.size()) +
-                                            " bytes)");
-  if (std::memcmp(bytes.data(), entry_magic, 4) != 0)
-    return fail(decode_status::corrupt, "bad magic");
+    return fail(decode_status::corrupt, "truncated header (" + std::to_string(bytes.size()) + " bytes)");
+  if (std::memcmp(bytes.data(), entry_magic, 4) != 0) return fail(decode_status::corrupt, "bad magic");
   reader h(bytes.substr(4, entry_header_size - 4));
   std::uint16_t version = 0, flags = 0;
   std::uint32_t length = 0, crc = 0;
@@ -154,8 +155,7 @@ decode_result decode_entry(std::string_view bytes, const digest* expected_key) {
                                             std::to_string(bytes.size() - entry_header_size) +
                                             " payload bytes (truncated or padded)");
   const std::string_view payload = bytes.substr(entry_header_size);
-  if (crc32(payload.data(), payload.size()) != crc)
-    return fail(decode_status::corrupt, "checksum mismatch");
+  if (crc32(payload.data(), payload.size()) != crc) return fail(decode_status::corrupt, "checksum mismatch");
 
   reader r(payload);
   decode_result out;
@@ -167,8 +167,7 @@ decode_result decode_entry(std::string_view bytes, const digest* expected_key) {
   std::uint32_t rows = 0, cols = 0;
   if (!r.take(32, &p)) return fail(decode_status::corrupt, "short payload");
   std::memcpy(e.key_id.data(), p, 32);
-  if (!r.u64(&created) || !r.u64(&expires) || !r.u8(&kind) || !r.u16(&sym) ||
-      !r.take(sym, &p))
+  if (!r.u64(&created) || !r.u64(&expires) || !r.u8(&kind) || !r.u16(&sym) || !r.take(sym, &p))
     return fail(decode_status::corrupt, "short payload");
   e.symbol.assign(p, sym);
   if (!r.u32(&rows) || !r.u32(&cols)) return fail(decode_status::corrupt, "short payload");

@@ -34,16 +34,16 @@ std::string encode_entry(const entry& e);
 
 enum class decode_status {
   ok,
-  corrupt,        // bad magic, length, checksum, layout or a non-finite value: remove it
-  unsupported,    // a format version this build does not read (a newer writer): a plain miss
-  key_mismatch,   // a well-formed entry of ANOTHER key (mis-named file, prefix clash): remove it
+  corrupt,       // bad magic, length, checksum, layout or a non-finite value: remove it
+  unsupported,   // a format version this build does not read (a newer writer): a plain miss
+  key_mismatch,  // a well-formed entry of ANOTHER key (mis-named file, prefix clash): remove it
 };
 const char* to_string(decode_status s);
 
 struct decode_result {
   decode_status status = decode_status::corrupt;
-  entry value;          // meaningful only when status == ok
-  std::string detail;   // why, for logs
+  entry value;         // meaningful only when status == ok
+  std::string detail;  // why, for logs
 };
 
 // Decodes `bytes`; when `expected_key` is given, an entry of another key is key_mismatch.

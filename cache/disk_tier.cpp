@@ -90,8 +90,7 @@ std::atomic<std::uint64_t> tmp_seq{0};
 
 bool is_two_hex(const std::string& s) {
   return s.size() == 2 && std::isxdigit(static_cast<unsigned char>(s[0])) &&
-         std::isxdigit(static_cast<unsigned char>(s[1])) && !std::isupper(s[0]) &&
-         !std::isupper(s[1]);
+         std::isxdigit(static_cast<unsigned char>(s[1])) && !std::isupper(s[0]) && !std::isupper(s[1]);
 }
 
 bool is_tmp_name(const std::string& name) {
@@ -106,8 +105,7 @@ void for_each_in_entry_folders(const fs::path& dir, F&& fn) {
   for (fs::directory_iterator sub(dir, ec), end; !ec && sub != end; sub.increment(ec)) {
     if (!is_two_hex(sub->path().filename().string())) continue;
     std::error_code ec2;
-    for (fs::directory_iterator f(sub->path(), ec2), fend; !ec2 && f != fend; f.increment(ec2))
-      fn(sub->path(), *f);
+    for (fs::directory_iterator f(sub->path(), ec2), fend; !ec2 && f != fend; f.increment(ec2)) fn(sub->path(), *f);
   }
 }
 
@@ -183,9 +181,8 @@ void disk_tier::resync() {
     if (ec) return;
     files.push_back({mtime, name, *key, size});
   });
-  std::sort(files.begin(), files.end(), [](const found& a, const found& b) {
-    return a.mtime != b.mtime ? a.mtime < b.mtime : a.name < b.name;
-  });
+  std::sort(files.begin(), files.end(),
+            [](const found& a, const found& b) { return a.mtime != b.mtime ? a.mtime < b.mtime : a.name < b.name; });
   {
     std::lock_guard<std::mutex> lock(mu_);
     std::vector<std::pair<digest, std::uint64_t>> written_meanwhile;
@@ -212,8 +209,7 @@ void disk_tier::mark_degraded(const std::string& why) {
   if (!was) log_.reset();  // the transition is always worth one line
   std::uint64_t held = 0;
   if (log_.allow(&held))
-    spdlog::warn("cache disk tier degraded (memory and redis go on): {}{}", why,
-                 core::suppressed_note(held));
+    spdlog::warn("cache disk tier degraded (memory and redis go on): {}{}", why, core::suppressed_note(held));
 }
 
 bool disk_tier::degraded() const {
@@ -264,8 +260,7 @@ std::optional<entry> disk_tier::read_one(const digest& key, tb::error* err) {
   counters_.corrupt.fetch_add(1, std::memory_order_relaxed);
   std::uint64_t held = 0;
   if (log_.allow(&held))
-    spdlog::warn("cache disk tier: removed corrupt entry {}: {}{}", p.string(), d.detail,
-                 core::suppressed_note(held));
+    spdlog::warn("cache disk tier: removed corrupt entry {}: {}{}", p.string(), d.detail, core::suppressed_note(held));
   return std::nullopt;
 }
 
@@ -312,9 +307,8 @@ tb::expected<std::size_t> disk_tier::put(const entry& e) {
     }
   }
   const std::string hex = final_path.stem().string();
-  const fs::path tmp =
-      folder / ("." + hex + "." + std::to_string(::getpid()) + "." +
-                std::to_string(tmp_seq.fetch_add(1, std::memory_order_relaxed)) + ".tmp");
+  const fs::path tmp = folder / ("." + hex + "." + std::to_string(::getpid()) + "." +
+                                 std::to_string(tmp_seq.fetch_add(1, std::memory_order_relaxed)) + ".tmp");
   int err = write_new_file(tmp, bytes);
   if (err == EEXIST) {  // our pid and a sequence number we never used: a crashed process's file
     ::unlink(tmp.c_str());
@@ -382,8 +376,7 @@ tb::expected<std::size_t> disk_tier::clear() {
     if (::unlink(f.path().c_str()) == 0) {
       if (!is_tmp_name(name)) ++removed;
     } else if (errno != ENOENT && !first) {
-      first = tb::error{errc::io,
-                        "cache disk tier: remove " + f.path().string() + ": " + errno_text(errno)};
+      first = tb::error{errc::io, "cache disk tier: remove " + f.path().string() + ": " + errno_text(errno)};
     }
   });
   {

@@ -2,8 +2,8 @@
 // Disk tier: one file per entry under a directory, in the codec's binary format.
 //
 // Layout: <dir>/<first two hex digits of the key>/<64 hex digits>.tbfc; a write goes to
-// <same folder>/.<hex>.<pid>.<n>.tmp (n: a sequence shared by the process's tiers) and is renamed over the final name (readers see the old or
-// the new complete file, never a partial one; no fsync: a file torn by a crash fails its
+// <same folder>/.<hex>.<pid>.<n>.tmp (n: a sequence shared by the process's tiers) and is renamed over the final name
+// (readers see the old or the new complete file, never a partial one; no fsync: a file torn by a crash fails its
 // checksum and is a miss). Only files matching these names are ever read or removed.
 //
 // Eviction: oldest written first (a rewrite makes an entry newest), when the total of file
@@ -35,8 +35,8 @@
 #include <string>
 #include <unordered_map>
 
-#include "core/log_throttle.hpp"
 #include "cache/tier.hpp"
+#include "core/log_throttle.hpp"
 
 namespace tb::cache {
 
@@ -51,13 +51,13 @@ struct disk_config {
 
 // What verify() found.
 struct verify_report {
-  std::uint64_t files = 0;        // entry files examined
+  std::uint64_t files = 0;  // entry files examined
   std::uint64_t ok = 0;
-  std::uint64_t corrupt = 0;      // bad bytes or a name that does not match the content
+  std::uint64_t corrupt = 0;  // bad bytes or a name that does not match the content
   std::uint64_t expired = 0;
   std::uint64_t unsupported = 0;  // another format version (left in place)
   std::uint64_t removed = 0;
-  std::uint64_t bytes = 0;        // bytes of the files left
+  std::uint64_t bytes = 0;            // bytes of the files left
   std::vector<std::string> problems;  // "<path>: <why>", at most 100
 };
 
@@ -114,7 +114,7 @@ class disk_tier final : public tier {
   std::uint64_t bytes_ = 0;                                   // guarded by mu_
   bool degraded_ = false;                                     // guarded by mu_
   std::chrono::steady_clock::time_point retry_at_{};          // guarded by mu_
-  std::chrono::steady_clock::time_point next_resync_{};        // guarded by mu_
+  std::chrono::steady_clock::time_point next_resync_{};       // guarded by mu_
   tier_counters counters_;
   core::log_throttle log_;
 };

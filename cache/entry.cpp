@@ -4,8 +4,8 @@ namespace tb::cache {
 
 const char* to_string(window_kind k) { return k == window_kind::live ? "live" : "closed"; }
 
-entry make_entry(const cache_key& key, core::forecast value, window_kind kind,
-                 const ttl_policy& policy, std::int64_t now_ms) {
+entry make_entry(const cache_key& key, core::forecast value, window_kind kind, const ttl_policy& policy,
+                 std::int64_t now_ms) {
   entry e;
   e.key_id = key.id;
   e.symbol = key.symbol;

@@ -29,11 +29,11 @@ enum class window_kind : std::uint8_t { live = 0, closed = 1 };
 const char* to_string(window_kind k);
 
 struct entry {
-  digest key_id{};               // the key this entry answers (checked on every decode)
-  std::string symbol;            // copied from the key, for operators (verify, stats)
-  core::forecast value;          // pred_len rows of the six features
-  std::int64_t created_ms = 0;   // injected clock, ms since the epoch
-  std::int64_t expires_ms = 0;   // ms since the epoch; 0 = never expires
+  digest key_id{};              // the key this entry answers (checked on every decode)
+  std::string symbol;           // copied from the key, for operators (verify, stats)
+  core::forecast value;         // pred_len rows of the six features
+  std::int64_t created_ms = 0;  // injected clock, ms since the epoch
+  std::int64_t expires_ms = 0;  // ms since the epoch; 0 = never expires
   window_kind kind = window_kind::live;
 
   // Expired at `now_ms`: expires_ms != 0 and now_ms >= expires_ms.
@@ -42,8 +42,8 @@ struct entry {
 
 // live -> ttl_s, closed -> history_ttl_s; 0 = never expires. Seconds.
 struct ttl_policy {
-  std::int64_t ttl_s = 300;                 // KRONOS_PREDICTION_CACHE_TTL
-  std::int64_t history_ttl_s = 7 * 86400;   // KRONOS_PREDICTION_CACHE_HISTORY_TTL
+  std::int64_t ttl_s = 300;                // KRONOS_PREDICTION_CACHE_TTL
+  std::int64_t history_ttl_s = 7 * 86400;  // KRONOS_PREDICTION_CACHE_HISTORY_TTL
 
   // The expiry of an entry created at now_ms (0 = never).
   std::int64_t expiry_ms(window_kind kind, std::int64_t now_ms) const {
@@ -53,8 +53,8 @@ struct ttl_policy {
 };
 
 // An entry for `key`, created now under `policy`.
-entry make_entry(const cache_key& key, core::forecast value, window_kind kind,
-                 const ttl_policy& policy, std::int64_t now_ms);
+entry make_entry(const cache_key& key, core::forecast value, window_kind kind, const ttl_policy& policy,
+                 std::int64_t now_ms);
 
 // Approximate bytes an entry occupies in memory (used by the memory tier's byte budget).
 std::size_t memory_footprint(const entry& e);

@@ -23,57 +23,66 @@ const core::rows<cache_config>& config_rows() {
   using core::member;
   using core::restart_only;
   static const core::rows<cache_config> rows = {
-      restart_only(key("cache.enabled", &c::enabled,
-       "forecast cache on or off; off: no lookups or stores, forecasts are still seeded from their keys",
-       "KRONOS_PREDICTION_CACHE_ENABLED")),
-      restart_only(key("cache.ttl_s", &c::ttl_s, "lifetime of a forecast whose window holds a still-forming bar; 0 = never expires",
-       "KRONOS_PREDICTION_CACHE_TTL", 0, 31536000)),
+      restart_only(
+          key("cache.enabled", &c::enabled,
+              "forecast cache on or off; off: no lookups or stores, forecasts are still seeded from their keys",
+              "KRONOS_PREDICTION_CACHE_ENABLED")),
+      restart_only(key("cache.ttl_s", &c::ttl_s,
+                       "lifetime of a forecast whose window holds a still-forming bar; 0 = never expires",
+                       "KRONOS_PREDICTION_CACHE_TTL", 0, 31536000)),
       restart_only(key("cache.history_ttl_s", &c::history_ttl_s,
-       "lifetime of a forecast whose bars have all closed (newest bar period ended); 0 = never expires", "KRONOS_PREDICTION_CACHE_HISTORY_TTL",
-       0, 31536000)),
+                       "lifetime of a forecast whose bars have all closed (newest bar period ended); 0 = never expires",
+                       "KRONOS_PREDICTION_CACHE_HISTORY_TTL", 0, 31536000)),
       restart_only(key("cache.max_size_mb", &c::max_size_mb, "disk tier size cap (MiB), oldest evicted first",
-       "KRONOS_PREDICTION_CACHE_MAX_SIZE_MB", 1, 1 << 24)),
+                       "KRONOS_PREDICTION_CACHE_MAX_SIZE_MB", 1, 1 << 24)),
       restart_only(key("cache.decimals", &c::decimals, "values rounded to this many decimals in cache keys",
-       "KRONOS_CACHE_DECIMALS", 0, max_decimals)),
+                       "KRONOS_CACHE_DECIMALS", 0, max_decimals)),
       restart_only(key("cache.dir", &c::dir, "disk tier folder (systemd CacheDirectory)")),
       restart_only(key("cache.memory_enabled", &c::memory_enabled, "memory tier (LRU) on or off",
-       "KRONOS_CACHE_MEMORY_ENABLED")),
-      restart_only(key("cache.memory_max_mb", &c::memory_max_mb, "memory tier budget (MiB), least recently used evicted first",
-       "KRONOS_CACHE_MEMORY_MAX_MB", 1, 1 << 20)),
+                       "KRONOS_CACHE_MEMORY_ENABLED")),
+      restart_only(key("cache.memory_max_mb", &c::memory_max_mb,
+                       "memory tier budget (MiB), least recently used evicted first", "KRONOS_CACHE_MEMORY_MAX_MB", 1,
+                       1 << 20)),
       restart_only(key("cache.disk_enabled", &c::disk_enabled, "disk tier (one file per entry) on or off",
-       "KRONOS_CACHE_DISK_ENABLED")),
+                       "KRONOS_CACHE_DISK_ENABLED")),
       restart_only(key("cache.redis_enabled", &c::redis_enabled,
-       "Redis tier on or off; an unreachable Redis degrades the cache, never stops the daemon", "KRONOS_REDIS_ENABLED")),
+                       "Redis tier on or off; an unreachable Redis degrades the cache, never stops the daemon",
+                       "KRONOS_REDIS_ENABLED")),
       restart_only(key("cache.redis_host", member(&c::redis, &redis_config::host), "Redis host name or address",
-       "KRONOS_REDIS_HOST")),
-      restart_only(key("cache.redis_port", member(&c::redis, &redis_config::port), "Redis port", "KRONOS_REDIS_PORT", 1,
-       65535)),
+                       "KRONOS_REDIS_HOST")),
+      restart_only(
+          key("cache.redis_port", member(&c::redis, &redis_config::port), "Redis port", "KRONOS_REDIS_PORT", 1, 65535)),
       restart_only(key("cache.redis_username", member(&c::redis, &redis_config::username),
-       "Redis ACL user; empty = the default user", "KRONOS_REDIS_USERNAME")),
+                       "Redis ACL user; empty = the default user", "KRONOS_REDIS_USERNAME")),
       restart_only(key("cache.redis_password", member(&c::redis, &redis_config::password),
-       "Redis password; empty = no AUTH (masked in /stats)", "KRONOS_REDIS_PASSWORD", 0, 0, {}, true)),
+                       "Redis password; empty = no AUTH (masked in /stats)", "KRONOS_REDIS_PASSWORD", 0, 0, {}, true)),
       restart_only(key("cache.redis_db", member(&c::redis, &redis_config::db), "Redis database (SELECT)",
-       "KRONOS_REDIS_DB", 0, 65535)),
+                       "KRONOS_REDIS_DB", 0, 65535)),
       restart_only(key("cache.redis_key_prefix", member(&c::redis, &redis_config::key_prefix),
-       "prefix of every Redis key; `tradebot cache clear` removes only keys under it", "KRONOS_REDIS_KEY_PREFIX")),
+                       "prefix of every Redis key; `tradebot cache clear` removes only keys under it",
+                       "KRONOS_REDIS_KEY_PREFIX")),
       restart_only(key("cache.redis_connect_timeout_ms", member(&c::redis, &redis_config::connect_timeout),
-       "Redis connect timeout", "KRONOS_REDIS_CONNECT_TIMEOUT_MS", 1, 60000)),
+                       "Redis connect timeout", "KRONOS_REDIS_CONNECT_TIMEOUT_MS", 1, 60000)),
       restart_only(key("cache.redis_command_timeout_ms", member(&c::redis, &redis_config::command_timeout),
-       "Redis command timeout; also the longest a cache lookup blocks the cache actor", "KRONOS_REDIS_COMMAND_TIMEOUT_MS", 1,
-       60000)),
+                       "Redis command timeout; also the longest a cache lookup blocks the cache actor",
+                       "KRONOS_REDIS_COMMAND_TIMEOUT_MS", 1, 60000)),
       restart_only(key("cache.redis_backoff_initial_ms", member(&c::redis, &redis_config::backoff_initial),
-       "first reconnect delay after a Redis failure (doubles up to the max)", "KRONOS_REDIS_BACKOFF_INITIAL_MS", 1, 3600000)),
+                       "first reconnect delay after a Redis failure (doubles up to the max)",
+                       "KRONOS_REDIS_BACKOFF_INITIAL_MS", 1, 3600000)),
       restart_only(key("cache.redis_backoff_max_ms", member(&c::redis, &redis_config::backoff_max),
-       "longest reconnect delay", "KRONOS_REDIS_BACKOFF_MAX_MS", 1, 3600000)),
-      restart_only(key("cache.write_queue_max", &c::write_queue_max,
-       "disk and Redis writes queued behind the requester; beyond it a write is dropped (memory keeps the entry)",
-       "KRONOS_CACHE_WRITE_QUEUE_MAX", 1, 10000000)),
+                       "longest reconnect delay", "KRONOS_REDIS_BACKOFF_MAX_MS", 1, 3600000)),
+      restart_only(key(
+          "cache.write_queue_max", &c::write_queue_max,
+          "disk and Redis writes queued behind the requester; beyond it a write is dropped (memory keeps the entry)",
+          "KRONOS_CACHE_WRITE_QUEUE_MAX", 1, 10000000)),
       restart_only(key("cache.write_batch_max", &c::write_batch_max, "entries per pipelined Redis write batch",
-       "KRONOS_CACHE_WRITE_BATCH_MAX", 1, 10000)),
+                       "KRONOS_CACHE_WRITE_BATCH_MAX", 1, 10000)),
       restart_only(key("cache.disk_retry_ms", &c::disk_retry_after,
-       "a failing disk tier refuses writes this long before it tries again", "KRONOS_CACHE_DISK_RETRY_MS", 0, 86400000)),
+                       "a failing disk tier refuses writes this long before it tries again",
+                       "KRONOS_CACHE_DISK_RETRY_MS", 0, 86400000)),
       restart_only(key("cache.log_interval_ms", &c::log_interval,
-       "cache failures are logged at most once per this interval", "KRONOS_CACHE_LOG_INTERVAL_MS", 0, 86400000)),
+                       "cache failures are logged at most once per this interval", "KRONOS_CACHE_LOG_INTERVAL_MS", 0,
+                       86400000)),
   };
   return rows;
 }
@@ -101,8 +110,7 @@ forecast_cache::forecast_cache(cache_config config, clock_ptr clock)
     : config_(std::move(config)), clock_(std::move(clock)) {
   if (!config_.enabled) return;
   if (config_.memory_enabled)
-    memory_ = std::make_unique<memory_tier>(
-        static_cast<std::size_t>(config_.memory_max_mb) << 20, clock_);
+    memory_ = std::make_unique<memory_tier>(static_cast<std::size_t>(config_.memory_max_mb) << 20, clock_);
   if (config_.disk_enabled) {
     disk_config d;
     d.dir = config_.dir;
@@ -199,9 +207,8 @@ std::vector<std::optional<entry>> forecast_cache::get_many(const std::vector<cac
 
 std::optional<tb::error> forecast_cache::check_forecast(const core::forecast& f) const {
   if (!valid_forecast(f))
-    return tb::error{errc::invalid_argument,
-                     "cache put: forecast has a non-finite value or more than " +
-                         std::to_string(max_forecast_rows) + " rows"};
+    return tb::error{errc::invalid_argument, "cache put: forecast has a non-finite value or more than " +
+                                                 std::to_string(max_forecast_rows) + " rows"};
   return std::nullopt;
 }
 
@@ -214,8 +221,7 @@ bool forecast_cache::enqueue_locked(job j) {
   return true;
 }
 
-tb::expected<bool> forecast_cache::put(const cache_key& key, core::forecast value,
-                                       window_kind kind) {
+tb::expected<bool> forecast_cache::put(const cache_key& key, core::forecast value, window_kind kind) {
   std::vector<put_request> one;
   one.push_back(put_request{key, std::move(value), kind});
   auto r = put_many(std::move(one));
@@ -373,11 +379,17 @@ void forecast_cache::run_jobs(std::vector<job>& jobs) {
         std::optional<tb::error> err;
         if (disk_) {
           auto r = disk_->clear();
-          if (r) removed += *r; else err = r.error();
+          if (r)
+            removed += *r;
+          else
+            err = r.error();
         }
         if (redis_write_) {
           auto r = redis_write_->clear();
-          if (r) removed += *r; else if (!err) err = r.error();
+          if (r)
+            removed += *r;
+          else if (!err)
+            err = r.error();
         }
         std::lock_guard<std::mutex> lock(mu_);
         clear_removed_ = removed;
@@ -441,8 +453,7 @@ core::health_check health_of(const cache_stats& s) {
   h.detail = {{"enabled", s.enabled}, {"redis_state", s.redis_state}};
   for (const auto& t : s.tiers) {
     h.detail[t.name + "_state"] = t.state;
-    if (t.state == "degraded" || t.state == "down" || t.state == "connecting")
-      h.status = core::health_status::degraded;
+    if (t.state == "degraded" || t.state == "down" || t.state == "connecting") h.status = core::health_status::degraded;
   }
   return h;
 }
@@ -451,13 +462,20 @@ nlohmann::json to_json(const cache_stats& s) {
   nlohmann::json tiers = nlohmann::json::object();
   for (const auto& t : s.tiers) {
     tiers[t.name] = {
-        {"state", t.state},       {"hits", t.hits},
-        {"misses", t.misses},     {"errors", t.errors},
-        {"saves", t.saves},       {"evictions", t.evictions},
-        {"expired", t.expired},   {"corrupt", t.corrupt},
-        {"rejected", t.rejected}, {"entries", t.entries},
-        {"bytes", t.bytes},       {"latency_p50_us", t.p50_us},
-        {"latency_p99_us", t.p99_us}, {"latency_samples", t.latency_samples},
+        {"state", t.state},
+        {"hits", t.hits},
+        {"misses", t.misses},
+        {"errors", t.errors},
+        {"saves", t.saves},
+        {"evictions", t.evictions},
+        {"expired", t.expired},
+        {"corrupt", t.corrupt},
+        {"rejected", t.rejected},
+        {"entries", t.entries},
+        {"bytes", t.bytes},
+        {"latency_p50_us", t.p50_us},
+        {"latency_p99_us", t.p99_us},
+        {"latency_samples", t.latency_samples},
         {"latency_seconds", core::to_json(t.latency)},
     };
   }
@@ -481,8 +499,8 @@ nlohmann::json to_json(const cache_stats& s) {
 }
 
 std::string summary_line(const cache_stats& s) {
-  return fmt::format("Kronos Prediction Cache Stats: hits={} misses={} hit_rate={:.1f}%", s.hits,
-                     s.misses, s.hit_rate_percent);
+  return fmt::format("Kronos Prediction Cache Stats: hits={} misses={} hit_rate={:.1f}%", s.hits, s.misses,
+                     s.hit_rate_percent);
 }
 
 }  // namespace tb::cache

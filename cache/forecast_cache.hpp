@@ -49,18 +49,18 @@ namespace tb::cache {
 struct cache_config {
   bool enabled = true;
   int decimals = default_decimals;
-  std::int64_t ttl_s = 300;                     // 0 = never expires
-  std::int64_t history_ttl_s = 7 * 86400;       // 0 = never expires
+  std::int64_t ttl_s = 300;                // 0 = never expires
+  std::int64_t history_ttl_s = 7 * 86400;  // 0 = never expires
   bool memory_enabled = true;
-  std::uint64_t memory_max_mb = 256;            // MiB
+  std::uint64_t memory_max_mb = 256;  // MiB
   bool disk_enabled = true;
-  std::string dir = "/var/cache/tradebotd";     // systemd CacheDirectory
-  std::uint64_t max_size_mb = 1000;             // MiB
+  std::string dir = "/var/cache/tradebotd";           // systemd CacheDirectory
+  std::uint64_t max_size_mb = 1000;                   // MiB
   std::chrono::milliseconds disk_retry_after{30000};  // degraded disk: next write attempt after
   bool redis_enabled = false;
-  redis_config redis;                           // its log_interval is this log_interval
-  std::size_t write_queue_max = 10000;          // write-behind queue bound (entries)
-  std::size_t write_batch_max = 256;            // entries per pipelined Redis batch
+  redis_config redis;                             // its log_interval is this log_interval
+  std::size_t write_queue_max = 10000;            // write-behind queue bound (entries)
+  std::size_t write_batch_max = 256;              // entries per pipelined Redis batch
   std::chrono::milliseconds log_interval{60000};  // failures are logged at most once per this
 
   ttl_policy ttl() const { return {ttl_s, history_ttl_s}; }
@@ -79,20 +79,20 @@ tb::expected<cache_config> validate(cache_config config);
 
 struct cache_stats {
   bool enabled = false;
-  std::uint64_t hits = 0;          // requests answered by some tier
-  std::uint64_t misses = 0;        // requests no tier answered
-  std::uint64_t saves = 0;         // entries accepted by put/put_many
-  double hit_rate_percent = 0;     // 100 * hits / (hits + misses); 0 with no requests
-  std::uint64_t num_entries = 0;   // entries in the disk tier if enabled, else in memory
-  double cache_size_mb = 0;        // bytes of that tier / MiB
+  std::uint64_t hits = 0;         // requests answered by some tier
+  std::uint64_t misses = 0;       // requests no tier answered
+  std::uint64_t saves = 0;        // entries accepted by put/put_many
+  double hit_rate_percent = 0;    // 100 * hits / (hits + misses); 0 with no requests
+  std::uint64_t num_entries = 0;  // entries in the disk tier if enabled, else in memory
+  double cache_size_mb = 0;       // bytes of that tier / MiB
   std::int64_t ttl_seconds = 0;
   std::int64_t history_ttl_seconds = 0;
-  std::uint64_t evictions = 0;       // memory + disk
-  std::uint64_t corrupt_entries = 0;  // disk + redis
+  std::uint64_t evictions = 0;           // memory + disk
+  std::uint64_t corrupt_entries = 0;     // disk + redis
   std::string redis_state = "disabled";  // disabled | connecting | connected | down
   std::uint64_t write_queue_depth = 0;
   std::uint64_t write_drops = 0;
-  std::vector<tier_stats> tiers;     // enabled tiers, in read order
+  std::vector<tier_stats> tiers;  // enabled tiers, in read order
 };
 
 // The /stats "cache" section: every field of cache_stats; tiers as
@@ -117,15 +117,13 @@ class forecast_cache {
   // config must have passed validate(). Never fails: an unusable tier is degraded, not fatal.
   // clock: the injected clock (core/clock.hpp) that stamps creation and expiry; read from the
   // owner and the write-behind thread; never null (the wall clock when omitted).
-  explicit forecast_cache(cache_config config,
-                          clock_ptr clock = std::make_shared<const core::wall_clock>());
+  explicit forecast_cache(cache_config config, clock_ptr clock = std::make_shared<const core::wall_clock>());
   ~forecast_cache();
   forecast_cache(const forecast_cache&) = delete;
   forecast_cache& operator=(const forecast_cache&) = delete;
 
   // The key of a window under this cache's rounding (config().decimals).
-  tb::expected<cache_key> make_key(const core::forecast_window& window,
-                                   const core::model_identity& model) const;
+  tb::expected<cache_key> make_key(const core::forecast_window& window, const core::model_identity& model) const;
 
   // Owner thread. A hit is an unexpired entry of exactly this key.
   std::optional<entry> get(const cache_key& key);
@@ -186,13 +184,13 @@ class forecast_cache {
   std::unique_ptr<redis_tier> redis_write_;  // write-behind thread
 
   mutable std::mutex mu_;
-  std::condition_variable work_cv_;  // jobs queued or stop
-  std::condition_variable idle_cv_;  // queue empty and writer idle
-  std::deque<job> queue_;            // guarded by mu_
-  std::size_t queued_puts_ = 0;      // guarded by mu_
-  bool busy_ = false;                // guarded by mu_: the writer is running jobs
-  bool stop_ = false;                // guarded by mu_
-  std::size_t clear_removed_ = 0;    // guarded by mu_: result of the last clear job
+  std::condition_variable work_cv_;       // jobs queued or stop
+  std::condition_variable idle_cv_;       // queue empty and writer idle
+  std::deque<job> queue_;                 // guarded by mu_
+  std::size_t queued_puts_ = 0;           // guarded by mu_
+  bool busy_ = false;                     // guarded by mu_: the writer is running jobs
+  bool stop_ = false;                     // guarded by mu_
+  std::size_t clear_removed_ = 0;         // guarded by mu_: result of the last clear job
   std::optional<tb::error> clear_error_;  // guarded by mu_
   std::thread writer_;
 

@@ -73,14 +73,12 @@ std::string cache_key::hex() const { return to_hex(id); }
 
 tb::expected<quantised> quantise(double x, int decimals) {
   if (decimals < 0 || decimals > max_decimals)
-    return tb::error{errc::invalid_argument,
-                     "cache decimals " + std::to_string(decimals) + " outside [0, 15]"};
+    return tb::error{errc::invalid_argument, "cache decimals " + std::to_string(decimals) + " outside [0, 15]"};
   if (!std::isfinite(x)) return tb::error{errc::bad_data, "value is NaN or infinite"};
   const double ax = std::fabs(x);
   if (ax >= 9223372036854775808.0)  // 2^63
     return tb::error{errc::bad_data, "value " + std::to_string(x) + " too large to fingerprint"};
-  static const double pow10[] = {1e0, 1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
-                                 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15};
+  static const double pow10[] = {1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15};
   static_assert(sizeof pow10 / sizeof pow10[0] > max_decimals &&
                 sizeof pow10 / sizeof pow10[0] > max_significant_digits);
   const double limit = pow10[max_significant_digits];
@@ -95,8 +93,7 @@ tb::expected<quantised> quantise(double x, int decimals) {
 
 tb::expected<digest> fingerprint_bars(const std::vector<core::bar>& bars, int decimals) {
   if (decimals < 0 || decimals > max_decimals)
-    return tb::error{errc::invalid_argument,
-                     "cache decimals " + std::to_string(decimals) + " outside [0, 15]"};
+    return tb::error{errc::invalid_argument, "cache decimals " + std::to_string(decimals) + " outside [0, 15]"};
   try {
     sha256_writer h;
     h.u32(fingerprint_version);
@@ -110,9 +107,8 @@ tb::expected<digest> fingerprint_bars(const std::vector<core::bar>& bars, int de
       for (int c = 0; c < core::n_features; ++c) {
         auto q = quantise(cols[c], decimals);
         if (!q)
-          return tb::error{q.error().code, "bar " + std::to_string(i) + " (time " +
-                                               std::to_string(b.time_s) + ") column " +
-                                               column_name(c) + ": " + q.error().message};
+          return tb::error{q.error().code, "bar " + std::to_string(i) + " (time " + std::to_string(b.time_s) +
+                                               ") column " + column_name(c) + ": " + q.error().message};
         h.u8(static_cast<std::uint8_t>(q->scale));
         h.i64(q->q);
       }
@@ -124,11 +120,9 @@ tb::expected<digest> fingerprint_bars(const std::vector<core::bar>& bars, int de
 }
 
 tb::expected<cache_key> make_key(const std::string& symbol, const std::vector<core::bar>& bars,
-                                 const core::sampling_params& p,
-                                 const core::model_identity& model, int decimals) {
+                                 const core::sampling_params& p, const core::model_identity& model, int decimals) {
   if (symbol.empty()) return tb::error{errc::invalid_argument, "cache key: empty symbol"};
-  if (bars.empty())
-    return tb::error{errc::invalid_argument, "cache key for " + symbol + ": window has no bars"};
+  if (bars.empty()) return tb::error{errc::invalid_argument, "cache key for " + symbol + ": window has no bars"};
   auto fp = fingerprint_bars(bars, decimals);
   if (!fp) return tb::error{fp.error().code, symbol + ": " + fp.error().message};
   try {
@@ -158,8 +152,7 @@ tb::expected<cache_key> make_key(const std::string& symbol, const std::vector<co
   }
 }
 
-tb::expected<cache_key> make_key(const core::forecast_window& w,
-                                 const core::model_identity& model, int decimals) {
+tb::expected<cache_key> make_key(const core::forecast_window& w, const core::model_identity& model, int decimals) {
   return make_key(w.symbol, w.bars, w.params, model, decimals);
 }
 

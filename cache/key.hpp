@@ -38,9 +38,9 @@ inline constexpr std::uint32_t fingerprint_version = 1;
 inline constexpr std::uint32_t key_version = 1;
 
 struct cache_key {
-  std::string symbol;      // for logs and stats; also hashed into id
-  digest fingerprint{};    // SHA-256 of the window's bars (fingerprint_bars)
-  digest id{};             // SHA-256 of everything: THE identity of the entry
+  std::string symbol;    // for logs and stats; also hashed into id
+  digest fingerprint{};  // SHA-256 of the window's bars (fingerprint_bars)
+  digest id{};           // SHA-256 of everything: THE identity of the entry
 
   std::string hex() const;  // 64 lowercase hex digits of id: file names, Redis keys
   friend bool operator==(const cache_key& a, const cache_key& b) { return a.id == b.id; }
@@ -56,9 +56,7 @@ struct digest_hash {
 struct quantised {
   std::int64_t q = 0;
   std::int8_t scale = 0;
-  friend bool operator==(const quantised& a, const quantised& b) {
-    return a.q == b.q && a.scale == b.scale;
-  }
+  friend bool operator==(const quantised& a, const quantised& b) { return a.q == b.q && a.scale == b.scale; }
 };
 
 // The canonical rounding of one feature value:
@@ -75,8 +73,7 @@ tb::expected<quantised> quantise(double x, int decimals);
 //            per column open, high, low, close, volume, amount: i8 scale | i64 q
 // Errors: bad_data (a value quantise rejects; the message names bar index and column),
 // invalid_argument (decimals outside [0, max_decimals]).
-tb::expected<digest> fingerprint_bars(const std::vector<core::bar>& bars,
-                                      int decimals = default_decimals);
+tb::expected<digest> fingerprint_bars(const std::vector<core::bar>& bars, int decimals = default_decimals);
 
 // The key of a forecast request. lookback = bars.size(). Hashed, little-endian:
 //   "tb.cache.key" | u32 key_version | str symbol | fingerprint (32 bytes) |
@@ -86,11 +83,9 @@ tb::expected<digest> fingerprint_bars(const std::vector<core::bar>& bars,
 // any change in one misses. window.seed is NOT part of the key (it derives from it).
 // Errors: those of fingerprint_bars; invalid_argument for an empty symbol or no bars.
 tb::expected<cache_key> make_key(const std::string& symbol, const std::vector<core::bar>& bars,
-                                 const core::sampling_params& params,
-                                 const core::model_identity& model,
+                                 const core::sampling_params& params, const core::model_identity& model,
                                  int decimals = default_decimals);
-tb::expected<cache_key> make_key(const core::forecast_window& window,
-                                 const core::model_identity& model,
+tb::expected<cache_key> make_key(const core::forecast_window& window, const core::model_identity& model,
                                  int decimals = default_decimals);
 
 // The forecast seed of a key: the first 8 bytes of SHA-256("tb.cache.seed" | key id), read

@@ -2,8 +2,7 @@
 
 namespace tb::cache {
 
-memory_tier::memory_tier(std::size_t max_bytes, clock_ptr clock)
-    : max_bytes_(max_bytes), clock_(std::move(clock)) {}
+memory_tier::memory_tier(std::size_t max_bytes, clock_ptr clock) : max_bytes_(max_bytes), clock_(std::move(clock)) {}
 
 void memory_tier::remove_locked(list_t::iterator it) {
   bytes_ -= it->bytes;
@@ -51,8 +50,7 @@ tb::expected<std::size_t> memory_tier::put(const entry& e) {
   if (bytes > max_bytes_) {
     counters_.rejected.fetch_add(1, std::memory_order_relaxed);
     return tb::error{errc::invalid_argument, "memory cache: entry of " + std::to_string(bytes) +
-                                                 " bytes exceeds the budget of " +
-                                                 std::to_string(max_bytes_)};
+                                                 " bytes exceeds the budget of " + std::to_string(max_bytes_)};
   }
   std::lock_guard<std::mutex> lock(mu_);
   auto found = index_.find(e.key_id);

@@ -44,9 +44,9 @@ class memory_tier final : public tier {
   const std::size_t max_bytes_;
   const clock_ptr clock_;  // never null; shared with the other tiers
   mutable std::mutex mu_;
-  list_t lru_;  // front = most recently used; guarded by mu_
+  list_t lru_;                                                       // front = most recently used; guarded by mu_
   std::unordered_map<digest, list_t::iterator, digest_hash> index_;  // guarded by mu_
-  std::size_t bytes_ = 0;  // guarded by mu_
+  std::size_t bytes_ = 0;                                            // guarded by mu_
   tier_counters counters_;
 };
 

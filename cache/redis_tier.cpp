@@ -43,9 +43,12 @@ std::string io_failure(const redisContext* c, std::chrono::milliseconds command_
 
 const char* to_string(redis_state s) {
   switch (s) {
-    case redis_state::connecting: return "connecting";
-    case redis_state::connected: return "connected";
-    case redis_state::down: return "down";
+    case redis_state::connecting:
+      return "connecting";
+    case redis_state::connected:
+      return "connected";
+    case redis_state::down:
+      return "down";
   }
   return "unknown";
 }
@@ -67,8 +70,7 @@ std::string redis_tier::redis_key(const digest& key) const { return config_.key_
 void redis_tier::log_failure(const std::string& msg) {
   std::uint64_t held = 0;
   if (log_.allow(&held))
-    spdlog::warn("cache redis tier {}:{}: {}{}", config_.host, config_.port, msg,
-                 core::suppressed_note(held));
+    spdlog::warn("cache redis tier {}:{}: {}{}", config_.host, config_.port, msg, core::suppressed_note(held));
 }
 
 void redis_tier::fail_connection(const std::string& why) {
@@ -83,13 +85,13 @@ void redis_tier::fail_connection(const std::string& why) {
   if (transition) {
     failures_while_down_ = 0;
     log_.reset();
-    log_failure(fmt::format("down ({}); memory and disk go on; next attempt in {} ms", why,
-                            backoff_.count()));
+    log_failure(fmt::format("down ({}); memory and disk go on; next attempt in {} ms", why, backoff_.count()));
   } else {
     ++failures_while_down_;
-    log_failure(fmt::format("still down ({}); {} failed attempts since it went down; next "
-                            "attempt in {} ms",
-                            why, failures_while_down_, backoff_.count()));
+    log_failure(
+        fmt::format("still down ({}); {} failed attempts since it went down; next "
+                    "attempt in {} ms",
+                    why, failures_while_down_, backoff_.count()));
   }
   backoff_ = std::min(backoff_ * 2, config_.backoff_max);
 }
@@ -105,15 +107,11 @@ bool redis_tier::ensure_connected(tb::error* err) {
   if (state_.load(std::memory_order_relaxed) == redis_state::down && now < next_attempt_) {
     counters_.rejected.fetch_add(1, std::memory_order_relaxed);
     *err = tb::error{errc::unavailable,
-                     fmt::format("redis {}:{} is down (circuit open for {} ms more)", config_.host,
-                                 config_.port,
-                                 std::chrono::duration_cast<std::chrono::milliseconds>(
-                                     next_attempt_ - now)
-                                     .count())};
+                     fmt::format("redis {}:{} is down (circuit open for {} ms more)", config_.host, config_.port,
+                                 std::chrono::duration_cast<std::chrono::milliseconds>(next_attempt_ - now).count())};
     return false;
   }
-  redisContext* c =
-      redisConnectWithTimeout(config_.host.c_str(), config_.port, to_timeval(config_.connect_timeout));
+  redisContext* c = redisConnectWithTimeout(config_.host.c_str(), config_.port, to_timeval(config_.connect_timeout));
   if (!c || c->err) {
     const std::string why = c ? std::string("connect: ") + c->errstr : "connect: out of memory";
     if (c) redisFree(c);
@@ -169,8 +167,7 @@ redis_tier::reply_ptr redis_tier::command(const std::vector<std::string>& argv, 
     args.push_back(a.data());
     lens.push_back(a.size());
   }
-  auto* raw = static_cast<redisReply*>(
-      redisCommandArgv(ctx_, static_cast<int>(args.size()), args.data(), lens.data()));
+  auto* raw = static_cast<redisReply*>(redisCommandArgv(ctx_, static_cast<int>(args.size()), args.data(), lens.data()));
   if (!raw) {
     const std::string why = argv[0] + ": " + io_failure(ctx_, config_.command_timeout);
     fail_connection(why);
@@ -188,8 +185,8 @@ redis_tier::reply_ptr redis_tier::command(const std::vector<std::string>& argv, 
   return r;
 }
 
-std::optional<entry> redis_tier::classify(const digest& key, const redisReply* r,
-                                          std::int64_t now_ms, std::vector<digest>* to_delete) {
+std::optional<entry> redis_tier::classify(const digest& key, const redisReply* r, std::int64_t now_ms,
+                                          std::vector<digest>* to_delete) {
   if (!r || r->type == REDIS_REPLY_NIL) {
     counters_.misses.fetch_add(1, std::memory_order_relaxed);
     return std::nullopt;
@@ -253,8 +250,7 @@ lookups redis_tier::get_many(const std::vector<digest>& keys) {
       counters_.misses.fetch_add(keys.size(), std::memory_order_relaxed);
       return tb::error{errc::io, "redis MGET: unexpected reply shape"};
     }
-    for (std::size_t i = 0; i < keys.size(); ++i)
-      out.push_back(classify(keys[i], r->element[i], now, &to_delete));
+    for (std::size_t i = 0; i < keys.size(); ++i) out.push_back(classify(keys[i], r->element[i], now, &to_delete));
   }
   if (!to_delete.empty()) {
     std::vector<std::string> del{"DEL"};
@@ -329,15 +325,14 @@ tb::expected<std::size_t> redis_tier::clear() {
   do {
     reply_ptr r = command({"SCAN", cursor, "MATCH", match, "COUNT", "1000"}, &err);
     if (!r) return err;
-    if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
-        r->element[0]->type != REDIS_REPLY_STRING || r->element[1]->type != REDIS_REPLY_ARRAY)
+    if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 || r->element[0]->type != REDIS_REPLY_STRING ||
+        r->element[1]->type != REDIS_REPLY_ARRAY)
       return tb::error{errc::io, "redis SCAN: unexpected reply shape"};
     cursor.assign(r->element[0]->str, r->element[0]->len);
     const redisReply* keys = r->element[1];
     if (keys->elements > 0) {
       std::vector<std::string> del{"UNLINK"};
-      for (std::size_t i = 0; i < keys->elements; ++i)
-        del.emplace_back(keys->element[i]->str, keys->element[i]->len);
+      for (std::size_t i = 0; i < keys->elements; ++i) del.emplace_back(keys->element[i]->str, keys->element[i]->len);
       reply_ptr d = command(del, &err);
       if (!d) return err;
       if (d->type == REDIS_REPLY_INTEGER) removed += static_cast<std::size_t>(d->integer);

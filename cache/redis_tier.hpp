@@ -26,8 +26,8 @@
 #include <memory>
 #include <string>
 
-#include "core/log_throttle.hpp"
 #include "cache/tier.hpp"
+#include "core/log_throttle.hpp"
 
 struct redisContext;
 struct redisReply;
@@ -35,12 +35,12 @@ struct redisReply;
 namespace tb::cache {
 
 struct redis_config {
-  std::string host = "127.0.0.1";                    // KRONOS_REDIS_HOST
-  int port = 6379;                                   // KRONOS_REDIS_PORT, 1..65535
-  std::string username;                              // ACL user (Redis 6+); empty = default
-  std::string password;                              // empty = no AUTH
-  int db = 0;                                        // SELECT db, >= 0
-  std::string key_prefix = "tradebot:forecast:";     // shared by every daemon of a fleet
+  std::string host = "127.0.0.1";                 // KRONOS_REDIS_HOST
+  int port = 6379;                                // KRONOS_REDIS_PORT, 1..65535
+  std::string username;                           // ACL user (Redis 6+); empty = default
+  std::string password;                           // empty = no AUTH
+  int db = 0;                                     // SELECT db, >= 0
+  std::string key_prefix = "tradebot:forecast:";  // shared by every daemon of a fleet
   std::chrono::milliseconds connect_timeout{200};
   std::chrono::milliseconds command_timeout{200};
   std::chrono::milliseconds backoff_initial{250};
@@ -51,7 +51,7 @@ struct redis_config {
 enum class redis_state : int {
   connecting,  // no connection yet; the next call tries (start, or the backoff has passed)
   connected,
-  down,        // circuit open: calls fail fast until the backoff has passed
+  down,  // circuit open: calls fail fast until the backoff has passed
 };
 const char* to_string(redis_state s);
 
@@ -102,7 +102,7 @@ class redis_tier final : public tier {
   void log_failure(const std::string& msg);
 
   const redis_config config_;
-  const clock_ptr clock_;  // never null; shared with the other tiers
+  const clock_ptr clock_;        // never null; shared with the other tiers
   redisContext* ctx_ = nullptr;  // owner thread
   std::chrono::milliseconds backoff_;
   std::chrono::steady_clock::time_point next_attempt_{};

@@ -8,8 +8,8 @@
 #include <vector>
 
 #include "cache/entry.hpp"
-#include "core/latency_histogram.hpp"
 #include "core/error.hpp"
+#include "core/latency_histogram.hpp"
 
 namespace tb::cache {
 
@@ -35,8 +35,7 @@ struct tier_stats {
 
 // The live counters of a tier. Thread: every field may be updated and read from any thread.
 struct tier_counters {
-  std::atomic<std::uint64_t> hits{0}, misses{0}, errors{0}, saves{0}, evictions{0}, expired{0},
-      corrupt{0}, rejected{0};
+  std::atomic<std::uint64_t> hits{0}, misses{0}, errors{0}, saves{0}, evictions{0}, expired{0}, corrupt{0}, rejected{0};
   core::latency_histogram latency;
 
   // Fills the counter fields of `s` (not name, state, entries, bytes).

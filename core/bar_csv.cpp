@@ -85,9 +85,8 @@ struct row {
 };
 
 bool same_values(const bar& a, const bar& b) {
-  return a.time_s == b.time_s && a.utc_offset_s == b.utc_offset_s && a.open == b.open &&
-         a.high == b.high && a.low == b.low && a.close == b.close && a.volume == b.volume &&
-         a.amount == b.amount;
+  return a.time_s == b.time_s && a.utc_offset_s == b.utc_offset_s && a.open == b.open && a.high == b.high &&
+         a.low == b.low && a.close == b.close && a.volume == b.volume && a.amount == b.amount;
 }
 
 tb::error data_error(const std::string& name, std::size_t line, const std::string& what) {
@@ -146,8 +145,7 @@ bool parse_bar_time(const std::string& text_in, std::int64_t& time_s, std::int32
   return true;
 }
 
-tb::expected<bar_series> load_bars_csv(std::istream& in, const std::string& name,
-                                       const std::string& symbol,
+tb::expected<bar_series> load_bars_csv(std::istream& in, const std::string& name, const std::string& symbol,
                                        std::vector<std::string>* warnings) {
   std::string line;
   std::size_t line_no = 0;
@@ -200,8 +198,8 @@ tb::expected<bar_series> load_bars_csv(std::istream& in, const std::string& name
     if (trim(line).empty()) continue;
     if (!split_csv(line, fields)) return data_error(name, line_no, "unterminated quote");
     if (fields.size() != n_cols) {
-      return data_error(name, line_no, std::to_string(fields.size()) + " fields, the header has " +
-                                           std::to_string(n_cols));
+      return data_error(name, line_no,
+                        std::to_string(fields.size()) + " fields, the header has " + std::to_string(n_cols));
     }
     row r;
     r.line = line_no;
@@ -214,8 +212,8 @@ tb::expected<bar_series> load_bars_csv(std::istream& in, const std::string& name
       const char* what;
       bool price;  // must be > 0
     };
-    const target targets[] = {{c_open, &r.b.open, "open", true},       {c_high, &r.b.high, "high", true},
-                              {c_low, &r.b.low, "low", true},          {c_close, &r.b.close, "close", true},
+    const target targets[] = {{c_open, &r.b.open, "open", true},     {c_high, &r.b.high, "high", true},
+                              {c_low, &r.b.low, "low", true},        {c_close, &r.b.close, "close", true},
                               {c_vol, &r.b.volume, "volume", false}, {c_amt, &r.b.amount, "amount", false}};
     for (const auto& t : targets) {
       if (t.col < 0) continue;
@@ -244,8 +242,7 @@ tb::expected<bar_series> load_bars_csv(std::istream& in, const std::string& name
   if (in.bad()) return tb::error{errc::io, name + ": read error"};
   if (rows.empty()) return data_error(name, line_no, "no data rows");
 
-  std::stable_sort(rows.begin(), rows.end(),
-                   [](const row& a, const row& b) { return a.b.time_s < b.b.time_s; });
+  std::stable_sort(rows.begin(), rows.end(), [](const row& a, const row& b) { return a.b.time_s < b.b.time_s; });
   bar_series out;
   out.symbol = symbol;
   if (out.symbol.empty()) {
@@ -263,12 +260,11 @@ tb::expected<bar_series> load_bars_csv(std::istream& in, const std::string& name
       const std::size_t first = std::min(kept_line, rows[i].line);
       const std::size_t second = std::max(kept_line, rows[i].line);
       if (!same_values(out.bars.back(), rows[i].b)) {
-        return data_error(name, second,
-                          "same time as line " + std::to_string(first) + " with different values");
+        return data_error(name, second, "same time as line " + std::to_string(first) + " with different values");
       }
       if (warnings) {
-        warnings->push_back(name + ":" + std::to_string(second) + ": duplicate of line " +
-                            std::to_string(first) + ", dropped");
+        warnings->push_back(name + ":" + std::to_string(second) + ": duplicate of line " + std::to_string(first) +
+                            ", dropped");
       }
       continue;
     }

@@ -44,8 +44,7 @@ tb::expected<bar_series> load_bars_csv(const std::string& path, const std::strin
 
 // Same from a stream; `name` stands for the file in messages (and is the symbol when `symbol` is
 // empty).
-tb::expected<bar_series> load_bars_csv(std::istream& in, const std::string& name,
-                                       const std::string& symbol,
+tb::expected<bar_series> load_bars_csv(std::istream& in, const std::string& name, const std::string& symbol,
                                        std::vector<std::string>* warnings = nullptr);
 
 // Parses one time value as described above. Returns false when `text` is not one.

@@ -13,10 +13,10 @@ namespace tb::core {
 std::int64_t days_from_civil(civil_date d) {
   const std::int64_t y = static_cast<std::int64_t>(d.year) - (d.month <= 2 ? 1 : 0);
   const std::int64_t era = (y >= 0 ? y : y - 399) / 400;
-  const std::int64_t yoe = y - era * 400;                                        // [0, 399]
-  const std::int64_t mp = (d.month + 9) % 12;                                    // March = 0
-  const std::int64_t doy = (153 * mp + 2) / 5 + d.day - 1;                       // [0, 365]
-  const std::int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;                // [0, 146096]
+  const std::int64_t yoe = y - era * 400;                          // [0, 399]
+  const std::int64_t mp = (d.month + 9) % 12;                      // March = 0
+  const std::int64_t doy = (153 * mp + 2) / 5 + d.day - 1;         // [0, 365]
+  const std::int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;  // [0, 146096]
   return era * 146097 + doe - 719468;
 }
 
@@ -179,9 +179,9 @@ constexpr one_off one_offs[] = {
 // Easter Sunday of `year` (Gregorian): the anonymous Gregorian computus (Meeus, "Astronomical
 // Algorithms", ch. 8).
 civil_date easter_sunday(int year) {
-  const int a = year % 19, b = year / 100, c = year % 100, d = b / 4, e = b % 4, f = (b + 8) / 25,
-            g = (b - f + 1) / 3, h = (19 * a + b - d - g + 15) % 30, i = c / 4, k = c % 4,
-            l = (32 + 2 * e + 2 * i - h - k) % 7, m = (a + 11 * h + 22 * l) / 451;
+  const int a = year % 19, b = year / 100, c = year % 100, d = b / 4, e = b % 4, f = (b + 8) / 25, g = (b - f + 1) / 3,
+            h = (19 * a + b - d - g + 15) % 30, i = c / 4, k = c % 4, l = (32 + 2 * e + 2 * i - h - k) % 7,
+            m = (a + 11 * h + 22 * l) / 451;
   const int month = (h + l - 7 * m + 114) / 31, day = (h + l - 7 * m + 114) % 31 + 1;
   return civil_date{year, month, day};
 }
@@ -253,10 +253,9 @@ const special_day* find_special(civil_date d) {
 }
 
 tb::error out_of_range(const std::string& what) {
-  return tb::error{errc::invalid_argument,
-                   "NYSE calendar: " + what + " is outside the covered years " +
-                       std::to_string(calendar_first_year) + "-" +
-                       std::to_string(calendar_last_year)};
+  return tb::error{errc::invalid_argument, "NYSE calendar: " + what + " is outside the covered years " +
+                                               std::to_string(calendar_first_year) + "-" +
+                                               std::to_string(calendar_last_year)};
 }
 
 bool year_covered(int y) { return y >= calendar_first_year && y <= calendar_last_year; }
@@ -287,20 +286,17 @@ local_time to_new_york(time_point utc) {
 }
 
 tb::expected<time_point> from_new_york(civil_date date, std::int32_t seconds_of_day) {
-  if (!is_valid(date))
-    return tb::error{errc::invalid_argument, "from_new_york: invalid date " + to_string(date)};
+  if (!is_valid(date)) return tb::error{errc::invalid_argument, "from_new_york: invalid date " + to_string(date)};
   if (seconds_of_day < 0 || seconds_of_day >= seconds_per_day)
     return tb::error{errc::invalid_argument,
-                     "from_new_york: seconds_of_day " + std::to_string(seconds_of_day) +
-                         " outside [0, 86400)"};
+                     "from_new_york: seconds_of_day " + std::to_string(seconds_of_day) + " outside [0, 86400)"};
   const std::int64_t local_s = days_from_civil(date) * seconds_per_day + seconds_of_day;
   // Try daylight time first so an ambiguous wall time resolves to the earlier instant.
   for (const std::int32_t offset : {-4 * 3600, -5 * 3600}) {
     const time_point candidate = at_seconds(local_s - offset);
     if (new_york_utc_offset_s(candidate) == offset) return candidate;
   }
-  return tb::error{errc::invalid_argument, "from_new_york: " + to_string(date) + " " +
-                                               std::to_string(seconds_of_day) +
+  return tb::error{errc::invalid_argument, "from_new_york: " + to_string(date) + " " + std::to_string(seconds_of_day) +
                                                " s does not exist in New York (DST gap)"};
 }
 
@@ -308,25 +304,30 @@ tb::expected<time_point> from_new_york(civil_date date, std::int32_t seconds_of_
 
 const char* to_string(asset_class c) {
   switch (c) {
-    case asset_class::equity: return "equity";
-    case asset_class::crypto: return "crypto";
+    case asset_class::equity:
+      return "equity";
+    case asset_class::crypto:
+      return "crypto";
   }
   return "unknown";
 }
 
 const char* to_string(day_kind k) {
   switch (k) {
-    case day_kind::weekend: return "weekend";
-    case day_kind::holiday: return "holiday";
-    case day_kind::regular: return "regular";
-    case day_kind::early_close: return "early_close";
+    case day_kind::weekend:
+      return "weekend";
+    case day_kind::holiday:
+      return "holiday";
+    case day_kind::regular:
+      return "regular";
+    case day_kind::early_close:
+      return "early_close";
   }
   return "unknown";
 }
 
 tb::expected<session> nyse_session(civil_date date) {
-  if (!is_valid(date))
-    return tb::error{errc::invalid_argument, "NYSE calendar: invalid date " + to_string(date)};
+  if (!is_valid(date)) return tb::error{errc::invalid_argument, "NYSE calendar: invalid date " + to_string(date)};
   if (!year_covered(date.year)) return out_of_range(to_string(date));
   session s;
   s.date = date;
@@ -384,7 +385,8 @@ tb::expected<time_point> parse_utc_instant(const std::string& text, const std::s
   int y = 0, mo = 0, d = 0, h = 0, mi = 0, s = 0;
   char tail = 0;
   bool ok = false;
-  if (text.size() == 10) ok = std::sscanf(text.c_str(), "%4d-%2d-%2d%c", &y, &mo, &d, &tail) == 3;
+  if (text.size() == 10)
+    ok = std::sscanf(text.c_str(), "%4d-%2d-%2d%c", &y, &mo, &d, &tail) == 3;
   else if (text.size() == 20)
     ok = std::sscanf(text.c_str(), "%4d-%2d-%2dT%2d:%2d:%2dZ", &y, &mo, &d, &h, &mi, &s) == 6;
   const civil_date date{y, mo, d};
@@ -413,8 +415,9 @@ tb::expected<time_point> next_session_instant(time_point t, Pick pick, const cha
   civil_date d = to_new_york(t).date;
   for (int i = 0; i < 10; ++i, d = add_days(d, 1)) {
     auto s = nyse_session(d);
-    if (!s) return tb::error{s.error().code, std::string("nyse_next_") + what + " after " +
-                                                 to_iso8601(t) + ": " + s.error().message};
+    if (!s)
+      return tb::error{s.error().code,
+                       std::string("nyse_next_") + what + " after " + to_iso8601(t) + ": " + s.error().message};
     if (s->is_trading_day() && pick(*s) > t) return pick(*s);
   }
   return tb::error{errc::internal, std::string("nyse_next_") + what + ": no session within 10 days"};
@@ -423,11 +426,13 @@ tb::expected<time_point> next_session_instant(time_point t, Pick pick, const cha
 }  // namespace
 
 tb::expected<time_point> nyse_next_open(time_point t) {
-  return next_session_instant(t, [](const session& s) { return s.open; }, "open");
+  return next_session_instant(
+      t, [](const session& s) { return s.open; }, "open");
 }
 
 tb::expected<time_point> nyse_next_close(time_point t) {
-  return next_session_instant(t, [](const session& s) { return s.close; }, "close");
+  return next_session_instant(
+      t, [](const session& s) { return s.close; }, "close");
 }
 
 // ---- the analysis schedule ----
@@ -435,9 +440,8 @@ tb::expected<time_point> nyse_next_close(time_point t) {
 std::optional<tb::error> validate(const schedule_config& cfg) {
   auto bad = [](const char* key, int v, int lo, int hi) -> std::optional<tb::error> {
     if (v >= lo && v <= hi) return std::nullopt;
-    return tb::error{errc::bad_config, std::string("schedule.") + key + " = " + std::to_string(v) +
-                                           " is outside [" + std::to_string(lo) + ", " +
-                                           std::to_string(hi) + "]"};
+    return tb::error{errc::bad_config, std::string("schedule.") + key + " = " + std::to_string(v) + " is outside [" +
+                                           std::to_string(lo) + ", " + std::to_string(hi) + "]"};
   };
   if (auto e = bad("open_pass_delay_min", cfg.open_pass_delay_min, 0, 120)) return e;
   if (auto e = bad("midday_pass_min", cfg.midday_pass_min, 570, 959)) return e;
@@ -448,11 +452,16 @@ std::optional<tb::error> validate(const schedule_config& cfg) {
 
 const char* to_string(event_kind k) {
   switch (k) {
-    case event_kind::open_pass: return "open_pass";
-    case event_kind::midday_pass: return "midday_pass";
-    case event_kind::close_backout: return "close_backout";
-    case event_kind::crypto_refresh: return "crypto_refresh";
-    case event_kind::start_pass: return "start_pass";
+    case event_kind::open_pass:
+      return "open_pass";
+    case event_kind::midday_pass:
+      return "midday_pass";
+    case event_kind::close_backout:
+      return "close_backout";
+    case event_kind::crypto_refresh:
+      return "crypto_refresh";
+    case event_kind::start_pass:
+      return "start_pass";
   }
   return "unknown";
 }
@@ -475,18 +484,16 @@ std::vector<candidate> equity_events(const schedule_config& cfg, const session& 
   if (midday >= s.open && midday < s.close) out.push_back({midday, event_kind::midday_pass});
   const time_point backout = std::max(s.open, s.close - std::chrono::minutes(cfg.close_backout_lead_min));
   out.push_back({backout, event_kind::close_backout});
-  std::stable_sort(out.begin(), out.end(),
-                   [](const candidate& a, const candidate& b) { return a.at < b.at; });
+  std::stable_sort(out.begin(), out.end(), [](const candidate& a, const candidate& b) { return a.at < b.at; });
   return out;
 }
 
 }  // namespace
 
-tb::expected<scheduled_event> next_scheduled_event(const schedule_config& cfg, time_point after,
-                                                   bool equities, bool crypto) {
+tb::expected<scheduled_event> next_scheduled_event(const schedule_config& cfg, time_point after, bool equities,
+                                                   bool crypto) {
   if (auto e = validate(cfg)) return *e;
-  if (!equities && !crypto)
-    return tb::error{errc::invalid_argument, "next_scheduled_event: no asset class asked for"};
+  if (!equities && !crypto) return tb::error{errc::invalid_argument, "next_scheduled_event: no asset class asked for"};
 
   std::vector<candidate> found;
   std::optional<time_point> crypto_at;
@@ -505,8 +512,8 @@ tb::expected<scheduled_event> next_scheduled_event(const schedule_config& cfg, t
         if (day_start && *day_start > *crypto_at) break;
       }
       auto s = nyse_session(d);
-      if (!s) return tb::error{s.error().code, "next_scheduled_event after " + to_iso8601(after) +
-                                                   ": " + s.error().message};
+      if (!s)
+        return tb::error{s.error().code, "next_scheduled_event after " + to_iso8601(after) + ": " + s.error().message};
       bool any = false;
       for (const candidate& c : equity_events(cfg, *s)) {
         if (c.at > after) {
@@ -533,9 +540,14 @@ tb::expected<scheduled_event> next_scheduled_event(const schedule_config& cfg, t
         ev.equity = true;
         ev.crypto = ev.crypto || crypto;
         break;
-      case event_kind::close_backout: ev.equity = true; break;
-      case event_kind::crypto_refresh: ev.crypto = true; break;
-      case event_kind::start_pass: break;  // not a calendar event
+      case event_kind::close_backout:
+        ev.equity = true;
+        break;
+      case event_kind::crypto_refresh:
+        ev.crypto = true;
+        break;
+      case event_kind::start_pass:
+        break;  // not a calendar event
     }
   }
   return ev;

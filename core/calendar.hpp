@@ -86,11 +86,11 @@ const char* to_string(asset_class c);
 constexpr int calendar_first_year = 1980;  // the NYSE calendar covers these years, inclusive
 constexpr int calendar_last_year = 2099;
 
-constexpr std::int32_t nyse_open_s = (9 * 60 + 30) * 60;             // 09:30 New York, from 1985-09-30
-constexpr std::int32_t nyse_open_before_1985_10_s = 10 * 60 * 60;    // 10:00 New York, until 1985-09-27
-constexpr std::int32_t nyse_close_s = 16 * 60 * 60;                  // 16:00 New York
-constexpr std::int32_t nyse_early_close_s = 13 * 60 * 60;            // 13:00 New York, from 1993
-constexpr std::int32_t nyse_early_close_before_1993_s = 14 * 60 * 60; // 14:00 New York, until 1992
+constexpr std::int32_t nyse_open_s = (9 * 60 + 30) * 60;               // 09:30 New York, from 1985-09-30
+constexpr std::int32_t nyse_open_before_1985_10_s = 10 * 60 * 60;      // 10:00 New York, until 1985-09-27
+constexpr std::int32_t nyse_close_s = 16 * 60 * 60;                    // 16:00 New York
+constexpr std::int32_t nyse_early_close_s = 13 * 60 * 60;              // 13:00 New York, from 1993
+constexpr std::int32_t nyse_early_close_before_1993_s = 14 * 60 * 60;  // 14:00 New York, until 1992
 
 // early_close: the session closes before 16:00 (a scheduled early close at 13:00, 14:00 until
 // 1992, or an unscheduled partial closure at the time NYSE stopped trading that day).
@@ -187,7 +187,7 @@ struct scheduled_event {
 // max(open, close - lead)). An invalid config is errc::bad_config. When the answer depends on
 // equity sessions outside 1980-2099: errc::invalid_argument. With equities not asked, only
 // crypto_refresh events occur, the calendar is not read and no date is out of range.
-tb::expected<scheduled_event> next_scheduled_event(const schedule_config& cfg, time_point after,
-                                                   bool equities = true, bool crypto = true);
+tb::expected<scheduled_event> next_scheduled_event(const schedule_config& cfg, time_point after, bool equities = true,
+                                                   bool crypto = true);
 
 }  // namespace tb::core

@@ -10,20 +10,17 @@ std::string to_iso8601(time_point t) {
   std::tm tm{};
   gmtime_r(&s, &tm);
   char buf[64];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02dZ", tm.tm_year + 1900, tm.tm_mon + 1,
-                tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+                tm.tm_hour, tm.tm_min, tm.tm_sec);
   return buf;
 }
 
-time_point wall_clock::now() const {
-  return std::chrono::time_point_cast<duration>(std::chrono::system_clock::now());
-}
+time_point wall_clock::now() const { return std::chrono::time_point_cast<duration>(std::chrono::system_clock::now()); }
 
 tb::expected<time_point> sim_clock::advance(duration d) {
   if (d.count() < 0) {
     return tb::error{errc::invalid_argument,
-                     "sim_clock: cannot advance by a negative duration (" +
-                         std::to_string(d.count()) + " ns)"};
+                     "sim_clock: cannot advance by a negative duration (" + std::to_string(d.count()) + " ns)"};
   }
   const std::int64_t after = now_ns_.fetch_add(d.count(), std::memory_order_acq_rel) + d.count();
   return time_point(duration(after));
@@ -36,8 +33,7 @@ tb::expected<time_point> sim_clock::advance_to(time_point t) {
     if (now_ns_.compare_exchange_weak(current, target, std::memory_order_acq_rel)) return t;
   }
   return tb::error{errc::invalid_argument, "sim_clock: cannot go back in time from " +
-                                               to_iso8601(time_point(duration(current))) + " to " +
-                                               to_iso8601(t)};
+                                               to_iso8601(time_point(duration(current))) + " to " + to_iso8601(t)};
 }
 
 }  // namespace tb::core

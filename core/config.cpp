@@ -62,22 +62,24 @@ std::string quote(const std::string& s) {
   return out + "\"";
 }
 
-
 // What a key accepts, in words: "an integer in [0, 65535]".
 std::string allowed(const key_spec& k) {
   switch (k.kind) {
-    case value_kind::boolean: return "true or false";
+    case value_kind::boolean:
+      return "true or false";
     case value_kind::integer:
       return "an integer in [" + std::to_string(static_cast<long long>(k.min)) + ", " +
              std::to_string(static_cast<long long>(k.max)) + "]";
-    case value_kind::real: return "a number in [" + format_number(k.min) + ", " + format_number(k.max) + "]";
+    case value_kind::real:
+      return "a number in [" + format_number(k.min) + ", " + format_number(k.max) + "]";
     case value_kind::string: {
       if (k.choices.empty()) return "a string";
       std::string s = "one of";
       for (const auto& c : k.choices) s += " " + quote(c);
       return s;
     }
-    case value_kind::list: break;
+    case value_kind::list:
+      break;
   }
   return "a list of at most " + std::to_string(static_cast<long long>(k.max)) +
          (k.endpoints ? " \"host:port\" strings" : " strings");
@@ -98,9 +100,12 @@ std::string check(const key_spec& k, config_value& raw) {
     }
     case value_kind::real: {
       double v;
-      if (auto* i = std::get_if<std::int64_t>(&raw)) v = static_cast<double>(*i);
-      else if (auto* d = std::get_if<double>(&raw)) v = *d;
-      else return "expected " + allowed(k);
+      if (auto* i = std::get_if<std::int64_t>(&raw))
+        v = static_cast<double>(*i);
+      else if (auto* d = std::get_if<double>(&raw))
+        v = *d;
+      else
+        return "expected " + allowed(k);
       if (!std::isfinite(v) || v < k.min || v > k.max)
         return format_number(v) + " is out of range; expected " + allowed(k);
       raw = v;
@@ -116,7 +121,8 @@ std::string check(const key_spec& k, config_value& raw) {
       }
       return {};
     }
-    case value_kind::list: break;
+    case value_kind::list:
+      break;
   }
   if (!std::holds_alternative<std::vector<std::string>>(raw)) return "expected " + allowed(k);
   const auto n = std::get<std::vector<std::string>>(raw).size();
@@ -192,8 +198,10 @@ std::optional<config_value> from_env(const key_spec& k, const std::string& text)
       if (s.empty() || end != s.c_str() + s.size()) return std::nullopt;
       return config_value{v};
     }
-    case value_kind::string: return config_value{s};
-    case value_kind::list: break;
+    case value_kind::string:
+      return config_value{s};
+    case value_kind::list:
+      break;
   }
   std::vector<std::string> out;
   std::stringstream ss(s);
@@ -209,8 +217,7 @@ std::optional<config_value> from_override(const key_spec& k, const std::string& 
   try {
     const auto tbl = toml::parse("v = " + text);
     if (tbl.size() == 1 && tbl.get("v")) raw = from_toml(*tbl.get("v"));  // one value, no smuggled keys
-  } catch (const toml::parse_error&) {
-  }
+  } catch (const toml::parse_error&) {}
   if (k.kind == value_kind::string && !(raw && std::holds_alternative<std::string>(*raw))) return from_env(k, text);
   if (k.kind == value_kind::list && !(raw && std::holds_alternative<std::vector<std::string>>(*raw)))
     return from_env(k, text);
@@ -229,10 +236,14 @@ std::string value_toml(const void* c, const key_spec& k) {
   return std::visit(
       [](const auto& v) -> std::string {
         using T = std::decay_t<decltype(v)>;
-        if constexpr (std::is_same_v<T, bool>) return v ? "true" : "false";
-        else if constexpr (std::is_same_v<T, std::int64_t>) return std::to_string(v);
-        else if constexpr (std::is_same_v<T, double>) return format_number(v);
-        else if constexpr (std::is_same_v<T, std::string>) return quote(v);
+        if constexpr (std::is_same_v<T, bool>)
+          return v ? "true" : "false";
+        else if constexpr (std::is_same_v<T, std::int64_t>)
+          return std::to_string(v);
+        else if constexpr (std::is_same_v<T, double>)
+          return format_number(v);
+        else if constexpr (std::is_same_v<T, std::string>)
+          return quote(v);
         else {
           std::string s = "[";
           for (std::size_t i = 0; i < v.size(); ++i) s += (i ? ", " : "") + quote(v[i]);
@@ -246,10 +257,14 @@ std::string value_toml(const void* c, const key_spec& k) {
 
 const char* to_string(value_source s) {
   switch (s) {
-    case value_source::default_value: return "default";
-    case value_source::file: return "file";
-    case value_source::env: return "env";
-    case value_source::command_line: return "cli";
+    case value_source::default_value:
+      return "default";
+    case value_source::file:
+      return "file";
+    case value_source::env:
+      return "env";
+    case value_source::command_line:
+      return "cli";
   }
   return "default";
 }
@@ -308,7 +323,6 @@ std::string schema_engine::section_list() const {
   return out;
 }
 
-
 // "unknown key 'x.y'" with the nearest known key, or the section's keys, or "no such section".
 std::string schema_engine::unknown_key(const std::string& name) const {
   const std::string section = section_of(name);
@@ -322,9 +336,12 @@ std::string schema_engine::unknown_key(const std::string& name) const {
     if (section_of(k.name) == section) in_section += std::string(in_section.empty() ? "" : ", ") + k.name;
   }
   std::string msg = "unknown key '" + excerpt(name) + "'";
-  if (!best.empty()) msg += "; did you mean '" + best + "'?";
-  else if (!in_section.empty()) msg += "; keys of [" + excerpt(section) + "]: " + in_section;
-  else msg += "; there is no section [" + excerpt(section) + "]";
+  if (!best.empty())
+    msg += "; did you mean '" + best + "'?";
+  else if (!in_section.empty())
+    msg += "; keys of [" + excerpt(section) + "]: " + in_section;
+  else
+    msg += "; there is no section [" + excerpt(section) + "]";
   return msg;
 }
 
@@ -373,9 +390,10 @@ void schema_engine::read_file(void* c, config_sources& sources, const std::strin
     return;
   }
   if (trim(text).empty()) {
-    errors.push_back(path + ": the file is empty; refusing it (it would drop every setting, trading.symbols "
-                            "included). For the built-in defaults start without --config; the generated example "
-                            "(tradebotd --print-config, every key commented out) is a valid file");
+    errors.push_back(path +
+                     ": the file is empty; refusing it (it would drop every setting, trading.symbols "
+                     "included). For the built-in defaults start without --config; the generated example "
+                     "(tradebotd --print-config, every key commented out) is a valid file");
     return;
   }
   toml::table tbl;

@@ -44,8 +44,8 @@ env_lookup process_env();
 // One `KEY=VALUE` given on a command line (tradebot's --set, one value of a --grid). `origin` is
 // how the user wrote it ("--set portfolio.max_positions=5"); every error about it starts with it.
 struct config_override {
-  std::string key;     // dotted name, "portfolio.max_positions"
-  std::string value;   // as typed, read by the key's type (apply_overrides)
+  std::string key;    // dotted name, "portfolio.max_positions"
+  std::string value;  // as typed, read by the key's type (apply_overrides)
   std::string origin;
 };
 
@@ -62,14 +62,14 @@ enum class value_kind { boolean, integer, real, string, list };
 // are declared (or bound) for. set only ever receives a value of the key's kind within its
 // bounds and choices (the schema checks first).
 struct key_spec {
-  std::string name;         // "section.key"
+  std::string name;  // "section.key"
   value_kind kind = value_kind::string;
   const char* description = "";  // one line
   const char* env = nullptr;
-  double min = 0, max = 0;  // inclusive bounds of integers and reals; max: most entries of a list
+  double min = 0, max = 0;           // inclusive bounds of integers and reals; max: most entries of a list
   std::vector<std::string> choices;  // allowed strings (normalised to lower case); {} = any
   bool secret = false;
-  bool restart = false;  // read at start only: a reload that changes it warns instead
+  bool restart = false;    // read at start only: a reload that changes it warns instead
   bool endpoints = false;  // a list of "host:port" (core/endpoint.hpp), not of symbols
   std::function<config_value(const void*)> get;
   std::function<void(void*, const config_value&)> set;
@@ -93,13 +93,18 @@ struct is_duration<std::chrono::duration<R, P>> : std::true_type {};
 // duration's own unit), any floating point, std::string, std::vector<std::string>.
 template <class T>
 constexpr value_kind kind_of() {
-  if constexpr (std::is_same_v<T, bool>) return value_kind::boolean;
-  else if constexpr (std::is_integral_v<T> || is_duration<T>::value) return value_kind::integer;
-  else if constexpr (std::is_floating_point_v<T>) return value_kind::real;
-  else if constexpr (std::is_same_v<T, std::string>) return value_kind::string;
+  if constexpr (std::is_same_v<T, bool>)
+    return value_kind::boolean;
+  else if constexpr (std::is_integral_v<T> || is_duration<T>::value)
+    return value_kind::integer;
+  else if constexpr (std::is_floating_point_v<T>)
+    return value_kind::real;
+  else if constexpr (std::is_same_v<T, std::string>)
+    return value_kind::string;
   else {
-    static_assert(std::is_same_v<T, std::vector<std::string>>, "a config member is bool, integer, duration, "
-                                                                "floating point, string or list of strings");
+    static_assert(std::is_same_v<T, std::vector<std::string>>,
+                  "a config member is bool, integer, duration, "
+                  "floating point, string or list of strings");
     return value_kind::list;
   }
 }
@@ -109,9 +114,12 @@ config_value to_value(const T& v) {
   if constexpr (std::is_same_v<T, bool> || std::is_same_v<T, std::string> ||
                 std::is_same_v<T, std::vector<std::string>>)
     return v;
-  else if constexpr (is_duration<T>::value) return static_cast<std::int64_t>(v.count());
-  else if constexpr (std::is_integral_v<T>) return static_cast<std::int64_t>(v);
-  else return static_cast<double>(v);
+  else if constexpr (is_duration<T>::value)
+    return static_cast<std::int64_t>(v.count());
+  else if constexpr (std::is_integral_v<T>)
+    return static_cast<std::int64_t>(v);
+  else
+    return static_cast<double>(v);
 }
 
 template <class T>
@@ -119,9 +127,12 @@ void from_value(T& out, const config_value& v) {
   if constexpr (std::is_same_v<T, bool> || std::is_same_v<T, std::string> ||
                 std::is_same_v<T, std::vector<std::string>>)
     out = std::get<T>(v);
-  else if constexpr (is_duration<T>::value) out = T(static_cast<typename T::rep>(std::get<std::int64_t>(v)));
-  else if constexpr (std::is_integral_v<T>) out = static_cast<T>(std::get<std::int64_t>(v));
-  else out = static_cast<T>(std::get<double>(v));
+  else if constexpr (is_duration<T>::value)
+    out = T(static_cast<typename T::rep>(std::get<std::int64_t>(v)));
+  else if constexpr (std::is_integral_v<T>)
+    out = static_cast<T>(std::get<std::int64_t>(v));
+  else
+    out = static_cast<T>(std::get<double>(v));
 }
 }  // namespace detail
 
@@ -137,7 +148,7 @@ auto member(T S::*m) {
 }
 template <class S, class A, class T>
 auto member(A S::*a, T A::*m) {
-  auto at = [a, m](auto& s) -> auto& { return (s.*a).*m; };
+  auto at = [ a, m ](auto& s) -> auto& { return (s.*a).*m; };
   return field<S, T, decltype(at)>{at};
 }
 
@@ -235,7 +246,8 @@ class config_schema {
   using ptr = std::shared_ptr<const C>;
   using check_fn = std::function<void(const C&, std::vector<std::string>& errors)>;
 
-  config_schema(const std::vector<rows<C>>& parts, check_fn check) : engine_(flatten(parts)), check_(std::move(check)) {}
+  config_schema(const std::vector<rows<C>>& parts, check_fn check)
+      : engine_(flatten(parts)), check_(std::move(check)) {}
 
   const std::vector<key_spec>& keys() const { return engine_.keys(); }
 

@@ -67,7 +67,8 @@ std::optional<tb::error> expand_grid(const std::vector<grid_axis>& axes, const o
   std::vector<std::size_t> at(axes.size(), 0);  // an odometer over the axes, the last one fastest
   for (;;) {
     std::vector<config_override> settings;
-    for (std::size_t i = 0; i < axes.size(); ++i) settings.push_back({axes[i].key, axes[i].values[at[i]], axes[i].origin});
+    for (std::size_t i = 0; i < axes.size(); ++i)
+      settings.push_back({axes[i].key, axes[i].values[at[i]], axes[i].origin});
     if (auto e = apply(settings)) errors.push_back("the combination " + settings_text(settings) + ": " + e->message);
     std::size_t i = axes.size();
     while (i > 0 && ++at[i - 1] == axes[i - 1].values.size()) at[--i] = 0;

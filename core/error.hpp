@@ -13,16 +13,16 @@
 namespace tb {
 
 enum class errc {
-  invalid_argument,   // a caller passed something out of contract
-  bad_config,         // a config file, key or value is wrong
-  bad_data,           // malformed input data (CSV row, NaN, ...)
-  bad_checkpoint,     // a model file is missing, truncated, corrupt or mismatched
-  io,                 // a file or socket operation failed
-  unavailable,        // a dependency (Redis, broker, feed) cannot be reached
-  overloaded,         // a bounded queue is full
-  timeout,            // a deadline passed
-  out_of_memory,      // the device ran out of memory
-  internal,           // a bug: an invariant did not hold
+  invalid_argument,  // a caller passed something out of contract
+  bad_config,        // a config file, key or value is wrong
+  bad_data,          // malformed input data (CSV row, NaN, ...)
+  bad_checkpoint,    // a model file is missing, truncated, corrupt or mismatched
+  io,                // a file or socket operation failed
+  unavailable,       // a dependency (Redis, broker, feed) cannot be reached
+  overloaded,        // a bounded queue is full
+  timeout,           // a deadline passed
+  out_of_memory,     // the device ran out of memory
+  internal,          // a bug: an invariant did not hold
 };
 
 const char* to_string(errc code);

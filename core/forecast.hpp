@@ -13,13 +13,13 @@ namespace tb::core {
 // seed values live in the config (pred_len 7, max_context 232, T 0.152, top_k 20, top_p 0.83,
 // sample_count 192, clip 1.85).
 struct sampling_params {
-  int pred_len = 1;            // bars to forecast, 1..max_context
-  int max_context = 512;       // tokens the predictor sees at once
-  double temperature = 1.0;    // > 0
-  int top_k = 0;               // 0 = off; > 0 keeps the k most likely tokens and ignores top_p
-  double top_p = 0.9;          // nucleus mass in (0, 1]; 1 = off
-  int sample_count = 1;        // forecasts averaged in normalised space
-  double clip = 5.0;           // normalised inputs clipped to [-clip, clip]
+  int pred_len = 1;          // bars to forecast, 1..max_context
+  int max_context = 512;     // tokens the predictor sees at once
+  double temperature = 1.0;  // > 0
+  int top_k = 0;             // 0 = off; > 0 keeps the k most likely tokens and ignores top_p
+  double top_p = 0.9;        // nucleus mass in (0, 1]; 1 = off
+  int sample_count = 1;      // forecasts averaged in normalised space
+  double clip = 5.0;         // normalised inputs clipped to [-clip, clip]
 };
 
 // Row layout of a forecast: the six Kronos features.
@@ -42,11 +42,11 @@ struct forecast {
 // The most one window may ask for: the config's bounds on the same keys (core/config.cpp uses
 // these), so a window from another process may ask what a local config may, and no more.
 struct window_limits {
-  static constexpr int max_bars = 100000;        // forecast.lookback
-  static constexpr int max_pred_len = 512;       // forecast.pred_len
-  static constexpr int max_context = 8192;       // forecast.max_context
-  static constexpr int max_sample_count = 4096;  // forecast.sample_count
-  static constexpr int max_top_k = 1 << 20;      // forecast.top_k
+  static constexpr int max_bars = 100000;         // forecast.lookback
+  static constexpr int max_pred_len = 512;        // forecast.pred_len
+  static constexpr int max_context = 8192;        // forecast.max_context
+  static constexpr int max_sample_count = 4096;   // forecast.sample_count
+  static constexpr int max_top_k = 1 << 20;       // forecast.top_k
   static constexpr double max_temperature = 100;  // forecast.temperature
   static constexpr double max_clip = 1000;        // forecast.clip
   static constexpr std::size_t max_symbol_chars = 64;

@@ -24,7 +24,7 @@ nlohmann::json to_json(const histogram_counts& h) {
 
 int latency_histogram::bucket_of(std::uint64_t ns) noexcept {
   if (ns < (1u << sub_bits)) return static_cast<int>(ns);  // 0..3 ns: exact
-  const int msb = 63 - __builtin_clzll(ns);                 // >= sub_bits
+  const int msb = 63 - __builtin_clzll(ns);                // >= sub_bits
   const int sub = static_cast<int>((ns >> (msb - sub_bits)) & ((1u << sub_bits) - 1));
   const int b = ((msb - sub_bits + 1) << sub_bits) + sub;
   return b < n_buckets ? b : n_buckets - 1;

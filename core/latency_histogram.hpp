@@ -18,9 +18,9 @@ namespace tb::core {
 // The `le` bounds (seconds) of every latency histogram the daemon exposes: the same for every
 // histogram and every daemon, so Prometheus can aggregate them. 10 us (a memory-cache hit) to
 // 60 s (a CPU inference queue under load); above the last, only +Inf.
-inline constexpr std::array<double, 20> prometheus_le_seconds = {
-    1e-5, 2.5e-5, 5e-5, 1e-4, 2.5e-4, 5e-4, 1e-3, 2.5e-3, 5e-3, 0.01,
-    0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 60.0};
+inline constexpr std::array<double, 20> prometheus_le_seconds = {1e-5,   2.5e-5, 5e-5, 1e-4,  2.5e-4, 5e-4, 1e-3,
+                                                                 2.5e-3, 5e-3,   0.01, 0.025, 0.05,   0.1,  0.25,
+                                                                 0.5,    1.0,    2.5,  5.0,   10.0,   60.0};
 
 // A point-in-time Prometheus view of a histogram (plain values).
 struct histogram_counts {
@@ -36,8 +36,8 @@ nlohmann::json to_json(const histogram_counts& h);
 
 class latency_histogram {
  public:
-  static constexpr int sub_bits = 2;                       // 4 sub-buckets per octave
-  static constexpr int n_buckets = (40 + 1) << sub_bits;   // up to 2^40 ns
+  static constexpr int sub_bits = 2;                      // 4 sub-buckets per octave
+  static constexpr int n_buckets = (40 + 1) << sub_bits;  // up to 2^40 ns
 
   void record(std::chrono::nanoseconds d) noexcept;
   // The q-quantile (0 < q <= 1) in microseconds: the upper bound of the bucket holding it;
@@ -62,8 +62,7 @@ class latency_histogram {
 // Records the time from construction to destruction into a histogram (steady clock).
 class scoped_latency {
  public:
-  explicit scoped_latency(latency_histogram& h)
-      : h_(h), start_(std::chrono::steady_clock::now()) {}
+  explicit scoped_latency(latency_histogram& h) : h_(h), start_(std::chrono::steady_clock::now()) {}
   ~scoped_latency() { h_.record(std::chrono::steady_clock::now() - start_); }
   scoped_latency(const scoped_latency&) = delete;
   scoped_latency& operator=(const scoped_latency&) = delete;

@@ -4,9 +4,12 @@ namespace tb::core {
 
 const char* to_string(health_status s) {
   switch (s) {
-    case health_status::ok: return "ok";
-    case health_status::degraded: return "degraded";
-    case health_status::failing: return "failing";
+    case health_status::ok:
+      return "ok";
+    case health_status::degraded:
+      return "degraded";
+    case health_status::failing:
+      return "failing";
   }
   return "failing";
 }

@@ -41,7 +41,8 @@ tb::expected<market::alpaca_credentials> alpaca_keys(const actors::config& cfg) 
   return creds;
 }
 
-tb::expected<std::shared_ptr<market::feed>> make_feed(const actors::config& cfg, std::shared_ptr<const core::clock> clock) {
+tb::expected<std::shared_ptr<market::feed>> make_feed(const actors::config& cfg,
+                                                      std::shared_ptr<const core::clock> clock) {
   if (cfg.market.feed == "alpaca") {
     auto creds = alpaca_keys(cfg);
     if (!creds) return creds.error();
@@ -67,8 +68,9 @@ tb::expected<std::shared_ptr<market::feed>> make_feed(const actors::config& cfg,
       for (const auto& s : cfg.trading.symbols)
         if (std::find(sc.symbols.begin(), sc.symbols.end(), s) == sc.symbols.end()) sc.symbols.push_back(s);
     }
-    sc.period = cfg.market.synthetic_period_min == 1440 ? core::duration(std::chrono::hours(24))
-                                                 : core::duration(std::chrono::minutes(cfg.market.synthetic_period_min));
+    sc.period = cfg.market.synthetic_period_min == 1440
+                    ? core::duration(std::chrono::hours(24))
+                    : core::duration(std::chrono::minutes(cfg.market.synthetic_period_min));
     auto start = core::parse_utc_instant(cfg.market.synthetic_start, "market.synthetic_start");
     if (!start) return start.error();
     sc.start = *start;
@@ -89,7 +91,8 @@ tb::expected<std::shared_ptr<market::feed>> make_feed(const actors::config& cfg,
       src.path = f;
       rc.sources.push_back(src);
     }
-    if (rc.sources.empty()) return tb::error{errc::bad_config, "market.replay_dir " + cfg.market.replay_dir + " holds no .csv file"};
+    if (rc.sources.empty())
+      return tb::error{errc::bad_config, "market.replay_dir " + cfg.market.replay_dir + " holds no .csv file"};
     auto f = market::replay_feed::create(rc, std::move(clock));
     if (!f) return f.error();
     for (const auto& w : (*f)->warnings()) spdlog::warn("replay: {}", w);
@@ -109,17 +112,20 @@ tb::expected<std::string> resolve_model_dir(const actors::config& cfg) {
     auto preset = inference::preset_by_name("tiny");
     if (!preset) return preset.error();
     auto written = inference::write_random_checkpoint(*preset, 0, dir.string());
-    if (!written) return tb::error{written.error().code, "cannot write the demo checkpoint: " + written.error().message};
+    if (!written)
+      return tb::error{written.error().code, "cannot write the demo checkpoint: " + written.error().message};
   }
-  spdlog::warn("model.dir is empty: using the untrained demo checkpoint {} (random weights; forecasts are "
-               "meaningless)", dir.string());
+  spdlog::warn(
+      "model.dir is empty: using the untrained demo checkpoint {} (random weights; forecasts are "
+      "meaningless)",
+      dir.string());
   return dir.string();
 }
 
 void configure_actor_system(caf::actor_system_config& sys_cfg, const actors::config& cfg) {
   actors::register_types(sys_cfg);
   const auto workers = cfg.daemon.scheduler_threads > 0 ? static_cast<std::size_t>(cfg.daemon.scheduler_threads)
-                                                 : std::max(2u, std::thread::hardware_concurrency());
+                                                        : std::max(2u, std::thread::hardware_concurrency());
   sys_cfg.set("scheduler.max-threads", workers);
 }
 
@@ -200,21 +206,21 @@ actor_tree build_actor_tree(std::shared_ptr<inference::model_service> service,
   // (inference.remote), the remote pool speaking its protocol in its place, so the cache actor
   // sends its misses to the hosts. Each spawn function puts the new incarnation in its slot after
   // a supervisor restart (actors/README.md).
-  tree.children.push_back({"inference", [svc = service, board, inference](caf::local_actor* self,
-                                                                          const actors::config_ptr& c) {
-                        auto h = svc ? actors::spawn_inference_actor(self, svc, board, c)
-                                     : caf::actor_cast<actors::forecaster_actor>(
-                                           actors::spawn_remote_inference(self, board, c));
-                        inference->set(h);
-                        return caf::actor_cast<caf::actor>(h);
-                      }});
+  tree.children.push_back(
+      {"inference", [svc = service, board, inference](caf::local_actor* self, const actors::config_ptr& c) {
+         auto h = svc ? actors::spawn_inference_actor(self, svc, board, c)
+                      : caf::actor_cast<actors::forecaster_actor>(actors::spawn_remote_inference(self, board, c));
+         inference->set(h);
+         return caf::actor_cast<caf::actor>(h);
+       }});
   // TTLs run on the wall clock, as Redis's PX does.
-  tree.children.push_back({"cache", [board, inference, forecaster](caf::local_actor* self, const actors::config_ptr& c) {
-                        auto h = actors::spawn_cache_actor(self, lookup_of(inference), board, c,
-                                                           std::make_shared<const core::wall_clock>());
-                        forecaster->set(h);
-                        return caf::actor_cast<caf::actor>(h);
-                      }});
+  tree.children.push_back(
+      {"cache", [board, inference, forecaster](caf::local_actor* self, const actors::config_ptr& c) {
+         auto h = actors::spawn_cache_actor(self, lookup_of(inference), board, c,
+                                            std::make_shared<const core::wall_clock>());
+         forecaster->set(h);
+         return caf::actor_cast<caf::actor>(h);
+       }});
   // The trading loop: broker actor (journal), portfolio, scheduler (owns the symbol actors).
   auto broker_slot = tree.broker;
   auto portfolio_slot = tree.portfolio;
@@ -222,33 +228,34 @@ actor_tree build_actor_tree(std::shared_ptr<inference::model_service> service,
     auto parts = std::make_shared<trading_parts>(*trading);
     auto symbol_stats = std::make_shared<actors::symbol_board>(board);
     tree.children.push_back({"broker", [parts, board, broker_slot, fault = hooks.broker_fault](
-                                          caf::local_actor* self, const actors::config_ptr& c) {
-                          auto h = actors::spawn_broker_actor(
-                              self, {parts->broker, parts->journal_path, parts->clock, board, c, fault});
-                          broker_slot->set(h);
-                          return caf::actor_cast<caf::actor>(h);
-                        }});
-    tree.children.push_back({"portfolio", [parts, board, broker_slot, portfolio_slot](caf::local_actor* self,
-                                                                                 const actors::config_ptr& c) {
-                          auto h = actors::spawn_portfolio_actor(self, {lookup_of(broker_slot), parts->clock, board, c, parts->equity});
-                          portfolio_slot->set(h);
-                          return caf::actor_cast<caf::actor>(h);
-                        }});
+                                           caf::local_actor* self, const actors::config_ptr& c) {
+                               auto h = actors::spawn_broker_actor(
+                                   self, {parts->broker, parts->journal_path, parts->clock, board, c, fault});
+                               broker_slot->set(h);
+                               return caf::actor_cast<caf::actor>(h);
+                             }});
+    tree.children.push_back(
+        {"portfolio", [parts, board, broker_slot, portfolio_slot](caf::local_actor* self, const actors::config_ptr& c) {
+           auto h =
+               actors::spawn_portfolio_actor(self, {lookup_of(broker_slot), parts->clock, board, c, parts->equity});
+           portfolio_slot->set(h);
+           return caf::actor_cast<caf::actor>(h);
+         }});
     tree.children.push_back({"scheduler", [parts, board, symbol_stats, forecaster, portfolio_slot, hooks](
-                                         caf::local_actor* self, const actors::config_ptr& c) {
-                          actors::scheduler_args a;
-                          a.feed = parts->feed;
-                          a.sim_clock = parts->sim_clock;
-                          if (!parts->sim_clock) a.wall_clock = parts->clock;
-                          a.forecaster = lookup_of(forecaster);
-                          a.portfolio = lookup_of(portfolio_slot);
-                          a.supervisor = [sup = self->address()] { return caf::actor_cast<caf::actor>(sup); };
-                          a.board = board;
-                          a.symbol_stats = symbol_stats;
-                          a.cfg = c;
-                          a.on_progress = hooks.on_schedule;
-                          return actors::spawn_scheduler(self, std::move(a));
-                        }});
+                                              caf::local_actor* self, const actors::config_ptr& c) {
+                               actors::scheduler_args a;
+                               a.feed = parts->feed;
+                               a.sim_clock = parts->sim_clock;
+                               if (!parts->sim_clock) a.wall_clock = parts->clock;
+                               a.forecaster = lookup_of(forecaster);
+                               a.portfolio = lookup_of(portfolio_slot);
+                               a.supervisor = [sup = self->address()] { return caf::actor_cast<caf::actor>(sup); };
+                               a.board = board;
+                               a.symbol_stats = symbol_stats;
+                               a.cfg = c;
+                               a.on_progress = hooks.on_schedule;
+                               return actors::spawn_scheduler(self, std::move(a));
+                             }});
   }
   return tree;
 }

@@ -15,10 +15,10 @@
 #include <caf/all.hpp>
 
 #include "actors/broker_actor.hpp"
+#include "actors/config.hpp"
 #include "actors/scheduler.hpp"
 #include "actors/supervisor.hpp"
 #include "core/clock.hpp"
-#include "actors/config.hpp"
 #include "core/snapshot_board.hpp"
 #include "inference/model_service.hpp"
 #include "market/broker.hpp"
@@ -54,18 +54,18 @@ actors::actor_lookup<Handle> lookup_of(std::shared_ptr<handle_slot<Handle>> slot
 // The trading loop's feed, clock and broker.
 struct trading_parts {
   std::shared_ptr<market::feed> feed;
-  std::shared_ptr<core::sim_clock> sim_clock;   // market.clock = simulated
-  std::shared_ptr<const core::clock> clock;     // the clock everyone reads
+  std::shared_ptr<core::sim_clock> sim_clock;  // market.clock = simulated
+  std::shared_ptr<const core::clock> clock;    // the clock everyone reads
   std::shared_ptr<market::broker> broker;
-  std::string journal_path;                     // STATE/broker/orders.jsonl
+  std::string journal_path;  // STATE/broker/orders.jsonl
   // STATE/broker/equity.jsonl, read; the portfolio actor (each incarnation in turn) appends to it.
   std::shared_ptr<market::equity_log> equity;
 };
 
 // From market.* and broker.*; the broker's ledger, the order journal and the equity curve live in
-// cfg.daemon.state_dir/broker (a corrupt line of any of them fails here, naming file and line). A simulated clock resumes at the last record of the journal or (sim
-// broker) of its ledger.
-// errc::bad_config for a feed/broker the daemon does not wire or a bad setting.
+// cfg.daemon.state_dir/broker (a corrupt line of any of them fails here, naming file and line). A simulated clock
+// resumes at the last record of the journal or (sim broker) of its ledger. errc::bad_config for a feed/broker the
+// daemon does not wire or a bad setting.
 tb::expected<trading_parts> make_trading_parts(const actors::config& cfg);
 
 // model.dir, or when it is empty the demo checkpoint under state_dir (tiny preset, seed 0),

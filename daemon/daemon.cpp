@@ -12,15 +12,15 @@
 #include <optional>
 #include <thread>
 
+#include <spdlog/spdlog.h>
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>
-#include <spdlog/spdlog.h>
 
+#include "actors/config.hpp"
 #include "actors/inference_actor.hpp"
 #include "actors/middleman_transport.hpp"
 #include "actors/supervisor.hpp"
 #include "core/clock.hpp"
-#include "actors/config.hpp"
 #include "core/log_throttle.hpp"
 #include "daemon/actor_tree.hpp"
 #include "daemon/logging.hpp"
@@ -67,8 +67,7 @@ class shutdown_guard {
       : thread_([this, limit] {
           std::unique_lock<std::mutex> lock(mu_);
           if (!cv_.wait_for(lock, limit, [this] { return done_; })) {
-            spdlog::critical("shutdown overran its deadline by {} ms; exiting without waiting further",
-                             limit.count());
+            spdlog::critical("shutdown overran its deadline by {} ms; exiting without waiting further", limit.count());
             spdlog::default_logger()->flush();
             std::_Exit(1);
           }
@@ -223,7 +222,8 @@ int run_daemon(const daemon_options& options) {
     }
     service = *started;
   } else {
-    spdlog::info("inference: no local model; forecasts come from {} remote host(s)", cfg.inference.middleman.remote.size());
+    spdlog::info("inference: no local model; forecasts come from {} remote host(s)",
+                 cfg.inference.middleman.remote.size());
   }
 
   caf::actor_system_config sys_cfg;
@@ -237,8 +237,8 @@ int run_daemon(const daemon_options& options) {
 
   auto self = std::make_unique<caf::scoped_actor>(*sys);
   const auto watchdog = watchdog_interval();
-  const auto tick = watchdog ? std::chrono::duration_cast<std::chrono::milliseconds>(*watchdog / 2)
-                             : std::chrono::milliseconds(1000);
+  const auto tick =
+      watchdog ? std::chrono::duration_cast<std::chrono::milliseconds>(*watchdog / 2) : std::chrono::milliseconds(1000);
   alive(*self, supervisor, tick, *board);  // /health/live answers from READY on
   board->remove_check("startup");
   notify("READY=1\n" + status_line(listening, cs));

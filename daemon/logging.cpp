@@ -22,11 +22,20 @@ class journal_priority final : public spdlog::custom_flag_formatter {
   void format(const spdlog::details::log_msg& msg, const std::tm&, spdlog::memory_buf_t& dest) override {
     const char* prefix = SD_DEBUG;  // trace and debug
     switch (msg.level) {
-      case spdlog::level::info: prefix = SD_INFO; break;
-      case spdlog::level::warn: prefix = SD_WARNING; break;
-      case spdlog::level::err: prefix = SD_ERR; break;
-      case spdlog::level::critical: prefix = SD_CRIT; break;
-      default: break;
+      case spdlog::level::info:
+        prefix = SD_INFO;
+        break;
+      case spdlog::level::warn:
+        prefix = SD_WARNING;
+        break;
+      case spdlog::level::err:
+        prefix = SD_ERR;
+        break;
+      case spdlog::level::critical:
+        prefix = SD_CRIT;
+        break;
+      default:
+        break;
     }
     dest.append(prefix, prefix + std::strlen(prefix));
   }

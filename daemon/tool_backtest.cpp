@@ -22,7 +22,8 @@
 //                  sim broker's rule); time = when the fill was journaled (the cycle that saw it)
 //   orders         sent = intents journaled (submitted to the broker), filled = orders with a fill,
 //                  rejected = broker rejects + orders refused by the risk checks
-//   metrics        strategy::portfolio_metrics (strategy/fill_metrics.hpp): one bar per UTC day: the equity at the day's last cycle against the previous
+//   metrics        strategy::portfolio_metrics (strategy/fill_metrics.hpp): one bar per UTC day: the equity at the
+//   day's last cycle against the previous
 //                  day's (the first day's against the starting equity); trades = entries that
 //                  day (fills that open, grow or flip a position), turnover = notional
 //                  traded that day / the previous equity, exposure = gross position (at the last
@@ -59,26 +60,26 @@
 #include <optional>
 #include <string>
 
-#include <caf/all.hpp>
-#include <CLI/CLI.hpp>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
+#include <CLI/CLI.hpp>
+#include <caf/all.hpp>
 
 #include "actors/broker_actor.hpp"
+#include "actors/config.hpp"
 #include "actors/inference_actor.hpp"
 #include "actors/protocol.hpp"
 #include "actors/scheduler.hpp"
 #include "actors/supervisor.hpp"
 #include "cache/forecast_cache.hpp"
 #include "core/calendar.hpp"
-#include "actors/config.hpp"
 #include "daemon/actor_tree.hpp"
 #include "daemon/tool_backtest.hpp"
 #include "daemon/tool_commands.hpp"
 #include "market/order_journal.hpp"
 #include "market/symbols.hpp"
-#include "strategy/fill_metrics.hpp"
 #include "report/report.hpp"
+#include "strategy/fill_metrics.hpp"
 #include "strategy/report.hpp"
 
 namespace tb::daemon {
@@ -120,8 +121,8 @@ class progress_display {
     if (tty_) {
       constexpr int width = 30;
       const int filled = pct * width / 100;
-      std::cerr << "\r" << label_ << " [" << std::string(filled, '#') << std::string(width - filled, '.') << "] " << pct << "% "
-                << date << " " << p.cycles << " cycles" << std::flush;
+      std::cerr << "\r" << label_ << " [" << std::string(filled, '#') << std::string(width - filled, '.') << "] " << pct
+                << "% " << date << " " << p.cycles << " cycles" << std::flush;
       if (p.finished) std::cerr << "\n";
     } else if (pct >= next_line_pct_ || p.finished) {
       std::cerr << label_ << ": " << pct << "% (" << date << ", " << p.cycles << " cycles)\n";
@@ -140,7 +141,8 @@ class progress_display {
 
 bool in_window(std::int64_t unix_ns, const report_window& w) { return unix_ns >= w.from_ns && unix_ns <= w.to_ns; }
 
-tb::expected<strategy::symbol_report> symbol_row(const std::string& sym, const std::vector<strategy::trade_record>& trades,
+tb::expected<strategy::symbol_report> symbol_row(const std::string& sym,
+                                                 const std::vector<strategy::trade_record>& trades,
                                                  const market::order_journal& j, const report_window& w,
                                                  double start_equity, double days) {
   strategy::symbol_report row;
@@ -200,7 +202,8 @@ std::optional<tool_failure> run(const backtest_options& o, backtest_outcome& out
   if (!o.data_dir.empty()) cfg->market.replay_dir = o.data_dir;
   if (!o.from.empty()) cfg->market.sim_start = o.from;
   if (!o.to.empty()) cfg->market.sim_end = o.to;
-  if (cfg->market.replay_dir.empty()) return tool_failure{exit_bad_input, "no replay data: give --data DIR or market.replay_dir"};
+  if (cfg->market.replay_dir.empty())
+    return tool_failure{exit_bad_input, "no replay data: give --data DIR or market.replay_dir"};
   if (!std::filesystem::is_directory(cfg->market.replay_dir))
     return tool_failure{exit_bad_input, "replay data folder " + cfg->market.replay_dir + " is not a directory"};
   if (cfg->market.sim_end.empty())
@@ -210,7 +213,8 @@ std::optional<tool_failure> run(const backtest_options& o, backtest_outcome& out
   auto to = core::parse_utc_instant(cfg->market.sim_end, o.to.empty() ? "market.sim_end" : "--to");
   if (!to) return tool_failure{exit_bad_input, to.error().message};
   if (*to <= *from)
-    return tool_failure{exit_bad_input, "the end (" + cfg->market.sim_end + ") is not after the start (" + cfg->market.sim_start + ")"};
+    return tool_failure{exit_bad_input,
+                        "the end (" + cfg->market.sim_end + ") is not after the start (" + cfg->market.sim_start + ")"};
 
   // A fresh state folder next to the report: journal, ledger, demo model (and a fresh cache).
   const auto state = std::filesystem::absolute(std::filesystem::path(o.report_dir) / ".backtest-state");
@@ -232,7 +236,8 @@ std::optional<tool_failure> run(const backtest_options& o, backtest_outcome& out
     return tool_failure{parts.error().code == errc::bad_config ? exit_bad_input : exit_failed, parts.error().message};
   if (cfg->trading.symbols.empty()) cfg->trading.symbols = parts->feed->symbols();  // the whole replay folder
   const auto symbols = actors::symbols_of(*cfg, *parts->feed);
-  if (symbols.empty()) return tool_failure{exit_bad_input, "no symbol to trade (trading.symbols, trading.tradable_pairs)"};
+  if (symbols.empty())
+    return tool_failure{exit_bad_input, "no symbol to trade (trading.symbols, trading.tradable_pairs)"};
 
   auto service_opts = cfg->inference;
   auto model_dir = resolve_model_dir(*cfg);
@@ -243,9 +248,11 @@ std::optional<tool_failure> run(const backtest_options& o, backtest_outcome& out
   const auto identity = (*service)->identity();
   actors::config_ptr frozen = cfg;
   if (o.progress)
-    std::cerr << o.label << ": " << symbols.size() << " symbols from " << cfg->market.replay_dir << ", " << cfg->market.sim_start
-              << " to " << cfg->market.sim_end << "; state in " << state.string() << "; forecast cache "
-              << (!cfg->cache.enabled ? std::string("off") : cfg->cache.dir + (cfg->cache.redis_enabled ? " + redis" : ""))
+    std::cerr << o.label << ": " << symbols.size() << " symbols from " << cfg->market.replay_dir << ", "
+              << cfg->market.sim_start << " to " << cfg->market.sim_end << "; state in " << state.string()
+              << "; forecast cache "
+              << (!cfg->cache.enabled ? std::string("off")
+                                      : cfg->cache.dir + (cfg->cache.redis_enabled ? " + redis" : ""))
               << "\n";
 
   auto board = std::make_shared<core::snapshot_board>();
@@ -288,9 +295,11 @@ std::optional<tool_failure> run(const backtest_options& o, backtest_outcome& out
     }
     if (run_error.empty()) {
       auto pf = portfolio_slot->get();
-      if (!pf) run_error = "no portfolio actor at the end of the run";
+      if (!pf)
+        run_error = "no portfolio actor at the end of the run";
       else
-        (*self)->request(pf, std::chrono::seconds(60), actors::portfolio_summary_atom::value)
+        (*self)
+            ->request(pf, std::chrono::seconds(60), actors::portfolio_summary_atom::value)
             .receive([&](actors::portfolio_summary& s) { summary = std::move(s); },
                      [&](caf::error& err) { run_error = "portfolio summary: " + sys->render(err); });
     }
@@ -322,12 +331,13 @@ std::optional<tool_failure> run(const backtest_options& o, backtest_outcome& out
   r.run.started_s = started;
   r.run.finished_s = std::max(started, wall_now_s());
   r.cache = cache_figures;
-  r.inference.errors = inference_stats.value("request_failure", std::int64_t{0}) +
-                       inference_stats.value("overloaded", std::int64_t{0});
+  r.inference.errors =
+      inference_stats.value("request_failure", std::int64_t{0}) + inference_stats.value("overloaded", std::int64_t{0});
   r.inference.oom_splits = inference_stats.value("oom_splits", std::int64_t{0});
   r.timing.elapsed_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - started_steady).count();
   r.timing.inference_s = inference_s;
-  r.timing.cycles = static_cast<std::int64_t>(summary.cycles);  // closed cycles (a cycle the broker did not answer has no mark)
+  r.timing.cycles =
+      static_cast<std::int64_t>(summary.cycles);  // closed cycles (a cycle the broker did not answer has no mark)
   auto written = report::write_report(r, o.report_dir);
   if (!written) return tool_failure{exit_failed, written.error().message};
   cache::cache_stats line;  // the cache actor's stop line, from the same counters

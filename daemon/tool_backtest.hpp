@@ -27,17 +27,17 @@ enum class backtest_cache {
 struct backtest_options {
   std::string config_path, data_dir, from, to, report_dir;
   backtest_cache cache = backtest_cache::shared;
-  bool progress = true;  // the progress bar (a terminal) or lines on stderr
+  bool progress = true;            // the progress bar (a terminal) or lines on stderr
   std::string label = "backtest";  // names the run on its progress bar and lines
   std::vector<std::string> sets;   // --set KEY=VALUE, as given (core::parse_override)
-  actors::config_ptr config;         // when set: the config to run, already loaded with its
+  actors::config_ptr config;       // when set: the config to run, already loaded with its
                                    // overrides (tradebot sweep); config_path is then only named
 };
 
 // What a run produced: the report written to report_dir, or why not.
 struct backtest_outcome {
-  int exit_code = 0;    // 0 report written; 2 bad arguments or config; 1 the run failed
-  std::string error;    // when exit_code != 0
+  int exit_code = 0;  // 0 report written; 2 bad arguments or config; 1 the run failed
+  std::string error;  // when exit_code != 0
   strategy::backtest_report report;
   report::report_paths paths;
   std::string cache_line;  // "Kronos Prediction Cache Stats: hits=X misses=Y hit_rate=Z%"

@@ -5,11 +5,11 @@
 #include <iostream>
 #include <string>
 
-#include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
+#include <CLI/CLI.hpp>
 
-#include "cache/forecast_cache.hpp"
 #include "actors/config.hpp"
+#include "cache/forecast_cache.hpp"
 #include "daemon/tool_commands.hpp"
 
 namespace tb::daemon {
@@ -40,13 +40,13 @@ void print_stats(const cache::forecast_cache& c) {
   std::cout << "disk    " << (cfg.disk_enabled ? cfg.dir : std::string("off")) << "\n";
   for (const auto& t : s.tiers)
     if (t.name == "disk")
-      std::cout << "        " << t.entries << " entries, " << t.bytes << " bytes (" << s.cache_size_mb
-                << " MiB of " << cfg.max_size_mb << "), state " << t.state << "\n";
+      std::cout << "        " << t.entries << " entries, " << t.bytes << " bytes (" << s.cache_size_mb << " MiB of "
+                << cfg.max_size_mb << "), state " << t.state << "\n";
   std::cout << "redis   "
-            << (cfg.redis_enabled ? cfg.redis.host + ":" + std::to_string(cfg.redis.port) + " db " +
-                                        std::to_string(cfg.redis.db) + " prefix " + cfg.redis.key_prefix +
-                                        ", " + s.redis_state
-                                  : std::string("off"))
+            << (cfg.redis_enabled
+                    ? cfg.redis.host + ":" + std::to_string(cfg.redis.port) + " db " + std::to_string(cfg.redis.db) +
+                          " prefix " + cfg.redis.key_prefix + ", " + s.redis_state
+                    : std::string("off"))
             << "\n";
   std::cout << "ttl     " << s.ttl_seconds << " s live, " << s.history_ttl_seconds << " s closed (0 = never)\n";
 }
@@ -72,7 +72,8 @@ void add_cache_commands(CLI::App& app) {
   verify->add_flag("--remove", *remove, "remove the corrupt and expired entries found");
   verify->callback([config, remove] {
     auto c = open_cache(*config);
-    if (!c->config().disk_enabled) fail("the disk tier is off (cache.disk_enabled = false) in " + *config, exit_bad_input);
+    if (!c->config().disk_enabled)
+      fail("the disk tier is off (cache.disk_enabled = false) in " + *config, exit_bad_input);
     const auto r = c->verify(*remove);
     for (const auto& p : r.problems) std::cout << p << "\n";
     std::cout << c->config().dir << ": " << r.files << " entries, " << r.ok << " ok, " << r.corrupt << " corrupt, "
@@ -88,7 +89,8 @@ void add_cache_commands(CLI::App& app) {
     auto removed = c->clear();
     if (!removed) fail(c->config().dir + ": " + removed.error().message, exit_failed);
     std::cout << "removed " << *removed << " entries (" << (c->config().disk_enabled ? c->config().dir : "no disk tier")
-              << (c->config().redis_enabled ? ", Redis keys " + c->config().redis.key_prefix + "*" : std::string()) << ")\n";
+              << (c->config().redis_enabled ? ", Redis keys " + c->config().redis.key_prefix + "*" : std::string())
+              << ")\n";
   });
 }
 

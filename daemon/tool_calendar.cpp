@@ -37,8 +37,8 @@ void print_sessions(const calendar_options& o) {
 
   nlohmann::json rows = nlohmann::json::array();
   if (!o.json)
-    std::cout << std::left << std::setw(12) << "date" << std::setw(22) << "open (UTC)" << std::setw(22)
-              << "close (UTC)" << "early close\n";
+    std::cout << std::left << std::setw(12) << "date" << std::setw(22) << "open (UTC)" << std::setw(22) << "close (UTC)"
+              << "early close\n";
   for (core::civil_date d = *from; !(*to < d); d = core::add_days(d, 1)) {
     auto s = core::nyse_session(d);  // inside the covered years: parse_calendar_date checked them
     if (!s) fail(s.error().message);
@@ -51,9 +51,9 @@ void print_sessions(const calendar_options& o) {
                       {"early_close", early},
                       {"reason", s->reason}});
     } else {
-      std::cout << std::setw(12) << core::to_string(d) << std::setw(22) << core::to_iso8601(s->open)
-                << std::setw(22) << core::to_iso8601(s->close)
-                << (early ? std::string("yes (") + s->reason + ")" : std::string("no")) << "\n";
+      std::cout << std::setw(12) << core::to_string(d) << std::setw(22) << core::to_iso8601(s->open) << std::setw(22)
+                << core::to_iso8601(s->close) << (early ? std::string("yes (") + s->reason + ")" : std::string("no"))
+                << "\n";
     }
   }
   if (o.json) std::cout << rows.dump(2) << "\n";

@@ -83,9 +83,11 @@ void add_compare_commands(CLI::App& app) {
     double* value;
     const char* help;
   } thresholds[] = {
-      {"--rollback-sharpe-drop-pct", &p.rollback_sharpe_drop_pct, "ROLLBACK when the Sharpe drops more than this % of |base|"},
+      {"--rollback-sharpe-drop-pct", &p.rollback_sharpe_drop_pct,
+       "ROLLBACK when the Sharpe drops more than this % of |base|"},
       {"--warn-sharpe-drop-pct", &p.warn_sharpe_drop_pct, "WARN when the Sharpe drops more than this % of |base|"},
-      {"--rollback-win-rate-drop", &p.rollback_win_rate_drop_points, "ROLLBACK when the win rate drops more than this many points"},
+      {"--rollback-win-rate-drop", &p.rollback_win_rate_drop_points,
+       "ROLLBACK when the win rate drops more than this many points"},
       {"--warn-win-rate-drop", &p.warn_win_rate_drop_points, "WARN when the win rate drops more than this many points"},
       {"--rollback-avg-return-drop-pct", &p.rollback_avg_return_drop_pct,
        "ROLLBACK when the average per-bar return drops more than this % of |base| (and the floor)"},

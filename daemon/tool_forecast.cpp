@@ -95,7 +95,8 @@ void run(const forecast_options& o) {
     next.assign(bars.begin() + b, bars.begin() + b + have);
     if (have < o.params.pred_len) {
       std::vector<core::bar> hist(bars.begin() + a, bars.begin() + b + have);
-      for (const auto& f : inference::future_bar_times(hist, o.params.pred_len - static_cast<int>(have))) next.push_back(f);
+      for (const auto& f : inference::future_bar_times(hist, o.params.pred_len - static_cast<int>(have)))
+        next.push_back(f);
     }
     std::vector<core::bar_stamp> stamps;
     for (const auto& f : next) stamps.push_back(core::stamp_of(f));
@@ -138,8 +139,8 @@ void run(const forecast_options& o) {
     std::printf("%-17s %12s %12s %12s %12s %15s %15s\n", "bar", "open", "high", "low", "close", "volume", "amount");
     for (std::size_t i = 0; i < (*out)[s].rows.size(); ++i) {
       const auto& r = (*out)[s].rows[i];
-      std::printf("%-17s %12.4f %12.4f %12.4f %12.4f %15.2f %15.2f\n", local_time(future_bars[s][i]).c_str(), r[0], r[1],
-                  r[2], r[3], r[4], r[5]);
+      std::printf("%-17s %12.4f %12.4f %12.4f %12.4f %15.2f %15.2f\n", local_time(future_bars[s][i]).c_str(), r[0],
+                  r[1], r[2], r[3], r[4], r[5]);
     }
   }
 }

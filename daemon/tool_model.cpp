@@ -52,11 +52,12 @@ void run_info(const std::string& dir) {
   const auto& t = i.tokenizer;
   const auto& p = i.predictor;
   std::cout << "checkpoint   " << dir << "\n"
-            << "hash         " << m->identity().checkpoint_hash << " (sha256 of both config.json and safetensors files)\n"
+            << "hash         " << m->identity().checkpoint_hash
+            << " (sha256 of both config.json and safetensors files)\n"
             << "dtype        " << i.stored_dtype << " as stored\n"
-            << "tokenizer    d_model " << t.d_model << ", heads " << t.n_heads << ", ff " << t.ff_dim << ", enc/dec layers "
-            << t.n_enc_layers << "/" << t.n_dec_layers << ", bits " << t.s1_bits << "+" << t.s2_bits << ", "
-            << millions(i.tokenizer_params) << " parameters\n"
+            << "tokenizer    d_model " << t.d_model << ", heads " << t.n_heads << ", ff " << t.ff_dim
+            << ", enc/dec layers " << t.n_enc_layers << "/" << t.n_dec_layers << ", bits " << t.s1_bits << "+"
+            << t.s2_bits << ", " << millions(i.tokenizer_params) << " parameters\n"
             << "predictor    d_model " << p.d_model << ", layers " << p.n_layers << ", heads " << p.n_heads << ", ff "
             << p.ff_dim << ", learn_te " << (p.learn_te ? "true" : "false") << ", " << millions(i.predictor_params)
             << " parameters\n"
@@ -87,7 +88,8 @@ void add_model_commands(CLI::App& app) {
   cmd_init->callback([init] { run_init(*init); });
 
   auto dir = std::make_shared<std::string>();
-  CLI::App* cmd_info = model->add_subcommand("info", "Sizes, parameter count, dtype and content hash of DIR/{tokenizer,model}");
+  CLI::App* cmd_info =
+      model->add_subcommand("info", "Sizes, parameter count, dtype and content hash of DIR/{tokenizer,model}");
   cmd_info->add_option("dir", *dir, "checkpoint folder holding tokenizer/ and model/")->required();
   cmd_info->callback([dir] { run_info(*dir); });
 }

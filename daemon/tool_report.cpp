@@ -28,8 +28,8 @@
 
 #include <CLI/CLI.hpp>
 
-#include "core/calendar.hpp"
 #include "actors/config.hpp"
+#include "core/calendar.hpp"
 #include "daemon/tool_backtest.hpp"
 #include "daemon/tool_commands.hpp"
 #include "market/equity_log.hpp"
@@ -56,7 +56,7 @@ std::optional<tool_failure> run_report(const report_options& o, report::report_p
   const auto curve_path = market::equity_log_path(o.state_dir);
   if (!std::filesystem::exists(curve_path))
     return tool_failure{exit_bad_input, "no equity curve " + curve_path +
-                                              ": not the state_dir of a daemon that traded (daemon.state_dir)"};
+                                            ": not the state_dir of a daemon that traded (daemon.state_dir)"};
   auto curve = market::equity_log::open(curve_path, market::jsonl_access::read_only);
   if (!curve) return tool_failure{exit_bad_input, curve.error().message};
   const auto journal_path = market::order_journal_path(o.state_dir);
@@ -79,10 +79,12 @@ std::optional<tool_failure> run_report(const report_options& o, report::report_p
   auto r = trading_report(curve->marks(), *journal, **cfg, symbols, 0, w);
   if (!r) {
     const auto& marks = curve->marks();
-    std::string span = marks.empty() ? "it is empty"
-                                     : "it spans " + core::to_iso8601(core::time_point(core::duration(marks.front().at_unix_ns))) +
-                                           " to " + core::to_iso8601(core::time_point(core::duration(marks.back().at_unix_ns)));
-    return tool_failure{exit_bad_input, curve_path + ": " + r.error().message + " " + o.from + " to " + o.to + " (" + span + ")"};
+    std::string span =
+        marks.empty() ? "it is empty"
+                      : "it spans " + core::to_iso8601(core::time_point(core::duration(marks.front().at_unix_ns))) +
+                            " to " + core::to_iso8601(core::time_point(core::duration(marks.back().at_unix_ns)));
+    return tool_failure{exit_bad_input,
+                        curve_path + ": " + r.error().message + " " + o.from + " to " + o.to + " (" + span + ")"};
   }
   r->run.config_path = o.config_path;
   r->run.data_dir = o.state_dir;
@@ -93,8 +95,8 @@ std::optional<tool_failure> run_report(const report_options& o, report::report_p
   if (!written) return tool_failure{exit_failed, written.error().message};
   paths = *written;
   std::cout << "report: " << r->equity_curve.size() << " marks, " << r->orders.sent << " orders, " << r->trades.size()
-            << " fills; total return " << r->metrics.total_return << ", sharpe " << r->metrics.sharpe << ", max drawdown "
-            << r->metrics.max_drawdown << "\n";
+            << " fills; total return " << r->metrics.total_return << ", sharpe " << r->metrics.sharpe
+            << ", max drawdown " << r->metrics.max_drawdown << "\n";
   return std::nullopt;
 }
 
@@ -108,7 +110,8 @@ void add_report_commands(CLI::App& app) {
       "equity curve and order journal (exit 0; 2 on bad arguments, a missing state folder, no data in the period or a "
       "corrupt line; 1 when the report cannot be written)");
   cmd->add_option("--state-dir", o->state_dir, "the daemon's daemon.state_dir")->required();
-  cmd->add_option("--from", o->from, "first instant, YYYY-MM-DD (00:00 UTC) or YYYY-MM-DDTHH:MM:SSZ, included")->required();
+  cmd->add_option("--from", o->from, "first instant, YYYY-MM-DD (00:00 UTC) or YYYY-MM-DDTHH:MM:SSZ, included")
+      ->required();
   cmd->add_option("--to", o->to, "last instant, as --from, included")->required();
   cmd->add_option("--report", o->report_dir, "output folder for report.json and report.html")->required();
   cmd->add_option("--config", o->config_path,

@@ -103,10 +103,10 @@ int run_sweep(const sweep_options& o) {
     row.fills = static_cast<std::int64_t>(r.trades.size());
     row.cache = r.cache;
     row.timing = r.timing;
-    std::cout << name << " " << settings << ": sharpe " << r.metrics.sharpe << ", total return " << r.metrics.total_return
-              << ", max drawdown " << r.metrics.max_drawdown << ", win rate " << r.metrics.win_rate << ", "
-              << r.metrics.trades << " trades; forecasts computed " << r.cache.computed << ", cache hits "
-              << r.cache.hits << ", misses " << r.cache.misses << std::endl;
+    std::cout << name << " " << settings << ": sharpe " << r.metrics.sharpe << ", total return "
+              << r.metrics.total_return << ", max drawdown " << r.metrics.max_drawdown << ", win rate "
+              << r.metrics.win_rate << ", " << r.metrics.trades << " trades; forecasts computed " << r.cache.computed
+              << ", cache hits " << r.cache.hits << ", misses " << r.cache.misses << std::endl;
     summary.runs.push_back(std::move(row));
   }
   auto written = report::write_summary(summary, o.report_dir);

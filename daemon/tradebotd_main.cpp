@@ -3,8 +3,8 @@
 
 #include <CLI/CLI.hpp>
 
-#include "actors/middleman_transport.hpp"
 #include "actors/config.hpp"
+#include "actors/middleman_transport.hpp"
 #include "daemon/daemon.hpp"
 #include "daemon/version.hpp"
 #include "http/auth.hpp"
@@ -20,7 +20,9 @@ int main(int argc, char** argv) {
   // Not CLI::ExistingFile: a missing file, a directory or an empty file is a config error like
   // any other (load_config names it; exit 2), not a command-line one.
   app.add_option("-c,--config", config_path, "TOML config file (default: built-in defaults plus environment)");
-  app.add_flag("--check", check, "validate the config (file and environment, the HTTP token, the Alpaca keys when Alpaca is configured, the inference.tls_* files) and exit: 0 valid, 2 invalid");
+  app.add_flag("--check", check,
+               "validate the config (file and environment, the HTTP token, the Alpaca keys when Alpaca is configured, "
+               "the inference.tls_* files) and exit: 0 valid, 2 invalid");
   app.add_flag("--print-config", print_config, "print the documented example config with every default and exit");
   app.set_version_flag("-V,--version", std::string("tradebotd ") + tb::daemon::version);
   CLI11_PARSE(app, argc, argv);
@@ -53,8 +55,8 @@ int main(int argc, char** argv) {
       std::cerr << "tradebotd: " << err->message << "\n";
       return 2;
     }
-    std::cout << (config_path.empty() ? "defaults" : config_path) << ": ok ("
-              << (*cfg)->trading.active_symbols().size() << " symbols)\n";
+    std::cout << (config_path.empty() ? "defaults" : config_path) << ": ok (" << (*cfg)->trading.active_symbols().size()
+              << " symbols)\n";
     return 0;
   }
   return tb::daemon::run_daemon(options);

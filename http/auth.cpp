@@ -5,10 +5,10 @@
 #include <array>
 #include <cctype>
 
-#include <boost/asio/ip/address.hpp>
 #include <openssl/crypto.h>
 #include <openssl/sha.h>
 #include <spdlog/spdlog.h>
+#include <boost/asio/ip/address.hpp>
 
 #include "core/credentials.hpp"
 
@@ -17,9 +17,7 @@ namespace {
 
 // The token in `path` (named by `what` in errors).
 tb::expected<auth_token> read_token(const std::string& path, const std::string& what) {
-  const auto bad = [&](const std::string& why) {
-    return tb::error{errc::bad_config, what + " " + path + " " + why};
-  };
+  const auto bad = [&](const std::string& why) { return tb::error{errc::bad_config, what + " " + path + " " + why}; };
   struct stat st {};
   if (::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return bad("is not a readable file");
   auto value = core::read_secret_file(path);
@@ -27,8 +25,7 @@ tb::expected<auth_token> read_token(const std::string& path, const std::string& 
   if (value->empty()) return bad("is empty; put the bearer token in it");
   if (!core::clean_secret(*value))
     return bad("must hold one token of at most 512 printable characters, without spaces");
-  if (st.st_mode & S_IROTH)
-    spdlog::warn("http: the token file {} is readable by every user; chmod o-r it", path);
+  if (st.st_mode & S_IROTH) spdlog::warn("http: the token file {} is readable by every user; chmod o-r it", path);
   return auth_token{std::move(*value), path};
 }
 
@@ -72,9 +69,7 @@ tb::expected<auth_token> resolve_auth_token(const server_options& options, const
   return token;
 }
 
-bool is_open_path(std::string_view path) {
-  return path == "/" || path == "/health/live" || path == "/health/ready";
-}
+bool is_open_path(std::string_view path) { return path == "/" || path == "/health/live" || path == "/health/ready"; }
 
 bool bearer_matches(std::string_view authorization, std::string_view token) {
   constexpr std::string_view scheme = "bearer ";

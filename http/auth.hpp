@@ -6,8 +6,8 @@
 #include <string_view>
 
 #include "core/config.hpp"
-#include "http/server_options.hpp"
 #include "core/error.hpp"
+#include "http/server_options.hpp"
 
 namespace tb::http {
 

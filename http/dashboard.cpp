@@ -29,9 +29,7 @@ std::string hashes_of(std::string_view page, const std::string& tag) {
 
 }  // namespace
 
-std::string_view dashboard_html() {
-  return {reinterpret_cast<const char*>(dashboard_page), dashboard_page_size};
-}
+std::string_view dashboard_html() { return {reinterpret_cast<const char*>(dashboard_page), dashboard_page_size}; }
 
 std::string csp_hash_source(std::string_view text) {
   unsigned char digest[SHA256_DIGEST_LENGTH];

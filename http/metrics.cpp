@@ -45,7 +45,7 @@ constexpr auto counter = metric_type::counter;
 constexpr auto gauge = metric_type::gauge;
 constexpr auto histogram = metric_type::histogram;
 constexpr auto info = metric_type::info;
-constexpr double ms = 1000;                 // per second
+constexpr double ms = 1000;                    // per second
 constexpr double mib = 1 / (1024.0 * 1024.0);  // MiB per byte: a power of two, exact
 
 std::vector<std::string> split_path(const std::string& path) {
@@ -68,6 +68,9 @@ std::vector<family_spec> with_segments(std::vector<family_spec> all) {
 // Every family /metrics can show, in the order it shows them. README.md ("Metric families")
 // documents the same table; keep them together.
 const std::vector<family_spec>& families() {
+  // The table is laid out by hand, a family per entry; clang-format would put every field of a
+  // long entry on a line of its own.
+  // clang-format off
   static const std::vector<family_spec> all = with_segments({
       // ---- the process (the standard names of Prometheus' client libraries) ----
       {"process_cpu_seconds_total", counter, "Total user and system CPU time spent in seconds.",
@@ -346,6 +349,7 @@ const std::vector<family_spec>& families() {
       {"tradebotd_http_probe_evictions_total", counter,
        "Reserve connections closed to make room for a newer one.", {{"http/probe_evictions_total"}}},
   });
+  // clang-format on
   return all;
 }
 
@@ -471,7 +475,9 @@ class family_writer {
         if (ls.size() > before) line(f_.name, ls, "1");
         return;
       }
-      case metric_type::histogram: add_histogram(node, std::move(ls)); return;
+      case metric_type::histogram:
+        add_histogram(node, std::move(ls));
+        return;
     }
   }
 
@@ -534,10 +540,13 @@ class family_writer {
 
 const char* type_name(metric_type t) {
   switch (t) {
-    case metric_type::counter: return "counter";
-    case metric_type::histogram: return "histogram";
+    case metric_type::counter:
+      return "counter";
+    case metric_type::histogram:
+      return "histogram";
     case metric_type::gauge:
-    case metric_type::info: break;
+    case metric_type::info:
+      break;
   }
   return "gauge";
 }
@@ -596,10 +605,14 @@ std::pair<std::uint32_t, std::size_t> decode_utf8(std::string_view s, std::size_
   if (b0 < 0x80) return {b0, 1};
   std::size_t len = 0;
   std::uint32_t cp = 0, min = 0;
-  if ((b0 & 0xE0) == 0xC0) len = 2, cp = b0 & 0x1F, min = 0x80;
-  else if ((b0 & 0xF0) == 0xE0) len = 3, cp = b0 & 0x0F, min = 0x800;
-  else if ((b0 & 0xF8) == 0xF0) len = 4, cp = b0 & 0x07, min = 0x10000;
-  else return {0, 0};
+  if ((b0 & 0xE0) == 0xC0)
+    len = 2, cp = b0 & 0x1F, min = 0x80;
+  else if ((b0 & 0xF0) == 0xE0)
+    len = 3, cp = b0 & 0x0F, min = 0x800;
+  else if ((b0 & 0xF8) == 0xF0)
+    len = 4, cp = b0 & 0x07, min = 0x10000;
+  else
+    return {0, 0};
   if (i + len > s.size()) return {0, 0};
   for (std::size_t k = 1; k < len; ++k) {
     const auto b = static_cast<unsigned char>(s[i + k]);
@@ -623,10 +636,17 @@ std::string escape_label_value(std::string_view value) {
     raw += len;
     i += len;
     switch (cp) {
-      case '\\': out += "\\\\"; break;
-      case '"': out += "\\\""; break;
-      case '\n': out += "\\n"; break;
-      default: append_utf8(out, cp);
+      case '\\':
+        out += "\\\\";
+        break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      default:
+        append_utf8(out, cp);
     }
   }
   return out;

@@ -32,8 +32,8 @@ inline constexpr const char* metrics_content_type = "text/plain; version=0.0.4; 
 
 // Renders `stats` (an object {section: document}, as /stats serves it) and `checks` (as
 // core::snapshot_board::checks() returns it) with `overall` the worst check status.
-std::string render_metrics(const nlohmann::json& stats, const nlohmann::json& checks,
-                           core::health_status overall, const std::string& version);
+std::string render_metrics(const nlohmann::json& stats, const nlohmann::json& checks, core::health_status overall,
+                           const std::string& version);
 
 // A label value escaped for the text format: backslash, double quote and newline escaped, invalid
 // UTF-8 replaced by U+FFFD, cut at 256 bytes without splitting a character.

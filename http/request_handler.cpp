@@ -18,8 +18,8 @@ using json = nlohmann::json;
 constexpr const char* json_content_type = "application/json";
 constexpr std::size_t max_echoed_target = 200;  // bytes of a bad target quoted in an error
 
-response make_response(bhttp::status status, std::string body, const char* content_type,
-                       unsigned version, bool keep_alive) {
+response make_response(bhttp::status status, std::string body, const char* content_type, unsigned version,
+                       bool keep_alive) {
   response res{status, version};
   res.set(bhttp::field::server, "tradebotd");
   res.set(bhttp::field::content_type, content_type);
@@ -107,12 +107,9 @@ bool is_probe_path(std::string_view path) {
   return path == "/health" || path == "/health/live" || path == "/health/ready";
 }
 
-std::string dump_json(const json& doc) {
-  return doc.dump(-1, ' ', false, json::error_handler_t::replace);
-}
+std::string dump_json(const json& doc) { return doc.dump(-1, ' ', false, json::error_handler_t::replace); }
 
-json render_health(const core::snapshot_board& board, const server_info& info,
-                   core::health_status* worst) {
+json render_health(const core::snapshot_board& board, const server_info& info, core::health_status* worst) {
   core::health_status w = core::health_status::ok;
   json checks = board.checks(&w);
   if (worst) *worst = w;
@@ -123,15 +120,14 @@ json render_health(const core::snapshot_board& board, const server_info& info,
               {"config", config_summary(board)}};
 }
 
-json render_stats(const core::snapshot_board& board, const server_info& info,
-                  const json& extra_sections) {
+json render_stats(const core::snapshot_board& board, const server_info& info, const json& extra_sections) {
   json out = board.sections();
   for (const char* name : always_present_sections)
     if (!out.contains(name)) out[name] = json::object();
   if (extra_sections.is_object())
     for (const auto& [name, doc] : extra_sections.items()) out[name] = doc;
   out["process"] = process_stats(info.started_at);  // always computed now, never published
-  if (out.contains(liveness_section)) {  // the heartbeat as /health/live judges it now
+  if (out.contains(liveness_section)) {             // the heartbeat as /health/live judges it now
     bool live = false;
     const json now = render_live(board, &live);
     out[liveness_section]["live"] = live;
@@ -140,18 +136,14 @@ json render_stats(const core::snapshot_board& board, const server_info& info,
   return out;
 }
 
-std::string_view request_path(std::string_view target) {
-  return target.substr(0, target.find('?'));
+std::string_view request_path(std::string_view target) { return target.substr(0, target.find('?')); }
+
+response error_response(bhttp::status status, const std::string& message, unsigned version, bool keep_alive) {
+  return make_response(status, dump_json(json{{"error", message}}) + "\n", json_content_type, version, keep_alive);
 }
 
-response error_response(bhttp::status status, const std::string& message, unsigned version,
-                        bool keep_alive) {
-  return make_response(status, dump_json(json{{"error", message}}) + "\n", json_content_type,
-                       version, keep_alive);
-}
-
-response handle_request(const request& req, const core::snapshot_board& board,
-                        const server_info& info, const sections_source& extra_sections) {
+response handle_request(const request& req, const core::snapshot_board& board, const server_info& info,
+                        const sections_source& extra_sections) {
   const unsigned version = req.version();
   const bool keep_alive = req.keep_alive();
   try {
@@ -162,10 +154,10 @@ response handle_request(const request& req, const core::snapshot_board& board,
     if (!info.auth_token.empty() && !is_open_path(path)) {
       const auto authorization = req[bhttp::field::authorization];
       if (!bearer_matches({authorization.data(), authorization.size()}, info.auth_token)) {
-        response res = error_response(bhttp::status::unauthorized,
-                                      authorization.empty() ? "this path needs Authorization: Bearer <token>"
-                                                            : "wrong token",
-                                      version, keep_alive);
+        response res =
+            error_response(bhttp::status::unauthorized,
+                           authorization.empty() ? "this path needs Authorization: Bearer <token>" : "wrong token",
+                           version, keep_alive);
         res.set(bhttp::field::www_authenticate, authorization.empty()
                                                     ? R"(Bearer realm="tradebotd")"
                                                     : R"(Bearer realm="tradebotd", error="invalid_token")");
@@ -180,12 +172,11 @@ response handle_request(const request& req, const core::snapshot_board& board,
 
     if (r == route::none) {
       std::string shown(path.substr(0, max_echoed_target));
-      return error_response(bhttp::status::not_found, "no such path: " + shown, version,
-                            keep_alive);
+      return error_response(bhttp::status::not_found, "no such path: " + shown, version, keep_alive);
     }
     if (req.method() != bhttp::verb::get && !head) {
-      response res = error_response(bhttp::status::method_not_allowed,
-                                    "method not allowed; use GET or HEAD", version, keep_alive);
+      response res =
+          error_response(bhttp::status::method_not_allowed, "method not allowed; use GET or HEAD", version, keep_alive);
       res.set(bhttp::field::allow, "GET, HEAD");
       return res;
     }
@@ -202,43 +193,41 @@ response handle_request(const request& req, const core::snapshot_board& board,
       case route::health: {
         core::health_status worst = core::health_status::ok;
         json doc = render_health(board, info, &worst);
-        res = make_response(worst == core::health_status::failing
-                                ? bhttp::status::service_unavailable
-                                : bhttp::status::ok,
-                            dump_json(doc) + "\n", json_content_type, version, keep_alive);
+        res = make_response(
+            worst == core::health_status::failing ? bhttp::status::service_unavailable : bhttp::status::ok,
+            dump_json(doc) + "\n", json_content_type, version, keep_alive);
         break;
       }
       case route::live:
       case route::ready: {
         bool ok = false;
         json doc = r == route::live ? render_live(board, &ok) : render_ready(board, &ok);
-        res = make_response(ok ? bhttp::status::ok : bhttp::status::service_unavailable,
-                            dump_json(doc) + "\n", json_content_type, version, keep_alive);
+        res = make_response(ok ? bhttp::status::ok : bhttp::status::service_unavailable, dump_json(doc) + "\n",
+                            json_content_type, version, keep_alive);
         break;
       }
       case route::stats:
-        res = make_response(bhttp::status::ok,
-                            dump_json(render_stats(board, info, extras(extra_sections))) + "\n",
+        res = make_response(bhttp::status::ok, dump_json(render_stats(board, info, extras(extra_sections))) + "\n",
                             json_content_type, version, keep_alive);
         break;
       case route::metrics: {
         core::health_status worst = core::health_status::ok;
         json checks = board.checks(&worst);
-        res = make_response(bhttp::status::ok,
-                            render_metrics(render_stats(board, info, extras(extra_sections)), checks,
-                                           worst, info.version),
-                            metrics_content_type, version, keep_alive);
+        res = make_response(
+            bhttp::status::ok,
+            render_metrics(render_stats(board, info, extras(extra_sections)), checks, worst, info.version),
+            metrics_content_type, version, keep_alive);
         break;
       }
-      case route::none: break;
+      case route::none:
+        break;
     }
     return head ? without_body(std::move(res)) : res;
   } catch (const std::exception& e) {
-    return error_response(bhttp::status::internal_server_error,
-                          std::string("internal error: ") + e.what(), version, keep_alive);
-  } catch (...) {
-    return error_response(bhttp::status::internal_server_error, "internal error", version,
+    return error_response(bhttp::status::internal_server_error, std::string("internal error: ") + e.what(), version,
                           keep_alive);
+  } catch (...) {
+    return error_response(bhttp::status::internal_server_error, "internal error", version, keep_alive);
   }
 }
 

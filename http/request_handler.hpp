@@ -43,8 +43,7 @@ struct server_info {
 };
 
 // The /stats sections that are always present, as {} until a component publishes them.
-inline constexpr const char* always_present_sections[] = {"config", "cache", "inference",
-                                                          "symbols", "portfolio"};
+inline constexpr const char* always_present_sections[] = {"config", "cache", "inference", "symbols", "portfolio"};
 
 // Sections the caller adds to /stats and /metrics: returns an object merged after the board's
 // sections (the server returns {"http": its counters}). Called only when one of those two
@@ -53,8 +52,8 @@ using sections_source = std::function<nlohmann::json()>;
 
 // Routes and renders one request. Never throws: a failure while rendering becomes a 500 with a
 // JSON error body. Thread-safe (reads the board through its own locking).
-response handle_request(const request& req, const core::snapshot_board& board,
-                        const server_info& info, const sections_source& extra_sections = {});
+response handle_request(const request& req, const core::snapshot_board& board, const server_info& info,
+                        const sections_source& extra_sections = {});
 
 // The /health document; `worst` receives the worst check status.
 nlohmann::json render_health(const core::snapshot_board& board, const server_info& info,
@@ -86,8 +85,8 @@ bool is_probe_path(std::string_view path);
 std::string_view request_path(std::string_view target);
 
 // A JSON error response {"error": message}. Also used by the server for 400/413/431/503.
-response error_response(boost::beast::http::status status, const std::string& message,
-                        unsigned version, bool keep_alive);
+response error_response(boost::beast::http::status status, const std::string& message, unsigned version,
+                        bool keep_alive);
 
 // JSON serialisation that never throws on invalid UTF-8 (bytes are replaced by U+FFFD).
 std::string dump_json(const nlohmann::json& doc);

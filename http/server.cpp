@@ -12,6 +12,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include <spdlog/spdlog.h>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
@@ -19,7 +20,6 @@
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-#include <spdlog/spdlog.h>
 
 #include "core/latency_histogram.hpp"
 #include "core/log_throttle.hpp"
@@ -92,9 +92,9 @@ struct server::impl {
   const std::shared_ptr<const core::snapshot_board> board_;
   const server_info info_;
 
-  std::atomic<std::uint64_t> accepted_{0}, rejected_{0}, over_client_limit_{0}, probes_total_{0},
-      probe_evictions_{0}, requests_{0}, bad_requests_{0}, timeouts_{0}, responses_2xx_{0},
-      responses_4xx_{0}, responses_5xx_{0}, unauthorized_{0};
+  std::atomic<std::uint64_t> accepted_{0}, rejected_{0}, over_client_limit_{0}, probes_total_{0}, probe_evictions_{0},
+      requests_{0}, bad_requests_{0}, timeouts_{0}, responses_2xx_{0}, responses_4xx_{0}, responses_5xx_{0},
+      unauthorized_{0};
   // Per metric_routes entry: from a request read whole to its response written (any io thread).
   std::array<core::latency_histogram, std::size(metric_routes)> request_duration_;
   core::log_throttle shed_log_{overload_log_interval};
@@ -102,9 +102,9 @@ struct server::impl {
 
   mutable std::mutex mu_;  // guards sessions_, serving_, per_client_, probes_, stopping_
   std::unordered_map<session*, std::weak_ptr<session>> sessions_;
-  std::size_t serving_ = 0;  // sessions in the general pool
+  std::size_t serving_ = 0;                             // sessions in the general pool
   std::map<net::ip::address, std::size_t> per_client_;  // general-pool sessions by remote address
-  std::vector<session*> probes_;  // sessions holding a reserve slot, oldest first
+  std::vector<session*> probes_;                        // sessions holding a reserve slot, oldest first
   bool stopping_ = false;
 
   std::mutex run_mu_;  // guards running_threads_
@@ -126,13 +126,8 @@ namespace {
 class session : public std::enable_shared_from_this<session> {
  public:
   // `overload`: why the connection is not in the general pool (probe and shed slots).
-  session(server::impl& srv, tcp::socket&& socket, slot kind, net::ip::address peer,
-          std::string overload)
-      : srv_(srv),
-        stream_(std::move(socket)),
-        kind_(kind),
-        peer_(std::move(peer)),
-        overload_(std::move(overload)) {}
+  session(server::impl& srv, tcp::socket&& socket, slot kind, net::ip::address peer, std::string overload)
+      : srv_(srv), stream_(std::move(socket)), kind_(kind), peer_(std::move(peer)), overload_(std::move(overload)) {}
 
   ~session() { srv_.unregister(this, kind_, peer_); }
 
@@ -182,12 +177,10 @@ class session : public std::enable_shared_from_this<session> {
  private:
   void do_read() {
     parser_.emplace();
-    parser_->header_limit(static_cast<std::uint32_t>(
-        std::min<std::size_t>(srv_.opts_.max_header_bytes, UINT32_MAX)));
+    parser_->header_limit(static_cast<std::uint32_t>(std::min<std::size_t>(srv_.opts_.max_header_bytes, UINT32_MAX)));
     parser_->body_limit(srv_.opts_.max_body_bytes);
     stream_.expires_after(timeout());
-    bhttp::async_read(stream_, buffer_, *parser_,
-                      beast::bind_front_handler(&session::on_read, shared_from_this()));
+    bhttp::async_read(stream_, buffer_, *parser_, beast::bind_front_handler(&session::on_read, shared_from_this()));
   }
 
   void on_read(error_code ec, std::size_t) {
@@ -205,14 +198,11 @@ class session : public std::enable_shared_from_this<session> {
     if (ec == bhttp::error::end_of_stream) return do_close();  // client closed between requests
     if (ec == bhttp::error::header_limit)
       return reject(bhttp::status::request_header_fields_too_large,
-                    "request header larger than " + std::to_string(srv_.opts_.max_header_bytes) +
-                        " bytes");
+                    "request header larger than " + std::to_string(srv_.opts_.max_header_bytes) + " bytes");
     if (ec == bhttp::error::body_limit)
       return reject(bhttp::status::payload_too_large,
-                    "request body larger than " + std::to_string(srv_.opts_.max_body_bytes) +
-                        " bytes");
-    if (ec && is_parse_error(ec))
-      return reject(bhttp::status::bad_request, "malformed request: " + ec.message());
+                    "request body larger than " + std::to_string(srv_.opts_.max_body_bytes) + " bytes");
+    if (ec && is_parse_error(ec)) return reject(bhttp::status::bad_request, "malformed request: " + ec.message());
     if (ec) return fail(ec, "read");
 
     ++srv_.requests_;
@@ -224,8 +214,9 @@ class session : public std::enable_shared_from_this<session> {
       srv_.note_shed(why);
       return send(srv_.overload_response(why, req.version()));
     }
-    response res = handle_request(req, *srv_.board_, srv_.info_,
-                                  [this] { return nlohmann::json{{"http", srv_.counters()}}; });
+    response res = handle_request(req, *srv_.board_, srv_.info_, [this] {
+      return nlohmann::json{{"http", srv_.counters()}};
+    });
     if (res.result() == bhttp::status::unauthorized) srv_.note_unauthorized(peer_, path);
     if (kind_ == slot::probe) res.keep_alive(false);  // one request per reserve slot
     send(std::move(res));
@@ -241,13 +232,15 @@ class session : public std::enable_shared_from_this<session> {
   void send(response res) {
     res_ = std::move(res);
     const unsigned cls = res_.result_int() / 100;
-    if (cls == 2) ++srv_.responses_2xx_;
-    else if (cls == 4) ++srv_.responses_4xx_;
-    else if (cls == 5) ++srv_.responses_5xx_;
+    if (cls == 2)
+      ++srv_.responses_2xx_;
+    else if (cls == 4)
+      ++srv_.responses_4xx_;
+    else if (cls == 5)
+      ++srv_.responses_5xx_;
     stream_.expires_after(timeout());
     bhttp::async_write(stream_, res_,
-                       beast::bind_front_handler(&session::on_write, shared_from_this(),
-                                                 res_.keep_alive()));
+                       beast::bind_front_handler(&session::on_write, shared_from_this(), res_.keep_alive()));
   }
 
   void on_write(bool keep_alive, error_code ec, std::size_t) {
@@ -274,8 +267,7 @@ class session : public std::enable_shared_from_this<session> {
   }
 
   void do_drain() {
-    stream_.async_read_some(net::buffer(drain_),
-                            beast::bind_front_handler(&session::on_drain, shared_from_this()));
+    stream_.async_read_some(net::buffer(drain_), beast::bind_front_handler(&session::on_drain, shared_from_this()));
   }
 
   void on_drain(error_code ec, std::size_t n) {
@@ -364,8 +356,7 @@ class listener : public std::enable_shared_from_this<listener> {
     if (!acceptor_.is_open()) return;
     if (ec) {
       // e.g. EMFILE: report, then back off instead of spinning on the same error.
-      if (ec != net::error::operation_aborted)
-        spdlog::warn("http: accept: {}", ec.message());
+      if (ec != net::error::operation_aborted) spdlog::warn("http: accept: {}", ec.message());
       backoff_.expires_after(std::chrono::milliseconds(50));
       backoff_.async_wait([self = shared_from_this()](error_code e) {
         if (!e && self->acceptor_.is_open()) self->do_accept();
@@ -400,8 +391,7 @@ void server::impl::on_accept(tcp::socket socket) {
       return;
     }
     const auto mine = per_client_.find(peer);
-    const bool client_full =
-        mine != per_client_.end() && mine->second >= opts_.max_connections_per_client;
+    const bool client_full = mine != per_client_.end() && mine->second >= opts_.max_connections_per_client;
     const bool pool_full = serving_ >= opts_.max_connections;
     if (!pool_full && !client_full) {
       ++serving_;
@@ -412,8 +402,7 @@ void server::impl::on_accept(tcp::socket socket) {
         overload = "all " + std::to_string(opts_.max_connections) + " connections are in use";
       } else {
         ++over_client_limit_;
-        overload = peer.to_string() + " holds " + std::to_string(mine->second) +
-                   " connections, the per-client limit";
+        overload = peer.to_string() + " holds " + std::to_string(mine->second) + " connections, the per-client limit";
       }
       if (probes_.size() < opts_.probe_reserve || (evicted = take_idle_probe())) {
         kind = slot::probe;
@@ -462,25 +451,23 @@ void server::impl::note_shed(const std::string& why) {
   ++rejected_;
   std::uint64_t held = 0;
   if (shed_log_.allow(&held))
-    spdlog::warn("http: overloaded, shedding connections with 503: {}{}", why,
-                 core::suppressed_note(held));
+    spdlog::warn("http: overloaded, shedding connections with 503: {}{}", why, core::suppressed_note(held));
 }
 
 void server::impl::note_unauthorized(const net::ip::address& peer, std::string_view path) {
   ++unauthorized_;
   std::uint64_t held = 0;
   if (unauthorized_log_.allow(&held))
-    spdlog::warn("http: 401 for {} from {}: missing or wrong bearer token{}", path.substr(0, 200),
-                 peer.to_string(), core::suppressed_note(held));
+    spdlog::warn("http: 401 for {} from {}: missing or wrong bearer token{}", path.substr(0, 200), peer.to_string(),
+                 core::suppressed_note(held));
 }
 
 response server::impl::overload_response(const std::string& why, unsigned version) const {
   // A general-pool slot frees within io_timeout at the latest, unless its client keeps it busy.
   const auto retry_s = std::max<long long>(1, (opts_.io_timeout.count() + 999) / 1000);
-  response res = error_response(bhttp::status::service_unavailable,
-                                "server overloaded: " + why + "; retry after " +
-                                    std::to_string(retry_s) + " s",
-                                version, false);
+  response res =
+      error_response(bhttp::status::service_unavailable,
+                     "server overloaded: " + why + "; retry after " + std::to_string(retry_s) + " s", version, false);
   res.set(bhttp::field::retry_after, std::to_string(retry_s));
   return res;
 }
@@ -514,8 +501,7 @@ nlohmann::json server::impl::counters() const {
   };
 }
 
-server::server(server_options options, std::shared_ptr<const core::snapshot_board> board,
-               server_info info)
+server::server(server_options options, std::shared_ptr<const core::snapshot_board> board, server_info info)
     : impl_(std::make_unique<impl>(std::move(options), std::move(board), std::move(info))) {}
 
 server::~server() { stop(); }
@@ -526,8 +512,7 @@ nlohmann::json server::counters() const { return impl_->counters(); }
 
 tb::expected<std::uint16_t> server::start() {
   impl& m = *impl_;
-  if (m.state_ != impl::state::idle)
-    return tb::error{errc::invalid_argument, "http: server already started"};
+  if (m.state_ != impl::state::idle) return tb::error{errc::invalid_argument, "http: server already started"};
   if (!m.board_) return tb::error{errc::invalid_argument, "http: no snapshot board"};
   if (m.opts_.io_timeout.count() <= 0 || m.opts_.probe_timeout.count() <= 0)
     return tb::error{errc::bad_config, "http: io_timeout and probe_timeout must be positive"};
@@ -535,12 +520,11 @@ tb::expected<std::uint16_t> server::start() {
   error_code ec;
   const auto address = net::ip::make_address(m.opts_.address, ec);
   if (ec)
-    return tb::error{errc::bad_config, "http: invalid listen address '" + m.opts_.address +
-                                           "': expected an IPv4 or IPv6 literal"};
+    return tb::error{errc::bad_config,
+                     "http: invalid listen address '" + m.opts_.address + "': expected an IPv4 or IPv6 literal"};
 
   auto l = std::make_shared<listener>(m);
-  auto port = l->open(tcp::endpoint(address, m.opts_.port),
-                      endpoint_text(m.opts_.address, m.opts_.port));
+  auto port = l->open(tcp::endpoint(address, m.opts_.port), endpoint_text(m.opts_.address, m.opts_.port));
   if (!port) return port;
 
   m.listener_ = std::move(l);
@@ -588,8 +572,7 @@ void server::stop() {
   {
     std::unique_lock<std::mutex> lock(m.run_mu_);
     if (!m.run_cv_.wait_for(lock, m.opts_.stop_timeout, [&] { return m.running_threads_ == 0; })) {
-      spdlog::warn("http: sessions did not close within {} ms; stopping the io_context",
-                   m.opts_.stop_timeout.count());
+      spdlog::warn("http: sessions did not close within {} ms; stopping the io_context", m.opts_.stop_timeout.count());
       m.ioc_.stop();
     }
   }

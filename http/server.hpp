@@ -22,8 +22,7 @@ namespace tb::http {
 class server {
  public:
   // Stores everything; binds nothing. `board` must not be null.
-  server(server_options options, std::shared_ptr<const core::snapshot_board> board,
-         server_info info);
+  server(server_options options, std::shared_ptr<const core::snapshot_board> board, server_info info);
   ~server();  // stop()
   server(const server&) = delete;
   server& operator=(const server&) = delete;

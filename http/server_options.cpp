@@ -10,21 +10,21 @@ const core::rows<server_options>& config_rows() {
   using core::restart_only;
   static const core::rows<server_options> rows = {
       restart_only(key("http.address", &o::address, "listen address of /health, /stats, /metrics")),
-      restart_only(key("http.port", &o::port, "listen port; 0 picks a free one (logged, and in STATUS=)", nullptr, 0,
-                       65535)),
+      restart_only(
+          key("http.port", &o::port, "listen port; 0 picks a free one (logged, and in STATUS=)", nullptr, 0, 65535)),
       restart_only(key("http.max_header_bytes", &o::max_header_bytes, "largest request header accepted", nullptr, 1024,
                        1 << 20)),
-      restart_only(key("http.max_body_bytes", &o::max_body_bytes, "largest request body accepted", nullptr, 0,
-                       1 << 20)),
-      restart_only(key("http.timeout_ms", &o::io_timeout, "limit on every read and write of a connection", nullptr, 10,
-                       600000)),
+      restart_only(
+          key("http.max_body_bytes", &o::max_body_bytes, "largest request body accepted", nullptr, 0, 1 << 20)),
+      restart_only(
+          key("http.timeout_ms", &o::io_timeout, "limit on every read and write of a connection", nullptr, 10, 600000)),
       restart_only(key("http.max_connections", &o::max_connections,
                        "connections served at once (every path, keep-alive); past it a connection gets a probe slot "
                        "or a 503",
                        nullptr, 1, 100000)),
       restart_only(key("http.max_connections_per_client", &o::max_connections_per_client,
-                       "of those, connections one remote address may hold (local clients are all one address)",
-                       nullptr, 1, 100000)),
+                       "of those, connections one remote address may hold (local clients are all one address)", nullptr,
+                       1, 100000)),
       restart_only(key("http.probe_reserve", &o::probe_reserve,
                        "extra connections kept for /health while the others are taken; each serves one request",
                        nullptr, 0, 1024)),

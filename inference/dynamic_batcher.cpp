@@ -27,8 +27,9 @@ std::string non_finite(const core::forecast& f, std::size_t index, const core::f
   for (std::size_t r = 0; r < f.rows.size(); ++r)
     for (double v : f.rows[r])
       if (!std::isfinite(v))
-        return "inference: the forecast of window " + std::to_string(index) + " (" + w.symbol + ") holds a non-finite value (" +
-               (std::isnan(v) ? "NaN" : "inf") + ") in row " + std::to_string(r) + "; not used";
+        return "inference: the forecast of window " + std::to_string(index) + " (" + w.symbol +
+               ") holds a non-finite value (" + (std::isnan(v) ? "NaN" : "inf") + ") in row " + std::to_string(r) +
+               "; not used";
   return {};
 }
 
@@ -180,11 +181,14 @@ void dynamic_batcher::run_executor() {
       for (auto it = q->begin(); it != q->end();) {
         if (it->req->windows[it->index].deadline <= now) {
           ++timeouts_;
-          complete(*it, tb::error{errc::timeout, "inference: deadline passed after " +
-                                                    std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                                                       now - it->enqueued).count()) +
-                                                    " ms in the queue; not computed"},
-                   ready);
+          complete(
+              *it,
+              tb::error{errc::timeout,
+                        "inference: deadline passed after " +
+                            std::to_string(
+                                std::chrono::duration_cast<std::chrono::milliseconds>(now - it->enqueued).count()) +
+                            " ms in the queue; not computed"},
+              ready);
           queued_rows_ -= it->rows;
           it = q->erase(it);
         } else {
@@ -214,7 +218,8 @@ void dynamic_batcher::execute(const model_fn& model, std::uint64_t generation, s
     rows += it.rows;
     queue_us_.record(start - it.enqueued);
   }
-  auto run = model ? model(windows) : tb::expected<model_run>(tb::error{errc::unavailable, "inference: no model loaded"});
+  auto run =
+      model ? model(windows) : tb::expected<model_run>(tb::error{errc::unavailable, "inference: no model loaded"});
   const auto elapsed = steady::now() - start;
   if (run && run->forecasts.size() != windows.size())
     run = tb::error{errc::internal, "inference: the model returned " + std::to_string(run->forecasts.size()) +

@@ -52,9 +52,9 @@ struct batch_window {
 // What one model call returns: forecasts in batch order, plus what it cost the host.
 struct model_run {
   std::vector<core::forecast> forecasts;
-  std::uint64_t host_syncs = 0;          // device->host synchronisations in the call
-  std::chrono::nanoseconds d2h{0};       // time spent copying results off the device
-  core::model_identity model;            // the model that computed them (handed to the requester)
+  std::uint64_t host_syncs = 0;     // device->host synchronisations in the call
+  std::chrono::nanoseconds d2h{0};  // time spent copying results off the device
+  core::model_identity model;       // the model that computed them (handed to the requester)
 };
 
 using model_fn = std::function<tb::expected<model_run>(const std::vector<core::forecast_window>&)>;
@@ -72,7 +72,7 @@ struct completion {
 using done_fn = std::function<void(completion)>;
 
 struct batcher_options {
-  std::size_t max_batch_rows = 3072;                  // series x samples per batch
+  std::size_t max_batch_rows = 3072;  // series x samples per batch
   std::chrono::microseconds max_queue_delay{2000};
   std::vector<std::size_t> preferred_batch_rows;      // start at once when one is reached
   std::size_t max_queue_rows = 1 << 20;               // queued rows before `overloaded`
@@ -140,7 +140,7 @@ class dynamic_batcher {
   // Counters (mu_ held to update).
   std::uint64_t request_success_ = 0, request_failure_ = 0, windows_ = 0, batches_ = 0, batch_rows_ = 0;
   std::uint64_t oom_splits_ = 0, overloaded_ = 0, timeouts_ = 0, host_syncs_ = 0, isolated_reruns_ = 0;
-  std::int64_t compute_ns_ = 0;  // model time of the successful batches (stats: compute_s_total)
+  std::int64_t compute_ns_ = 0;   // model time of the successful batches (stats: compute_s_total)
   std::uint64_t non_finite_ = 0;  // forecasts refused for a NaN or inf value
   std::uint64_t cancelled_ = 0;   // queued windows answered unavailable by stop()
   std::deque<std::pair<steady::time_point, std::size_t>> recent_;  // completions in the last minute

@@ -112,8 +112,7 @@ checkpoint_note checkpoint_note_from_json(const nlohmann::json& j) {
     n.preset = t.value("preset", std::string());
     n.seed = t.value("seed", std::int64_t{0});
     n.max_context = t.value("max_context", 0);
-  } catch (const std::exception&) {
-  }
+  } catch (const std::exception&) {}
   return n;
 }
 

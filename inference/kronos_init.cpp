@@ -142,7 +142,8 @@ tb::expected<kronos_preset> preset_by_name(const std::string& name) {
   return tb::error{errc::invalid_argument, "unknown preset '" + name + "' (" + known + ")"};
 }
 
-tb::expected<bool> write_random_checkpoint(const kronos_preset& preset, std::uint64_t seed, const std::string& out_dir) {
+tb::expected<bool> write_random_checkpoint(const kronos_preset& preset, std::uint64_t seed,
+                                           const std::string& out_dir) {
   namespace fs = std::filesystem;
   const std::string tdir = out_dir + "/tokenizer", pdir = out_dir + "/model";
   std::error_code ec;

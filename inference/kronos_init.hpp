@@ -13,10 +13,10 @@
 namespace tb::inference {
 
 struct kronos_preset {
-  std::string name;        // tiny | mini | small | base
+  std::string name;  // tiny | mini | small | base
   tokenizer_config tokenizer;
   predictor_config predictor;
-  int max_context = 512;   // the released context length
+  int max_context = 512;  // the released context length
 };
 
 const std::vector<std::string>& preset_names();

@@ -49,7 +49,7 @@ struct block_w {
   Tensor norm1, norm2;
   linear_w qkv;  // q, k, v projections stacked: one GEMM ([3d, d], [3d])
   linear_w o;
-  Tensor w13;    // ffn w1 and w3 stacked: one GEMM ([2 ff, d])
+  Tensor w13;  // ffn w1 and w3 stacked: one GEMM ([2 ff, d])
   Tensor w2;
 };
 
@@ -95,23 +95,27 @@ class weight_source {
   Tensor take(const std::string& name, std::vector<std::int64_t> shape) {
     const auto it = f_.tensors().find(name);
     if (it == f_.tensors().end()) {
-      throw tb::exception(errc::bad_checkpoint, f_.path() + ": missing tensor '" + name + "' " +
-                                                    shape_str(shape));
+      throw tb::exception(errc::bad_checkpoint, f_.path() + ": missing tensor '" + name + "' " + shape_str(shape));
     }
     const st_tensor& t = it->second;
     if (t.shape != shape) {
-      throw tb::exception(errc::bad_checkpoint, f_.path() + ": tensor '" + name + "' has shape " +
-                                                    shape_str(t.shape) + ", the config needs " +
-                                                    shape_str(shape));
+      throw tb::exception(errc::bad_checkpoint, f_.path() + ": tensor '" + name + "' has shape " + shape_str(t.shape) +
+                                                    ", the config needs " + shape_str(shape));
     }
     at::ScalarType st;
     switch (t.dtype) {
-      case st_dtype::f32: st = at::kFloat; break;
-      case st_dtype::f16: st = at::kHalf; break;
-      case st_dtype::bf16: st = at::kBFloat16; break;
+      case st_dtype::f32:
+        st = at::kFloat;
+        break;
+      case st_dtype::f16:
+        st = at::kHalf;
+        break;
+      case st_dtype::bf16:
+        st = at::kBFloat16;
+        break;
       default:
-        throw tb::exception(errc::bad_checkpoint, f_.path() + ": tensor '" + name + "' is " +
-                                                      to_string(t.dtype) + ", a float type is needed");
+        throw tb::exception(errc::bad_checkpoint, f_.path() + ": tensor '" + name + "' is " + to_string(t.dtype) +
+                                                      ", a float type is needed");
     }
     dtypes_.insert(to_string(t.dtype));
     used_.insert(name);
@@ -223,9 +227,7 @@ Tensor rotate_half(const Tensor& x) {
   return at::cat({-x.narrow(-1, half, half), x.narrow(-1, 0, half)}, -1);
 }
 
-Tensor apply_rotary(const Tensor& x, const Tensor& cos, const Tensor& sin) {
-  return x * cos + rotate_half(x) * sin;
-}
+Tensor apply_rotary(const Tensor& x, const Tensor& cos, const Tensor& sin) { return x * cos + rotate_half(x) * sin; }
 
 // Attention of queries q [R, H, Lq, hd] over
 //  - shared prefixes kp, vp [Bp, H, Lp, hd] (optional): with Bp == 1 one copy serves all R rows;
@@ -234,8 +236,8 @@ Tensor apply_rotary(const Tensor& x, const Tensor& cos, const Tensor& sin) {
 //  - per-row keys ks, vs [R, H, Ls, hd] (optional); with `causal`, query j sees ks[..., :Ls-Lq+j+1].
 // Returns [R, Lq, H * hd]. Softmax in float32. A segment computes exactly what it computes alone
 // (the same bmm shapes over the same data), so stacking series changes no prefix score.
-Tensor attention(const Tensor& q, const Tensor& kp, const Tensor& vp, const Tensor& ks, const Tensor& vs,
-                 bool causal, const std::vector<std::int64_t>* seg = nullptr) {
+Tensor attention(const Tensor& q, const Tensor& kp, const Tensor& vp, const Tensor& ks, const Tensor& vs, bool causal,
+                 const std::vector<std::int64_t>* seg = nullptr) {
   const auto R = q.size(0), H = q.size(1), Lq = q.size(2), hd = q.size(3);
   const double scale = 1.0 / std::sqrt(static_cast<double>(hd));
   const bool has_p = kp.defined() && kp.size(2) > 0;
@@ -244,7 +246,8 @@ Tensor attention(const Tensor& q, const Tensor& kp, const Tensor& vp, const Tens
   const auto Bp = has_p ? kp.size(0) : 0;
   if (has_p && Bp > 1) {
     std::int64_t total = 0;
-    if (seg) for (auto c : *seg) total += c;
+    if (seg)
+      for (auto c : *seg) total += c;
     if (!seg || static_cast<std::int64_t>(seg->size()) != Bp || total != R) {
       throw tb::exception(errc::internal, "attention: row segments do not match the stacked prefixes");
     }
@@ -410,7 +413,8 @@ Tensor rows_tensor(const std::vector<std::vector<float>>& rows) {
     if (static_cast<std::int64_t>(rows[static_cast<std::size_t>(r)].size()) != V) {
       throw tb::exception(errc::invalid_argument, "logit rows differ in length");
     }
-    std::memcpy(t[r].data_ptr<float>(), rows[static_cast<std::size_t>(r)].data(), static_cast<std::size_t>(V) * sizeof(float));
+    std::memcpy(t[r].data_ptr<float>(), rows[static_cast<std::size_t>(r)].data(),
+                static_cast<std::size_t>(V) * sizeof(float));
   }
   return t;
 }
@@ -607,9 +611,9 @@ struct kronos_model::impl {
     std::int64_t n = 0;
     core::sampling_params p;
     float mean[core::n_features]{}, std_[core::n_features]{};
-    Tensor x;        // [1, n, 6] normalised, clipped
-    Tensor stamps;   // [n + pred_len, 5] int64 (history then future)
-    Tensor u;        // [pred_len, 2, S] float32 uniforms
+    Tensor x;       // [1, n, 6] normalised, clipped
+    Tensor stamps;  // [n + pred_len, 5] int64 (history then future)
+    Tensor u;       // [pred_len, 2, S] float32 uniforms
   };
 
   series prepare(const core::forecast_window& w, const std::vector<core::bar_stamp>* fut, bool with_draws) const {
@@ -621,7 +625,8 @@ struct kronos_model::impl {
     for (std::int64_t i = 0; i < n; ++i) {
       const auto& b = w.bars[static_cast<std::size_t>(i)];
       const double v[core::n_features] = {b.open, b.high, b.low, b.close, b.volume, b.amount};
-      for (int f = 0; f < core::n_features; ++f) raw[static_cast<std::size_t>(i * core::n_features + f)] = static_cast<float>(v[f]);
+      for (int f = 0; f < core::n_features; ++f)
+        raw[static_cast<std::size_t>(i * core::n_features + f)] = static_cast<float>(v[f]);
     }
     for (int f = 0; f < core::n_features; ++f) {
       double sum = 0;
@@ -653,9 +658,7 @@ struct kronos_model::impl {
     }
     std::vector<std::int64_t> st;
     st.reserve(static_cast<std::size_t>(n + pred_len) * 5);
-    auto push = [&st](const core::bar_stamp& t) {
-      st.insert(st.end(), {t.minute, t.hour, t.weekday, t.day, t.month});
-    };
+    auto push = [&st](const core::bar_stamp& t) { st.insert(st.end(), {t.minute, t.hour, t.weekday, t.day, t.month}); };
     for (const auto& b : w.bars) push(core::stamp_of(b));
     for (const auto& t : future) push(t);
     s.stamps = upload(at::from_blob(st.data(), {n + pred_len, 5}, at::kLong).clone());
@@ -886,7 +889,8 @@ struct kronos_model::impl {
     Tensor dec = tok.head(z).index_select(0, inv);  // [S, P, 6]
     std::vector<Tensor> out;
     for (std::int64_t b = 0; b < B; ++b) {
-      out.push_back(dec.narrow(0, soff[static_cast<std::size_t>(b)], sseg[static_cast<std::size_t>(b)]).mean(0));  // [P, 6]
+      out.push_back(
+          dec.narrow(0, soff[static_cast<std::size_t>(b)], sseg[static_cast<std::size_t>(b)]).mean(0));  // [P, 6]
     }
     return out;
   }
@@ -910,7 +914,7 @@ struct kronos_model::impl {
     sample_run run;
     std::vector<std::unique_ptr<graph_bucket>> buckets;  // ascending series
   };
-  mutable std::mutex graphs_mu;                // guards graphs (set once by capture_graphs)
+  mutable std::mutex graphs_mu;  // guards graphs (set once by capture_graphs)
   mutable std::shared_ptr<graph_set> graphs;
 
   // The group's forecasts through the smallest captured bucket that holds it (padded: rows of
@@ -924,7 +928,8 @@ struct kronos_model::impl {
     }
     if (!gs || in.n != gs->n || in.P != gs->P || in.C != gs->C || in.runs.size() != 1) return std::nullopt;
     const sample_run& r = in.runs[0];
-    if (r.temperature != gs->run.temperature || r.top_k != gs->run.top_k || r.top_p != gs->run.top_p) return std::nullopt;
+    if (r.temperature != gs->run.temperature || r.top_k != gs->run.top_k || r.top_p != gs->run.top_p)
+      return std::nullopt;
     for (auto c : in.sseg) {
       if (c != gs->S) return std::nullopt;
     }
@@ -967,7 +972,7 @@ struct kronos_model::impl {
       Tensor sib = at::embedding(pred.emb_s1, t1.view({S, 1}));
       Tensor q = dep_heads(pred.dep_q(sib));
       Tensor k = dep_heads(pred.dep_k(h)), v = dep_heads(pred.dep_v(h));
-      Tensor a = pred.dep_o(attention(q, Tensor(), Tensor(), k, v, false));  // [S, 1, d]
+      Tensor a = pred.dep_o(attention(q, Tensor(), Tensor(), k, v, false));       // [S, 1, d]
       Tensor l2 = pred.proj_s2(rms_norm(h + a, pred.dep_norm)).select(1, W - 1);  // every position, keep last
       Tensor t2 = sample_tokens(l2, s.p.temperature, s.p.top_k, s.p.top_p, s.u.select(0, i).select(0, 1));
       f1 = at::cat({f1, t1.view({S, 1})}, 1);
@@ -1029,8 +1034,8 @@ tb::expected<kronos_model> kronos_model::load(const std::string& tokenizer_dir, 
   if (tc->s1_bits != pc->s1_bits || tc->s2_bits != pc->s2_bits) {
     return tb::error{errc::bad_checkpoint, predictor_dir + "/config.json: s1_bits/s2_bits (" +
                                                std::to_string(pc->s1_bits) + "/" + std::to_string(pc->s2_bits) +
-                                               ") differ from the tokenizer's (" + std::to_string(tc->s1_bits) +
-                                               "/" + std::to_string(tc->s2_bits) + ")"};
+                                               ") differ from the tokenizer's (" + std::to_string(tc->s1_bits) + "/" +
+                                               std::to_string(tc->s2_bits) + ")"};
   }
   p->info.tokenizer = *tc;
   p->info.predictor = *pc;
@@ -1107,8 +1112,7 @@ tb::expected<std::vector<core::forecast>> kronos_model::generate(const std::vect
   for (std::size_t b = 0; b < batch.size(); ++b) {
     const std::string why = core::window_problem(batch[b]);
     if (!why.empty()) {
-      return tb::error{errc::invalid_argument,
-                       "series " + std::to_string(b) + " (" + batch[b].symbol + "): " + why};
+      return tb::error{errc::invalid_argument, "series " + std::to_string(b) + " (" + batch[b].symbol + "): " + why};
     }
   }
   const impl& m = *impl_;
@@ -1318,7 +1322,8 @@ tb::expected<std::vector<core::feature_row>> kronos_model::detokenize(const toke
     std::vector<core::feature_row> out(static_cast<std::size_t>(L));
     const double* p = z.data_ptr<double>();
     for (std::int64_t i = 0; i < L; ++i) {
-      for (int k = 0; k < core::n_features; ++k) out[static_cast<std::size_t>(i)][static_cast<std::size_t>(k)] = p[i * core::n_features + k];
+      for (int k = 0; k < core::n_features; ++k)
+        out[static_cast<std::size_t>(i)][static_cast<std::size_t>(k)] = p[i * core::n_features + k];
     }
     return out;
   } catch (const std::exception& e) {
@@ -1367,8 +1372,7 @@ tb::expected<step_logits> kronos_model::next_logits(const std::vector<core::bar>
 namespace tb::inference {
 
 namespace {
-std::string check_sampling(const std::vector<std::vector<float>>& logits, double temperature, int top_k,
-                           double top_p) {
+std::string check_sampling(const std::vector<std::vector<float>>& logits, double temperature, int top_k, double top_p) {
   if (logits.empty() || logits[0].empty()) return "no logits";
   if (!(temperature > 0)) return "temperature must be > 0";
   if (top_k < 0) return "top_k < 0";

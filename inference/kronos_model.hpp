@@ -93,9 +93,9 @@ struct token_ids {
 
 // The predictor's output at the last position of a window (for parity checks and diagnostics).
 struct step_logits {
-  std::vector<float> s1;          // 2^s1_bits logits
-  std::int64_t s1_argmax = 0;     // the greedy s1 token
-  std::vector<float> s2;          // 2^s2_bits logits given s1 = s1_argmax
+  std::vector<float> s1;       // 2^s1_bits logits
+  std::int64_t s1_argmax = 0;  // the greedy s1 token
+  std::vector<float> s2;       // 2^s2_bits logits given s1 = s1_argmax
 };
 
 struct model_info {

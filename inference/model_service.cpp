@@ -38,8 +38,9 @@ std::vector<core::bar> warmup_bars(int n) {
 std::size_t group_windows(const kronos_model& model, const service_options& options) {
   const auto rows_per_window = static_cast<std::size_t>(std::max(1, options.sampling.sample_count));
   const auto group_rows = model.max_group_rows();
-  const auto warm_rows = group_rows > 0 ? std::min(options.batching.max_batch_rows, static_cast<std::size_t>(group_rows))
-                                        : options.batching.max_batch_rows;
+  const auto warm_rows = group_rows > 0
+                             ? std::min(options.batching.max_batch_rows, static_cast<std::size_t>(group_rows))
+                             : options.batching.max_batch_rows;
   return std::max<std::size_t>(1, warm_rows / rows_per_window);
 }
 
@@ -59,8 +60,7 @@ core::forecast_window warmup_window(const service_options& options) {
 // reloaded model serves eagerly until the next start.
 std::size_t compile_graphs(const kronos_model& model, const service_options& options, bool at_start) {
   if (!options.compile) return 0;
-  const auto buckets =
-      graph_buckets(options.compile_mode, static_cast<std::int64_t>(group_windows(model, options)));
+  const auto buckets = graph_buckets(options.compile_mode, static_cast<std::int64_t>(group_windows(model, options)));
   const std::string device = model.info().device;
   std::string idle;
   if (device == "cpu") {
@@ -74,15 +74,17 @@ std::size_t compile_graphs(const kronos_model& model, const service_options& opt
   }
   if (!idle.empty()) {
     if (at_start) {
-      spdlog::warn("inference: model.compile = true changes nothing here: {}; forecasts and the cache key are "
-                   "those of compile = false",
-                   idle);
+      spdlog::warn(
+          "inference: model.compile = true changes nothing here: {}; forecasts and the cache key are "
+          "those of compile = false",
+          idle);
     }
     return 0;
   }
   if (!at_start) {
-    spdlog::warn("inference: model.compile: CUDA graphs are captured at start only; the reloaded model serves "
-                 "without them (compile off in its cache key) until the next start");
+    spdlog::warn(
+        "inference: model.compile: CUDA graphs are captured at start only; the reloaded model serves "
+        "without them (compile off in its cache key) until the next start");
     return 0;
   }
   const auto t0 = std::chrono::steady_clock::now();
@@ -147,8 +149,8 @@ const core::rows<service_options>& config_rows() {
                        "batches computed at once (CUDA streams on a GPU)", nullptr, 1, 16)),
       restart_only(key("inference.publish", member(&o::middleman, &mm::publish),
                        "publish the inference actor for other tradebotd processes (CAF middleman)")),
-      restart_only(key("inference.publish_address", member(&o::middleman, &mm::publish_address),
-                       "middleman listen address")),
+      restart_only(
+          key("inference.publish_address", member(&o::middleman, &mm::publish_address), "middleman listen address")),
       restart_only(key("inference.publish_port", member(&o::middleman, &mm::publish_port),
                        "middleman port; 0 picks a free one (in /stats)", nullptr, 0, 65535)),
       restart_only(core::endpoint_list(key("inference.remote", member(&o::middleman, &mm::remote),
@@ -195,28 +197,32 @@ void check(const service_options& o, std::vector<std::string>& errors) {
   // (Their content is checked where the daemon starts: actors/middleman_transport.)
   const auto& m = o.middleman;
   const std::pair<const char*, const std::string*> files[] = {{"inference.tls_certificate", &m.tls_certificate},
-                                                             {"inference.tls_key", &m.tls_key},
-                                                             {"inference.tls_ca", &m.tls_ca}};
+                                                              {"inference.tls_key", &m.tls_key},
+                                                              {"inference.tls_ca", &m.tls_ca}};
   const auto set = std::count_if(std::begin(files), std::end(files), [](const auto& f) { return !f.second->empty(); });
   if (set != 0 && set != 3) {
-    errors.push_back("inference.tls_certificate, inference.tls_key and inference.tls_ca go together: set all three "
-                     "(TLS) or none (plain, loopback only)");
+    errors.push_back(
+        "inference.tls_certificate, inference.tls_key and inference.tls_ca go together: set all three "
+        "(TLS) or none (plain, loopback only)");
     return;
   }
   for (const auto& [key, path] : files)
-    if (!path->empty() && !std::ifstream(*path)) errors.push_back(std::string(key) + " " + excerpt(*path) + " cannot be read");
+    if (!path->empty() && !std::ifstream(*path))
+      errors.push_back(std::string(key) + " " + excerpt(*path) + " cannot be read");
   if (set == 3) return;
   std::vector<std::string> beyond;
   if (m.publish && !core::is_loopback_host(m.publish_address))
     beyond.push_back("inference.publish_address " + excerpt(m.publish_address));
   for (const auto& r : m.remote)
-    if (auto e = core::parse_endpoint(r); e && !core::is_loopback_host(e->host)) beyond.push_back("inference.remote " + r);
+    if (auto e = core::parse_endpoint(r); e && !core::is_loopback_host(e->host))
+      beyond.push_back("inference.remote " + r);
   if (!beyond.empty()) {
     std::string which;
     for (const auto& b : beyond) which += (which.empty() ? "" : ", ") + b;
-    errors.push_back(which + (beyond.size() > 1 ? " are" : " is") +
-                     " not loopback: the middleman beyond this machine needs mutual TLS; set inference.tls_certificate, "
-                     "inference.tls_key and inference.tls_ca (README.md, \"Two machines\")");
+    errors.push_back(
+        which + (beyond.size() > 1 ? " are" : " is") +
+        " not loopback: the middleman beyond this machine needs mutual TLS; set inference.tls_certificate, "
+        "inference.tls_key and inference.tls_ca (README.md, \"Two machines\")");
   }
 }
 
@@ -289,7 +295,8 @@ tb::expected<std::shared_ptr<model_service>> model_service::start(const service_
   for (std::size_t i = 0; i < windows; ++i) batch[i].seed = i;
   const auto t0 = std::chrono::steady_clock::now();
   auto warm = model->generate(batch);
-  if (!warm) return tb::error{warm.error().code, "warm-up of " + options.model_dir + " failed: " + warm.error().message};
+  if (!warm)
+    return tb::error{warm.error().code, "warm-up of " + options.model_dir + " failed: " + warm.error().message};
   const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0);
   spdlog::info("inference: {} loaded on {}, warmed up with {} windows x {} samples in {} ms", options.model_dir,
                model->info().device, windows, rows_per_window, took.count());
@@ -332,10 +339,11 @@ nlohmann::json model_service::stats() const {
   std::lock_guard<std::mutex> lock(mu_);
   const auto& info = model_->info();
   out["model"] = {{"dir", model_dir_},
-                  {"predictor", {{"d_model", info.predictor.d_model},
-                                 {"n_layers", info.predictor.n_layers},
-                                 {"n_heads", info.predictor.n_heads},
-                                 {"ff_dim", info.predictor.ff_dim}}},
+                  {"predictor",
+                   {{"d_model", info.predictor.d_model},
+                    {"n_layers", info.predictor.n_layers},
+                    {"n_heads", info.predictor.n_heads},
+                    {"ff_dim", info.predictor.ff_dim}}},
                   {"parameters", info.tokenizer_params + info.predictor_params},
                   {"stored_dtype", info.stored_dtype},
                   {"dtype", model_->identity().dtype},

@@ -46,10 +46,10 @@ struct middleman_options {
 
 // The [model], [inference] and [forecast] sections of the daemon's config (config_rows()).
 struct service_options {
-  std::string model_dir;               // holds tokenizer/ and model/; "" = the daemon's demo checkpoint
+  std::string model_dir;  // holds tokenizer/ and model/; "" = the daemon's demo checkpoint
   device_options device{"auto"};
-  bool compile = false;                // CUDA graphs, see inference/README.md
-  std::string compile_mode = "default";  // which buckets (graph_buckets)
+  bool compile = false;                      // CUDA graphs, see inference/README.md
+  std::string compile_mode = "default";      // which buckets (graph_buckets)
   std::string compile_backend = "inductor";  // graphs or eager (backend_captures_graphs)
   batcher_options batching;
   middleman_options middleman;

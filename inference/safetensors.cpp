@@ -17,11 +17,16 @@ tb::error bad(const std::string& file, const std::string& what) {
 }
 
 bool dtype_from_string(const std::string& s, st_dtype& out) {
-  if (s == "F32") out = st_dtype::f32;
-  else if (s == "F16") out = st_dtype::f16;
-  else if (s == "BF16") out = st_dtype::bf16;
-  else if (s == "I64") out = st_dtype::i64;
-  else return false;
+  if (s == "F32")
+    out = st_dtype::f32;
+  else if (s == "F16")
+    out = st_dtype::f16;
+  else if (s == "BF16")
+    out = st_dtype::bf16;
+  else if (s == "I64")
+    out = st_dtype::i64;
+  else
+    return false;
   return true;
 }
 
@@ -29,20 +34,28 @@ bool dtype_from_string(const std::string& s, st_dtype& out) {
 
 const char* to_string(st_dtype d) {
   switch (d) {
-    case st_dtype::f32: return "F32";
-    case st_dtype::f16: return "F16";
-    case st_dtype::bf16: return "BF16";
-    case st_dtype::i64: return "I64";
+    case st_dtype::f32:
+      return "F32";
+    case st_dtype::f16:
+      return "F16";
+    case st_dtype::bf16:
+      return "BF16";
+    case st_dtype::i64:
+      return "I64";
   }
   return "?";
 }
 
 std::size_t dtype_size(st_dtype d) {
   switch (d) {
-    case st_dtype::f32: return 4;
-    case st_dtype::f16: return 2;
-    case st_dtype::bf16: return 2;
-    case st_dtype::i64: return 8;
+    case st_dtype::f32:
+      return 4;
+    case st_dtype::f16:
+      return 2;
+    case st_dtype::bf16:
+      return 2;
+    case st_dtype::i64:
+      return 8;
   }
   return 0;
 }
@@ -66,8 +79,7 @@ tb::expected<safetensors_file> safetensors_file::open(const std::string& path) {
   return parse(std::move(bytes), path);
 }
 
-tb::expected<safetensors_file> safetensors_file::parse(std::vector<std::uint8_t> bytes,
-                                                       const std::string& name) {
+tb::expected<safetensors_file> safetensors_file::parse(std::vector<std::uint8_t> bytes, const std::string& name) {
   safetensors_file f;
   f.path_ = name;
   const std::size_t size = bytes.size();

@@ -30,8 +30,9 @@ tb::expected<alpaca_credentials> load_alpaca_credentials(const env_lookup& env) 
     const auto secret = core::read_secret_file(*core::credential_path("alpaca_secret_key", env));
     if (key && secret) {
       if (!core::clean_secret(*key) || !core::clean_secret(*secret))
-        return bad("$CREDENTIALS_DIRECTORY/alpaca_key_id or alpaca_secret_key is empty or holds "
-                   "whitespace or control characters");
+        return bad(
+            "$CREDENTIALS_DIRECTORY/alpaca_key_id or alpaca_secret_key is empty or holds "
+            "whitespace or control characters");
       return alpaca_credentials(*key, *secret);
     }
     if (key || secret)
@@ -41,8 +42,9 @@ tb::expected<alpaca_credentials> load_alpaca_credentials(const env_lookup& env) 
   const auto key = env("APCA_API_KEY_ID");
   const auto secret = env("APCA_API_SECRET_KEY");
   if (!key && !secret)
-    return bad("none found: set APCA_API_KEY_ID and APCA_API_SECRET_KEY, or provide the systemd "
-               "credentials alpaca_key_id and alpaca_secret_key (LoadCredential=)");
+    return bad(
+        "none found: set APCA_API_KEY_ID and APCA_API_SECRET_KEY, or provide the systemd "
+        "credentials alpaca_key_id and alpaca_secret_key (LoadCredential=)");
   if (!key || !secret) return bad(std::string(key ? "APCA_API_SECRET_KEY" : "APCA_API_KEY_ID") + " is not set");
   const std::string k = core::trim_secret(*key), s = core::trim_secret(*secret);
   if (!core::clean_secret(k) || !core::clean_secret(s))
@@ -91,8 +93,7 @@ tb::expected<core::time_point> parse_rfc3339(const std::string& s) {
   const auto bad = [&] { return tb::error{errc::bad_data, "not an RFC 3339 time: '" + s + "'"}; };
   int y, mo, d, h, mi, sec;
   int n = 0;
-  if (std::sscanf(s.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &sec, &n) != 6 || n != 19)
-    return bad();
+  if (std::sscanf(s.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &sec, &n) != 6 || n != 19) return bad();
   const core::civil_date date{y, mo, d};
   if (!core::is_valid(date) || h > 23 || mi > 59 || sec > 60) return bad();
   std::size_t i = 19;
@@ -113,8 +114,7 @@ tb::expected<core::time_point> parse_rfc3339(const std::string& s) {
     ++i;
   } else if (i < s.size() && (s[i] == '+' || s[i] == '-')) {
     int oh, om;
-    if (i + 6 > s.size() || std::sscanf(s.c_str() + i + 1, "%2d:%2d", &oh, &om) != 2 || s[i + 3] != ':')
-      return bad();
+    if (i + 6 > s.size() || std::sscanf(s.c_str() + i + 1, "%2d:%2d", &oh, &om) != 2 || s[i + 3] != ':') return bad();
     offset_s = (s[i] == '+' ? 1 : -1) * (oh * 3600 + om * 60);
     i += 6;
   } else {
@@ -207,8 +207,7 @@ struct rest {
     return r;
   }
 
-  tb::expected<http_response> call(const std::string& method, const std::string& target,
-                                   const std::string& body = {}) {
+  tb::expected<http_response> call(const std::string& method, const std::string& target, const std::string& body = {}) {
     http_request req;
     req.method = method;
     req.target = target;
@@ -223,8 +222,7 @@ struct rest {
     try {
       const json j = json::parse(res.body);
       if (j.is_object() && j.contains("message") && j["message"].is_string()) m = j["message"].get<std::string>();
-    } catch (const std::exception&) {
-    }
+    } catch (const std::exception&) {}
     if (m.empty()) m = res.body.substr(0, 200);
     return redact(m, secrets);
   }
@@ -267,7 +265,8 @@ tb::expected<std::string> alpaca_feed::timeframe_of(core::duration p) {
   using namespace std::chrono;
   if (p == hours(24)) return std::string("1Day");
   if (p > 0ns && p % hours(1) == 0ns && p < hours(24)) return std::to_string(duration_cast<hours>(p).count()) + "Hour";
-  if (p > 0ns && p % minutes(1) == 0ns && p < hours(1)) return std::to_string(duration_cast<minutes>(p).count()) + "Min";
+  if (p > 0ns && p % minutes(1) == 0ns && p < hours(1))
+    return std::to_string(duration_cast<minutes>(p).count()) + "Min";
   return tb::error{errc::invalid_argument, "alpaca: no timeframe for a bar period of " +
                                                std::to_string(duration_cast<seconds>(p).count()) +
                                                " s (1..59 min, 1..23 h or 24 h)"};
@@ -284,8 +283,7 @@ alpaca_feed::alpaca_feed(std::unique_ptr<state> s) : s_(std::move(s)) {}
 alpaca_feed::~alpaca_feed() = default;
 
 tb::expected<std::unique_ptr<alpaca_feed>> alpaca_feed::create(const core::clock& clock,
-                                                               const alpaca_credentials& creds,
-                                                               alpaca_feed_options o) {
+                                                               const alpaca_credentials& creds, alpaca_feed_options o) {
   const auto bad = [](const std::string& m) { return tb::error{errc::bad_config, "alpaca feed: " + m}; };
   auto tf = timeframe_of(o.bar_period);
   if (!tf) return bad(tf.error().message);
@@ -307,7 +305,8 @@ std::vector<std::string> alpaca_feed::symbols() const { return s_->opt.symbols; 
 
 tb::expected<bar_timing> alpaca_feed::timing(const std::string& symbol) const {
   const std::string sym = from_alpaca_symbol(symbol);
-  if (!s_->opt.symbols.empty() && std::find(s_->opt.symbols.begin(), s_->opt.symbols.end(), sym) == s_->opt.symbols.end())
+  if (!s_->opt.symbols.empty() &&
+      std::find(s_->opt.symbols.begin(), s_->opt.symbols.end(), sym) == s_->opt.symbols.end())
     return tb::error{errc::invalid_argument, "alpaca feed: unknown symbol " + symbol};
   return bar_timing{s_->opt.bar_period, bar_label::period_start};
 }
@@ -342,15 +341,14 @@ tb::expected<core::bar_series> alpaca_feed::bars(const bar_query& q) {
   std::string token;
   for (int page = 0;; ++page) {
     if (page >= s_->opt.max_pages)
-      return tb::error{errc::bad_data, "alpaca data: bars of " + sym + ": more than " +
-                                           std::to_string(s_->opt.max_pages) + " pages"};
-    std::vector<std::pair<std::string, std::string>> params = {
-        {"symbols", asym},
-        {"timeframe", s_->timeframe},
-        {"start", core::to_iso8601(start)},
-        {"end", core::to_iso8601(last_open)},
-        {"limit", std::to_string(limit)},
-        {"sort", newest_first ? "desc" : "asc"}};
+      return tb::error{errc::bad_data,
+                       "alpaca data: bars of " + sym + ": more than " + std::to_string(s_->opt.max_pages) + " pages"};
+    std::vector<std::pair<std::string, std::string>> params = {{"symbols", asym},
+                                                               {"timeframe", s_->timeframe},
+                                                               {"start", core::to_iso8601(start)},
+                                                               {"end", core::to_iso8601(last_open)},
+                                                               {"limit", std::to_string(limit)},
+                                                               {"sort", newest_first ? "desc" : "asc"}};
     if (!crypto) {
       params.push_back({"feed", s_->opt.stock_feed});
       params.push_back({"adjustment", s_->opt.adjustment});
@@ -391,8 +389,7 @@ tb::expected<core::bar_series> alpaca_feed::bars(const bar_query& q) {
     if (j->contains("next_page_token") && (*j)["next_page_token"].is_string())
       next = (*j)["next_page_token"].get<std::string>();
     if (next.empty()) break;
-    if (next == token)
-      return tb::error{errc::bad_data, "alpaca data: " + what + ": the server repeated page_token"};
+    if (next == token) return tb::error{errc::bad_data, "alpaca data: " + what + ": the server repeated page_token"};
     if (newest_first && got.size() >= q.max_bars) break;
     token = next;
   }
@@ -611,12 +608,9 @@ tb::expected<submit_outcome> alpaca_broker::submit(const order_request& req, int
   const std::string qty_text = format_decimal(req.qty, 9);
   if (qty_text == "0") return refuse("qty rounds to 0 at 9 decimals");
 
-  const json body = {{"symbol", to_alpaca_symbol(sym)},
-                     {"qty", qty_text},
-                     {"side", to_string(req.side)},
-                     {"type", "limit"},
-                     {"time_in_force", to_string(req.tif)},
-                     {"limit_price", format_decimal(limit, 9)},
+  const json body = {{"symbol", to_alpaca_symbol(sym)},       {"qty", qty_text},
+                     {"side", to_string(req.side)},           {"type", "limit"},
+                     {"time_in_force", to_string(req.tif)},   {"limit_price", format_decimal(limit, 9)},
                      {"client_order_id", req.client_order_id}};
   auto res = s_->api.call("POST", "/v2/orders", body.dump());
   if (!res) return res.error();
@@ -649,10 +643,10 @@ tb::expected<order> alpaca_broker::submit_limit_order(const order_request& req) 
   auto r = submit(req, post_attempts);
   if (!r) return r.error();
   if (!r->already_submitted || post_attempts > 1) return r->order;
-  return tb::error{errc::invalid_argument,
-                   std::string("alpaca trading: order ") + req.client_order_id + ": " + already_submitted_prefix +
-                       "Alpaca already has client_order_id " + req.client_order_id + " (broker id " + r->order.id +
-                       ", status " + to_string(r->order.status) + "); reconcile with order_by_client_id"};
+  return tb::error{errc::invalid_argument, std::string("alpaca trading: order ") + req.client_order_id + ": " +
+                                               already_submitted_prefix + "Alpaca already has client_order_id " +
+                                               req.client_order_id + " (broker id " + r->order.id + ", status " +
+                                               to_string(r->order.status) + "); reconcile with order_by_client_id"};
 }
 
 tb::expected<order> alpaca_broker::cancel_order(const std::string& order_id) {

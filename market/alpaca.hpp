@@ -83,18 +83,18 @@ order_status map_alpaca_order_status(const std::string& status);
 // ---- the market-data feed ----
 
 struct alpaca_feed_options {
-  std::string url;          // empty: alpaca_data_url; tests: their fake server
-  https_options http;       // transport knobs; url and secrets are filled in by the feed
+  std::string url;     // empty: alpaca_data_url; tests: their fake server
+  https_options http;  // transport knobs; url and secrets are filled in by the feed
   // As the bot writes them (AAPL, BTCUSD); others are unknown symbols. Empty: any symbol (the
   // daemon's choice: a reload may add symbols; Alpaca itself refuses the ones it does not know).
   std::vector<std::string> symbols;
   // Bar period: 1..59 minutes, 1..23 hours or exactly 24 hours (timeframe nMin, nHour, 1Day).
   core::duration bar_period = std::chrono::hours(24);
-  std::string stock_feed = "iex";     // iex (free plan) or sip
-  std::string adjustment = "raw";     // raw, split, dividend, all (stock bars only)
-  std::string crypto_loc = "us";      // v1beta3/crypto/{loc}
-  int page_limit = 10000;             // bars per page, 1..10000 (Alpaca's maximum)
-  int max_pages = 1000;               // a longer pagination chain is an error
+  std::string stock_feed = "iex";  // iex (free plan) or sip
+  std::string adjustment = "raw";  // raw, split, dividend, all (stock bars only)
+  std::string crypto_loc = "us";   // v1beta3/crypto/{loc}
+  int page_limit = 10000;          // bars per page, 1..10000 (Alpaca's maximum)
+  int max_pages = 1000;            // a longer pagination chain is an error
   // How far back a query with neither closed_after nor max_bars reaches, and where a max_bars
   // query starts searching (newest first).
   core::duration history = std::chrono::hours(24 * 730);
@@ -104,8 +104,7 @@ struct alpaca_feed_options {
 // New York midnight (04:00/05:00 UTC), so they become visible 24 h after that, never early.
 class alpaca_feed final : public feed {
  public:
-  static tb::expected<std::unique_ptr<alpaca_feed>> create(const core::clock& clock,
-                                                           const alpaca_credentials& creds,
+  static tb::expected<std::unique_ptr<alpaca_feed>> create(const core::clock& clock, const alpaca_credentials& creds,
                                                            alpaca_feed_options options);
 
   std::vector<std::string> symbols() const override;
@@ -141,7 +140,7 @@ struct alpaca_broker_options {
   // Endpoint override (tests: the fake server). Empty: paper or live per `live`. Pointing it at
   // api.alpaca.markets without live = true is refused (bad_config).
   std::string url;
-  https_options http;               // transport knobs; url and secrets are filled in
+  https_options http;                 // transport knobs; url and secrets are filled in
   double crypto_price_increment = 0;  // > 0: a fixed crypto tick; 0: see price_increment()
 };
 
@@ -164,9 +163,9 @@ class alpaca_broker final : public broker {
   static tb::expected<std::unique_ptr<alpaca_broker>> create(const alpaca_credentials& creds,
                                                              alpaca_broker_options options);
 
-  tb::expected<market::account> account() override;                // GET /v2/account
-  tb::expected<std::vector<position>> positions() override;         // GET /v2/positions
-  tb::expected<std::vector<order>> open_orders() override;          // GET /v2/orders?status=open
+  tb::expected<market::account> account() override;          // GET /v2/account
+  tb::expected<std::vector<position>> positions() override;  // GET /v2/positions
+  tb::expected<std::vector<order>> open_orders() override;   // GET /v2/orders?status=open
   // POST /v2/orders {symbol, qty, side, type=limit, time_in_force, limit_price, client_order_id}.
   // The limit is rounded with round_limit_price(). Time in force is the request's; combinations
   // Alpaca refuses are refused here first (invalid_argument): crypto must be gtc, a fractional

@@ -10,10 +10,14 @@ const char* to_string(side s) { return s == side::buy ? "buy" : "sell"; }
 const char* to_string(time_in_force t) { return t == time_in_force::gtc ? "gtc" : "day"; }
 const char* to_string(order_status s) {
   switch (s) {
-    case order_status::open: return "open";
-    case order_status::filled: return "filled";
-    case order_status::canceled: return "canceled";
-    case order_status::expired: return "expired";
+    case order_status::open:
+      return "open";
+    case order_status::filled:
+      return "filled";
+    case order_status::canceled:
+      return "canceled";
+    case order_status::expired:
+      return "expired";
   }
   return "unknown";
 }

@@ -81,8 +81,8 @@ struct fill {
   std::string symbol;
   market::side side = side::buy;
   double qty = 0;
-  double price = 0;   // execution price, spread included
-  double fee = 0;     // USD, fee rate x qty x price
+  double price = 0;  // execution price, spread included
+  double fee = 0;    // USD, fee rate x qty x price
   core::time_point at{};
 };
 

@@ -26,7 +26,8 @@ tb::expected<equity_log> equity_log::open(const std::string& path, jsonl_access 
         }
         if (!std::isfinite(m.equity)) return tb::error{errc::bad_data, "equity is not a finite number"};
         if (!l.marks_.empty() && m.at_unix_ns <= l.marks_.back().at_unix_ns)
-          return tb::error{errc::bad_data, "mark at_ns " + std::to_string(m.at_unix_ns) + " is not after the one above it (" +
+          return tb::error{errc::bad_data, "mark at_ns " + std::to_string(m.at_unix_ns) +
+                                               " is not after the one above it (" +
                                                std::to_string(l.marks_.back().at_unix_ns) + ")"};
         l.marks_.push_back(m);
         return std::nullopt;

@@ -74,8 +74,8 @@ std::chrono::milliseconds backoff_delay(const https_options& o, int attempt, dou
   return std::chrono::milliseconds(static_cast<std::int64_t>(std::llround(std::max(0.0, d))));
 }
 
-std::optional<std::chrono::milliseconds> parse_retry_after(
-    const std::string& value, std::chrono::system_clock::time_point now) {
+std::optional<std::chrono::milliseconds> parse_retry_after(const std::string& value,
+                                                           std::chrono::system_clock::time_point now) {
   std::string v = value;
   while (!v.empty() && std::isspace(static_cast<unsigned char>(v.back()))) v.pop_back();
   while (!v.empty() && std::isspace(static_cast<unsigned char>(v.front()))) v.erase(v.begin());
@@ -92,16 +92,14 @@ std::optional<std::chrono::milliseconds> parse_retry_after(
   if (std::sscanf(v.c_str() + comma + 2, "%2d %3s %4d %2d:%2d:%2d %3s", &day, mon, &year, &hh, &mm, &ss, tz) != 7 ||
       std::string(tz) != "GMT")
     return std::nullopt;
-  static const char* months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
-                                 "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+  static const char* months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
   int month = 0;
   for (int i = 0; i < 12; ++i)
     if (std::string(mon) == months[i]) month = i + 1;
   const core::civil_date d{year, month, day};
   if (month == 0 || !core::is_valid(d) || hh > 23 || mm > 59 || ss > 60) return std::nullopt;
   const std::int64_t at_s = core::days_from_civil(d) * 86400 + hh * 3600 + mm * 60 + ss;
-  const std::int64_t now_ms =
-      std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
+  const std::int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
   return std::chrono::milliseconds(std::max<std::int64_t>(0, at_s * 1000 - now_ms));
 }
 
@@ -189,9 +187,7 @@ struct https_client::impl {
   }
   std::string scrub(const std::string& s) const { return redact(s, opt.secrets); }
 
-  beast::tcp_stream& lowest() {
-    return tls ? beast::get_lowest_layer(*tls_stream) : *plain_stream;
-  }
+  beast::tcp_stream& lowest() { return tls ? beast::get_lowest_layer(*tls_stream) : *plain_stream; }
 
   // Runs the io_context until the started operation (and anything it spawned) completes.
   template <class Start>
@@ -293,8 +289,7 @@ struct https_client::impl {
           return transport_error{errc::timeout, "TLS handshake with " + where() + " timed out", true};
         }
         return transport_error{errc::unavailable,
-                               "TLS handshake with " + where() + " (expecting '" + verify_name +
-                                   "') failed: " + detail,
+                               "TLS handshake with " + where() + " (expecting '" + verify_name + "') failed: " + detail,
                                !verify_failed};
       }
     }
@@ -348,21 +343,26 @@ struct https_client::impl {
         });
       }
       if (ec) {
-        const bool stale = reused && pass == 0 &&
-                           (ec == http::error::end_of_stream || ec == net::error::eof ||
-                            ec == net::error::connection_reset || ec == net::error::broken_pipe ||
-                            ec == ssl::error::stream_truncated);
+        const bool stale =
+            reused && pass == 0 &&
+            (ec == http::error::end_of_stream || ec == net::error::eof || ec == net::error::connection_reset ||
+             ec == net::error::broken_pipe || ec == ssl::error::stream_truncated);
         close();
         if (stale) continue;  // the server dropped an idle kept-alive connection: resend once
         if (ec == beast::error::timeout) {
           ++stats.timeouts;
-          terr = {errc::timeout, req.method + " " + req.target + " to " + where() + " timed out after " +
-                                     std::to_string(opt.io_timeout.count()) + " ms", true};
+          terr = {errc::timeout,
+                  req.method + " " + req.target + " to " + where() + " timed out after " +
+                      std::to_string(opt.io_timeout.count()) + " ms",
+                  true};
         } else if (ec == http::error::body_limit) {
-          terr = {errc::bad_data, req.method + " " + req.target + ": response body over " +
-                                      std::to_string(opt.max_body_bytes) + " bytes", false};
+          terr = {
+              errc::bad_data,
+              req.method + " " + req.target + ": response body over " + std::to_string(opt.max_body_bytes) + " bytes",
+              false};
         } else {
-          terr = {errc::unavailable, req.method + " " + req.target + " to " + where() + " failed: " + ec.message(), true};
+          terr = {errc::unavailable, req.method + " " + req.target + " to " + where() + " failed: " + ec.message(),
+                  true};
         }
         return tb::error{terr.code, terr.message};
       }
@@ -434,8 +434,8 @@ struct https_client::impl {
         std::string excerpt = res->body.substr(0, 200);
         for (auto& c : excerpt)
           if (c == '\n' || c == '\r') c = ' ';
-        const std::string status_text = "HTTP " + std::to_string(res->status) +
-                                        (excerpt.empty() ? "" : " '" + excerpt + "'");
+        const std::string status_text =
+            "HTTP " + std::to_string(res->status) + (excerpt.empty() ? "" : " '" + excerpt + "'");
         const auto asked = server_delay(*res);
         if (asked && *asked > opt.max_retry_after) {
           return tb::error{errc::overloaded,
@@ -468,7 +468,8 @@ tb::expected<std::unique_ptr<https_client>> https_client::create(https_options o
   if (!(o.rate_per_minute > 0)) return bad("rate_per_minute must be > 0");
   if (!(o.rate_burst >= 1)) return bad("rate_burst must be >= 1");
   if (o.connect_timeout <= 0ms || o.io_timeout <= 0ms) return bad("timeouts must be > 0");
-  if (o.backoff_initial < 0ms || o.backoff_max < o.backoff_initial) return bad("backoff_max must be >= backoff_initial >= 0");
+  if (o.backoff_initial < 0ms || o.backoff_max < o.backoff_initial)
+    return bad("backoff_max must be >= backoff_initial >= 0");
   if (!(o.backoff_jitter >= 0 && o.backoff_jitter <= 1)) return bad("backoff_jitter must be in 0..1");
   if (o.max_retry_after < 0ms) return bad("max_retry_after must be >= 0");
   if (o.max_body_bytes < 1024) return bad("max_body_bytes must be >= 1024");

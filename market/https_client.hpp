@@ -49,10 +49,10 @@ struct https_options {
   std::chrono::milliseconds connect_timeout{5000};  // resolve + TCP connect + TLS handshake
   std::chrono::milliseconds io_timeout{15000};      // writing a request; reading its response
 
-  int max_attempts = 4;                             // 1..20, the first attempt included
-  std::chrono::milliseconds backoff_initial{500};   // delay before the 2nd attempt (before jitter)
-  std::chrono::milliseconds backoff_max{30000};     // cap of the exponential delay
-  double backoff_jitter = 0.5;                      // 0..1: the delay is d * (1 - jitter * U[0,1))
+  int max_attempts = 4;                            // 1..20, the first attempt included
+  std::chrono::milliseconds backoff_initial{500};  // delay before the 2nd attempt (before jitter)
+  std::chrono::milliseconds backoff_max{30000};    // cap of the exponential delay
+  double backoff_jitter = 0.5;                     // 0..1: the delay is d * (1 - jitter * U[0,1))
   // A Retry-After (or X-RateLimit-Reset) longer than this gives up at once instead of sleeping.
   std::chrono::milliseconds max_retry_after{60000};
 
@@ -62,8 +62,8 @@ struct https_options {
   std::size_t max_body_bytes = 64u << 20;  // a larger response is an error
   std::vector<std::string> secrets;        // scrubbed from every message and log line
   std::string user_agent = "tradebotd";
-  std::string log_name = "https";          // prefix of log lines and error messages
-  std::uint64_t jitter_seed = 0;           // 0: from std::random_device
+  std::string log_name = "https";  // prefix of log lines and error messages
+  std::uint64_t jitter_seed = 0;   // 0: from std::random_device
 };
 
 struct http_header {
@@ -88,14 +88,14 @@ struct http_response {
 
 // Counters since construction; read with stats(). Monotonic.
 struct https_stats {
-  std::uint64_t attempts = 0;         // requests written to the wire
-  std::uint64_t retries = 0;          // attempts after the first, for any reason
-  std::uint64_t connects = 0;         // connections opened (TLS handshakes done)
-  std::uint64_t rate_limited = 0;     // 429 answers
-  std::uint64_t server_errors = 0;    // 5xx answers
-  std::uint64_t timeouts = 0;         // connect, write or read deadlines passed
-  std::uint64_t throttle_waits = 0;   // times the token bucket made a request wait
-  std::uint64_t outages = 0;          // times the origin became unreachable (each logged once)
+  std::uint64_t attempts = 0;        // requests written to the wire
+  std::uint64_t retries = 0;         // attempts after the first, for any reason
+  std::uint64_t connects = 0;        // connections opened (TLS handshakes done)
+  std::uint64_t rate_limited = 0;    // 429 answers
+  std::uint64_t server_errors = 0;   // 5xx answers
+  std::uint64_t timeouts = 0;        // connect, write or read deadlines passed
+  std::uint64_t throttle_waits = 0;  // times the token bucket made a request wait
+  std::uint64_t outages = 0;         // times the origin became unreachable (each logged once)
 };
 
 class https_client {
@@ -149,7 +149,7 @@ std::chrono::milliseconds backoff_delay(const https_options& o, int attempt, dou
 
 // Retry-After as delta-seconds ("2") or an HTTP-date ("Sun, 06 Nov 1994 08:49:37 GMT", relative
 // to `now`); nullopt when unparseable. Never negative.
-std::optional<std::chrono::milliseconds> parse_retry_after(
-    const std::string& value, std::chrono::system_clock::time_point now);
+std::optional<std::chrono::milliseconds> parse_retry_after(const std::string& value,
+                                                           std::chrono::system_clock::time_point now);
 
 }  // namespace tb::market

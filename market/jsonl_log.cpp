@@ -78,7 +78,8 @@ std::optional<tb::error> jsonl_log::append(const std::string& line) {
     }
     done += static_cast<std::size_t>(n);
   }
-  if (::fsync(fd_) != 0) return tb::error{errc::io, "cannot fsync " + what_ + " " + path_ + ": " + std::strerror(errno)};
+  if (::fsync(fd_) != 0)
+    return tb::error{errc::io, "cannot fsync " + what_ + " " + path_ + ": " + std::strerror(errno)};
   return std::nullopt;
 }
 

@@ -15,7 +15,8 @@ const core::rows<feed_options>& feed_rows() {
   using core::key;
   using core::restart_only;
   static const core::rows<feed_options> rows = {
-      restart_only(key("market.feed", &o::feed, "market-data source", nullptr, 0, 0, {"synthetic", "replay", "alpaca"})),
+      restart_only(
+          key("market.feed", &o::feed, "market-data source", nullptr, 0, 0, {"synthetic", "replay", "alpaca"})),
       restart_only(key("market.synthetic_seed", &o::synthetic_seed, "synthetic feed: random seed", nullptr, 0, 9.0e15)),
       restart_only(key("market.synthetic_equities", &o::synthetic_equities,
                        "synthetic feed: how many equities it generates (DEMO01..)", nullptr, 0, 999)),
@@ -23,15 +24,16 @@ const core::rows<feed_options>& feed_rows() {
                        "synthetic feed: how many crypto pairs it generates (DEMOnnUSD)", nullptr, 0, 999)),
       restart_only(key("market.synthetic_period_min", &o::synthetic_period_min,
                        "synthetic feed: bar period in minutes, 1440 (daily) or a divisor of 30", nullptr, 1, 1440)),
-      restart_only(key("market.synthetic_start", &o::synthetic_start, "synthetic feed: first bar date, YYYY-MM-DD (UTC)")),
+      restart_only(
+          key("market.synthetic_start", &o::synthetic_start, "synthetic feed: first bar date, YYYY-MM-DD (UTC)")),
       restart_only(key("market.replay_dir", &o::replay_dir,
                        "replay feed: folder of CSV files, one symbol per file (the file name)")),
       restart_only(key("market.clock", &o::clock,
                        "simulated: time jumps from one scheduled event to the next as soon as a cycle is done "
                        "(demo, replay); wall: real time",
                        nullptr, 0, 0, {"simulated", "wall"})),
-      restart_only(key("market.sim_start", &o::sim_start,
-                       "simulated clock start, YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ (UTC)")),
+      restart_only(
+          key("market.sim_start", &o::sim_start, "simulated clock start, YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ (UTC)")),
       restart_only(key("market.sim_end", &o::sim_end,
                        "simulated clock: the schedule stops at this instant (same formats); empty = never")),
       key("market.sim_cycle_interval_ms", &o::sim_cycle_interval_ms,
@@ -98,8 +100,8 @@ const core::rows<alpaca_options>& alpaca_rows() {
       restart_only(key("alpaca.trading_url", &o::trading_url,
                        "Alpaca Trading API origin; empty = the paper endpoint, or the live one with PAPER=0 and "
                        "trading.live = true (the live endpoint is refused otherwise)")),
-      restart_only(key("alpaca.data_url", &o::data_url,
-                       "Alpaca Market Data API origin; empty = https://data.alpaca.markets")),
+      restart_only(
+          key("alpaca.data_url", &o::data_url, "Alpaca Market Data API origin; empty = https://data.alpaca.markets")),
       restart_only(key("alpaca.stock_feed", &o::stock_feed, "stock bars and quotes: iex (free plan) or sip", nullptr, 0,
                        0, {"iex", "sip"})),
       restart_only(key("alpaca.adjustment", &o::adjustment, "stock bars: corporate-action adjustment", nullptr, 0, 0,
@@ -110,8 +112,8 @@ const core::rows<alpaca_options>& alpaca_rows() {
       restart_only(key("alpaca.ca_file", &o::ca_file,
                        "PEM file of the CAs to trust; empty = the system's store (certificates and host names are "
                        "always verified)")),
-      restart_only(key("alpaca.timeout_s", &o::timeout_s, "connect and read timeout of one HTTPS attempt", nullptr, 0.1,
-                       300)),
+      restart_only(
+          key("alpaca.timeout_s", &o::timeout_s, "connect and read timeout of one HTTPS attempt", nullptr, 0.1, 300)),
       restart_only(key("alpaca.max_attempts", &o::max_attempts,
                        "attempts per request (429, 5xx and timeouts are retried with backoff)", nullptr, 1, 20)),
       restart_only(key("alpaca.rate_per_minute", &o::rate_per_minute,
@@ -161,10 +163,13 @@ void check(const alpaca_options& o, bool used, bool live, std::vector<std::strin
     auto u = core::parse_base_url(url);
     std::string host = u ? u->host : std::string();
     for (auto& ch : host) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-    if (!u) errors.push_back(std::string(key) + ": " + u.error().message);
-    else if (u->scheme != "https") errors.push_back(std::string(key) + " (" + excerpt(url) + ") must be https://");
+    if (!u)
+      errors.push_back(std::string(key) + ": " + u.error().message);
+    else if (u->scheme != "https")
+      errors.push_back(std::string(key) + " (" + excerpt(url) + ") must be https://");
     else if (key == std::string("alpaca.trading_url") && host == "api.alpaca.markets" && !live)
-      errors.push_back("alpaca.trading_url " + url + " is the live endpoint but live trading is not enabled "
+      errors.push_back("alpaca.trading_url " + url +
+                       " is the live endpoint but live trading is not enabled "
                        "(PAPER=0 and trading.live = true)");
   }
   if (used && !o.ca_file.empty() && !std::ifstream(o.ca_file))

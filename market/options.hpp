@@ -15,17 +15,17 @@ namespace tb::market {
 
 // [market]: where bars come from and how time runs.
 struct feed_options {
-  std::string feed = "synthetic";           // synthetic | replay | alpaca
+  std::string feed = "synthetic";  // synthetic | replay | alpaca
   std::int64_t synthetic_seed = 42;
   std::int64_t synthetic_equities = 18;
   std::int64_t synthetic_crypto = 2;
   std::int64_t synthetic_period_min = 1440;  // 1440 = daily; else minutes dividing 30
   std::string synthetic_start = "2024-01-02";
-  std::string replay_dir;                    // every *.csv in it; symbol = file name
-  std::string clock = "simulated";           // simulated | wall
-  std::string sim_start = "2025-06-02";      // simulated clock start (UTC date or date-time)
-  std::string sim_end;                       // "" = never stops; else the schedule stops there
-  std::int64_t sim_cycle_interval_ms = 0;    // simulated clock: at least this much wall time per cycle
+  std::string replay_dir;                  // every *.csv in it; symbol = file name
+  std::string clock = "simulated";         // simulated | wall
+  std::string sim_start = "2025-06-02";    // simulated clock start (UTC date or date-time)
+  std::string sim_end;                     // "" = never stops; else the schedule stops there
+  std::int64_t sim_cycle_interval_ms = 0;  // simulated clock: at least this much wall time per cycle
 };
 
 // [schedule]: the analysis passes (core::next_scheduled_event) and the close back-out.
@@ -44,13 +44,13 @@ struct broker_options {
 // [alpaca]: market.feed = "alpaca" and/or broker.kind = "alpaca" (keys: APCA_API_KEY_ID /
 // APCA_API_SECRET_KEY or systemd credentials alpaca_key_id / alpaca_secret_key, never here).
 struct alpaca_options {
-  std::string trading_url;           // "" = paper, or live with PAPER=0 and live = true
-  std::string data_url;              // "" = https://data.alpaca.markets
-  std::string stock_feed = "iex";    // iex | sip
-  std::string adjustment = "raw";    // raw | split | dividend | all
+  std::string trading_url;         // "" = paper, or live with PAPER=0 and live = true
+  std::string data_url;            // "" = https://data.alpaca.markets
+  std::string stock_feed = "iex";  // iex | sip
+  std::string adjustment = "raw";  // raw | split | dividend | all
   std::string crypto_loc = "us";
   std::int64_t bar_period_min = 1440;
-  std::string ca_file;               // "" = the system's trust store
+  std::string ca_file;  // "" = the system's trust store
   double timeout_s = 15.0;
   std::int64_t max_attempts = 4;
   double rate_per_minute = 200.0;

@@ -20,12 +20,18 @@ std::optional<journal_kind> kind_from(const std::string& s) {
 
 const char* to_string(journal_kind k) {
   switch (k) {
-    case journal_kind::intent: return "intent";
-    case journal_kind::ack: return "ack";
-    case journal_kind::reject: return "reject";
-    case journal_kind::fill: return "fill";
-    case journal_kind::closed: return "closed";
-    case journal_kind::abandoned: return "abandoned";
+    case journal_kind::intent:
+      return "intent";
+    case journal_kind::ack:
+      return "ack";
+    case journal_kind::reject:
+      return "reject";
+    case journal_kind::fill:
+      return "fill";
+    case journal_kind::closed:
+      return "closed";
+    case journal_kind::abandoned:
+      return "abandoned";
   }
   return "intent";
 }
@@ -56,7 +62,9 @@ std::string to_json_line(const journal_record& r) {
       j["strategy"] = r.strategy;
       j["bar_time_s"] = r.bar_time_s;
       break;
-    case journal_kind::ack: j["broker_order_id"] = r.broker_order_id; break;
+    case journal_kind::ack:
+      j["broker_order_id"] = r.broker_order_id;
+      break;
     case journal_kind::fill:
       j["broker_order_id"] = r.broker_order_id;
       j["qty"] = r.fill_qty;
@@ -67,7 +75,9 @@ std::string to_json_line(const journal_record& r) {
       j["reason"] = r.reason;
       break;
     case journal_kind::reject:
-    case journal_kind::abandoned: j["reason"] = r.reason; break;
+    case journal_kind::abandoned:
+      j["reason"] = r.reason;
+      break;
   }
   return j.dump();
 }
@@ -103,15 +113,19 @@ tb::expected<journal_record> journal_record_from_json(const std::string& line) {
 
 tb::expected<order_journal> order_journal::open(const std::string& path, jsonl_access access) {
   order_journal j;
-  auto log = jsonl_log::open(path, "the order journal", [&j](const std::string& line, std::size_t) {
-    auto rec = journal_record_from_json(line);
-    if (!rec) return std::optional<tb::error>(tb::error{errc::bad_data, rec.error().message});
-    j.fold(*rec);
-    j.records_.push_back(std::move(*rec));
-    return std::optional<tb::error>();
-  }, access);
+  auto log = jsonl_log::open(
+      path, "the order journal",
+      [&j](const std::string& line, std::size_t) {
+        auto rec = journal_record_from_json(line);
+        if (!rec) return std::optional<tb::error>(tb::error{errc::bad_data, rec.error().message});
+        j.fold(*rec);
+        j.records_.push_back(std::move(*rec));
+        return std::optional<tb::error>();
+      },
+      access);
   if (!log) return log.error();
-  if (auto torn = log->torn_line()) j.warnings_.push_back(path + ":" + std::to_string(*torn) + ": torn last line ignored");
+  if (auto torn = log->torn_line())
+    j.warnings_.push_back(path + ":" + std::to_string(*torn) + ": torn last line ignored");
   j.log_ = std::move(*log);
   return j;
 }
@@ -132,16 +146,23 @@ void order_journal::fold(const journal_record& r) {
       e.state = "acked";
       e.broker_order_id = r.broker_order_id;
       break;
-    case journal_kind::reject: e.state = "rejected"; break;
+    case journal_kind::reject:
+      e.state = "rejected";
+      break;
     case journal_kind::fill:
       e.state = "filled";
       e.filled_qty = r.fill_qty;
       e.filled_price = r.fill_price;
       if (!r.broker_order_id.empty()) e.broker_order_id = r.broker_order_id;
       break;
-    case journal_kind::closed: e.state = "closed"; break;
-    case journal_kind::abandoned: e.state = "abandoned"; break;
-    case journal_kind::intent: break;
+    case journal_kind::closed:
+      e.state = "closed";
+      break;
+    case journal_kind::abandoned:
+      e.state = "abandoned";
+      break;
+    case journal_kind::intent:
+      break;
   }
 }
 

@@ -54,7 +54,9 @@ struct journal_entry {
   std::string broker_order_id;
   double filled_qty = 0;
   double filled_price = 0;
-  bool terminal() const { return state == "rejected" || state == "filled" || state == "closed" || state == "abandoned"; }
+  bool terminal() const {
+    return state == "rejected" || state == "filled" || state == "closed" || state == "abandoned";
+  }
 };
 
 class order_journal {

@@ -38,11 +38,9 @@ tb::expected<std::shared_ptr<replay_feed>> replay_feed::create(const replay_conf
     st.symbol = src.symbol.empty() ? stem_of(src.path) : src.symbol;
     if (st.symbol.empty()) return bad("a source without symbol or file name ('" + src.path + "')");
     if (!seen.insert(st.symbol).second) return bad("symbol '" + st.symbol + "' appears twice");
-    if (src.period && *src.period <= core::duration::zero())
-      return bad(st.symbol + ": period must be > 0");
+    if (src.period && *src.period <= core::duration::zero()) return bad(st.symbol + ": period must be > 0");
     if (src.spread && !spread_ok(*src.spread)) return bad(st.symbol + ": spread outside [0, 0.1]");
-    st.spread = src.spread ? *src.spread
-                           : (is_crypto(st.symbol) ? cfg.crypto_spread : cfg.equity_spread);
+    st.spread = src.spread ? *src.spread : (is_crypto(st.symbol) ? cfg.crypto_spread : cfg.equity_spread);
     st.timing.label = src.label;
 
     std::vector<std::string> warnings;
@@ -63,8 +61,8 @@ tb::expected<std::shared_ptr<replay_feed>> replay_feed::create(const replay_conf
         const std::int64_t gap = b[i].time_s - b[i - 1].time_s;
         if (gap > 0 && (min_gap == 0 || gap < min_gap)) min_gap = gap;
       }
-      st.timing.period = min_gap > 0 ? core::duration(std::chrono::seconds(min_gap))
-                                     : core::duration(std::chrono::hours(24));
+      st.timing.period =
+          min_gap > 0 ? core::duration(std::chrono::seconds(min_gap)) : core::duration(std::chrono::hours(24));
     }
     feed->series_.push_back(std::move(st));
   }
@@ -127,8 +125,8 @@ tb::expected<quote> replay_feed::latest_quote(const std::string& symbol) {
   auto end = std::partition_point(s.series.bars.begin(), s.series.bars.end(),
                                   [&](const core::bar& b) { return s.timing.closes_at(b) <= now; });
   if (end == s.series.bars.begin())
-    return tb::error{errc::unavailable, "replay_feed: no bar of '" + symbol + "' has closed by " +
-                                            core::to_iso8601(now)};
+    return tb::error{errc::unavailable,
+                     "replay_feed: no bar of '" + symbol + "' has closed by " + core::to_iso8601(now)};
   const core::bar& last = *(end - 1);
   const double half = 0.5 * s.spread;
   return quote{last.close * (1.0 - half), last.close * (1.0 + half), s.timing.closes_at(last)};

@@ -32,9 +32,8 @@ std::optional<tb::error> validate(const sim_broker_config& cfg) {
   auto bad = [](const char* key, double v, double lo, double hi, bool lo_open) -> std::optional<tb::error> {
     const bool ok = std::isfinite(v) && (lo_open ? v > lo : v >= lo) && v <= hi;
     if (ok) return std::nullopt;
-    return tb::error{errc::bad_config, std::string("sim_broker.") + key + " = " + fmt(v) +
-                                           " is outside " + (lo_open ? "(" : "[") + fmt(lo) + ", " +
-                                           fmt(hi) + "]"};
+    return tb::error{errc::bad_config, std::string("sim_broker.") + key + " = " + fmt(v) + " is outside " +
+                                           (lo_open ? "(" : "[") + fmt(lo) + ", " + fmt(hi) + "]"};
   };
   if (auto e = bad("initial_cash", cfg.initial_cash, 0, 1e12, true)) return e;
   if (auto e = bad("equity_fee_rate", cfg.equity_fee_rate, 0, 0.1, false)) return e;
@@ -43,8 +42,7 @@ std::optional<tb::error> validate(const sim_broker_config& cfg) {
   return std::nullopt;
 }
 
-sim_broker::sim_broker(sim_broker_config cfg, std::shared_ptr<const core::clock> clock,
-                       std::shared_ptr<feed> feed)
+sim_broker::sim_broker(sim_broker_config cfg, std::shared_ptr<const core::clock> clock, std::shared_ptr<feed> feed)
     : cfg_(cfg), clock_(std::move(clock)), feed_(std::move(feed)), cash_(cfg.initial_cash) {
   assert(clock_ != nullptr);
   assert(!validate(cfg_));
@@ -133,11 +131,11 @@ tb::expected<order> sim_broker::submit_limit_order(const order_request& req, dou
 tb::expected<order> sim_broker::submit(const order_request& req, std::optional<double> spread) {
   sync();
   if (req.client_order_id.empty() || req.client_order_id.size() > 128)
-    return refuse("client_order_id must have 1..128 characters (got " +
-                  std::to_string(req.client_order_id.size()) + ")");
+    return refuse("client_order_id must have 1..128 characters (got " + std::to_string(req.client_order_id.size()) +
+                  ")");
   if (auto it = by_client_id_.find(req.client_order_id); it != by_client_id_.end())
-    return refuse("duplicate client_order_id '" + req.client_order_id + "' (order " +
-                  orders_[it->second].o.id + ", " + to_string(orders_[it->second].o.status) + ")");
+    return refuse("duplicate client_order_id '" + req.client_order_id + "' (order " + orders_[it->second].o.id + ", " +
+                  to_string(orders_[it->second].o.status) + ")");
   if (req.symbol.empty()) return refuse("empty symbol");
   if (feed_) {
     if (auto t = feed_->timing(req.symbol); !t)
@@ -152,14 +150,12 @@ tb::expected<order> sim_broker::submit(const order_request& req, std::optional<d
   const core::time_point now = clock_->now();
   const market::account acct = account_now();
 
-  if (crypto && req.tif != time_in_force::gtc)
-    return refuse(req.symbol + ": crypto orders are gtc only");
+  if (crypto && req.tif != time_in_force::gtc) return refuse(req.symbol + ": crypto orders are gtc only");
 
   if (req.side == side::buy) {
     const double need = req.qty * req.limit_price * (1.0 + rate);
     if (need > acct.buying_power + 1e-9)
-      return refuse(req.symbol + ": insufficient buying power: need " + fmt(need) + ", have " +
-                    fmt(acct.buying_power));
+      return refuse(req.symbol + ": insufficient buying power: need " + fmt(need) + ", have " + fmt(acct.buying_power));
   } else {
     double held = 0;
     if (auto p = positions_.find(req.symbol); p != positions_.end()) held = p->second.qty;
@@ -171,11 +167,11 @@ tb::expected<order> sim_broker::submit(const order_request& req, std::optional<d
     const double short_qty = req.qty - available;
     if (short_qty > qty_epsilon) {
       if (crypto)
-        return refuse(req.symbol + ": crypto cannot be sold short (sell " + fmt(req.qty) +
-                      ", available " + fmt(available) + ")");
+        return refuse(req.symbol + ": crypto cannot be sold short (sell " + fmt(req.qty) + ", available " +
+                      fmt(available) + ")");
       if (!cfg_.allow_short_equity)
-        return refuse(req.symbol + ": short selling is disabled (sell " + fmt(req.qty) +
-                      ", available " + fmt(available) + ")");
+        return refuse(req.symbol + ": short selling is disabled (sell " + fmt(req.qty) + ", available " +
+                      fmt(available) + ")");
       if (short_qty * req.limit_price > acct.buying_power + 1e-9)
         return refuse(req.symbol + ": insufficient buying power to short " + fmt(short_qty));
     }
@@ -220,8 +216,7 @@ tb::expected<order> sim_broker::cancel_order(const std::string& order_id) {
   auto it = by_id_.find(order_id);
   if (it == by_id_.end()) return refuse("cancel: unknown order id '" + order_id + "'");
   order_state& os = orders_[it->second];
-  if (os.o.status != order_status::open)
-    return refuse("cancel: order " + order_id + " is " + to_string(os.o.status));
+  if (os.o.status != order_status::open) return refuse("cancel: order " + order_id + " is " + to_string(os.o.status));
   os.o.status = order_status::canceled;
   os.o.updated_at = clock_->now();
   return os.o;
@@ -327,11 +322,12 @@ std::optional<tb::error> sim_broker::catch_up() {
         // No bar seen yet: only bars closing after the earliest open order can fill it.
         std::optional<core::time_point> earliest;
         for (const order_state& os : orders_)
-          if (os.o.status == order_status::open && os.o.symbol == sym &&
-              (!earliest || os.o.submitted_at < *earliest))
+          if (os.o.status == order_status::open && os.o.symbol == sym && (!earliest || os.o.submitted_at < *earliest))
             earliest = os.o.submitted_at;
-        if (earliest) q.closed_after = *earliest;
-        else q.max_bars = 1;
+        if (earliest)
+          q.closed_after = *earliest;
+        else
+          q.max_bars = 1;
       }
       auto bars = feed_->bars(q);
       if (!bars) {
@@ -351,8 +347,10 @@ std::optional<tb::error> sim_broker::catch_up() {
     if (os.o.status != order_status::open || !os.expires_at) continue;
     core::duration period{0};
     if (feed_) {
-      if (auto p = periods_.find(os.o.symbol); p != periods_.end()) period = p->second;
-      else if (auto t = feed_->timing(os.o.symbol)) period = t->period;
+      if (auto p = periods_.find(os.o.symbol); p != periods_.end())
+        period = p->second;
+      else if (auto t = feed_->timing(os.o.symbol))
+        period = t->period;
     }
     if (now >= *os.expires_at + period) expire(os, *os.expires_at);
   }

@@ -58,11 +58,11 @@
 namespace tb::market {
 
 struct sim_broker_config {
-  double initial_cash = 100000.0;       // USD, (0, 1e12]
-  double equity_fee_rate = 0.0000278;   // fraction of notional per fill, [0, 0.1]
-  double crypto_fee_rate = 0.008;       // fraction of notional per fill, [0, 0.1]
-  double default_spread = 0.0005;       // relative spread without a quote, [0, 0.1]
-  bool allow_short_equity = true;       // crypto is never shorted
+  double initial_cash = 100000.0;      // USD, (0, 1e12]
+  double equity_fee_rate = 0.0000278;  // fraction of notional per fill, [0, 0.1]
+  double crypto_fee_rate = 0.008;      // fraction of notional per fill, [0, 0.1]
+  double default_spread = 0.0005;      // relative spread without a quote, [0, 0.1]
+  bool allow_short_equity = true;      // crypto is never shorted
 };
 
 // errc::bad_config naming the first key out of bounds.
@@ -129,13 +129,13 @@ class sim_broker final : public broker {
   std::shared_ptr<feed> feed_;
 
   double cash_;
-  std::vector<order_state> orders_;                       // submission order
-  std::map<std::string, std::size_t> by_client_id_;       // client_order_id -> index in orders_
-  std::map<std::string, std::size_t> by_id_;              // order id -> index in orders_
-  std::map<std::string, position_state> positions_;       // symbol -> open position (qty != 0)
-  std::map<std::string, double> marks_;                   // symbol -> last processed close
-  std::map<std::string, core::time_point> last_closed_;   // symbol -> close of last processed bar
-  std::map<std::string, core::duration> periods_;         // symbol -> bar period seen
+  std::vector<order_state> orders_;                      // submission order
+  std::map<std::string, std::size_t> by_client_id_;      // client_order_id -> index in orders_
+  std::map<std::string, std::size_t> by_id_;             // order id -> index in orders_
+  std::map<std::string, position_state> positions_;      // symbol -> open position (qty != 0)
+  std::map<std::string, double> marks_;                  // symbol -> last processed close
+  std::map<std::string, core::time_point> last_closed_;  // symbol -> close of last processed bar
+  std::map<std::string, core::duration> periods_;        // symbol -> bar period seen
   // The clock's now at the last catch_up that asked the feed without an error: another one at
   // the same instant would get no bar it has not processed (simulated clocks call many at once).
   std::optional<core::time_point> caught_up_at_;

@@ -18,9 +18,7 @@ namespace tb::market {
 std::string upper_case(std::string s);
 
 core::asset_class classify_symbol(const std::string& symbol);
-inline bool is_crypto(const std::string& symbol) {
-  return classify_symbol(symbol) == core::asset_class::crypto;
-}
+inline bool is_crypto(const std::string& symbol) { return classify_symbol(symbol) == core::asset_class::crypto; }
 
 // The price increment of a limit price (Alpaca's, which every broker here follows):
 // equities $0.01 at or above $1, $0.0001 below $1 (SEC Rule 612 sub-penny rule, as Alpaca

@@ -39,7 +39,7 @@ std::uint64_t fnv1a(const std::string& s) {
 double uniform01(std::mt19937_64& rng) {  // [0, 1)
   return static_cast<double>(rng() >> 11) * (1.0 / 9007199254740992.0);
 }
-double normal(std::mt19937_64& rng) {  // Box-Muller, two outputs
+double normal(std::mt19937_64& rng) {      // Box-Muller, two outputs
   const double u1 = 1.0 - uniform01(rng);  // (0, 1]
   const double u2 = uniform01(rng);
   return std::sqrt(-2.0 * std::log(u1)) * std::cos(6.283185307179586 * u2);
@@ -84,8 +84,7 @@ std::optional<tb::error> validate(const synthetic_config& cfg) {
     if (cfg.crypto_count < 0 || cfg.crypto_count > 999)
       return bad("crypto_count = " + std::to_string(cfg.crypto_count) + " is outside [0, 999]");
     const int n = cfg.equity_count + cfg.crypto_count;
-    if (n < 1 || n > 999)
-      return bad("equity_count + crypto_count = " + std::to_string(n) + " is outside [1, 999]");
+    if (n < 1 || n > 999) return bad("equity_count + crypto_count = " + std::to_string(n) + " is outside [1, 999]");
   } else {
     std::set<std::string> seen;
     for (const std::string& s : cfg.symbols) {
@@ -208,8 +207,7 @@ void synthetic_feed::generate_one(symbol_state& s, core::time_point open_at) {
       // slot_at_or_after only yields slots inside a session
       const double len_min = std::chrono::duration<double, std::ratio<60>>(sess->close - sess->open).count();
       frac = period_min / 390.0;
-      const double x =
-          std::chrono::duration<double, std::ratio<60>>(open_at - sess->open).count() / len_min;  // [0, 1)
+      const double x = std::chrono::duration<double, std::ratio<60>>(open_at - sess->open).count() / len_min;  // [0, 1)
       profile = (1.0 + 1.5 * (2.0 * x - 1.0) * (2.0 * x - 1.0)) / 1.5;
       first_of_day = open_at == sess->open;
       utc_offset = core::new_york_utc_offset_s(open_at);
@@ -240,8 +238,8 @@ void synthetic_feed::generate_one(symbol_state& s, core::time_point open_at) {
   const double high = std::max(open, close) * std::exp(0.5 * sig * std::abs(z_high));
   const double low = std::max(0.005, std::min(open, close) * std::exp(-0.5 * sig * std::abs(z_low)));
 
-  double volume = s.volume_per_day * frac * profile * regime_volume[s.regime] *
-                  std::exp(0.35 * z_vol - 0.06125) * (1.0 + std::abs(std::log(close / open)) / sig) * 0.6;
+  double volume = s.volume_per_day * frac * profile * regime_volume[s.regime] * std::exp(0.35 * z_vol - 0.06125) *
+                  (1.0 + std::abs(std::log(close / open)) / sig) * 0.6;
   volume = crypto ? std::max(1e-4, std::round(volume * 1e4) / 1e4) : std::max(1.0, std::round(volume));
 
   core::bar b;
@@ -291,11 +289,11 @@ tb::expected<quote> synthetic_feed::latest_quote(const std::string& symbol) {
   const core::time_point now = clock_->now();
   extend(*s, now);
   const bar_timing t = timing_of(*s);
-  auto end = std::partition_point(s->bars.begin(), s->bars.end(),
-                                  [&](const core::bar& b) { return t.closes_at(b) <= now; });
+  auto end =
+      std::partition_point(s->bars.begin(), s->bars.end(), [&](const core::bar& b) { return t.closes_at(b) <= now; });
   if (end == s->bars.begin())
-    return tb::error{errc::unavailable, "synthetic_feed: no bar of '" + symbol + "' has closed by " +
-                                            core::to_iso8601(now)};
+    return tb::error{errc::unavailable,
+                     "synthetic_feed: no bar of '" + symbol + "' has closed by " + core::to_iso8601(now)};
   const std::size_t i = static_cast<std::size_t>(end - s->bars.begin()) - 1;
   const double mid = s->bars[i].close;
   const double half = 0.5 * s->spreads[i];

@@ -28,12 +28,23 @@ std::string html_escape(std::string_view s) {
   out.reserve(s.size() + s.size() / 8);
   for (char c : s) {
     switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&#39;"; break;
-      default: out += c;
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&#39;";
+        break;
+      default:
+        out += c;
     }
   }
   return out;
@@ -96,9 +107,7 @@ std::string time_label(std::int64_t t, std::int64_t span_s) {
 
 }  // namespace
 
-std::string utc_date(std::int64_t time_s) {
-  return core::to_iso8601(core::from_unix_seconds(time_s)).substr(0, 10);
-}
+std::string utc_date(std::int64_t time_s) { return core::to_iso8601(core::from_unix_seconds(time_s)).substr(0, 10); }
 
 std::string utc_date_time(std::int64_t time_s) {
   const std::string iso = core::to_iso8601(core::from_unix_seconds(time_s));  // YYYY-MM-DDTHH:MM:SSZ
@@ -149,13 +158,13 @@ double nice_step(double range, int target) {
 }
 
 struct chart_spec {
-  const char* id;          // element id and CSS class of the line
+  const char* id;  // element id and CSS class of the line
   const char* title;
   const char* y_title;
-  bool percent;            // values are fractions, labelled as percents
-  bool inverted;           // drawdown: 0 at the top, growing downwards
+  bool percent;   // values are fractions, labelled as percents
+  bool inverted;  // drawdown: 0 at the top, growing downwards
   const char* colour;
-  const char* fill;        // area fill under/over the line, "" for none
+  const char* fill;  // area fill under/over the line, "" for none
 };
 
 constexpr double chart_w = 1000, chart_h = 280;
@@ -176,13 +185,15 @@ std::string render_chart(const std::vector<series_point>& all, const chart_spec&
   o += "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 " + num(chart_w, 0) + " " + num(chart_h, 0) +
        "\" width=\"100%\" role=\"img\" aria-label=\"" + s.title + "\">\n";
   o += "<title>" + std::string(s.title) + "</title>\n";
-  o += "<rect x=\"0\" y=\"0\" width=\"" + num(chart_w, 0) + "\" height=\"" + num(chart_h, 0) + "\" fill=\"#ffffff\"/>\n";
+  o +=
+      "<rect x=\"0\" y=\"0\" width=\"" + num(chart_w, 0) + "\" height=\"" + num(chart_h, 0) + "\" fill=\"#ffffff\"/>\n";
   o += "<text x=\"" + coord(m_left) + "\" y=\"20\" class=\"ctitle\">" + std::string(s.title) + "</text>\n";
   const double x0 = m_left, x1 = chart_w - m_right, y0 = m_top, y1 = chart_h - m_bottom;
   if (all.empty()) {
-    o += "<rect x=\"" + coord(x0) + "\" y=\"" + coord(y0) + "\" width=\"" + coord(x1 - x0) + "\" height=\"" + coord(y1 - y0) +
-         "\" fill=\"none\" stroke=\"#999\"/>\n";
-    o += "<text x=\"" + coord((x0 + x1) / 2) + "\" y=\"" + coord((y0 + y1) / 2) + "\" text-anchor=\"middle\" class=\"lbl\">no data</text>\n";
+    o += "<rect x=\"" + coord(x0) + "\" y=\"" + coord(y0) + "\" width=\"" + coord(x1 - x0) + "\" height=\"" +
+         coord(y1 - y0) + "\" fill=\"none\" stroke=\"#999\"/>\n";
+    o += "<text x=\"" + coord((x0 + x1) / 2) + "\" y=\"" + coord((y0 + y1) / 2) +
+         "\" text-anchor=\"middle\" class=\"lbl\">no data</text>\n";
     o += "</svg>\n</figure>\n";
     return o;
   }
@@ -246,7 +257,8 @@ std::string render_chart(const std::vector<series_point>& all, const chart_spec&
   o += "</g>\n";
   o += "<text x=\"14\" y=\"" + coord((y0 + y1) / 2) + "\" transform=\"rotate(-90 14 " + coord((y0 + y1) / 2) +
        ")\" text-anchor=\"middle\" class=\"lbl\">" + s.y_title + "</text>\n";
-  o += "<text x=\"" + coord((x0 + x1) / 2) + "\" y=\"" + coord(chart_h - 6) + "\" text-anchor=\"middle\" class=\"lbl\">time (UTC)</text>\n";
+  o += "<text x=\"" + coord((x0 + x1) / 2) + "\" y=\"" + coord(chart_h - 6) +
+       "\" text-anchor=\"middle\" class=\"lbl\">time (UTC)</text>\n";
 
   // The curve.
   std::string points;
@@ -256,13 +268,15 @@ std::string render_chart(const std::vector<series_point>& all, const chart_spec&
   }
   if (*s.fill) {
     const double base = s.inverted ? y0 : y1;
-    o += "<polygon class=\"" + std::string(s.id) + "-area\" fill=\"" + s.fill + "\" fill-opacity=\"0.15\" stroke=\"none\" points=\"" +
-         coord(xs(pts.front().t)) + "," + coord(base) + " " + points + " " + coord(xs(pts.back().t)) + "," + coord(base) + "\"/>\n";
+    o += "<polygon class=\"" + std::string(s.id) + "-area\" fill=\"" + s.fill +
+         "\" fill-opacity=\"0.15\" stroke=\"none\" points=\"" + coord(xs(pts.front().t)) + "," + coord(base) + " " +
+         points + " " + coord(xs(pts.back().t)) + "," + coord(base) + "\"/>\n";
   }
   o += "<polyline id=\"" + std::string(s.id) + "-line\" class=\"" + s.id + "\" fill=\"none\" stroke=\"" + s.colour +
        "\" stroke-width=\"2\" stroke-linejoin=\"round\" points=\"" + points + "\"/>\n";
   if (pts.size() == 1)
-    o += "<circle cx=\"" + coord(xs(pts[0].t)) + "\" cy=\"" + coord(ys(pts[0].v)) + "\" r=\"3\" fill=\"" + s.colour + "\"/>\n";
+    o += "<circle cx=\"" + coord(xs(pts[0].t)) + "\" cy=\"" + coord(ys(pts[0].v)) + "\" r=\"3\" fill=\"" + s.colour +
+         "\"/>\n";
 
   // Min and max, marked and labelled with their value and date.
   auto mark = [&](std::size_t i, const char* what, bool above) {
@@ -270,9 +284,10 @@ std::string render_chart(const std::vector<series_point>& all, const chart_spec&
     const char* anchor = x > (x0 + x1) / 2 ? "end" : "start";
     const double tx = x > (x0 + x1) / 2 ? x - 9 : x + 9;
     const double ty = std::clamp(above ? y - 8 : y + 16, y0 + 10, y1 - 4);
-    o += "<circle class=\"mark\" cx=\"" + coord(x) + "\" cy=\"" + coord(y) + "\" r=\"4\" fill=\"none\" stroke=\"#111\"/>";
-    o += "<text x=\"" + coord(tx) + "\" y=\"" + coord(ty) + "\" text-anchor=\"" + anchor + "\" class=\"mk\">" + what + " " +
-         value_label(all[i].v, s.percent) + " (" + time_label(all[i].t, span) + ")</text>\n";
+    o += "<circle class=\"mark\" cx=\"" + coord(x) + "\" cy=\"" + coord(y) +
+         "\" r=\"4\" fill=\"none\" stroke=\"#111\"/>";
+    o += "<text x=\"" + coord(tx) + "\" y=\"" + coord(ty) + "\" text-anchor=\"" + anchor + "\" class=\"mk\">" + what +
+         " " + value_label(all[i].v, s.percent) + " (" + time_label(all[i].t, span) + ")</text>\n";
   };
   if (s.inverted) {
     if (all[imax].v > 0) mark(imax, "max", false);
@@ -281,7 +296,8 @@ std::string render_chart(const std::vector<series_point>& all, const chart_spec&
     if (imin != imax) mark(imin, "min", false);
   }
   o += "</svg>\n";
-  o += "<figcaption>" + std::to_string(all.size()) + " points, " + time_label(t_min, span) + " to " + time_label(t_max, span);
+  o += "<figcaption>" + std::to_string(all.size()) + " points, " + time_label(t_min, span) + " to " +
+       time_label(t_max, span);
   if (pts.size() != all.size())
     o += "; drawn from " + std::to_string(pts.size()) + " of them (each stretch's low and high kept)";
   o += "</figcaption>\n</figure>\n";
@@ -302,16 +318,21 @@ std::string html_page_start(std::string_view title) {
   std::string o = "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n";
   o += "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n";
   o += "<title>" + std::string(title) + "</title>\n";
-  o += "<style>\n"
-       "body{font-family:-apple-system,'Segoe UI',Helvetica,Arial,sans-serif;margin:24px auto;max-width:1100px;color:#1b1b1b;padding:0 12px}\n"
-       "h1{font-size:22px;margin:0 0 4px}h2{font-size:17px;margin:28px 0 8px;border-bottom:1px solid #ddd;padding-bottom:4px}\n"
-       "table{border-collapse:collapse;font-size:13px}td,th{padding:3px 10px;border-bottom:1px solid #eee;text-align:right;white-space:nowrap}\n"
-       "th{background:#f4f4f4;font-weight:600}td.l,th.l{text-align:left}\n"
-       "table.kv td:first-child{text-align:left;color:#555}table.kv td{text-align:left}\n"
-       ".chart{margin:8px 0}.chart figcaption{font-size:12px;color:#666}\n"
-       "svg .lbl{font-size:12px;fill:#444}svg .ctitle{font-size:14px;font-weight:600;fill:#1b1b1b}svg .mk{font-size:12px;fill:#111}\n"
-       ".headline{font-size:15px;margin:6px 0 0}.note{font-size:12px;color:#666}.pos{color:#116329}.neg{color:#b42318}\n"
-       "</style>\n</head>\n<body>\n";
+  o +=
+      "<style>\n"
+      "body{font-family:-apple-system,'Segoe UI',Helvetica,Arial,sans-serif;margin:24px "
+      "auto;max-width:1100px;color:#1b1b1b;padding:0 12px}\n"
+      "h1{font-size:22px;margin:0 0 4px}h2{font-size:17px;margin:28px 0 8px;border-bottom:1px solid "
+      "#ddd;padding-bottom:4px}\n"
+      "table{border-collapse:collapse;font-size:13px}td,th{padding:3px 10px;border-bottom:1px solid "
+      "#eee;text-align:right;white-space:nowrap}\n"
+      "th{background:#f4f4f4;font-weight:600}td.l,th.l{text-align:left}\n"
+      "table.kv td:first-child{text-align:left;color:#555}table.kv td{text-align:left}\n"
+      ".chart{margin:8px 0}.chart figcaption{font-size:12px;color:#666}\n"
+      "svg .lbl{font-size:12px;fill:#444}svg .ctitle{font-size:14px;font-weight:600;fill:#1b1b1b}svg "
+      ".mk{font-size:12px;fill:#111}\n"
+      ".headline{font-size:15px;margin:6px 0 0}.note{font-size:12px;color:#666}.pos{color:#116329}.neg{color:#b42318}\n"
+      "</style>\n</head>\n<body>\n";
   return o;
 }
 
@@ -330,8 +351,9 @@ std::string render_html(const backtest_report& r, const html_options& opt) {
   o += "<p class=\"note\">" + period + " &middot; " + std::to_string(run.symbols.size()) + " symbols &middot; model " +
        or_dash(run.model) + "</p>\n";
   o += "<p class=\"headline\">total return <b>" + pct(r.metrics.total_return) + "</b> &middot; Sharpe <b>" +
-       num(r.metrics.sharpe, 2) + "</b> &middot; win rate <b>" + pct(r.metrics.win_rate, 1) + "</b> &middot; max drawdown <b>" +
-       pct(r.metrics.max_drawdown) + "</b> &middot; " + std::to_string(r.metrics.trades) + " trades</p>\n";
+       num(r.metrics.sharpe, 2) + "</b> &middot; win rate <b>" + pct(r.metrics.win_rate, 1) +
+       "</b> &middot; max drawdown <b>" + pct(r.metrics.max_drawdown) + "</b> &middot; " +
+       std::to_string(r.metrics.trades) + " trades</p>\n";
 
   // Charts.
   std::vector<series_point> eq, dd;
@@ -347,7 +369,8 @@ std::string render_html(const backtest_report& r, const html_options& opt) {
   const auto& m = r.metrics;
   auto signed_cls = [](double x) { return x > 0 ? "pos" : (x < 0 ? "neg" : ""); };
   o += "<h2>Metrics</h2>\n<table class=\"kv\" id=\"metrics\">\n";
-  o += row({"total return", std::string("<span class=\"") + signed_cls(m.total_return) + "\">" + pct(m.total_return) + "</span>"});
+  o += row({"total return",
+            std::string("<span class=\"") + signed_cls(m.total_return) + "\">" + pct(m.total_return) + "</span>"});
   o += row({"average return per bar", pct(m.avg_return, 4)});
   o += row({"annualized return", pct(m.annualized_return)});
   o += row({"Sharpe", num(m.sharpe, 3)});
@@ -367,17 +390,18 @@ std::string render_html(const backtest_report& r, const html_options& opt) {
     o += "<p class=\"note\">No per-symbol rows.</p>\n";
   } else {
     o += "<table id=\"symbols\">\n";
-    o += "<tr><th class=\"l\">symbol</th><th class=\"l\">asset</th><th class=\"l\">strategy</th><th>bars</th><th>trades</th>"
+    o += "<tr><th class=\"l\">symbol</th><th class=\"l\">asset</th><th "
+         "class=\"l\">strategy</th><th>bars</th><th>trades</th>"
          "<th>total return</th><th>annualized</th><th>Sharpe</th><th>Sortino</th><th>win rate</th><th>max drawdown</th>"
          "<th>profit factor</th></tr>\n";
     for (const auto& s : r.symbols) {
       const auto& sm = s.metrics;
       o += "<tr><td class=\"l\">" + html_escape(s.symbol) + "</td><td class=\"l\">" + to_string(s.asset) +
            "</td><td class=\"l\">" + or_dash(s.strategy) + "</td><td>" + std::to_string(sm.bars) + "</td><td>" +
-           std::to_string(sm.trades) + "</td><td class=\"" + signed_cls(sm.total_return) + "\">" + pct(sm.total_return) +
-           "</td><td>" + pct(sm.annualized_return) + "</td><td>" + num(sm.sharpe, 3) + "</td><td>" + num(sm.sortino, 3) +
-           "</td><td>" + pct(sm.win_rate) + "</td><td>" + pct(sm.max_drawdown) + "</td><td>" + num(sm.profit_factor, 3) +
-           "</td></tr>\n";
+           std::to_string(sm.trades) + "</td><td class=\"" + signed_cls(sm.total_return) + "\">" +
+           pct(sm.total_return) + "</td><td>" + pct(sm.annualized_return) + "</td><td>" + num(sm.sharpe, 3) +
+           "</td><td>" + num(sm.sortino, 3) + "</td><td>" + pct(sm.win_rate) + "</td><td>" + pct(sm.max_drawdown) +
+           "</td><td>" + num(sm.profit_factor, 3) + "</td></tr>\n";
     }
     o += "</table>\n";
   }
@@ -392,7 +416,8 @@ std::string render_html(const backtest_report& r, const html_options& opt) {
       o += "<p class=\"note\" id=\"trades-note\">Showing the first " + std::to_string(shown) + " of " +
            std::to_string(r.trades.size()) + " fills; report.json holds them all.</p>\n";
     o += "<table id=\"trades\">\n";
-    o += "<tr><th class=\"l\">time (UTC)</th><th class=\"l\">symbol</th><th class=\"l\">side</th><th>qty</th><th>price</th>"
+    o += "<tr><th class=\"l\">time (UTC)</th><th class=\"l\">symbol</th><th "
+         "class=\"l\">side</th><th>qty</th><th>price</th>"
          "<th>notional</th><th>fee</th><th class=\"l\">client order id</th></tr>\n";
     for (std::size_t i = 0; i < shown; ++i) {
       const auto& t = r.trades[i];
@@ -501,7 +526,10 @@ expected<report_paths> write_report(const backtest_report& r, const std::string&
   if (auto made = create_report_dir(dir); !made) return made.error();
   report_paths paths{(std::filesystem::path(dir) / "report.json").string(),
                      (std::filesystem::path(dir) / "report.html").string()};
-  if (auto w = write_file_atomically(paths.json, to_json(r).dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n"); !w) return w.error();
+  if (auto w = write_file_atomically(paths.json,
+                                     to_json(r).dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
+      !w)
+    return w.error();
   if (auto w = write_file_atomically(paths.html, render_html(r, o)); !w) return w.error();
   return paths;
 }

@@ -54,7 +54,6 @@ struct report_paths {
 // Validates the report, creates DIR (and parents) when missing, and writes DIR/report.json and
 // DIR/report.html, each to a temporary file in DIR then renamed over the target, so a reader
 // never sees half a file. errc::bad_data for an invalid report, errc::io naming the path.
-expected<report_paths> write_report(const backtest_report& r, const std::string& dir,
-                                    const html_options& o = {});
+expected<report_paths> write_report(const backtest_report& r, const std::string& dir, const html_options& o = {});
 
 }  // namespace tb::report

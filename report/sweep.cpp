@@ -64,17 +64,9 @@ nlohmann::json to_json(const sweep_summary& s) {
               {"settings", settings_json(w.settings)},
               {"sharpe", w.metrics.sharpe}};
   }
-  return {{"format", sweep_format},
-          {"version", sweep_version},
-          {"ranked_by", "sharpe"},
-          {"config", s.config_path},
-          {"data_dir", s.data_dir},
-          {"from", s.from_date},
-          {"to", s.to_date},
-          {"sets", s.sets},
-          {"grid", grid},
-          {"winner", winner},
-          {"runs", runs}};
+  return {{"format", sweep_format}, {"version", sweep_version}, {"ranked_by", "sharpe"}, {"config", s.config_path},
+          {"data_dir", s.data_dir}, {"from", s.from_date},      {"to", s.to_date},       {"sets", s.sets},
+          {"grid", grid},           {"winner", winner},         {"runs", runs}};
 }
 
 std::string render_html(const sweep_summary& s) {
@@ -89,7 +81,8 @@ std::string render_html(const sweep_summary& s) {
     const auto& w = s.runs[order.front()];
     std::string settings;
     for (const auto& st : w.settings)
-      settings += (settings.empty() ? "" : " &middot; ") + html_escape(st.key) + " = <b>" + html_escape(value_text(st.value)) + "</b>";
+      settings += (settings.empty() ? "" : " &middot; ") + html_escape(st.key) + " = <b>" +
+                  html_escape(value_text(st.value)) + "</b>";
     o += "<p class=\"headline\" id=\"winner\">winner: run " + std::to_string(w.number) + " &middot; Sharpe <b>" +
          format_fixed(w.metrics.sharpe, 3) + "</b> &middot; total return <b>" + format_percent(w.metrics.total_return) +
          "</b><br>" + (settings.empty() ? std::string("(no grid)") : settings) + "</p>\n";
@@ -107,8 +100,8 @@ std::string render_html(const sweep_summary& s) {
     const char* sign = m.total_return > 0 ? "pos" : (m.total_return < 0 ? "neg" : nullptr);
     o += cell(format_fixed(m.sharpe, 3)) + cell(format_percent(m.total_return), sign) +
          cell(format_percent(m.max_drawdown)) + cell(format_percent(m.win_rate, 1)) + cell(std::to_string(m.trades)) +
-         cell(format_fixed(m.sortino, 3)) + cell(format_fixed(m.profit_factor, 3)) + cell(std::to_string(r.orders.sent)) +
-         cell(std::to_string(r.fills)) + cell(std::to_string(r.cache.computed)) +
+         cell(format_fixed(m.sortino, 3)) + cell(format_fixed(m.profit_factor, 3)) +
+         cell(std::to_string(r.orders.sent)) + cell(std::to_string(r.fills)) + cell(std::to_string(r.cache.computed)) +
          cell(std::to_string(r.cache.hits) + " / " + std::to_string(r.cache.hits + r.cache.misses)) +
          cell(format_fixed(r.timing.elapsed_s, 1)) + "</tr>\n";
   }
@@ -137,8 +130,8 @@ expected<summary_paths> write_summary(const sweep_summary& s, const std::string&
   if (auto made = create_report_dir(dir); !made) return made.error();
   summary_paths paths{(std::filesystem::path(dir) / "summary.json").string(),
                       (std::filesystem::path(dir) / "summary.html").string()};
-  if (auto w = write_file_atomically(
-          paths.json, to_json(s).dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
+  if (auto w = write_file_atomically(paths.json,
+                                     to_json(s).dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
       !w)
     return w.error();
   if (auto w = write_file_atomically(paths.html, render_html(s)); !w) return w.error();

@@ -10,8 +10,8 @@
 #include <nlohmann/json.hpp>
 
 #include "core/error.hpp"
-#include "strategy/metrics.hpp"
 #include "report/report.hpp"
+#include "strategy/metrics.hpp"
 #include "strategy/report.hpp"
 
 namespace tb::report {
@@ -37,15 +37,15 @@ struct sweep_run {
   strategy::metrics metrics;            // the backtest's portfolio metrics
   order_counts orders;
   std::int64_t fills = 0;
-  cache_figures cache;                  // what the forecast cache did during this run
+  cache_figures cache;  // what the forecast cache did during this run
   run_timing timing;
 };
 
 struct sweep_summary {
-  std::string config_path, data_dir, from_date, to_date;  // as given on the command line
-  std::vector<std::string> sets;                          // --set arguments, as given
+  std::string config_path, data_dir, from_date, to_date;               // as given on the command line
+  std::vector<std::string> sets;                                       // --set arguments, as given
   std::vector<std::pair<std::string, std::vector<std::string>>> grid;  // key, values as given
-  std::vector<sweep_run> runs;                            // in run order
+  std::vector<sweep_run> runs;                                         // in run order
 };
 
 // Indices into `runs`, best first: Sharpe descending (NaN counts as -inf), then total return descending

@@ -5,6 +5,7 @@ set -euo pipefail
 
 packages=(
   build-essential cmake ccache pkg-config git ca-certificates
+  clang-format  # make format / make format-check (.clang-format)
   libcaf-dev libtorch-dev libopenblas0-openmp
   libboost1.81-dev libboost-test1.81-dev
   libhiredis-dev libssl-dev libspdlog-dev libsystemd-dev

@@ -12,9 +12,12 @@ namespace tb::strategy {
 
 const char* to_string(verdict v) {
   switch (v) {
-    case verdict::ok: return "OK";
-    case verdict::warn: return "WARN";
-    case verdict::rollback: return "ROLLBACK";
+    case verdict::ok:
+      return "OK";
+    case verdict::warn:
+      return "WARN";
+    case verdict::rollback:
+      return "ROLLBACK";
   }
   return "UNKNOWN";
 }
@@ -28,7 +31,8 @@ expected<compare_params> validate(const compare_params& p) {
                    p.drawdown_floor_points, p.rollback_inference_errors_increase, p.warn_oom_splits_increase,
                    p.warn_cache_hit_rate_drop_points})
     if (!std::isfinite(x) || x < 0) return tb::error{errc::bad_config, "compare thresholds must be finite and >= 0"};
-  if (p.warn_sharpe_drop_pct > p.rollback_sharpe_drop_pct || p.warn_win_rate_drop_points > p.rollback_win_rate_drop_points ||
+  if (p.warn_sharpe_drop_pct > p.rollback_sharpe_drop_pct ||
+      p.warn_win_rate_drop_points > p.rollback_win_rate_drop_points ||
       p.warn_avg_return_drop_pct > p.rollback_avg_return_drop_pct ||
       p.warn_drawdown_increase_pct > p.rollback_drawdown_increase_pct)
     return tb::error{errc::bad_config, "compare warn thresholds must not exceed the rollback thresholds"};
@@ -43,8 +47,7 @@ expected<metrics> report_metrics(const nlohmann::json& report, const char* which
   const std::string w = which;
   if (!report.is_object()) return tb::error{errc::bad_data, w + " report is not a JSON object"};
   auto it = report.find("metrics");
-  if (it == report.end() || !it->is_object())
-    return tb::error{errc::bad_data, w + " report has no \"metrics\" object"};
+  if (it == report.end() || !it->is_object()) return tb::error{errc::bad_data, w + " report has no \"metrics\" object"};
   for (const char* key : {"sharpe", "win_rate"}) {
     auto k = it->find(key);
     if (k == it->end() || !k->is_number())
@@ -65,7 +68,9 @@ expected<std::map<std::string, metrics>> symbol_metrics(const nlohmann::json& re
     if (!s.is_object() || !s.contains("symbol") || !s["symbol"].is_string() || !s.contains("metrics"))
       return tb::error{errc::bad_data, std::string(which) + " report: a \"symbols\" entry lacks symbol or metrics"};
     auto m = metrics_from_json(s["metrics"]);
-    if (!m) return tb::error{errc::bad_data, std::string(which) + " report, symbol " + s["symbol"].get<std::string>() + ": " + m.error().message};
+    if (!m)
+      return tb::error{errc::bad_data, std::string(which) + " report, symbol " + s["symbol"].get<std::string>() + ": " +
+                                           m.error().message};
     out[s["symbol"].get<std::string>()] = *m;
   }
   return out;
@@ -74,8 +79,8 @@ expected<std::map<std::string, metrics>> symbol_metrics(const nlohmann::json& re
 // The optional object `key` of a report, each of `fields` a finite number >= 0, in that order;
 // nullopt when the report has no such object.
 expected<std::optional<std::vector<double>>> optional_figures(const nlohmann::json& report, const char* which,
-                                                               const char* key,
-                                                               std::initializer_list<const char*> fields) {
+                                                              const char* key,
+                                                              std::initializer_list<const char*> fields) {
   auto it = report.find(key);
   if (it == report.end()) return std::optional<std::vector<double>>{};
   const std::string w = std::string(which) + " report: ";
@@ -96,7 +101,9 @@ std::string fmt(const char* f, double x) {
   return buf;
 }
 
-std::string num(double x) { return std::isfinite(x) ? fmt("%.4f", x) : (std::isnan(x) ? "-" : (x > 0 ? "inf" : "-inf")); }
+std::string num(double x) {
+  return std::isfinite(x) ? fmt("%.4f", x) : (std::isnan(x) ? "-" : (x > 0 ? "inf" : "-inf"));
+}
 std::string pct(double x) { return std::isfinite(x) ? fmt("%.2f%%", x * 100) : num(x); }
 
 std::string row(const std::string& name, const std::string& a, const std::string& b, const std::string& c) {
@@ -121,8 +128,10 @@ judgement judge(std::string criterion, double base, double cand, const std::stri
   j.base = base;
   j.candidate = cand;
   j.change = change;
-  if (past_floor && change > rollback + tolerance) j.result = verdict::rollback;
-  else if (past_floor && change > warn + tolerance) j.result = verdict::warn;
+  if (past_floor && change > rollback + tolerance)
+    j.result = verdict::rollback;
+  else if (past_floor && change > warn + tolerance)
+    j.result = verdict::warn;
   char head[32];
   std::snprintf(head, sizeof head, "%-8s ", to_string(j.result));
   j.line = head + criterion + ": " + values + ", " + change_text + " (" + limit_text + ")";
@@ -180,8 +189,8 @@ expected<comparison> compare(const nlohmann::json& base_report, const nlohmann::
   {
     const double rel = drop_pct(b->avg_return, n->avg_return), pts = (b->avg_return - n->avg_return) * 100;
     js.push_back(judge("avg_return", b->avg_return, n->avg_return,
-                       fmt("%.4f%%", b->avg_return * 100) + " -> " + fmt("%.4f%%", n->avg_return * 100) + " per bar", rel,
-                       "drop " + num(rel) + "% (" + num(pts) + " points)", p.warn_avg_return_drop_pct,
+                       fmt("%.4f%%", b->avg_return * 100) + " -> " + fmt("%.4f%%", n->avg_return * 100) + " per bar",
+                       rel, "drop " + num(rel) + "% (" + num(pts) + " points)", p.warn_avg_return_drop_pct,
                        p.rollback_avg_return_drop_pct,
                        limits(p.warn_avg_return_drop_pct, p.rollback_avg_return_drop_pct, "%") + ", when over " +
                            limit(p.avg_return_floor_points) + " points",
@@ -201,8 +210,8 @@ expected<comparison> compare(const nlohmann::json& base_report, const nlohmann::
   auto count = [](double x) { return fmt("%.0f", x); };
   if (bi->has_value() && ni->has_value()) {
     const auto &x = **bi, &y = **ni;
-    js.push_back(judge("inference_errors", x[0], y[0], count(x[0]) + " -> " + count(y[0]),
-                       y[0] - x[0], "increase " + count(y[0] - x[0]), p.rollback_inference_errors_increase,
+    js.push_back(judge("inference_errors", x[0], y[0], count(x[0]) + " -> " + count(y[0]), y[0] - x[0],
+                       "increase " + count(y[0] - x[0]), p.rollback_inference_errors_increase,
                        p.rollback_inference_errors_increase,
                        "ROLLBACK over " + limit(p.rollback_inference_errors_increase)));
     js.push_back(judge("oom_splits", x[1], y[1], count(x[1]) + " -> " + count(y[1]), y[1] - x[1],
@@ -231,13 +240,19 @@ expected<comparison> compare(const nlohmann::json& base_report, const nlohmann::
   std::string t = row("metric", "base", "new", "change");
   t += row("sharpe", num(sb), num(sn), rel_change(sb, sn));
   t += row("win_rate", pct(b->win_rate), pct(n->win_rate), fmt("%+.2f pts", (n->win_rate - b->win_rate) * 100));
-  t += row("total_return", pct(b->total_return), pct(n->total_return), fmt("%+.2f pts", (n->total_return - b->total_return) * 100));
-  t += row("avg_return", pct(b->avg_return), pct(n->avg_return), fmt("%+.4f pts", (n->avg_return - b->avg_return) * 100));
-  t += row("annualized_return", pct(b->annualized_return), pct(n->annualized_return), fmt("%+.2f pts", (n->annualized_return - b->annualized_return) * 100));
+  t += row("total_return", pct(b->total_return), pct(n->total_return),
+           fmt("%+.2f pts", (n->total_return - b->total_return) * 100));
+  t += row("avg_return", pct(b->avg_return), pct(n->avg_return),
+           fmt("%+.4f pts", (n->avg_return - b->avg_return) * 100));
+  t += row("annualized_return", pct(b->annualized_return), pct(n->annualized_return),
+           fmt("%+.2f pts", (n->annualized_return - b->annualized_return) * 100));
   t += row("sortino", num(b->sortino), num(n->sortino), rel_change(b->sortino, n->sortino));
-  t += row("max_drawdown", pct(b->max_drawdown), pct(n->max_drawdown), fmt("%+.2f pts", (n->max_drawdown - b->max_drawdown) * 100));
+  t += row("max_drawdown", pct(b->max_drawdown), pct(n->max_drawdown),
+           fmt("%+.2f pts", (n->max_drawdown - b->max_drawdown) * 100));
   t += row("profit_factor", num(b->profit_factor), num(n->profit_factor),
-           std::isfinite(b->profit_factor) && std::isfinite(n->profit_factor) ? rel_change(b->profit_factor, n->profit_factor) : "n/a");
+           std::isfinite(b->profit_factor) && std::isfinite(n->profit_factor)
+               ? rel_change(b->profit_factor, n->profit_factor)
+               : "n/a");
   t += row("trades", std::to_string(b->trades), std::to_string(n->trades), fmt("%+.0f", double(n->trades - b->trades)));
   t += row("turnover", num(b->turnover), num(n->turnover), rel_change(b->turnover, n->turnover));
   t += row("bars", std::to_string(b->bars), std::to_string(n->bars), "");
@@ -263,8 +278,7 @@ expected<comparison> compare(const nlohmann::json& base_report, const nlohmann::
   return c;
 }
 
-expected<comparison> compare_text(std::string_view base_report, std::string_view new_report,
-                                  const compare_params& p) {
+expected<comparison> compare_text(std::string_view base_report, std::string_view new_report, const compare_params& p) {
   auto base = nlohmann::json::parse(base_report, nullptr, false);
   if (base.is_discarded()) return tb::error{errc::bad_data, "base report is not valid JSON"};
   auto cand = nlohmann::json::parse(new_report, nullptr, false);

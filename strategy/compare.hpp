@@ -20,7 +20,7 @@ int exit_code(verdict v);          // ROLLBACK 1, else 0
 // "More than" thresholds (a change exactly at a threshold does not trip it; 1e-9 tolerance). The
 // defaults are the original bot's rollback criteria; each WARN band is half its ROLLBACK band.
 struct compare_params {
-  double rollback_sharpe_drop_pct = 5;       // Sharpe down more than this % of |base Sharpe|
+  double rollback_sharpe_drop_pct = 5;  // Sharpe down more than this % of |base Sharpe|
   double warn_sharpe_drop_pct = 2.5;
   double rollback_win_rate_drop_points = 3;  // win rate down more than this many percentage points
   double warn_win_rate_drop_points = 1.5;
@@ -61,12 +61,12 @@ struct comparison {
   verdict result = verdict::ok;  // the worst judgement
   // (base - new) / |base| x 100; when base Sharpe is 0: 0 if new >= 0, +inf if new < 0.
   double sharpe_drop_pct = 0;
-  double win_rate_drop_points = 0;   // (base - new) x 100, win rates being fractions
-  std::vector<judgement> judgements; // one per criterion judged, in a fixed order
-  std::vector<std::string> reasons;  // the lines of the judgements that tripped the verdict
+  double win_rate_drop_points = 0;    // (base - new) x 100, win rates being fractions
+  std::vector<judgement> judgements;  // one per criterion judged, in a fixed order
+  std::vector<std::string> reasons;   // the lines of the judgements that tripped the verdict
   metrics base, candidate;
-  std::string table;                 // the side-by-side text table, then the verdict and one line
-                                     // per criterion
+  std::string table;  // the side-by-side text table, then the verdict and one line
+                      // per criterion
 };
 
 // Reads "metrics" of each report (sharpe and win_rate required; other keys optional), the

@@ -33,8 +33,10 @@ tb::expected<metrics> portfolio_metrics(const std::vector<equity_point>& curve, 
   std::vector<equity_point> days;
   if (!curve.empty()) days.push_back(curve.front());
   for (const auto& p : curve) {
-    if (days.size() > 1 && day_of(days.back().time_s) == day_of(p.time_s)) days.back() = p;
-    else days.push_back(p);
+    if (days.size() > 1 && day_of(days.back().time_s) == day_of(p.time_s))
+      days.back() = p;
+    else
+      days.push_back(p);
   }
   std::vector<bar_result> bars;
   std::map<std::string, double> held, last_price;
@@ -62,7 +64,6 @@ tb::expected<metrics> portfolio_metrics(const std::vector<equity_point>& curve, 
   }
   return compute_metrics(bars, periods);
 }
-
 
 tb::expected<metrics> symbol_metrics(const std::string& symbol, asset_class asset,
                                      const std::vector<trade_record>& fills, double start_equity, double days) {

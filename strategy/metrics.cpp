@@ -47,7 +47,8 @@ expected<metrics> compute_metrics(const std::vector<bar_result>& bars, int ppy) 
     if (!std::isfinite(b.ret) || !std::isfinite(b.traded_notional) || !std::isfinite(b.exposure))
       return tb::error{errc::bad_data, "compute_metrics: bar " + std::to_string(i) + " has a NaN or infinite value"};
     if (b.trades < 0 || b.traded_notional < 0 || b.exposure < 0)
-      return tb::error{errc::bad_data, "compute_metrics: bar " + std::to_string(i) + " has negative trades, notional or exposure"};
+      return tb::error{errc::bad_data,
+                       "compute_metrics: bar " + std::to_string(i) + " has negative trades, notional or exposure"};
     r.push_back(b.ret);
   }
   if (bars.empty()) return m;
@@ -138,11 +139,10 @@ expected<metrics> metrics_from_json(const nlohmann::json& j) {
   std::string err;
   bool ok = read_number(j, "bars", m.bars, err) && read_number(j, "periods_per_year", m.periods_per_year, err) &&
             read_number(j, "total_return", m.total_return, err) && read_number(j, "avg_return", m.avg_return, err) &&
-            read_number(j, "annualized_return", m.annualized_return, err) &&
-            read_number(j, "sharpe", m.sharpe, err) && read_number(j, "sortino", m.sortino, err) &&
-            read_number(j, "win_rate", m.win_rate, err) && read_number(j, "max_drawdown", m.max_drawdown, err) &&
-            read_number(j, "trades", m.trades, err) && read_number(j, "turnover", m.turnover, err) &&
-            read_number(j, "volatility", m.volatility, err);
+            read_number(j, "annualized_return", m.annualized_return, err) && read_number(j, "sharpe", m.sharpe, err) &&
+            read_number(j, "sortino", m.sortino, err) && read_number(j, "win_rate", m.win_rate, err) &&
+            read_number(j, "max_drawdown", m.max_drawdown, err) && read_number(j, "trades", m.trades, err) &&
+            read_number(j, "turnover", m.turnover, err) && read_number(j, "volatility", m.volatility, err);
   if (ok) {
     auto it = j.find("profit_factor");
     if (it != j.end()) {

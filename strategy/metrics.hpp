@@ -44,12 +44,12 @@ struct metrics {
   double annualized_return = 0;
   double sharpe = 0;
   double sortino = 0;
-  double win_rate = 0;           // fraction in [0, 1]
-  double max_drawdown = 0;       // fraction in [0, inf), positive number
-  double profit_factor = 0;      // may be +inf (written as null in JSON)
+  double win_rate = 0;       // fraction in [0, 1]
+  double max_drawdown = 0;   // fraction in [0, inf), positive number
+  double profit_factor = 0;  // may be +inf (written as null in JSON)
   std::int64_t trades = 0;
   double turnover = 0;
-  double volatility = 0;         // population std of r_i (per bar)
+  double volatility = 0;  // population std of r_i (per bar)
 };
 
 // Rejects NaN/inf in any field (errc::bad_data, naming the bar) and periods_per_year < 1.
@@ -62,7 +62,7 @@ inline expected<metrics> compute_metrics(const std::vector<bar_result>& bars, as
 double mean(const std::vector<double>& xs);                 // 0 for an empty vector
 double population_variance(const std::vector<double>& xs);  // 0 for fewer than 2 values
 double sharpe_of(const std::vector<double>& xs, int periods_per_year);
-double compounded(const std::vector<double>& xs);           // prod(1 + x) - 1
+double compounded(const std::vector<double>& xs);  // prod(1 + x) - 1
 
 // The report.json "metrics" object (README.md, "report.json"). profit_factor +inf -> null.
 nlohmann::json to_json(const metrics& m);

@@ -7,10 +7,8 @@
 namespace tb::strategy {
 
 expected<grid_params> validate(const grid_params& p) {
-  if (!(p.bound > 0 && p.bound <= 1))
-    return tb::error{errc::bad_config, "optimiser bound must be in (0, 1]"};
-  if (!(p.shrink > 0 && p.shrink <= 1))
-    return tb::error{errc::bad_config, "optimiser shrink must be in (0, 1]"};
+  if (!(p.bound > 0 && p.bound <= 1)) return tb::error{errc::bad_config, "optimiser bound must be in (0, 1]"};
+  if (!(p.shrink > 0 && p.shrink <= 1)) return tb::error{errc::bad_config, "optimiser shrink must be in (0, 1]"};
   if (p.stage_points.empty() || p.stage_points.size() > 10)
     return tb::error{errc::bad_config, "optimiser needs 1..10 stages"};
   for (int n : p.stage_points)
@@ -33,8 +31,7 @@ std::vector<double> stage_axis(const grid_params& p, int stage, double centre) {
   return xs;
 }
 
-expected<grid_point> staged_grid_maximise(const std::function<double(double, double)>& f,
-                                          const grid_params& p) {
+expected<grid_point> staged_grid_maximise(const std::function<double(double, double)>& f, const grid_params& p) {
   auto ok = validate(p);
   if (!ok) return ok.error();
   grid_point best;

@@ -15,9 +15,9 @@
 namespace tb::strategy {
 
 struct grid_params {
-  double bound = 0.03;                     // search [-bound, bound] on both axes; (0, 1]
+  double bound = 0.03;                       // search [-bound, bound] on both axes; (0, 1]
   std::vector<int> stage_points{33, 17, 9};  // points per axis per stage; 1..1001 each, 1..10 stages
-  double shrink = 0.6;                     // half-width factor per stage; (0, 1]
+  double shrink = 0.6;                       // half-width factor per stage; (0, 1]
 };
 
 expected<grid_params> validate(const grid_params& p);
@@ -32,7 +32,6 @@ struct grid_point {
 std::vector<double> stage_axis(const grid_params& p, int stage, double centre);
 
 // Maximises f(x, y) over [-bound, bound]^2. NaN values from f count as -inf (never chosen).
-expected<grid_point> staged_grid_maximise(const std::function<double(double, double)>& f,
-                                          const grid_params& p);
+expected<grid_point> staged_grid_maximise(const std::function<double(double, double)>& f, const grid_params& p);
 
 }  // namespace tb::strategy

@@ -27,8 +27,10 @@ expected<order_plan> plan_orders(const order_inputs& in, const order_params& p, 
     held_qty[h.symbol] = h.qty;
     held_asset[h.symbol] = h.asset;
     const double v = h.qty * h.market_price;
-    if (v > 0) long_notional += v;
-    else short_notional -= v;
+    if (v > 0)
+      long_notional += v;
+    else
+      short_notional -= v;
   }
   // Symbols with an opinion this cycle that hold a position but are not targeted: close them.
   for (const auto& [sym, qty] : held_qty)

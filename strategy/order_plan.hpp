@@ -19,16 +19,16 @@ namespace tb::strategy {
 struct symbol_proposal {
   std::string symbol;
   asset_class asset = asset_class::equity;
-  bool ok = false;           // it proposes side, score, edge and variance as a candidate
-  bool has_opinion = false;  // ok or flat: a held position it does not target is closed
-  std::string why;           // its state (and note) when it is not ok, e.g. "error (timeout)"
+  bool ok = false;              // it proposes side, score, edge and variance as a candidate
+  bool has_opinion = false;     // ok or flat: a held position it does not target is closed
+  std::string why;              // its state (and note) when it is not ok, e.g. "error (timeout)"
   std::int64_t bar_time_s = 0;  // the bar the decision was made from
   std::string strategy;         // chosen strategy ("" when none)
   int side = 0;                 // +1 long, -1 short, 0 flat
   double score = 0, edge = 0, variance = 0;
-  double last_close = 0;   // the price the symbol is valued at; <= 0: it gets no order
-  double limit_price = 0;  // the entry limit (<= 0: the last close)
-  double bid = 0, ask = 0; // the latest quote; 0 when none
+  double last_close = 0;    // the price the symbol is valued at; <= 0: it gets no order
+  double limit_price = 0;   // the entry limit (<= 0: the last close)
+  double bid = 0, ask = 0;  // the latest quote; 0 when none
 };
 
 struct held_position {
@@ -41,9 +41,9 @@ struct held_position {
 struct order_params {
   portfolio_params portfolio;
   risk_limits limits;
-  bool fractional_equity = false;   // equity quantities in 1e-6 shares; false: whole shares
-  double default_spread = 0.0005;   // the close back-out's quote when there is none
-  double backout_cross_bps = 5.0;   // the close back-out crosses the bid / ask by this
+  bool fractional_equity = false;     // equity quantities in 1e-6 shares; false: whole shares
+  double default_spread = 0.0005;     // the close back-out's quote when there is none
+  double backout_cross_bps = 5.0;     // the close back-out crosses the bid / ask by this
   double min_order_fraction = 0.002;  // smaller orders (fraction of equity) are not worth their fees
 };
 
@@ -52,8 +52,7 @@ struct order_params {
 // (market::client_order_id_for). side: +1 buy, -1 sell.
 struct order_venue {
   std::function<double(const std::string& symbol, double price, int side)> round_price;
-  std::function<std::string(const std::string& symbol, std::int64_t bar_time_s, int side,
-                            const std::string& strategy)>
+  std::function<std::string(const std::string& symbol, std::int64_t bar_time_s, int side, const std::string& strategy)>
       order_id;
 };
 
@@ -64,16 +63,16 @@ struct order_inputs {
   bool close_backout = false;              // this cycle is the close back-out
   kill_switch ks;                          // already fed this cycle's equity
   rate_window rate;
-  std::int64_t now_ms = 0;                 // the clock's now (ms since the epoch)
+  std::int64_t now_ms = 0;  // the clock's now (ms since the epoch)
 };
 
 struct planned_order {
   std::string client_order_id;
   std::string symbol;
-  int side = +1;          // +1 buy, -1 sell
-  double qty = 0;         // > 0, shares or coins
-  double limit_price = 0; // on the tick
-  std::string strategy;   // the proposal's, "rebalance" or "backout"
+  int side = +1;           // +1 buy, -1 sell
+  double qty = 0;          // > 0, shares or coins
+  double limit_price = 0;  // on the tick
+  std::string strategy;    // the proposal's, "rebalance" or "backout"
   std::int64_t bar_time_s = 0;
 };
 

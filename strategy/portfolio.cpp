@@ -78,7 +78,8 @@ expected<selection> select_candidates(const std::vector<candidate>& cands, const
     }
   for (std::size_t i = 0; i < q.size(); ++i)
     if (!taken[i])
-      out.skipped.push_back(q[i].symbol + (q[i].score < p.min_score ? ": score below min_score" : ": ranked below max_positions"));
+      out.skipped.push_back(q[i].symbol +
+                            (q[i].score < p.min_score ? ": score below min_score" : ": ranked below max_positions"));
   return out;
 }
 

@@ -34,12 +34,15 @@ std::string idx(const char* name, std::size_t i) { return std::string(name) + "[
 
 // The metrics to_json(metrics) can write: finite, except a +inf profit factor (written null).
 bool metrics_ok(const metrics& m, const std::string& field, tb::error& err) {
-  const std::pair<const char*, double> nums[] = {
-      {"total_return", m.total_return}, {"avg_return", m.avg_return},
-      {"annualized_return", m.annualized_return}, {"sharpe", m.sharpe},
-      {"sortino", m.sortino}, {"win_rate", m.win_rate},
-      {"max_drawdown", m.max_drawdown}, {"turnover", m.turnover},
-      {"volatility", m.volatility}};
+  const std::pair<const char*, double> nums[] = {{"total_return", m.total_return},
+                                                 {"avg_return", m.avg_return},
+                                                 {"annualized_return", m.annualized_return},
+                                                 {"sharpe", m.sharpe},
+                                                 {"sortino", m.sortino},
+                                                 {"win_rate", m.win_rate},
+                                                 {"max_drawdown", m.max_drawdown},
+                                                 {"turnover", m.turnover},
+                                                 {"volatility", m.volatility}};
   for (const auto& [k, v] : nums)
     if (!std::isfinite(v)) {
       err = bad(field + "." + k, "not a finite number");
@@ -113,9 +116,7 @@ nlohmann::json to_json(const cache_figures& c) {
           {"stored", c.stored}};
 }
 
-nlohmann::json to_json(const inference_figures& f) {
-  return {{"errors", f.errors}, {"oom_splits", f.oom_splits}};
-}
+nlohmann::json to_json(const inference_figures& f) { return {{"errors", f.errors}, {"oom_splits", f.oom_splits}}; }
 
 nlohmann::json to_json(const run_timing& t) {
   return {{"elapsed_s", t.elapsed_s}, {"inference_s", t.inference_s}, {"cycles", t.cycles}};
@@ -126,14 +127,15 @@ nlohmann::json to_json(const backtest_report& r) {
   json j;
   j["format"] = report_format;
   j["version"] = report_version;
-  j["run"] = json{{"config", r.run.config_path}, {"data_dir", r.run.data_dir},
-                  {"from", r.run.from_date},     {"to", r.run.to_date},
-                  {"symbols", r.run.symbols},    {"model", r.run.model},
+  j["run"] = json{{"config", r.run.config_path},  {"data_dir", r.run.data_dir},    {"from", r.run.from_date},
+                  {"to", r.run.to_date},          {"symbols", r.run.symbols},      {"model", r.run.model},
                   {"started_s", r.run.started_s}, {"finished_s", r.run.finished_s}};
   j["metrics"] = to_json(r.metrics);
   json syms = json::array();
   for (const auto& s : r.symbols)
-    syms.push_back(json{{"symbol", s.symbol}, {"asset", to_string(s.asset)}, {"strategy", s.strategy},
+    syms.push_back(json{{"symbol", s.symbol},
+                        {"asset", to_string(s.asset)},
+                        {"strategy", s.strategy},
                         {"metrics", to_json(s.metrics)}});
   j["symbols"] = std::move(syms);
   json curve = json::array();
@@ -141,8 +143,12 @@ nlohmann::json to_json(const backtest_report& r) {
   j["equity_curve"] = std::move(curve);
   json trades = json::array();
   for (const auto& t : r.trades)
-    trades.push_back(json{{"time_s", t.time_s}, {"symbol", t.symbol}, {"side", to_string(t.side)},
-                          {"qty", t.qty}, {"price", t.price}, {"fee", t.fee},
+    trades.push_back(json{{"time_s", t.time_s},
+                          {"symbol", t.symbol},
+                          {"side", to_string(t.side)},
+                          {"qty", t.qty},
+                          {"price", t.price},
+                          {"fee", t.fee},
                           {"client_order_id", t.client_order_id}});
   j["trades"] = std::move(trades);
   j["orders"] = to_json(r.orders);
@@ -241,10 +247,13 @@ expected<backtest_report> report_from_json(const nlohmann::json& j) {
 
   std::string format;
   top.read("format", format);
-  if (!err && format != report_format) top.fail("format", "expected \"" + std::string(report_format) + "\", got \"" + format + "\"");
+  if (!err && format != report_format)
+    top.fail("format", "expected \"" + std::string(report_format) + "\", got \"" + format + "\"");
   std::int64_t version = 0;
   top.read("version", version);
-  if (!err && version != report_version) top.fail("version", "unsupported version " + std::to_string(version) + " (this build reads " + std::to_string(report_version) + ")");
+  if (!err && version != report_version)
+    top.fail("version", "unsupported version " + std::to_string(version) + " (this build reads " +
+                            std::to_string(report_version) + ")");
 
   if (auto* run = top.field("run")) {
     object_reader o(*run, "run", err);
@@ -254,8 +263,10 @@ expected<backtest_report> report_from_json(const nlohmann::json& j) {
     o.read("to", r.run.to_date);
     if (auto* syms = o.array("symbols"))
       for (std::size_t i = 0; i < syms->size() && !err; ++i) {
-        if (!(*syms)[i].is_string()) o.fail("run." + idx("symbols", i), "not a string");
-        else r.run.symbols.push_back((*syms)[i].get<std::string>());
+        if (!(*syms)[i].is_string())
+          o.fail("run." + idx("symbols", i), "not a string");
+        else
+          r.run.symbols.push_back((*syms)[i].get<std::string>());
       }
     o.read("model", r.run.model);
     o.read("started_s", r.run.started_s);
@@ -271,9 +282,12 @@ expected<backtest_report> report_from_json(const nlohmann::json& j) {
       std::string asset;
       o.read("asset", asset);
       if (!err) {
-        if (asset == "equity") s.asset = asset_class::equity;
-        else if (asset == "crypto") s.asset = asset_class::crypto;
-        else o.fail(o.name("asset"), "\"" + asset + "\" is neither equity nor crypto");
+        if (asset == "equity")
+          s.asset = asset_class::equity;
+        else if (asset == "crypto")
+          s.asset = asset_class::crypto;
+        else
+          o.fail(o.name("asset"), "\"" + asset + "\" is neither equity nor crypto");
       }
       o.read("strategy", s.strategy);
       read_metrics(o, "metrics", s.metrics, err);
@@ -298,9 +312,12 @@ expected<backtest_report> report_from_json(const nlohmann::json& j) {
       std::string side;
       o.read("side", side);
       if (!err) {
-        if (side == "buy") t.side = trade_side::buy;
-        else if (side == "sell") t.side = trade_side::sell;
-        else o.fail(o.name("side"), "\"" + side + "\" is neither buy nor sell");
+        if (side == "buy")
+          t.side = trade_side::buy;
+        else if (side == "sell")
+          t.side = trade_side::sell;
+        else
+          o.fail(o.name("side"), "\"" + side + "\" is neither buy nor sell");
       }
       o.read("qty", t.qty);
       o.read("price", t.price);

@@ -48,12 +48,12 @@ const char* to_string(trade_side s);  // "buy", "sell"
 
 // One fill, as the broker reported it.
 struct trade_record {
-  std::int64_t time_s = 0;      // simulated time of the fill
+  std::int64_t time_s = 0;  // simulated time of the fill
   std::string symbol;
   trade_side side = trade_side::buy;
-  double qty = 0;               // > 0, shares or coins
-  double price = 0;             // > 0, account currency per unit
-  double fee = 0;               // >= 0, account currency
+  double qty = 0;    // > 0, shares or coins
+  double price = 0;  // > 0, account currency per unit
+  double fee = 0;    // >= 0, account currency
   std::string client_order_id;
 };
 
@@ -74,11 +74,11 @@ struct order_counts {
 
 // What the forecast cache did during the run (the cache actor's counters when it stopped).
 struct cache_figures {
-  std::int64_t hits = 0;          // windows a cache tier answered
-  std::int64_t misses = 0;        // windows looked up that no tier answered (0 with the cache off)
-  double hit_rate_percent = 0;    // 100 * hits / (hits + misses); 0 without lookups
-  std::int64_t computed = 0;      // windows the model computed
-  std::int64_t stored = 0;        // computed forecasts handed to the cache
+  std::int64_t hits = 0;        // windows a cache tier answered
+  std::int64_t misses = 0;      // windows looked up that no tier answered (0 with the cache off)
+  double hit_rate_percent = 0;  // 100 * hits / (hits + misses); 0 without lookups
+  std::int64_t computed = 0;    // windows the model computed
+  std::int64_t stored = 0;      // computed forecasts handed to the cache
 };
 
 // What the inference service did during the run (its stats when the run ended).
@@ -90,9 +90,9 @@ struct inference_figures {
 
 // How long the run took.
 struct run_timing {
-  double elapsed_s = 0;      // wall-clock seconds from the start of the run to the report
-  double inference_s = 0;    // seconds the model spent computing forecasts
-  std::int64_t cycles = 0;   // analysis cycles the scheduler closed
+  double elapsed_s = 0;     // wall-clock seconds from the start of the run to the report
+  double inference_s = 0;   // seconds the model spent computing forecasts
+  std::int64_t cycles = 0;  // analysis cycles the scheduler closed
 };
 
 struct backtest_report {
@@ -100,7 +100,7 @@ struct backtest_report {
   strategy::metrics metrics;           // the portfolio's, over all bars
   std::vector<symbol_report> symbols;  // one per symbol, in the run's order
   std::vector<equity_point> equity_curve;
-  std::vector<trade_record> trades;    // every fill, oldest first
+  std::vector<trade_record> trades;  // every fill, oldest first
   order_counts orders;
   cache_figures cache;
   inference_figures inference;

@@ -61,9 +61,12 @@ expected<rate_decision> rate_limit(const rate_window& w, std::int64_t now_ms, in
 
 const char* to_string(order_verdict v) {
   switch (v) {
-    case order_verdict::accept: return "accept";
-    case order_verdict::clip: return "clip";
-    case order_verdict::reject: return "reject";
+    case order_verdict::accept:
+      return "accept";
+    case order_verdict::clip:
+      return "clip";
+    case order_verdict::reject:
+      return "reject";
   }
   return "unknown";
 }
@@ -74,7 +77,8 @@ expected<order_check> check_order(const order_request& o, const account_state& a
   if (!lv) return lv.error();
   for (double x : {o.notional, a.equity, a.position_notional, a.long_notional, a.short_notional})
     if (!std::isfinite(x)) return tb::error{errc::bad_data, "check_order " + o.symbol + ": NaN or infinite value"};
-  if (o.side != 1 && o.side != -1) return tb::error{errc::invalid_argument, "check_order " + o.symbol + ": side must be +1 or -1"};
+  if (o.side != 1 && o.side != -1)
+    return tb::error{errc::invalid_argument, "check_order " + o.symbol + ": side must be +1 or -1"};
   if (o.notional <= 0) return tb::error{errc::invalid_argument, "check_order " + o.symbol + ": notional must be > 0"};
   if (a.equity <= 0) return tb::error{errc::invalid_argument, "check_order " + o.symbol + ": equity must be > 0"};
   if (a.long_notional < 0 || a.short_notional < 0)

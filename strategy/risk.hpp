@@ -14,14 +14,14 @@
 namespace tb::strategy {
 
 struct risk_limits {
-  double max_symbol_weight = 0.60;   // |position| <= this x equity, per symbol
-  double max_total_exposure = 1.20;  // sum of |positions| (longs + shorts) <= this x equity
-  double max_leverage = 1.0;         // sum of long positions <= this x equity
-  bool crypto_long_only = true;      // no short crypto positions
-  double max_daily_loss = 0.03;      // halt new entries once equity fell this fraction below the
-                                     // day's starting equity
-  int max_orders_per_minute = 60;    // accepted orders in any 60 s window
-  double max_order_notional = 50000; // per order, account currency
+  double max_symbol_weight = 0.60;    // |position| <= this x equity, per symbol
+  double max_total_exposure = 1.20;   // sum of |positions| (longs + shorts) <= this x equity
+  double max_leverage = 1.0;          // sum of long positions <= this x equity
+  bool crypto_long_only = true;       // no short crypto positions
+  double max_daily_loss = 0.03;       // halt new entries once equity fell this fraction below the
+                                      // day's starting equity
+  int max_orders_per_minute = 60;     // accepted orders in any 60 s window
+  double max_order_notional = 50000;  // per order, account currency
 };
 
 // The [risk] keys of the daemon's config, one row per member above.
@@ -68,10 +68,10 @@ struct order_request {
 };
 
 struct account_state {
-  double equity = 0;               // > 0
-  double position_notional = 0;    // this symbol's position, signed (short < 0)
-  double long_notional = 0;        // sum of all long positions (this symbol included), >= 0
-  double short_notional = 0;       // sum of |all short positions| (this symbol included), >= 0
+  double equity = 0;             // > 0
+  double position_notional = 0;  // this symbol's position, signed (short < 0)
+  double long_notional = 0;      // sum of all long positions (this symbol included), >= 0
+  double short_notional = 0;     // sum of |all short positions| (this symbol included), >= 0
 };
 
 enum class order_verdict { accept, clip, reject };
@@ -79,9 +79,9 @@ const char* to_string(order_verdict v);
 
 struct order_check {
   order_verdict verdict = order_verdict::reject;
-  double notional = 0;   // approved notional: the request (accept), less (clip) or 0 (reject)
-  std::string reason;    // the tightest limit that bound (or the rate limit); empty on accept
-  rate_window rate;      // the limiter state to keep
+  double notional = 0;  // approved notional: the request (accept), less (clip) or 0 (reject)
+  std::string reason;   // the tightest limit that bound (or the rate limit); empty on accept
+  rate_window rate;     // the limiter state to keep
 };
 
 // Applies, in order: the kill switch (a halted account may only reduce positions), crypto long

@@ -44,7 +44,8 @@ expected<choice_report> choose_strategy(const std::vector<strategy_result>& resu
     g.composite = r.reported_return - p.spread_penalty_weight * r.spread_cost;
     for (double x : {g.sharpe, g.edge, g.variance, g.recent_sum, g.composite})
       if (!std::isfinite(x))
-        return tb::error{errc::bad_data, std::string("choose_strategy: ") + to_string(r.kind) + " has a NaN or infinite value"};
+        return tb::error{errc::bad_data,
+                         std::string("choose_strategy: ") + to_string(r.kind) + " has a NaN or infinite value"};
     g.sharpe_ok = g.sharpe >= p.min_sharpe;
     g.recent_ok = g.recent_sum > 0;
     g.edge_ok = g.edge > p.min_edge;
@@ -65,8 +66,8 @@ expected<choice_report> choose_strategy(const std::vector<strategy_result>& resu
   return rep;
 }
 
-expected<std::vector<planned_leg>> plan_next_bar(const strategy_choice& c, const forecast_move& f,
-                                                 double last_close, asset_class asset) {
+expected<std::vector<planned_leg>> plan_next_bar(const strategy_choice& c, const forecast_move& f, double last_close,
+                                                 asset_class asset) {
   if (!std::isfinite(f.close) || !std::isfinite(f.high) || !std::isfinite(f.low) || !std::isfinite(last_close) ||
       last_close <= 0)
     return tb::error{errc::bad_data, "plan_next_bar: NaN forecast or non-positive last close"};

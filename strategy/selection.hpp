@@ -57,16 +57,16 @@ expected<choice_report> choose_strategy(const std::vector<strategy_result>& resu
 
 // One order leg of the next bar, mirroring the window simulation of the chosen strategy.
 struct planned_leg {
-  int side = 0;                // +1 buy (long), -1 sell (short)
-  double weight = 1;           // fraction of the symbol's allocation (highlow: 0.5 per leg)
-  double entry_price = 0;      // limit price; 0 = market at the current close
-  double take_profit = 0;      // limit exit; 0 = none (exit at the bar's close)
-  bool close_at_eod = true;    // exit at the bar's close at the latest
+  int side = 0;              // +1 buy (long), -1 sell (short)
+  double weight = 1;         // fraction of the symbol's allocation (highlow: 0.5 per leg)
+  double entry_price = 0;    // limit price; 0 = market at the current close
+  double take_profit = 0;    // limit exit; 0 = none (exit at the bar's close)
+  bool close_at_eod = true;  // exit at the bar's close at the latest
 };
 
 // The legs for the live forecast (a window without its actual bar). Empty = stay flat.
 // buy_hold: one market buy; simple: market long/short on the forecast close sign (crypto: no short).
-expected<std::vector<planned_leg>> plan_next_bar(const strategy_choice& c, const forecast_move& live,
-                                                 double last_close, asset_class asset);
+expected<std::vector<planned_leg>> plan_next_bar(const strategy_choice& c, const forecast_move& live, double last_close,
+                                                 asset_class asset);
 
 }  // namespace tb::strategy

@@ -6,11 +6,16 @@ namespace tb::strategy {
 
 const char* to_string(strategy_kind k) {
   switch (k) {
-    case strategy_kind::simple: return "simple";
-    case strategy_kind::buy_hold: return "buy_hold";
-    case strategy_kind::maxdiff: return "maxdiff";
-    case strategy_kind::entry_takeprofit: return "entry_takeprofit";
-    case strategy_kind::highlow: return "highlow";
+    case strategy_kind::simple:
+      return "simple";
+    case strategy_kind::buy_hold:
+      return "buy_hold";
+    case strategy_kind::maxdiff:
+      return "maxdiff";
+    case strategy_kind::entry_takeprofit:
+      return "entry_takeprofit";
+    case strategy_kind::highlow:
+      return "highlow";
   }
   return "unknown";
 }

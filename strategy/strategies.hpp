@@ -28,10 +28,10 @@ const char* to_string(strategy_kind k);
 std::optional<strategy_kind> strategy_from_string(const std::string& name);
 
 struct strategy_params {
-  double equity_fee = 0.0000278;  // entry fee, fraction of notional; [0, 0.1]
-  double crypto_fee = 0.008;      // entry fee, fraction of notional; [0, 0.1]
+  double equity_fee = 0.0000278;          // entry fee, fraction of notional; [0, 0.1]
+  double crypto_fee = 0.008;              // entry fee, fraction of notional; [0, 0.1]
   double maxdiff_optimised_weight = 0.3;  // reported = baseline + w * optimised; [0, 1]
-  grid_params optimiser;          // maxdiff offsets: bound 0.03, stages 33/17/9, shrink 0.6
+  grid_params optimiser;                  // maxdiff offsets: bound 0.03, stages 33/17/9, shrink 0.6
 
   double fee(asset_class a) const { return a == asset_class::crypto ? crypto_fee : equity_fee; }
 };
@@ -40,28 +40,28 @@ expected<strategy_params> validate(const strategy_params& p);
 
 // maxdiff's tunables: price offsets added to the forecast moves, and the exit policy.
 struct maxdiff_settings {
-  double high_offset = 0;    // added to forecast.high (fraction of last close)
-  double low_offset = 0;     // added to forecast.low
+  double high_offset = 0;     // added to forecast.high (fraction of last close)
+  double low_offset = 0;      // added to forecast.low
   bool close_at_eod = false;  // true: the exit is always the bar's close
 };
 
 struct maxdiff_fit {
-  maxdiff_settings settings;       // the optimum
-  double baseline_return = 0;      // compounded return with zero offsets (same close_at_eod)
-  double optimised_return = 0;     // compounded return at the optimum
+  maxdiff_settings settings;    // the optimum
+  double baseline_return = 0;   // compounded return with zero offsets (same close_at_eod)
+  double optimised_return = 0;  // compounded return at the optimum
   double baseline_sharpe = 0;
   double optimised_sharpe = 0;
-  double objective = 0;            // sum of per-window returns at the optimum (what the grid maximises)
-  long evaluations = 0;            // objective calls, both close_at_eod policies
+  double objective = 0;  // sum of per-window returns at the optimum (what the grid maximises)
+  long evaluations = 0;  // objective calls, both close_at_eod policies
 };
 
 struct strategy_result {
   strategy_kind kind = strategy_kind::simple;
-  std::vector<bar_result> bars;    // one per window, oldest first (maxdiff: at the optimum)
-  metrics stats;                   // compute_metrics(bars, asset)
-  double reported_return = 0;      // stats.total_return; maxdiff: baseline + 0.3 x optimised
-  double reported_sharpe = 0;      // stats.sharpe; maxdiff: baseline + 0.3 x optimised
-  double spread_cost = 0;          // sum of spread_i / 2 x traded_notional_i (half spread per side)
+  std::vector<bar_result> bars;  // one per window, oldest first (maxdiff: at the optimum)
+  metrics stats;                 // compute_metrics(bars, asset)
+  double reported_return = 0;    // stats.total_return; maxdiff: baseline + 0.3 x optimised
+  double reported_sharpe = 0;    // stats.sharpe; maxdiff: baseline + 0.3 x optimised
+  double spread_cost = 0;        // sum of spread_i / 2 x traded_notional_i (half spread per side)
   std::optional<maxdiff_fit> maxdiff;
 };
 

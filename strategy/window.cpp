@@ -21,16 +21,14 @@ bool finite(double x) { return std::isfinite(x); }
 }  // namespace
 
 expected<window> validate(const window& w, std::size_t index) {
-  const double nums[] = {w.last_close,  w.forecast.close, w.forecast.high, w.forecast.low,
-                         w.actual.open, w.actual.high,    w.actual.low,    w.actual.close,
-                         w.spread};
+  const double nums[] = {w.last_close,  w.forecast.close, w.forecast.high, w.forecast.low, w.actual.open,
+                         w.actual.high, w.actual.low,     w.actual.close,  w.spread};
   for (double x : nums)
     if (!finite(x)) return bad(index, "NaN or infinite value (last_close, forecast, actual bar or spread)");
   if (w.last_close <= 0) return bad(index, "last_close must be > 0");
   if (w.actual.open <= 0 || w.actual.high <= 0 || w.actual.low <= 0 || w.actual.close <= 0)
     return bad(index, "actual bar prices must be > 0");
-  if (w.actual.low > std::min(w.actual.open, w.actual.close) ||
-      w.actual.high < std::max(w.actual.open, w.actual.close))
+  if (w.actual.low > std::min(w.actual.open, w.actual.close) || w.actual.high < std::max(w.actual.open, w.actual.close))
     return bad(index, "actual bar is inconsistent (low above open/close or high below open/close)");
   if (w.forecast.close <= -1 || w.forecast.high <= -1 || w.forecast.low <= -1)
     return bad(index, "forecast move <= -100%");
@@ -49,8 +47,8 @@ expected<std::vector<window>> validate(const std::vector<window>& ws) {
   return ws;
 }
 
-expected<window> make_window(const core::forecast& f, double last_close, const core::bar& actual,
-                             asset_class asset, double spread) {
+expected<window> make_window(const core::forecast& f, double last_close, const core::bar& actual, asset_class asset,
+                             double spread) {
   if (f.rows.empty()) return tb::error{errc::bad_data, "make_window: forecast has no rows"};
   if (!finite(last_close) || last_close <= 0)
     return tb::error{errc::bad_data, "make_window: last_close must be finite and > 0"};

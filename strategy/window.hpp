@@ -33,11 +33,11 @@ struct next_bar {
 };
 
 struct window {
-  double last_close = 0;        // > 0, the close the forecast was made from
-  forecast_move forecast;       // moves relative to last_close
-  next_bar actual;              // the next bar as it happened
+  double last_close = 0;   // > 0, the close the forecast was made from
+  forecast_move forecast;  // moves relative to last_close
+  next_bar actual;         // the next bar as it happened
   asset_class asset = asset_class::equity;
-  double spread = 0;            // relative bid/ask spread, (ask - bid) / mid, >= 0, as the feed gives it
+  double spread = 0;  // relative bid/ask spread, (ask - bid) / mid, >= 0, as the feed gives it
 };
 
 // Checks one window: every number finite, last_close and prices > 0, actual.low <= min(open, close),
@@ -49,7 +49,7 @@ expected<std::vector<window>> validate(const std::vector<window>& ws);
 
 // Builds a window from a forecast (row 0 = the next bar), the last close and the actual next bar.
 // Rejects an empty forecast, NaN/inf anywhere and non-positive prices (errc::bad_data).
-expected<window> make_window(const core::forecast& f, double last_close, const core::bar& actual,
-                             asset_class asset, double spread);
+expected<window> make_window(const core::forecast& f, double last_close, const core::bar& actual, asset_class asset,
+                             double spread);
 
 }  // namespace tb::strategy

@@ -36,8 +36,8 @@ struct result {
   int samples;
 };
 
-result measure(const std::string& what, int iterations, double target_us,
-               const std::function<void(int)>& op, double divide = 1.0) {
+result measure(const std::string& what, int iterations, double target_us, const std::function<void(int)>& op,
+               double divide = 1.0) {
   for (int i = 0; i < std::min(iterations / 10 + 10, 2000); ++i) op(i);  // warm-up
   std::vector<double> us;
   us.reserve(static_cast<std::size_t>(iterations));
@@ -75,8 +75,7 @@ int main(int argc, char** argv) {
   std::vector<entry> entries;
   for (int i = 0; i < n_keys; ++i) {
     keys.push_back(key_of("SYM" + std::to_string(i % 50), i, 232));
-    entries.push_back(make_entry(keys.back(), make_forecast(i), window_kind::closed, ttl_policy{},
-                                 clock.now()));
+    entries.push_back(make_entry(keys.back(), make_forecast(i), window_kind::closed, ttl_policy{}, clock.now()));
   }
   std::vector<std::vector<digest>> batches;
   for (int b = 0; b < n_keys / batch; ++b) {
@@ -96,9 +95,10 @@ int main(int argc, char** argv) {
   rows.push_back(measure("memory get, 1 key", iters(200000), 5, [&](int i) {
     must(mem.get(keys[static_cast<std::size_t>(i % n_keys)].id)->has_value(), "memory miss");
   }));
-  rows.push_back(measure("memory get_many 70, per key", iters(20000), 5, [&](int i) {
-    must(mem.get_many(batches[static_cast<std::size_t>(i) % batches.size()]).has_value(), "memory");
-  }, batch));
+  rows.push_back(measure(
+      "memory get_many 70, per key", iters(20000), 5,
+      [&](int i) { must(mem.get_many(batches[static_cast<std::size_t>(i) % batches.size()]).has_value(), "memory"); },
+      batch));
 
   disk_config dc;
   dc.dir = dir.path() / "disk";
@@ -107,9 +107,10 @@ int main(int argc, char** argv) {
   rows.push_back(measure("disk get, 1 key", iters(20000), 200, [&](int i) {
     must(disk.get(keys[static_cast<std::size_t>(i % n_keys)].id)->has_value(), "disk miss");
   }));
-  rows.push_back(measure("disk get_many 70, per key", iters(1000), 200, [&](int i) {
-    must(disk.get_many(batches[static_cast<std::size_t>(i) % batches.size()]).has_value(), "disk");
-  }, batch));
+  rows.push_back(measure(
+      "disk get_many 70, per key", iters(1000), 200,
+      [&](int i) { must(disk.get_many(batches[static_cast<std::size_t>(i) % batches.size()]).has_value(), "disk"); },
+      batch));
 
   redis_config rc;
   rc.port = server.port();
@@ -119,9 +120,10 @@ int main(int argc, char** argv) {
     auto r = redis.get(keys[static_cast<std::size_t>(i % n_keys)].id);
     must(r.has_value() && r->has_value(), "redis miss");
   }));
-  rows.push_back(measure("redis MGET 70, per key", iters(2000), 300, [&](int i) {
-    must(redis.get_many(batches[static_cast<std::size_t>(i) % batches.size()]).has_value(), "redis");
-  }, batch));
+  rows.push_back(measure(
+      "redis MGET 70, per key", iters(2000), 300,
+      [&](int i) { must(redis.get_many(batches[static_cast<std::size_t>(i) % batches.size()]).has_value(), "redis"); },
+      batch));
   rows.push_back(measure("redis MGET 70, whole batch", iters(2000), 2000, [&](int i) {
     must(redis.get_many(batches[static_cast<std::size_t>(i) % batches.size()]).has_value(), "redis");
   }));
@@ -139,20 +141,18 @@ int main(int argc, char** argv) {
   forecast_cache facade(fc, clock.ptr());
   std::vector<cache_key> batch_keys(keys.begin(), keys.begin() + batch);
   facade.get_many(batch_keys);  // Redis hits, promoted to memory
-  rows.push_back(measure("facade get_many 70 (memory hits), batch", iters(20000), 0, [&](int) {
-    must(facade.get_many(batch_keys)[0].has_value(), "facade miss");
-  }));
+  rows.push_back(measure("facade get_many 70 (memory hits), batch", iters(20000), 0,
+                         [&](int) { must(facade.get_many(batch_keys)[0].has_value(), "facade miss"); }));
   cache_config rc_only = fc;
   rc_only.memory_enabled = false;
   rc_only.disk_enabled = false;
   forecast_cache redis_only(rc_only, clock.ptr());
   rows.push_back(measure("facade get_many 70 (redis hits), batch", iters(2000), 2000, [&](int i) {
-    must(redis_only.get_many(batch_keys)[static_cast<std::size_t>(i % batch)].has_value(),
-         "facade redis miss");
+    must(redis_only.get_many(batch_keys)[static_cast<std::size_t>(i % batch)].has_value(), "facade redis miss");
   }));
 
-  std::printf("\n%-44s %10s %10s %10s %10s %8s %8s\n", "operation", "p50 us", "p99 us", "max us",
-              "target", "samples", "");
+  std::printf("\n%-44s %10s %10s %10s %10s %8s %8s\n", "operation", "p50 us", "p99 us", "max us", "target", "samples",
+              "");
   int failed = 0;
   for (const auto& r : rows) {
     const bool has_target = r.target_us > 0;
@@ -160,8 +160,8 @@ int main(int argc, char** argv) {
     failed += ok ? 0 : 1;
     char target[32] = "-";
     if (has_target) std::snprintf(target, sizeof target, "<=%g", r.target_us);
-    std::printf("%-44s %10.2f %10.2f %10.1f %10s %8d %8s\n", r.what.c_str(), r.p50_us, r.p99_us,
-                r.max_us, target, r.samples, has_target ? (ok ? "ok" : "MISSED") : "");
+    std::printf("%-44s %10.2f %10.2f %10.1f %10s %8d %8s\n", r.what.c_str(), r.p50_us, r.p99_us, r.max_us, target,
+                r.samples, has_target ? (ok ? "ok" : "MISSED") : "");
   }
   std::printf("\n%s\n", failed ? "some p99 targets missed" : "all p99 targets met");
   return 0;

@@ -15,6 +15,7 @@
 // repetition count is small (1), and it runs at S samples with its time scaled by 192 / S (its
 // cost is about linear in the sample count; slightly favourable to it), printed as such. By
 // default S = 192 for mini (no scaling) and 48 for small and base; --plain-samples S sets it.
+#include <unistd.h>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -24,7 +25,6 @@
 #include <fstream>
 #include <sstream>
 #include <string>
-#include <unistd.h>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -221,9 +221,10 @@ void rss_check(int n, const fs::path& root, const args& a) {
   }
   const double end = rss_mib();
   const double growth = after_warm > 0 ? 100.0 * (end - after_warm) / after_warm : 0;
-  std::printf("  RSS after %d warm-up forecasts %.1f MiB, at the end %.1f MiB: %+.2f %% (%s, limit 5 %%), %.2f ms/forecast\n",
-              warm, after_warm, end, growth, std::abs(growth) <= 5 ? "stable" : "GROWING",
-              1000 * std::chrono::duration<double>(clock_type::now() - start).count() / n);
+  std::printf(
+      "  RSS after %d warm-up forecasts %.1f MiB, at the end %.1f MiB: %+.2f %% (%s, limit 5 %%), %.2f ms/forecast\n",
+      warm, after_warm, end, growth, std::abs(growth) <= 5 ? "stable" : "GROWING",
+      1000 * std::chrono::duration<double>(clock_type::now() - start).count() / n);
 }
 
 }  // namespace
@@ -240,13 +241,15 @@ int main(int argc, char** argv) {
               a.dtype.c_str());
   nlohmann::json rows = nlohmann::json::array();
   auto row = [&rows](const std::string& model, const std::string& mode, const timing& t, double scale) {
-    rows.push_back({{"model", model}, {"mode", mode}, {"reps", t.reps},
+    rows.push_back({{"model", model},
+                    {"mode", mode},
+                    {"reps", t.reps},
                     {"ms_per_forecast", 1000 * t.seconds / t.reps * scale},
                     {"forecasts_per_s", t.reps / (t.seconds * scale)},
                     {"cpu_ms_per_forecast", 1000 * t.cpu_seconds / t.reps * scale}});
   };
-  std::printf("%-6s %-6s %6s %12s %14s %10s %16s %14s\n", "model", "mode", "reps", "ms/forecast", "forecasts/s", "speed-up",
-              "cpu ms/forecast", "cpu speed-up");
+  std::printf("%-6s %-6s %6s %12s %14s %10s %16s %14s\n", "model", "mode", "reps", "ms/forecast", "forecasts/s",
+              "speed-up", "cpu ms/forecast", "cpu speed-up");
   for (const auto& name : a.presets) {
     const auto m = load_preset(name, root, a);
     const auto w = bot_window(bars, 192);
@@ -277,8 +280,8 @@ int main(int argc, char** argv) {
       }
     }
     if (a.plain_reps <= 0) {
-      std::printf("%-6s %-6s %6d %12.1f %14.3f %10s %16.1f %14s\n", name.c_str(), "ours", ours.reps, ours_ms, 1000 / ours_ms,
-                  "-", ours_cpu, "-");
+      std::printf("%-6s %-6s %6d %12.1f %14.3f %10s %16.1f %14s\n", name.c_str(), "ours", ours.reps, ours_ms,
+                  1000 / ours_ms, "-", ours_cpu, "-");
       continue;
     }
     const int plain_samples = a.plain_samples > 0 ? a.plain_samples : (name == "mini" || name == "tiny") ? 192 : 48;
@@ -288,7 +291,8 @@ int main(int argc, char** argv) {
     const double plain_ms = 1000 * plain.seconds / plain.reps * (192.0 / plain_samples);
     const double plain_cpu = 1000 * plain.cpu_seconds / plain.reps * (192.0 / plain_samples);
     if (plain_samples != 192) {
-      std::printf("       plain port ran at %d samples; its times are scaled by 192/%d\n", plain_samples, plain_samples);
+      std::printf("       plain port ran at %d samples; its times are scaled by 192/%d\n", plain_samples,
+                  plain_samples);
     }
     std::printf("%-6s %-6s %6d %12.1f %14.3f %10s %16.1f %14s\n", name.c_str(), "plain", plain.reps, plain_ms,
                 1000 / plain_ms, "1.0x", plain_cpu, "1.0x");

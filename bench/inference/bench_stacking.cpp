@@ -42,12 +42,18 @@ int main(int argc, char** argv) {
   std::vector<long> groups = {1, 384, 768, 1536, 3072};
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string k = argv[i], v = argv[i + 1];
-    if (k == "--preset") preset_name = v;
-    else if (k == "--windows") windows = std::stoi(v);
-    else if (k == "--groups") groups = int_list(v);
-    else if (k == "--threads") threads = std::stoi(v);
-    else if (k == "--samples") samples = std::stoi(v);
-    else if (k == "--reps") reps = std::stoi(v);
+    if (k == "--preset")
+      preset_name = v;
+    else if (k == "--windows")
+      windows = std::stoi(v);
+    else if (k == "--groups")
+      groups = int_list(v);
+    else if (k == "--threads")
+      threads = std::stoi(v);
+    else if (k == "--samples")
+      samples = std::stoi(v);
+    else if (k == "--reps")
+      reps = std::stoi(v);
     else {
       std::fprintf(stderr, "unknown option %s\n", k.c_str());
       return 2;

@@ -124,8 +124,7 @@ struct host_process {
       const std::uint16_t p = port ? *port : 0;
       if (write(up[1], &p, sizeof p) != sizeof p) _exit(1);
       char c;
-      while (read(down[0], &c, 1) > 0) {
-      }
+      while (read(down[0], &c, 1) > 0) {}
       _exit(0);
     }
     close(up[1]);
@@ -177,8 +176,10 @@ int main(int argc, char** argv) {
     std::size_t req_bytes = 0, reply_bytes = 0;
     const auto rq = round_trips(sys, req, n, &req_bytes);
     const auto rp = round_trips(sys, reply, n, &reply_bytes);
-    std::printf("serialise+deserialise request  %6zu bytes  p50 %7.1f us  p99 %7.1f us\n", req_bytes, rq.p50_us, rq.p99_us);
-    std::printf("serialise+deserialise reply    %6zu bytes  p50 %7.1f us  p99 %7.1f us\n", reply_bytes, rp.p50_us, rp.p99_us);
+    std::printf("serialise+deserialise request  %6zu bytes  p50 %7.1f us  p99 %7.1f us\n", req_bytes, rq.p50_us,
+                rq.p99_us);
+    std::printf("serialise+deserialise reply    %6zu bytes  p50 %7.1f us  p99 %7.1f us\n", reply_bytes, rp.p50_us,
+                rp.p99_us);
   }
   figures local, plain, tls;
   {

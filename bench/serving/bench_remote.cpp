@@ -65,11 +65,16 @@ args parse(int argc, char** argv) {
     const std::string k = argv[i];
     must(i + 1 < argc, k + " needs a value");
     const std::string v = argv[++i];
-    if (k == "--windows") a.windows = std::max(1, std::stoi(v));
-    else if (k == "--samples") a.samples = std::max(1, std::stoi(v));
-    else if (k == "--threads") a.threads = std::max(1, std::stoi(v));
-    else if (k == "--tradebotd") a.tradebotd = v;
-    else must(false, "unknown option " + k);
+    if (k == "--windows")
+      a.windows = std::max(1, std::stoi(v));
+    else if (k == "--samples")
+      a.samples = std::max(1, std::stoi(v));
+    else if (k == "--threads")
+      a.threads = std::max(1, std::stoi(v));
+    else if (k == "--tradebotd")
+      a.tradebotd = v;
+    else
+      must(false, "unknown option " + k);
   }
   return a;
 }
@@ -108,9 +113,10 @@ double round_of(caf::scoped_actor& self, const caf::actor& to, const std::vector
 void wait_connected(const core::snapshot_board& board, std::size_t n) {
   const auto end = clk::now() + 30s;
   while (clk::now() < end) {
-    if (auto s = board.section("inference"); s && s->contains("remote") && (*s)["remote"].size() == n &&
-                                            std::all_of((*s)["remote"].begin(), (*s)["remote"].end(),
-                                                        [](const auto& h) { return h.value("state", "") == "connected"; }))
+    if (auto s = board.section("inference");
+        s && s->contains("remote") && (*s)["remote"].size() == n &&
+        std::all_of((*s)["remote"].begin(), (*s)["remote"].end(),
+                    [](const auto& h) { return h.value("state", "") == "connected"; }))
       return;
     std::this_thread::sleep_for(50ms);  // polling the pool's published state, bounded above
   }
@@ -131,7 +137,8 @@ int main(int argc, char** argv) {
   test::temp_dir model;
   auto preset = inference::preset_by_name("tiny");
   must(static_cast<bool>(preset), "no tiny preset");
-  must(static_cast<bool>(inference::write_random_checkpoint(*preset, 0, model.path.string())), "cannot write the checkpoint");
+  must(static_cast<bool>(inference::write_random_checkpoint(*preset, 0, model.path.string())),
+       "cannot write the checkpoint");
 
   const double load_start = load_now();
   const auto params = bench::bot_params(a.samples);
@@ -150,10 +157,11 @@ int main(int argc, char** argv) {
   };
   const int host_threads2 = std::max(1, a.threads / 2);
   const char* omp_wait = std::getenv("OMP_WAIT_POLICY");
-  std::printf("bench_remote: %d requests of one window (lookback %d, pred_len %d, %d samples), all at once; tiny "
-              "checkpoint; %u cores here; OMP_WAIT_POLICY=%s\n",
-              a.windows, bench::bot_lookback(), params.pred_len, a.samples, std::thread::hardware_concurrency(),
-              omp_wait ? omp_wait : "(unset)");
+  std::printf(
+      "bench_remote: %d requests of one window (lookback %d, pred_len %d, %d samples), all at once; tiny "
+      "checkpoint; %u cores here; OMP_WAIT_POLICY=%s\n",
+      a.windows, bench::bot_lookback(), params.pred_len, a.samples, std::thread::hardware_concurrency(),
+      omp_wait ? omp_wait : "(unset)");
   std::printf("model.threads: local %d, 1 host %d, 2 hosts %d each; hosts plain on loopback\n", a.threads, a.threads,
               host_threads2);
 

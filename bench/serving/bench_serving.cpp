@@ -68,19 +68,32 @@ args parse(int argc, char** argv) {
       std::exit(2);
     }
     const std::string v = argv[++i];
-    if (k == "--preset") a.preset = v;
-    else if (k == "--symbols") a.symbols = std::stoi(v);
-    else if (k == "--sweep") a.sweep = int_list(v);
-    else if (k == "--samples") a.samples = std::stoi(v);
-    else if (k == "--threads") a.threads = std::stoi(v);
-    else if (k == "--max-batch-rows") a.max_batch_rows = static_cast<std::size_t>(std::stoul(v));
-    else if (k == "--delay-us") a.delay_us = std::stol(v);
-    else if (k == "--rounds") a.rounds = std::stoi(v);
-    else if (k == "--executors") a.executors = static_cast<std::size_t>(std::stoul(v));
-    else if (k == "--device") a.device = v;
-    else if (k == "--dtype") a.dtype = v;
-    else if (k == "--compile") a.compile = v == "1";
-    else if (k == "--compile-mode") a.compile_mode = v;
+    if (k == "--preset")
+      a.preset = v;
+    else if (k == "--symbols")
+      a.symbols = std::stoi(v);
+    else if (k == "--sweep")
+      a.sweep = int_list(v);
+    else if (k == "--samples")
+      a.samples = std::stoi(v);
+    else if (k == "--threads")
+      a.threads = std::stoi(v);
+    else if (k == "--max-batch-rows")
+      a.max_batch_rows = static_cast<std::size_t>(std::stoul(v));
+    else if (k == "--delay-us")
+      a.delay_us = std::stol(v);
+    else if (k == "--rounds")
+      a.rounds = std::stoi(v);
+    else if (k == "--executors")
+      a.executors = static_cast<std::size_t>(std::stoul(v));
+    else if (k == "--device")
+      a.device = v;
+    else if (k == "--dtype")
+      a.dtype = v;
+    else if (k == "--compile")
+      a.compile = v == "1";
+    else if (k == "--compile-mode")
+      a.compile_mode = v;
     else {
       std::fprintf(stderr, "unknown option %s\n", k.c_str());
       std::exit(2);
@@ -96,7 +109,8 @@ double seconds_since(clock_type::time_point t0) {
 double percentile(std::vector<double> v, double q) {
   if (v.empty()) return 0;
   std::sort(v.begin(), v.end());
-  const auto idx = static_cast<std::size_t>(std::min<double>(static_cast<double>(v.size() - 1), q * static_cast<double>(v.size() - 1) + 0.5));
+  const auto idx = static_cast<std::size_t>(
+      std::min<double>(static_cast<double>(v.size() - 1), q * static_cast<double>(v.size() - 1) + 0.5));
   return v[idx];
 }
 
@@ -163,10 +177,11 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "%s\n", model.error().message.c_str());
     return 1;
   }
-  std::printf("preset %s, %d samples, lookback %d, max_context %d, pred_len %d, %d intra-op threads, "
-              "max_batch_rows %zu, max_queue_delay %ld us, %zu executors\n",
-              a.preset.c_str(), a.samples, tb::bench::bot_lookback(), p.max_context, p.pred_len, a.threads,
-              a.max_batch_rows, a.delay_us, a.executors);
+  std::printf(
+      "preset %s, %d samples, lookback %d, max_context %d, pred_len %d, %d intra-op threads, "
+      "max_batch_rows %zu, max_queue_delay %ld us, %zu executors\n",
+      a.preset.c_str(), a.samples, tb::bench::bot_lookback(), p.max_context, p.pred_len, a.threads, a.max_batch_rows,
+      a.delay_us, a.executors);
 
   // 1. One after another vs at once, side by side.
   const auto ws = tb::bench::bot_windows(a.symbols, p);

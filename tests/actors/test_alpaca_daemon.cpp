@@ -67,8 +67,9 @@ struct alpaca_world {
   std::string config(const std::string& state_dir) const {
     return small_trading_config(state_dir,
                                 "[market]\nfeed = \"alpaca\"\nclock = \"wall\"\n[broker]\nkind = \"alpaca\"\n"
-                                "[alpaca]\ntrading_url = \"" + server.url() + "\"\ndata_url = \"" + server.url() +
-                                    "\"\nca_file = \"" + pki.trusted.ca_cert + "\"\ntimeout_s = 5\n",
+                                "[alpaca]\ntrading_url = \"" +
+                                    server.url() + "\"\ndata_url = \"" + server.url() + "\"\nca_file = \"" +
+                                    pki.trusted.ca_cert + "\"\ntimeout_s = 5\n",
                                 "\"BTCUSD\", \"ETHUSD\"");
   }
   static std::map<std::string, std::string> keys(std::map<std::string, std::string> env = {}) {
@@ -94,9 +95,7 @@ std::vector<json> journal_of(const std::filesystem::path& dir, const std::string
   return out;
 }
 
-bool first_cycle_closed(const json& s) {
-  return s.contains("portfolio") && s["portfolio"].value("cycles", 0) >= 1;
-}
+bool first_cycle_closed(const json& s) { return s.contains("portfolio") && s["portfolio"].value("cycles", 0) >= 1; }
 
 }  // namespace
 
@@ -120,7 +119,8 @@ BOOST_AUTO_TEST_CASE(trades_through_alpaca_data_and_trading_apis) {
   std::set<std::string> bar_symbols, quote_symbols;
   for (const auto& r : w.server.requests()) {
     BOOST_TEST(r.authorized, r.target);
-    if (r.target.find("/v1beta3/crypto/us/bars") == 0) bar_symbols.insert(r.target.find("BTC") != std::string::npos ? "BTC" : "ETH");
+    if (r.target.find("/v1beta3/crypto/us/bars") == 0)
+      bar_symbols.insert(r.target.find("BTC") != std::string::npos ? "BTC" : "ETH");
     if (r.target.find("/v1beta3/crypto/us/latest/quotes") == 0)
       quote_symbols.insert(r.target.find("BTC") != std::string::npos ? "BTC" : "ETH");
   }
@@ -162,7 +162,8 @@ BOOST_AUTO_TEST_CASE(killed_after_the_post_restarted_the_order_is_reconciled_not
   temp_dir state;
   {
     // SIGKILL right after the first submit returned, before its acknowledgement is journaled.
-    daemon_process d(faults_bin, w.config(state.path.string()), alpaca_world::keys({{"TRADEBOTD_FAULT", "kill_after_submit:1"}}));
+    daemon_process d(faults_bin, w.config(state.path.string()),
+                     alpaca_world::keys({{"TRADEBOTD_FAULT", "kill_after_submit:1"}}));
     BOOST_REQUIRE_MESSAGE(d.ready(), "no READY=1:\n" << d.proc->output());
     const int status = d.proc->wait(60s);
     BOOST_REQUIRE_MESSAGE(status == 128 + SIGKILL, "status " << status << "\n" << d.proc->output());
@@ -222,10 +223,12 @@ struct broker_over_alpaca {
     actors::register_types(sys_cfg);
     sys = std::make_unique<caf::actor_system>(sys_cfg);
     self = std::make_unique<caf::scoped_actor>(*sys);
-    actor = actors::spawn_broker_actor(self->ptr(), {std::move(broker), (state.path / "orders.jsonl").string(),
+    actor = actors::spawn_broker_actor(self->ptr(), {std::move(broker),
+                                                     (state.path / "orders.jsonl").string(),
                                                      std::make_shared<core::wall_clock>(),
                                                      std::make_shared<core::snapshot_board>(),
-                                                     std::make_shared<actors::config>(), {}});
+                                                     std::make_shared<actors::config>(),
+                                                     {}});
   }
   ~broker_over_alpaca() {
     (*self)->request(actor, 10s, actors::stop_atom::value).receive([](caf::ok_atom) {}, [](caf::error&) {});
@@ -238,7 +241,8 @@ struct broker_over_alpaca {
   }
   std::vector<actors::order_outcome> submit(const std::vector<actors::order_intent>& intents) {
     std::vector<actors::order_outcome> out;
-    (*self)->request(actor, 30s, actors::submit_atom::value, intents)
+    (*self)
+        ->request(actor, 30s, actors::submit_atom::value, intents)
         .receive([&](const std::vector<actors::order_outcome>& o) { out = o; },
                  [&](caf::error& e) { BOOST_FAIL(sys->render(e)); });
     return out;
@@ -289,7 +293,8 @@ BOOST_AUTO_TEST_CASE(a_fill_that_races_an_asynchronous_cancel_is_journaled) {
     return kinds;
   };
   auto reconcile = [&] {
-    (*t.self)->request(t.actor, 30s, actors::broker_state_atom::value)
+    (*t.self)
+        ->request(t.actor, 30s, actors::broker_state_atom::value)
         .receive([](const actors::broker_state& b) { BOOST_TEST(b.ok, b.error); },
                  [&](caf::error& e) { BOOST_FAIL(t.sys->render(e)); });
   };
@@ -333,8 +338,8 @@ BOOST_AUTO_TEST_CASE(a_state_query_takes_working_orders_from_the_open_orders_not
     return n;
   };
   // Once the actor answers, its start (reconciling the journal) is done.
-  self->request(actor, 30s, actors::heartbeat_atom::value).receive([](actors::heartbeat_atom, std::uint64_t) {},
-                                                                   [&](caf::error& e) { BOOST_FAIL(sys.render(e)); });
+  self->request(actor, 30s, actors::heartbeat_atom::value)
+      .receive([](actors::heartbeat_atom, std::uint64_t) {}, [&](caf::error& e) { BOOST_FAIL(sys.render(e)); });
   const int at_start = count("/v2/orders?status=open");
   // Two working orders in one batch: the open orders are fetched once for it.
   std::vector<actors::order_intent> batch = {{"ETHUSD-1-buy-maxdiff", "ETHUSD", 1, 1.0, 3000.0, "maxdiff", 1},
@@ -346,8 +351,12 @@ BOOST_AUTO_TEST_CASE(a_state_query_takes_working_orders_from_the_open_orders_not
   // Both are still working: two state queries reconcile them from the open orders alone.
   for (int i = 0; i < 2; ++i)
     self->request(actor, 30s, actors::broker_state_atom::value)
-        .receive([](const actors::broker_state& b) { BOOST_TEST(b.ok, b.error); BOOST_TEST(b.open_orders == 2u); },
-                 [&](caf::error& e) { BOOST_FAIL(sys.render(e)); });
+        .receive(
+            [](const actors::broker_state& b) {
+              BOOST_TEST(b.ok, b.error);
+              BOOST_TEST(b.open_orders == 2u);
+            },
+            [&](caf::error& e) { BOOST_FAIL(sys.render(e)); });
   BOOST_TEST(count("/v2/orders:by_client_order_id") == 0);
   BOOST_TEST(count("/v2/orders?status=open") == at_start + 3);
 }
@@ -367,14 +376,16 @@ BOOST_AUTO_TEST_CASE(equities_on_a_simulated_clock_over_alpaca_bars_trade_whole_
               "clock = \"simulated\"\nsim_start = \"2025-06-02T12:00:00Z\"\nsim_end = \"2025-06-02T20:00:00Z\"");
   daemon_process d(daemon_bin, cfg, alpaca_world::keys());
   BOOST_REQUIRE_MESSAGE(d.ready(), "no READY=1:\n" << d.proc->output());
-  auto s = d.stats_until([](const json& j) { return j.contains("schedule") && j["schedule"].value("finished", false); }, 60s);
+  auto s = d.stats_until([](const json& j) { return j.contains("schedule") && j["schedule"].value("finished", false); },
+                         60s);
   BOOST_REQUIRE_MESSAGE(s["schedule"].value("finished", false), d.proc->output() << "\n" << s.dump().substr(0, 3000));
   BOOST_TEST(s["schedule"]["cycles"] == 3, s["schedule"].dump());
   BOOST_TEST(s["symbols"]["AAPL"]["state"] == "ok", s["symbols"]["AAPL"].dump());
   bool stock_bars = false;
   std::vector<json> orders;
   for (const auto& r : w.server.requests()) {
-    stock_bars = stock_bars || (r.target.find("/v2/stocks/bars?") == 0 && r.target.find("feed=iex") != std::string::npos);
+    stock_bars =
+        stock_bars || (r.target.find("/v2/stocks/bars?") == 0 && r.target.find("feed=iex") != std::string::npos);
     if (r.method == "POST" && r.target == "/v2/orders") orders.push_back(json::parse(r.body));
   }
   BOOST_TEST(stock_bars);

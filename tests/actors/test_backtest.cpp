@@ -41,7 +41,8 @@ std::string config_text(const std::filesystem::path& decoy_state, bool cache, co
   auto text = small_trading_config(decoy_state.string(), "[market]\nfeed = \"synthetic\"\nsim_start = \"2024-01-02\"\n",
                                    "\"JD\", \"PDD\", \"NIO\", \"SUIUSD\"", "",
                                    cache ? "enabled = true\nttl_s = 1\n" : "enabled = false\n");
-  if (!cache_dir.empty()) text = std::regex_replace(text, std::regex("dir = \"[^\"]*/cache\""), "dir = \"" + cache_dir + "\"");
+  if (!cache_dir.empty())
+    text = std::regex_replace(text, std::regex("dir = \"[^\"]*/cache\""), "dir = \"" + cache_dir + "\"");
   if (bot_sampling)
     text = std::regex_replace(text, std::regex("pred_len = 1\nlookback = 24\nmax_context = 24\nsample_count = 1\n"),
                               "pred_len = 7\nlookback = 48\nmax_context = 64\nsample_count = 192\n");
@@ -74,10 +75,12 @@ struct fixture_data {
   std::filesystem::path decoy = dir.path / "live-state";
   fixture_data() {
     std::filesystem::create_directories(replay);
-    for (const char* s : symbols) std::filesystem::copy_file(daily + "/" + s + ".csv", replay / (std::string(s) + ".csv"));
+    for (const char* s : symbols)
+      std::filesystem::copy_file(daily + "/" + s + ".csv", replay / (std::string(s) + ".csv"));
   }
   std::filesystem::path shared_config(const std::string& cache_folder, bool bot_sampling) const {
-    return dir.write(cache_folder + ".toml", config_text(decoy, true, (dir.path / cache_folder).string(), bot_sampling));
+    return dir.write(cache_folder + ".toml",
+                     config_text(decoy, true, (dir.path / cache_folder).string(), bot_sampling));
   }
   // A started backtest; finish() waits for it and reads what it wrote.
   struct started {
@@ -89,8 +92,9 @@ struct fixture_data {
                 const std::string& to = "2025-04-01") {
     started s;
     s.r.report_dir = dir.path / name;
-    std::vector<std::string> args{tradebot_bin, "backtest", "--config", cfg.string(), "--data", replay.string(), "--from",
-                                  "2025-01-02", "--to", to, "--report", s.r.report_dir.string()};
+    std::vector<std::string> args{
+        tradebot_bin, "backtest",   "--config", cfg.string(), "--data",   replay.string(),
+        "--from",     "2025-01-02", "--to",     to,           "--report", s.r.report_dir.string()};
     if (!cache_mode.empty()) args.insert(args.end(), {"--cache", cache_mode});
     s.proc = std::make_unique<child_process>(args, std::map<std::string, std::string>{}, dir.path / (name + ".log"));
     return s;
@@ -112,7 +116,8 @@ struct fixture_data {
     const auto cfg = dir.write(cache ? "cache-on.toml" : "cache-off.toml", config_text(decoy, cache));
     return finish(start(name, cfg, cache ? "fresh" : ""));
   }
-  backtest_run run_shared(const std::string& name, const std::string& cache_folder, const std::string& to = "2025-04-01") {
+  backtest_run run_shared(const std::string& name, const std::string& cache_folder,
+                          const std::string& to = "2025-04-01") {
     return finish(start(name, shared_config(cache_folder, true), "shared", to));
   }
 };
@@ -170,7 +175,7 @@ BOOST_AUTO_TEST_CASE(backtest_writes_a_report_whose_trades_match_its_order_count
   BOOST_REQUIRE_MESSAGE(a.report, "report.json does not read back:\n" << a.report_json.substr(0, 2000));
   const auto& r = *a.report;
   BOOST_TEST_MESSAGE("backtest: " << a.output << "\nmetrics " << tb::strategy::to_json(r.metrics).dump());
-  BOOST_TEST(r.equity_curve.size() > 100u);  // one point per cycle over three months
+  BOOST_TEST(r.equity_curve.size() > 100u);                 // one point per cycle over three months
   BOOST_TEST(r.equity_curve.front().time_s >= 1735776000);  // 2025-01-02
   BOOST_TEST(r.equity_curve.back().time_s <= 1743465600);   // 2025-04-01
   BOOST_TEST(r.orders.sent > 0);
@@ -221,9 +226,9 @@ BOOST_AUTO_TEST_CASE(the_same_backtest_twice_gives_the_same_report_and_compare_p
   BOOST_TEST(a.report->timing.inference_s > 0);
   BOOST_TEST(a.report->inference.errors == 0);
   BOOST_TEST(a.report->inference.oom_splits == 0);
-  const int code = run_tool({tradebot_bin, "compare", (a.report_dir / "report.json").string(),
-                             (b.report_dir / "report.json").string()},
-                            data().dir.path / "compare.log", &out);
+  const int code = run_tool(
+      {tradebot_bin, "compare", (a.report_dir / "report.json").string(), (b.report_dir / "report.json").string()},
+      data().dir.path / "compare.log", &out);
   BOOST_TEST(code == 0, out);
   BOOST_TEST(out.find("verdict: OK") != std::string::npos, out);
   BOOST_TEST(out.find("OK       inference_errors: 0 -> 0") != std::string::npos, out);
@@ -253,8 +258,8 @@ BOOST_AUTO_TEST_CASE(the_same_backtest_again_over_a_shared_cache_computes_nothin
   const auto &c = cache_of(cold), &w = cache_of(warm);
   BOOST_TEST_MESSAGE("cold: " << cold.report->timing.elapsed_s << " s in the run (" << cold.wall_s << " s with the "
                               << "process), inference " << cold.report->timing.inference_s << " s, " << c.computed
-                              << " windows computed, " << c.hits << " hits, " << c.misses << " misses\nwarm: "
-                              << warm.report->timing.elapsed_s << " s in the run (" << warm.wall_s
+                              << " windows computed, " << c.hits << " hits, " << c.misses
+                              << " misses\nwarm: " << warm.report->timing.elapsed_s << " s in the run (" << warm.wall_s
                               << " s with the process), inference " << warm.report->timing.inference_s << " s, "
                               << w.computed << " computed, " << w.hits << " hits, " << w.misses << " misses; "
                               << cold.report->timing.elapsed_s / warm.report->timing.elapsed_s << "x faster");
@@ -276,7 +281,8 @@ BOOST_AUTO_TEST_CASE(the_same_backtest_again_over_a_shared_cache_computes_nothin
   // is generous because other processes sharing the cores slow the warm run's actors and fsyncs.
   BOOST_TEST(cold.report->timing.elapsed_s >= 3 * warm.report->timing.elapsed_s);
   // The last line keeps the original bot's form.
-  const std::string last = "Kronos Prediction Cache Stats: hits=" + std::to_string(w.hits) + " misses=0 hit_rate=100.0%\n";
+  const std::string last =
+      "Kronos Prediction Cache Stats: hits=" + std::to_string(w.hits) + " misses=0 hit_rate=100.0%\n";
   BOOST_TEST(warm.output.size() >= last.size());
   BOOST_TEST(warm.output.compare(warm.output.size() - last.size(), last.size(), last) == 0, warm.output);
 }
@@ -314,7 +320,8 @@ BOOST_AUTO_TEST_CASE(two_backtests_at_once_on_one_cache_equal_runs_one_after_the
   }
   // Nothing in the shared folder is corrupt.
   std::string out;
-  const int code = run_tool({tradebot_bin, "cache", "verify", "--config", cfg.string()}, d.dir.path / "verify.log", &out);
+  const int code =
+      run_tool({tradebot_bin, "cache", "verify", "--config", cfg.string()}, d.dir.path / "verify.log", &out);
   BOOST_TEST(code == 0, out);
   BOOST_TEST(out.find(" 0 corrupt") != std::string::npos, out);
 }
@@ -334,8 +341,8 @@ BOOST_AUTO_TEST_CASE(bad_arguments_exit_2_with_a_message) {
                       d.path / "2.log", &out) == 2);
   BOOST_TEST(out.find("--from") != std::string::npos, out);
   // A data folder that does not exist.
-  BOOST_TEST(run_tool({tradebot_bin, "backtest", "--config", cfg.string(), "--data", (d.path / "nope").string(),
-                       "--to", "2025-04-01", "--report", (d.path / "r").string()},
+  BOOST_TEST(run_tool({tradebot_bin, "backtest", "--config", cfg.string(), "--data", (d.path / "nope").string(), "--to",
+                       "2025-04-01", "--report", (d.path / "r").string()},
                       d.path / "3.log", &out) == 2);
   BOOST_TEST(out.find("nope") != std::string::npos, out);
   // An unknown cache mode.
@@ -368,10 +375,10 @@ quandl_run run_quandl(const std::string& from, const std::string& to) {
   const auto cfg = d.dir.write("quandl.toml", small_trading_config((d.dir.path / "quandl-decoy").string(),
                                                                    "[market]\nfeed = \"synthetic\"\n", "\"AAPL\""));
   const auto report_dir = d.dir.path / ("quandl-" + from);
-  r.code = run_tool({tradebot_bin, "backtest", "--config", cfg.string(), "--data",
-                     std::string(TRADEBOT_TEST_DATA) + "/quandl", "--from", from, "--to", to, "--report",
-                     report_dir.string()},
-                    d.dir.path / ("quandl-" + from + ".log"), &r.output);
+  r.code = run_tool(
+      {tradebot_bin, "backtest", "--config", cfg.string(), "--data", std::string(TRADEBOT_TEST_DATA) + "/quandl",
+       "--from", from, "--to", to, "--report", report_dir.string()},
+      d.dir.path / ("quandl-" + from + ".log"), &r.output);
   const auto text = read_file(report_dir / "report.json");
   if (!text.empty())
     if (auto parsed = tb::strategy::report_from_json(json::parse(text))) r.report = *parsed;
@@ -399,16 +406,16 @@ BOOST_AUTO_TEST_CASE(a_quandl_file_over_september_2001_follows_the_nyse_calendar
   BOOST_TEST(r.report->orders.sent > 0);
   BOOST_TEST(!r.report->trades.empty());
   const std::int64_t reopened = 1000733400;  // 2001-09-17T13:30:00Z, the open
-  BOOST_TEST(std::any_of(r.report->trades.begin(), r.report->trades.end(), [&](const auto& t) {
-    return t.time_s >= reopened && t.time_s < reopened + 14 * 86400;
-  }));
+  BOOST_TEST(std::any_of(r.report->trades.begin(), r.report->trades.end(),
+                         [&](const auto& t) { return t.time_s >= reopened && t.time_s < reopened + 14 * 86400; }));
 }
 
 BOOST_AUTO_TEST_CASE(a_quandl_file_over_hurricane_sandy_follows_the_nyse_calendar) {
   const auto r = run_quandl("2012-10-01", "2012-11-30");
   BOOST_REQUIRE_MESSAGE(r.code == 0, r.output);
   BOOST_REQUIRE_MESSAGE(r.report, r.output);
-  for (const char* closed : {"2012-10-29", "2012-10-30", "2012-11-22"}) BOOST_TEST(r.cycle_days.count(closed) == 0u, closed);
+  for (const char* closed : {"2012-10-29", "2012-10-30", "2012-11-22"})
+    BOOST_TEST(r.cycle_days.count(closed) == 0u, closed);
   for (const char* open : {"2012-10-26", "2012-10-31", "2012-11-23"}) BOOST_TEST(r.cycle_days.count(open) == 1u, open);
   BOOST_TEST(r.report->orders.sent > 0);
   BOOST_TEST(!r.report->trades.empty());

@@ -1,8 +1,8 @@
 // The cache actor in front of the real (tiny) inference actor, with a real redis-server on a
 // loopback port: a repeated request is answered without a second inference and with the same
 // forecasts; seeds derive from keys (a disabled cache computes the same forecasts); the TTL follows
-// the closure of the newest bar, not the priority; a changed column misses; inference errors pass through and are not stored; Redis killed mid-test keeps the
-// cache serving (degraded); a second cache sharing only Redis gets hits.
+// the closure of the newest bar, not the priority; a changed column misses; inference errors pass through and are not
+// stored; Redis killed mid-test keeps the cache serving (degraded); a second cache sharing only Redis gets hits.
 #define BOOST_TEST_MODULE cache_actor
 #include <boost/test/unit_test.hpp>
 
@@ -30,7 +30,7 @@ namespace {
 
 // Small sampling shapes; the cache settings are the test's.
 actors::config_ptr test_config(const std::filesystem::path& cache_dir, int redis_port,
-                             std::function<void(actors::config&)> edit = {}) {
+                               std::function<void(actors::config&)> edit = {}) {
   auto base = test::tiny_model_config();
   auto c = std::make_shared<actors::config>(*base);
   c->inference.batching.max_queue_delay = std::chrono::microseconds(1000);
@@ -85,7 +85,8 @@ struct fixture : test::inference_fixture {
   // A cache actor in front of the inference actor, with its own board (its /stats and /health).
   actors::forecaster_actor add_cache(actors::config_ptr c, std::shared_ptr<core::snapshot_board> b) {
     caf::scoped_actor self{*sys};
-    auto h = actors::spawn_cache_actor(self.ptr(), [inf = inference] { return inf; }, std::move(b), std::move(c), clock);
+    auto h = actors::spawn_cache_actor(
+        self.ptr(), [inf = inference] { return inf; }, std::move(b), std::move(c), clock);
     caches.push_back(h);
     return h;
   }
@@ -153,29 +154,35 @@ BOOST_AUTO_TEST_CASE(a_repeated_request_is_a_hit_with_the_same_forecasts_and_see
 
   // A cache that is disabled computes every window, seeded the same way: the same forecasts.
   auto off_board = std::make_shared<core::snapshot_board>();
-  auto off = fx.add_cache(test_config(dir.path / "off", 0, [](actors::config& x) { x.cache.enabled = false; }),
-                          off_board);
+  auto off =
+      fx.add_cache(test_config(dir.path / "off", 0, [](actors::config& x) { x.cache.enabled = false; }), off_board);
   const auto recomputed = fx.ask(off, four_windows(*c, 7));
   BOOST_TEST(fx.inferences() == 8);
   for (std::size_t i = 0; i < 4; ++i) {
     BOOST_REQUIRE_MESSAGE(recomputed.answers[i].ok, recomputed.answers[i].error);
-    BOOST_TEST(tb::core::relative_difference(recomputed.answers[i].forecast, first.answers[i].forecast) < 1e-6, "window " << i);
+    BOOST_TEST(tb::core::relative_difference(recomputed.answers[i].forecast, first.answers[i].forecast) < 1e-6,
+               "window " << i);
   }
 
   // What /stats shows: hits and misses of the facade, the actor's counters, the TTLs.
-  BOOST_TEST(wait_for_cache(*board, [](const nlohmann::json& d) {
-    const auto& s = d["cache"];
-    return s["hits"] == 4 && s["misses"] == 4 && s["actor"]["stores"] == 4 && s["saves"] == 4;
-  }), board->sections().dump());
+  BOOST_TEST(wait_for_cache(*board,
+                            [](const nlohmann::json& d) {
+                              const auto& s = d["cache"];
+                              return s["hits"] == 4 && s["misses"] == 4 && s["actor"]["stores"] == 4 && s["saves"] == 4;
+                            }),
+             board->sections().dump());
   auto stats = (*board->section("cache"));
   BOOST_TEST(stats["enabled"] == true);
   BOOST_TEST(stats["hit_rate_percent"].get<double>() == 50.0);
   BOOST_TEST(stats["history_ttl_seconds"] == c->cache.history_ttl_s);
   BOOST_TEST(stats["actor"]["answered_from_cache"] == 4);
   BOOST_TEST(stats["actor"]["model"]["checkpoint_hash"] == fx.service->identity().checkpoint_hash);
-  BOOST_TEST(wait_for_cache(*off_board, [](const nlohmann::json& d) {
-    return d["cache"]["enabled"] == false && d["cache"]["actor"]["bypassed_windows"] == 4 && d["cache"]["hits"] == 0;
-  }), off_board->sections().dump());
+  BOOST_TEST(wait_for_cache(*off_board,
+                            [](const nlohmann::json& d) {
+                              return d["cache"]["enabled"] == false && d["cache"]["actor"]["bypassed_windows"] == 4 &&
+                                     d["cache"]["hits"] == 0;
+                            }),
+             off_board->sections().dump());
 }
 
 BOOST_AUTO_TEST_CASE(a_changed_column_misses_and_errors_pass_through_unstored) {
@@ -266,9 +273,11 @@ BOOST_AUTO_TEST_CASE(ttl_follows_the_closure_of_the_newest_bar_not_the_priority)
   BOOST_TEST(fx.inferences() == 8);
   BOOST_TEST(!r.answers[1].cached);
   BOOST_TEST(r.answers[2].cached);
-  BOOST_TEST(wait_for_cache(*board, [](const nlohmann::json& d) {
-    return d["cache"]["actor"]["computed_windows"] == 8 && d["cache"]["misses"] == 8;
-  }), board->sections().dump());
+  BOOST_TEST(wait_for_cache(*board,
+                            [](const nlohmann::json& d) {
+                              return d["cache"]["actor"]["computed_windows"] == 8 && d["cache"]["misses"] == 8;
+                            }),
+             board->sections().dump());
 }
 
 BOOST_AUTO_TEST_CASE(redis_killed_mid_test_keeps_serving_and_a_second_cache_shares_redis) {
@@ -306,13 +315,20 @@ BOOST_AUTO_TEST_CASE(redis_killed_mid_test_keeps_serving_and_a_second_cache_shar
   BOOST_TEST(fx.inferences() == 5);
   r = fx.ask(a, fresh);  // stored in memory and disk while Redis is down
   BOOST_TEST(fx.inferences() == 5);
-  BOOST_TEST(wait_for_cache(*board_a, [](const nlohmann::json& d) {
-    return d["checks"]["cache"]["status"] == "degraded" && d["cache"]["redis_state"] != "connected";
-  }), board_a->checks().dump());
+  BOOST_TEST(wait_for_cache(*board_a,
+                            [](const nlohmann::json& d) {
+                              return d["checks"]["cache"]["status"] == "degraded" &&
+                                     d["cache"]["redis_state"] != "connected";
+                            }),
+             board_a->checks().dump());
 
   // Redis back (empty): the cache reconnects by itself (maintain() every second), health ok.
   redis.start();
-  BOOST_TEST(wait_for_cache(*board_a, [](const nlohmann::json& d) {
-    return d["checks"]["cache"]["status"] == "ok" && d["cache"]["redis_state"] == "connected";
-  }, 15s), board_a->checks().dump());
+  BOOST_TEST(wait_for_cache(
+                 *board_a,
+                 [](const nlohmann::json& d) {
+                   return d["checks"]["cache"]["status"] == "ok" && d["cache"]["redis_state"] == "connected";
+                 },
+                 15s),
+             board_a->checks().dump());
 }

@@ -53,7 +53,8 @@ agreement require_agreement(const std::filesystem::path& config_path, const std:
   auto cfg = actors::load_config(config_path.string());
   BOOST_REQUIRE_MESSAGE(cfg, when << ": " << (cfg ? "" : cfg.error().message));
   auto parts = daemon::make_trading_parts(**cfg);
-  BOOST_REQUIRE_MESSAGE(parts, when << ": the broker's state cannot be opened: " << (parts ? "" : parts.error().message));
+  BOOST_REQUIRE_MESSAGE(parts,
+                        when << ": the broker's state cannot be opened: " << (parts ? "" : parts.error().message));
   auto* broker = dynamic_cast<market::durable_sim_broker*>(parts->broker.get());
   BOOST_REQUIRE(broker != nullptr);
   auto journal = market::order_journal::open(parts->journal_path);
@@ -63,8 +64,9 @@ agreement require_agreement(const std::filesystem::path& config_path, const std:
   std::map<std::string, double> qty;
   double cash = (*cfg)->broker.sim.initial_cash;
   auto add_fill = [&](const market::order_request& r, double q, double price) {
-    const double fee = (market::is_crypto(r.symbol) ? (*cfg)->broker.sim.crypto_fee_rate : (*cfg)->broker.sim.equity_fee_rate) *
-                       q * price;
+    const double fee =
+        (market::is_crypto(r.symbol) ? (*cfg)->broker.sim.crypto_fee_rate : (*cfg)->broker.sim.equity_fee_rate) * q *
+        price;
     if (r.side == market::side::buy) {
       qty[r.symbol] += q;
       cash -= q * price + fee;
@@ -78,20 +80,22 @@ agreement require_agreement(const std::filesystem::path& config_path, const std:
     const auto found = broker->order_by_client_id(id);
     BOOST_REQUIRE(found);
     const auto& o = *found;
-    const std::string what = when + ": " + id + " (journal: " + e.state + ", broker: " +
-                             (o ? std::string(market::to_string(o->status)) : "none") + ")";
+    const std::string what = when + ": " + id + " (journal: " + e.state +
+                             ", broker: " + (o ? std::string(market::to_string(o->status)) : "none") + ")";
     ++out.orders;
     if (e.state == "filled") {
       ++out.fills;
       BOOST_REQUIRE_MESSAGE(o && o->status == market::order_status::filled, what);
-      BOOST_TEST(o->filled_qty == e.filled_qty, what << ": qty " << o->filled_qty << " at the broker, " << e.filled_qty);
+      BOOST_TEST(o->filled_qty == e.filled_qty,
+                 what << ": qty " << o->filled_qty << " at the broker, " << e.filled_qty);
       BOOST_TEST(o->filled_avg_price == e.filled_price,
                  what << ": price " << o->filled_avg_price << " at the broker, " << e.filled_price);
       add_fill(e.intent.order, e.filled_qty, e.filled_price);
     } else if (e.state == "closed") {
-      BOOST_REQUIRE_MESSAGE(o && (o->status == market::order_status::canceled || o->status == market::order_status::expired),
-                            what);
-      BOOST_TEST(o->filled_qty == e.filled_qty, what << ": filled " << o->filled_qty << " at the broker, " << e.filled_qty);
+      BOOST_REQUIRE_MESSAGE(
+          o && (o->status == market::order_status::canceled || o->status == market::order_status::expired), what);
+      BOOST_TEST(o->filled_qty == e.filled_qty,
+                 what << ": filled " << o->filled_qty << " at the broker, " << e.filled_qty);
       if (e.filled_qty > 0) add_fill(e.intent.order, e.filled_qty, e.filled_price);
     } else if (e.state == "rejected" || e.state == "abandoned") {
       BOOST_TEST(!o, what);
@@ -102,7 +106,8 @@ agreement require_agreement(const std::filesystem::path& config_path, const std:
     }
   }
   for (const auto& o : broker->inner().all_orders())
-    BOOST_TEST(journal->contains(o.client_order_id), when << ": the broker has " << o.client_order_id << ", never journaled");
+    BOOST_TEST(journal->contains(o.client_order_id),
+               when << ": the broker has " << o.client_order_id << ", never journaled");
 
   const auto positions = broker->positions();
   BOOST_REQUIRE(positions);
@@ -124,7 +129,8 @@ agreement require_agreement(const std::filesystem::path& config_path, const std:
 // One more start must succeed, and after its clean stop the files agree as well.
 void restart_rounds(bool kill, int rounds) {
   const std::uint64_t seed = seed_of_run();
-  std::cout << std::setprecision(17) << (kill ? "kill" : "clean stop") << " rounds: seed " << seed << " (TRADEBOT_RESTART_SEED)" << std::endl;
+  std::cout << std::setprecision(17) << (kill ? "kill" : "clean stop") << " rounds: seed " << seed
+            << " (TRADEBOT_RESTART_SEED)" << std::endl;
   std::mt19937_64 rng(seed);
   std::uniform_int_distribution<int> pause_ms(0, 800);
   spdlog::set_level(spdlog::level::warn);  // make_trading_parts's info lines, once per round
@@ -143,8 +149,12 @@ void restart_rounds(bool kill, int rounds) {
     daemon_process d(daemon_bin, body);
     BOOST_REQUIRE_MESSAGE(d.ready(), when << ": the start failed:\n" << d.proc->output());
     starting += std::chrono::steady_clock::now() - t0;
-    if (round < rounds) std::this_thread::sleep_for(std::chrono::milliseconds(pause_ms(rng)));  // the random moment
-    else d.stats_until([](const nlohmann::json& s) { return s.contains("portfolio") && s["portfolio"].value("cycles", 0) > 0; }, 30s);
+    if (round < rounds)
+      std::this_thread::sleep_for(std::chrono::milliseconds(pause_ms(rng)));  // the random moment
+    else
+      d.stats_until(
+          [](const nlohmann::json& s) { return s.contains("portfolio") && s["portfolio"].value("cycles", 0) > 0; },
+          30s);
     t0 = std::chrono::steady_clock::now();
     if (kill && round < rounds) {
       d.proc->signal(SIGKILL);

@@ -38,7 +38,8 @@ core::forecast_window window_at(std::size_t end, std::uint64_t seed, const actor
   core::forecast_window w;
   w.symbol = "JD";
   const auto& bars = jd_bars();
-  w.bars.assign(bars.begin() + static_cast<long>(end - static_cast<std::size_t>(c.inference.lookback)), bars.begin() + static_cast<long>(end));
+  w.bars.assign(bars.begin() + static_cast<long>(end - static_cast<std::size_t>(c.inference.lookback)),
+                bars.begin() + static_cast<long>(end));
   w.params = c.inference.sampling;
   w.seed = seed;
   return w;
@@ -60,7 +61,8 @@ BOOST_AUTO_TEST_CASE(many_requesters_at_once_each_get_their_own_window_as_if_alo
     actors::forecast_request req;
     for (int i = 0; i < per_request; ++i) {
       actors::window_request w;
-      w.window = window_at(first_end + static_cast<std::size_t>(r * per_request + i), static_cast<std::uint64_t>(1000 + r * per_request + i), *c);
+      w.window = window_at(first_end + static_cast<std::size_t>(r * per_request + i),
+                           static_cast<std::uint64_t>(1000 + r * per_request + i), *c);
       w.priority = i == 0 ? inference::priority::live : inference::priority::backfill;
       req.windows.push_back(std::move(w));
     }
@@ -72,7 +74,8 @@ BOOST_AUTO_TEST_CASE(many_requesters_at_once_each_get_their_own_window_as_if_alo
   }
   std::vector<actors::forecast_reply> replies(requesters);
   int received = 0;
-  self->receive_for(received, requesters)([&](int r, actors::forecast_reply& reply) { replies[static_cast<std::size_t>(r)] = reply; });
+  self->receive_for(received, requesters)(
+      [&](int r, actors::forecast_reply& reply) { replies[static_cast<std::size_t>(r)] = reply; });
 
   auto model = inference::load_checkpoint(c->inference.model_dir, {});
   BOOST_REQUIRE(model);
@@ -106,7 +109,8 @@ BOOST_AUTO_TEST_CASE(overload_and_timeout_are_answered_per_window) {
   fixture fx(c);
   caf::scoped_actor self{*fx.sys};
   actors::forecast_request big;
-  for (int i = 0; i < 3; ++i) big.windows.push_back({window_at(500 + static_cast<std::size_t>(i), 1, *c), inference::priority::live, 0});
+  for (int i = 0; i < 3; ++i)
+    big.windows.push_back({window_at(500 + static_cast<std::size_t>(i), 1, *c), inference::priority::live, 0});
   self->request(fx.inference, 30s, actors::forecast_atom::value, big)
       .receive(
           [&](actors::forecast_reply& reply) {
@@ -146,7 +150,8 @@ BOOST_AUTO_TEST_CASE(a_stop_under_heavy_inference_cancels_the_queued_work_within
   actors::forecast_request req;
   constexpr int windows = 3000;
   for (int i = 0; i < windows; ++i)
-    req.windows.push_back({window_at(500 + static_cast<std::size_t>(i % 400), static_cast<std::uint64_t>(i), *c), inference::priority::live, 0});
+    req.windows.push_back({window_at(500 + static_cast<std::size_t>(i % 400), static_cast<std::uint64_t>(i), *c),
+                           inference::priority::live, 0});
   auto collector = caf::actor(self);
   fx.sys->spawn([req, collector, inf = fx.inference](caf::event_based_actor* a) {
     a->request(inf, 300s, actors::forecast_atom::value, req).then([=](actors::forecast_reply& reply) {
@@ -167,8 +172,10 @@ BOOST_AUTO_TEST_CASE(a_stop_under_heavy_inference_cancels_the_queued_work_within
         BOOST_REQUIRE(reply.answers.size() == static_cast<std::size_t>(windows));
         std::size_t ok = 0, cancelled = 0;
         for (const auto& a : reply.answers) {
-          if (a.ok) ++ok;
-          else if (a.error_code == tb::errc::unavailable) ++cancelled;
+          if (a.ok)
+            ++ok;
+          else if (a.error_code == tb::errc::unavailable)
+            ++cancelled;
         }
         BOOST_TEST(ok + cancelled == static_cast<std::size_t>(windows));
         BOOST_TEST(cancelled > static_cast<std::size_t>(windows / 2), "ok " << ok << ", cancelled " << cancelled);
@@ -219,7 +226,8 @@ BOOST_AUTO_TEST_CASE(a_reload_to_a_checkpoint_of_nan_weights_keeps_the_old_one_s
   auto st = inference::safetensors_file::open(file.string());
   BOOST_REQUIRE_MESSAGE(st, (st ? "" : st.error().message));
   const auto& t = st->tensors().at("norm.weight");
-  const auto at = static_cast<std::streamoff>(st->data() - st->bytes().data()) + static_cast<std::streamoff>(t.offset) + 4;
+  const auto at =
+      static_cast<std::streamoff>(st->data() - st->bytes().data()) + static_cast<std::streamoff>(t.offset) + 4;
   const float nan = std::nanf("");
   std::fstream f(file, std::ios::in | std::ios::out | std::ios::binary);
   f.seekp(at);
@@ -232,11 +240,11 @@ BOOST_AUTO_TEST_CASE(a_reload_to_a_checkpoint_of_nan_weights_keeps_the_old_one_s
 BOOST_AUTO_TEST_CASE(one_forecast_across_two_processes) {
   // Process 1: tradebotd publishing its inference actor on a free port.
   test::temp_dir dir;
-  const auto cfg_path = dir.write("tradebotd.toml",
-                                  "[http]\nport = 0\n[model]\ndir = \"" + test::tiny_checkpoint().path.string() +
-                                      "\"\n[forecast]\npred_len = 2\nlookback = 32\nmax_context = 32\nsample_count = 2\n"
-                                      "top_k = 0\ntop_p = 0.9\ntemperature = 1.0\n"
-                                      "[inference]\nmax_batch_rows = 16\npublish = true\npublish_port = 0\n");
+  const auto cfg_path = dir.write(
+      "tradebotd.toml", "[http]\nport = 0\n[model]\ndir = \"" + test::tiny_checkpoint().path.string() +
+                            "\"\n[forecast]\npred_len = 2\nlookback = 32\nmax_context = 32\nsample_count = 2\n"
+                            "top_k = 0\ntop_p = 0.9\ntemperature = 1.0\n"
+                            "[inference]\nmax_batch_rows = 16\npublish = true\npublish_port = 0\n");
   test::notify_socket notify(dir.path / "notify.sock");
   test::child_process daemon({std::string(TRADEBOT_BIN_DIR) + "/tradebotd", "--config", cfg_path.string()},
                              {{"NOTIFY_SOCKET", notify.path()}}, dir.path / "out.log");
@@ -292,8 +300,9 @@ BOOST_AUTO_TEST_CASE(an_oversized_a_nan_and_a_zero_sample_window_each_fail_alone
   nan.bars[3].high = std::nan("");
   auto no_samples = window_at(602, 3, *c);
   no_samples.params.sample_count = 0;
-  const std::pair<core::forecast_window, const char*> bad[] = {
-      {oversized, "100001 bars (at most 100000)"}, {nan, "bar 3 holds NaN or infinity"}, {no_samples, "sample_count 0"}};
+  const std::pair<core::forecast_window, const char*> bad[] = {{oversized, "100001 bars (at most 100000)"},
+                                                               {nan, "bar 3 holds NaN or infinity"},
+                                                               {no_samples, "sample_count 0"}};
   // Each alone, then all of them among good windows: the bad ones fail, the good ones are computed.
   for (const auto& [w, words] : bad) {
     actors::forecast_request req;
@@ -317,9 +326,11 @@ BOOST_AUTO_TEST_CASE(an_oversized_a_nan_and_a_zero_sample_window_each_fail_alone
           [&](actors::forecast_reply& reply) {
             BOOST_REQUIRE(reply.answers.size() == 5u);
             BOOST_TEST(reply.answers[0].ok, reply.answers[0].error);
-            for (std::size_t i = 1; i <= 3; ++i) BOOST_TEST((reply.answers[i].error_code == tb::errc::invalid_argument));
+            for (std::size_t i = 1; i <= 3; ++i)
+              BOOST_TEST((reply.answers[i].error_code == tb::errc::invalid_argument));
             BOOST_TEST(reply.answers[4].ok, reply.answers[4].error);
-            BOOST_TEST(reply.answers[4].forecast.rows.size() == static_cast<std::size_t>(c->inference.sampling.pred_len));
+            BOOST_TEST(reply.answers[4].forecast.rows.size() ==
+                       static_cast<std::size_t>(c->inference.sampling.pred_len));
           },
           [&](caf::error& e) { BOOST_FAIL(fx.sys->render(e)); });
   // Counted in /stats → inference (published every second; the count is the actor's own).

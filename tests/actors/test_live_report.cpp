@@ -48,8 +48,8 @@ struct fixture {
       std::filesystem::copy_file(daily + "/" + s + ".csv", replay / (std::string(s) + ".csv"));
     config_body = small_trading_config(state.string(),
                                        "[market]\nfeed = \"replay\"\nreplay_dir = \"" + replay.string() +
-                                           "\"\nclock = \"simulated\"\nsim_start = \"" + from + "\"\nsim_end = \"" + to +
-                                           "\"\nsim_cycle_interval_ms = 30\n",
+                                           "\"\nclock = \"simulated\"\nsim_start = \"" + from + "\"\nsim_end = \"" +
+                                           to + "\"\nsim_cycle_interval_ms = 30\n",
                                        "\"JD\", \"NIO\", \"SUIUSD\"");
     config = dir.write("tradebotd.toml", config_body);
   }
@@ -116,8 +116,8 @@ BOOST_AUTO_TEST_CASE(a_live_period_reports_as_its_backtest) {
   const auto journal = read_file(f.state / "broker" / "orders.jsonl");
   const auto first_nl = journal.find('\n');
   BOOST_REQUIRE(first_nl != std::string::npos && first_nl + 1 < journal.size());
-  std::ofstream(copy / "broker" / "orders.jsonl")
-      << journal.substr(0, first_nl + 1) << "{\"kind\": garbage\n" << journal.substr(first_nl + 1);
+  std::ofstream(copy / "broker" / "orders.jsonl") << journal.substr(0, first_nl + 1) << "{\"kind\": garbage\n"
+                                                  << journal.substr(first_nl + 1);
   auto corrupt = run_tool({tradebot_bin, "report", "--state-dir", copy.string(), "--from", from, "--to", to, "--report",
                            (f.dir.path / "z").string()},
                           f.dir.path / "corrupt.log");

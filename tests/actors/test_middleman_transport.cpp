@@ -92,7 +92,8 @@ BOOST_AUTO_TEST_CASE(check_tls_files_names_a_bad_file_and_a_key_of_another_certi
   swapped.key = pki().other.server_key;
   auto err = actors::check_tls_files(swapped);
   BOOST_REQUIRE(err);
-  BOOST_TEST(err->message.find("inference.tls_key " + swapped.key + ": does not match") != std::string::npos, err->message);
+  BOOST_TEST(err->message.find("inference.tls_key " + swapped.key + ": does not match") != std::string::npos,
+             err->message);
   auto not_pem = host_tls();
   not_pem.ca = pki().trusted.server_key;
   err = actors::check_tls_files(not_pem);

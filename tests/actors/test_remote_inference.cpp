@@ -38,7 +38,8 @@ T value_at(const json& s, const std::string& pointer, T fallback) {
 struct small_host : inference_host {
   explicit small_host(const std::string& model_dir = "", std::uint16_t port = 0)
       : inference_host(daemon_bin, "info", "dir = \"" + model_dir + "\"\n",
-                       "pred_len = 1\nlookback = 24\nmax_context = 24\nsample_count = 1\n", "max_batch_rows = 64\n", port) {
+                       "pred_len = 1\nlookback = 24\nmax_context = 24\nsample_count = 1\n", "max_batch_rows = 64\n",
+                       port) {
     BOOST_REQUIRE_MESSAGE(error.empty(), error);
   }
   // The address as a TOML string.
@@ -47,8 +48,8 @@ struct small_host : inference_host {
   // Windows its model computed since start (the batcher's count; the warm-up is not counted),
   // once `pred` holds for it: the host publishes its counts once a second (bounded: 10 s).
   std::uint64_t computed(const std::function<bool(std::uint64_t)>& pred = [](std::uint64_t) { return true; }) {
-    auto s = d->stats_until([&](const json& s) { return pred(value_at<std::uint64_t>(s, "/inference/inference_count", 0)); },
-                            10s);
+    auto s = d->stats_until(
+        [&](const json& s) { return pred(value_at<std::uint64_t>(s, "/inference/inference_count", 0)); }, 10s);
     return value_at<std::uint64_t>(s, "/inference/inference_count", 0);
   }
 };
@@ -152,8 +153,9 @@ BOOST_AUTO_TEST_CASE(two_hosts_one_killed_mid_run_give_the_local_journal_and_a_f
   const auto sample = [&](const std::string& family, const json& row) {
     const std::string prefix = "\n" + family + "{host=\"" + row["address"].get<std::string>() + "\"} ";
     const auto at = metrics.find(prefix);
-    return at == std::string::npos ? std::string("absent")
-                                   : metrics.substr(at + prefix.size(), metrics.find('\n', at + 1) - at - prefix.size());
+    return at == std::string::npos
+               ? std::string("absent")
+               : metrics.substr(at + prefix.size(), metrics.find('\n', at + 1) - at - prefix.size());
   };
   BOOST_TEST(metrics.find("# TYPE tradebotd_inference_remote_requests_total counter\n") != std::string::npos);
   BOOST_TEST(sample("tradebotd_inference_remote_up", rb) == "1", metrics);
@@ -174,11 +176,12 @@ BOOST_AUTO_TEST_CASE(ready_without_hosts_degraded_then_a_late_host_serves) {
   // Crypto only on simulated time: the schedule never runs out.
   const std::string market =
       "[market]\nfeed = \"synthetic\"\nsynthetic_equities = 0\nsynthetic_crypto = 2\nclock = \"simulated\"\n";
-  daemon_process d(daemon_bin, small_trading_config(state.path.string(), market, "\"DEMO01USD\"", "",
-                                                    "enabled = false\n",
-                                                    "remote = [\"127.0.0.1:" + std::to_string(port) + "\"]\n"));
+  daemon_process d(daemon_bin,
+                   small_trading_config(state.path.string(), market, "\"DEMO01USD\"", "", "enabled = false\n",
+                                        "remote = [\"127.0.0.1:" + std::to_string(port) + "\"]\n"));
   BOOST_REQUIRE_MESSAGE(d.ready(10s), d.proc->output());  // READY without any host
-  auto s = d.stats_until([](const json& s) { return value_at<std::string>(s, "/inference/remote/0/state", "") == "down"; }, 10s);
+  auto s = d.stats_until(
+      [](const json& s) { return value_at<std::string>(s, "/inference/remote/0/state", "") == "down"; }, 10s);
   BOOST_TEST(s["inference"]["remote"][0]["state"] == "down", s["inference"].dump());
   BOOST_TEST(!s["inference"]["remote"][0]["last_error"].get<std::string>().empty());
   auto health = d.get("/health");
@@ -200,7 +203,8 @@ BOOST_AUTO_TEST_CASE(ready_without_hosts_degraded_then_a_late_host_serves) {
   // Losing the only host: failing.
   late.d->proc->signal(SIGKILL);
   BOOST_REQUIRE(late.d->proc->wait(10s) == 128 + SIGKILL);
-  s = d.stats_until([](const json& s) { return value_at<std::string>(s, "/inference/remote/0/state", "") != "connected"; }, 10s);
+  s = d.stats_until(
+      [](const json& s) { return value_at<std::string>(s, "/inference/remote/0/state", "") != "connected"; }, 10s);
   health = d.get("/health");
   BOOST_TEST(health["checks"]["model"]["status"] == "failing", health.dump());
   BOOST_TEST(d.stop() == 0, d.proc->output());
@@ -211,8 +215,9 @@ BOOST_AUTO_TEST_CASE(a_second_daemon_sharing_redis_computes_nothing_the_first_di
   temp_dir data;
   const auto replay = replay_folder(data, {"JD", "PDD", "NIO"});
   const auto market = replay_market(replay, "2025-02-01");
-  const std::string cache = "enabled = true\nredis_enabled = true\nredis_host = \"127.0.0.1\"\nredis_port = " +
-                            std::to_string(redis.port()) + "\n";
+  const std::string cache =
+      "enabled = true\nredis_enabled = true\nredis_host = \"127.0.0.1\"\nredis_port = " + std::to_string(redis.port()) +
+      "\n";
   small_host host;
   const std::string remote = "remote = [" + host.quoted() + "]\n";
   auto run = [&](const std::string& symbols) {
@@ -222,12 +227,14 @@ BOOST_AUTO_TEST_CASE(a_second_daemon_sharing_redis_computes_nothing_the_first_di
     auto s = d.stats_until(finished, 150s);
     BOOST_REQUIRE_MESSAGE(finished(s), s.dump().substr(0, 3000));
     // The cache publishes once a second: wait until its section counts every window asked.
-    s = d.stats_until([](const json& s) {
-      int asked = 0;
-      if (s.contains("symbols"))
-        for (const auto& [sym, v] : s["symbols"].items()) asked += v.value("windows_asked", 0);
-      return value_at(s, "/cache/actor/windows", -1) == asked;
-    }, 10s);
+    s = d.stats_until(
+        [](const json& s) {
+          int asked = 0;
+          if (s.contains("symbols"))
+            for (const auto& [sym, v] : s["symbols"].items()) asked += v.value("windows_asked", 0);
+          return value_at(s, "/cache/actor/windows", -1) == asked;
+        },
+        10s);
     BOOST_TEST(total_failures(s) == 0, s["symbols"].dump());
     BOOST_TEST(d.stop() == 0, d.proc->output());  // flushes the write-behind queue to Redis
     return s;

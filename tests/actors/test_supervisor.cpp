@@ -84,7 +84,8 @@ BOOST_AUTO_TEST_CASE(a_failed_child_is_restarted_and_reloads_reach_children) {
 
   caf::scoped_actor self{fx.sys};
   bool stopped = false;
-  self->request(fx.sup, 5s, actors::stop_atom::value).receive([&](caf::ok_atom) { stopped = true; }, [](caf::error&) {});
+  self->request(fx.sup, 5s, actors::stop_atom::value)
+      .receive([&](caf::ok_atom) { stopped = true; }, [](caf::error&) {});
   BOOST_TEST(stopped);
   caf::anon_send_exit(fx.sup, caf::exit_reason::user_shutdown);
 }

@@ -36,9 +36,9 @@ struct fixture_data {
     std::filesystem::create_directories(replay);
     for (const char* s : {"JD", "PDD", "NIO", "SUIUSD"})
       std::filesystem::copy_file(daily + "/" + s + ".csv", replay / (std::string(s) + ".csv"));
-    config = dir.write("sweep.toml", small_trading_config((dir.path / "state").string(), "",
-                                                          "\"JD\", \"PDD\", \"NIO\", \"SUIUSD\"", "",
-                                                          "enabled = true\n"));
+    config =
+        dir.write("sweep.toml", small_trading_config((dir.path / "state").string(), "",
+                                                     "\"JD\", \"PDD\", \"NIO\", \"SUIUSD\"", "", "enabled = true\n"));
   }
   std::vector<std::string> period() const {
     return {"--config", config.string(), "--data", replay.string(), "--from", "2025-01-02", "--to", "2025-04-01"};
@@ -57,8 +57,9 @@ const process_result& sweep() {
   static process_result r = [] {
     auto args = data().period();
     args.insert(args.begin(), "sweep");
-    for (std::string a : std::vector<std::string>{"--grid", "strategy.min_sharpe=-10,0,0.5", "--grid", "portfolio.kelly_fraction=0.1,0.4",
-                          "--report", (data().dir.path / "sweep").string()})
+    for (std::string a :
+         std::vector<std::string>{"--grid", "strategy.min_sharpe=-10,0,0.5", "--grid",
+                                  "portfolio.kelly_fraction=0.1,0.4", "--report", (data().dir.path / "sweep").string()})
       args.push_back(a);
     return tradebot(args, data().dir.path / "sweep.log");
   }();
@@ -144,8 +145,9 @@ BOOST_AUTO_TEST_CASE(a_sweep_run_is_the_backtest_with_the_same_values_set) {
   // Run 4: min_sharpe 0, kelly_fraction 0.4.
   auto args = data().period();
   args.insert(args.begin(), "backtest");
-  for (std::string a : std::vector<std::string>{"--set", "strategy.min_sharpe=0", "--set", "portfolio.kelly_fraction=0.4", "--report",
-                        (data().dir.path / "set").string()})
+  for (std::string a :
+       std::vector<std::string>{"--set", "strategy.min_sharpe=0", "--set", "portfolio.kelly_fraction=0.4", "--report",
+                                (data().dir.path / "set").string()})
     args.push_back(a);
   const auto b = tradebot(args, data().dir.path / "set.log");
   BOOST_REQUIRE_MESSAGE(b.code == 0, b.output);
@@ -183,8 +185,9 @@ BOOST_AUTO_TEST_CASE(a_bad_grid_or_set_exits_2_naming_it_before_anything_runs) {
            "[1, 1000]");
   expect_2({"--grid", "portfolio.max_positions=5,10", "--grid", "strategy.min_sharpe=0,,1"}, "sweep",
            "--grid strategy.min_sharpe=0,,1: an empty value");
-  expect_2({"--grid", "portfolio.max_positions=2,10"}, "sweep",
-           "the combination portfolio.max_positions=2: portfolio.min_positions (4) must be <= portfolio.max_positions (2)");
+  expect_2(
+      {"--grid", "portfolio.max_positions=2,10"}, "sweep",
+      "the combination portfolio.max_positions=2: portfolio.min_positions (4) must be <= portfolio.max_positions (2)");
   expect_2({"--grid", "strategy.min_sharpe=0,1", "--set", "risk.max_leverage=lots"}, "sweep",
            "--set risk.max_leverage=lots: key 'risk.max_leverage': expected a number in");
   expect_2({"--set", "portfolio.max_positions=ten"}, "backtest",

@@ -25,8 +25,8 @@
 #include "actors/feed_actor.hpp"
 #include "actors/portfolio_actor.hpp"
 #include "actors/scheduler.hpp"
-#include "actors/symbol_actor.hpp"
 #include "actors/supervisor.hpp"
+#include "actors/symbol_actor.hpp"
 #include "core/calendar.hpp"
 #include "market/durable_sim_broker.hpp"
 #include "market/symbols.hpp"
@@ -53,30 +53,32 @@ actors::forecaster_actor::behavior_type fake_forecaster(actors::forecaster_actor
                                                         int failures, std::string crashing, int crash_at,
                                                         int crash_count) {
   return {[=](actors::forecast_atom, const actors::forecast_request& req) {
-    actors::forecast_reply reply;
-    const std::string sym = req.windows.empty() ? "" : req.windows.front().window.symbol;
-    int n = 0;
-    {
-      std::lock_guard<std::mutex> lock(counts->mu);
-      n = ++counts->requests[sym];
-    }
-    if (sym == crashing && n >= crash_at && n < crash_at + crash_count)
-      self->send_exit(caf::actor_cast<caf::actor>(self->current_sender()), caf::sec::runtime_error);
-    for (const auto& w : req.windows) {
-      actors::window_answer a;
-      if (sym == failing && n <= failures) {
-        a.error_code = tb::errc::unavailable;
-        a.error = "fake forecaster: down for " + sym;
-      } else {
-        const double c = w.window.bars.back().close;
-        a.ok = true;
-        a.forecast.rows.push_back({c, c * 1.02, c * 0.99, c * 1.01, 1000, 1000 * c});
-      }
-      reply.answers.push_back(std::move(a));
-    }
-    return reply;
-  },
-          [](actors::model_identity_atom) { return core::model_identity{"fake", "float32", false}; },
+            actors::forecast_reply reply;
+            const std::string sym = req.windows.empty() ? "" : req.windows.front().window.symbol;
+            int n = 0;
+            {
+              std::lock_guard<std::mutex> lock(counts->mu);
+              n = ++counts->requests[sym];
+            }
+            if (sym == crashing && n >= crash_at && n < crash_at + crash_count)
+              self->send_exit(caf::actor_cast<caf::actor>(self->current_sender()), caf::sec::runtime_error);
+            for (const auto& w : req.windows) {
+              actors::window_answer a;
+              if (sym == failing && n <= failures) {
+                a.error_code = tb::errc::unavailable;
+                a.error = "fake forecaster: down for " + sym;
+              } else {
+                const double c = w.window.bars.back().close;
+                a.ok = true;
+                a.forecast.rows.push_back({c, c * 1.02, c * 0.99, c * 1.01, 1000, 1000 * c});
+              }
+              reply.answers.push_back(std::move(a));
+            }
+            return reply;
+          },
+          [](actors::model_identity_atom) {
+            return core::model_identity{"fake", "float32", false};
+          },
           [](actors::heartbeat_atom) -> caf::result<actors::heartbeat_atom, std::uint64_t> {
             return {actors::heartbeat_atom::value, std::uint64_t{1}};
           },
@@ -155,10 +157,11 @@ const actors::order_intent* order_for(const std::vector<actors::order_intent>& o
 }
 
 // A portfolio that takes every cycle and never closes one.
-actors::portfolio_actor::behavior_type silent_portfolio(actors::portfolio_actor::pointer self,
-                                                        std::shared_ptr<std::vector<caf::response_promise>> open_cycles) {
+actors::portfolio_actor::behavior_type silent_portfolio(
+    actors::portfolio_actor::pointer self, std::shared_ptr<std::vector<caf::response_promise>> open_cycles) {
   return {
-      [=](actors::run_cycle_atom, const actors::cycle_order&, const std::vector<std::string>&) -> caf::result<caf::ok_atom> {
+      [=](actors::run_cycle_atom, const actors::cycle_order&,
+          const std::vector<std::string>&) -> caf::result<caf::ok_atom> {
         auto rp = self->make_response_promise();
         open_cycles->push_back(rp);
         return rp;
@@ -199,8 +202,10 @@ struct stalling_tree {
                         }});
     actors::scheduler_args a;
     a.feed = *feed;
-    if (wall) a.wall_clock = clock;
-    else a.sim_clock = clock;
+    if (wall)
+      a.wall_clock = clock;
+    else
+      a.sim_clock = clock;
     a.forecaster = [] { return actors::forecaster_actor(); };
     a.portfolio = [=] { return *portfolio; };
     a.board = board;
@@ -275,8 +280,8 @@ loop_result run_trading_loop(int crash_at, int crash_count) {
   actors::register_types(sys_cfg);
   caf::actor_system sys{sys_cfg};
   caf::scoped_actor self{sys};
-  auto forecaster = sys.spawn(fake_forecaster, counts, std::string("DEMO02"), 3, std::string("DEMO01"), crash_at,
-                              crash_count);
+  auto forecaster =
+      sys.spawn(fake_forecaster, counts, std::string("DEMO02"), 3, std::string("DEMO01"), crash_at, crash_count);
   // The restart budget of the scheduler's symbol actors is the supervisor's (5 in 60 s).
   auto supervisor = actors::spawn_supervisor(sys, cfg, board, {});
   auto broker_actor = actors::spawn_broker_actor(
@@ -380,8 +385,8 @@ BOOST_AUTO_TEST_CASE(the_close_backout_exits_unsupported_equity_positions_near_t
   caf::scoped_actor self{sys};
   auto broker = sys.spawn(fake_broker, account, std::make_shared<std::vector<actors::order_intent>>());
   auto board = std::make_shared<core::snapshot_board>();
-  auto portfolio = actors::spawn_portfolio_actor(
-      self.ptr(), {[=] { return actors::broker_actor(broker); }, clock, board, cfg, {}});
+  auto portfolio =
+      actors::spawn_portfolio_actor(self.ptr(), {[=] { return actors::broker_actor(broker); }, clock, board, cfg, {}});
   // DEMO01 and DEMO02 have no opinion left (flat): closed. DEMO01 is quoted, DEMO02 is not;
   // DEMO03's symbol is in error: it keeps what it holds.
   auto d1 = proposal_of("DEMO01", actors::proposal_state::flat, 100.1);
@@ -453,8 +458,12 @@ struct broker_actor_system {
                       std::shared_ptr<const core::clock> clock, actors::config_ptr cfg)
       : sys((actors::register_types(sys_cfg), sys_cfg)),
         self(sys),
-        broker(actors::spawn_broker_actor(
-            self.ptr(), {std::shared_ptr<market::broker>(std::move(b)), journal_path, std::move(clock), board, std::move(cfg), {}})) {}
+        broker(actors::spawn_broker_actor(self.ptr(), {std::shared_ptr<market::broker>(std::move(b)),
+                                                       journal_path,
+                                                       std::move(clock),
+                                                       board,
+                                                       std::move(cfg),
+                                                       {}})) {}
 };
 
 }  // namespace

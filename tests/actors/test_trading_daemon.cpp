@@ -3,7 +3,8 @@
 // SIGKILL between the journal write and the broker's acknowledgement (no duplicate order, the
 // account reconciled after a restart), a SIGHUP that adds and removes symbol actors, and a new
 // trading day that computes one window per symbol (/stats).
-// The demo checkpoint (tiny, seed 0: the same weights in every state folder) with small windows keeps each daemon run to seconds.
+// The demo checkpoint (tiny, seed 0: the same weights in every state folder) with small windows keeps each daemon run
+// to seconds.
 #define BOOST_TEST_MODULE trading_daemon
 #include <boost/test/unit_test.hpp>
 
@@ -69,7 +70,8 @@ replay_result run_replay(bool with_corrupt) {
   temp_dir data;
   auto dir = replay_folder(data, with_corrupt);
   temp_dir state;
-  daemon_run d(small_trading_config(state.path.string(), replay_market(dir, "2025-04-01"),
+  daemon_run d(
+      small_trading_config(state.path.string(), replay_market(dir, "2025-04-01"),
                            std::string("\"JD\", \"PDD\", \"NIO\", \"SUIUSD\"") + (with_corrupt ? ", \"BAD\"" : "")));
   BOOST_REQUIRE_MESSAGE(d.ready(), "no READY=1:\n" << d.proc->output());
   replay_result r;
@@ -88,7 +90,8 @@ BOOST_AUTO_TEST_CASE(replay_gives_the_same_orders_and_fills_and_a_corrupt_file_f
   auto a = run_replay(true);
   auto b = run_replay(true);
   BOOST_TEST_MESSAGE("replay: " << a.stats["schedule"]["cycles"] << " cycles, portfolio " << a.stats["portfolio"].dump()
-                                << "\nBAD: " << a.stats["symbols"]["BAD"].dump() << "\nJD: " << a.stats["symbols"]["JD"].dump());
+                                << "\nBAD: " << a.stats["symbols"]["BAD"].dump()
+                                << "\nJD: " << a.stats["symbols"]["JD"].dump());
   // Something happened: orders were sent, accepted and filled over three months of bars.
   BOOST_TEST(a.stats["schedule"]["cycles"].get<int>() > 100);
   BOOST_TEST(a.stats["portfolio"]["orders_accepted"].get<int>() > 0, a.stats["portfolio"].dump());
@@ -164,7 +167,7 @@ BOOST_AUTO_TEST_CASE(sigkill_between_journal_and_broker_ack_never_sends_an_order
   const auto journal_path = state.path / "broker" / "orders.jsonl";
   const auto ledger_path = state.path / "broker" / "sim-ledger.jsonl";
   const std::string cfg = small_trading_config(state.path.string(), replay_market(dir, "2025-03-01"),
-                                      "\"JD\", \"PDD\", \"NIO\", \"SUIUSD\"");
+                                               "\"JD\", \"PDD\", \"NIO\", \"SUIUSD\"");
 
   // 1. Killed right after the 3rd intent is fsynced, before it is submitted.
   std::string never_sent;
@@ -275,8 +278,9 @@ BOOST_AUTO_TEST_CASE(two_daemons_share_forecasts_through_one_redis) {
   redis.start();
   const std::string market =
       "[market]\nfeed = \"synthetic\"\nsynthetic_equities = 0\nsynthetic_crypto = 2\nclock = \"simulated\"\n";
-  const std::string cache = "enabled = true\ndisk_enabled = false\nredis_enabled = true\nredis_port = " +
-                            std::to_string(redis.port()) + "\nredis_key_prefix = \"tbtest:shared:\"\n";
+  const std::string cache =
+      "enabled = true\ndisk_enabled = false\nredis_enabled = true\nredis_port = " + std::to_string(redis.port()) +
+      "\nredis_key_prefix = \"tbtest:shared:\"\n";
   const std::string symbols = "\"DEMO01USD\", \"DEMO02USD\"";
   auto redis_tier = [](const json& s, const char* field) {
     return s["cache"]["tiers"].contains("redis") ? s["cache"]["tiers"]["redis"].value(field, 0) : 0;
@@ -307,8 +311,8 @@ BOOST_AUTO_TEST_CASE(a_new_trading_day_computes_one_window_per_symbol) {
   auto dir = replay_folder(data, false);
   temp_dir state;
   const std::string market = replay_market(dir, "2025-01-15") + "sim_cycle_interval_ms = 400\n";
-  daemon_run d(small_trading_config(state.path.string(), market, "\"JD\", \"PDD\", \"NIO\"", "",
-                                    "enabled = true\nttl_s = 1\n"));
+  daemon_run d(
+      small_trading_config(state.path.string(), market, "\"JD\", \"PDD\", \"NIO\"", "", "enabled = true\nttl_s = 1\n"));
   BOOST_REQUIRE_MESSAGE(d.ready(), "no READY=1:\n" << d.proc->output());
   const auto s = d.stats_until(finished, 120s);
   BOOST_REQUIRE_MESSAGE(finished(s), "the replay did not finish:\n" << s.dump().substr(0, 3000));
@@ -316,7 +320,8 @@ BOOST_AUTO_TEST_CASE(a_new_trading_day_computes_one_window_per_symbol) {
   for (const char* sym : {"JD", "PDD", "NIO"}) {
     const auto& st = s["symbols"][sym];
     const int requests = st["windows_asked"].get<int>() / windows_per_request;
-    BOOST_TEST_MESSAGE(sym << ": " << requests << " forecast requests, " << st["windows_computed"] << " windows computed, "
+    BOOST_TEST_MESSAGE(sym << ": " << requests << " forecast requests, " << st["windows_computed"]
+                           << " windows computed, "
                            << "last cycle computed " << st["last_cycle_computed"]);
     BOOST_TEST(requests >= 5, st.dump());
     BOOST_TEST(st["last_cycle_computed"] == 1, st.dump());

@@ -20,9 +20,7 @@
 
 namespace tb::cache {
 // Printers for test diagnostics (found by ADL).
-inline std::ostream& operator<<(std::ostream& os, const cache_key& k) {
-  return os << k.symbol << ":" << k.hex();
-}
+inline std::ostream& operator<<(std::ostream& os, const cache_key& k) { return os << k.symbol << ":" << k.hex(); }
 inline std::ostream& operator<<(std::ostream& os, decode_status s) { return os << to_string(s); }
 inline std::ostream& operator<<(std::ostream& os, window_kind k) { return os << to_string(k); }
 }  // namespace tb::cache
@@ -44,8 +42,7 @@ class manual_clock {
   void advance(core::duration d) {
     if (!clock_->advance(d)) throw std::runtime_error("sim_clock refused to advance");
   }
-  std::shared_ptr<core::sim_clock> clock_ =
-      std::make_shared<core::sim_clock>(core::from_unix_seconds(1767312000));
+  std::shared_ptr<core::sim_clock> clock_ = std::make_shared<core::sim_clock>(core::from_unix_seconds(1767312000));
 };
 
 // n daily bars of a smooth, deterministic series; `salt` shifts prices so windows differ.

@@ -46,9 +46,7 @@ struct facade_fixture {
   }
 };
 
-bool same(const std::optional<entry>& e, double tag) {
-  return e && e->value.rows == make_forecast(tag).rows;
-}
+bool same(const std::optional<entry>& e, double tag) { return e && e->value.rows == make_forecast(tag).rows; }
 
 }  // namespace
 
@@ -103,7 +101,7 @@ BOOST_FIXTURE_TEST_CASE(reads_fall_through_the_tiers_and_promote, facade_fixture
   const cache_stats s = c.stats();
   BOOST_TEST(tier_of(s, "redis").hits == 1u);
   BOOST_TEST(tier_of(s, "memory").hits == 1u);
-  BOOST_TEST(tier_of(s, "disk").saves == 1u);  // the promotion
+  BOOST_TEST(tier_of(s, "disk").saves == 1u);   // the promotion
   BOOST_TEST(tier_of(s, "redis").saves == 0u);  // not written back to where it came from
 }
 
@@ -164,7 +162,7 @@ BOOST_FIXTURE_TEST_CASE(redis_killed_mid_run_memory_and_disk_keep_serving, facad
   c.put(before, make_forecast(1), window_kind::closed);
   BOOST_TEST_REQUIRE(c.flush(5s));
   server.kill();
-  BOOST_TEST(same(c.get(before), 1));            // memory
+  BOOST_TEST(same(c.get(before), 1));                 // memory
   BOOST_TEST(!c.get(key_of("AAPL", 9)).has_value());  // a miss goes to Redis: fails, a miss
   BOOST_TEST(c.stats().redis_state == "down");
   BOOST_TEST((c.health().status == tb::core::health_status::degraded));
@@ -298,8 +296,7 @@ BOOST_FIXTURE_TEST_CASE(write_queue_is_bounded_while_redis_hangs, facade_fixture
   server.pause();  // the writer's next Redis call hangs until the command timeout
   const auto t0 = std::chrono::steady_clock::now();
   std::size_t queued = 0;
-  for (int i = 0; i < 100; ++i)
-    queued += c.put(key_of("AAPL", i), make_forecast(i), window_kind::live).value() ? 1 : 0;
+  for (int i = 0; i < 100; ++i) queued += c.put(key_of("AAPL", i), make_forecast(i), window_kind::live).value() ? 1 : 0;
   const auto took = std::chrono::steady_clock::now() - t0;
   BOOST_TEST((took < 250ms));  // the requester never waited on Redis
   BOOST_TEST(queued <= 4u + 2u + 4u);
@@ -320,9 +317,9 @@ BOOST_AUTO_TEST_CASE(stats_json_has_every_field) {
   c.put(key_of("AAPL", 0), make_forecast(1), window_kind::live);
   c.get(key_of("AAPL", 0));
   const auto j = to_json(c.stats());
-  for (const char* f : {"enabled", "hits", "misses", "saves", "hit_rate_percent", "num_entries",
-                        "cache_size_mb", "ttl_seconds", "history_ttl_seconds", "evictions",
-                        "corrupt_entries", "redis_state", "write_queue_depth", "write_drops"})
+  for (const char* f :
+       {"enabled", "hits", "misses", "saves", "hit_rate_percent", "num_entries", "cache_size_mb", "ttl_seconds",
+        "history_ttl_seconds", "evictions", "corrupt_entries", "redis_state", "write_queue_depth", "write_drops"})
     BOOST_TEST(j.contains(f), f);
   BOOST_TEST(j["ttl_seconds"] == 300);
   BOOST_TEST(j["history_ttl_seconds"] == 604800);

@@ -11,8 +11,8 @@
 #include <vector>
 
 #include "cache/codec.hpp"
-#include "core/latency_histogram.hpp"
 #include "cache/key.hpp"
+#include "core/latency_histogram.hpp"
 #include "tests/cache/cache_test_support.hpp"
 
 using namespace tb::cache;
@@ -21,9 +21,8 @@ namespace core = tb::core;
 
 namespace {
 
-cache_key key_or_fail(const std::string& symbol, const std::vector<core::bar>& bars,
-                      const core::sampling_params& p, const core::model_identity& m,
-                      int decimals = default_decimals) {
+cache_key key_or_fail(const std::string& symbol, const std::vector<core::bar>& bars, const core::sampling_params& p,
+                      const core::model_identity& m, int decimals = default_decimals) {
   auto k = make_key(symbol, bars, p, m, decimals);
   BOOST_TEST_REQUIRE(k.has_value(), (k ? "" : k.error().message));
   return *k;
@@ -60,20 +59,14 @@ BOOST_AUTO_TEST_CASE(key_is_deterministic_and_has_a_stable_hex_form) {
 BOOST_AUTO_TEST_CASE(a_change_in_any_column_or_timestamp_misses) {
   const auto& base = base_key();
   const std::vector<std::pair<const char*, std::function<void(core::bar&)>>> changes = {
-      {"open", [](core::bar& b) { b.open += 1e-6; }},
-      {"high", [](core::bar& b) { b.high += 1e-6; }},
-      {"low", [](core::bar& b) { b.low -= 1e-6; }},
-      {"close", [](core::bar& b) { b.close += 1e-6; }},
-      {"volume", [](core::bar& b) { b.volume += 1; }},
-      {"amount", [](core::bar& b) { b.amount += 1; }},
-      {"time", [](core::bar& b) { b.time_s += 60; }},
-      {"utc_offset", [](core::bar& b) { b.utc_offset_s = 3600; }},
+      {"open", [](core::bar& b) { b.open += 1e-6; }},  {"high", [](core::bar& b) { b.high += 1e-6; }},
+      {"low", [](core::bar& b) { b.low -= 1e-6; }},    {"close", [](core::bar& b) { b.close += 1e-6; }},
+      {"volume", [](core::bar& b) { b.volume += 1; }}, {"amount", [](core::bar& b) { b.amount += 1; }},
+      {"time", [](core::bar& b) { b.time_s += 60; }},  {"utc_offset", [](core::bar& b) { b.utc_offset_s = 3600; }},
   };
   for (const auto& [name, change] : changes) {
     for (std::size_t i : {std::size_t{0}, std::size_t{115}, std::size_t{231}}) {
-      BOOST_TEST_CONTEXT("column " << name << " bar " << i) {
-        BOOST_TEST(with_bar_change(i, change) != base);
-      }
+      BOOST_TEST_CONTEXT("column " << name << " bar " << i) { BOOST_TEST(with_bar_change(i, change) != base); }
     }
   }
 }
@@ -83,11 +76,9 @@ BOOST_AUTO_TEST_CASE(a_change_below_the_rounding_hits) {
   // 1e-10 is below the default 8 decimals; float noise of a few ulps likewise.
   BOOST_TEST(with_bar_change(10, [](core::bar& b) { b.close += 1e-10; }) == base);
   BOOST_TEST(with_bar_change(10, [](core::bar& b) { b.open -= 2e-10; }) == base);
-  BOOST_TEST(with_bar_change(10, [](core::bar& b) {
-               b.amount = std::nextafter(std::nextafter(b.amount, 1e300), 1e300);
-             }) == base);
-  BOOST_TEST(with_bar_change(10, [](core::bar& b) { b.volume = std::nextafter(b.volume, 0.0); }) ==
-             base);
+  BOOST_TEST(with_bar_change(
+                 10, [](core::bar& b) { b.amount = std::nextafter(std::nextafter(b.amount, 1e300), 1e300); }) == base);
+  BOOST_TEST(with_bar_change(10, [](core::bar& b) { b.volume = std::nextafter(b.volume, 0.0); }) == base);
   // The classic: 0.1 + 0.2 != 0.3 in binary, equal after rounding.
   auto q1 = quantise(0.1 + 0.2, 8), q2 = quantise(0.3, 8);
   BOOST_TEST((q1.value() == q2.value()));
@@ -197,8 +188,7 @@ BOOST_AUTO_TEST_CASE(codec_rejects_every_truncation_and_every_flipped_byte) {
   const std::string bytes =
       encode_entry(make_entry(k, make_forecast(1.5), window_kind::live, ttl_policy{}, clock.now()));
   for (std::size_t n = 0; n < bytes.size(); ++n)
-    BOOST_TEST((decode_entry(std::string_view(bytes).substr(0, n), &k.id).status ==
-                decode_status::corrupt),
+    BOOST_TEST((decode_entry(std::string_view(bytes).substr(0, n), &k.id).status == decode_status::corrupt),
                "truncated to " << n);
   BOOST_TEST((decode_entry(bytes + "x", &k.id).status == decode_status::corrupt));
   for (std::size_t i = 0; i < bytes.size(); ++i) {

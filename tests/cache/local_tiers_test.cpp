@@ -25,8 +25,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-entry entry_of(const cache_key& k, double tag, window_kind kind, const manual_clock& clock,
-               ttl_policy policy = {}) {
+entry entry_of(const cache_key& k, double tag, window_kind kind, const manual_clock& clock, ttl_policy policy = {}) {
   return make_entry(k, make_forecast(tag), kind, policy, clock.now());
 }
 
@@ -155,8 +154,7 @@ BOOST_AUTO_TEST_CASE(disk_round_trip_survives_a_restart) {
   BOOST_TEST((*many)[0].has_value());
   BOOST_TEST(!(*many)[1].has_value());
   // No temporary file is left behind.
-  for (const auto& f : fs::recursive_directory_iterator(dir.path()))
-    BOOST_TEST(f.path().extension() != ".tmp");
+  for (const auto& f : fs::recursive_directory_iterator(dir.path())) BOOST_TEST(f.path().extension() != ".tmp");
 }
 
 BOOST_AUTO_TEST_CASE(disk_expired_entries_are_misses_and_removed) {
@@ -185,7 +183,7 @@ BOOST_AUTO_TEST_CASE(disk_evicts_oldest_first_above_the_size_cap) {
   {
     disk_tier d(disk_in(dir.path(), one * 3), clock.ptr());
     for (int i = 0; i < 3; ++i) d.put(entry_of(k[i], i, window_kind::live, clock));
-    BOOST_TEST(hit(d, k[0]).has_value());  // reads do not refresh: oldest WRITTEN goes first
+    BOOST_TEST(hit(d, k[0]).has_value());                 // reads do not refresh: oldest WRITTEN goes first
     d.put(entry_of(k[1], 11, window_kind::live, clock));  // a rewrite makes k1 the newest
     d.put(entry_of(k[3], 3, window_kind::live, clock));   // evicts k0
     BOOST_TEST(!fs::exists(d.path_of(k[0].id)));
@@ -323,8 +321,7 @@ BOOST_AUTO_TEST_CASE(disk_full_degrades_then_recovers) {
   BOOST_TEST(!hit(d, a).has_value());
   // No partial file and no temporary file remain.
   BOOST_TEST(!fs::exists(d.path_of(a.id)));
-  for (const auto& f : fs::recursive_directory_iterator(dir.path()))
-    BOOST_TEST(!f.is_regular_file());
+  for (const auto& f : fs::recursive_directory_iterator(dir.path())) BOOST_TEST(!f.is_regular_file());
   // Space again: the next put succeeds and clears the state.
   BOOST_TEST(d.put(entry_of(b, 2, window_kind::live, clock)).has_value());
   BOOST_TEST(!d.degraded());
@@ -412,8 +409,10 @@ BOOST_AUTO_TEST_CASE(disk_concurrent_processes_and_instances_never_serve_a_torn_
             if (!d.put(make_entry(keys[i], make_forecast(i), window_kind::closed, {}, clock.now()))) failure = 2;
           } else {
             auto r = d.get(keys[i].id);
-            if (!r) failure = 3;  // a read error, not a miss
-            else if (*r && (*r)->value.rows != make_forecast(i).rows) failure = 4;
+            if (!r)
+              failure = 3;  // a read error, not a miss
+            else if (*r && (*r)->value.rows != make_forecast(i).rows)
+              failure = 4;
           }
           if (op % 200 == 199) d.resync();
         }
@@ -428,8 +427,9 @@ BOOST_AUTO_TEST_CASE(disk_concurrent_processes_and_instances_never_serve_a_torn_
     int status = 0;
     BOOST_REQUIRE(::waitpid(c, &status, 0) == c);
     BOOST_TEST(WIFEXITED(status));
-    BOOST_TEST(WEXITSTATUS(status) == 0, "child " << c << " failed with " << WEXITSTATUS(status)
-                                                   << " (2 put, 3 read error, 4 wrong entry, 5 corrupt/errors, 6 no hit)");
+    BOOST_TEST(WEXITSTATUS(status) == 0, "child "
+                                             << c << " failed with " << WEXITSTATUS(status)
+                                             << " (2 put, 3 read error, 4 wrong entry, 5 corrupt/errors, 6 no hit)");
   }
   manual_clock clock;
   disk_tier d(disk_in(dir.path(), budget), clock.ptr());

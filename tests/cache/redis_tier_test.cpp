@@ -41,8 +41,7 @@ std::size_t count_in(const std::string& text, const std::string& what) {
 struct redis_fixture {
   redis_server server;
   manual_clock clock;
-  entry entry_of(const cache_key& k, double tag, window_kind kind = window_kind::live,
-                 ttl_policy p = {}) {
+  entry entry_of(const cache_key& k, double tag, window_kind kind = window_kind::live, ttl_policy p = {}) {
     return make_entry(k, make_forecast(tag), kind, p, clock.now());
   }
 };
@@ -96,8 +95,7 @@ BOOST_FIXTURE_TEST_CASE(ttl_becomes_px_and_expiry_is_also_checked_on_read, redis
   BOOST_TEST(r.get(closed.id)->has_value());
   BOOST_TEST(r.stats().expired == 1u);
   // An already expired entry is not written.
-  BOOST_TEST(r.put(make_entry(key_of("AAPL", 3), make_forecast(4), window_kind::live, {300, 0},
-                              clock.now() - 400000))
+  BOOST_TEST(r.put(make_entry(key_of("AAPL", 3), make_forecast(4), window_kind::live, {300, 0}, clock.now() - 400000))
                  .value() == 0u);
   // Redis itself drops a short-lived entry (a real 100 ms PX; bounded wait).
   const cache_key brief = key_of("AAPL", 4);
@@ -223,8 +221,7 @@ BOOST_FIXTURE_TEST_CASE(a_hung_server_times_out_and_opens_the_circuit, redis_fix
 // A server that stops answering (SIGSTOP: the kernel still completes TCP handshakes) must stay
 // down with a growing backoff: a connection counts only once the server answered, so the tier
 // neither flaps nor logs each attempt, and lookups while it is down are refused at once.
-BOOST_FIXTURE_TEST_CASE(a_stopped_server_stays_down_with_growing_backoff_and_few_log_lines,
-                        redis_fixture) {
+BOOST_FIXTURE_TEST_CASE(a_stopped_server_stays_down_with_growing_backoff_and_few_log_lines, redis_fixture) {
   tb::test::log_capture logs;
   redis_config cfg = config_for(server.port());
   cfg.command_timeout = 50ms;

@@ -20,7 +20,8 @@ struct temp_file {
   fs::path path;
   explicit temp_file(const std::string& text) {
     static int n = 0;
-    path = fs::temp_directory_path() / ("tb_config_" + std::to_string(::getpid()) + "_" + std::to_string(n++) + ".toml");
+    path =
+        fs::temp_directory_path() / ("tb_config_" + std::to_string(::getpid()) + "_" + std::to_string(n++) + ".toml");
     std::ofstream(path) << text;
   }
   ~temp_file() { fs::remove(path); }
@@ -84,15 +85,16 @@ BOOST_AUTO_TEST_CASE(defaults_without_file) {
 }
 
 BOOST_AUTO_TEST_CASE(file_values_and_sources) {
-  temp_file f("[http]\nport = 9000\naddress = \"0.0.0.0\"\n[forecast]\ntemperature = 1\n"
-              "[trading]\nsymbols = [\"aapl\", \" btcusd \"]\n[daemon]\nlog_level = \"DEBUG\"\n");
+  temp_file f(
+      "[http]\nport = 9000\naddress = \"0.0.0.0\"\n[forecast]\ntemperature = 1\n"
+      "[trading]\nsymbols = [\"aapl\", \" btcusd \"]\n[daemon]\nlog_level = \"DEBUG\"\n");
   auto r = load_config(f.path.string(), no_env);
   BOOST_REQUIRE_MESSAGE(r, (r ? "" : r.error().message));
   const auto& c = **r;
   BOOST_TEST(c.http.port == 9000);
   BOOST_TEST(c.http.address == "0.0.0.0");
   BOOST_TEST(c.inference.sampling.temperature == 1.0);  // an integer is accepted where a real is expected
-  BOOST_TEST(c.daemon.log_level == "debug");  // choices are normalised to lower case
+  BOOST_TEST(c.daemon.log_level == "debug");            // choices are normalised to lower case
   BOOST_TEST((c.trading.symbols == std::vector<std::string>{"AAPL", "BTCUSD"}));  // symbols upper-cased, trimmed
   BOOST_TEST(c.sources.at("http.port") == value_source::file);
   BOOST_TEST(c.sources.at("cache.ttl_s") == value_source::default_value);
@@ -103,16 +105,15 @@ BOOST_AUTO_TEST_CASE(file_values_and_sources) {
 
 BOOST_AUTO_TEST_CASE(environment_overrides_the_file) {
   temp_file f("[cache]\nttl_s = 60\nenabled = true\n[trading]\nsymbols = [\"AAPL\", \"MSFT\", \"BTCUSD\"]\n");
-  auto r = load_config(f.path.string(),
-                       env_of({{"KRONOS_PREDICTION_CACHE_TTL", "120"},
-                               {"KRONOS_PREDICTION_CACHE_ENABLED", "0"},
-                               {"KRONOS_PREDICTION_CACHE_MAX_SIZE_MB", "50"},
-                               {"KRONOS_CACHE_DECIMALS", "4"},
-                               {"KRONOS_COMPILE", "1"},
-                               {"KRONOS_COMPILE_MODE", "max-autotune"},
-                               {"KRONOS_COMPILE_BACKEND", "cudagraphs"},
-                               {"KRONOS_DTYPE", "BFloat16"},
-                               {"TRADABLE_PAIRS", "btcusd, AAPL"}}));
+  auto r = load_config(f.path.string(), env_of({{"KRONOS_PREDICTION_CACHE_TTL", "120"},
+                                                {"KRONOS_PREDICTION_CACHE_ENABLED", "0"},
+                                                {"KRONOS_PREDICTION_CACHE_MAX_SIZE_MB", "50"},
+                                                {"KRONOS_CACHE_DECIMALS", "4"},
+                                                {"KRONOS_COMPILE", "1"},
+                                                {"KRONOS_COMPILE_MODE", "max-autotune"},
+                                                {"KRONOS_COMPILE_BACKEND", "cudagraphs"},
+                                                {"KRONOS_DTYPE", "BFloat16"},
+                                                {"TRADABLE_PAIRS", "btcusd, AAPL"}}));
   BOOST_REQUIRE_MESSAGE(r, (r ? "" : r.error().message));
   const auto& c = **r;
   BOOST_TEST(c.cache.ttl_s == 120);
@@ -229,10 +230,12 @@ BOOST_AUTO_TEST_CASE(cross_key_rules) {
 
 BOOST_AUTO_TEST_CASE(simulated_dates_are_checked_when_the_config_is_read) {
   // Outside the NYSE calendar's years, or not a date: refused at load, every one named.
-  auto msg = error_of("[market]\nsim_start = \"1979-12-31\"\nsim_end = \"2100-01-01T00:00:00Z\"\n"
-                      "synthetic_start = \"2024-02-30\"\n");
-  BOOST_TEST(contains(msg, "market.sim_start = \"1979-12-31\" is outside the years the NYSE calendar covers (1980-2099)"),
-             msg);
+  auto msg = error_of(
+      "[market]\nsim_start = \"1979-12-31\"\nsim_end = \"2100-01-01T00:00:00Z\"\n"
+      "synthetic_start = \"2024-02-30\"\n");
+  BOOST_TEST(
+      contains(msg, "market.sim_start = \"1979-12-31\" is outside the years the NYSE calendar covers (1980-2099)"),
+      msg);
   BOOST_TEST(contains(msg, "market.sim_end = \"2100-01-01T00:00:00Z\" is outside the years the NYSE calendar covers"),
              msg);
   BOOST_TEST(contains(msg, "market.synthetic_start = \"2024-02-30\" is not a real date"), msg);
@@ -290,9 +293,10 @@ BOOST_AUTO_TEST_CASE(what_the_start_would_refuse_is_refused_by_validation) {
     for (const auto& w : words) BOOST_TEST(contains(msg, w), msg);
   }
   // The same values are fine where they are valid.
-  temp_file ok("[market]\nsim_start = \"2024-02-29\"\nsim_end = \"2024-03-01T00:00:00Z\"\nsynthetic_period_min = 15\n"
-               "[http]\naddress = \"::1\"\n[alpaca]\ntrading_url = \"https://paper-api.alpaca.markets\"\n"
-               "[inference]\nremote = [\"127.0.0.1:4242\", \"localhost:4243\", \"[::1]:4244\"]\n");
+  temp_file ok(
+      "[market]\nsim_start = \"2024-02-29\"\nsim_end = \"2024-03-01T00:00:00Z\"\nsynthetic_period_min = 15\n"
+      "[http]\naddress = \"::1\"\n[alpaca]\ntrading_url = \"https://paper-api.alpaca.markets\"\n"
+      "[inference]\nremote = [\"127.0.0.1:4242\", \"localhost:4243\", \"[::1]:4244\"]\n");
   auto r = load_config(ok.path.string(), no_env);
   BOOST_TEST(static_cast<bool>(r), (r ? "" : r.error().message));
 }
@@ -301,20 +305,23 @@ BOOST_AUTO_TEST_CASE(huge_values_are_echoed_shortened) {
   const std::string huge(10 << 20, 'x');
   auto msg = error_of("[daemon]\nlog_level = \"" + huge + "\"\n");
   BOOST_TEST(msg.size() < 1000u, msg.size());
-  BOOST_TEST(contains(msg, "key 'daemon.log_level': \"" + std::string(80, 'x') + "... (10485760 bytes)\" is not allowed"),
-             msg.substr(0, 400));
+  BOOST_TEST(
+      contains(msg, "key 'daemon.log_level': \"" + std::string(80, 'x') + "... (10485760 bytes)\" is not allowed"),
+      msg.substr(0, 400));
   msg = error_of("[trading]\nsymbols = [\"" + huge + "\"]\n");
   BOOST_TEST(msg.size() < 1000u, msg.size());
   BOOST_TEST(contains(msg, "... (10485760 bytes)\" is not a symbol"), msg.substr(0, 400));
   msg = error_of("[daemon]\n" + huge + " = 1\n");  // an unknown key that long: no suggestion search
   BOOST_TEST(msg.size() < 1000u, msg.size());
-  BOOST_TEST(contains(msg, "unknown key 'daemon." + std::string(73, 'x') + "... (10485767 bytes)'"), msg.substr(0, 400));
+  BOOST_TEST(contains(msg, "unknown key 'daemon." + std::string(73, 'x') + "... (10485767 bytes)'"),
+             msg.substr(0, 400));
   temp_file f("[daemon]\nlog_level = \"info\"\n");
   auto r = load_config(f.path.string(), env_of({{"KRONOS_DTYPE", huge}}));
   BOOST_REQUIRE(!r);
   BOOST_TEST(r.error().message.size() < 1000u, r.error().message.size());
-  BOOST_TEST(contains(r.error().message, "environment KRONOS_DTYPE=\"" + std::string(80, 'x') + "... (10485760 bytes)\""),
-             r.error().message.substr(0, 400));
+  BOOST_TEST(
+      contains(r.error().message, "environment KRONOS_DTYPE=\"" + std::string(80, 'x') + "... (10485760 bytes)\""),
+      r.error().message.substr(0, 400));
 }
 
 BOOST_AUTO_TEST_CASE(the_universe_is_bounded) {
@@ -378,9 +385,11 @@ BOOST_AUTO_TEST_CASE(restart_only_keys_are_named_on_reload) {
 
 // --- the cache keys ----------------------------------------------------------------------
 BOOST_AUTO_TEST_CASE(cache_redis_keys_from_file_and_environment_password_masked) {
-  temp_file f("[cache]\nredis_enabled = true\nredis_host = \"10.0.0.7\"\nredis_port = 6380\nredis_db = 3\n"
-              "redis_password = \"hunter2\"\nmemory_max_mb = 64\nwrite_queue_max = 500\n");
-  auto r = load_config(f.path.string(), env_of({{"KRONOS_REDIS_KEY_PREFIX", "fleet:a:"}, {"KRONOS_REDIS_PORT", "6390"}}));
+  temp_file f(
+      "[cache]\nredis_enabled = true\nredis_host = \"10.0.0.7\"\nredis_port = 6380\nredis_db = 3\n"
+      "redis_password = \"hunter2\"\nmemory_max_mb = 64\nwrite_queue_max = 500\n");
+  auto r =
+      load_config(f.path.string(), env_of({{"KRONOS_REDIS_KEY_PREFIX", "fleet:a:"}, {"KRONOS_REDIS_PORT", "6390"}}));
   BOOST_REQUIRE_MESSAGE(r, (r ? "" : r.error().message));
   const auto& c = **r;
   BOOST_TEST(c.cache.redis_enabled);
@@ -417,26 +426,27 @@ BOOST_AUTO_TEST_CASE(cache_keys_are_read_at_start_only) {
   auto ra = load_config(a.path.string(), no_env);
   auto rb = load_config(b.path.string(), no_env);
   BOOST_REQUIRE(ra && rb);
-  BOOST_TEST((tb::actors::restart_required(**ra, **rb) == std::vector<std::string>{"cache.ttl_s", "cache.redis_enabled"}));
+  BOOST_TEST(
+      (tb::actors::restart_required(**ra, **rb) == std::vector<std::string>{"cache.ttl_s", "cache.redis_enabled"}));
 }
 
 BOOST_AUTO_TEST_CASE(set_overrides_win_over_file_and_environment_read_as_toml) {
   temp_file f("[portfolio]\nmax_positions = 8\n[cache]\nttl_s = 60\n[trading]\nsymbols = [\"AAPL\"]\n");
-  auto r = load_config(f.path.string(), env_of({{"KRONOS_PREDICTION_CACHE_TTL", "120"}}),
-                       sets({"portfolio.max_positions=5", "cache.ttl_s=30", "strategy.min_sharpe=0.6",
-                             "forecast.temperature=1", "risk.crypto_long_only=false", "model.dtype=BFloat16",
-                             "daemon.state_dir=/tmp/x=y", "trading.symbols=nvda, AAPL", "market.sim_start=\"2025-01-02\"",
-                             "market.sim_end=2025-04-01",
-                             "risk.max_order_notional=1e4", "strategy.min_sharpe=0.3"}));
+  auto r =
+      load_config(f.path.string(), env_of({{"KRONOS_PREDICTION_CACHE_TTL", "120"}}),
+                  sets({"portfolio.max_positions=5", "cache.ttl_s=30", "strategy.min_sharpe=0.6",
+                        "forecast.temperature=1", "risk.crypto_long_only=false", "model.dtype=BFloat16",
+                        "daemon.state_dir=/tmp/x=y", "trading.symbols=nvda, AAPL", "market.sim_start=\"2025-01-02\"",
+                        "market.sim_end=2025-04-01", "risk.max_order_notional=1e4", "strategy.min_sharpe=0.3"}));
   BOOST_REQUIRE_MESSAGE(r, (r ? "" : r.error().message));
   const auto& c = **r;
   BOOST_TEST(c.portfolio.max_positions == 5);
-  BOOST_TEST(c.cache.ttl_s == 30);  // over the environment too
+  BOOST_TEST(c.cache.ttl_s == 30);           // over the environment too
   BOOST_TEST(c.strategy.min_sharpe == 0.3);  // the later of two wins
   BOOST_TEST(c.inference.sampling.temperature == 1.0);
   BOOST_TEST(!c.risk.crypto_long_only);
   BOOST_TEST(c.inference.device.dtype == "bfloat16");  // choices normalised as from the file
-  BOOST_TEST(c.daemon.state_dir == "/tmp/x=y");  // unquoted text for a string; only the first '=' splits
+  BOOST_TEST(c.daemon.state_dir == "/tmp/x=y");        // unquoted text for a string; only the first '=' splits
   BOOST_TEST((c.trading.symbols == std::vector<std::string>{"NVDA", "AAPL"}));
   BOOST_TEST(c.market.sim_start == "2025-01-02");
   BOOST_TEST(c.market.sim_end == "2025-04-01");  // a TOML date is no string: the text is
@@ -457,13 +467,20 @@ BOOST_AUTO_TEST_CASE(set_overrides_win_over_file_and_environment_read_as_toml) {
 
 BOOST_AUTO_TEST_CASE(set_errors_name_the_argument_as_the_file_names_its_line) {
   auto msg = override_error("", {"portfolio.max_positions=ten"});
-  BOOST_TEST(contains(msg, "--set portfolio.max_positions=ten: key 'portfolio.max_positions': expected an integer in [1, 1000]"), msg);
+  BOOST_TEST(
+      contains(msg,
+               "--set portfolio.max_positions=ten: key 'portfolio.max_positions': expected an integer in [1, 1000]"),
+      msg);
   msg = override_error("", {"portfolio.max_positions=5.0"});  // TOML: 5.0 is not an integer
-  BOOST_TEST(contains(msg, "--set portfolio.max_positions=5.0: key 'portfolio.max_positions': expected an integer"), msg);
+  BOOST_TEST(contains(msg, "--set portfolio.max_positions=5.0: key 'portfolio.max_positions': expected an integer"),
+             msg);
   msg = override_error("", {"portfolio.max_positions=5000"});
-  BOOST_TEST(contains(msg, "--set portfolio.max_positions=5000: key 'portfolio.max_positions': 5000 is out of range"), msg);
+  BOOST_TEST(contains(msg, "--set portfolio.max_positions=5000: key 'portfolio.max_positions': 5000 is out of range"),
+             msg);
   msg = override_error("", {"strategy.min_sharpe=.3"});  // not a TOML number
-  BOOST_TEST(contains(msg, "--set strategy.min_sharpe=.3: key 'strategy.min_sharpe': expected a number in [-10.0, 10.0]"), msg);
+  BOOST_TEST(
+      contains(msg, "--set strategy.min_sharpe=.3: key 'strategy.min_sharpe': expected a number in [-10.0, 10.0]"),
+      msg);
   msg = override_error("", {"forecast.temperature=nan"});
   BOOST_TEST(contains(msg, "--set forecast.temperature=nan: key 'forecast.temperature': nan is out of range"), msg);
   msg = override_error("", {"risk.crypto_long_only=1"});
@@ -471,7 +488,10 @@ BOOST_AUTO_TEST_CASE(set_errors_name_the_argument_as_the_file_names_its_line) {
   msg = override_error("", {"model.dtype=float64"});
   BOOST_TEST(contains(msg, "--set model.dtype=float64: key 'model.dtype': \"float64\" is not allowed"), msg);
   msg = override_error("", {"strategy.min_sharp=0.3"});
-  BOOST_TEST(contains(msg, "--set strategy.min_sharp=0.3: unknown key 'strategy.min_sharp'; did you mean 'strategy.min_sharpe'?"), msg);
+  BOOST_TEST(
+      contains(msg,
+               "--set strategy.min_sharp=0.3: unknown key 'strategy.min_sharp'; did you mean 'strategy.min_sharpe'?"),
+      msg);
   msg = override_error("", {"portfolio.max_positions=1\nhttp.port=1"});  // one value, nothing smuggled
   BOOST_TEST(contains(msg, "key 'portfolio.max_positions': expected an integer"), msg);
   // Every problem, the file's too.
@@ -537,21 +557,29 @@ BOOST_AUTO_TEST_CASE(a_bad_grid_names_the_argument_and_the_value) {
     return r.error().message;
   };
   auto msg = expand_error({"portfolio.max_positions=5,ten"});
-  BOOST_TEST(contains(msg, "--grid portfolio.max_positions=5,ten (value ten): key 'portfolio.max_positions': expected an integer"), msg);
+  BOOST_TEST(
+      contains(msg,
+               "--grid portfolio.max_positions=5,ten (value ten): key 'portfolio.max_positions': expected an integer"),
+      msg);
   msg = expand_error({"strategy.min_sharp=0,0.3"});
-  BOOST_TEST(contains(msg, "--grid strategy.min_sharp=0,0.3 (value 0): unknown key 'strategy.min_sharp'; did you mean 'strategy.min_sharpe'?"), msg);
+  BOOST_TEST(contains(msg,
+                      "--grid strategy.min_sharp=0,0.3 (value 0): unknown key 'strategy.min_sharp'; did you mean "
+                      "'strategy.min_sharpe'?"),
+             msg);
   msg = expand_error({"strategy.min_sharpe=0,11"});
   BOOST_TEST(contains(msg, "(value 11): key 'strategy.min_sharpe': 11.0 is out of range"), msg);
   msg = expand_error({"strategy.min_sharpe=0", "strategy.min_sharpe=1"});
   BOOST_TEST(contains(msg, "--grid strategy.min_sharpe=1: key 'strategy.min_sharpe' is in another --grid too"), msg);
   // A combination breaking a cross-key rule is named by its settings (min_positions is 4).
   msg = expand_error({"portfolio.max_positions=2,10"});
-  BOOST_TEST(contains(msg, "the combination portfolio.max_positions=2: portfolio.min_positions (4) must be <= "
-                           "portfolio.max_positions (2)"), msg);
+  BOOST_TEST(contains(msg,
+                      "the combination portfolio.max_positions=2: portfolio.min_positions (4) must be <= "
+                      "portfolio.max_positions (2)"),
+             msg);
   BOOST_TEST(!contains(msg, "max_positions=10"), msg);
   // ... and one that is fine with another axis' value is not an error.
   BOOST_TEST(tb::actors::expand_grid(**base, {*tb::core::parse_grid_axis("portfolio.max_positions=2", "g1"),
-                                           *tb::core::parse_grid_axis("portfolio.min_positions=1", "g2")})
+                                              *tb::core::parse_grid_axis("portfolio.min_positions=1", "g2")})
                  .has_value());
   auto bad = tb::core::parse_grid_axis("strategy.min_sharpe=0,,1", "--grid strategy.min_sharpe=0,,1");
   BOOST_REQUIRE(!bad);
@@ -572,7 +600,8 @@ BOOST_AUTO_TEST_CASE(the_middleman_beyond_loopback_needs_all_three_tls_files) {
       {"[inference]\ntls_certificate = \"/etc/hostname\"\n", {"go together: set all three"}},
       {"[inference]\ntls_certificate = \"/nonexistent/c.pem\"\ntls_key = \"/nonexistent/k.pem\"\n"
        "tls_ca = \"/nonexistent/ca.pem\"\n",
-       {"inference.tls_certificate /nonexistent/c.pem cannot be read", "inference.tls_ca /nonexistent/ca.pem cannot be read"}},
+       {"inference.tls_certificate /nonexistent/c.pem cannot be read",
+        "inference.tls_ca /nonexistent/ca.pem cannot be read"}},
       {"[inference]\nremote = [\"gpu1\"]\n", {"'gpu1' is not host:port: no port"}},
       {"[inference]\nremote = [\"gpu1:70000\"]\n", {"port out of 1..65535"}},
       {"[inference]\nremote = [\"::1:4242\"]\n", {"write an IPv6 address as [address]:port"}},
@@ -590,7 +619,8 @@ BOOST_AUTO_TEST_CASE(the_middleman_beyond_loopback_needs_all_three_tls_files) {
                     "remote = [\"127.0.0.1:4242\", \"[::1]:4243\", \"localhost:4244\"]\n"),
         std::string("[inference]\npublish_address = \"0.0.0.0\"\n"),
         "[inference]\npublish = true\npublish_address = \"0.0.0.0\"\nremote = [\"gpu1:4242\"]\ntls_certificate = \"" +
-            pem.path.string() + "\"\ntls_key = \"" + pem.path.string() + "\"\ntls_ca = \"" + pem.path.string() + "\"\n"}) {
+            pem.path.string() + "\"\ntls_key = \"" + pem.path.string() + "\"\ntls_ca = \"" + pem.path.string() +
+            "\"\n"}) {
     temp_file f(text);
     auto r = load_config(f.path.string(), no_env);
     BOOST_TEST(static_cast<bool>(r), (r ? "" : r.error().message));

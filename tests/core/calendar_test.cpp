@@ -35,9 +35,7 @@ time_point utc(int y, int mo, int d, int h = 0, int mi = 0, int s = 0) {
   return from_unix_seconds(days_from_civil({y, mo, d}) * 86400 + h * 3600 + mi * 60 + s);
 }
 // An instant written as New York wall time (must exist).
-time_point ny(int y, int mo, int d, int h, int mi = 0) {
-  return from_new_york({y, mo, d}, (h * 60 + mi) * 60).value();
-}
+time_point ny(int y, int mo, int d, int h, int mi = 0) { return from_new_york({y, mo, d}, (h * 60 + mi) * 60).value(); }
 
 const std::string nyse_data = std::string(TRADEBOT_TEST_DATA) + "/nyse";
 
@@ -141,10 +139,10 @@ BOOST_AUTO_TEST_CASE(civil_dates_round_trip_and_weekdays) {
   BOOST_TEST(days_from_civil({1970, 1, 1}) == 0);
   BOOST_TEST(days_from_civil({2024, 1, 1}) == 19723);
   for (std::int64_t z = 19000; z < 21000; ++z) BOOST_TEST(days_from_civil(civil_from_days(z)) == z);
-  BOOST_TEST(weekday_of({2024, 1, 1}) == 0);   // Monday
-  BOOST_TEST(weekday_of({2024, 2, 29}) == 3);  // Thursday, leap day
-  BOOST_TEST(weekday_of({2027, 12, 31}) == 4); // Friday
-  BOOST_TEST(weekday_of({1970, 1, 1}) == 3);   // Thursday
+  BOOST_TEST(weekday_of({2024, 1, 1}) == 0);    // Monday
+  BOOST_TEST(weekday_of({2024, 2, 29}) == 3);   // Thursday, leap day
+  BOOST_TEST(weekday_of({2027, 12, 31}) == 4);  // Friday
+  BOOST_TEST(weekday_of({1970, 1, 1}) == 3);    // Thursday
   BOOST_TEST(is_valid({2024, 2, 29}));
   BOOST_TEST(!is_valid({2025, 2, 29}));
   BOOST_TEST(!is_valid({2025, 13, 1}));
@@ -186,8 +184,8 @@ BOOST_AUTO_TEST_CASE(from_new_york_gap_and_ambiguity) {
   auto twice = from_new_york({2024, 11, 3}, 1 * 3600 + 30 * 60);  // exists twice: the earlier
   BOOST_REQUIRE(twice);
   BOOST_TEST(to_iso8601(*twice) == "2024-11-03T05:30:00Z");
-  BOOST_TEST(to_iso8601(ny(2024, 1, 2, 9, 30)) == "2024-01-02T14:30:00Z");   // EST
-  BOOST_TEST(to_iso8601(ny(2024, 7, 2, 9, 30)) == "2024-07-02T13:30:00Z");   // EDT
+  BOOST_TEST(to_iso8601(ny(2024, 1, 2, 9, 30)) == "2024-01-02T14:30:00Z");  // EST
+  BOOST_TEST(to_iso8601(ny(2024, 7, 2, 9, 30)) == "2024-07-02T13:30:00Z");  // EDT
   BOOST_TEST(!ok(from_new_york({2024, 2, 30}, 0)));
   BOOST_TEST(!ok(from_new_york({2024, 2, 1}, 86400)));
   // New York date differs from the UTC date in the evening.
@@ -201,9 +199,8 @@ BOOST_AUTO_TEST_SUITE_END()
 BOOST_AUTO_TEST_SUITE(nyse_sessions)
 
 BOOST_AUTO_TEST_CASE(published_2024_dates) {
-  const std::vector<civil_date> h2024 = {{2024, 1, 1},  {2024, 1, 15}, {2024, 2, 19}, {2024, 3, 29},
-                                         {2024, 5, 27}, {2024, 6, 19}, {2024, 7, 4},  {2024, 9, 2},
-                                         {2024, 11, 28}, {2024, 12, 25}};
+  const std::vector<civil_date> h2024 = {{2024, 1, 1},  {2024, 1, 15}, {2024, 2, 19}, {2024, 3, 29},  {2024, 5, 27},
+                                         {2024, 6, 19}, {2024, 7, 4},  {2024, 9, 2},  {2024, 11, 28}, {2024, 12, 25}};
   BOOST_TEST(nyse_holidays(2024).value() == h2024, boost::test_tools::per_element());
   const std::vector<civil_date> e2024 = {{2024, 7, 3}, {2024, 11, 29}, {2024, 12, 24}};
   BOOST_TEST(nyse_early_closes(2024).value() == e2024, boost::test_tools::per_element());
@@ -336,19 +333,26 @@ BOOST_AUTO_TEST_CASE(session_open_in_utc_across_dst_rule_changes) {
   };
   for (const want& w : {
            // 1986: daylight time from the last Sunday of April (Apr 27).
-           want{{1986, 4, 25}, "1986-04-25T14:30:00Z"}, want{{1986, 4, 28}, "1986-04-28T13:30:00Z"},
-           want{{1986, 10, 24}, "1986-10-24T13:30:00Z"}, want{{1986, 10, 27}, "1986-10-27T14:30:00Z"},
+           want{{1986, 4, 25}, "1986-04-25T14:30:00Z"},
+           want{{1986, 4, 28}, "1986-04-28T13:30:00Z"},
+           want{{1986, 10, 24}, "1986-10-24T13:30:00Z"},
+           want{{1986, 10, 27}, "1986-10-27T14:30:00Z"},
            // 1987: from the first Sunday of April (Apr 5).
-           want{{1987, 4, 3}, "1987-04-03T14:30:00Z"}, want{{1987, 4, 6}, "1987-04-06T13:30:00Z"},
+           want{{1987, 4, 3}, "1987-04-03T14:30:00Z"},
+           want{{1987, 4, 6}, "1987-04-06T13:30:00Z"},
            want{{1987, 4, 27}, "1987-04-27T13:30:00Z"},
            // 2006: first Sunday of April (Apr 2) to the last Sunday of October (Oct 29).
-           want{{2006, 3, 13}, "2006-03-13T14:30:00Z"}, want{{2006, 4, 3}, "2006-04-03T13:30:00Z"},
+           want{{2006, 3, 13}, "2006-03-13T14:30:00Z"},
+           want{{2006, 4, 3}, "2006-04-03T13:30:00Z"},
            want{{2006, 10, 30}, "2006-10-30T14:30:00Z"},
            // 2007: second Sunday of March (Mar 11) to the first Sunday of November (Nov 4).
-           want{{2007, 3, 9}, "2007-03-09T14:30:00Z"}, want{{2007, 3, 12}, "2007-03-12T13:30:00Z"},
-           want{{2007, 10, 30}, "2007-10-30T13:30:00Z"}, want{{2007, 11, 5}, "2007-11-05T14:30:00Z"},
+           want{{2007, 3, 9}, "2007-03-09T14:30:00Z"},
+           want{{2007, 3, 12}, "2007-03-12T13:30:00Z"},
+           want{{2007, 10, 30}, "2007-10-30T13:30:00Z"},
+           want{{2007, 11, 5}, "2007-11-05T14:30:00Z"},
            // 10:00 New York before 1985-09-30.
-           want{{1985, 9, 26}, "1985-09-26T14:00:00Z"}, want{{1985, 9, 30}, "1985-09-30T13:30:00Z"},
+           want{{1985, 9, 26}, "1985-09-26T14:00:00Z"},
+           want{{1985, 9, 30}, "1985-09-30T13:30:00Z"},
            want{{1980, 1, 2}, "1980-01-02T15:00:00Z"},
        }) {
     BOOST_TEST_CONTEXT(to_string(w.d)) {
@@ -365,17 +369,17 @@ BOOST_AUTO_TEST_CASE(specific_days) {
     day_kind kind;
   };
   for (const expect& e : {
-           expect{{2025, 1, 9}, day_kind::holiday},       // National Day of Mourning
+           expect{{2025, 1, 9}, day_kind::holiday},  // National Day of Mourning
            expect{{2025, 1, 8}, day_kind::regular},
-           expect{{2025, 4, 18}, day_kind::holiday},      // Good Friday
+           expect{{2025, 4, 18}, day_kind::holiday},  // Good Friday
            expect{{2025, 6, 19}, day_kind::holiday},
-           expect{{2026, 7, 3}, day_kind::holiday},       // Jul 4 on a Saturday
-           expect{{2026, 7, 2}, day_kind::regular},       // no early close before it
+           expect{{2026, 7, 3}, day_kind::holiday},  // Jul 4 on a Saturday
+           expect{{2026, 7, 2}, day_kind::regular},  // no early close before it
            expect{{2026, 11, 27}, day_kind::early_close},
-           expect{{2027, 6, 18}, day_kind::holiday},      // Juneteenth on a Saturday
-           expect{{2027, 7, 5}, day_kind::holiday},       // Jul 4 on a Sunday
-           expect{{2027, 12, 24}, day_kind::holiday},     // Christmas on a Saturday
-           expect{{2027, 12, 31}, day_kind::regular},     // 2028-01-01 Saturday: no closure
+           expect{{2027, 6, 18}, day_kind::holiday},   // Juneteenth on a Saturday
+           expect{{2027, 7, 5}, day_kind::holiday},    // Jul 4 on a Sunday
+           expect{{2027, 12, 24}, day_kind::holiday},  // Christmas on a Saturday
+           expect{{2027, 12, 31}, day_kind::regular},  // 2028-01-01 Saturday: no closure
            expect{{2025, 12, 24}, day_kind::early_close},
            expect{{2025, 12, 26}, day_kind::regular},
            expect{{2024, 3, 9}, day_kind::weekend},
@@ -407,12 +411,12 @@ BOOST_AUTO_TEST_CASE(is_open_edges) {
   BOOST_TEST(is_open(asset_class::equity, ny(2024, 7, 2, 9, 30)).value());
   BOOST_TEST(is_open(asset_class::equity, ny(2024, 7, 2, 16) - 1ns).value());
   BOOST_TEST(!is_open(asset_class::equity, ny(2024, 7, 2, 16)).value());
-  BOOST_TEST(!is_open(asset_class::equity, ny(2024, 7, 3, 13)).value());   // early close
+  BOOST_TEST(!is_open(asset_class::equity, ny(2024, 7, 3, 13)).value());  // early close
   BOOST_TEST(is_open(asset_class::equity, ny(2024, 7, 3, 12, 59)).value());
-  BOOST_TEST(!is_open(asset_class::equity, ny(2024, 7, 4, 11)).value());   // holiday
-  BOOST_TEST(!is_open(asset_class::equity, ny(2024, 7, 6, 11)).value());   // Saturday
-  BOOST_TEST(is_open(asset_class::crypto, ny(2024, 7, 6, 3)).value());     // crypto 24/7
-  BOOST_TEST(is_open(asset_class::crypto, utc(2101, 1, 1)).value());       // no calendar needed
+  BOOST_TEST(!is_open(asset_class::equity, ny(2024, 7, 4, 11)).value());  // holiday
+  BOOST_TEST(!is_open(asset_class::equity, ny(2024, 7, 6, 11)).value());  // Saturday
+  BOOST_TEST(is_open(asset_class::crypto, ny(2024, 7, 6, 3)).value());    // crypto 24/7
+  BOOST_TEST(is_open(asset_class::crypto, utc(2101, 1, 1)).value());      // no calendar needed
 }
 
 BOOST_AUTO_TEST_CASE(next_open_and_close) {
@@ -479,8 +483,7 @@ BOOST_AUTO_TEST_SUITE_END()
 BOOST_AUTO_TEST_SUITE(analysis_schedule)
 
 namespace {
-std::vector<scheduled_event> walk(const schedule_config& cfg, time_point from, int n, bool eq = true,
-                                  bool cr = true) {
+std::vector<scheduled_event> walk(const schedule_config& cfg, time_point from, int n, bool eq = true, bool cr = true) {
   std::vector<scheduled_event> out;
   for (int i = 0; i < n; ++i) {
     auto ev = next_scheduled_event(cfg, from, eq, cr);
@@ -509,7 +512,7 @@ BOOST_AUTO_TEST_CASE(default_schedule_over_independence_day_2024) {
       {"2024-07-03T14:30:00Z", event_kind::midday_pass, true, true},
       {"2024-07-03T16:00:00Z", event_kind::close_backout, true, false},  // 12:00, early close
       {"2024-07-04T00:00:00Z", event_kind::crypto_refresh, false, true},
-      {"2024-07-05T00:00:00Z", event_kind::crypto_refresh, false, true}, // Jul 4: holiday
+      {"2024-07-05T00:00:00Z", event_kind::crypto_refresh, false, true},  // Jul 4: holiday
       {"2024-07-05T13:30:00Z", event_kind::open_pass, true, true},
   };
   for (std::size_t i = 0; i < evs.size(); ++i) {

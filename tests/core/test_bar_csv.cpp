@@ -108,8 +108,8 @@ BOOST_AUTO_TEST_CASE(time_formats) {
   tb::core::parse_bar_time("2024-06-18T23:30:00-04:00", b.time_s, b.utc_offset_s);
   BOOST_TEST(tb::core::stamp_of(b).hour == 23);
   BOOST_TEST(tb::core::stamp_of(b).day == 18);
-  for (const char* bad : {"", "2024-13-01", "2024-02-30", "2023-02-29", "2024-06-18 25:00", "2024/06/18",
-                          "18-06-2024", "2024-06-18 10:00+", "2024-06-18x", "2024-06-18 10:00 junk"}) {
+  for (const char* bad : {"", "2024-13-01", "2024-02-30", "2023-02-29", "2024-06-18 25:00", "2024/06/18", "18-06-2024",
+                          "2024-06-18 10:00+", "2024-06-18x", "2024-06-18 10:00 junk"}) {
     BOOST_TEST(!tb::core::parse_bar_time(bad, t, off), bad);
   }
   BOOST_TEST(tb::core::parse_bar_time("2024-02-29", t, off));
@@ -189,7 +189,8 @@ BOOST_AUTO_TEST_CASE(bad_rows_name_file_and_line) {
   expect_bad(h + "2024-01-01,1,2,1,,10,20\n", "mem.csv:2", "close");
   expect_bad(h + "2024-01-01,1,1,2,1,10,20\n", "mem.csv:2", "high < low");
   expect_bad(h + "2024-01-01,1,2,1,2,-10,20\n", "mem.csv:2", "volume");
-  expect_bad(h + "2024-01-01,1,2,1,2,10,20\n2024-01-02,1,2,-3,-2.5,10,20\n", "mem.csv:3", "low -3 is not a positive price");
+  expect_bad(h + "2024-01-01,1,2,1,2,10,20\n2024-01-02,1,2,-3,-2.5,10,20\n", "mem.csv:3",
+             "low -3 is not a positive price");
   expect_bad(h + "2024-01-01,0,2,1,2,10,20\n", "mem.csv:2", "open 0 is not a positive price");
   expect_bad(h + "2024-01-01,1,2,1,2,10,-20\n", "mem.csv:2", "amount");
   expect_bad(h + "01/02/2024,1,2,1,2,10,20\n", "mem.csv:2", "time");

@@ -16,7 +16,8 @@ forecast_window good_window(std::size_t bars = 32) {
   forecast_window w;
   w.symbol = "JD";
   w.bars.resize(bars);
-  for (std::size_t i = 0; i < bars; ++i) w.bars[i] = {static_cast<std::int64_t>(i) * 86400, 0, 10, 11, 9, 10.5, 1e6, 1e7};
+  for (std::size_t i = 0; i < bars; ++i)
+    w.bars[i] = {static_cast<std::int64_t>(i) * 86400, 0, 10, 11, 9, 10.5, 1e6, 1e7};
   w.params.pred_len = 2;
   w.params.max_context = 32;
   w.params.sample_count = 2;

@@ -152,7 +152,8 @@ BOOST_AUTO_TEST_CASE(chromium_shows_the_demo_daemon) {
 BOOST_AUTO_TEST_CASE(firefox_shows_the_demo_daemon) {
   const std::string binary = firefox::find_firefox();
   if (binary.empty()) {
-    BOOST_TEST_MESSAGE("firefox is not installed (scripts/setup.sh installs firefox-esr): skipping its dashboard check");
+    BOOST_TEST_MESSAGE(
+        "firefox is not installed (scripts/setup.sh installs firefox-esr): skipping its dashboard check");
     return;
   }
   demo_daemon demo;
@@ -169,7 +170,8 @@ BOOST_AUTO_TEST_CASE(firefox_shows_the_demo_daemon) {
   const json fresh = demo.d.get("/stats");
   ff.navigate(demo.url);
   const bool rendered = ff.wait_until(
-      "document.getElementById('updated').textContent !== '' || document.getElementById('problem').className === 'shown'",
+      "document.getElementById('updated').textContent !== '' || document.getElementById('problem').className === "
+      "'shown'",
       30s);
   const std::string dom = ff.evaluate_string("document.documentElement.outerHTML");
   const json after = demo.d.get("/stats");

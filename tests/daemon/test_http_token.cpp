@@ -101,9 +101,9 @@ BOOST_AUTO_TEST_CASE(the_systemd_credential_guards_an_address_off_loopback) {
   BOOST_TEST(get(d.port, "/stats", "Bearer " + token).status == 200);
   BOOST_TEST(get(d.port, "/health/live").status == 200);
   BOOST_TEST(d.stop() == 0);
-  BOOST_TEST(d.proc->output().find("bearer token of " + (state.path / "credentials/http_token").string()) !=
-                 std::string::npos,
-             d.proc->output());
+  BOOST_TEST(
+      d.proc->output().find("bearer token of " + (state.path / "credentials/http_token").string()) != std::string::npos,
+      d.proc->output());
 }
 
 BOOST_AUTO_TEST_CASE(no_token_off_loopback_or_an_empty_token_file_refuses_to_start) {

@@ -27,13 +27,14 @@ const std::string docdir = relative(TRADEBOT_INSTALL_DOCDIR);
 
 BOOST_AUTO_TEST_CASE(install_layout_and_unit_verifies) {
   temp_dir dest;
-  const std::string install =
-      "DESTDIR=" + dest.path.string() + " cmake --install " + build_dir.string() + " > " + (dest.path / "install.log").string() + " 2>&1";
+  const std::string install = "DESTDIR=" + dest.path.string() + " cmake --install " + build_dir.string() + " > " +
+                              (dest.path / "install.log").string() + " 2>&1";
   BOOST_REQUIRE_MESSAGE(shell(install) == 0, read_file(dest.path / "install.log"));
-  for (const std::string& f : std::vector<std::string>{sbin + "/tradebotd", prefix + "/lib/systemd/system/tradebotd.service",
-                        prefix + "/lib/systemd/system/tradebotd@.service",
-                        prefix + "/lib/sysusers.d/tradebotd.conf", prefix + "/lib/tmpfiles.d/tradebotd.conf",
-                        sysconf_dir + "/tradebotd/tradebotd.toml", docdir + "/examples/tradebotd.toml"})
+  for (const std::string& f :
+       std::vector<std::string>{sbin + "/tradebotd", prefix + "/lib/systemd/system/tradebotd.service",
+                                prefix + "/lib/systemd/system/tradebotd@.service",
+                                prefix + "/lib/sysusers.d/tradebotd.conf", prefix + "/lib/tmpfiles.d/tradebotd.conf",
+                                sysconf_dir + "/tradebotd/tradebotd.toml", docdir + "/examples/tradebotd.toml"})
     BOOST_TEST(fs::exists(dest.path / f), f);
 
   // An existing /etc config is never overwritten by a later install.

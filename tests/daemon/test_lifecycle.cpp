@@ -1,5 +1,6 @@
 // The real tradebotd binary under a notify socket this test owns: READY, /health, /stats,
-// /metrics, /health/live and /health/ready, SIGHUP with a valid and an invalid file, the watchdog, SIGTERM; start-up failures.
+// /metrics, /health/live and /health/ready, SIGHUP with a valid and an invalid file, the watchdog, SIGTERM; start-up
+// failures.
 #define BOOST_TEST_MODULE lifecycle
 #include <boost/test/unit_test.hpp>
 
@@ -22,10 +23,9 @@ const std::string daemon_bin = std::string(TRADEBOT_BIN_DIR) + "/tradebotd";
 // with small warm-up shapes.
 std::string config_text(const std::string& log_level, const std::string& extra = "", int port = 0) {
   static temp_dir state;
-  return "[daemon]\nlog_level = \"" + log_level + "\"\nshutdown_deadline_s = 5\nstate_dir = \"" +
-         state.path.string() + "\"\n[forecast]\nsample_count = 4\nlookback = 64\n[inference]\nmax_batch_rows = 16\n" +
-         "[cache]\ndir = \"" + (state.path / "cache").string() + "\"\n" +
-         "[http]\nport = " + std::to_string(port) + "\n" + extra;
+  return "[daemon]\nlog_level = \"" + log_level + "\"\nshutdown_deadline_s = 5\nstate_dir = \"" + state.path.string() +
+         "\"\n[forecast]\nsample_count = 4\nlookback = 64\n[inference]\nmax_batch_rows = 16\n" + "[cache]\ndir = \"" +
+         (state.path / "cache").string() + "\"\n" + "[http]\nport = " + std::to_string(port) + "\n" + extra;
 }
 
 // The daemon, READY (the test stops when it is not).
@@ -115,9 +115,10 @@ BOOST_AUTO_TEST_CASE(ready_reload_and_stop) {
   d.proc->signal(SIGTERM);
   BOOST_REQUIRE(d.notify.wait_for("STOPPING=1", 10s));
   BOOST_TEST(d.proc->wait(15s) == 0, d.proc->output());
-  BOOST_TEST(std::regex_search(d.proc->output(),
-                               std::regex("Kronos Prediction Cache Stats: hits=[0-9]+ misses=[0-9]+ hit_rate=[0-9.]+%")),
-             d.proc->output());
+  BOOST_TEST(
+      std::regex_search(d.proc->output(),
+                        std::regex("Kronos Prediction Cache Stats: hits=[0-9]+ misses=[0-9]+ hit_rate=[0-9.]+%")),
+      d.proc->output());
 }
 
 BOOST_AUTO_TEST_CASE(http_errors_from_the_running_daemon) {
@@ -213,15 +214,17 @@ BOOST_AUTO_TEST_CASE(the_largest_universe_gets_ready_and_stops_within_its_deadli
   auto text = config_text("warn", "[trading]\nsymbols = [" + symbols + "]\n");
   text.replace(text.find("shutdown_deadline_s = 5"), 23, "shutdown_deadline_s = 10");
   running_daemon d(text);
-  auto stats = d.stats_until([](const json& s) { return s.contains("feed") && s["feed"]["requests"].get<int>() > 0; },
-                             20s);
-  BOOST_REQUIRE_MESSAGE(stats.contains("feed") && stats["feed"]["requests"].get<int>() > 0, stats.dump().substr(0, 400));
+  auto stats =
+      d.stats_until([](const json& s) { return s.contains("feed") && s["feed"]["requests"].get<int>() > 0; }, 20s);
+  BOOST_REQUIRE_MESSAGE(stats.contains("feed") && stats["feed"]["requests"].get<int>() > 0,
+                        stats.dump().substr(0, 400));
   const auto t0 = std::chrono::steady_clock::now();
   d.proc->signal(SIGTERM);
   const int code = d.proc->wait(20s);
   const std::string out = d.proc->output();
   BOOST_TEST(code == 0, out.substr(out.size() > 4000 ? out.size() - 4000 : 0));
-  BOOST_TEST_MESSAGE("stop took " << std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() << " s");
+  BOOST_TEST_MESSAGE("stop took " << std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count()
+                                  << " s");
 }
 
 BOOST_AUTO_TEST_CASE(port_in_use_fails_start_with_one_line) {

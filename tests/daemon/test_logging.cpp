@@ -10,8 +10,8 @@
 #include <sstream>
 #include <string>
 
-#include <boost/test/unit_test.hpp>
 #include <spdlog/spdlog.h>
+#include <boost/test/unit_test.hpp>
 
 #include "daemon/logging.hpp"
 #include "tests/support/process.hpp"
@@ -29,8 +29,10 @@ std::string logged(F journal_stream) {
   struct stat st {};
   BOOST_REQUIRE(::fstat(fd, &st) == 0);
   const std::string stream = journal_stream(st);
-  if (stream.empty()) ::unsetenv("JOURNAL_STREAM");
-  else ::setenv("JOURNAL_STREAM", stream.c_str(), 1);
+  if (stream.empty())
+    ::unsetenv("JOURNAL_STREAM");
+  else
+    ::setenv("JOURNAL_STREAM", stream.c_str(), 1);
 
   std::fflush(stderr);
   const int saved = ::dup(STDERR_FILENO);
@@ -54,9 +56,7 @@ std::string logged(F journal_stream) {
   return tb::test::read_file(path);
 }
 
-std::string dev_ino(const struct stat& st) {
-  return std::to_string(st.st_dev) + ":" + std::to_string(st.st_ino);
-}
+std::string dev_ino(const struct stat& st) { return std::to_string(st.st_dev) + ":" + std::to_string(st.st_ino); }
 
 }  // namespace
 
@@ -69,11 +69,13 @@ BOOST_AUTO_TEST_CASE(journal_lines_carry_priorities_and_no_timestamp) {
 }
 
 BOOST_AUTO_TEST_CASE(without_the_journal_the_format_is_timestamped) {
-  const std::regex line(R"(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} \[(debug|info|warning|error|critical)\] [dicwe]-line)");
-  for (auto stream : {+[](const struct stat&) { return std::string(); },
-                      // inherited by a process whose stderr is elsewhere: another inode
-                      +[](const struct stat& st) { return std::to_string(st.st_dev) + ":" + std::to_string(st.st_ino + 1); },
-                      +[](const struct stat&) { return std::string("garbage"); }}) {
+  const std::regex line(
+      R"(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} \[(debug|info|warning|error|critical)\] [dicwe]-line)");
+  for (auto stream :
+       {+[](const struct stat&) { return std::string(); },
+        // inherited by a process whose stderr is elsewhere: another inode
+        +[](const struct stat& st) { return std::to_string(st.st_dev) + ":" + std::to_string(st.st_ino + 1); },
+        +[](const struct stat&) { return std::string("garbage"); }}) {
     const std::string text = logged(stream);
     std::istringstream lines(text);
     int n = 0;

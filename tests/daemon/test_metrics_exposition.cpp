@@ -101,8 +101,10 @@ std::string quoted(const std::string& v) {
   std::string out;
   for (char c : v) {
     if (c == '\\' || c == '"') out += '\\';
-    if (c == '\n') out += "\\n";
-    else out += c;
+    if (c == '\n')
+      out += "\\n";
+    else
+      out += c;
   }
   return out;
 }
@@ -127,8 +129,8 @@ struct observed_run {
         "[market]\nfeed = \"synthetic\"\nsynthetic_equities = 3\nsynthetic_crypto = 1\nclock = \"simulated\"\n"
         "sim_start = \"2025-06-02\"\nsim_end = \"2025-06-10\"\nsim_cycle_interval_ms = 250\n";
     d = std::make_unique<daemon_process>(
-        daemon_bin, small_trading_config(state.path.string(), market, "\"DEMO01\", \"DEMO02\", \"DEMO03\", \"DEMO04USD\"",
-                                         "", "enabled = true\n"));
+        daemon_bin, small_trading_config(state.path.string(), market,
+                                         "\"DEMO01\", \"DEMO02\", \"DEMO03\", \"DEMO04USD\"", "", "enabled = true\n"));
     BOOST_REQUIRE_MESSAGE(d->ready(), "no READY=1:\n" << d->proc->output());
     auto cycles = [](const json& s) { return schedule_of(s).value("cycles", 0); };
     const json mid = d->stats_until([&](const json& s) { return cycles(s) >= 3; }, 120s);
@@ -165,7 +167,7 @@ BOOST_AUTO_TEST_CASE(promtool_finds_nothing_to_say) {
     BOOST_TEST(rc == 0, "promtool exit " << rc << ":\n" << said);
     BOOST_TEST(said == "", "promtool says:\n" << said);
     BOOST_TEST_MESSAGE("promtool check metrics: exit " << rc << ", " << said.size() << " bytes of complaints, on "
-                                                        << text->size() << " bytes of /metrics");
+                                                       << text->size() << " bytes of /metrics");
   }
 }
 
@@ -205,8 +207,10 @@ BOOST_AUTO_TEST_CASE(families_are_declared_counters_grow_histograms_are_cumulati
       if (series.rfind(name + "_bucket{", 0) != 0) continue;
       std::string rest, le;
       for (const auto& [k, lv] : parse_labels(series.substr(series.find('{'))))
-        if (k == "le") le = lv;
-        else rest += (rest.empty() ? "" : ",") + k + "=\"" + quoted(lv) + "\"";
+        if (k == "le")
+          le = lv;
+        else
+          rest += (rest.empty() ? "" : ",") + k + "=\"" + quoted(lv) + "\"";
       BOOST_REQUIRE_MESSAGE(!le.empty(), "bucket without le: " << series);
       buckets[rest].emplace_back(le == "+Inf" ? INFINITY : std::stod(le), v);
     }
@@ -214,7 +218,8 @@ BOOST_AUTO_TEST_CASE(families_are_declared_counters_grow_histograms_are_cumulati
     for (auto& [labels, bs] : buckets) {
       ++histograms;
       std::sort(bs.begin(), bs.end());
-      for (std::size_t i = 1; i < bs.size(); ++i) BOOST_TEST(bs[i].second >= bs[i - 1].second, name << "{" << labels << "}");
+      for (std::size_t i = 1; i < bs.size(); ++i)
+        BOOST_TEST(bs[i].second >= bs[i - 1].second, name << "{" << labels << "}");
       BOOST_TEST(std::isinf(bs.back().first), name << "{" << labels << "}: no le=\"+Inf\"");
       const std::string suffix = labels.empty() ? "" : "{" + labels + "}";
       BOOST_TEST(bs.back().second == value(late, name, name + "_count" + suffix), name << suffix);
@@ -244,21 +249,27 @@ BOOST_AUTO_TEST_CASE(metrics_agree_with_stats) {
   for (const auto& [tier, t] : s.at("cache").at("tiers").items()) {
     const std::string l = "{tier=\"" + tier + "\"}";
     BOOST_TEST(value(m, "tradebotd_cache_tier_hits_total", "tradebotd_cache_tier_hits_total" + l) ==
-                   t.at("hits").get<double>(), tier);
+                   t.at("hits").get<double>(),
+               tier);
     BOOST_TEST(value(m, "tradebotd_cache_tier_misses_total", "tradebotd_cache_tier_misses_total" + l) ==
-                   t.at("misses").get<double>(), tier);
+                   t.at("misses").get<double>(),
+               tier);
     BOOST_TEST(value(m, "tradebotd_cache_get_duration_seconds", "tradebotd_cache_get_duration_seconds_count" + l) ==
-                   t.at("latency_samples").get<double>(), tier);
+                   t.at("latency_samples").get<double>(),
+               tier);
   }
-  BOOST_TEST(value(m, "tradebotd_cache_hits_total", "tradebotd_cache_hits_total") == s.at("cache").at("hits").get<double>());
+  BOOST_TEST(value(m, "tradebotd_cache_hits_total", "tradebotd_cache_hits_total") ==
+             s.at("cache").at("hits").get<double>());
 
   // Orders at the broker and of the portfolio.
   BOOST_TEST(s.at("broker").at("accepted").get<double>() > 0);
-  for (const auto& [result, key] : std::map<std::string, std::string>{
-           {"accepted", "accepted"}, {"rejected", "rejected"}, {"canceled", "canceled"},
-           {"duplicate_refused", "duplicates_refused"}})
+  for (const auto& [result, key] : std::map<std::string, std::string>{{"accepted", "accepted"},
+                                                                      {"rejected", "rejected"},
+                                                                      {"canceled", "canceled"},
+                                                                      {"duplicate_refused", "duplicates_refused"}})
     BOOST_TEST(value(m, "tradebotd_broker_orders_total", "tradebotd_broker_orders_total{result=\"" + result + "\"}") ==
-                   s.at("broker").at(key).get<double>(), result);
+                   s.at("broker").at(key).get<double>(),
+               result);
   BOOST_TEST(value(m, "tradebotd_portfolio_orders_total", "tradebotd_portfolio_orders_total{result=\"accepted\"}") ==
              s.at("portfolio").at("orders_accepted").get<double>());
   BOOST_TEST(value(m, "tradebotd_portfolio_orders_sent_total", "tradebotd_portfolio_orders_sent_total") ==
@@ -267,9 +278,10 @@ BOOST_AUTO_TEST_CASE(metrics_agree_with_stats) {
   // Positions and equity (gauges).
   BOOST_TEST(!s.at("portfolio").at("positions").empty());
   for (const auto& [sym, p] : s.at("portfolio").at("positions").items())
-    BOOST_TEST(value(m, "tradebotd_portfolio_position_quantity",
-                     "tradebotd_portfolio_position_quantity{symbol=\"" + quoted(sym) + "\"}") == p.at("qty").get<double>(),
-               sym);
+    BOOST_TEST(
+        value(m, "tradebotd_portfolio_position_quantity",
+              "tradebotd_portfolio_position_quantity{symbol=\"" + quoted(sym) + "\"}") == p.at("qty").get<double>(),
+        sym);
   BOOST_TEST(value(m, "tradebotd_portfolio_equity", "tradebotd_portfolio_equity") ==
              s.at("portfolio").at("equity").get<double>());
 
@@ -292,8 +304,8 @@ BOOST_AUTO_TEST_CASE(metrics_agree_with_stats) {
 
   // Per-symbol values are labels of one family.
   for (const auto& [sym, doc] : s.at("symbols").items())
-    BOOST_TEST(value(m, "tradebotd_symbol_cycles_total", "tradebotd_symbol_cycles_total{symbol=\"" + quoted(sym) + "\"}") ==
-                   doc.at("cycles").get<double>(),
+    BOOST_TEST(value(m, "tradebotd_symbol_cycles_total",
+                     "tradebotd_symbol_cycles_total{symbol=\"" + quoted(sym) + "\"}") == doc.at("cycles").get<double>(),
                sym);
   BOOST_TEST(r.d->stop() == 0, r.d->proc->output());
 }

@@ -49,7 +49,8 @@ BOOST_AUTO_TEST_CASE(a_table_with_early_closes_and_the_winter_offset) {
   const auto r = calendar({"--from", "1992-11-25", "--to", "1992-11-30"});
   BOOST_REQUIRE_MESSAGE(r.code == 0, r.output);
   // Thanksgiving (Nov 26) is absent; the day after closed at 14:00 EST in 1992.
-  BOOST_TEST(r.output.find("1992-11-25  1992-11-25T14:30:00Z  1992-11-25T21:00:00Z  no") != std::string::npos, r.output);
+  BOOST_TEST(r.output.find("1992-11-25  1992-11-25T14:30:00Z  1992-11-25T21:00:00Z  no") != std::string::npos,
+             r.output);
   BOOST_TEST(r.output.find("1992-11-26") == std::string::npos, r.output);
   BOOST_TEST(r.output.find("1992-11-27  1992-11-27T14:30:00Z  1992-11-27T19:00:00Z  yes (day after Thanksgiving)") !=
                  std::string::npos,

@@ -145,11 +145,10 @@ BOOST_AUTO_TEST_CASE(the_token_comes_from_the_file_or_the_systemd_credential) {
   BOOST_TEST(tb::http::resolve_auth_token(cfg, other)->value.empty());
 
   // Unusable files: refused, naming the file, never echoing a value.
-  const std::pair<std::string, std::string> bad[] = {
-      {dir.write("empty", " \n").string(), "is empty"},
-      {dir.write("spaced", "two words\n").string(), "without spaces"},
-      {(dir.path / "missing").string(), "is not a readable file"},
-      {dir.path.string(), "is not a readable file"}};
+  const std::pair<std::string, std::string> bad[] = {{dir.write("empty", " \n").string(), "is empty"},
+                                                     {dir.write("spaced", "two words\n").string(), "without spaces"},
+                                                     {(dir.path / "missing").string(), "is not a readable file"},
+                                                     {dir.path.string(), "is not a readable file"}};
   for (const auto& [path, words] : bad) {
     cfg.auth_token_file = path;
     auto r = tb::http::resolve_auth_token(cfg, env_of({}));
@@ -195,8 +194,8 @@ BOOST_AUTO_TEST_CASE(the_dashboard_page_and_its_content_security_policy) {
     const auto b = page.find("<" + tag + ">") + tag.size() + 2;
     return page.substr(b, page.find("</" + tag + ">") - b);
   };
-  BOOST_TEST(csp == "default-src 'none'; script-src " + tb::http::csp_hash_source(inside("script")) +
-                        "; style-src " + tb::http::csp_hash_source(inside("style")) +
+  BOOST_TEST(csp == "default-src 'none'; script-src " + tb::http::csp_hash_source(inside("script")) + "; style-src " +
+                        tb::http::csp_hash_source(inside("style")) +
                         "; connect-src 'self'; img-src 'self'; base-uri 'none'; form-action 'none'; "
                         "frame-ancestors 'none'");
   BOOST_TEST(csp.find("unsafe") == std::string::npos);

@@ -10,8 +10,7 @@
 namespace tb::http::test {
 
 // `method target HTTP/<version>` with `Host: 127.0.0.1` (version 11 = HTTP/1.1).
-inline request make_request(boost::beast::http::verb method, const std::string& target,
-                            unsigned version = 11) {
+inline request make_request(boost::beast::http::verb method, const std::string& target, unsigned version = 11) {
   request req{method, target, version};
   req.set(boost::beast::http::field::host, "127.0.0.1");
   return req;

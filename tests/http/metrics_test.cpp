@@ -87,8 +87,13 @@ std::string render(const json& stats) { return render_metrics(stats, json::objec
 }  // namespace
 
 BOOST_AUTO_TEST_CASE(counters_are_totals_and_gauges_are_levels) {
-  const json stats = {{"cache", {{"hits", 5}, {"misses", 2}, {"enabled", true}, {"num_entries", 7},
-                                 {"hit_rate_percent", 71.4}, {"write_queue_depth", 3}}}};
+  const json stats = {{"cache",
+                       {{"hits", 5},
+                        {"misses", 2},
+                        {"enabled", true},
+                        {"num_entries", 7},
+                        {"hit_rate_percent", 71.4},
+                        {"write_queue_depth", 3}}}};
   const std::string text = render(stats);
   BOOST_TEST(validate(text) == "", text);
   BOOST_TEST(has_line(text, "# TYPE tradebotd_cache_hits_total counter"));
@@ -106,9 +111,10 @@ BOOST_AUTO_TEST_CASE(counters_are_totals_and_gauges_are_levels) {
 BOOST_AUTO_TEST_CASE(tiers_symbols_and_outcomes_are_labels_on_one_family) {
   const json stats = {
       {"cache", {{"tiers", {{"memory", {{"hits", 4}, {"state", "ok"}}}, {"redis", {{"hits", 1}, {"state", "down"}}}}}}},
-      {"portfolio", {{"positions", {{"AAPL", {{"qty", 10}}}, {"BRK.B", {{"qty", -2.5}}}}},
-                     {"orders_accepted", 3},
-                     {"orders_rejected", 1}}},
+      {"portfolio",
+       {{"positions", {{"AAPL", {{"qty", 10}}}, {"BRK.B", {{"qty", -2.5}}}}},
+        {"orders_accepted", 3},
+        {"orders_rejected", 1}}},
       {"broker", {{"journal_orders", {{"filled", 2}, {"acked", 1}}}}}};
   const std::string text = render(stats);
   BOOST_TEST(validate(text) == "", text);
@@ -125,10 +131,10 @@ BOOST_AUTO_TEST_CASE(tiers_symbols_and_outcomes_are_labels_on_one_family) {
 
 BOOST_AUTO_TEST_CASE(latency_histograms_have_cumulative_buckets_sum_and_count) {
   tb::core::latency_histogram h;
-  h.record(std::chrono::microseconds(5));     // <= 1e-05
-  h.record(std::chrono::milliseconds(1));     // exactly 0.001: counted at le="0.001"
-  h.record(std::chrono::milliseconds(3));     // <= 0.005
-  h.record(std::chrono::seconds(100));        // above the last bound: +Inf only
+  h.record(std::chrono::microseconds(5));  // <= 1e-05
+  h.record(std::chrono::milliseconds(1));  // exactly 0.001: counted at le="0.001"
+  h.record(std::chrono::milliseconds(3));  // <= 0.005
+  h.record(std::chrono::seconds(100));     // above the last bound: +Inf only
   const json stats = {{"inference", {{"queue_wait_seconds", tb::core::to_json(h.prometheus())}}}};
   const std::string text = render(stats);
   BOOST_TEST(validate(text) == "", text);
@@ -160,12 +166,14 @@ BOOST_AUTO_TEST_CASE(labelled_histograms_and_broken_ones) {
   json signed_counts = tb::core::to_json(disk.prometheus());
   signed_counts["count"] = 1;  // a signed integer is a count too
   signed_counts["cumulative_counts"][19] = 1;
-  const json stats = {{"cache", {{"tiers", {{"memory", {{"latency_seconds", tb::core::to_json(mem.prometheus())}}},
-                                            {"disk", {{"latency_seconds", tb::core::to_json(disk.prometheus())}}},
-                                            {"redis", {{"latency_seconds", broken}}},
-                                            {"weird", {{"latency_seconds", short_one}}},
-                                            {"down", {{"latency_seconds", decreasing}}},
-                                            {"signed", {{"latency_seconds", signed_counts}}}}}}}};
+  const json stats = {{"cache",
+                       {{"tiers",
+                         {{"memory", {{"latency_seconds", tb::core::to_json(mem.prometheus())}}},
+                          {"disk", {{"latency_seconds", tb::core::to_json(disk.prometheus())}}},
+                          {"redis", {{"latency_seconds", broken}}},
+                          {"weird", {{"latency_seconds", short_one}}},
+                          {"down", {{"latency_seconds", decreasing}}},
+                          {"signed", {{"latency_seconds", signed_counts}}}}}}}};
   const std::string text = render(stats);
   BOOST_TEST(validate(text) == "", text);
   BOOST_TEST(has_line(text, "tradebotd_cache_get_duration_seconds_bucket{tier=\"memory\",le=\"2.5e-05\"} 1"));
@@ -182,29 +190,37 @@ BOOST_AUTO_TEST_CASE(remote_hosts_of_an_array_are_a_host_label_on_one_family) {
   tb::core::latency_histogram rtt;
   rtt.record(std::chrono::milliseconds(3));
   const auto host = [](const std::string& address, const std::string& state, int requests) {
-    return json{{"address", address}, {"state", state}, {"up", state == "connected"}, {"requests", requests},
-                {"failures", 1},      {"in_flight", 2},  {"in_flight_rows", 60},      {"queued_rows", 90},
-                {"computed_windows", 7}, {"last_error", ""}, {"rtt_ms", {{"p50", 3.0}, {"p99", 3.0}}}};
+    return json{{"address", address},
+                {"state", state},
+                {"up", state == "connected"},
+                {"requests", requests},
+                {"failures", 1},
+                {"in_flight", 2},
+                {"in_flight_rows", 60},
+                {"queued_rows", 90},
+                {"computed_windows", 7},
+                {"last_error", ""},
+                {"rtt_ms", {{"p50", 3.0}, {"p99", 3.0}}}};
   };
   json a = host("10.0.0.1:7000", "connected", 5);
   a["rtt_seconds"] = tb::core::to_json(rtt.prometheus());
-  const json stats = {
-      {"inference",
-       {{"mode", "remote"},
-        {"remote",
-         {a, host("10.0.0.2:7000", "down", 3),
-          host("ev\"il\n} 1\n# TYPE x counter\xFF", "refused", 4),  // a hostile address, escaped
-          host("10.0.0.1:7000", "down", 99),                          // the same host again: dropped
-          json{{"requests", 8}},                                       // no address: skipped
-          json{{"address", 42}, {"requests", 9}},                      // not a string: skipped
-          json("not an object")}}}}};
+  const json stats = {{"inference",
+                       {{"mode", "remote"},
+                        {"remote",
+                         {a, host("10.0.0.2:7000", "down", 3),
+                          host("ev\"il\n} 1\n# TYPE x counter\xFF", "refused", 4),  // a hostile address, escaped
+                          host("10.0.0.1:7000", "down", 99),                        // the same host again: dropped
+                          json{{"requests", 8}},                                    // no address: skipped
+                          json{{"address", 42}, {"requests", 9}},                   // not a string: skipped
+                          json("not an object")}}}}};
   const std::string text = render(stats);
   BOOST_TEST(validate(text) == "", text);
   BOOST_TEST(count_of(text, "# TYPE tradebotd_inference_remote_requests_total counter") == 1u);
   BOOST_TEST(has_line(text, "tradebotd_inference_remote_requests_total{host=\"10.0.0.1:7000\"} 5"));
   BOOST_TEST(has_line(text, "tradebotd_inference_remote_requests_total{host=\"10.0.0.2:7000\"} 3"));
-  BOOST_TEST(has_line(text, "tradebotd_inference_remote_requests_total{host=\"ev\\\"il\\n} 1\\n# TYPE x "
-                            "counter\xEF\xBF\xBD\"} 4"));
+  BOOST_TEST(has_line(text,
+                      "tradebotd_inference_remote_requests_total{host=\"ev\\\"il\\n} 1\\n# TYPE x "
+                      "counter\xEF\xBF\xBD\"} 4"));
   BOOST_TEST(count_of(text, "tradebotd_inference_remote_requests_total{") == 3u);
   BOOST_TEST(has_line(text, "# TYPE tradebotd_inference_remote_failures_total counter"));
   BOOST_TEST(has_line(text, "tradebotd_inference_remote_failures_total{host=\"10.0.0.2:7000\"} 1"));
@@ -261,20 +277,23 @@ BOOST_AUTO_TEST_CASE(hostile_symbol_names_are_escaped_label_values) {
   BOOST_TEST(has_line(text, "tradebotd_portfolio_position_quantity{symbol=\"we\\\"ird\\n\\\\\"} 1"));
   BOOST_TEST(has_line(text, "tradebotd_portfolio_position_quantity{symbol=\"BAD\xEF\xBF\xBD\xEF\xBF\xBD(\"} 2"));
   BOOST_TEST(has_line(text, "tradebotd_portfolio_position_quantity{symbol=\"} 1\\n# TYPE x counter\"} 3"));
-  BOOST_TEST(has_line(text, "tradebotd_portfolio_position_quantity{symbol=\"" + std::string(254, 'A') +
-                                "\xC3\xA9\"} 4"));
+  BOOST_TEST(
+      has_line(text, "tradebotd_portfolio_position_quantity{symbol=\"" + std::string(254, 'A') + "\xC3\xA9\"} 4"));
   BOOST_TEST(tb::http::escape_label_value("a\"b\\c\nd") == "a\\\"b\\\\c\\nd");
 }
 
 BOOST_AUTO_TEST_CASE(bad_values_are_skipped_or_written_per_the_format) {
   const double nan = std::numeric_limits<double>::quiet_NaN();
   const double inf = std::numeric_limits<double>::infinity();
-  const json stats = {{"portfolio", {{"equity", nan}, {"cash", -inf}, {"buying_power", inf},
-                                     {"orders_sent", nan},      // a counter cannot be NaN
-                                     {"cycles", -3},            // nor negative
-                                     {"deadline_closes", "7"},  // nor a string
-                                     {"open_orders", nullptr},
-                                     {"late_proposals", json::array({1, 2})}}}};
+  const json stats = {{"portfolio",
+                       {{"equity", nan},
+                        {"cash", -inf},
+                        {"buying_power", inf},
+                        {"orders_sent", nan},      // a counter cannot be NaN
+                        {"cycles", -3},            // nor negative
+                        {"deadline_closes", "7"},  // nor a string
+                        {"open_orders", nullptr},
+                        {"late_proposals", json::array({1, 2})}}}};
   const std::string text = render(stats);
   BOOST_TEST(validate(text) == "", text);
   BOOST_TEST(has_line(text, "tradebotd_portfolio_equity NaN"));
@@ -297,11 +316,17 @@ BOOST_AUTO_TEST_CASE(only_declared_families_from_published_sections) {
 }
 
 BOOST_AUTO_TEST_CASE(model_info_and_build_info) {
-  const json stats = {{"inference", {{"model", {{"device", "cuda:0"}, {"dtype", "bfloat16"}, {"compile", false},
-                                                {"parameters", 87510}, {"predictor", {{"d_model", 32}}}}}}}};
+  const json stats = {{"inference",
+                       {{"model",
+                         {{"device", "cuda:0"},
+                          {"dtype", "bfloat16"},
+                          {"compile", false},
+                          {"parameters", 87510},
+                          {"predictor", {{"d_model", 32}}}}}}}};
   const std::string text = render_metrics(stats, json::object(), health_status::ok, "0.1.0");
   BOOST_TEST(validate(text) == "", text);
-  BOOST_TEST(has_line(text, "tradebotd_inference_model_info{device=\"cuda:0\",dtype=\"bfloat16\",compile=\"false\"} 1"));
+  BOOST_TEST(
+      has_line(text, "tradebotd_inference_model_info{device=\"cuda:0\",dtype=\"bfloat16\",compile=\"false\"} 1"));
   BOOST_TEST(has_line(text, "tradebotd_inference_model_parameters 87510"));
   BOOST_TEST(text.find("tradebotd_build_info{version=\"0.1.0\",compiler=\"") != std::string::npos);
 }

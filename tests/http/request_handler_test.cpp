@@ -21,10 +21,9 @@ using tb::http::test::make_request;
 
 namespace {
 
-response get(const snapshot_board& board, const std::string& target,
-             const json& extra = json::object()) {
-  return handle_request(make_request(bhttp::verb::get, target), board, server_info{"1.2.3", std::chrono::steady_clock::now(), ""},
-                        [&extra] { return extra; });
+response get(const snapshot_board& board, const std::string& target, const json& extra = json::object()) {
+  return handle_request(make_request(bhttp::verb::get, target), board,
+                        server_info{"1.2.3", std::chrono::steady_clock::now(), ""}, [&extra] { return extra; });
 }
 
 json body_json(const response& res) { return json::parse(res.body()); }
@@ -43,8 +42,7 @@ BOOST_AUTO_TEST_CASE(health_on_an_empty_board_is_ok) {
   BOOST_TEST(doc["checks"] == json::object());
   BOOST_TEST(doc["version"] == "1.2.3");
   BOOST_TEST(doc["uptime_s"].get<double>() >= 0.0);
-  BOOST_TEST(doc["config"] ==
-             json({{"generation", nullptr}, {"loaded_at", nullptr}, {"last_reload", nullptr}}));
+  BOOST_TEST(doc["config"] == json({{"generation", nullptr}, {"loaded_at", nullptr}, {"last_reload", nullptr}}));
 }
 
 BOOST_AUTO_TEST_CASE(health_status_is_the_worst_check_and_failing_is_503) {
@@ -91,8 +89,9 @@ BOOST_AUTO_TEST_CASE(stats_has_every_section_and_a_live_process_section) {
   BOOST_TEST(res.result_int() == 200);
   BOOST_TEST(header(res, bhttp::field::content_type) == "application/json");
   const json doc = body_json(res);
-  for (const char* s : {"config", "cache", "inference", "symbols", "portfolio", "process"})
-    BOOST_TEST_CONTEXT(s) { BOOST_TEST(doc.contains(s)); }
+  for (const char* s : {"config", "cache", "inference", "symbols", "portfolio", "process"}) BOOST_TEST_CONTEXT(s) {
+      BOOST_TEST(doc.contains(s));
+    }
   BOOST_TEST(doc["inference"] == json::object());
   BOOST_TEST(doc["cache"]["hits"] == 5);
   BOOST_TEST(doc["custom"]["x"] == 1);
@@ -132,9 +131,9 @@ BOOST_AUTO_TEST_CASE(metrics_is_prometheus_text) {
   BOOST_TEST(res.body().find("# TYPE tradebotd_cache_hits_total counter\ntradebotd_cache_hits_total 5\n") !=
              std::string::npos);
   // The process section is read at request time: the standard process metrics are there.
-  for (const char* family : {"process_resident_memory_bytes", "process_virtual_memory_bytes",
-                             "process_cpu_seconds_total", "process_open_fds", "process_max_fds",
-                             "process_start_time_seconds"})
+  for (const char* family :
+       {"process_resident_memory_bytes", "process_virtual_memory_bytes", "process_cpu_seconds_total",
+        "process_open_fds", "process_max_fds", "process_start_time_seconds"})
     BOOST_TEST(res.body().find(std::string("\n") + family + " ") != std::string::npos, family);
   BOOST_TEST(res.body().find("tradebotd_build_info{version=\"1.2.3\",compiler=\"") != std::string::npos);
 }
@@ -257,8 +256,8 @@ BOOST_AUTO_TEST_CASE(invalid_utf8_in_the_target_still_gives_valid_json) {
 
 BOOST_AUTO_TEST_CASE(other_methods_are_405_with_allow) {
   snapshot_board board;
-  for (auto verb : {bhttp::verb::post, bhttp::verb::put, bhttp::verb::delete_,
-                    bhttp::verb::options, bhttp::verb::patch}) {
+  for (auto verb :
+       {bhttp::verb::post, bhttp::verb::put, bhttp::verb::delete_, bhttp::verb::options, bhttp::verb::patch}) {
     const response res = handle_request(make_request(verb, "/stats"), board, server_info{});
     BOOST_TEST(res.result_int() == 405);
     BOOST_TEST(header(res, bhttp::field::allow) == "GET, HEAD");

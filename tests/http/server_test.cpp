@@ -50,9 +50,7 @@ server_options short_timeout(std::chrono::milliseconds t) {
 }
 
 long long ms_since(std::chrono::steady_clock::time_point t0) {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
-                                                               t0)
-      .count();
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count();
 }
 
 // Polls the server's counters until `ready` holds (at most `limit`).
@@ -109,8 +107,7 @@ bool health_ok(std::uint16_t port, bool* closes = nullptr, const std::string& fr
 }
 
 // The overload 503: a JSON error naming the cause, Retry-After, the connection closed.
-void expect_overload_503(const std::optional<tb::http::test::client_response>& res,
-                         const std::string& cause) {
+void expect_overload_503(const std::optional<tb::http::test::client_response>& res, const std::string& cause) {
   BOOST_REQUIRE(res);
   BOOST_TEST(res->result_int() == 503);
   BOOST_TEST(!res->keep_alive());
@@ -181,8 +178,8 @@ BOOST_AUTO_TEST_CASE(keep_alive_serves_two_requests_on_one_connection) {
 BOOST_AUTO_TEST_CASE(pipelined_requests_are_answered_in_order) {
   running_server s;
   raw_client c(s.port);
-  BOOST_REQUIRE(c.send_all(get_request("/nope") + get_request("/health") +
-                           get_request("/stats", "Connection: close\r\n")));
+  BOOST_REQUIRE(
+      c.send_all(get_request("/nope") + get_request("/health") + get_request("/stats", "Connection: close\r\n")));
   auto a = c.read_response();
   auto b = c.read_response();
   auto d = c.read_response();
@@ -283,10 +280,8 @@ BOOST_AUTO_TEST_CASE(garbage_bytes_are_400_and_closed) {
   running_server s;
   for (const std::string& garbage :
        {std::string("\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03", 11) + "\r\n\r\n",
-        std::string("GET /health HTTP/9.9\r\n\r\n"),
-        std::string("GET /health HTTP/1.1\r\nContent-Length: -5\r\n\r\n"),
-        std::string("GET /health HTTP/1.1\r\nBad Header\r\n\r\n"),
-        std::string("G\0T / HTTP/1.1\r\n\r\n", 18)}) {
+        std::string("GET /health HTTP/9.9\r\n\r\n"), std::string("GET /health HTTP/1.1\r\nContent-Length: -5\r\n\r\n"),
+        std::string("GET /health HTTP/1.1\r\nBad Header\r\n\r\n"), std::string("G\0T / HTTP/1.1\r\n\r\n", 18)}) {
     raw_client c(s.port);
     BOOST_REQUIRE(c.send_all(garbage));
     auto res = c.read_response();
@@ -403,8 +398,7 @@ BOOST_AUTO_TEST_CASE(connections_over_the_limit_get_503) {
   BOOST_REQUIRE_MESSAGE(res, third.last_end());
   BOOST_TEST(res->result_int() == 503);
   BOOST_TEST(std::string((*res)[boost::beast::http::field::retry_after]) == "5");  // io_timeout
-  BOOST_TEST(json::parse(res->body())["error"] ==
-             "server overloaded: all 2 connections are in use; retry after 5 s");
+  BOOST_TEST(json::parse(res->body())["error"] == "server overloaded: all 2 connections are in use; retry after 5 s");
   BOOST_TEST(third.wait_closed() == "eof");
   BOOST_TEST(s.srv->counters()["connections_rejected_total"] == 1);
 }
@@ -415,8 +409,7 @@ BOOST_AUTO_TEST_CASE(health_answers_while_2000_idle_connections_hold_the_pool) {
   const rlim_t fds = raise_fd_limit(2 * wanted + 256);
   const int flood = std::min<int>(wanted, static_cast<int>(fds) / 2 - 128);
   if (flood < wanted)
-    BOOST_TEST_MESSAGE("RLIMIT_NOFILE is " << fds << ": " << flood << " idle connections, not "
-                                           << wanted);
+    BOOST_TEST_MESSAGE("RLIMIT_NOFILE is " << fds << ": " << flood << " idle connections, not " << wanted);
   BOOST_TEST_REQUIRE(flood > 400);
 
   running_server s(overload_options());
@@ -441,9 +434,8 @@ BOOST_AUTO_TEST_CASE(health_answers_while_2000_idle_connections_hold_the_pool) {
   expect_overload_503(idle[flood / 2]->read_response(), "all 256 connections are in use");
 
   // Past the pool, every connection of the flood but the last few in the reserve was shed.
-  BOOST_TEST(counters_reach(*s.srv, [&](const json& j) {
-    return j["connections_rejected_total"].get<int>() >= flood - 256 - 4;
-  }));
+  BOOST_TEST(counters_reach(
+      *s.srv, [&](const json& j) { return j["connections_rejected_total"].get<int>() >= flood - 256 - 4; }));
   const json c = s.srv->counters();
   BOOST_TEST_MESSAGE("counters: " << c.dump());
   BOOST_TEST(c["connections_open"] == 256);
@@ -460,10 +452,8 @@ BOOST_AUTO_TEST_CASE(health_answers_while_2000_idle_connections_hold_the_pool) {
   auto metrics = m.read_response();
   BOOST_REQUIRE(metrics);
   BOOST_TEST(metrics->result_int() == 200);
-  BOOST_TEST(metrics->body().find("\ntradebotd_http_connections_rejected_total ") !=
-             std::string::npos);
-  BOOST_TEST(metrics->body().find("\ntradebotd_http_connections_rejected_total 0\n") ==
-             std::string::npos);
+  BOOST_TEST(metrics->body().find("\ntradebotd_http_connections_rejected_total ") != std::string::npos);
+  BOOST_TEST(metrics->body().find("\ntradebotd_http_connections_rejected_total 0\n") == std::string::npos);
 }
 
 BOOST_AUTO_TEST_CASE(health_answers_while_300_slowloris_connections_trickle_headers) {
@@ -491,9 +481,8 @@ BOOST_AUTO_TEST_CASE(health_answers_while_300_slowloris_connections_trickle_head
   const json c = s.srv->counters();
   BOOST_TEST_MESSAGE("counters: " << c.dump());
   BOOST_TEST(c["connections_open"] == 256);  // still held: io_timeout is 30 s here
-  BOOST_TEST(counters_reach(*s.srv, [&](const json& j) {
-    return j["connections_rejected_total"].get<int>() >= attackers - 256 - 4;
-  }));
+  BOOST_TEST(counters_reach(
+      *s.srv, [&](const json& j) { return j["connections_rejected_total"].get<int>() >= attackers - 256 - 4; }));
   BOOST_TEST(c["responses_2xx_total"] == probes);
 }
 
@@ -505,12 +494,12 @@ BOOST_AUTO_TEST_CASE(a_slow_client_cannot_hold_a_reserve_slot) {
   raw_client holder(s.port);  // takes the whole general pool
   BOOST_REQUIRE(holder.send_all(get_request("/health")));
   BOOST_REQUIRE(holder.read_response());
-  raw_client slow(s.port, 5s);  // the reserve slot
+  raw_client slow(s.port, 5s);                                 // the reserve slot
   BOOST_REQUIRE(slow.send_all("GET /health HTTP/1.1\r\nHo"));  // never finished
   const auto t0 = std::chrono::steady_clock::now();
   BOOST_TEST(slow.wait_closed() == "eof");
   const long long elapsed = ms_since(t0);
-  BOOST_TEST(elapsed >= 900);   // probe_timeout 1 s, not io_timeout 30 s
+  BOOST_TEST(elapsed >= 900);  // probe_timeout 1 s, not io_timeout 30 s
   BOOST_TEST(elapsed < 3000);
   BOOST_REQUIRE(counters_reach(*s.srv, [](const json& j) { return j["probe_connections_open"] == 0; }));
   BOOST_TEST(health_ok(s.port));  // the freed slot, nobody evicted
@@ -532,8 +521,7 @@ BOOST_AUTO_TEST_CASE(connections_over_the_per_client_limit_only_get_health) {
   // A third from the same address: a reserve slot, /stats refused with the reason.
   raw_client third(s.port, 5s, greedy);
   BOOST_REQUIRE(third.send_all(get_request("/stats")));
-  expect_overload_503(third.read_response(),
-                      "127.0.0.2 holds 2 connections, the per-client limit");
+  expect_overload_503(third.read_response(), "127.0.0.2 holds 2 connections, the per-client limit");
   BOOST_TEST(third.wait_closed() == "eof");
   // ... but /health is answered, once per connection.
   bool closes = false;
@@ -587,9 +575,8 @@ BOOST_AUTO_TEST_CASE(start_on_a_port_in_use_returns_the_error) {
   auto result = second.start();
   BOOST_REQUIRE(!result.has_value());
   BOOST_TEST(static_cast<int>(result.error().code) == static_cast<int>(tb::errc::io));
-  BOOST_TEST(result.error().message == "http: cannot listen on 127.0.0.1:" +
-                                           std::to_string(first.port) +
-                                           ": Address already in use");
+  BOOST_TEST(result.error().message ==
+             "http: cannot listen on 127.0.0.1:" + std::to_string(first.port) + ": Address already in use");
   expect_serving(first.port);  // the first server is unaffected
 }
 
@@ -612,8 +599,8 @@ BOOST_AUTO_TEST_CASE(start_validates_its_options) {
 
 BOOST_AUTO_TEST_CASE(stop_with_clients_connected_returns_promptly) {
   server_options o;
-  o.io_timeout = 30s;     // stop() must not wait for timeouts
-  o.stop_timeout = 20s;   // nor rely on the hard stop
+  o.io_timeout = 30s;    // stop() must not wait for timeouts
+  o.stop_timeout = 20s;  // nor rely on the hard stop
   running_server s(o);
   std::vector<std::unique_ptr<raw_client>> idle, partial, silent;
   for (int i = 0; i < 5; ++i) {

@@ -26,8 +26,7 @@ class raw_client {
  public:
   // `from`: the local IPv4 address to connect from (any of 127.0.0.0/8 is loopback), so a test
   // can act as several clients; empty = the kernel's choice (127.0.0.1).
-  explicit raw_client(std::uint16_t port,
-                      std::chrono::milliseconds bound = std::chrono::milliseconds(5000),
+  explicit raw_client(std::uint16_t port, std::chrono::milliseconds bound = std::chrono::milliseconds(5000),
                       const std::string& from = "") {
     fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
     timeval tv{};
@@ -77,8 +76,7 @@ class raw_client {
     for (;;) {
       if (!pending_.empty()) {
         boost::beast::error_code ec;
-        const std::size_t used =
-            parser.put(boost::asio::buffer(pending_.data(), pending_.size()), ec);
+        const std::size_t used = parser.put(boost::asio::buffer(pending_.data(), pending_.size()), ec);
         pending_.erase(0, used);
         if (ec && ec != bhttp::error::need_more) {
           end_ = "parse error: " + ec.message();
@@ -109,10 +107,14 @@ class raw_client {
       pending_.append(buf, static_cast<std::size_t>(n));
       return true;
     }
-    if (n == 0) end_ = "eof";
-    else if (errno == EAGAIN || errno == EWOULDBLOCK) end_ = "timeout";
-    else if (errno == ECONNRESET) end_ = "reset";
-    else end_ = std::string("error: ") + std::to_string(errno);
+    if (n == 0)
+      end_ = "eof";
+    else if (errno == EAGAIN || errno == EWOULDBLOCK)
+      end_ = "timeout";
+    else if (errno == ECONNRESET)
+      end_ = "reset";
+    else
+      end_ = std::string("error: ") + std::to_string(errno);
     return false;
   }
 

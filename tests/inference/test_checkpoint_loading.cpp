@@ -66,7 +66,8 @@ std::vector<std::uint8_t> assemble(const std::vector<raw_tensor>& ts) {
   }
   std::string hs = h.dump();
   std::vector<std::uint8_t> out(8 + hs.size());
-  for (int i = 0; i < 8; ++i) out[static_cast<std::size_t>(i)] = static_cast<std::uint8_t>((hs.size() >> (8 * i)) & 0xff);
+  for (int i = 0; i < 8; ++i)
+    out[static_cast<std::size_t>(i)] = static_cast<std::uint8_t>((hs.size() >> (8 * i)) & 0xff);
   std::memcpy(out.data() + 8, hs.data(), hs.size());
   for (const auto& t : ts) out.insert(out.end(), t.bytes.begin(), t.bytes.end());
   return out;
@@ -171,7 +172,8 @@ void expect_error(const fs::path& dir, const std::vector<std::string>& words) {
   BOOST_TEST_REQUIRE(!m.has_value());
   BOOST_TEST_MESSAGE("error: " << m.error().message);
   BOOST_TEST((m.error().code == tb::errc::bad_checkpoint), "code " << tb::to_string(m.error().code));
-  for (const auto& w : words) BOOST_TEST(m.error().message.find(w) != std::string::npos, "'" << w << "' in: " << m.error().message);
+  for (const auto& w : words)
+    BOOST_TEST(m.error().message.find(w) != std::string::npos, "'" << w << "' in: " << m.error().message);
 }
 
 std::vector<tb::core::forecast> forecast_with(const tbi::kronos_model& m) {
@@ -259,8 +261,9 @@ BOOST_AUTO_TEST_CASE(missing_tensor) {
   temp_dir t;
   copy_fixture(t.path);
   auto ts = disassemble(t.path / "model" / "model.safetensors");
-  ts.erase(std::remove_if(ts.begin(), ts.end(), [](const raw_tensor& r) { return r.name == "transformer.1.ffn.w2.weight"; }),
-           ts.end());
+  ts.erase(
+      std::remove_if(ts.begin(), ts.end(), [](const raw_tensor& r) { return r.name == "transformer.1.ffn.w2.weight"; }),
+      ts.end());
   write_all(t.path / "model" / "model.safetensors", assemble(ts));
   expect_error(t.path, {"model/model.safetensors", "missing", "transformer.1.ffn.w2.weight"});
 }

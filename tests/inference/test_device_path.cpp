@@ -97,9 +97,7 @@ std::vector<forecast_window> windows(int n) {
   return out;
 }
 
-bool bitwise_equal(const tb::core::forecast& a, const tb::core::forecast& b) {
-  return a.rows == b.rows;
-}
+bool bitwise_equal(const tb::core::forecast& a, const tb::core::forecast& b) { return a.rows == b.rows; }
 
 tbi::service_options service(bool compile) {
   tbi::service_options o;

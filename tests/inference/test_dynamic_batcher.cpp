@@ -22,7 +22,7 @@ struct gated_model {
   std::mutex mu;
   std::condition_variable cv;
   bool open = false;
-  std::string name = "gated";  // model_run::model.checkpoint_hash
+  std::string name = "gated";                     // model_run::model.checkpoint_hash
   std::vector<std::vector<std::string>> batches;  // symbols per batch, in call order
   std::vector<steady::time_point> started;
   std::function<std::optional<tb::error>(const std::vector<tb::core::forecast_window>&)> fail;

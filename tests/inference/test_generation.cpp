@@ -81,12 +81,12 @@ BOOST_AUTO_TEST_CASE(cached_equals_plain_when_sampling) {
     double top_p, temperature;
   };
   const shape shapes[] = {
-      {100, 140, 8, 64, 6, 0, 0.9, 1.0},     // fits the context (KV cache all along)
-      {300, 364, 8, 64, 5, 5, 1.0, 0.7},     // slides from the second step
-      {400, 500, 6, 48, 4, 0, 0.6, 1.3},     // history longer than the context
-      {10, 70, 5, 64, 3, 20, 0.83, 0.152},   // fits, then slides mid-way
-      {700, 705, 5, 5, 3, 0, 1.0, 1.0},      // pred_len == max_context
-      {900, 903, 1, 1, 2, 0, 0.9, 1.0},      // a window of one token
+      {100, 140, 8, 64, 6, 0, 0.9, 1.0},    // fits the context (KV cache all along)
+      {300, 364, 8, 64, 5, 5, 1.0, 0.7},    // slides from the second step
+      {400, 500, 6, 48, 4, 0, 0.6, 1.3},    // history longer than the context
+      {10, 70, 5, 64, 3, 20, 0.83, 0.152},  // fits, then slides mid-way
+      {700, 705, 5, 5, 3, 0, 1.0, 1.0},     // pred_len == max_context
+      {900, 903, 1, 1, 2, 0, 0.9, 1.0},     // a window of one token
   };
   for (const auto& s : shapes) {
     auto w = window(intraday(), s.a, s.b, s.pred_len, s.ctx, s.samples, 1000 + s.a);
@@ -182,7 +182,8 @@ BOOST_AUTO_TEST_CASE(stacked_series_equal_their_solo_runs) {
   for (std::size_t i = 0; i < batch.size(); ++i) {
     const auto solo = run({batch[i]});
     BOOST_TEST_REQUIRE(stacked[i].rows.size() == static_cast<std::size_t>(batch[i].params.pred_len));
-    BOOST_TEST(tb::core::relative_difference(stacked[i], solo[0]) < 1e-5, "series " << i << " stacked vs solo " << tb::core::relative_difference(stacked[i], solo[0]));
+    BOOST_TEST(tb::core::relative_difference(stacked[i], solo[0]) < 1e-5,
+               "series " << i << " stacked vs solo " << tb::core::relative_difference(stacked[i], solo[0]));
     BOOST_TEST(tb::core::relative_difference((*separate)[i], solo[0]) < 1e-5, "series " << i);
     BOOST_TEST(tb::core::relative_difference((*split)[i], solo[0]) < 1e-5, "series " << i);
     // Stacking must not swap series: every forecast differs from its neighbour's.
@@ -225,7 +226,8 @@ BOOST_AUTO_TEST_CASE(forecast_is_denormalised) {
   for (std::size_t i = 0; i < f.rows.size(); ++i) {
     for (int k = tb::core::f_open; k <= tb::core::f_close; ++k) {
       const double a = f.rows[i][static_cast<std::size_t>(k)], b = g.rows[i][static_cast<std::size_t>(k)] / 1024;
-      BOOST_TEST(std::abs(b - a) < 1e-3 * span, "row " << i << " feature " << k << ": " << a << " vs scaled / 1024 " << b);
+      BOOST_TEST(std::abs(b - a) < 1e-3 * span,
+                 "row " << i << " feature " << k << ": " << a << " vs scaled / 1024 " << b);
     }
   }
 }
@@ -347,7 +349,8 @@ BOOST_AUTO_TEST_CASE(future_stamps_follow_the_calendar) {
   std::vector<tb::core::bar> hist;
   for (const auto& b : d) {
     hist.push_back(b);
-    if (tb::core::stamp_of(b).day == 13 && tb::core::stamp_of(b).month == 3 && b.time_s > 1767225600) break;  // 2026-03-13, a Friday
+    if (tb::core::stamp_of(b).day == 13 && tb::core::stamp_of(b).month == 3 && b.time_s > 1767225600)
+      break;  // 2026-03-13, a Friday
   }
   auto next = tbi::future_stamps(hist, 3);
   BOOST_TEST_REQUIRE(next.size() == 3u);

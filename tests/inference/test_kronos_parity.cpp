@@ -138,7 +138,7 @@ BOOST_AUTO_TEST_CASE(predictor_step) {
 namespace {
 
 const char* const greedy_cases[] = {"greedy_fits_context", "greedy_slides_window", "greedy_longer_history",
-                                   "greedy_batch_of_three", "greedy_samples_averaged"};
+                                    "greedy_batch_of_three", "greedy_samples_averaged"};
 
 void check_greedy(const std::string& name, tbi::generation_mode mode) {
   const auto& c = find_case(name);

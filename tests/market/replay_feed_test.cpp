@@ -155,12 +155,14 @@ BOOST_AUTO_TEST_CASE(intraday_end_labelled_bars_and_crypto) {
 
 BOOST_AUTO_TEST_CASE(a_corrupt_or_missing_file_fails_only_its_symbol) {
   scratch s;
-  const std::string bad = s.write("BAD.csv", "Date,open,high,low,close,volume\n"
-                                             "2024-01-02,10,11,9,10.5,100\n"
-                                             "2024-01-03,10,9,11,10.5,100\n");  // high < low
-  const std::string negative = s.write("NEG.csv", "Date,open,high,low,close,volume\n"
-                                                  "2024-01-02,10,11,9,10.5,100\n"
-                                                  "2024-01-03,10,11,9,-10.5,100\n");
+  const std::string bad = s.write("BAD.csv",
+                                  "Date,open,high,low,close,volume\n"
+                                  "2024-01-02,10,11,9,10.5,100\n"
+                                  "2024-01-03,10,9,11,10.5,100\n");  // high < low
+  const std::string negative = s.write("NEG.csv",
+                                       "Date,open,high,low,close,volume\n"
+                                       "2024-01-02,10,11,9,10.5,100\n"
+                                       "2024-01-03,10,11,9,-10.5,100\n");
   auto clock = std::make_shared<core::sim_clock>(utc(2024, 6, 1));
   replay_config cfg;
   cfg.sources = {source("", data("daily/JD.csv")), source("", bad), source("", negative),
@@ -268,8 +270,8 @@ BOOST_AUTO_TEST_CASE(scheduled_replay_through_the_broker_is_the_same_on_every_ru
     BOOST_TEST(f1[i].fee == f2[i].fee);
     BOOST_TEST((f1[i].at == f2[i].at));
     // Every fill came from a bar that closed after its order was placed.
-    const order& o = *std::find_if(o1.begin(), o1.end(),
-                                   [&](const order& x) { return x.client_order_id == f1[i].client_order_id; });
+    const order& o =
+        *std::find_if(o1.begin(), o1.end(), [&](const order& x) { return x.client_order_id == f1[i].client_order_id; });
     BOOST_TEST((f1[i].at > o.submitted_at));
   }
   BOOST_TEST(e1 == e2);

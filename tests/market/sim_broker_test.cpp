@@ -200,7 +200,7 @@ BOOST_FIXTURE_TEST_CASE(cancel, fixture) {
   BOOST_TEST(broker->account()->buying_power == 100000.0);
   broker->process_bar("ACME", daily_bar(utc(2024, 7, 1), 99, 99, 98, 98.5), daily);
   BOOST_TEST(broker->fills().empty());
-  BOOST_TEST(!broker->cancel_order(o.id).has_value());       // already canceled
+  BOOST_TEST(!broker->cancel_order(o.id).has_value());  // already canceled
   BOOST_TEST(!broker->cancel_order("sim-99999999").has_value());
   // A filled order cannot be canceled.
   auto f = broker->submit_limit_order(req("y", "ACME", side::buy, 1, 100)).value();

@@ -111,7 +111,7 @@ BOOST_AUTO_TEST_CASE(daily_bars_are_sane_and_follow_the_calendar) {
     days.insert(b.time_s / 86400);
   }
   BOOST_TEST(days.count(core::days_from_civil({2025, 1, 9})) == 0u);  // closed
-  BOOST_TEST(eq.size() == 252u + 250u);  // 2024 and 2025 sessions
+  BOOST_TEST(eq.size() == 252u + 250u);                               // 2024 and 2025 sessions
   const auto cr = all(*f, "DEMO20USD", clock->now());
   check_sane(cr);
   BOOST_TEST(cr.size() == 365u + 365u);  // every day from the start, 2024-01-02

@@ -130,7 +130,8 @@ BOOST_AUTO_TEST_CASE(durable_sim_broker_comes_back_with_its_account) {
   {
     auto b = market::durable_sim_broker::open({}, clock, nullptr, ledger);
     BOOST_REQUIRE(b);
-    auto o = (*b)->submit_limit_order({"X-1-buy-simple", "AAPL", market::side::buy, 10, 97, market::time_in_force::gtc});
+    auto o =
+        (*b)->submit_limit_order({"X-1-buy-simple", "AAPL", market::side::buy, 10, 97, market::time_in_force::gtc});
     BOOST_REQUIRE_MESSAGE(o, (o ? "" : o.error().message));
     (*b)->inner().process_bar("AAPL", next, daily);  // trades through 97: filled
     BOOST_TEST(((*(*b)->order_by_client_id("X-1-buy-simple"))->status == market::order_status::filled));
@@ -147,7 +148,8 @@ BOOST_AUTO_TEST_CASE(durable_sim_broker_comes_back_with_its_account) {
   (*b)->inner().process_bar("AAPL", next, daily);
   BOOST_TEST(((*(*b)->order_by_client_id("X-1-buy-simple"))->status == market::order_status::filled));
   BOOST_TEST((*b)->account()->cash == cash);
-  auto dup = (*b)->submit_limit_order({"X-1-buy-simple", "AAPL", market::side::buy, 10, 97, market::time_in_force::gtc});
+  auto dup =
+      (*b)->submit_limit_order({"X-1-buy-simple", "AAPL", market::side::buy, 10, 97, market::time_in_force::gtc});
   BOOST_TEST(!dup);
 }
 
@@ -218,13 +220,13 @@ BOOST_AUTO_TEST_CASE(durable_sim_broker_replays_the_same_account_whatever_the_re
       const std::string id = sym + "-" + std::to_string(day);
       if (held > 0 && (day + i) % 3 == 2) {
         // Through the bid: fills at the next open's bid, which depends on the spread.
-        auto o = live->submit_limit_order({id + "-sell", sym, market::side::sell, held, q.bid * 0.98,
-                                           market::time_in_force::gtc});
+        auto o = live->submit_limit_order(
+            {id + "-sell", sym, market::side::sell, held, q.bid * 0.98, market::time_in_force::gtc});
         BOOST_REQUIRE_MESSAGE(o, (o ? "" : o.error().message));
       } else if (held == 0) {
         const double qty = crypto ? std::floor(3000 / q.ask * 1e6) / 1e6 : std::floor(3000 / q.ask);
-        auto o = live->submit_limit_order({id + "-buy", sym, market::side::buy, qty, q.ask * 1.02,
-                                           market::time_in_force::gtc});
+        auto o = live->submit_limit_order(
+            {id + "-buy", sym, market::side::buy, qty, q.ask * 1.02, market::time_in_force::gtc});
         BOOST_REQUIRE_MESSAGE(o, (o ? "" : o.error().message));
       }
     }

@@ -77,8 +77,7 @@ std::size_t count_path(const fake_alpaca& server, const std::string& prefix) {
   return n;
 }
 
-order_request req(const std::string& id, const std::string& sym, side s, double qty, double limit,
-                  time_in_force tif) {
+order_request req(const std::string& id, const std::string& sym, side s, double qty, double limit, time_in_force tif) {
   return {id, sym, s, qty, limit, tif};
 }
 
@@ -263,7 +262,8 @@ BOOST_AUTO_TEST_CASE(broker_submit_list_lookup_cancel) {
   BOOST_TEST(body.find(R"("qty":"10")") != std::string::npos, body);
   BOOST_TEST(body.find(R"("client_order_id":"cyc1-AAPL-buy")") != std::string::npos, body);
 
-  auto btc = broker->submit_limit_order(req("cyc1-BTC-sell", "BTCUSD", side::sell, 0.25, 61234.567, time_in_force::gtc));
+  auto btc =
+      broker->submit_limit_order(req("cyc1-BTC-sell", "BTCUSD", side::sell, 0.25, 61234.567, time_in_force::gtc));
   BOOST_TEST_REQUIRE(btc.has_value(), (btc ? "" : btc.error().message));
   BOOST_TEST(btc->symbol == "BTCUSD");
   BOOST_TEST(btc->limit_price == 61234.57);  // a sell rounds up, crypto tick 0.01 at this price

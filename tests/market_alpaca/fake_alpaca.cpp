@@ -127,7 +127,8 @@ struct fake_alpaca::impl {
     const std::string key(req["APCA-API-KEY-ID"]);
     const std::string secret(req["APCA-API-SECRET-KEY"]);
     const bool authorized = key == opt.key_id && secret == opt.secret_key;
-    seen.push_back({std::string(req.method_string()), target, req.body(), authorized, std::chrono::steady_clock::now()});
+    seen.push_back(
+        {std::string(req.method_string()), target, req.body(), authorized, std::chrono::steady_clock::now()});
 
     std::optional<fault> f;
     if (!faults.empty()) {
@@ -183,8 +184,7 @@ struct fake_alpaca::impl {
   }
 
   static bool is_open(const std::string& st) {
-    return st == "new" || st == "accepted" || st == "pending_new" || st == "partially_filled" ||
-           st == "pending_cancel";
+    return st == "new" || st == "accepted" || st == "pending_new" || st == "partially_filled" || st == "pending_cancel";
   }
 
   reply get_bars(const std::map<std::string, std::string>& q, bool crypto) {
@@ -233,8 +233,13 @@ struct fake_alpaca::impl {
     const std::size_t stop = std::min(all.size(), offset + static_cast<std::size_t>(limit));
     for (std::size_t i = offset; i < stop; ++i) {
       const auto& b = all[i].second;
-      out["bars"][all[i].first].push_back({{"t", iso(b.time_s)}, {"o", b.open}, {"h", b.high}, {"l", b.low},
-                                           {"c", b.close}, {"v", b.volume}, {"n", 10},
+      out["bars"][all[i].first].push_back({{"t", iso(b.time_s)},
+                                           {"o", b.open},
+                                           {"h", b.high},
+                                           {"l", b.low},
+                                           {"c", b.close},
+                                           {"v", b.volume},
+                                           {"n", 10},
                                            {"vw", b.volume > 0 ? b.amount / b.volume : b.close}});
     }
     if (stop < all.size()) out["next_page_token"] = "pg-" + std::to_string(stop);
@@ -295,8 +300,10 @@ struct fake_alpaca::impl {
     if (symbol.empty()) return error_reply(422, 40010001, "symbol is required");
     if (side != "buy" && side != "sell") return error_reply(422, 40010001, "invalid side");
     if (type != "limit") return error_reply(422, 40010001, "only limit orders in this fake");
-    if (tif != "day" && tif != "gtc" && tif != "ioc" && tif != "fok") return error_reply(422, 40010001, "invalid time_in_force");
-    if (s("qty").empty() || s("limit_price").empty()) return error_reply(422, 40010001, "qty and limit_price are required strings");
+    if (tif != "day" && tif != "gtc" && tif != "ioc" && tif != "fok")
+      return error_reply(422, 40010001, "invalid time_in_force");
+    if (s("qty").empty() || s("limit_price").empty())
+      return error_reply(422, 40010001, "qty and limit_price are required strings");
     const double qty = std::stod(s("qty"));
     const std::string lp = s("limit_price");
     const double limit = std::stod(lp);
@@ -308,8 +315,9 @@ struct fake_alpaca::impl {
     const auto dot = lp.find('.');
     const std::size_t decimals = dot == std::string::npos ? 0 : lp.size() - dot - 1;
     if (!crypto && ((limit >= 1 && decimals > 2) || decimals > 4))
-      return error_reply(422, 42210000, "invalid limit_price " + lp +
-                                            ". sub-penny increment does not fulfill minimum pricing criteria");
+      return error_reply(
+          422, 42210000,
+          "invalid limit_price " + lp + ". sub-penny increment does not fulfill minimum pricing criteria");
     std::string cid = s("client_order_id");
     if (cid.size() > 128) return error_reply(422, 40010001, "client_order_id is too long");
     if (cid.empty()) cid = "auto-" + std::to_string(next_id);
@@ -369,8 +377,7 @@ struct fake_alpaca::impl {
     net::steady_timer timer;
 
     template <class... Args>
-    session(impl* o, Args&&... args)
-        : owner(o), stream(std::forward<Args>(args)...), timer(owner->ioc) {}
+    session(impl* o, Args&&... args) : owner(o), stream(std::forward<Args>(args)...), timer(owner->ioc) {}
 
     beast::tcp_stream& lowest() { return beast::get_lowest_layer(stream); }
 
@@ -418,7 +425,8 @@ struct fake_alpaca::impl {
       lowest().expires_after(std::chrono::seconds(30));
       http::async_write(stream, res, [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
         if (ec) return;
-        if (self->res.keep_alive()) self->read();
+        if (self->res.keep_alive())
+          self->read();
         else {
           beast::error_code ignored;
           self->lowest().socket().shutdown(tcp::socket::shutdown_send, ignored);

@@ -20,10 +20,10 @@ namespace tb::test {
 
 // What the next request(s) get instead of (or before) the normal answer.
 struct fault {
-  int status = 0;                       // > 0: answer this status with `body` (not processed)
-  std::string retry_after;              // Retry-After header value when not empty
+  int status = 0;           // > 0: answer this status with `body` (not processed)
+  std::string retry_after;  // Retry-After header value when not empty
   std::string body = R"({"message":"injected"})";
-  std::chrono::milliseconds delay{0};   // > 0 with status 0: process normally, answer this late
+  std::chrono::milliseconds delay{0};  // > 0 with status 0: process normally, answer this late
 };
 
 struct seen_request {
@@ -42,7 +42,7 @@ class fake_alpaca {
     std::string key_file;   // PEM, when tls
     std::string key_id;
     std::string secret_key;
-    double cash = 100000;   // account cash and buying power at start
+    double cash = 100000;  // account cash and buying power at start
   };
 
   explicit fake_alpaca(options o);  // listening when it returns; throws on failure

@@ -1,7 +1,7 @@
 #pragma once
-// Shared by the tests of this folder (and the daemon's Alpaca test): a temp directory with two throwaway PKIs (the one the fake
-// server uses and an unrelated one), the fake server's credentials, https options that keep
-// every delay small, and a spdlog capture to check that logs never hold the keys.
+// Shared by the tests of this folder (and the daemon's Alpaca test): a temp directory with two throwaway PKIs (the one
+// the fake server uses and an unrelated one), the fake server's credentials, https options that keep every delay small,
+// and a spdlog capture to check that logs never hold the keys.
 #include <cstdlib>
 #include <filesystem>
 #include <memory>

@@ -49,7 +49,7 @@ BOOST_AUTO_TEST_CASE(pure_helpers) {
   BOOST_TEST(backoff_delay(o, 2, 0.0).count() == 100);
   BOOST_TEST(backoff_delay(o, 3, 0.0).count() == 200);
   BOOST_TEST(backoff_delay(o, 4, 0.0).count() == 400);
-  BOOST_TEST(backoff_delay(o, 9, 0.0).count() == 1000);  // capped
+  BOOST_TEST(backoff_delay(o, 9, 0.0).count() == 1000);   // capped
   BOOST_TEST(backoff_delay(o, 3, 0.999).count() == 100);  // jitter takes off up to half
 
   const auto now = std::chrono::system_clock::time_point(std::chrono::seconds(784111777));  // 1994-11-06 08:49:37Z
@@ -284,7 +284,7 @@ BOOST_AUTO_TEST_CASE(secrets_never_reach_errors_or_logs) {
   BOOST_TEST(msg.find(test_secret) == std::string::npos, msg);
   BOOST_TEST(msg.find("***") != std::string::npos, msg);
   const std::string log = logs.text();
-  BOOST_TEST(log.find("retrying") != std::string::npos, log);  // the retry was logged...
+  BOOST_TEST(log.find("retrying") != std::string::npos, log);   // the retry was logged...
   BOOST_TEST(log.find(test_key_id) == std::string::npos, log);  // ...without the keys
   BOOST_TEST(log.find(test_secret) == std::string::npos, log);
 }
@@ -336,8 +336,9 @@ BOOST_AUTO_TEST_CASE(an_unreachable_origin_is_logged_when_it_goes_and_when_it_co
   }
   for (int i = 0; i < 2; ++i) BOOST_TEST(c->request(account_request()).has_value());
   const std::string log = logs.text();
-  BOOST_TEST(count_of(log, "alpaca trading (paper): 127.0.0.1:" + std::to_string(server.port()) + " is unreachable") == 1u,
-             log);
+  BOOST_TEST(
+      count_of(log, "alpaca trading (paper): 127.0.0.1:" + std::to_string(server.port()) + " is unreachable") == 1u,
+      log);
   BOOST_TEST(count_of(log, "answers again after") == 1u, log);
   BOOST_TEST(log.find("(2 more requests failed meanwhile)") != std::string::npos, log);
   BOOST_TEST(count_of(log, "[warning]") == 1u, log);  // the first request's retry; later ones are debug

@@ -49,7 +49,7 @@ sweep_summary sample() {
   s.to_date = "2025-04-01";
   s.sets = {"--set risk.max_leverage=0.5"};
   s.grid = {{"strategy.min_sharpe", {"0", "0.3", "0.6"}}, {"portfolio.max_positions", {"5", "10"}}};
-  s.runs = {run_of(1, 0.8, 0.02, 0, 5),   run_of(2, 1.9, 0.05, 0, 10),  run_of(3, -2.0, 0.09, 0.3, 5),
+  s.runs = {run_of(1, 0.8, 0.02, 0, 5),    run_of(2, 1.9, 0.05, 0, 10),    run_of(3, -2.0, 0.09, 0.3, 5),
             run_of(4, 1.9, 0.07, 0.3, 10), run_of(5, -0.4, -0.01, 0.6, 5), run_of(6, 0.8, 0.02, 0.6, 10)};
   return s;
 }

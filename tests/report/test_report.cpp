@@ -23,8 +23,8 @@
 #include <CLI/CLI.hpp>
 
 #include "daemon/tool_commands.hpp"
-#include "strategy/compare.hpp"
 #include "report/report.hpp"
+#include "strategy/compare.hpp"
 #include "strategy/report.hpp"
 #include "tests/strategy/test_support.hpp"
 #include "tests/support/chromium.hpp"
@@ -32,9 +32,9 @@
 using namespace tb::strategy;
 using namespace tb::report;
 using namespace tb::test::chromium;
+using nlohmann::json;
 using tb::test::decode_png;
 using tb::test::pixels_near;
-using nlohmann::json;
 namespace fs = std::filesystem;
 
 namespace {
@@ -158,7 +158,8 @@ BOOST_AUTO_TEST_CASE(json_round_trip_is_exact) {
   BOOST_TEST(j["equity_curve"].size() == 40u);
   BOOST_TEST(j["trades"][1]["side"] == "sell");
   BOOST_TEST(j["orders"]["rejected"] == 3);
-  BOOST_TEST(j["cache"] == json({{"hits", 270}, {"misses", 30}, {"hit_rate_percent", 90.0}, {"computed", 30}, {"stored", 30}}));
+  BOOST_TEST(j["cache"] ==
+             json({{"hits", 270}, {"misses", 30}, {"hit_rate_percent", 90.0}, {"computed", 30}, {"stored", 30}}));
   BOOST_TEST(j["inference"] == json({{"errors", 2}, {"oom_splits", 1}}));
   BOOST_TEST(j["timing"] == json({{"elapsed_s", 12.5}, {"inference_s", 9.75}, {"cycles", 41}}));
 
@@ -232,6 +233,8 @@ BOOST_AUTO_TEST_CASE(from_json_errors_name_the_field) {
     BOOST_TEST_MESSAGE(r.error().message);
     BOOST_TEST(r.error().message.find(field) != std::string::npos, r.error().message << " should name " << field);
   };
+  // One broken field per line, so the field and the path it must name read side by side.
+  // clang-format off
   { json j = good; j["trades"][1].erase("price"); expect_error(j, "report.trades[1].price"); }
   { json j = good; j["trades"][3]["price"] = "12"; expect_error(j, "report.trades[3].price"); }
   { json j = good; j["trades"][3]["price"] = -1.0; expect_error(j, "report.trades[3].price"); }
@@ -257,6 +260,7 @@ BOOST_AUTO_TEST_CASE(from_json_errors_name_the_field) {
   { json j = good; j["format"] = "something-else"; expect_error(j, "report.format"); }
   { json j = good; j["version"] = 2; expect_error(j, "report.version"); }
   { json j = good; j["trades"] = json::object(); expect_error(j, "report.trades"); }
+  // clang-format on
   expect_error(json::array(), "report");
 }
 
@@ -374,8 +378,8 @@ BOOST_AUTO_TEST_CASE(svg_has_one_point_per_equity_point) {
 
 BOOST_AUTO_TEST_CASE(long_curves_are_thinned_keeping_extremes) {
   auto r = sample_report(20000, 0);
-  r.equity_curve[12345].equity = 50000;    // a deep trough, below every other point
-  r.equity_curve[777].equity = 2e7;        // a spike, above every other point (the trend ends near 8.1e6)
+  r.equity_curve[12345].equity = 50000;  // a deep trough, below every other point
+  r.equity_curve[777].equity = 2e7;      // a spike, above every other point (the trend ends near 8.1e6)
   html_options o;
   o.max_chart_points = 1000;
   const auto html = render_html(r, o);
@@ -524,8 +528,8 @@ BOOST_AUTO_TEST_CASE(chromium_renders_the_charts) {
   // The DOM Chromium built from the page: both polylines with every point, the escaped symbol as
   // text (no script element).
   const auto dom_file = t.path / "dom.html";
-  int rc = run_chromium(chromium, t.path / "profile-dom", "--dump-dom --window-size=1200,900", "file://" + html.string(),
-                        dom_file, t.path / "dom.log");
+  int rc = run_chromium(chromium, t.path / "profile-dom", "--dump-dom --window-size=1200,900",
+                        "file://" + html.string(), dom_file, t.path / "dom.log");
   BOOST_REQUIRE_MESSAGE(rc == 0, "chromium --dump-dom exited " << rc << ": " << slurp(t.path / "dom.log"));
   const auto dom = slurp(dom_file);
   BOOST_TEST(dom.find("<polyline id=\"equity-line\"") != std::string::npos);
@@ -552,8 +556,8 @@ BOOST_AUTO_TEST_CASE(chromium_renders_the_charts) {
   BOOST_TEST(colours.size() > 20u, "only " << colours.size() << " colours");
   const auto blue = pixels_near(img, 0x1f, 0x5f, 0xbf, 40);  // the equity line
   const auto red = pixels_near(img, 0xb4, 0x23, 0x18, 40);   // the drawdown line
-  BOOST_TEST_MESSAGE("screenshot " << img.width << "x" << img.height << ", " << colours.size() << " colours, "
-                                   << blue << " equity-blue and " << red << " drawdown-red pixels");
+  BOOST_TEST_MESSAGE("screenshot " << img.width << "x" << img.height << ", " << colours.size() << " colours, " << blue
+                                   << " equity-blue and " << red << " drawdown-red pixels");
   BOOST_TEST(blue > 800u);
   BOOST_TEST(red > 400u);
   if (const char* keep = std::getenv("TRADEBOT_KEEP_SCREENSHOT"); keep && *keep)
@@ -626,12 +630,15 @@ BOOST_AUTO_TEST_CASE(compare_tool_verdicts_and_exit_codes) {
   BOOST_TEST(rb.exit_code == 1);
   BOOST_TEST(rb.out.find("verdict: ROLLBACK") != std::string::npos, rb.out);
   BOOST_TEST(rb.out.find("\n  ROLLBACK win_rate: 54.00% -> 48.00%, drop 6.0000 points (WARN over 1.5 points, "
-                         "ROLLBACK over 3 points)\n") != std::string::npos, rb.out);
+                         "ROLLBACK over 3 points)\n") != std::string::npos,
+             rb.out);
 
   // Thresholds from the command line: a 3.5% drop is a rollback at 3%, a 6-point one a warning at 10.
-  auto strict = run_tool({"compare", "--rollback-sharpe-drop-pct", "3", base, (t.path / "warn" / "report.json").string()});
+  auto strict =
+      run_tool({"compare", "--rollback-sharpe-drop-pct", "3", base, (t.path / "warn" / "report.json").string()});
   BOOST_TEST(strict.exit_code == 1);
-  auto lenient = run_tool({"compare", "--rollback-win-rate-drop", "10", base, (t.path / "rollback" / "report.json").string()});
+  auto lenient =
+      run_tool({"compare", "--rollback-win-rate-drop", "10", base, (t.path / "rollback" / "report.json").string()});
   BOOST_TEST(lenient.exit_code == 0);
   BOOST_TEST(lenient.out.find("verdict: WARN") != std::string::npos, lenient.out);
   auto errors_r = sample_report();
@@ -658,7 +665,8 @@ BOOST_AUTO_TEST_CASE(compare_tool_bad_input_exits_2_naming_the_file) {
   const std::string not_json = file("broken.json", "{\"metrics\": {\"sharpe\": 1.0,");
   const std::string no_sharpe = file("nosharpe.json", R"({"metrics": {"win_rate": 0.5}})");
   const std::string bad_symbols = file("badsyms.json", R"({"metrics": {"sharpe": 1, "win_rate": 0.5}, "symbols": 3})");
-  const std::string bad_cache = file("badcache.json", R"({"metrics": {"sharpe": 1, "win_rate": 0.5}, "cache": {"hits": 1}})");
+  const std::string bad_cache =
+      file("badcache.json", R"({"metrics": {"sharpe": 1, "win_rate": 0.5}, "cache": {"hits": 1}})");
 
   struct cas {
     std::vector<std::string> args;

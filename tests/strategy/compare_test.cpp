@@ -60,12 +60,12 @@ const judgement* find(const comparison& c, const std::string& criterion) {
 
 BOOST_AUTO_TEST_CASE(sharpe_boundaries) {
   BOOST_TEST(v(1.0, 1.0) == verdict::ok);
-  BOOST_TEST(v(1.0, 1.3) == verdict::ok);      // better
-  BOOST_TEST(v(1.0, 0.975) == verdict::ok);    // down exactly 2.5%: not more than 2.5%
+  BOOST_TEST(v(1.0, 1.3) == verdict::ok);    // better
+  BOOST_TEST(v(1.0, 0.975) == verdict::ok);  // down exactly 2.5%: not more than 2.5%
   BOOST_TEST(v(1.0, 0.9749) == verdict::warn);
-  BOOST_TEST(v(1.0, 0.95) == verdict::warn);   // down exactly 5%: the original bot's limit
+  BOOST_TEST(v(1.0, 0.95) == verdict::warn);  // down exactly 5%: the original bot's limit
   BOOST_TEST(v(1.0, 0.9499) == verdict::rollback);
-  BOOST_TEST(v(2.0, 1.93) == verdict::warn);   // 3.5%
+  BOOST_TEST(v(2.0, 1.93) == verdict::warn);  // 3.5%
   // A negative base: down means more negative, relative to |base|.
   BOOST_TEST(v(-1.0, -1.06) == verdict::rollback);
   BOOST_TEST(v(-1.0, -1.03) == verdict::warn);
@@ -123,12 +123,12 @@ BOOST_AUTO_TEST_CASE(max_drawdown_band) {
 BOOST_AUTO_TEST_CASE(inference_and_cache_figures) {
   const json base = with_figures(2, 3, 900, 100);  // 90% hit rate
   BOOST_TEST(figures_v(base, base) == verdict::ok);
-  BOOST_TEST(figures_v(base, with_figures(1, 0, 900, 100)) == verdict::ok);     // fewer of both
+  BOOST_TEST(figures_v(base, with_figures(1, 0, 900, 100)) == verdict::ok);        // fewer of both
   BOOST_TEST(figures_v(base, with_figures(3, 3, 900, 100)) == verdict::rollback);  // one more error
-  BOOST_TEST(figures_v(base, with_figures(2, 4, 900, 100)) == verdict::warn);   // one more split
-  BOOST_TEST(figures_v(base, with_figures(2, 3, 800, 200)) == verdict::ok);     // exactly 10 points
-  BOOST_TEST(figures_v(base, with_figures(2, 3, 799, 201)) == verdict::warn);   // 10.1 points
-  BOOST_TEST(figures_v(base, with_figures(2, 3, 0, 1000)) == verdict::warn);    // never ROLLBACK
+  BOOST_TEST(figures_v(base, with_figures(2, 4, 900, 100)) == verdict::warn);      // one more split
+  BOOST_TEST(figures_v(base, with_figures(2, 3, 800, 200)) == verdict::ok);        // exactly 10 points
+  BOOST_TEST(figures_v(base, with_figures(2, 3, 799, 201)) == verdict::warn);      // 10.1 points
+  BOOST_TEST(figures_v(base, with_figures(2, 3, 0, 1000)) == verdict::warn);       // never ROLLBACK
   compare_params p;
   p.rollback_inference_errors_increase = 1;
   p.warn_oom_splits_increase = 1;
@@ -170,7 +170,8 @@ BOOST_AUTO_TEST_CASE(numbers_reasons_table_exit_code) {
   const auto* wr = find(*c, "win_rate");
   BOOST_REQUIRE(wr);
   BOOST_TEST(wr->result == verdict::warn);
-  BOOST_TEST(wr->line == "WARN     win_rate: 60.00% -> 58.00%, drop 2.0000 points (WARN over 1.5 points, ROLLBACK over 3 points)");
+  BOOST_TEST(wr->line ==
+             "WARN     win_rate: 60.00% -> 58.00%, drop 2.0000 points (WARN over 1.5 points, ROLLBACK over 3 points)");
   const auto* dd = find(*c, "max_drawdown");
   BOOST_REQUIRE(dd);
   BOOST_TEST(dd->line.find("OK       max_drawdown: 0.00% -> 0.00%") == 0u);
@@ -191,7 +192,9 @@ BOOST_AUTO_TEST_CASE(reads_full_reports_with_symbols) {
   m.win_rate = 0.55;
   m.total_return = 0.2;
   m.profit_factor = std::numeric_limits<double>::infinity();
-  json base{{"format", "tradebot-report"}, {"version", 1}, {"metrics", to_json(m)},
+  json base{{"format", "tradebot-report"},
+            {"version", 1},
+            {"metrics", to_json(m)},
             {"symbols", json::array({{{"symbol", "AAPL"}, {"strategy", "maxdiff"}, {"metrics", to_json(m)}},
                                      {{"symbol", "BTCUSD"}, {"strategy", "simple"}, {"metrics", to_json(m)}}})},
             {"equity_curve", json::array()}};

@@ -104,7 +104,7 @@ BOOST_AUTO_TEST_CASE(all_losses) {
   BOOST_TEST(m->win_rate == 0);
   BOOST_TEST(m->profit_factor == 0);
   BOOST_TEST(m->max_drawdown == 1 - 0.99 * 0.98, boost::test_tools::tolerance(1e-12));
-  BOOST_TEST(m->sharpe == -47.62352359916263, boost::test_tools::tolerance(1e-9));   // -0.015/0.005 x sqrt(252)
+  BOOST_TEST(m->sharpe == -47.62352359916263, boost::test_tools::tolerance(1e-9));    // -0.015/0.005 x sqrt(252)
   BOOST_TEST(m->sortino == -15.059880477613362, boost::test_tools::tolerance(1e-9));  // dd = sqrt(2.5e-4)
   BOOST_TEST(m->total_return == 0.99 * 0.98 - 1, boost::test_tools::tolerance(1e-12));
 }

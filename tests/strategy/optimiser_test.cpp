@@ -81,8 +81,8 @@ BOOST_AUTO_TEST_CASE(ties_go_to_the_origin_and_nan_is_never_chosen) {
   BOOST_REQUIRE(flat);
   BOOST_TEST(flat->x == 0.0);
   BOOST_TEST(flat->y == 0.0);
-  auto nan = staged_grid_maximise(
-      [](double x, double) { return x > 0 ? std::numeric_limits<double>::quiet_NaN() : x; }, grid_params{});
+  auto nan = staged_grid_maximise([](double x, double) { return x > 0 ? std::numeric_limits<double>::quiet_NaN() : x; },
+                                  grid_params{});
   BOOST_REQUIRE(nan);
   BOOST_TEST(nan->x <= 0.0);
   BOOST_TEST(std::isfinite(nan->value));

@@ -19,14 +19,14 @@ namespace {
 
 constexpr std::int64_t bar_s = 1719878400;
 
-const order_venue venue{
-    [](const std::string& sym, double price, int side) {
-      return tb::market::round_limit_price(sym, price, side > 0 ? tb::market::side::buy : tb::market::side::sell);
-    },
-    [](const std::string& sym, std::int64_t bar_time_s, int side, const std::string& strat) {
-      return tb::market::client_order_id_for(sym, bar_time_s, side > 0 ? tb::market::side::buy : tb::market::side::sell,
-                                             strat);
-    }};
+const order_venue venue{[](const std::string& sym, double price, int side) {
+                          return tb::market::round_limit_price(
+                              sym, price, side > 0 ? tb::market::side::buy : tb::market::side::sell);
+                        },
+                        [](const std::string& sym, std::int64_t bar_time_s, int side, const std::string& strat) {
+                          return tb::market::client_order_id_for(
+                              sym, bar_time_s, side > 0 ? tb::market::side::buy : tb::market::side::sell, strat);
+                        }};
 
 // A long proposal whose Kelly-lite weight is the cap, 0.15 (edge 0.01, variance 0.0001).
 symbol_proposal long_proposal(const std::string& sym, double last_close, double limit,
@@ -168,7 +168,8 @@ BOOST_AUTO_TEST_CASE(limits_on_the_tick_buys_down_sells_up) {
 }
 
 BOOST_AUTO_TEST_CASE(client_order_ids_are_deterministic) {
-  const auto in = inputs({long_proposal("AAPL", 190, 190), long_proposal("BTC/USD", 60000, 60000, asset_class::crypto)});
+  const auto in =
+      inputs({long_proposal("AAPL", 190, 190), long_proposal("BTC/USD", 60000, 60000, asset_class::crypto)});
   const auto a = plan_of(in), b = plan_of(in);
   BOOST_TEST_REQUIRE(a.orders.size() == 2u);
   BOOST_TEST_REQUIRE(b.orders.size() == 2u);

@@ -32,7 +32,7 @@ double weight_of(const std::vector<target_position>& ts, const std::string& s) {
 
 BOOST_AUTO_TEST_CASE(kelly_lite) {
   const portfolio_params p;
-  BOOST_TEST(kelly_weight(0.001, 0.0004, p) == 0.15);                          // 0.5 capped
+  BOOST_TEST(kelly_weight(0.001, 0.0004, p) == 0.15);                         // 0.5 capped
   BOOST_TEST(kelly_weight(0.0001, 0.0004, p) == 0.05, tt::tolerance(1e-12));  // 0.2 x 0.25
   BOOST_TEST(kelly_weight(0.0, 0.0004, p) == 0);
   BOOST_TEST(kelly_weight(-0.001, 0.0004, p) == 0);
@@ -60,8 +60,12 @@ BOOST_AUTO_TEST_CASE(at_least_four_when_enough_qualify) {
   BOOST_TEST(sel->selected[2].symbol == "C");
   BOOST_TEST(sel->selected[3].symbol == "D");
   // Only three qualify (flat, crypto short and no-edge candidates do not): three are selected.
-  std::vector<candidate> few{cand("A", 0.5), cand("B", -0.2), cand("C", -0.3), cand("F", 0.9, 0),
-                             cand("X", 0.9, -1, asset_class::crypto), cand("N", 0.9, 1, asset_class::equity, 0.0)};
+  std::vector<candidate> few{cand("A", 0.5),
+                             cand("B", -0.2),
+                             cand("C", -0.3),
+                             cand("F", 0.9, 0),
+                             cand("X", 0.9, -1, asset_class::crypto),
+                             cand("N", 0.9, 1, asset_class::equity, 0.0)};
   auto sel2 = select_candidates(few, {}, {});
   BOOST_REQUIRE(sel2);
   BOOST_TEST(sel2->selected.size() == 3u);

@@ -26,8 +26,8 @@ account_state account(double pos = 0, double other_long = 0, double other_short 
   return s;
 }
 
-order_check check(const order_request& o, const account_state& a, const kill_switch& ks = {},
-                  const rate_window& r = {}, std::int64_t now = 0, const risk_limits& l = limits) {
+order_check check(const order_request& o, const account_state& a, const kill_switch& ks = {}, const rate_window& r = {},
+                  std::int64_t now = 0, const risk_limits& l = limits) {
   auto c = check_order(o, a, ks, r, now, l);
   BOOST_REQUIRE(c);
   return *c;

@@ -38,11 +38,11 @@ window win(double fc, double fh, double fl, double last, double close) {
 
 BOOST_AUTO_TEST_CASE(best_sharpe_among_those_passing_every_gate) {
   std::vector<strategy_result> rs{
-      result(strategy_kind::simple, {0.01, 0.01, -0.005, 0.01}, 0.5, 0.025, 0.001),   // passes
-      result(strategy_kind::buy_hold, {0.01, 0.01, 0.01, 0.01}, 0.29, 0.04),         // Sharpe gate
+      result(strategy_kind::simple, {0.01, 0.01, -0.005, 0.01}, 0.5, 0.025, 0.001),               // passes
+      result(strategy_kind::buy_hold, {0.01, 0.01, 0.01, 0.01}, 0.29, 0.04),                      // Sharpe gate
       result(strategy_kind::maxdiff, {0.05, 0.05, -0.01, -0.01, -0.01, -0.01, -0.01}, 3.0, 0.1),  // recent gate
-      result(strategy_kind::entry_takeprofit, {-0.06, 0.01, 0.01, 0.01, 0.01, 0.01}, 2.0, 0.1),  // edge gate
-      result(strategy_kind::highlow, {0.02, 0.02, -0.01, 0.02}, 0.9, 0.05, 0.01)};   // passes, best
+      result(strategy_kind::entry_takeprofit, {-0.06, 0.01, 0.01, 0.01, 0.01, 0.01}, 2.0, 0.1),   // edge gate
+      result(strategy_kind::highlow, {0.02, 0.02, -0.01, 0.02}, 0.9, 0.05, 0.01)};                // passes, best
   auto rep = choose_strategy(rs);
   BOOST_REQUIRE(rep);
   BOOST_REQUIRE(rep->gates.size() == 5u);
@@ -84,7 +84,8 @@ BOOST_AUTO_TEST_CASE(gate_boundaries) {
 }
 
 BOOST_AUTO_TEST_CASE(ties_none_and_buy_hold) {
-  auto tie = choose_strategy({result(strategy_kind::simple, {0.01}, 1, 0.01), result(strategy_kind::highlow, {0.02}, 1, 0.02)});
+  auto tie = choose_strategy(
+      {result(strategy_kind::simple, {0.01}, 1, 0.01), result(strategy_kind::highlow, {0.02}, 1, 0.02)});
   BOOST_TEST(tie->choice->kind == strategy_kind::simple);  // the earlier wins a tie
   auto none = choose_strategy({result(strategy_kind::simple, {-0.01}, 1, -0.01)});
   BOOST_REQUIRE(none);

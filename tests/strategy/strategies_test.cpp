@@ -19,8 +19,8 @@ constexpr double cr_fee = 0.008;
 const strategy_params params{};
 
 // last close 100 unless given; forecast moves (close, high, low); actual bar o, h, l, c.
-window win(double fc, double fh, double fl, double o, double h, double l, double c,
-           asset_class a = asset_class::equity, double spread = 0, double last_close = 100) {
+window win(double fc, double fh, double fl, double o, double h, double l, double c, asset_class a = asset_class::equity,
+           double spread = 0, double last_close = 100) {
   window w;
   w.last_close = last_close;
   w.forecast = {fc, fh, fl};
@@ -61,8 +61,8 @@ BOOST_AUTO_TEST_CASE(make_window_from_a_forecast) {
   BOOST_REQUIRE(!e1);
   BOOST_TEST(e1.error().code == tb::errc::bad_data);
   BOOST_TEST(!make_window(tb::core::forecast{}, 100, actual, asset_class::equity, 0));  // no rows
-  BOOST_TEST(!make_window(f, 0, actual, asset_class::equity, 0));                        // last close 0
-  BOOST_TEST(!make_window(f, 100, actual, asset_class::equity, -0.1));                   // negative spread
+  BOOST_TEST(!make_window(f, 0, actual, asset_class::equity, 0));                       // last close 0
+  BOOST_TEST(!make_window(f, 100, actual, asset_class::equity, -0.1));                  // negative spread
   auto bad_bar = actual;
   bad_bar.low = 101;  // above the open
   BOOST_TEST(!make_window(f, 100, bad_bar, asset_class::equity, 0));
@@ -72,7 +72,8 @@ BOOST_AUTO_TEST_CASE(make_window_from_a_forecast) {
 }
 
 BOOST_AUTO_TEST_CASE(validate_rejects_mixed_assets_and_nan) {
-  std::vector<window> ws{win(0.01, 0.02, -0.01, 100, 101, 99, 100), win(0.01, 0.02, -0.01, 100, 101, 99, 100, asset_class::crypto)};
+  std::vector<window> ws{win(0.01, 0.02, -0.01, 100, 101, 99, 100),
+                         win(0.01, 0.02, -0.01, 100, 101, 99, 100, asset_class::crypto)};
   auto v = validate(ws);
   BOOST_REQUIRE(!v);
   BOOST_TEST(v.error().code == tb::errc::invalid_argument);

@@ -38,8 +38,9 @@ inline int run_chromium(const std::string& chromium, const std::filesystem::path
   const std::string cmd = "timeout 120 " + shell_quote(chromium) +
                           " --headless=new --no-sandbox --disable-gpu --disable-quic --no-first-run"
                           " --disable-background-networking --disable-component-update --disable-sync"
-                          " --user-data-dir=" + shell_quote(profile.string()) + " " + extra + " " + shell_quote(url) +
-                          " > " + shell_quote(out.string()) + " 2> " + shell_quote(log.string());
+                          " --user-data-dir=" +
+                          shell_quote(profile.string()) + " " + extra + " " + shell_quote(url) + " > " +
+                          shell_quote(out.string()) + " 2> " + shell_quote(log.string());
   const int rc = std::system(cmd.c_str());
   return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
 }

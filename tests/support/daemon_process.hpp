@@ -24,8 +24,8 @@ inline std::string small_trading_config(const std::string& state_dir, const std:
                                         const std::string& inference = "") {
   return "[daemon]\nlog_level = \"info\"\nshutdown_deadline_s = 5\nstate_dir = \"" + state_dir + "\"\n" +
          "[forecast]\npred_len = 1\nlookback = 24\nmax_context = 24\nsample_count = 1\n" +
-         "[inference]\nmax_batch_rows = 64\n" + inference + "[cache]\n" + cache + "dir = \"" + state_dir + "/cache\"\n" +
-         "[http]\nport = 0\n[trading]\nsymbols = [" + symbols + "]\nwalk_forward_windows = 8\n" +
+         "[inference]\nmax_batch_rows = 64\n" + inference + "[cache]\n" + cache + "dir = \"" + state_dir +
+         "/cache\"\n" + "[http]\nport = 0\n[trading]\nsymbols = [" + symbols + "]\nwalk_forward_windows = 8\n" +
          "[strategy]\nmin_sharpe = -10\nmin_edge = -1\n" + market + extra;
 }
 
@@ -37,7 +37,8 @@ struct daemon_process {
   std::uint16_t port = 0;
 
   // Starts `binary --config <dir>/tradebotd.toml` with `config_body` and `env` (+ NOTIFY_SOCKET).
-  daemon_process(const std::string& binary, const std::string& config_body, std::map<std::string, std::string> env = {}) {
+  daemon_process(const std::string& binary, const std::string& config_body,
+                 std::map<std::string, std::string> env = {}) {
     config = dir.write("tradebotd.toml", config_body);
     env["NOTIFY_SOCKET"] = notify.path();
     proc = std::make_unique<child_process>(std::vector<std::string>{binary, "--config", config.string()}, env,

@@ -167,13 +167,13 @@ json browser::command(const std::string& method, const json& params, std::chrono
 void browser::take_event(const json& message) {
   if (message.value("method", "") != "log.entryAdded") return;
   const json& p = message["params"];
-  log_.push_back(p.value("level", "?") + ": " + (p.contains("text") && p["text"].is_string() ? p["text"].get<std::string>() : ""));
+  log_.push_back(p.value("level", "?") + ": " +
+                 (p.contains("text") && p["text"].is_string() ? p["text"].get<std::string>() : ""));
 }
 
 void browser::set_viewport(unsigned width, unsigned height) {
-  command("browsingContext.setViewport", {{"context", context_},
-                                          {"viewport", {{"width", width}, {"height", height}}},
-                                          {"devicePixelRatio", 1}});
+  command("browsingContext.setViewport",
+          {{"context", context_}, {"viewport", {{"width", width}, {"height", height}}}, {"devicePixelRatio", 1}});
 }
 
 void browser::navigate(const std::string& url) {
@@ -208,7 +208,8 @@ bool browser::wait_until(const std::string& condition, std::chrono::milliseconds
 }
 
 std::string browser::screenshot() {
-  return base64_decode(command("browsingContext.captureScreenshot", {{"context", context_}})["data"].get<std::string>());
+  return base64_decode(
+      command("browsingContext.captureScreenshot", {{"context", context_}})["data"].get<std::string>());
 }
 
 }  // namespace tb::test::firefox

@@ -34,7 +34,9 @@ struct inference_host {
       return;
     }
     auto s = d->stats_until(
-        [](const nlohmann::json& s) { return s.contains("inference") && s["inference"].value("published_port", 0) > 0; },
+        [](const nlohmann::json& s) {
+          return s.contains("inference") && s["inference"].value("published_port", 0) > 0;
+        },
         std::chrono::seconds(20));
     if (s.contains("inference")) middleman_port = static_cast<std::uint16_t>(s["inference"].value("published_port", 0));
     if (middleman_port == 0) error = "inference host: no published port: " + s.dump().substr(0, 2000);

@@ -65,21 +65,29 @@ inline image decode_png(const std::string& png) {
       const int a = i >= bpp ? cur[i - bpp] : 0, b = prev[i], c = i >= bpp ? prev[i - bpp] : 0;
       int pred = 0;
       switch (filter) {
-        case 0: pred = 0; break;
-        case 1: pred = a; break;
-        case 2: pred = b; break;
-        case 3: pred = (a + b) / 2; break;
+        case 0:
+          pred = 0;
+          break;
+        case 1:
+          pred = a;
+          break;
+        case 2:
+          pred = b;
+          break;
+        case 3:
+          pred = (a + b) / 2;
+          break;
         case 4: {
           const int p = a + b - c, pa = std::abs(p - a), pb = std::abs(p - b), pc = std::abs(p - c);
           pred = (pa <= pb && pa <= pc) ? a : (pb <= pc ? b : c);
           break;
         }
-        default: return img.error = "bad filter " + std::to_string(filter), img;
+        default:
+          return img.error = "bad filter " + std::to_string(filter), img;
       }
       cur[i] = std::uint8_t(in[i] + pred);
     }
-    for (std::uint32_t x = 0; x < img.width; ++x)
-      img.rgb.insert(img.rgb.end(), &cur[x * bpp], &cur[x * bpp] + 3);
+    for (std::uint32_t x = 0; x < img.width; ++x) img.rgb.insert(img.rgb.end(), &cur[x * bpp], &cur[x * bpp] + 3);
     std::swap(prev, cur);
   }
   return img;
@@ -89,7 +97,8 @@ inline image decode_png(const std::string& png) {
 inline std::size_t pixels_near(const image& img, int r, int g, int b, int tol) {
   std::size_t n = 0;
   for (std::size_t i = 0; i + 2 < img.rgb.size(); i += 3)
-    if (std::abs(img.rgb[i] - r) <= tol && std::abs(img.rgb[i + 1] - g) <= tol && std::abs(img.rgb[i + 2] - b) <= tol) ++n;
+    if (std::abs(img.rgb[i] - r) <= tol && std::abs(img.rgb[i + 1] - g) <= tol && std::abs(img.rgb[i + 2] - b) <= tol)
+      ++n;
   return n;
 }
 

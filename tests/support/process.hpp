@@ -71,8 +71,8 @@ inline std::string find_on_path(const std::string& name) {
 // starts), and signal() and the kill on destruction reach the whole group.
 class child_process {
  public:
-  child_process(std::vector<std::string> argv, std::map<std::string, std::string> env,
-                std::filesystem::path output, bool own_group = false)
+  child_process(std::vector<std::string> argv, std::map<std::string, std::string> env, std::filesystem::path output,
+                bool own_group = false)
       : own_group_(own_group), output_(std::move(output)) {
     pid_ = fork();
     if (pid_ < 0) throw std::runtime_error("fork failed");

@@ -32,8 +32,7 @@ namespace tb::test {
 class redis_server {
  public:
   // extra_args: more redis-server options, e.g. {"--requirepass", "secret"}.
-  explicit redis_server(std::vector<std::string> extra_args = {})
-      : extra_(std::move(extra_args)), port_(free_port()) {
+  explicit redis_server(std::vector<std::string> extra_args = {}) : extra_(std::move(extra_args)), port_(free_port()) {
     start();
   }
   ~redis_server() { kill(); }
@@ -46,9 +45,9 @@ class redis_server {
   // Starts a server on port(); returns once it answers PING (bounded: 10 s).
   void start() {
     if (pid_ > 0) return;
-    std::vector<std::string> args = {"redis-server", "--port", std::to_string(port_),
-                                     "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-                                     "--dir", "/tmp", "--loglevel", "warning"};
+    std::vector<std::string> args = {
+        "redis-server", "--port", std::to_string(port_), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+        "--dir",        "/tmp",   "--loglevel",          "warning"};
     args.insert(args.end(), extra_.begin(), extra_.end());
     const pid_t parent = ::getpid();
     const pid_t pid = ::fork();
@@ -73,8 +72,7 @@ class redis_server {
       int status = 0;
       if (::waitpid(pid_, &status, WNOHANG) == pid_) {
         pid_ = -1;
-        throw std::runtime_error("redis-server exited at start (port " + std::to_string(port_) +
-                                 "); is it installed?");
+        throw std::runtime_error("redis-server exited at start (port " + std::to_string(port_) + "); is it installed?");
       }
       if (std::chrono::steady_clock::now() > deadline) {
         kill();

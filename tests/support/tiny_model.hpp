@@ -9,8 +9,8 @@
 
 #include <boost/test/unit_test.hpp>
 
-#include "core/bar_csv.hpp"
 #include "actors/config.hpp"
+#include "core/bar_csv.hpp"
 #include "inference/kronos_init.hpp"
 #include "tests/support/process.hpp"
 
