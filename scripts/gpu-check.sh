@@ -13,7 +13,8 @@
 #                                           python3's torch), builds in build-gpu-check/ and runs
 #                                           the checks on CUDA (default DIR: gpu-deps/)
 #   scripts/gpu-check.sh --cpu              here: the CPU parts against Debian's LibTorch and
-#                                           packages, small shapes (CTest: gpu_check_cpu)
+#                                           packages, small shapes (CTest:
+#                                           inference_gpu_check_cpu_test)
 #   --build DIR                             build folder (default build-gpu-check, or
 #                                           build-gpu-check-cpu with --cpu)
 #
@@ -134,7 +135,8 @@ if [ "$MODE" = gpu ]; then
 fi
 
 # ---- build ------------------------------------------------------------------------------------
-TARGETS="test_device_path test_kronos_parity test_generation test_dynamic_batcher test_checkpoint_loading bench_kronos bench_serving"
+TARGETS="inference_device_path_test inference_kronos_parity_test inference_generation_test inference_dynamic_batcher_test
+         inference_checkpoint_loading_test bench_kronos bench_serving"
 GRAPHS=ON
 build() {
   cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DTRADEBOT_INFERENCE_ONLY=ON -DTRADEBOT_CUDA_GRAPHS=$GRAPHS \
@@ -163,14 +165,14 @@ say "built"
 if [ "$MODE" = gpu ]; then
   DEV=(env TB_DEVICE=cuda)
   # Parity with the reference's fixture on CUDA; host syncs per call with the sync check on.
-  run device_path_f32 120 "${DEV[@]}" "$BIN/test_device_path" --log_level=message
-  run parity_f32 120 "${DEV[@]}" "$BIN/test_kronos_parity" --log_level=message
-  run parity_bf16 120 "${DEV[@]}" TB_DTYPE=bfloat16 TB_PARITY_TOL=5e-2 "$BIN/test_kronos_parity" --log_level=message
-  run device_path_bf16 120 "${DEV[@]}" TB_DTYPE=bfloat16 "$BIN/test_device_path" --log_level=message
+  run device_path_f32 120 "${DEV[@]}" "$BIN/inference_device_path_test" --log_level=message
+  run parity_f32 120 "${DEV[@]}" "$BIN/inference_kronos_parity_test" --log_level=message
+  run parity_bf16 120 "${DEV[@]}" TB_DTYPE=bfloat16 TB_PARITY_TOL=5e-2 "$BIN/inference_kronos_parity_test" --log_level=message
+  run device_path_bf16 120 "${DEV[@]}" TB_DTYPE=bfloat16 "$BIN/inference_device_path_test" --log_level=message
   # The CPU tests of the same build (one intra-op thread each, in parallel with nothing else).
-  run generation_cpu 240 "$BIN/test_generation" --log_level=message
-  run batcher_cpu 60 "$BIN/test_dynamic_batcher" --log_level=message
-  run checkpoints_cpu 60 "$BIN/test_checkpoint_loading" --log_level=message
+  run generation_cpu 240 "$BIN/inference_generation_test" --log_level=message
+  run batcher_cpu 60 "$BIN/inference_dynamic_batcher_test" --log_level=message
+  run checkpoints_cpu 60 "$BIN/inference_checkpoint_loading_test" --log_level=message
   # bench_kronos at the bot's parameters: mini, small and base-shaped, plain / ours / graphs.
   run kronos_bench 300 "$BIN/bench_kronos" --device cuda --presets mini,small,base --plain-reps 1 \
     --min-seconds 2 --graphs --json "$LOGS/kronos.json"
@@ -178,8 +180,8 @@ if [ "$MODE" = gpu ]; then
   run serving_27 240 "$BIN/bench_serving" --device cuda --preset mini --symbols 27 --sweep "" --compile 1
   run serving_270 300 "$BIN/bench_serving" --device cuda --preset mini --symbols 270 --sweep "" --compile 1
 else
-  run device_path 120 "$BIN/test_device_path" --log_level=message
-  run parity 120 "$BIN/test_kronos_parity" --log_level=message
+  run device_path 120 "$BIN/inference_device_path_test" --log_level=message
+  run parity 120 "$BIN/inference_kronos_parity_test" --log_level=message
   run kronos_bench 120 "$BIN/bench_kronos" --presets tiny --threads 1 --plain-reps 1 --plain-samples 8 \
     --min-seconds 0.2 --graphs --json "$LOGS/kronos.json"
   run serving_3 120 "$BIN/bench_serving" --preset tiny --symbols 3 --samples 8 --threads 1 --sweep "" --compile 1

@@ -1,7 +1,7 @@
 #pragma once
 // Test support: an inference host, the real tradebotd in a child process (daemon_process.hpp) with
 // trading off and its inference actor published by the middleman on loopback (plain), in its own
-// state folder. Used by tests/actors/test_remote_inference and bench/serving/bench_remote.
+// state folder. Used by tests/daemon/remote_inference_test and bench/serving/bench_remote.
 #include <cstdint>
 #include <memory>
 #include <string>

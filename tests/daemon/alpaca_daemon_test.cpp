@@ -1,5 +1,6 @@
-// The real tradebotd trading through Alpaca's APIs, against the fake Alpaca server of
-// tests/market_alpaca (HTTPS with a throwaway CA; the same JSON, statuses and headers as Alpaca):
+// The real tradebotd trading through Alpaca's APIs, against the fake Alpaca server
+// (tests/support/fake_alpaca.hpp: HTTPS with a throwaway CA; the same JSON, statuses and headers
+// as Alpaca):
 // market.feed = "alpaca" and broker.kind = "alpaca" on the wall clock, keys from the environment.
 // The start pass analyses the crypto symbols at once (NYSE hours do not matter), so each case
 // takes seconds. Bars: a steady uptrend, so buy_hold passes the gates and the portfolio buys.
@@ -15,7 +16,7 @@
 #include "actors/broker_actor.hpp"
 #include "core/clock.hpp"
 #include "market/alpaca.hpp"
-#include "tests/market_alpaca/fixture.hpp"
+#include "tests/support/alpaca_fixture.hpp"
 #include "tests/support/daemon_process.hpp"
 
 using namespace tb;

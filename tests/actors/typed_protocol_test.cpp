@@ -1,7 +1,7 @@
 // Not a test program: CTest compiles this file with -fsyntax-only (tests/actors/CMakeLists.txt,
-// test_typed_protocol_*). Without a TB_WRONG_* macro every message matches its receiver's typed
-// interface (actors/protocol.hpp) and the file compiles; with one, that one message does not, and
-// the compiler must refuse it where CAF checks it against the interface.
+// actors_typed_protocol_test_*). Without a TB_WRONG_* macro every message matches its receiver's
+// typed interface (actors/protocol.hpp) and the file compiles; with one, that one message does
+// not, and the compiler must refuse it where CAF checks it against the interface.
 #include <string>
 #include <vector>
 

@@ -4,7 +4,7 @@
 #define BOOST_TEST_MODULE https_client
 #include <boost/test/unit_test.hpp>
 
-#include "tests/market_alpaca/fixture.hpp"
+#include "tests/support/alpaca_fixture.hpp"
 
 using namespace tb;
 using namespace tb::market;

@@ -1,4 +1,4 @@
-#include "tests/market_alpaca/fake_alpaca.hpp"
+#include "tests/support/fake_alpaca.hpp"
 
 #include <algorithm>
 #include <boost/asio/ip/tcp.hpp>

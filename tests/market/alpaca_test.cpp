@@ -10,7 +10,7 @@
 
 #include "core/calendar.hpp"
 #include "market/alpaca.hpp"
-#include "tests/market_alpaca/fixture.hpp"
+#include "tests/support/alpaca_fixture.hpp"
 
 using namespace tb;
 using namespace tb::market;

@@ -1,5 +1,5 @@
 #pragma once
-// Shared by the tests of this folder (and the daemon's Alpaca test): a temp directory with two throwaway PKIs (the one
+// Shared by the market/ Alpaca tests and the daemon's Alpaca test: a temp directory with two throwaway PKIs (the one
 // the fake server uses and an unrelated one), the fake server's credentials, https options that keep every delay small,
 // and a spdlog capture to check that logs never hold the keys.
 #include <cstdlib>
@@ -10,7 +10,7 @@
 #include <string>
 
 #include "market/https_client.hpp"
-#include "tests/market_alpaca/fake_alpaca.hpp"
+#include "tests/support/fake_alpaca.hpp"
 #include "tests/support/log_capture.hpp"
 #include "tests/support/process.hpp"
 #include "tests/support/test_pki.hpp"
