@@ -275,7 +275,7 @@ forecaster_actor spawn_inference_actor(caf::local_actor* parent, std::shared_ptr
   // executors, a reload on its own thread); only the start (publish_actor, on the middleman's
   // thread) and the stop (the batch in flight reaching its next series) wait. CAF 0.17 can hang
   // the actor system's destructor on a detached actor that a remote node talked to (CAF #1196,
-  // fixed in 0.18): seen here as 1 in 10-40 runs of test_middleman_transport.
+  // fixed in 0.18): seen here as 1 in 10-40 runs of actors_middleman_transport_test.
   return parent->spawn(inference_behavior, std::move(service), std::move(board), std::move(cfg));
 }
 

@@ -333,8 +333,8 @@ typename Inspector::result_type inspect(Inspector& f, portfolio_summary& x) {
 // --- typed interfaces ---------------------------------------------------------------------------
 // The handles of the forecaster, the broker and the portfolio are typed: a message that is not in
 // the receiver's interface, or a reply handler of the wrong type, does not compile
-// (tests/actors/typed_send.cpp shows it). An actor's own timer messages are not part of these: its
-// .cpp extends the interface with them (e.g. the cache actor's tick).
+// (tests/actors/typed_protocol_test.cpp shows it). An actor's own timer messages are not part of
+// these: its .cpp extends the interface with them (e.g. the cache actor's tick).
 
 // What every supervised child answers (actors/supervisor.hpp).
 using supervised_actor =

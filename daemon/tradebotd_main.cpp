@@ -9,7 +9,7 @@
 #include "daemon/version.hpp"
 #include "http/auth.hpp"
 #include "market/alpaca.hpp"
-#ifdef TRADEBOT_TEST_SEAMS  // tradebotd_faults, built with the tests only (tests/actors/CMakeLists.txt)
+#ifdef TRADEBOT_TEST_SEAMS  // tradebotd_faults, built with the tests only (tests/daemon/CMakeLists.txt)
 #include "tests/support/broker_faults.hpp"
 #endif
 

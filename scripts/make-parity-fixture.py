@@ -2,7 +2,7 @@
 """Makes tests/data/kronos-parity: a random-weight Kronos tokenizer + predictor pair and the
 outputs of the public Kronos reference implementation on windows of the 5-minute file.
 
-tests/inference/test_kronos_parity.cpp checks our LibTorch implementation against cases.json.
+tests/inference/kronos_parity_test.cpp checks our LibTorch implementation against cases.json.
 The project itself needs no Python; this script is for whoever changes the fixture. It needs a
 checkout of the reference (https://github.com/shiyu-coder/Kronos, MIT) and that checkout's Python
 requirements (torch, numpy, pandas, einops, huggingface_hub, safetensors):

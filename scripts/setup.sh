@@ -11,8 +11,8 @@ packages=(
   libhiredis-dev libssl-dev libspdlog-dev libsystemd-dev
   libtomlplusplus-dev nlohmann-json3-dev libcli11-dev libbenchmark-dev
   redis-server curl systemd
-  prometheus  # for promtool: tests/daemon/test_metrics_exposition runs `promtool check metrics`
-  chromium firefox-esr  # tests/daemon/test_dashboard renders the dashboard in both; report_test in chromium
+  prometheus  # for promtool: tests/daemon/metrics_exposition_test runs `promtool check metrics`
+  chromium firefox-esr  # tests/daemon/dashboard_test renders the dashboard in both; report_report_test in chromium
 )
 
 missing=()

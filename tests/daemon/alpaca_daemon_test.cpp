@@ -1,6 +1,5 @@
-// The real tradebotd trading through Alpaca's APIs, against the fake Alpaca server
-// (tests/support/fake_alpaca.hpp: HTTPS with a throwaway CA; the same JSON, statuses and headers
-// as Alpaca):
+// The real tradebotd trading through Alpaca's APIs, against the fake Alpaca server of tests/support/fake_alpaca.hpp
+// (HTTPS with a throwaway CA; the same JSON, statuses and headers as Alpaca):
 // market.feed = "alpaca" and broker.kind = "alpaca" on the wall clock, keys from the environment.
 // The start pass analyses the crypto symbols at once (NYSE hours do not matter), so each case
 // takes seconds. Bars: a steady uptrend, so buy_hold passes the gates and the portfolio buys.
