@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <map>
+#include <set>
 #include <thread>
 
 #include <spdlog/spdlog.h>
@@ -138,22 +139,34 @@ inference_impl::behavior_type inference_behavior(inference_actor* self,
   if (st.cfg->inference.middleman.publish) {
     // Published untyped: CAF's remote_actor<caf::actor> refuses a typed interface; a remote user
     // makes its typed handle with caf::actor_cast<forecaster_actor>.
+    // Asked of the middleman actor, not waited for: this actor runs on a scheduler worker.
     const auto tls = tls_options_of(*st.cfg);
-    auto port =
-        publish_actor(self->system(), caf::actor_cast<caf::actor>(self), st.cfg->inference.middleman.publish_address,
-                      static_cast<std::uint16_t>(st.cfg->inference.middleman.publish_port), tls);
-    if (port) {
-      st.published_port = *port;
-      // The port is closed when this actor ends, however it ends: the middleman would otherwise
-      // keep a dead actor published (and alive) and a restarted one could not bind the port.
-      self->attach_functor(
-          [sys = &self->system(), whom = self->address(), p = *port, tls] { unpublish_actor(*sys, whom, p, tls); });
-      spdlog::info("inference: published on {}:{} ({})", st.cfg->inference.middleman.publish_address, *port,
-                   tls.enabled() ? "mutual TLS" : "plain, loopback");
+    const auto& mm_opts = st.cfg->inference.middleman;
+    auto failed = [self, mm_opts](const caf::error& err) {
+      self->state.publish_error = self->system().render(err);
+      spdlog::error("inference: cannot publish on {}:{}: {}", mm_opts.publish_address, mm_opts.publish_port,
+                    self->state.publish_error);
+      publish(self);
+    };
+    if (auto mm = transport(self->system(), tls); !mm) {
+      failed(mm.error());
     } else {
-      st.publish_error = self->system().render(port.error());
-      spdlog::error("inference: cannot publish on {}:{}: {}", st.cfg->inference.middleman.publish_address,
-                    st.cfg->inference.middleman.publish_port, st.publish_error);
+      // Whatever ports it holds are closed when this actor ends, however it ends (a reply still
+      // on its way included): the middleman would otherwise keep a dead actor published (and
+      // alive), and a restarted one could not bind the port.
+      self->attach_functor(
+          [sys = &self->system(), whom = self->address(), tls] { unpublish_actor(*sys, whom, 0, tls); });
+      self->request(*mm, caf::infinite, caf::publish_atom::value, static_cast<std::uint16_t>(mm_opts.publish_port),
+                    caf::actor_cast<caf::strong_actor_ptr>(self), std::set<std::string>{}, mm_opts.publish_address,
+                    true)
+          .then(
+              [self, tls, address = mm_opts.publish_address](std::uint16_t port) {
+                self->state.published_port = port;
+                spdlog::info("inference: published on {}:{} ({})", address, port,
+                             tls.enabled() ? "mutual TLS" : "plain, loopback");
+                publish(self);
+              },
+              failed);
     }
   }
   publish(self);
@@ -272,8 +285,8 @@ inference_impl::behavior_type inference_behavior(inference_actor* self,
 forecaster_actor spawn_inference_actor(caf::local_actor* parent, std::shared_ptr<inference::model_service> service,
                                        std::shared_ptr<core::snapshot_board> board, config_ptr cfg) {
   // Scheduled, not detached: its handlers return at once (the model runs on the batcher's
-  // executors, a reload on its own thread); only the start (publish_actor, on the middleman's
-  // thread) and the stop (the batch in flight reaching its next series) wait. CAF 0.17 can hang
+  // executors, a reload on its own thread, publishing on the middleman's); only the stop waits
+  // (the batch in flight reaching its next series). CAF 0.17 can hang
   // the actor system's destructor on a detached actor that a remote node talked to (CAF #1196,
   // fixed in 0.18): seen here as 1 in 10-40 runs of actors_middleman_transport_test.
   return parent->spawn(inference_behavior, std::move(service), std::move(board), std::move(cfg));

@@ -72,32 +72,32 @@ void configure_transport(caf::actor_system_config& cfg, const tls_options& tls) 
   cfg.load<caf::openssl::manager>();
 }
 
-caf::expected<std::uint16_t> publish_actor(caf::actor_system& sys, const caf::actor& whom, const std::string& address,
-                                           std::uint16_t port, const tls_options& tls) {
+caf::expected<caf::io::middleman_actor> transport(caf::actor_system& sys, const tls_options& tls) {
   if (!sys.has_middleman()) return caf::make_error(caf::sec::invalid_argument, "the actor system has no middleman");
   if (auto err = system_mismatch(sys, tls)) return err;
+  return tls.enabled() ? sys.openssl_manager().actor_handle() : sys.middleman().actor_handle();
+}
+
+caf::expected<std::uint16_t> publish_actor(caf::actor_system& sys, const caf::actor& whom, const std::string& address,
+                                           std::uint16_t port, const tls_options& tls) {
+  if (auto mm = transport(sys, tls); !mm) return mm.error();
   if (tls.enabled()) return caf::openssl::publish(whom, port, address.c_str(), true);
   return sys.middleman().publish(whom, port, address.c_str(), true);
 }
 
 void unpublish_actor(caf::actor_system& sys, const caf::actor_addr& whom, std::uint16_t port, const tls_options& tls) {
-  if (!sys.has_middleman() || system_mismatch(sys, tls)) return;
-  const caf::io::middleman_actor mm =
-      tls.enabled() ? sys.openssl_manager().actor_handle() : sys.middleman().actor_handle();
-  caf::anon_send(mm, caf::unpublish_atom::value, whom, port);
+  if (auto mm = transport(sys, tls)) caf::anon_send(*mm, caf::unpublish_atom::value, whom, port);
 }
 
 caf::expected<caf::actor> connect_actor(caf::actor_system& sys, const std::string& host, std::uint16_t port,
                                         const tls_options& tls, std::chrono::milliseconds timeout) {
-  if (!sys.has_middleman()) return caf::make_error(caf::sec::invalid_argument, "the actor system has no middleman");
-  if (auto err = system_mismatch(sys, tls)) return err;
   // The middleman actor's connect, with a timeout: caf::io::remote_actor would wait forever for a
   // peer that accepts the TCP connection but never completes a handshake.
-  const caf::io::middleman_actor mm =
-      tls.enabled() ? sys.openssl_manager().actor_handle() : sys.middleman().actor_handle();
+  auto mm = transport(sys, tls);
+  if (!mm) return mm.error();
   caf::expected<caf::actor> result{caf::make_error(caf::sec::cannot_connect_to_node)};
   caf::scoped_actor self{sys};
-  self->request(mm, timeout, caf::connect_atom::value, host, port)
+  self->request(*mm, timeout, caf::connect_atom::value, host, port)
       .receive(
           [&](const caf::node_id&, caf::strong_actor_ptr& ptr, const std::set<std::string>&) {
             if (ptr)

@@ -17,6 +17,7 @@
 #include <string>
 
 #include <caf/all.hpp>
+#include <caf/io/middleman_actor.hpp>
 
 #include "actors/config.hpp"
 #include "core/error.hpp"
@@ -42,13 +43,19 @@ std::optional<tb::error> check_tls_files(const tls_options& tls);
 // the actor system is made from `cfg`.
 void configure_transport(caf::actor_system_config& cfg, const tls_options& tls);
 
+// The middleman actor of the transport `tls` names (CAF's plain middleman or its OpenSSL manager):
+// an error when the actor system has no middleman or was configured with other TLS files. An
+// actor publishes itself without blocking by requesting caf::publish_atom of it.
+caf::expected<caf::io::middleman_actor> transport(caf::actor_system& sys, const tls_options& tls);
+
 // Publishes `whom` on address:port (port 0 picks a free one) with the transport `tls` names;
-// returns the bound port. Blocks the caller until the port is open. Any thread.
+// returns the bound port. Blocks the caller until the port is open: any thread but a scheduler
+// worker (an actor asks `transport` instead).
 caf::expected<std::uint16_t> publish_actor(caf::actor_system& sys, const caf::actor& whom, const std::string& address,
                                            std::uint16_t port, const tls_options& tls);
 
-// Closes `port` if `whom` is published there, without waiting (the middleman does it on its own
-// thread). Any thread, an actor's included.
+// Closes `port` if `whom` is published there (port 0: every port `whom` is published on), without waiting (the
+// middleman does it on its own thread). Any thread, an actor's included.
 void unpublish_actor(caf::actor_system& sys, const caf::actor_addr& whom, std::uint16_t port, const tls_options& tls);
 
 // Connects to the actor published on host:port with the transport `tls` names and returns a
