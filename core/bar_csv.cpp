@@ -8,22 +8,10 @@
 #include <fstream>
 
 #include "core/calendar.hpp"
+#include "core/text.hpp"
 
 namespace tb::core {
 namespace {
-
-std::string trim(std::string s) {
-  auto not_space = [](unsigned char c) { return !std::isspace(c); };
-  s.erase(s.begin(), std::find_if(s.begin(), s.end(), not_space));
-  s.erase(std::find_if(s.rbegin(), s.rend(), not_space).base(), s.end());
-  return s;
-}
-
-std::string lower_trim(std::string s) {
-  s = trim(std::move(s));
-  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
 
 // Splits one CSV line; false on an unterminated quote.
 bool split_csv(const std::string& line, std::vector<std::string>& out) {
@@ -79,7 +67,7 @@ bool parse_number(const std::string& text, double& out) {
   return true;
 }
 
-struct row {
+struct parsed_row {
   bar b;
   std::size_t line = 0;
 };
@@ -168,7 +156,7 @@ tb::expected<bar_series> load_bars_csv(std::istream& in, const std::string& name
   int time_rank = 100;
   static const char* time_names[] = {"date", "datetime", "timestamp", "timestamps", "time"};
   for (std::size_t i = 0; i < n_cols; ++i) {
-    const std::string h = lower_trim(fields[i]);
+    const std::string h = to_lower(trim(fields[i]));
     const int col = static_cast<int>(i);
     for (int r = 0; r < 5; ++r) {
       if (h == time_names[r] && r < time_rank) {
@@ -191,7 +179,7 @@ tb::expected<bar_series> load_bars_csv(std::istream& in, const std::string& name
   if (c_close < 0) missing += " close";
   if (!missing.empty()) return data_error(name, line_no, "header lacks column(s):" + missing);
 
-  std::vector<row> rows;
+  std::vector<parsed_row> rows;
   while (std::getline(in, line)) {
     ++line_no;
     if (!line.empty() && line.back() == '\r') line.pop_back();
@@ -201,7 +189,7 @@ tb::expected<bar_series> load_bars_csv(std::istream& in, const std::string& name
       return data_error(name, line_no,
                         std::to_string(fields.size()) + " fields, the header has " + std::to_string(n_cols));
     }
-    row r;
+    parsed_row r;
     r.line = line_no;
     if (!parse_bar_time(fields[static_cast<std::size_t>(c_time)], r.b.time_s, r.b.utc_offset_s)) {
       return data_error(name, line_no, "bad time '" + fields[static_cast<std::size_t>(c_time)] + "'");
@@ -242,7 +230,8 @@ tb::expected<bar_series> load_bars_csv(std::istream& in, const std::string& name
   if (in.bad()) return tb::error{errc::io, name + ": read error"};
   if (rows.empty()) return data_error(name, line_no, "no data rows");
 
-  std::stable_sort(rows.begin(), rows.end(), [](const row& a, const row& b) { return a.b.time_s < b.b.time_s; });
+  std::stable_sort(rows.begin(), rows.end(),
+                   [](const parsed_row& a, const parsed_row& b) { return a.b.time_s < b.b.time_s; });
   bar_series out;
   out.symbol = symbol;
   if (out.symbol.empty()) {

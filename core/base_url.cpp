@@ -1,8 +1,7 @@
 #include "core/base_url.hpp"
 
-#include <cctype>
-
 #include "core/endpoint.hpp"
+#include "core/text.hpp"
 
 namespace tb::core {
 
@@ -13,8 +12,7 @@ tb::expected<base_url> parse_base_url(const std::string& url) {
   base_url out;
   const auto sep = url.find("://");
   if (sep == std::string::npos) return bad("expected scheme://host[:port]");
-  out.scheme = url.substr(0, sep);
-  for (auto& c : out.scheme) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  out.scheme = to_lower(url.substr(0, sep));
   if (out.scheme != "https" && out.scheme != "http") return bad("scheme must be https or http");
   std::string rest = url.substr(sep + 3);
   while (!rest.empty() && rest.back() == '/') rest.pop_back();

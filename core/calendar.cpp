@@ -437,17 +437,23 @@ tb::expected<time_point> nyse_next_close(time_point t) {
 
 // ---- the analysis schedule ----
 
-std::optional<tb::error> validate(const schedule_config& cfg) {
-  auto bad = [](const char* key, int v, int lo, int hi) -> std::optional<tb::error> {
-    if (v >= lo && v <= hi) return std::nullopt;
-    return tb::error{errc::bad_config, std::string("schedule.") + key + " = " + std::to_string(v) + " is outside [" +
-                                           std::to_string(lo) + ", " + std::to_string(hi) + "]"};
+const rows<schedule_config>& schedule_config_rows() {
+  using s = schedule_config;
+  static const rows<schedule_config> rows = {
+      key("schedule.open_pass_delay_min", &s::open_pass_delay_min, "open pass this many minutes after the NYSE open",
+          nullptr, 0, 120),
+      key("schedule.midday_pass_min", &s::midday_pass_min,
+          "New York time of the midday pass, minutes after midnight (630 = 10:30)", nullptr, 570, 959),
+      key("schedule.close_backout_lead_min", &s::close_backout_lead_min,
+          "close back-out this many minutes before the NYSE close", nullptr, 1, 180),
+      key("schedule.crypto_refresh_interval_min", &s::crypto_refresh_interval_min,
+          "crypto refresh at multiples of this many minutes since the epoch (1440 = 00:00 UTC)", nullptr, 5, 10080),
   };
-  if (auto e = bad("open_pass_delay_min", cfg.open_pass_delay_min, 0, 120)) return e;
-  if (auto e = bad("midday_pass_min", cfg.midday_pass_min, 570, 959)) return e;
-  if (auto e = bad("close_backout_lead_min", cfg.close_backout_lead_min, 1, 180)) return e;
-  if (auto e = bad("crypto_refresh_interval_min", cfg.crypto_refresh_interval_min, 5, 10080)) return e;
-  return std::nullopt;
+  return rows;
+}
+
+std::optional<tb::error> validate(const schedule_config& cfg) {
+  return joined(check_values(schedule_config_rows(), cfg));
 }
 
 const char* to_string(event_kind k) {

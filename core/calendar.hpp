@@ -28,6 +28,7 @@
 #include <vector>
 
 #include "core/clock.hpp"
+#include "core/config.hpp"
 #include "core/error.hpp"
 
 namespace tb::core {
@@ -158,7 +159,11 @@ struct schedule_config {
   int crypto_refresh_interval_min = 1440;
 };
 
-// Checks the bounds above; errc::bad_config naming the first key out of bounds.
+// The [schedule] rows of the config for the fields above (name, bounds, description): the daemon
+// binds them into its schema, validate() checks a schedule built in code against them.
+const rows<schedule_config>& schedule_config_rows();
+
+// Checks the rows' bounds; errc::bad_config naming each key out of bounds, one per line.
 std::optional<tb::error> validate(const schedule_config& cfg);
 
 enum class event_kind : unsigned {

@@ -13,6 +13,7 @@
 #include <toml++/toml.h>
 
 #include "core/endpoint.hpp"
+#include "core/text.hpp"
 
 namespace tb::core {
 namespace {
@@ -32,17 +33,6 @@ std::size_t edit_distance(const std::string& a, const std::string& b) {
     }
   }
   return row[b.size()];
-}
-
-std::string lower(std::string s) {
-  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
-
-std::string trim(const std::string& s) {
-  auto b = s.find_first_not_of(" \t\r\n");
-  if (b == std::string::npos) return {};
-  return s.substr(b, s.find_last_not_of(" \t\r\n") - b + 1);
 }
 
 std::string format_number(double v) {
@@ -114,7 +104,7 @@ std::string check(const key_spec& k, config_value& raw) {
     case value_kind::string: {
       if (!std::holds_alternative<std::string>(raw)) return "expected " + allowed(k);
       if (!k.choices.empty()) {
-        auto v = lower(trim(std::get<std::string>(raw)));
+        auto v = to_lower(trim(std::get<std::string>(raw)));
         if (std::find(k.choices.begin(), k.choices.end(), v) == k.choices.end())
           return quote(excerpt(std::get<std::string>(raw))) + " is not allowed; expected " + allowed(k);
         raw = v;
@@ -181,7 +171,7 @@ std::optional<config_value> from_env(const key_spec& k, const std::string& text)
   const std::string s = trim(text);
   switch (k.kind) {
     case value_kind::boolean: {
-      auto l = lower(s);
+      auto l = to_lower(s);
       if (l == "1" || l == "true" || l == "yes" || l == "on") return config_value{true};
       if (l == "0" || l == "false" || l == "no" || l == "off") return config_value{false};
       return std::nullopt;

@@ -1,18 +1,12 @@
 #include "core/credentials.hpp"
 
 #include <algorithm>
-#include <cctype>
 #include <fstream>
 #include <sstream>
 
-namespace tb::core {
+#include "core/text.hpp"
 
-std::string trim_secret(std::string s) {
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.pop_back();
-  std::size_t i = 0;
-  while (i < s.size() && std::isspace(static_cast<unsigned char>(s[i]))) ++i;
-  return s.substr(i);
-}
+namespace tb::core {
 
 std::optional<std::string> read_secret_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -20,7 +14,7 @@ std::optional<std::string> read_secret_file(const std::string& path) {
   std::ostringstream ss;
   ss << in.rdbuf();
   if (in.bad()) return std::nullopt;  // a directory opens, then fails to read
-  return trim_secret(ss.str());
+  return trim(ss.str());              // a trailing newline of `echo TOKEN > file` included
 }
 
 std::optional<std::string> credential_path(const std::string& name, const env_lookup& env) {

@@ -8,9 +8,6 @@
 
 namespace tb::core {
 
-// `s` without surrounding whitespace (a trailing newline of `echo TOKEN > file` included).
-std::string trim_secret(std::string s);
-
 // The trimmed content of `path`; nullopt when it cannot be opened and read.
 std::optional<std::string> read_secret_file(const std::string& path);
 

@@ -182,14 +182,8 @@ tb::expected<trading_parts> make_trading_parts(const actors::config& cfg) {
     parts.broker = std::shared_ptr<market::broker>(std::move(*broker));
     return parts;
   }
-  market::sim_broker_config bc;
-  bc.initial_cash = cfg.broker.sim.initial_cash;
-  bc.equity_fee_rate = cfg.broker.sim.equity_fee_rate;
-  bc.crypto_fee_rate = cfg.broker.sim.crypto_fee_rate;
-  bc.default_spread = cfg.broker.sim.default_spread;
-  bc.allow_short_equity = cfg.broker.sim.allow_short_equity;
   // The sim broker keeps its account in the state folder, as a real broker keeps it on its side.
-  auto broker = market::durable_sim_broker::open(bc, parts.clock, parts.feed, ledger_path);
+  auto broker = market::durable_sim_broker::open(cfg.broker.sim, parts.clock, parts.feed, ledger_path);
   if (!broker) return broker.error();
   parts.broker = std::shared_ptr<market::broker>(std::move(*broker));
   return parts;

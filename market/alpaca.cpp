@@ -13,6 +13,7 @@
 
 #include "core/calendar.hpp"
 #include "core/credentials.hpp"
+#include "core/text.hpp"
 #include "market/symbols.hpp"
 
 namespace tb::market {
@@ -46,7 +47,7 @@ tb::expected<alpaca_credentials> load_alpaca_credentials(const env_lookup& env) 
         "none found: set APCA_API_KEY_ID and APCA_API_SECRET_KEY, or provide the systemd "
         "credentials alpaca_key_id and alpaca_secret_key (LoadCredential=)");
   if (!key || !secret) return bad(std::string(key ? "APCA_API_SECRET_KEY" : "APCA_API_KEY_ID") + " is not set");
-  const std::string k = core::trim_secret(*key), s = core::trim_secret(*secret);
+  const std::string k = core::trim(*key), s = core::trim(*secret);
   if (!core::clean_secret(k) || !core::clean_secret(s))
     return bad("APCA_API_KEY_ID or APCA_API_SECRET_KEY is empty or holds whitespace or control characters");
   return alpaca_credentials(k, s);
@@ -511,8 +512,7 @@ tb::expected<order> parse_order(const json& j) {
 bool duplicate_answer(int status, const std::string& message) {
   if (status == 409) return true;
   if (status != 422 && status != 400) return false;
-  std::string m = message;
-  for (auto& c : m) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  const std::string m = core::to_lower(message);
   return m.find("client_order_id") != std::string::npos &&
          (m.find("unique") != std::string::npos || m.find("duplicate") != std::string::npos ||
           m.find("exists") != std::string::npos);

@@ -1,12 +1,12 @@
 #include "market/options.hpp"
 
-#include <cctype>
 #include <filesystem>
 #include <fstream>
 #include <optional>
 #include <utility>
 
 #include "core/base_url.hpp"
+#include "core/text.hpp"
 
 namespace tb::market {
 
@@ -46,49 +46,29 @@ const core::rows<feed_options>& feed_rows() {
 
 const core::rows<schedule_options>& schedule_rows() {
   using o = schedule_options;
-  using s = core::schedule_config;
   using core::key;
-  using core::member;
   using core::restart_only;
-  static const core::rows<schedule_options> rows = {
-      key("schedule.open_pass_delay_min", member(&o::passes, &s::open_pass_delay_min),
-          "open pass this many minutes after the NYSE open", nullptr, 0, 120),
-      key("schedule.midday_pass_min", member(&o::passes, &s::midday_pass_min),
-          "New York time of the midday pass, minutes after midnight (630 = 10:30)", nullptr, 570, 959),
-      key("schedule.close_backout_lead_min", member(&o::passes, &s::close_backout_lead_min),
-          "close back-out this many minutes before the NYSE close", nullptr, 1, 180),
-      key("schedule.backout_cross_bps", &o::backout_cross_bps,
-          "close back-out: an exit sells at the bid less this many basis points, buys at the ask plus them "
-          "(without a quote: the last close -/+ broker.default_spread, then the same)",
-          nullptr, 0, 1000),
-      key("schedule.crypto_refresh_interval_min", member(&o::passes, &s::crypto_refresh_interval_min),
-          "crypto refresh at multiples of this many minutes since the epoch (1440 = 00:00 UTC)", nullptr, 5, 10080),
-      restart_only(key("schedule.pass_at_start", &o::pass_at_start,
-                       "wall clock: analyse once when the daemon starts (crypto, and equities while NYSE is in "
-                       "session); orders already journaled are not sent again")),
-  };
+  static const core::rows<schedule_options> rows = [] {
+    auto out = core::bind(&o::passes, core::schedule_config_rows());
+    out.push_back(key("schedule.backout_cross_bps", &o::backout_cross_bps,
+                      "close back-out: an exit sells at the bid less this many basis points, buys at the ask plus "
+                      "them (without a quote: the last close -/+ broker.default_spread, then the same)",
+                      nullptr, 0, 1000));
+    out.push_back(restart_only(key("schedule.pass_at_start", &o::pass_at_start,
+                                   "wall clock: analyse once when the daemon starts (crypto, and equities while NYSE "
+                                   "is in session); orders already journaled are not sent again")));
+    return out;
+  }();
   return rows;
 }
 
 const core::rows<broker_options>& broker_rows() {
-  using o = broker_options;
-  using b = sim_broker_config;
-  using core::key;
-  using core::member;
-  using core::restart_only;
-  static const core::rows<broker_options> rows = {
-      restart_only(key("broker.kind", &o::kind, "who executes orders", nullptr, 0, 0, {"sim", "alpaca"})),
-      restart_only(key("broker.initial_cash", member(&o::sim, &b::initial_cash), "sim broker: starting cash (USD)",
-                       nullptr, 1, 1e12)),
-      restart_only(key("broker.equity_fee_rate", member(&o::sim, &b::equity_fee_rate),
-                       "sim broker: fee per fill, fraction of notional, equities", nullptr, 0, 0.1)),
-      restart_only(key("broker.crypto_fee_rate", member(&o::sim, &b::crypto_fee_rate),
-                       "sim broker: fee per fill, fraction of notional, crypto", nullptr, 0, 0.1)),
-      restart_only(key("broker.default_spread", member(&o::sim, &b::default_spread),
-                       "sim broker: relative spread when the feed has no quote", nullptr, 0, 0.1)),
-      restart_only(key("broker.allow_short_equity", member(&o::sim, &b::allow_short_equity),
-                       "sim broker: equity sells may open shorts")),
-  };
+  static const core::rows<broker_options> rows = [] {
+    core::rows<broker_options> out = {core::restart_only(
+        core::key("broker.kind", &broker_options::kind, "who executes orders", nullptr, 0, 0, {"sim", "alpaca"}))};
+    for (auto& r : core::bind(&broker_options::sim, sim_broker_rows())) out.push_back(core::restart_only(r));
+    return out;
+  }();
   return rows;
 }
 
@@ -161,8 +141,7 @@ void check(const alpaca_options& o, bool used, bool live, std::vector<std::strin
                                  std::pair<const char*, const std::string&>{"alpaca.data_url", o.data_url}}) {
     if (url.empty()) continue;
     auto u = core::parse_base_url(url);
-    std::string host = u ? u->host : std::string();
-    for (auto& ch : host) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    const std::string host = u ? core::to_lower(u->host) : std::string();
     if (!u)
       errors.push_back(std::string(key) + ": " + u.error().message);
     else if (u->scheme != "https")

@@ -28,18 +28,24 @@ std::string fmt(double v) {
 
 }  // namespace
 
-std::optional<tb::error> validate(const sim_broker_config& cfg) {
-  auto bad = [](const char* key, double v, double lo, double hi, bool lo_open) -> std::optional<tb::error> {
-    const bool ok = std::isfinite(v) && (lo_open ? v > lo : v >= lo) && v <= hi;
-    if (ok) return std::nullopt;
-    return tb::error{errc::bad_config, std::string("sim_broker.") + key + " = " + fmt(v) + " is outside " +
-                                           (lo_open ? "(" : "[") + fmt(lo) + ", " + fmt(hi) + "]"};
+const core::rows<sim_broker_config>& sim_broker_rows() {
+  using b = sim_broker_config;
+  using core::key;
+  static const core::rows<sim_broker_config> rows = {
+      key("broker.initial_cash", &b::initial_cash, "sim broker: starting cash (USD)", nullptr, 1, 1e12),
+      key("broker.equity_fee_rate", &b::equity_fee_rate, "sim broker: fee per fill, fraction of notional, equities",
+          nullptr, 0, 0.1),
+      key("broker.crypto_fee_rate", &b::crypto_fee_rate, "sim broker: fee per fill, fraction of notional, crypto",
+          nullptr, 0, 0.1),
+      key("broker.default_spread", &b::default_spread, "sim broker: relative spread when the feed has no quote",
+          nullptr, 0, 0.1),
+      key("broker.allow_short_equity", &b::allow_short_equity, "sim broker: equity sells may open shorts"),
   };
-  if (auto e = bad("initial_cash", cfg.initial_cash, 0, 1e12, true)) return e;
-  if (auto e = bad("equity_fee_rate", cfg.equity_fee_rate, 0, 0.1, false)) return e;
-  if (auto e = bad("crypto_fee_rate", cfg.crypto_fee_rate, 0, 0.1, false)) return e;
-  if (auto e = bad("default_spread", cfg.default_spread, 0, 0.1, false)) return e;
-  return std::nullopt;
+  return rows;
+}
+
+std::optional<tb::error> validate(const sim_broker_config& cfg) {
+  return core::joined(core::check_values(sim_broker_rows(), cfg));
 }
 
 sim_broker::sim_broker(sim_broker_config cfg, std::shared_ptr<const core::clock> clock, std::shared_ptr<feed> feed)

@@ -52,20 +52,26 @@
 #include <vector>
 
 #include "core/clock.hpp"
+#include "core/config.hpp"
 #include "market/broker.hpp"
 #include "market/feed.hpp"
 
 namespace tb::market {
 
+// Bounds and descriptions: sim_broker_rows().
 struct sim_broker_config {
-  double initial_cash = 100000.0;      // USD, (0, 1e12]
-  double equity_fee_rate = 0.0000278;  // fraction of notional per fill, [0, 0.1]
-  double crypto_fee_rate = 0.008;      // fraction of notional per fill, [0, 0.1]
-  double default_spread = 0.0005;      // relative spread without a quote, [0, 0.1]
+  double initial_cash = 100000.0;      // USD
+  double equity_fee_rate = 0.0000278;  // fraction of notional per fill
+  double crypto_fee_rate = 0.008;      // fraction of notional per fill
+  double default_spread = 0.0005;      // relative spread without a quote
   bool allow_short_equity = true;      // crypto is never shorted
 };
 
-// errc::bad_config naming the first key out of bounds.
+// The config rows of the fields above ([broker] keys): bound into the daemon's schema by
+// broker_rows(), and what validate() checks a config built in code against.
+const core::rows<sim_broker_config>& sim_broker_rows();
+
+// errc::bad_config naming each key out of its row's bounds, one per line.
 std::optional<tb::error> validate(const sim_broker_config& cfg);
 
 class sim_broker final : public broker {

@@ -397,12 +397,14 @@ BOOST_AUTO_TEST_CASE(calls_at_one_instant_ask_the_feed_once) {
 BOOST_AUTO_TEST_CASE(config_validation) {
   BOOST_TEST(!validate(sim_broker_config{}).has_value());
   sim_broker_config c;
-  c.initial_cash = 0;
+  c.initial_cash = 0.5;  // the bounds are the config rows' ([1, 1e12]), not a second set
+  BOOST_TEST(validate(c).has_value());
+  c.initial_cash = std::nan("");
   BOOST_TEST(validate(c).has_value());
   c = sim_broker_config{};
   c.crypto_fee_rate = 0.2;
   auto e = validate(c);
   BOOST_REQUIRE(e.has_value());
   BOOST_TEST((e->code == errc::bad_config));
-  BOOST_TEST(e->message.find("crypto_fee_rate") != std::string::npos);
+  BOOST_TEST(e->message.rfind("broker.crypto_fee_rate: 0.2 is out of range", 0) == 0u, e->message);
 }
