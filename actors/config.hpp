@@ -13,7 +13,7 @@
 #include "core/config.hpp"
 #include "core/config_grid.hpp"
 #include "http/server_options.hpp"
-#include "inference/model_service.hpp"
+#include "inference/options.hpp"
 #include "market/options.hpp"
 #include "strategy/portfolio.hpp"
 #include "strategy/risk.hpp"

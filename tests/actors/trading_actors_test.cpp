@@ -188,6 +188,9 @@ struct stalling_tree {
     cfg->path = "test";
     cfg->trading.symbols = {"DEMO01"};
     cfg->trading.cycle_deadline_s = 0.1;
+    // No pass at start on the wall clock: its cycle, never closed, would stall the scheduler 1.1 s
+    // later, a failure that races the overdue event the wall-clock case waits for.
+    cfg->schedule.pass_at_start = false;
     market::synthetic_config sc;
     sc.equity_count = 1;
     sc.crypto_count = 0;
