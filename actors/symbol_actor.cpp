@@ -19,41 +19,45 @@ namespace tb::actors {
 // ---- symbol_board ----------------------------------------------------------------------------
 
 symbol_board::symbol_board(std::shared_ptr<core::snapshot_board> board) : board_(std::move(board)) {
+  board_->publish("symbols", nlohmann::json::object());  // until the first symbol writes
   std::lock_guard<std::mutex> lock(mu_);
-  publish_locked();
+  publish_check_locked();
 }
 
 void symbol_board::update(const std::string& symbol, nlohmann::json doc, const std::string& error) {
+  const bool stale = doc.value("state", "") == "stale";
   std::lock_guard<std::mutex> lock(mu_);
-  docs_[symbol] = std::move(doc);
-  if (error.empty())
-    errors_.erase(symbol);
-  else
-    errors_[symbol] = error;
-  publish_locked();
+  board_->publish_entry("symbols", symbol, std::move(doc));
+  bool changed = symbols_.insert(symbol).second;
+  changed |= stale ? stale_.insert(symbol).second : stale_.erase(symbol) > 0;
+  if (error.empty()) {
+    changed |= errors_.erase(symbol) > 0;
+  } else if (auto [it, added] = errors_.try_emplace(symbol, error); added || it->second != error) {
+    it->second = error;
+    changed = true;
+  }
+  if (changed) publish_check_locked();
 }
 
 void symbol_board::remove(const std::string& symbol) {
   std::lock_guard<std::mutex> lock(mu_);
-  docs_.erase(symbol);
+  board_->remove_entry("symbols", symbol);
+  symbols_.erase(symbol);
   errors_.erase(symbol);
-  publish_locked();
+  stale_.erase(symbol);
+  publish_check_locked();
 }
 
-void symbol_board::publish_locked() {
-  nlohmann::json all = nlohmann::json::object();
-  for (const auto& [s, d] : docs_) all[s] = d;
-  board_->publish("symbols", std::move(all));
+void symbol_board::publish_check_locked() {
   core::health_check check;
   nlohmann::json failing = nlohmann::json::object();
   for (const auto& [s, e] : errors_) failing[s] = e;
   // Feed freshness: symbols whose last bar is older than trading.stale_after_bars periods.
   nlohmann::json stale = nlohmann::json::array();
-  for (const auto& [s, d] : docs_)
-    if (d.value("state", "") == "stale") stale.push_back(s);
+  for (const auto& s : stale_) stale.push_back(s);
   // A failing symbol degrades the daemon; the others still trade.
   if (!errors_.empty()) check.status = core::health_status::degraded;
-  check.detail = {{"symbols", docs_.size()}, {"failing", failing}, {"stale", stale}};
+  check.detail = {{"symbols", symbols_.size()}, {"failing", failing}, {"stale", stale}};
   board_->publish_check("symbols", std::move(check));
 }
 

@@ -30,6 +30,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 
 #include <caf/all.hpp>
@@ -42,7 +43,9 @@
 namespace tb::actors {
 
 // The "symbols" /stats section and the "symbols" /health check, written by every symbol actor.
-// Thread-safe; the lock is held only to merge one document and publish the section.
+// Thread-safe. An update costs its own document (the board puts the section together when it is
+// read), and the check is published again only when the symbols, the failing or the stale ones
+// change: with hundreds of symbols, each writing several times a cycle, writes stay cheap.
 class symbol_board {
  public:
   explicit symbol_board(std::shared_ptr<core::snapshot_board> board);
@@ -52,11 +55,12 @@ class symbol_board {
   void remove(const std::string& symbol);
 
  private:
-  void publish_locked();
+  void publish_check_locked();
   std::shared_ptr<core::snapshot_board> board_;
   std::mutex mu_;
-  std::map<std::string, nlohmann::json> docs_;  // guarded by mu_
-  std::map<std::string, std::string> errors_;   // guarded by mu_
+  std::set<std::string> symbols_;              // guarded by mu_
+  std::map<std::string, std::string> errors_;  // guarded by mu_: the failing symbols
+  std::set<std::string> stale_;                // guarded by mu_: state "stale"
 };
 
 struct symbol_actor_args {

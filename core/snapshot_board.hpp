@@ -28,6 +28,13 @@ class snapshot_board {
 
   // Replaces the /stats section `name` (e.g. "cache", "inference"). Thread-safe.
   void publish(const std::string& name, json doc);
+  // Replaces entry `key` of the /stats section `name`, an object whose entries are written one at
+  // a time by many writers (e.g. "symbols": one document per symbol actor). A write costs its
+  // entry; the object is put together when read. Once an entry is written, the entries are the
+  // section (a whole document published under `name` shows until then). Thread-safe.
+  void publish_entry(const std::string& name, const std::string& key, json doc);
+  // Removes entry `key` of section `name` (a symbol removed by a reload). Thread-safe.
+  void remove_entry(const std::string& name, const std::string& key);
   // Replaces the /health check `name`. Thread-safe.
   void publish_check(const std::string& name, health_check check);
   // Removes a check (e.g. a symbol that was removed by a reload). Thread-safe.
@@ -42,10 +49,12 @@ class snapshot_board {
   json checks(health_status* worst = nullptr) const;
 
  private:
-  // Guards both maps. Held only to swap or copy pointers: documents are built before a publish
+  using entries = std::map<std::string, std::shared_ptr<const json>>;
+  // Guards the maps. Held only to swap or copy pointers: documents are built before a publish
   // and rendered after a read, outside it.
   mutable std::mutex mu_;
   std::map<std::string, std::shared_ptr<const json>> sections_;
+  std::map<std::string, entries> entries_;  // sections written entry by entry
   std::map<std::string, std::shared_ptr<const health_check>> checks_;
 };
 

@@ -329,6 +329,35 @@ loop_result run_trading_loop(int crash_at, int crash_count) {
 
 }  // namespace
 
+BOOST_AUTO_TEST_CASE(the_symbol_board_holds_each_symbols_latest_document_and_the_failing_and_stale_ones) {
+  using nlohmann::json;
+  auto board = std::make_shared<core::snapshot_board>();
+  actors::symbol_board symbols(board);
+  BOOST_TEST(*board->section("symbols") == json::object());
+  auto check = [&] { return board->checks()["symbols"]; };
+  BOOST_TEST(check() ==
+             (json{{"status", "ok"}, {"symbols", 0}, {"failing", json::object()}, {"stale", json::array()}}));
+
+  symbols.update("A", {{"state", "ok"}}, "");
+  symbols.update("B", {{"state", "stale"}}, "");
+  symbols.update("C", {{"state", "error"}}, "feed: bad row");
+  BOOST_TEST(check() == (json{{"status", "degraded"},
+                              {"symbols", 3},
+                              {"failing", {{"C", "feed: bad row"}}},
+                              {"stale", json::array({"B"})}}));
+  symbols.update("B", {{"state", "ok"}}, "");
+  symbols.update("C", {{"state", "error"}}, "forecast: timed out");  // a new error replaces the old
+  BOOST_TEST(check() == (json{{"status", "degraded"},
+                              {"symbols", 3},
+                              {"failing", {{"C", "forecast: timed out"}}},
+                              {"stale", json::array()}}));
+  symbols.update("C", {{"state", "ok"}, {"cycles", 2}}, "");
+  BOOST_TEST(check()["status"] == "ok");
+  symbols.remove("A");
+  BOOST_TEST(check()["symbols"] == 2);
+  BOOST_TEST(*board->section("symbols") == (json{{"B", {{"state", "ok"}}}, {"C", {{"state", "ok"}, {"cycles", 2}}}}));
+}
+
 BOOST_AUTO_TEST_CASE(a_symbol_whose_forecasts_fail_backs_off_and_recovers_while_the_other_trades) {
   const auto r = run_trading_loop(5, 1);
   const auto& sched = r.sched;
