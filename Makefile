@@ -30,9 +30,9 @@ sanitize: setup
 	cmake --build $(SANITIZE_BUILD) -j $(JOBS)
 	scripts/test.sh $(SANITIZE_BUILD)
 
-# The house style (.clang-format): `make format` rewrites the tracked C++ files in place,
-# `make format-check` (run by .ci/run) fails naming each file that differs.
-SOURCES = $(shell git ls-files '*.cpp' '*.hpp')
+# The house style (.clang-format): `make format` rewrites in place the C++ files git tracks and the
+# new ones it does not ignore; `make format-check` (run by .ci/run) fails naming each file that differs.
+SOURCES = $(shell git ls-files --cached --others --exclude-standard '*.cpp' '*.hpp')
 format: setup
 	clang-format -i $(SOURCES)
 

@@ -17,10 +17,16 @@ using clk = std::chrono::steady_clock;
 namespace {
 
 json symbol_doc(int cycle) {
-  const json forecast = {{"bar_time", "2025-01-02T00:00:00Z"}, {"pred_close", 101.2}, {"pred_high", 102.0},
-                         {"pred_low", 99.1}, {"edge", 0.0123}, {"windows", 9}, {"model", "0123456789abcdef"}};
-  const json proposal = {{"state", "buy"}, {"strategy", "kronos_close"}, {"limit_price", 101.1}, {"qty", 12.0},
-                         {"note", "edge 1.2% sharpe 1.4"}, {"bid", 100.9}, {"ask", 101.0}};
+  const json forecast = {{"bar_time", "2025-01-02T00:00:00Z"},
+                         {"pred_close", 101.2},
+                         {"pred_high", 102.0},
+                         {"pred_low", 99.1},
+                         {"edge", 0.0123},
+                         {"windows", 9},
+                         {"model", "0123456789abcdef"}};
+  const json proposal = {{"state", "buy"}, {"strategy", "kronos_close"},     {"limit_price", 101.1},
+                         {"qty", 12.0},    {"note", "edge 1.2% sharpe 1.4"}, {"bid", 100.9},
+                         {"ask", 101.0}};
   return {{"state", "ok"},
           {"note", "proposal sent"},
           {"error", nullptr},
@@ -54,9 +60,8 @@ int main() {
     const int cycles = symbols >= 500 ? 2 : 10;
     auto board = std::make_shared<tb::core::snapshot_board>();
     tb::actors::symbol_board entries(board);
-    const double entry_us = per_write_us(symbols, cycles, [&](const std::string& s, json doc) {
-      entries.update(s, std::move(doc), "");
-    });
+    const double entry_us =
+        per_write_us(symbols, cycles, [&](const std::string& s, json doc) { entries.update(s, std::move(doc), ""); });
 
     auto whole_board = std::make_shared<tb::core::snapshot_board>();
     std::map<std::string, json> docs;

@@ -36,7 +36,7 @@ BOOST_AUTO_TEST_CASE(entries_make_up_their_section_once_written) {
   BOOST_TEST(*board.section("symbols") == (json{{"BTCUSD", {{"state", "stale"}}}}));
   board.remove_entry("symbols", "BTCUSD");
   BOOST_TEST(*board.section("symbols") == json::object());  // entries gone: an empty object
-  board.remove_entry("other", "x");                          // a section never written stays absent
+  board.remove_entry("other", "x");                         // a section never written stays absent
   BOOST_TEST(board.section("other") == nullptr);
 }
 
