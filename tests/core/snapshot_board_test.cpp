@@ -2,6 +2,9 @@
 #define BOOST_TEST_MODULE snapshot_board
 #include <boost/test/unit_test.hpp>
 
+#include <atomic>
+#include <map>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -40,22 +43,35 @@ BOOST_AUTO_TEST_CASE(entries_make_up_their_section_once_written) {
   BOOST_TEST(board.section("other") == nullptr);
 }
 
-BOOST_AUTO_TEST_CASE(a_read_while_entries_are_written_sees_whole_entries) {
+BOOST_AUTO_TEST_CASE(reads_while_entries_are_written_see_each_writers_latest_entry_never_an_older_one) {
   snapshot_board board;
+  constexpr int writers_n = 4, writes = 3000;
+  std::atomic<int> running{writers_n};
   std::vector<std::thread> writers;
-  for (int w = 0; w < 4; ++w)
-    writers.emplace_back([&board, w] {
-      for (int i = 0; i < 2000; ++i) board.publish_entry("symbols", "S" + std::to_string(w), json{{"n", i}, {"w", w}});
+  for (int w = 0; w < writers_n; ++w)
+    writers.emplace_back([&board, &running, w] {
+      for (int i = 0; i < writes; ++i)
+        board.publish_entry("symbols", "S" + std::to_string(w), json{{"n", i}, {"w", w}});
+      --running;
     });
-  for (int r = 0; r < 200; ++r) {
+  std::map<std::string, int> seen;  // each writer's newest n read so far
+  int reads_with_entries = 0;
+  while (running > 0) {
     const auto section = board.section("symbols");
     if (!section) continue;  // no entry written yet
-    for (const auto& [key, doc] : section->items()) BOOST_TEST(doc.at("w").get<int>() == std::stoi(key.substr(1)));
+    ++reads_with_entries;
+    for (const auto& [key, doc] : section->items()) {
+      BOOST_TEST(doc.at("w").get<int>() == std::stoi(key.substr(1)));  // the key's own document
+      const int n = doc.at("n").get<int>();
+      BOOST_TEST(n >= seen[key], key << ": read " << n << " after " << seen[key]);
+      seen[key] = n;
+    }
   }
   for (auto& t : writers) t.join();
+  BOOST_TEST(reads_with_entries > 0);
   const auto last = *board.section("symbols");
-  BOOST_TEST(last.size() == 4u);
-  for (const auto& [key, doc] : last.items()) BOOST_TEST(doc.at("n") == 1999);
+  BOOST_TEST(last.size() == std::size_t(writers_n));
+  for (const auto& [key, doc] : last.items()) BOOST_TEST(doc.at("n") == writes - 1);
 }
 
 BOOST_AUTO_TEST_CASE(checks_report_the_worst_status) {
