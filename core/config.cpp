@@ -283,14 +283,10 @@ std::optional<tb::error> joined(const std::vector<std::string>& errors) {
   return tb::error{errc::bad_config, msg};
 }
 
-std::vector<std::string> check_values(const std::vector<key_spec>& keys, const void* s) {
-  std::vector<std::string> out;
-  for (const auto& k : keys) {
-    auto v = k.get(s);
-    auto problem = check(k, v);
-    if (!problem.empty()) out.push_back(std::string(k.env ? k.env : k.name.c_str()) + ": " + problem);
-  }
-  return out;
+std::string value_problem(const key_spec& key, const void* s) {
+  auto v = key.get(s);
+  auto problem = check(key, v);
+  return problem.empty() ? problem : std::string(key.env ? key.env : key.name.c_str()) + ": " + problem;
 }
 
 schema_engine::schema_engine(std::vector<key_spec> keys) : keys_(std::move(keys)) {}

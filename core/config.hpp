@@ -206,12 +206,13 @@ rows<C> bind(S C::*at, const rows<S>& section) {
 // The problems of the values `s` holds now, checked against its rows (a library's own check of
 // options built in code, not read by the schema), one line each: "<ENV or key>: <value> is out of
 // range; expected ...".
-std::vector<std::string> check_values(const std::vector<key_spec>& keys, const void* s);
+std::string value_problem(const key_spec& key, const void* s);  // one key's line; "" when fine
 template <class S>
 std::vector<std::string> check_values(const rows<S>& section, const S& s) {
-  std::vector<key_spec> specs;
-  for (const auto& r : section) specs.push_back(r.spec);
-  return check_values(specs, &s);
+  std::vector<std::string> out;
+  for (const auto& r : section)
+    if (auto problem = value_problem(r.spec, &s); !problem.empty()) out.push_back(std::move(problem));
+  return out;
 }
 
 // The schema engine over type-erased keys (config.cpp); config_schema<C> is its typed face.

@@ -101,7 +101,7 @@ int main(int argc, char** argv) {
       batch));
 
   disk_config dc;
-  dc.dir = dir.path() / "disk";
+  dc.dir = dir.path / "disk";
   disk_tier disk(dc, clock.ptr());
   for (const auto& e : entries) must(disk.put(e).has_value(), "disk put failed");
   rows.push_back(measure("disk get, 1 key", iters(20000), 200, [&](int i) {
@@ -134,7 +134,7 @@ int main(int argc, char** argv) {
 
   // The facade as the actor sees it: memory hits, and a batch of 70 served by Redis alone.
   cache_config fc;
-  fc.dir = (dir.path() / "facade").string();
+  fc.dir = (dir.path / "facade").string();
   fc.redis_enabled = true;
   fc.redis.port = server.port();
   fc.redis.key_prefix = rc.key_prefix;

@@ -12,6 +12,8 @@
 #include <thread>
 #include <vector>
 
+#include "tests/support/process.hpp"
+
 #include "cache/codec.hpp"
 #include "cache/entry.hpp"
 #include "cache/key.hpp"
@@ -108,25 +110,6 @@ bool eventually(F cond, std::chrono::milliseconds limit = std::chrono::seconds(5
   return true;
 }
 
-// A fresh directory under $TMPDIR (or /tmp), removed with everything in it on destruction.
-class temp_dir {
- public:
-  temp_dir() {
-    const char* base = std::getenv("TMPDIR");
-    std::string pattern = std::string(base && *base ? base : "/tmp") + "/tb_cache_test.XXXXXX";
-    if (!::mkdtemp(pattern.data())) throw std::runtime_error("mkdtemp failed");
-    path_ = pattern;
-  }
-  ~temp_dir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  temp_dir(const temp_dir&) = delete;
-  temp_dir& operator=(const temp_dir&) = delete;
-  const std::filesystem::path& path() const { return path_; }
-
- private:
-  std::filesystem::path path_;
-};
+using tb::test::temp_dir;  // tests/support/process.hpp
 
 }  // namespace tb::cache::testing

@@ -24,7 +24,7 @@ struct facade_fixture {
 
   cache_config config(const std::string& sub = "disk") {
     cache_config c;
-    c.dir = (dir.path() / sub).string();
+    c.dir = (dir.path / sub).string();
     c.redis_enabled = true;
     c.redis.port = server.port();
     c.redis.key_prefix = "test:fc:";
@@ -210,9 +210,9 @@ BOOST_FIXTURE_TEST_CASE(two_instances_share_one_redis, facade_fixture) {
 }
 
 BOOST_FIXTURE_TEST_CASE(unwritable_directory_memory_and_redis_go_on, facade_fixture) {
-  std::ofstream(dir.path() / "blocker") << "x";
+  std::ofstream(dir.path / "blocker") << "x";
   cache_config cfg = config();
-  cfg.dir = (dir.path() / "blocker" / "cache").string();
+  cfg.dir = (dir.path / "blocker" / "cache").string();
   forecast_cache c(cfg, clock.ptr());
   const cache_key k = key_of("AAPL", 0);
   BOOST_TEST(c.put(k, make_forecast(1), window_kind::closed).value());
@@ -249,7 +249,7 @@ BOOST_FIXTURE_TEST_CASE(corrupt_disk_entry_is_never_served, facade_fixture) {
 BOOST_FIXTURE_TEST_CASE(disabled_bypasses_everything, facade_fixture) {
   cache_config cfg = config();
   cfg.enabled = false;
-  cfg.dir = (dir.path() / "never-created").string();
+  cfg.dir = (dir.path / "never-created").string();
   forecast_cache c(cfg, clock.ptr());
   const cache_key k = key_of("AAPL", 0);
   BOOST_TEST(!c.put(k, make_forecast(1), window_kind::closed).value());
@@ -312,7 +312,7 @@ BOOST_AUTO_TEST_CASE(stats_json_has_every_field) {
   manual_clock clock;
   temp_dir dir;
   cache_config cfg;
-  cfg.dir = dir.path().string();
+  cfg.dir = dir.path.string();
   forecast_cache c(cfg, clock.ptr());
   c.put(key_of("AAPL", 0), make_forecast(1), window_kind::live);
   c.get(key_of("AAPL", 0));

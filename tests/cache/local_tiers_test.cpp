@@ -134,7 +134,7 @@ BOOST_AUTO_TEST_CASE(disk_round_trip_survives_a_restart) {
   temp_dir dir;
   const cache_key a = key_of("AAPL", 0), b = key_of("MSFT", 0);
   {
-    disk_tier d(disk_in(dir.path()), clock.ptr());
+    disk_tier d(disk_in(dir.path), clock.ptr());
     BOOST_TEST(!d.degraded());
     BOOST_TEST(!hit(d, a).has_value());
     BOOST_TEST_REQUIRE(d.put(entry_of(a, 7.0, window_kind::closed, clock)).has_value());
@@ -145,7 +145,7 @@ BOOST_AUTO_TEST_CASE(disk_round_trip_survives_a_restart) {
     BOOST_TEST((got->value.rows == make_forecast(7.0).rows));
     BOOST_TEST((got->kind == window_kind::closed));
   }
-  disk_tier d(disk_in(dir.path()), clock.ptr());  // a new process: the index comes from a scan
+  disk_tier d(disk_in(dir.path), clock.ptr());  // a new process: the index comes from a scan
   BOOST_TEST(d.stats().entries == 1u);
   BOOST_TEST(d.stats().bytes == fs::file_size(d.path_of(a.id)));
   BOOST_TEST(hit(d, a).has_value());
@@ -154,13 +154,13 @@ BOOST_AUTO_TEST_CASE(disk_round_trip_survives_a_restart) {
   BOOST_TEST((*many)[0].has_value());
   BOOST_TEST(!(*many)[1].has_value());
   // No temporary file is left behind.
-  for (const auto& f : fs::recursive_directory_iterator(dir.path())) BOOST_TEST(f.path().extension() != ".tmp");
+  for (const auto& f : fs::recursive_directory_iterator(dir.path)) BOOST_TEST(f.path().extension() != ".tmp");
 }
 
 BOOST_AUTO_TEST_CASE(disk_expired_entries_are_misses_and_removed) {
   manual_clock clock;
   temp_dir dir;
-  disk_tier d(disk_in(dir.path()), clock.ptr());
+  disk_tier d(disk_in(dir.path), clock.ptr());
   const cache_key live = key_of("AAPL", 0), closed = key_of("AAPL", 1);
   d.put(entry_of(live, 1, window_kind::live, clock, {300, 86400}));
   d.put(entry_of(closed, 2, window_kind::closed, clock, {300, 86400}));
@@ -181,7 +181,7 @@ BOOST_AUTO_TEST_CASE(disk_evicts_oldest_first_above_the_size_cap) {
   for (int i = 0; i < 6; ++i) k.push_back(key_of("AAPL", i));
   const std::uint64_t one = encode_entry(entry_of(k[0], 0, window_kind::live, clock)).size();
   {
-    disk_tier d(disk_in(dir.path(), one * 3), clock.ptr());
+    disk_tier d(disk_in(dir.path, one * 3), clock.ptr());
     for (int i = 0; i < 3; ++i) d.put(entry_of(k[i], i, window_kind::live, clock));
     BOOST_TEST(hit(d, k[0]).has_value());                 // reads do not refresh: oldest WRITTEN goes first
     d.put(entry_of(k[1], 11, window_kind::live, clock));  // a rewrite makes k1 the newest
@@ -198,11 +198,11 @@ BOOST_AUTO_TEST_CASE(disk_evicts_oldest_first_above_the_size_cap) {
     BOOST_TEST(d.stats().bytes <= one * 3);
   }
   // At start, files are ordered by modification time: make k4 the oldest on disk.
-  disk_tier probe(disk_in(dir.path(), one * 3), clock.ptr());
+  disk_tier probe(disk_in(dir.path, one * 3), clock.ptr());
   const auto t = fs::last_write_time(probe.path_of(k[1].id));
   fs::last_write_time(probe.path_of(k[4].id), t - std::chrono::hours(1));
   fs::last_write_time(probe.path_of(k[3].id), t + std::chrono::hours(1));
-  disk_tier d(disk_in(dir.path(), one * 3), clock.ptr());
+  disk_tier d(disk_in(dir.path, one * 3), clock.ptr());
   d.put(entry_of(k[5], 5, window_kind::live, clock));  // evicts k4, the oldest file
   BOOST_TEST(!fs::exists(d.path_of(k[4].id)));
   BOOST_TEST(fs::exists(d.path_of(k[1].id)));
@@ -212,7 +212,7 @@ BOOST_AUTO_TEST_CASE(disk_evicts_oldest_first_above_the_size_cap) {
 BOOST_AUTO_TEST_CASE(disk_corrupt_truncated_and_misnamed_files_are_misses_and_removed) {
   manual_clock clock;
   temp_dir dir;
-  disk_tier d(disk_in(dir.path()), clock.ptr());
+  disk_tier d(disk_in(dir.path), clock.ptr());
   std::vector<cache_key> k;
   for (int i = 0; i < 5; ++i) {
     k.push_back(key_of("AAPL", i));
@@ -244,7 +244,7 @@ BOOST_AUTO_TEST_CASE(disk_corrupt_truncated_and_misnamed_files_are_misses_and_re
 BOOST_AUTO_TEST_CASE(disk_verify_reports_and_removes_corrupt_entries) {
   manual_clock clock;
   temp_dir dir;
-  disk_tier d(disk_in(dir.path()), clock.ptr());
+  disk_tier d(disk_in(dir.path), clock.ptr());
   std::vector<cache_key> k;
   for (int i = 0; i < 4; ++i) {
     k.push_back(key_of("AAPL", i));
@@ -272,24 +272,24 @@ BOOST_AUTO_TEST_CASE(disk_verify_reports_and_removes_corrupt_entries) {
 BOOST_AUTO_TEST_CASE(disk_clear_removes_only_cache_files) {
   manual_clock clock;
   temp_dir dir;
-  disk_tier d(disk_in(dir.path()), clock.ptr());
+  disk_tier d(disk_in(dir.path), clock.ptr());
   for (int i = 0; i < 3; ++i) d.put(entry_of(key_of("AAPL", i), i, window_kind::live, clock));
-  spit(dir.path() / "operator-notes.txt", "keep me");
-  fs::create_directories(dir.path() / "ab");
-  spit(dir.path() / "ab" / "not-an-entry.bin", "keep me too");
+  spit(dir.path / "operator-notes.txt", "keep me");
+  fs::create_directories(dir.path / "ab");
+  spit(dir.path / "ab" / "not-an-entry.bin", "keep me too");
   BOOST_TEST(d.clear().value() == 3u);
   BOOST_TEST(d.stats().entries == 0u);
   BOOST_TEST(d.stats().bytes == 0u);
-  BOOST_TEST(fs::exists(dir.path() / "operator-notes.txt"));
-  BOOST_TEST(fs::exists(dir.path() / "ab" / "not-an-entry.bin"));
+  BOOST_TEST(fs::exists(dir.path / "operator-notes.txt"));
+  BOOST_TEST(fs::exists(dir.path / "ab" / "not-an-entry.bin"));
 }
 
 BOOST_AUTO_TEST_CASE(disk_unwritable_directory_is_degraded_not_fatal) {
   manual_clock clock;
   temp_dir dir;
   // A regular file where the cache directory should be: mkdir fails even for root.
-  spit(dir.path() / "blocker", "x");
-  disk_tier d(disk_in(dir.path() / "blocker" / "cache"), clock.ptr());
+  spit(dir.path / "blocker", "x");
+  disk_tier d(disk_in(dir.path / "blocker" / "cache"), clock.ptr());
   BOOST_TEST(d.degraded());
   BOOST_TEST(d.stats().state == "degraded");
   const cache_key a = key_of("AAPL", 0);
@@ -302,7 +302,7 @@ BOOST_AUTO_TEST_CASE(disk_unwritable_directory_is_degraded_not_fatal) {
 BOOST_AUTO_TEST_CASE(disk_full_degrades_then_recovers) {
   manual_clock clock;
   temp_dir dir;
-  disk_config cfg = disk_in(dir.path());
+  disk_config cfg = disk_in(dir.path);
   cfg.retry_after = std::chrono::milliseconds(0);  // retry on the next put
   disk_tier d(cfg, clock.ptr());
   const cache_key a = key_of("AAPL", 0), b = key_of("AAPL", 1);
@@ -321,7 +321,7 @@ BOOST_AUTO_TEST_CASE(disk_full_degrades_then_recovers) {
   BOOST_TEST(!hit(d, a).has_value());
   // No partial file and no temporary file remain.
   BOOST_TEST(!fs::exists(d.path_of(a.id)));
-  for (const auto& f : fs::recursive_directory_iterator(dir.path())) BOOST_TEST(!f.is_regular_file());
+  for (const auto& f : fs::recursive_directory_iterator(dir.path)) BOOST_TEST(!f.is_regular_file());
   // Space again: the next put succeeds and clears the state.
   BOOST_TEST(d.put(entry_of(b, 2, window_kind::live, clock)).has_value());
   BOOST_TEST(!d.degraded());
@@ -338,13 +338,13 @@ BOOST_AUTO_TEST_CASE(disk_budget_counts_what_other_writers_put_in_the_folder) {
   const std::uint64_t one = encode_entry(entry_of(k[0], 0, window_kind::closed, clock)).size();
   const std::uint64_t budget = one * 10;
   // Two processes' tiers on one folder (two instances here): each writes 8 entries.
-  disk_tier a(disk_in(dir.path(), budget), clock.ptr());
-  disk_tier b(disk_in(dir.path(), budget), clock.ptr());
+  disk_tier a(disk_in(dir.path, budget), clock.ptr());
+  disk_tier b(disk_in(dir.path, budget), clock.ptr());
   for (int i = 0; i < 8; ++i) BOOST_TEST_REQUIRE(b.put(entry_of(k[i], i, window_kind::closed, clock)).has_value());
   for (int i = 8; i < 16; ++i) BOOST_TEST_REQUIRE(a.put(entry_of(k[i], i, window_kind::closed, clock)).has_value());
   auto on_disk = [&] {
     std::uint64_t bytes = 0, files = 0;
-    for (const auto& e : fs::recursive_directory_iterator(dir.path()))
+    for (const auto& e : fs::recursive_directory_iterator(dir.path))
       if (e.is_regular_file()) bytes += e.file_size(), ++files;
     return std::make_pair(files, bytes);
   };
@@ -368,7 +368,7 @@ BOOST_AUTO_TEST_CASE(disk_budget_counts_what_other_writers_put_in_the_folder) {
   BOOST_TEST(b.stats().errors == 0u);
   BOOST_TEST(b.stats().corrupt == 0u);
   // maintain() resyncs only once resync_interval has passed.
-  disk_config lazy = disk_in(dir.path(), budget);
+  disk_config lazy = disk_in(dir.path, budget);
   lazy.resync_interval = std::chrono::hours(1);
   disk_tier c(lazy, clock.ptr());
   const auto before = c.stats().entries;
@@ -400,7 +400,7 @@ BOOST_AUTO_TEST_CASE(disk_concurrent_processes_and_instances_never_serve_a_torn_
     for (int t = 0; t < n_threads; ++t)
       threads.emplace_back([&, t] {
         manual_clock clock;
-        disk_tier d(disk_in(dir.path(), budget), clock.ptr());
+        disk_tier d(disk_in(dir.path, budget), clock.ptr());
         std::uint64_t x = 0x9e3779b97f4a7c15ull * static_cast<std::uint64_t>(::getpid() * 4 + t + 1);
         for (int op = 0; op < n_ops && !failure; ++op) {
           x ^= x << 13, x ^= x >> 7, x ^= x << 17;
@@ -432,13 +432,13 @@ BOOST_AUTO_TEST_CASE(disk_concurrent_processes_and_instances_never_serve_a_torn_
                                              << " (2 put, 3 read error, 4 wrong entry, 5 corrupt/errors, 6 no hit)");
   }
   manual_clock clock;
-  disk_tier d(disk_in(dir.path(), budget), clock.ptr());
+  disk_tier d(disk_in(dir.path, budget), clock.ptr());
   const auto rep = d.verify(false);
   BOOST_TEST(rep.corrupt == 0u);
   BOOST_TEST(rep.ok == rep.files);
   BOOST_TEST(rep.files > 0u);
   std::size_t temp_files = 0;
-  for (const auto& e : fs::recursive_directory_iterator(dir.path()))
+  for (const auto& e : fs::recursive_directory_iterator(dir.path))
     if (e.path().filename().string().front() == '.') ++temp_files;
   BOOST_TEST(temp_files == 0u);  // every write was renamed or removed
 }

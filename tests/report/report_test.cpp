@@ -35,6 +35,8 @@ using namespace tb::test::chromium;
 using nlohmann::json;
 using tb::test::decode_png;
 using tb::test::pixels_near;
+using tb::test::read_file;
+using tb::test::temp_dir;
 namespace fs = std::filesystem;
 
 namespace {
@@ -122,27 +124,6 @@ std::size_t count(const std::string& s, const std::string& what) {
   for (auto p = s.find(what); p != std::string::npos; p = s.find(what, p + what.size())) ++n;
   return n;
 }
-
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-// A fresh directory under the temp dir, removed at scope exit.
-struct temp_dir {
-  fs::path path;
-  temp_dir() {
-    std::string tmpl = (fs::temp_directory_path() / "tb_report_test.XXXXXX").string();
-    BOOST_REQUIRE(::mkdtemp(tmpl.data()) != nullptr);
-    path = tmpl;
-  }
-  ~temp_dir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-};
 
 }  // namespace
 
@@ -433,8 +414,8 @@ BOOST_AUTO_TEST_CASE(output_is_deterministic) {
   temp_dir a, b;
   BOOST_REQUIRE(write_report(r, a.path.string()));
   BOOST_REQUIRE(write_report(r, b.path.string()));
-  BOOST_TEST(slurp(a.path / "report.json") == slurp(b.path / "report.json"));
-  BOOST_TEST(slurp(a.path / "report.html") == slurp(b.path / "report.html"));
+  BOOST_TEST(read_file(a.path / "report.json") == read_file(b.path / "report.json"));
+  BOOST_TEST(read_file(a.path / "report.html") == read_file(b.path / "report.html"));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -448,10 +429,10 @@ BOOST_AUTO_TEST_CASE(write_report_writes_both_files) {
   BOOST_REQUIRE_MESSAGE(w, (w ? "" : w.error().message));
   BOOST_TEST(w->json == (dir / "report.json").string());
   BOOST_TEST(w->html == (dir / "report.html").string());
-  auto back = report_from_json(json::parse(slurp(w->json)));
+  auto back = report_from_json(json::parse(read_file(w->json)));
   BOOST_REQUIRE(back);
   BOOST_TEST(to_json(*back) == to_json(r));
-  BOOST_TEST(slurp(w->html) == render_html(r));
+  BOOST_TEST(read_file(w->html) == render_html(r));
   std::size_t files = 0;
   for (const auto& e : fs::directory_iterator(dir)) {
     ++files;
@@ -462,7 +443,7 @@ BOOST_AUTO_TEST_CASE(write_report_writes_both_files) {
   // Overwrites a previous report.
   auto r2 = sample_report(5, 1);
   BOOST_REQUIRE(write_report(r2, dir.string()));
-  BOOST_TEST(json::parse(slurp(w->json))["equity_curve"].size() == 5u);
+  BOOST_TEST(json::parse(read_file(w->json))["equity_curve"].size() == 5u);
 }
 
 BOOST_AUTO_TEST_CASE(write_report_errors_name_the_path) {
@@ -530,8 +511,8 @@ BOOST_AUTO_TEST_CASE(chromium_renders_the_charts) {
   const auto dom_file = t.path / "dom.html";
   int rc = run_chromium(chromium, t.path / "profile-dom", "--dump-dom --window-size=1200,900",
                         "file://" + html.string(), dom_file, t.path / "dom.log");
-  BOOST_REQUIRE_MESSAGE(rc == 0, "chromium --dump-dom exited " << rc << ": " << slurp(t.path / "dom.log"));
-  const auto dom = slurp(dom_file);
+  BOOST_REQUIRE_MESSAGE(rc == 0, "chromium --dump-dom exited " << rc << ": " << read_file(t.path / "dom.log"));
+  const auto dom = read_file(dom_file);
   BOOST_TEST(dom.find("<polyline id=\"equity-line\"") != std::string::npos);
   BOOST_TEST(parse_points(points_attr(dom, "equity-line")).size() == 120u);
   BOOST_TEST(parse_points(points_attr(dom, "drawdown-line")).size() == 120u);
@@ -543,10 +524,10 @@ BOOST_AUTO_TEST_CASE(chromium_renders_the_charts) {
   rc = run_chromium(chromium, t.path / "profile-shot",
                     "--screenshot=" + shell_quote(png_file.string()) + " --window-size=1200,900",
                     "file://" + html.string(), t.path / "shot.out", t.path / "shot.log");
-  BOOST_REQUIRE_MESSAGE(rc == 0, "chromium --screenshot exited " << rc << ": " << slurp(t.path / "shot.log"));
+  BOOST_REQUIRE_MESSAGE(rc == 0, "chromium --screenshot exited " << rc << ": " << read_file(t.path / "shot.log"));
   BOOST_REQUIRE(fs::exists(png_file));
   BOOST_TEST(fs::file_size(png_file) > 20000u, "screenshot is only " << fs::file_size(png_file) << " bytes");
-  const auto img = decode_png(slurp(png_file));
+  const auto img = decode_png(read_file(png_file));
   BOOST_REQUIRE_MESSAGE(img.error.empty(), img.error);
   BOOST_TEST(img.width >= 1000u);
   BOOST_TEST(img.height >= 700u);
